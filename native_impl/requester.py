@@ -1,0 +1,88 @@
+"""A requester: puts its share of the workload into the shared request queue in lockstep, and checks
+every reply that comes back in its own reply queue."""
+
+from __future__ import annotations
+
+import queue
+import time
+import uuid
+
+from native_impl.codec import CODECS
+from native_impl.server import connect, disconnect
+from shared.config import START_DEADLINE, RunConfig
+from shared.results import RequesterResult, Tally
+from shared.workload import WORKLOADS
+
+
+def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
+    """Send this requester's share once released by `start` (a barrier), one request at a time.
+
+    Each reply must equal the handler's answer to its request. A reply that does not come within the
+    timeout fails the request, and the requester stops there: the server is presumed down.
+    """
+    workload = WORKLOADS[config.workload]
+    codec = CODECS[config.codec]
+    make, expected, encode, decode = workload.request, workload.expected, codec.encode, codec.decode
+    planned = config.share(requester_id)
+    tally = Tally(requester_id, planned)
+    latencies = tally.latencies
+    clock = time.perf_counter_ns
+    board = connect(config)
+    key = f"{uuid.uuid4().hex[:12]}-{requester_id}"  # unique, so that concurrent runs never share replies
+    requests, replies = board.requests(), board.replies(key)
+    put, get, timeout = requests.put, replies.get, config.timeout
+    try:
+        start.wait(START_DEADLINE)
+        began = time.perf_counter()
+        n = 0
+        try:
+            for n in range(planned):
+                req = make(requester_id, n)
+                sent = clock()
+                put((key, n, encode(req)))
+                while True:  # replies carry their request number: a stray one is counted, not taken
+                    item = get(True, timeout)
+                    if item is None or item[0] == n:
+                        break
+                    tally.duplicate()
+                if item is None:
+                    tally.give_up(planned - n, "stopped while waiting for a reply")
+                    break
+                latencies[n] = clock() - sent
+                try:
+                    reply = decode(item[1])
+                except Exception as error:
+                    tally.fail(f"request {n}: undecodable reply: {error}")
+                    continue
+                if reply != expected(req):
+                    tally.fail(f"request {n}: expected {expected(req)!r}, got {reply!r}")
+                progress[requester_id] = n + 1
+            else:
+                n = planned
+        except queue.Empty:
+            tally.give_up(planned - n, f"no reply within {config.timeout:g} s from {config.address}")
+        except (EOFError, ConnectionError) as error:
+            tally.give_up(planned - n, f"lost the native server at {config.address}: {error!r}")
+        return tally.close(n, began, time.perf_counter())
+    finally:
+        disconnect(replies, requests, board)
+
+
+def exchange(config: RunConfig, requests: list) -> list:
+    """Send each value as a request, in order, and return the decoded replies: the parity tests' way of
+    seeing exactly what comes back. A reply that does not come within the timeout raises TimeoutError."""
+    codec = CODECS[config.codec]
+    board = connect(config)
+    key = f"{uuid.uuid4().hex[:12]}-exchange"
+    requests_queue, replies = board.requests(), board.replies(key)
+    try:
+        answers = []
+        for n, value in enumerate(requests):
+            requests_queue.put((key, n, codec.encode(value)))
+            try:
+                answers.append(codec.decode(replies.get(True, config.timeout)[1]))
+            except queue.Empty:
+                raise TimeoutError(f"no reply within {config.timeout:g} s from {config.address}") from None
+        return answers
+    finally:
+        disconnect(replies, requests_queue, board)

@@ -1,0 +1,181 @@
+"""The response side's manager server: a multiprocessing.managers server holding one shared request queue
+(responders compete for it, as REP sockets behind a DEALER do) and one reply queue per requester.
+
+This plays the part of Racket's distributed places: Python objects, pickled for you, over TCP with a key.
+"""
+
+from __future__ import annotations
+
+import errno
+import queue
+import socket
+import threading
+import time
+import weakref
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Client
+from multiprocessing.managers import BaseManager, dispatch
+
+from shared.config import AUTHKEY_VARIABLE, RunConfig, UsageError, parse_host_port
+
+ROLE = "server"
+CONNECT_RETRY_SECONDS = 0.1
+SIGNAL_POLL_SECONDS = 0.2
+
+
+class Board:
+    """The server's state: the shared request queue and a reply queue per requester key.
+
+    Reply queues live as long as some proxy refers to them: the manager holds each one while it is shared,
+    and the weak dictionary forgets it afterwards, so a long-running server does not grow with each run."""
+
+    def __init__(self) -> None:
+        self._requests: queue.Queue = queue.Queue()
+        self._replies: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+        self._lock = threading.Lock()
+
+    def requests(self) -> queue.Queue:
+        return self._requests
+
+    def replies(self, key: str) -> queue.Queue:
+        with self._lock:
+            found = self._replies.get(key)
+            if found is None:
+                found = self._replies[key] = queue.Queue()
+            return found
+
+    def reply(self, key: str, item: tuple) -> None:
+        """A responder's answer, put into its requester's queue here on the server: one call, and no proxy
+        per requester for the responder to create (each one costs new authenticated connections)."""
+        self.replies(key).put(item)
+
+    def stop(self, responders: int) -> None:
+        """Wake everybody blocked in get(): one None per responder, one per reply queue."""
+        for _ in range(responders):
+            self._requests.put(None)
+        with self._lock:
+            waiting = list(self._replies.values())
+        for replies in waiting:
+            replies.put(None)
+
+
+class BoardClient(BaseManager):
+    """The requesters' and responders' view of the server: proxies, no state."""
+
+
+BoardClient.register("board")
+BoardClient.register("Queue")
+
+
+def needed(config: RunConfig) -> bool:
+    """Both examples need the server: managers have no peer-to-peer mode."""
+    return True
+
+
+def _server_for(board: Board, address: tuple[str, int], authkey: bytes):
+    class BoardServer(BaseManager):
+        pass
+
+    BoardServer.register("board", callable=lambda: board,
+                         method_to_typeid={"requests": "Queue", "replies": "Queue"})
+    BoardServer.register("Queue")
+    try:
+        return BoardServer(address=address, authkey=authkey).get_server()
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise UsageError(f"port {address[1]} is already in use ({address[0]}:{address[1]})") from None
+        raise UsageError(f"cannot listen on {address[0]}:{address[1]}: {error.strerror}") from None
+
+
+def _accept(server) -> None:
+    """The manager's accept loop, ours so that it can end: the stock one retries forever, even once closed."""
+    while True:
+        try:
+            connection = server.listener.accept()
+        except OSError:
+            if server.stop_event.is_set():
+                return
+            continue
+        if server.stop_event.is_set():
+            connection.close()
+            return
+        # One thread per client connection, as in the stock server; it ends when the client disconnects.
+        threading.Thread(target=server.handle_request, args=(connection,), daemon=True).start()
+
+
+def _wake(address: tuple[str, int]) -> None:
+    host = "127.0.0.1" if address[0] in ("", "0.0.0.0") else address[0]
+    try:
+        socket.create_connection((host, address[1]), timeout=1).close()
+    except OSError:
+        pass  # the listener is already gone
+
+
+def serve(config: RunConfig, ready) -> None:
+    """Run the manager server until interrupted (SIGTERM in its own process, `stop_threads` in threads)."""
+    address = parse_host_port(config.address)
+    server = _server_for(Board(), address, config.authkey)
+    server.stop_event = threading.Event()  # serve_client() polls it; serve_forever() would have made it
+    accepter = threading.Thread(target=_accept, args=(server,), name="manager accepter", daemon=True)
+    try:
+        accepter.start()
+        ready.set()
+        # Set by the managers' own 'shutdown' message. Waiting in slices lets SIGTERM in: the kernel may hand
+        # it to any thread, and only a main thread that wakes up runs Python's handler.
+        while not server.stop_event.wait(SIGNAL_POLL_SECONDS):
+            pass
+    finally:
+        server.stop_event.set()
+        _wake(address)
+        accepter.join(timeout=5)
+        server.listener.close()
+
+
+def connect(config: RunConfig):
+    """Connect to the server, retrying until the timeout while nothing listens; return the board proxy."""
+    address = parse_host_port(config.address)
+    client = BoardClient(address=address, authkey=config.authkey)
+    deadline = time.monotonic() + config.timeout
+    while True:
+        try:
+            client.connect()
+            return client.board()
+        except AuthenticationError:
+            raise UsageError(f"authentication with the native server at {config.address} failed: "
+                             f"wrong key ({AUTHKEY_VARIABLE})") from None
+        except ConnectionRefusedError:
+            # Nothing to wait on across hosts but the port itself: retry until the deadline.
+            if time.monotonic() >= deadline:
+                raise UsageError(f"no native server is listening on {config.address} "
+                                 f"(waited {config.timeout:g} s)") from None
+            time.sleep(CONNECT_RETRY_SECONDS)
+        except (EOFError, ConnectionResetError):
+            raise UsageError(f"the server at {config.address} closed the connection: "
+                             f"is it a reqrep native server?") from None
+
+
+def disconnect(*proxies) -> None:
+    """Release proxies and close this thread's connection to the server now, not when garbage collected."""
+    for proxy in proxies:
+        proxy._close()  # the proxy's finalizer: decref on the server
+    for proxy in proxies:
+        connection = getattr(proxy._tls, "connection", None)
+        if connection is not None:
+            connection.close()
+            del proxy._tls.connection
+
+
+def stop_threads(config: RunConfig) -> None:
+    """Stop every native role running as a thread of this process: wake the blocked get() calls with None,
+    then ask the server to stop through the managers' own 'shutdown' message."""
+    address = parse_host_port(config.address)
+    try:
+        board = connect(config.with_(timeout=1.0))
+        try:
+            board.stop(config.responders)
+        finally:
+            disconnect(board)
+        with Client(address, authkey=config.authkey) as connection:
+            dispatch(connection, None, "shutdown")
+    except (UsageError, OSError, EOFError):
+        pass  # no server to stop

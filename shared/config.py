@@ -1,0 +1,123 @@
+"""The parameters of one run, shared by both transports, and the checks of user input."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import uuid
+from dataclasses import asdict, dataclass, replace
+
+EXAMPLES = ("hello", "router")
+CONCURRENCY = ("processes", "threads")
+WORKLOADS = ("echo", "rpc")
+HELLO_REQUESTS = 5  # the seed's example 1 sends five requests
+DEFAULT_ZMQ_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
+DEFAULT_NATIVE_ADDRESS = "127.0.0.1:50000"
+AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
+START_DEADLINE = 60.0  # seconds for every role of a run to be connected and ready
+
+_TCP_ENDPOINT = re.compile(r"^tcp://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.*-]+):(\d{1,5})$")
+_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
+
+
+class UsageError(Exception):
+    """A mistake the user can fix; the command line prints it as one sentence and exits 2."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a role needs to know; picklable, so processes receive it as it is."""
+
+    transport: str
+    example: str = "router"
+    requests: int = 100_000
+    requesters: int = 5
+    responders: int = 5
+    concurrency: str = "processes"
+    workload: str = "echo"
+    codec: str = "msgpack"
+    timeout: float = 10.0
+    address: str = ""  # where requesters connect (zmq endpoint, or HOST:PORT for native)
+    back_address: str = ""  # zmq only: where the broker meets its responders
+    authkey: bytes = b""  # native only
+
+    def with_(self, **changes) -> RunConfig:
+        return replace(self, **changes)
+
+    def parameters(self) -> dict:
+        """The user-visible parameters, for reports and JSON (never the key)."""
+        fields = asdict(self)
+        fields.pop("authkey")
+        return fields
+
+    def share(self, requester_id: int) -> int:
+        """How many of the requests requester `requester_id` sends (the first ones take the remainder)."""
+        base, extra = divmod(self.requests, self.requesters)
+        return base + (1 if requester_id < extra else 0)
+
+
+def check_counts(requests: int, requesters: int, responders: int, *, responders_may_be_zero=False) -> None:
+    if requests <= 0:
+        raise UsageError(f"--requests must be a positive number, not {requests}")
+    if requesters <= 0:
+        raise UsageError(f"--requesters must be a positive number, not {requesters}")
+    if responders < 0 or (responders == 0 and not responders_may_be_zero):
+        raise UsageError(f"--responders must be a positive number, not {responders}")
+    if requesters > requests:
+        raise UsageError(f"--requesters ({requesters}) cannot exceed --requests ({requests})")
+
+
+def check_timeout(timeout: float) -> None:
+    if not timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, not {timeout}")
+
+
+def parse_zmq_endpoint(text: str) -> str:
+    """Accept tcp://HOST:PORT (the only transport that crosses processes and hosts)."""
+    match = _TCP_ENDPOINT.match(text)
+    if not match or int(match.group(2)) > 65535:
+        raise UsageError(f"malformed address {text!r}: expected tcp://HOST:PORT, for example {DEFAULT_ZMQ_FRONT}")
+    return text
+
+
+def parse_host_port(text: str) -> tuple[str, int]:
+    match = _HOST_PORT.match(text)
+    if not match or int(match.group(2)) > 65535:
+        raise UsageError(f"malformed address {text!r}: expected HOST:PORT, for example {DEFAULT_NATIVE_ADDRESS}")
+    return match.group(1).strip("[]"), int(match.group(2))
+
+
+def endpoint_port(address: str) -> int:
+    """The TCP port of a zmq endpoint or of HOST:PORT."""
+    return int(address.rsplit(":", 1)[1])
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that is free now; the caller binds it at once (as the floor does)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def authkey_from_environment() -> bytes:
+    key = os.environ.get(AUTHKEY_VARIABLE, "")
+    if not key:
+        raise UsageError(f"{AUTHKEY_VARIABLE} is not set: the native server and its requesters need a shared key")
+    return key.encode()
+
+
+def back_address(concurrency: str) -> str:
+    """zmq: where the broker meets its responders. Threads share one context, so inproc, as the seed's
+    places did; processes need TCP on loopback."""
+    if concurrency == "threads":
+        return f"inproc://reqrep-responders-{uuid.uuid4().hex}"
+    return f"tcp://127.0.0.1:{free_port()}"
+
+
+def local_addresses(transport: str, concurrency: str) -> dict:
+    """Free loopback ports for a run on this machine; for the native side, a random key for this run."""
+    if transport == "native":
+        return {"address": f"127.0.0.1:{free_port()}", "authkey": secrets.token_bytes(32)}
+    return {"address": f"tcp://127.0.0.1:{free_port()}", "back_address": back_address(concurrency)}

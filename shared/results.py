@@ -1,0 +1,156 @@
+"""Result records: what one requester brings back, what a whole run adds up to, and their JSON form."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import resource
+from array import array
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from shared import __version__
+
+MAX_FAILURE_SAMPLES = 5
+
+
+@dataclass
+class RequesterResult:
+    """One requester's account. Latencies are nanoseconds, indexed by request number, 0 where unanswered."""
+
+    requester_id: int
+    planned: int
+    latencies: array = field(repr=False)
+    answered: int = 0  # replies received, right or wrong
+    ok: int = 0
+    failed: int = 0
+    duplicated: int = 0
+    began: float = 0.0  # time.perf_counter() when released; CLOCK_MONOTONIC is shared by all processes
+    ended: float = 0.0  # when the last reply arrived (or the requester gave up)
+    cpu_seconds: float = 0.0
+    rss_peak_mib: float = 0.0
+    failures: list[str] = field(default_factory=list)  # the first few reasons, for the summary
+
+
+class Tally:
+    """Counts one requester's outcomes. The request loop writes `latencies` directly and calls the
+    methods only on the rare paths (a wrong, late or missing reply), so it allocates nothing per request."""
+
+    def __init__(self, requester_id: int, planned: int) -> None:
+        self.result = RequesterResult(requester_id, planned, array("q", bytes(8 * planned)))
+        self.latencies = self.result.latencies
+        self.wrong = 0
+
+    def fail(self, reason: str) -> None:
+        self.wrong += 1
+        if len(self.result.failures) < MAX_FAILURE_SAMPLES:
+            self.result.failures.append(reason)
+
+    def duplicate(self) -> None:
+        self.result.duplicated += 1
+
+    def give_up(self, remaining: int, reason: str) -> None:
+        """No reply within the deadline: the requester stops, and every request not answered fails."""
+        self.result.failed += remaining
+        if len(self.result.failures) < MAX_FAILURE_SAMPLES:
+            self.result.failures.append(f"{reason} ({remaining} requests not answered)")
+
+    def close(self, answered: int, began: float, ended: float) -> RequesterResult:
+        result = self.result
+        result.answered = answered
+        result.ok = answered - self.wrong
+        result.failed += self.wrong
+        result.began, result.ended = began, ended
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result.cpu_seconds = usage.ru_utime + usage.ru_stime
+        result.rss_peak_mib = usage.ru_maxrss / 1024  # KiB on Linux
+        return result
+
+
+def percentile(ordered: list[int], fraction: float) -> int:
+    """Nearest-rank percentile of an ascending list."""
+    if not ordered:
+        return 0
+    rank = max(1, math.ceil(round(fraction * len(ordered), 9)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def latency_summary(results: list[RequesterResult]) -> dict:
+    ordered = sorted(ns for r in results for ns in r.latencies if ns > 0)
+    return {
+        "p50": round(percentile(ordered, 0.50) / 1000, 1),
+        "p99": round(percentile(ordered, 0.99) / 1000, 1),
+        "max": round((ordered[-1] if ordered else 0) / 1000, 1),
+    }
+
+
+@dataclass
+class RoleUsage:
+    role: str
+    pid: int
+    rss_peak_mib: float
+    cpu_seconds: float
+
+
+@dataclass
+class RunResult:
+    """A whole run. `to_json` gives the documented JSON format (see the README)."""
+
+    parameters: dict
+    answered: int
+    ok: int
+    failed: int
+    duplicated: int
+    seconds: float
+    latency_us: dict
+    roles: list[RoleUsage]
+    errors: list[str]
+    failures: list[str]
+    interrupted: bool = False
+
+    @property
+    def throughput_rps(self) -> float:
+        return (self.ok + self.failed) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def rss_peak_mib_total(self) -> float:
+        return sum(r.rss_peak_mib for r in self.roles)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(r.cpu_seconds for r in self.roles)
+
+    @property
+    def succeeded(self) -> bool:
+        planned = self.parameters["requests"]
+        return not self.interrupted and self.ok == planned and self.failed == 0 and self.duplicated == 0
+
+    def to_json(self) -> dict:
+        return {
+            **self.parameters,
+            "answered": self.answered,
+            "ok": self.ok,
+            "failed": self.failed,
+            "duplicated": self.duplicated,
+            "seconds": round(self.seconds, 4),
+            "throughput_rps": round(self.throughput_rps, 1),
+            "latency_us": self.latency_us,
+            "rss_peak_mib_total": round(self.rss_peak_mib_total, 1),
+            "cpu_seconds": round(self.cpu_seconds, 2),
+            "roles": [asdict(r) | {"rss_peak_mib": round(r.rss_peak_mib, 1),
+                                    "cpu_seconds": round(r.cpu_seconds, 3)} for r in self.roles],
+            "errors": self.errors,
+            "failures": self.failures,
+            "interrupted": self.interrupted,
+            "reqrep_version": __version__,
+            "python": platform.python_version(),
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+
+def write_json(path: str, document: dict | list) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(document, out, indent=2)
+        out.write("\n")
+

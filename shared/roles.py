@@ -1,0 +1,154 @@
+"""Starting and stopping the roles of a run (broker or server, responders, requesters) as processes or
+threads. Whoever starts roles owns a `Roles` and stops them in `finally`, on success, error or signal."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from setproctitle import setproctitle
+
+from shared.config import RunConfig, UsageError
+
+log = logging.getLogger(__name__)
+STOP_DEADLINE = 3.0  # seconds a role gets to stop before it is killed
+POLL_SECONDS = 0.1  # how often a waiting parent looks at its roles' reports
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt so that `finally` blocks run."""
+
+
+def raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def _stop_on_sigterm(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop is enough; a second must not break cleanup
+    raise SystemExit(0)
+
+
+class RoleFailed(Exception):
+    def __init__(self, role: str, message: str) -> None:
+        super().__init__(f"{role}: {message}")
+        self.role, self.message = role, message
+
+
+def _perform(name: str, target: Callable, args: tuple, reports) -> None:
+    """Run a role and report how it ended: ('result', value) or ('error', one sentence)."""
+    try:
+        outcome = ("result", target(*args))
+    except SystemExit:
+        return  # stopped on request
+    except UsageError as error:
+        outcome = ("error", str(error))
+    except Exception as error:
+        log.debug("%s failed:\n%s", name, traceback.format_exc())
+        outcome = ("error", f"{type(error).__name__}: {error}")
+    reports.put((name, *outcome))
+
+
+def _enter_process(name: str, target: Callable, args: tuple, reports) -> None:
+    # Ctrl-C reaches the whole process group: the parent alone decides when its roles stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    setproctitle(f"reqrep {name}")
+    _perform(name, target, args, reports)
+
+
+class Roles:
+    """The roles this process started. Processes are forked (cheap, and the parent holds no sockets or
+    threads of its own when it forks); threads share this process, and `stop_threads` of the transport
+    wakes their blocking calls."""
+
+    def __init__(self, config: RunConfig, stop_threads: Callable[[RunConfig], None]) -> None:
+        self.config = config
+        self.threaded = config.concurrency == "threads"
+        self._stop_threads = stop_threads
+        self._context = multiprocessing.get_context("fork")
+        self.reports: Any = queue.Queue() if self.threaded else self._context.Queue()
+        self.started: list = []
+
+    # ---- what roles share ---------------------------------------------------------------------------
+    def event(self):
+        return threading.Event() if self.threaded else self._context.Event()
+
+    def barrier(self, parties: int):
+        return threading.Barrier(parties) if self.threaded else self._context.Barrier(parties)
+
+    def counters(self, size: int):
+        """One integer per requester, written by the requesters and read by the progress bar."""
+        return self._context.RawArray("q", size)
+
+    # ---- starting -----------------------------------------------------------------------------------
+    def start(self, name: str, target: Callable, *args) -> None:
+        if self.threaded:
+            # daemon only so that a wedged role can never keep the interpreter alive; stop() ends them all
+            role = threading.Thread(target=_perform, args=(name, target, args, self.reports), name=name,
+                                    daemon=True)
+        else:
+            role = self._context.Process(target=_enter_process, args=(name, target, args, self.reports),
+                                         name=name)
+        role.start()
+        self.started.append(role)
+
+    def alive(self, name: str) -> bool:
+        return any(role.name == name and role.is_alive() for role in self.started)
+
+    def processes(self) -> list[tuple[str, int]]:
+        return [(role.name, role.pid) for role in self.started if not self.threaded and role.is_alive()]
+
+    def next_report(self, timeout: float = POLL_SECONDS):
+        try:
+            return self.reports.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def wait_ready(self, name: str, ready, deadline: float) -> None:
+        """Wait until role `name` sets `ready`; its error, or its death, ends the wait with RoleFailed."""
+        waited = 0.0
+        while not ready.wait(POLL_SECONDS):
+            report = self.next_report(0)
+            if report is not None and report[1] == "error":
+                raise RoleFailed(report[0], report[2])
+            if not self.alive(name):
+                raise RoleFailed(name, "exited before it was ready")
+            waited += POLL_SECONDS
+            if waited >= deadline:
+                raise RoleFailed(name, f"not ready after {deadline:g} s")
+
+    # ---- stopping -----------------------------------------------------------------------------------
+    def stop(self) -> list[str]:
+        """Stop every role, newest first; return the names of any that had to be killed or left behind."""
+        stubborn: list[str] = []
+        deadline = time.monotonic() + STOP_DEADLINE
+        if self.threaded:
+            if any(role.is_alive() for role in self.started):
+                self._stop_threads(self.config)
+            for role in self.started:
+                role.join(max(0.0, deadline - time.monotonic()))
+                if role.is_alive():
+                    stubborn.append(role.name)
+        else:
+            for role in reversed(self.started):
+                if role.is_alive():
+                    role.terminate()
+            for role in self.started:
+                role.join(max(0.0, deadline - time.monotonic()))
+                if role.is_alive():
+                    role.kill()
+                    role.join()  # SIGKILL cannot be refused: this returns at once
+                    stubborn.append(role.name)
+                role.close()
+            self.reports.close()
+            self.reports.join_thread()
+        if stubborn:
+            log.warning("had to kill: %s", ", ".join(stubborn))
+        return stubborn

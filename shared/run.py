@@ -1,0 +1,156 @@
+"""One run, transport-neutral: start the response side, release the requesters together, collect and
+verify their results, measure every process, and stop everything in `finally`.
+
+The transport is a module (zmq_impl or native_impl) with the same `server`, `responder` and `requester`
+surface; this module never names either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from types import ModuleType
+
+from shared.config import START_DEADLINE, RunConfig
+from shared.measure import own_usage, process_usage
+from shared.results import RequesterResult, RoleUsage, RunResult, latency_summary
+from shared.roles import POLL_SECONDS, RoleFailed, Roles
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]  # (requests answered so far, planned)
+
+
+def role_name(config: RunConfig, role: str) -> str:
+    return f"{config.transport} {role}"
+
+
+def start_response_side(roles: Roles, config: RunConfig, impl: ModuleType) -> None:
+    """The broker or manager server, then the responders; returns once every one of them is ready."""
+    if impl.server.needed(config):
+        name = role_name(config, impl.server.ROLE)
+        ready = roles.event()
+        roles.start(name, impl.server.serve, config, ready)
+        roles.wait_ready(name, ready, START_DEADLINE)
+        log.info("%s ready on %s", name, config.address)
+    waiting = []
+    for index in range(config.responders):
+        name = role_name(config, f"responder {index}")
+        ready = roles.event()
+        roles.start(name, impl.responder.respond, config, index, ready)
+        waiting.append((name, ready))
+    for name, ready in waiting:
+        roles.wait_ready(name, ready, START_DEADLINE)
+    log.info("%d responders ready", config.responders)
+
+
+def run_requesters(roles: Roles, config: RunConfig, impl: ModuleType,
+                   progress: Progress | None = None) -> tuple[list[RequesterResult], list[str]]:
+    """Start the requesters, which wait for each other at a barrier, and collect what each brings back.
+
+    A requester that fails (cannot connect, wrong key) breaks the barrier so that the others stop too.
+    A run whose requesters make no progress for START_DEADLINE + timeout seconds is abandoned.
+    """
+    start = roles.barrier(config.requesters)
+    counters = roles.counters(config.requesters)
+    names = [role_name(config, f"requester {i}") for i in range(config.requesters)]
+    for requester_id, name in enumerate(names):
+        roles.start(name, impl.requester.request, config, requester_id, start, counters)
+    results: dict[str, RequesterResult] = {}
+    errors: dict[str, str] = {}
+    silent_since: dict[str, float] = {}
+    last_change, last_done = time.monotonic(), -1
+    while len(results) + len(errors) < len(names):
+        report = roles.next_report(POLL_SECONDS)
+        now = time.monotonic()
+        if report is not None:
+            name, kind, payload = report
+            if kind == "result":
+                results[name] = payload
+            else:
+                errors[name] = payload
+                start.abort()  # the others would wait for the missing party until the deadline
+            last_change = now
+        for name in names:  # a requester that died without a word (killed, crashed hard)
+            if name in results or name in errors or roles.alive(name):
+                continue
+            silent_since.setdefault(name, now)
+            if now - silent_since[name] > 1.0:  # its report may still be in the pipe
+                errors[name] = "exited without reporting a result"
+        done = sum(counters)
+        if last_done <= 0 < done:
+            log.info("requests flowing: %d requesters released", config.requesters)
+        if progress is not None:
+            progress(done, config.requests)
+        if done != last_done:
+            last_change, last_done = now, done
+        elif now - last_change > START_DEADLINE + config.timeout:
+            for name in names:
+                errors.setdefault(name, f"no progress for {START_DEADLINE + config.timeout:g} s")
+            start.abort()
+    ordered = [results[name] for name in names if name in results]
+    return ordered, [f"{name}: {message}" for name, message in errors.items()]
+
+
+def measure_roles(roles: Roles, config: RunConfig, results: list[RequesterResult]) -> list[RoleUsage]:
+    """Peak memory and CPU per process: live roles read by psutil, requesters from their own account."""
+    if config.concurrency == "threads":
+        return [own_usage("process (all roles)")]
+    requesters = {role_name(config, f"requester {r.requester_id}"): r for r in results}
+    usage = [own_usage("parent")]
+    usage += [u for name, pid in roles.processes()
+              if name not in requesters and (u := process_usage(name, pid)) is not None]
+    usage += [RoleUsage(name, 0, r.rss_peak_mib, r.cpu_seconds) for name, r in requesters.items()]
+    return usage
+
+
+def summarize(config: RunConfig, results: list[RequesterResult], errors: list[str], usage: list) -> RunResult:
+    answered = [r for r in results if r.ended]
+    seconds = (max(r.ended for r in answered) - min(r.began for r in answered)) if answered else 0.0
+    ok = sum(r.ok for r in results)
+    duplicated = sum(r.duplicated for r in results)
+    failed = config.requests - ok  # whatever did not come back right, including requesters that failed
+    failures = [f for r in results for f in r.failures]
+    answered = sum(r.answered for r in results)
+    return RunResult(config.parameters(), answered, ok, failed, duplicated, seconds, latency_summary(results),
+                     usage, errors, failures)
+
+
+def run(config: RunConfig, impl: ModuleType, *, local_server: bool = True,
+        progress: Progress | None = None) -> RunResult:
+    """A whole run on this machine (or, with local_server=False, requesters against a running server)."""
+    roles = Roles(config, impl.server.stop_threads)
+    try:
+        if local_server:
+            start_response_side(roles, config, impl)
+        results, errors = run_requesters(roles, config, impl, progress)
+        usage = measure_roles(roles, config, results)
+    finally:
+        roles.stop()
+    return summarize(config, results, errors, usage)
+
+
+@contextlib.contextmanager
+def response_side(config: RunConfig, impl: ModuleType) -> Iterator[Roles]:
+    """The broker or server and its responders, ready while the block runs, stopped when it ends."""
+    roles = Roles(config, impl.server.stop_threads)
+    try:
+        start_response_side(roles, config, impl)
+        yield roles
+    finally:
+        roles.stop()
+
+
+def serve(config: RunConfig, impl: ModuleType, on_ready: Callable[[], None]) -> None:
+    """The response side alone, until a signal (KeyboardInterrupt or Terminated) or a role's failure."""
+    with response_side(config, impl) as roles:
+        on_ready()
+        names = [role.name for role in roles.started]
+        while True:
+            report = roles.next_report(1.0)
+            if report is not None and report[1] == "error":
+                raise RoleFailed(report[0], report[2])
+            for name in names:
+                if not roles.alive(name):
+                    raise RoleFailed(name, "exited unexpectedly")

@@ -1,0 +1,83 @@
+"""Fixtures shared by the tests: the transport fixture behind the parity tests, configurations on free
+loopback ports, the command line as a subprocess, and a check that no test leaves a process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import psutil
+import pytest
+
+import native_impl
+import zmq_impl
+from shared.config import RunConfig, local_addresses
+
+TRANSPORTS = {"zmq": zmq_impl, "native": native_impl}
+DEFAULT_CODECS = {"zmq": "msgpack", "native": "pickle"}
+
+
+@pytest.fixture(params=sorted(TRANSPORTS))
+def transport(request) -> str:
+    """Every parity test runs once per transport, with the same assertions."""
+    return request.param
+
+
+def local_config(transport: str, **changes) -> RunConfig:
+    """A small run on free loopback ports, with a short timeout so that a failure is quick."""
+    concurrency = changes.get("concurrency", "processes")
+    fields = {"requests": 200, "requesters": 2, "responders": 2, "timeout": 5.0,
+              "codec": DEFAULT_CODECS[transport], **changes}
+    return RunConfig(transport=transport, **fields).with_(**local_addresses(transport, concurrency))
+
+
+def reqrep(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The real command line, in its own process, as a user would run it (no terminal)."""
+    return subprocess.run([sys.executable, "-m", "shared.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def _default_sigint() -> None:
+    # A shell may start us with SIGINT ignored (a background job); Python then never turns it into
+    # KeyboardInterrupt, and the Ctrl-C tests would test nothing.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_reqrep(*args: str, env: dict | None = None) -> subprocess.Popen:
+    """The command line in the background, for the tests that signal it while it serves or runs."""
+    return subprocess.Popen([sys.executable, "-m", "shared.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+                            preexec_fn=_default_sigint)
+
+
+def wait_for_line(process: subprocess.Popen, text: str, stream: str = "stdout") -> str:
+    """Read the process's output until a line contains `text` (the test's own timeout bounds the wait)."""
+    for line in getattr(process, stream):
+        if text in line:
+            return line
+    raise AssertionError(f"exited without printing {text!r}: {process.stderr.read()}")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind():
+    """A test that leaves a child process running is a bug, whatever it asserted."""
+    yield
+    me = psutil.Process()
+    children = me.children(recursive=True)
+    _, alive = psutil.wait_procs(children, timeout=5)
+    for process in alive:
+        process.kill()
+    assert not alive, f"processes left behind: {[p.pid for p in alive]}"

@@ -1,0 +1,147 @@
+"""The command line as a user meets it: bad input gets one clear sentence and exit status 2, never a
+traceback; the tandem commands work against each other; the output files hold what the README says."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from conftest import reqrep, start_reqrep, wait_for_line
+
+from shared.config import free_port
+
+pytestmark = pytest.mark.timeout(60)
+KEY = {"REQREP_AUTHKEY": "test-key"}
+
+
+def assert_usage_error(done, *fragments: str) -> None:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) <= 3, done.stderr  # one sentence (argparse adds its usage line)
+    for fragment in fragments:
+        assert fragment in done.stderr
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["run", "zmq", "--requests", "0"], "--requests must be a positive number"),
+    (["run", "native", "--requests", "-5"], "--requests must be a positive number"),
+    (["run", "zmq", "--requesters", "0"], "--requesters must be a positive number"),
+    (["run", "native", "--responders", "-1"], "--responders must be a positive number"),
+    (["run", "zmq", "--requests", "3", "--requesters", "5"], "cannot exceed --requests"),
+    (["compare", "--requests", "2", "--requesters", "4"], "cannot exceed --requests"),
+    (["run", "zmq", "--timeout", "0"], "--timeout must be a positive number"),
+    (["run", "zmq", "--codec", "json"], "unknown codec 'json'"),
+    (["run", "zmq", "--codec", "raw", "--workload", "rpc"], "raw codec carries the seed's text frames only"),
+    (["run", "zmq", "--example", "hello", "--requesters", "3"], "hello example is one requester"),
+    (["run", "zmq", "--requests", "many"], "invalid int value"),
+    (["zmq", "serve", "--front", "tcp://127.0.0.1"], "malformed address"),
+    (["zmq", "request", "--connect", "localhost:1337"], "malformed address"),
+    (["native", "serve", "--address", "127.0.0.1:99999"], "malformed address"),
+    (["native", "request", "--address", "no-port"], "malformed address"),
+])
+def test_bad_arguments_get_one_clear_sentence(arguments, message):
+    assert_usage_error(reqrep(*arguments, env=KEY), message)
+
+
+@pytest.mark.parametrize("transport, flag", [("zmq", "--front"), ("native", "--address")])
+def test_a_port_in_use_is_named(transport, flag):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        address = f"tcp://127.0.0.1:{port}" if transport == "zmq" else f"127.0.0.1:{port}"
+        done = reqrep(transport, "serve", flag, address, "--responders", "1", env=KEY)
+    assert_usage_error(done, f"port {port} is already in use")
+
+
+def test_zmq_request_with_no_server_fails_after_the_timeout():
+    address = f"tcp://127.0.0.1:{free_port()}"
+    done = reqrep("zmq", "request", "--connect", address, "--timeout", "1", "--requests", "10")
+    assert_usage_error(done, "no reply within 1 s", address)
+
+
+def test_native_request_with_no_server_fails_after_the_timeout():
+    address = f"127.0.0.1:{free_port()}"
+    done = reqrep("native", "request", "--address", address, "--timeout", "1", "--requests", "10", env=KEY)
+    assert_usage_error(done, "no native server is listening", address)
+
+
+def test_native_needs_a_key():
+    done = reqrep("native", "serve", "--address", f"127.0.0.1:{free_port()}", env={"REQREP_AUTHKEY": ""})
+    assert_usage_error(done, "REQREP_AUTHKEY is not set")
+
+
+def serving(transport: str, address: str, *extra: str, env: dict | None = None):
+    flag = "--front" if transport == "zmq" else "--address"
+    server = start_reqrep(transport, "serve", flag, address, "--responders", "2", *extra, env=env)
+    wait_for_line(server, "serving on")
+    return server
+
+
+def stop(server) -> None:
+    server.terminate()
+    assert server.wait(timeout=10) == 0
+
+
+def test_native_wrong_key_is_refused_and_the_server_keeps_serving():
+    address = f"127.0.0.1:{free_port()}"
+    server = serving("native", address, env=KEY)
+    try:
+        done = reqrep("native", "request", "--address", address, "--requests", "10",
+                      env={"REQREP_AUTHKEY": "not-the-key"})
+        assert_usage_error(done, "authentication", "failed")
+        good = reqrep("native", "request", "--address", address, "--requests", "50", "--quiet", env=KEY)
+        assert good.returncode == 0, good.stderr
+    finally:
+        stop(server)
+
+
+@pytest.mark.parametrize("transport", ["zmq", "native"])
+@pytest.mark.parametrize("example", ["hello", "router"])
+def test_tandem_serve_and_request(transport, example, tmp_path):
+    address = f"tcp://127.0.0.1:{free_port()}" if transport == "zmq" else f"127.0.0.1:{free_port()}"
+    flag = "--connect" if transport == "zmq" else "--address"
+    server = serving(transport, address, env=KEY)
+    try:
+        counts = [] if example == "hello" else ["--requests", "400", "--requesters", "4"]
+        out = tmp_path / "result.json"
+        done = reqrep(transport, "request", flag, address, "--example", example, *counts, "--quiet",
+                      "--json", str(out), env=KEY)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(out.read_text())
+        assert result["ok"] == (5 if example == "hello" else 400) and result["failed"] == 0
+        # A second run against the same server at once: nothing of the first is left to confuse it.
+        again = reqrep(transport, "request", flag, address, "--example", example, *counts, "--quiet", env=KEY)
+        assert again.returncode == 0, again.stderr
+    finally:
+        stop(server)
+
+
+def test_run_writes_the_documented_json(tmp_path):
+    out = tmp_path / "run.json"
+    done = reqrep("run", "zmq", "--requests", "300", "--requesters", "3", "--responders", "2",
+                  "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    for key in ("transport", "example", "concurrency", "codec", "workload", "requests", "requesters",
+                "responders", "timeout", "ok", "failed", "duplicated", "seconds", "throughput_rps",
+                "latency_us", "rss_peak_mib_total", "cpu_seconds", "roles"):
+        assert key in result, key
+    assert set(result["latency_us"]) >= {"p50", "p99", "max"}
+    assert (result["transport"], result["ok"], result["failed"], result["duplicated"]) == ("zmq", 300, 0, 0)
+    assert "requests ok" in done.stdout  # the summary table, printed without a terminal
+
+
+def test_compare_prints_one_table_and_writes_json_and_markdown(tmp_path):
+    out, md = tmp_path / "compare.json", tmp_path / "compare.md"
+    done = reqrep("compare", "--requests", "200", "--requesters", "2", "--responders", "2", "--workload", "rpc",
+                  "--json", str(out), "--markdown", str(md))
+    assert done.returncode == 0, done.stderr
+    runs = json.loads(out.read_text())["runs"]
+    assert [r["transport"] for r in runs] == ["zmq", "native"]
+    assert all(r["ok"] == 200 and r["workload"] == "rpc" for r in runs)
+    table = md.read_text()
+    assert "| zmq | native |" in table and "throughput (requests/s)" in table
+    assert "zmq" in done.stdout and "native" in done.stdout

@@ -1,0 +1,77 @@
+"""Clean shutdown: on Ctrl-C or SIGTERM every process a command started has exited within 5 seconds,
+its ports are free, and running it again at once works."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import psutil
+import pytest
+from conftest import port_is_free, start_reqrep, wait_for_line
+
+from shared.config import free_port
+
+pytestmark = pytest.mark.timeout(60)
+KEY = {"REQREP_AUTHKEY": "test-key"}
+
+
+def serve(transport: str, port: int, concurrency: str):
+    address = f"tcp://127.0.0.1:{port}" if transport == "zmq" else f"127.0.0.1:{port}"
+    flag = "--front" if transport == "zmq" else "--address"
+    server = start_reqrep(transport, "serve", flag, address, "--responders", "3", "--concurrency", concurrency,
+                          env=KEY)
+    wait_for_line(server, "serving on")
+    return server
+
+
+def wait_exit(process, seconds: float) -> int:
+    began = time.monotonic()
+    code = process.wait(timeout=seconds)
+    assert time.monotonic() - began < seconds
+    return code
+
+
+@pytest.mark.parametrize("concurrency", ["processes", "threads"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_serve_stops_everything_on_a_signal(transport, signum, concurrency):
+    port = free_port()
+    server = serve(transport, port, concurrency)
+    children = psutil.Process(server.pid).children(recursive=True)
+    expected = 4 if concurrency == "processes" else 0  # broker or server, and three responders
+    assert len(children) == expected
+    server.send_signal(signum)
+    assert wait_exit(server, 5) == 0
+    assert "Traceback" not in server.stderr.read()
+    _, alive = psutil.wait_procs(children, timeout=1)
+    assert not alive
+    assert port_is_free(port)
+    again = serve(transport, port, concurrency)  # at once, on the same port
+    again.send_signal(signal.SIGTERM)
+    assert wait_exit(again, 5) == 0
+
+
+def flowing(*arguments: str):
+    """A run started with --verbose, returned once it says its requests are flowing."""
+    run = start_reqrep("--verbose", *arguments)
+    wait_for_line(run, "requests flowing", stream="stderr")
+    return run
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_run_under_load_stops_on_a_signal(transport, signum, code):
+    run = flowing("run", transport, "--requests", "5000000", "--requesters", "3", "--responders", "2")
+    children = psutil.Process(run.pid).children(recursive=True)
+    assert len(children) == 6  # broker or server, two responders, three requesters
+    run.send_signal(signum)
+    assert wait_exit(run, 5) == code
+    assert "Traceback" not in run.stderr.read()
+    _, alive = psutil.wait_procs(children, timeout=1)
+    assert not alive
+
+
+def test_threads_run_stops_on_ctrl_c(transport):
+    run = flowing("run", transport, "--requests", "5000000", "--concurrency", "threads")
+    run.send_signal(signal.SIGINT)
+    assert wait_exit(run, 5) == 130
+    assert "Traceback" not in run.stderr.read()

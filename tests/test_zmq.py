@@ -1,0 +1,100 @@
+"""What only the zmq variant has: the seed's raw wire format, spoken both ways, and a REQ meeting a REP
+directly as in the seed's example 1."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import zmq
+from conftest import local_config, reqrep, start_reqrep, wait_for_line
+
+import zmq_impl
+from shared.config import free_port
+from shared.run import response_side, run
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.mark.parametrize("concurrency", ["processes", "threads"])
+def test_raw_codec_run(concurrency):
+    config = local_config("zmq", codec="raw", requests=300, requesters=3, responders=2, concurrency=concurrency)
+    result = run(config, zmq_impl)
+    assert (result.ok, result.failed, result.duplicated) == (300, 0, 0)
+
+
+def test_raw_server_speaks_the_seeds_wire_format():
+    """What the original Racket request-router sends: one UTF-8 frame; the reply appends ' - echoed!'."""
+    config = local_config("zmq", codec="raw", responders=2)
+    with response_side(config, zmq_impl):
+        with zmq.Context() as context, context.socket(zmq.REQ) as seed:
+            seed.linger, seed.rcvtimeo = 0, 5000
+            seed.connect(config.address)
+            seed.send(b"Hello, 3 41")
+            assert seed.recv_multipart() == [b"Hello, 3 41 - echoed!"]
+
+
+def seed_responder(address: str, ready: threading.Event, served: list) -> None:
+    """The seed's example-1 responder, as plainly as in Racket: REP bound, reply = request + ' - echoed!'."""
+    with zmq.Context() as context, context.socket(zmq.REP) as rep:
+        rep.linger, rep.rcvtimeo = 0, 20000
+        rep.bind(address)
+        ready.set()
+        for _ in range(5):
+            frame = rep.recv()
+            served.append(frame)
+            rep.send(frame + b" - echoed!")
+
+
+def test_raw_request_talks_to_the_seeds_responder():
+    address = f"tcp://127.0.0.1:{free_port()}"
+    ready, served = threading.Event(), []
+    responder = threading.Thread(target=seed_responder, args=(address, ready, served))
+    responder.start()
+    try:
+        assert ready.wait(10)
+        done = reqrep("zmq", "request", "--connect", address, "--codec", "raw", "--example", "hello", "--quiet")
+    finally:
+        responder.join(30)
+    assert done.returncode == 0, done.stderr
+    assert served == [f"Hello, 0 {n}".encode() for n in range(5)]
+
+
+def test_msgpack_frames_are_single_msgpack_values():
+    config = local_config("zmq", responders=1)
+    with response_side(config, zmq_impl):
+        with zmq.Context() as context, context.socket(zmq.REQ) as client:
+            client.linger, client.rcvtimeo = 0, 5000
+            client.connect(config.address)
+            client.send(b"\xaaHello, 1 2")  # msgpack fixstr of 10 bytes
+            assert client.recv() == b"\xb4Hello, 1 2 - echoed!"
+
+
+@pytest.mark.parametrize("frames", [[b"\xc1"], [b""], [b"\x92\x01"], [b"\xa5Hello", b"extra"]])
+def test_malformed_frames_get_an_error_reply_and_the_responder_goes_on(frames):
+    config = local_config("zmq", responders=1)
+    with response_side(config, zmq_impl):
+        with zmq.Context() as context, context.socket(zmq.REQ) as client:
+            client.linger, client.rcvtimeo = 0, 5000
+            client.connect(config.address)
+            client.send_multipart(frames)
+            error = zmq_impl.codec.decode_msgpack(client.recv())
+            assert error["status"] == 400
+            client.send(zmq_impl.codec.CODECS["msgpack"].encode("Hello, 0 1"))
+            assert zmq_impl.codec.decode_msgpack(client.recv()) == "Hello, 0 1 - echoed!"
+
+
+def test_zmq_serve_answers_the_seed_over_raw_frames():
+    address = f"tcp://127.0.0.1:{free_port()}"
+    server = start_reqrep("zmq", "serve", "--front", address, "--codec", "raw", "--responders", "2")
+    try:
+        wait_for_line(server, "serving on")
+        with zmq.Context() as context, context.socket(zmq.REQ) as seed:
+            seed.linger, seed.rcvtimeo = 0, 5000
+            seed.connect(address)
+            for n in range(5):
+                seed.send(f"Hello, 0 {n}".encode())
+                assert seed.recv() == f"Hello, 0 {n} - echoed!".encode()
+    finally:
+        server.terminate()
+        assert server.wait(timeout=10) == 0
