@@ -14,23 +14,38 @@ from shared.results import RequesterResult, Tally
 from shared.workload import WORKLOADS
 
 
+def await_reply(get, n: int, timeout: float, tally: Tally):
+    """The reply to request n, or None after `timeout` seconds. Replies carry their request's number:
+    one for an earlier request (a late or second answer to a request sent again) is counted and dropped."""
+    deadline = time.monotonic() + timeout
+    while True:
+        item = get(True, max(0.0, deadline - time.monotonic()))
+        if item is None:
+            raise Stopped()
+        if item[0] == n:
+            return item
+        tally.duplicate()
+
+
+class Stopped(Exception):
+    """The server handed this requester None: the run is being stopped."""
+
+
 def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
     """Send this requester's share once released by `start` (a barrier), one request at a time.
 
-    Each reply must equal the handler's answer to its request. A reply that does not come within the
-    timeout fails the request, and the requester stops there: the server is presumed down.
+    A request without a reply within the timeout is put again, up to `retries` times; then the server is
+    presumed down.
     """
-    workload = WORKLOADS[config.workload]
-    codec = CODECS[config.codec]
-    make, expected, encode, decode = workload.request, workload.expected, codec.encode, codec.decode
+    workload, codec = WORKLOADS[config.workload], CODECS[config.codec]
+    make, encode = workload.request, codec.encode
     planned = config.share(requester_id)
-    tally = Tally(requester_id, planned)
-    latencies = tally.latencies
+    tally = Tally(requester_id, planned, workload, codec, progress)
     clock = time.perf_counter_ns
     board = connect(config)
     key = f"{uuid.uuid4().hex[:12]}-{requester_id}"  # unique, so that concurrent runs never share replies
     requests, replies = board.requests(), board.replies(key)
-    put, get, timeout = requests.put, replies.get, config.timeout
+    put, get = requests.put, replies.get
     try:
         start.wait(START_DEADLINE)
         began = time.perf_counter()
@@ -38,29 +53,26 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
         try:
             for n in range(planned):
                 req = make(requester_id, n)
+                item = (key, n, encode(req))
                 sent = clock()
-                put((key, n, encode(req)))
-                while True:  # replies carry their request number: a stray one is counted, not taken
-                    item = get(True, timeout)
-                    if item is None or item[0] == n:
+                for attempt in range(config.attempts):
+                    if attempt:
+                        tally.retry()
+                    put(item)
+                    try:
+                        reply = await_reply(get, n, config.timeout, tally)
                         break
-                    tally.duplicate()
-                if item is None:
-                    tally.give_up(planned - n, "stopped while waiting for a reply")
+                    except queue.Empty:
+                        continue
+                else:
+                    tally.give_up(planned - n, f"no reply within {config.timeout:g} s ({config.attempts} "
+                                               f"attempts) from {config.address}")
                     break
-                latencies[n] = clock() - sent
-                try:
-                    reply = decode(item[1])
-                except Exception as error:
-                    tally.fail(f"request {n}: undecodable reply: {error}")
-                    continue
-                if reply != expected(req):
-                    tally.fail(f"request {n}: expected {expected(req)!r}, got {reply!r}")
-                progress[requester_id] = n + 1
+                tally.record(n, clock() - sent, req, reply[1])
             else:
                 n = planned
-        except queue.Empty:
-            tally.give_up(planned - n, f"no reply within {config.timeout:g} s from {config.address}")
+        except Stopped:
+            tally.give_up(planned - n, "stopped while waiting for a reply")
         except (EOFError, ConnectionError) as error:
             tally.give_up(planned - n, f"lost the native server at {config.address}: {error!r}")
         return tally.close(n, began, time.perf_counter())

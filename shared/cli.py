@@ -65,6 +65,9 @@ def add_workload_options(parser: argparse.ArgumentParser, *, requester_side: boo
     parser.add_argument("--codec", help="zmq: msgpack (default) or raw (the seed's UTF-8 frames); native: pickle")
     parser.add_argument("--timeout", type=float, default=10.0,
                         help="seconds to wait for any one reply or peer (default 10)")
+    if requester_side:
+        parser.add_argument("--retries", type=int, default=3,
+                            help="times a request without a reply is sent again (default 3)")
 
 
 def add_local_options(parser: argparse.ArgumentParser) -> None:
@@ -133,11 +136,14 @@ def make_config(args: argparse.Namespace, transport: str, *, local: bool = True)
                          "use --example router for more")
     check_counts(requests, requesters, responders)
     check_timeout(args.timeout)
+    retries = getattr(args, "retries", 3)
+    if retries < 0:
+        raise UsageError(f"--retries must be zero or more, not {retries}")
     workload = getattr(args, "workload", "echo")
     config = RunConfig(transport=transport, example="hello" if hello else "router", requests=requests,
                        requesters=requesters, responders=responders, concurrency=args.concurrency,
                        workload=workload, codec=choose_codec(transport, args.codec, workload),
-                       timeout=args.timeout)
+                       timeout=args.timeout, retries=retries)
     if not local:
         return config.with_(**tandem_addresses(args, transport))
     return config.with_(**local_addresses(transport, args.concurrency))

@@ -38,7 +38,8 @@ class RunConfig:
     concurrency: str = "processes"
     workload: str = "echo"
     codec: str = "msgpack"
-    timeout: float = 10.0
+    timeout: float = 10.0  # seconds to wait for a reply before sending the request again
+    retries: int = 3  # times a request is sent again before the server is presumed down
     address: str = ""  # where requesters connect (zmq endpoint, or HOST:PORT for native)
     back_address: str = ""  # zmq only: where the broker meets its responders
     authkey: bytes = b""  # native only
@@ -51,6 +52,10 @@ class RunConfig:
         fields = asdict(self)
         fields.pop("authkey")
         return fields
+
+    @property
+    def attempts(self) -> int:
+        return self.retries + 1
 
     def share(self, requester_id: int) -> int:
         """How many of the requests requester `requester_id` sends (the first ones take the remainder)."""

@@ -110,10 +110,11 @@ def summarize(config: RunConfig, results: list[RequesterResult], errors: list[st
     seconds = (max(r.ended for r in answered) - min(r.began for r in answered)) if answered else 0.0
     ok = sum(r.ok for r in results)
     duplicated = sum(r.duplicated for r in results)
+    retries = sum(r.retries for r in results)
     failed = config.requests - ok  # whatever did not come back right, including requesters that failed
     failures = [f for r in results for f in r.failures]
     answered = sum(r.answered for r in results)
-    return RunResult(config.parameters(), answered, ok, failed, duplicated, seconds, latency_summary(results),
+    return RunResult(config.parameters(), answered, ok, failed, duplicated, retries, seconds, latency_summary(results),
                      usage, errors, failures)
 
 

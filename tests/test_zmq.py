@@ -70,7 +70,8 @@ def test_msgpack_frames_are_single_msgpack_values():
             assert client.recv() == b"\xb4Hello, 1 2 - echoed!"
 
 
-@pytest.mark.parametrize("frames", [[b"\xc1"], [b""], [b"\x92\x01"], [b"\xa5Hello", b"extra"]])
+@pytest.mark.parametrize("frames", [[b"\xc1"], [b""], [b"\x92\x01"], [b"\xa5Hello!"], [b"\xa5Hello", b"extra"],
+                                    [b"\xcf" + bytes(8) + b"\xc1"], [b"\xd4\x2a\x00"]])
 def test_malformed_frames_get_an_error_reply_and_the_responder_goes_on(frames):
     config = local_config("zmq", responders=1)
     with response_side(config, zmq_impl):
@@ -78,7 +79,9 @@ def test_malformed_frames_get_an_error_reply_and_the_responder_goes_on(frames):
             client.linger, client.rcvtimeo = 0, 5000
             client.connect(config.address)
             client.send_multipart(frames)
-            error = zmq_impl.codec.decode_msgpack(client.recv())
+            number, body = zmq_impl.codec.split_id(client.recv())
+            assert number == frames[0][:len(number)]  # the number, when there was one, comes back
+            error = zmq_impl.codec.decode_msgpack(body)
             assert error["status"] == 400
             client.send(zmq_impl.codec.CODECS["msgpack"].encode("Hello, 0 1"))
             assert zmq_impl.codec.decode_msgpack(client.recv()) == "Hello, 0 1 - echoed!"

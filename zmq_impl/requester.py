@@ -1,4 +1,11 @@
-"""A requester: a REQ socket that sends its share of the workload in lockstep and checks every reply."""
+"""A requester: a REQ socket that sends its share of the workload in lockstep and checks every reply.
+
+It follows ZeroMQ's Lazy Pirate pattern: a request without a reply within the timeout is sent again on a
+new socket (a REQ socket that missed a reply can only be closed), up to `retries` times; then the server
+is presumed down. Each request carries its number before its body (see codec.py), and a reply must carry
+the same number back; the seed's raw format has no room for it, and there REQ alone pairs each reply with
+its request.
+"""
 
 from __future__ import annotations
 
@@ -9,48 +16,54 @@ import zmq
 from shared.config import START_DEADLINE, RunConfig
 from shared.results import RequesterResult, Tally
 from shared.workload import WORKLOADS
-from zmq_impl.codec import CODECS
+from zmq_impl.codec import CODECS, carries_id, request_id
+
+
+def open_socket(config: RunConfig) -> zmq.Socket:
+    socket = zmq.Context.instance().socket(zmq.REQ)
+    socket.linger = 0
+    socket.rcvtimeo = int(config.timeout * 1000)
+    socket.connect(config.address)
+    return socket
 
 
 def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
-    """Send this requester's share once released by `start` (a barrier), one request at a time.
-
-    Each reply must equal the handler's answer to its request. A reply that does not come within the
-    timeout fails the request, and the requester stops there: the server is presumed down.
-    """
-    workload = WORKLOADS[config.workload]
-    codec = CODECS[config.codec]
-    make, expected, encode, decode = workload.request, workload.expected, codec.encode, codec.decode
+    """Send this requester's share once released by `start` (a barrier), one request at a time."""
+    workload, codec = WORKLOADS[config.workload], CODECS[config.codec]
+    make, encode = workload.request, codec.encode
     planned = config.share(requester_id)
-    tally = Tally(requester_id, planned)
-    latencies = tally.latencies
+    tally = Tally(requester_id, planned, workload, codec, progress)
     clock = time.perf_counter_ns
-    socket = zmq.Context.instance().socket(zmq.REQ)
+    with_id = carries_id(codec)
+    socket = open_socket(config)
     try:
-        socket.linger = 0
-        socket.rcvtimeo = int(config.timeout * 1000)
-        socket.connect(config.address)
         start.wait(START_DEADLINE)
         began = time.perf_counter()
         n = 0
         for n in range(planned):
             req = make(requester_id, n)
+            number = request_id(n) if with_id else b""
+            frame = number + encode(req)
             sent = clock()
-            socket.send(encode(req))
-            try:
-                frame = socket.recv()
-            except zmq.Again:
-                tally.give_up(planned - n, f"no reply within {config.timeout:g} s from {config.address}")
+            for attempt in range(config.attempts):
+                if attempt:
+                    tally.retry()
+                socket.send(frame)
+                try:
+                    reply = socket.recv()
+                except zmq.Again:  # Lazy Pirate: this socket is stuck waiting; a new one resends
+                    socket.close()
+                    socket = open_socket(config)
+                    continue
+                if not reply.startswith(number):
+                    tally.duplicate()  # not ours: count it, and ask again
+                    continue
                 break
-            latencies[n] = clock() - sent
-            try:
-                reply = decode(frame)
-            except Exception as error:
-                tally.fail(f"request {n}: undecodable reply: {error}")
-                continue
-            if reply != expected(req):
-                tally.fail(f"request {n}: expected {expected(req)!r}, got {reply!r}")
-            progress[requester_id] = n + 1
+            else:
+                tally.give_up(planned - n, f"no reply within {config.timeout:g} s ({config.attempts} "
+                                           f"attempts) from {config.address}")
+                break
+            tally.record(n, clock() - sent, req, memoryview(reply)[len(number):] if number else reply)
         else:
             n = planned
         return tally.close(n, began, time.perf_counter())
@@ -62,11 +75,8 @@ def exchange(config: RunConfig, requests: list) -> list:
     """Send each value as a request, in order, and return the decoded replies: the parity tests' way of
     seeing exactly what comes back. A reply that does not come within the timeout raises TimeoutError."""
     codec = CODECS[config.codec]
-    socket = zmq.Context.instance().socket(zmq.REQ)
+    socket = open_socket(config)
     try:
-        socket.linger = 0
-        socket.rcvtimeo = int(config.timeout * 1000)
-        socket.connect(config.address)
         replies = []
         for value in requests:
             socket.send(codec.encode(value))
