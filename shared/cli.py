@@ -17,6 +17,7 @@ from shared import __version__, report
 from shared.config import (
     CONCURRENCY,
     DEFAULT_NATIVE_ADDRESS,
+    DEFAULT_ZMQ_BACK,
     DEFAULT_ZMQ_FRONT,
     EXAMPLES,
     HELLO_REQUESTS,
@@ -95,22 +96,55 @@ def build_parser() -> argparse.ArgumentParser:
     compare_parser.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
     compare_parser.set_defaults(handler=cmd_compare)
 
-    for transport, address_flag, default in (("zmq", "--front", DEFAULT_ZMQ_FRONT),
-                                             ("native", "--address", DEFAULT_NATIVE_ADDRESS)):
-        tandem = commands.add_parser(transport, help=f"tandem mode: the {transport} response or request side")
-        sides = tandem.add_subparsers(dest="side", required=True, metavar="SIDE", parser_class=Parser)
-        serve_parser = sides.add_parser("serve", help="the response side, until Ctrl-C or SIGTERM")
-        serve_parser.add_argument(address_flag, dest="address", default=default, help=f"default {default}")
-        add_workload_options(serve_parser, requester_side=False)
-        add_local_options(serve_parser)
-        serve_parser.set_defaults(handler=cmd_serve, transport=transport, example="router")
-        request_parser = sides.add_parser("request", help="the request side, against a running server")
-        connect_flag = "--connect" if transport == "zmq" else "--address"
-        request_parser.add_argument(connect_flag, dest="address", default=default, help=f"default {default}")
-        add_workload_options(request_parser)
-        request_parser.set_defaults(handler=cmd_request, transport=transport, responders=None,
-                                    concurrency="processes")
+    for transport in TRANSPORTS:
+        add_tandem_commands(commands, transport)
     return parser
+
+
+def add_tandem_commands(commands, transport: str) -> None:
+    """The seed's two scripts in two terminals: the response side (whole, or its roles one by one) and the
+    request side, each a command of its own."""
+    zmq = transport == "zmq"
+    tandem = commands.add_parser(transport, help=f"tandem mode: the {transport} roles one command each")
+    sides = tandem.add_subparsers(dest="side", required=True, metavar="ROLE", parser_class=Parser)
+    front_flag, front = ("--front", DEFAULT_ZMQ_FRONT) if zmq else ("--address", DEFAULT_NATIVE_ADDRESS)
+
+    serve_parser = sides.add_parser("serve", help="the response side: " + (
+        "broker and responders" if zmq else "manager server and responders (--responders 0: the server alone)"))
+    serve_parser.add_argument(front_flag, dest="address", default=front, help=f"default {front}")
+    add_workload_options(serve_parser, requester_side=False)
+    add_local_options(serve_parser)
+    serve_parser.set_defaults(handler=cmd_serve, transport=transport, example="router", part="serve")
+
+    if zmq:
+        broker_parser = sides.add_parser("broker", help="the broker alone: ROUTER, zmq.proxy, DEALER")
+        broker_parser.add_argument("--front", dest="address", default=DEFAULT_ZMQ_FRONT,
+                                   help=f"where requesters connect (default {DEFAULT_ZMQ_FRONT})")
+        broker_parser.add_argument("--back", dest="back", default=DEFAULT_ZMQ_BACK,
+                                   help=f"where responders connect (default {DEFAULT_ZMQ_BACK})")
+        add_workload_options(broker_parser, requester_side=False)
+        broker_parser.set_defaults(handler=cmd_serve, transport=transport, example="router", part="broker",
+                                   responders=0, concurrency="processes")
+    responders_parser = sides.add_parser("responders", help="responders alone, for a running " + (
+        "broker" if zmq else "manager server"))
+    if zmq:
+        responders_parser.add_argument("--connect", dest="back", default=DEFAULT_ZMQ_BACK,
+                                       help=f"the broker's back address (default {DEFAULT_ZMQ_BACK})")
+    else:
+        responders_parser.add_argument("--address", dest="address", default=DEFAULT_NATIVE_ADDRESS,
+                                       help=f"default {DEFAULT_NATIVE_ADDRESS}")
+    add_workload_options(responders_parser, requester_side=False)
+    add_local_options(responders_parser)
+    responders_parser.set_defaults(handler=cmd_serve, transport=transport, example="router", part="responders")
+    if zmq:
+        responders_parser.set_defaults(address=DEFAULT_ZMQ_FRONT)  # unused: zmq responders know only the back
+
+    request_parser = sides.add_parser("request", help="the request side, against a running response side")
+    request_parser.add_argument("--connect" if zmq else "--address", dest="address", default=front,
+                                help=f"default {front}")
+    add_workload_options(request_parser)
+    request_parser.set_defaults(handler=cmd_request, transport=transport, responders=None,
+                                concurrency="processes")
 
 
 # ---- from options to a checked configuration ------------------------------------------------------------
@@ -134,7 +168,8 @@ def make_config(args: argparse.Namespace, transport: str, *, local: bool = True)
     if hello and (requesters != 1 or responders != 1):
         raise UsageError("the hello example is one requester and one responder: "
                          "use --example router for more")
-    check_counts(requests, requesters, responders)
+    response_side_only = getattr(args, "part", "") in ("serve", "broker")  # a server may start with no responders
+    check_counts(requests, requesters, responders, responders_may_be_zero=response_side_only)
     check_timeout(args.timeout)
     retries = getattr(args, "retries", 3)
     if retries < 0:
@@ -153,7 +188,8 @@ def tandem_addresses(args: argparse.Namespace, transport: str) -> dict:
     if transport == "native":
         parse_host_port(args.address)
         return {"address": args.address, "authkey": authkey_from_environment()}
-    return {"address": parse_zmq_endpoint(args.address), "back_address": back_address(args.concurrency)}
+    back = parse_zmq_endpoint(args.back) if getattr(args, "back", None) else back_address(args.concurrency)
+    return {"address": parse_zmq_endpoint(args.address), "back_address": back}
 
 
 # ---- commands ---------------------------------------------------------------------------------------------
@@ -189,15 +225,22 @@ def cmd_request(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """serve, broker and responders: the response side, or a part of it, until Ctrl-C or SIGTERM."""
     config = make_config(args, args.transport, local=False)
+    impl = TRANSPORTS[config.transport]
+    with_server = args.part != "responders"
+    where = config.address if with_server else (config.back_address if config.transport == "zmq" else
+                                                 config.address)
+    what = {"serve": f"serving on {where} with {config.responders} responders",
+            "broker": f"broker serving on {config.address}, responders on {config.back_address}",
+            "responders": f"{config.responders} responders serving for {where}"}[args.part]
 
     def announce() -> None:
-        console.print(f"reqrep {config.transport} serving on {config.address} with {config.responders} "
-                      f"responders ({config.concurrency}, codec {config.codec}); Ctrl-C to stop",
-                      highlight=False)
+        console.print(f"reqrep {config.transport} {what} ({config.concurrency}, codec {config.codec}); "
+                      f"Ctrl-C to stop", highlight=False)
 
     try:
-        serve(config, TRANSPORTS[config.transport], announce)
+        serve(config, impl, announce, with_server=with_server)
     except (KeyboardInterrupt, Terminated):
         console.print("stopped", highlight=False)
     return 0

@@ -14,6 +14,7 @@ CONCURRENCY = ("processes", "threads")
 WORKLOADS = ("echo", "rpc")
 HELLO_REQUESTS = 5  # the seed's example 1 sends five requests
 DEFAULT_ZMQ_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
+DEFAULT_ZMQ_BACK = "tcp://127.0.0.1:1338"  # where a broker started alone meets its responders
 DEFAULT_NATIVE_ADDRESS = "127.0.0.1:50000"
 AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
 START_DEADLINE = 60.0  # seconds for every role of a run to be connected and ready

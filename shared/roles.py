@@ -3,8 +3,10 @@ threads. Whoever starts roles owns a `Roles` and stops them in `finally`, on suc
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
 import queue
 import signal
 import threading
@@ -19,7 +21,8 @@ from shared.config import RunConfig, UsageError
 
 log = logging.getLogger(__name__)
 STOP_DEADLINE = 3.0  # seconds a role gets to stop before it is killed
-POLL_SECONDS = 0.1  # how often a waiting parent looks at its roles' reports
+POLL_SECONDS = 0.1
+PR_SET_PDEATHSIG = 1  # how often a waiting parent looks at its roles' reports
 
 
 class Terminated(BaseException):
@@ -55,10 +58,22 @@ def _perform(name: str, target: Callable, args: tuple, reports) -> None:
     reports.put((name, *outcome))
 
 
-def _enter_process(name: str, target: Callable, args: tuple, reports) -> None:
+def _stop_with_parent() -> None:
+    """Linux: have the kernel send SIGTERM if the parent dies without stopping us (killed by SIGKILL)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the parent's own stop() remains the only way
+
+
+def _enter_process(name: str, target: Callable, args: tuple, reports, parent: int) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides when its roles stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    _stop_with_parent()
+    if os.getppid() != parent:  # the parent died before the request above took effect
+        return
     setproctitle(f"reqrep {name}")
     _perform(name, target, args, reports)
 
@@ -94,13 +109,20 @@ class Roles:
             role = threading.Thread(target=_perform, args=(name, target, args, self.reports), name=name,
                                     daemon=True)
         else:
-            role = self._context.Process(target=_enter_process, args=(name, target, args, self.reports),
-                                         name=name)
+            role = self._context.Process(target=_enter_process, name=name,
+                                         args=(name, target, args, self.reports, os.getpid()))
         role.start()
         self.started.append(role)
 
     def alive(self, name: str) -> bool:
         return any(role.name == name and role.is_alive() for role in self.started)
+
+    def exit_status(self, name: str) -> str:
+        for role in self.started:
+            if role.name == name and not self.threaded and role.exitcode is not None:
+                code = role.exitcode
+                return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+        return "ended"
 
     def processes(self) -> list[tuple[str, int]]:
         return [(role.name, role.pid) for role in self.started if not self.threaded and role.is_alive()]

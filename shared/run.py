@@ -26,9 +26,9 @@ def role_name(config: RunConfig, role: str) -> str:
     return f"{config.transport} {role}"
 
 
-def start_response_side(roles: Roles, config: RunConfig, impl: ModuleType) -> None:
+def start_response_side(roles: Roles, config: RunConfig, impl: ModuleType, *, with_server: bool = True) -> None:
     """The broker or manager server, then the responders; returns once every one of them is ready."""
-    if impl.server.needed(config):
+    if with_server and impl.server.needed(config):
         name = role_name(config, impl.server.ROLE)
         ready = roles.event()
         roles.start(name, impl.server.serve, config, ready)
@@ -133,19 +133,19 @@ def run(config: RunConfig, impl: ModuleType, *, local_server: bool = True,
 
 
 @contextlib.contextmanager
-def response_side(config: RunConfig, impl: ModuleType) -> Iterator[Roles]:
+def response_side(config: RunConfig, impl: ModuleType, *, with_server: bool = True) -> Iterator[Roles]:
     """The broker or server and its responders, ready while the block runs, stopped when it ends."""
     roles = Roles(config, impl.server.stop_threads)
     try:
-        start_response_side(roles, config, impl)
+        start_response_side(roles, config, impl, with_server=with_server)
         yield roles
     finally:
         roles.stop()
 
 
-def serve(config: RunConfig, impl: ModuleType, on_ready: Callable[[], None]) -> None:
+def serve(config: RunConfig, impl: ModuleType, on_ready: Callable[[], None], *, with_server: bool = True) -> None:
     """The response side alone, until a signal (KeyboardInterrupt or Terminated) or a role's failure."""
-    with response_side(config, impl) as roles:
+    with response_side(config, impl, with_server=with_server) as roles:
         on_ready()
         names = [role.name for role in roles.started]
         while True:
@@ -154,4 +154,4 @@ def serve(config: RunConfig, impl: ModuleType, on_ready: Callable[[], None]) -> 
                 raise RoleFailed(report[0], report[2])
             for name in names:
                 if not roles.alive(name):
-                    raise RoleFailed(name, "exited unexpectedly")
+                    raise RoleFailed(name, f"exited unexpectedly ({roles.exit_status(name)})")

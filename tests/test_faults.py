@@ -1,0 +1,106 @@
+"""Faults, on both variants where they apply: a responder killed mid-run costs nothing thanks to the
+retries; a zmq broker killed and started again costs nothing; a native manager server killed ends the
+run with a clear error within the timeout. The victims are found by their process titles."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import psutil
+import pytest
+from conftest import start_reqrep, wait_for_line
+
+from shared.config import free_port
+
+pytestmark = pytest.mark.timeout(90)
+KEY = {"REQREP_AUTHKEY": "test-key"}
+ENOUGH = {"zmq": "20000", "native": "6000"}  # two seconds or so of requests on this machine
+
+
+def role_process(parent, title: str) -> psutil.Process:
+    for child in psutil.Process(parent.pid).children(recursive=True):
+        try:
+            if child.cmdline()[:1] == [title]:  # setproctitle blanks the other arguments
+                return child
+        except psutil.Error:
+            continue
+    raise AssertionError(f"no process titled {title!r}")
+
+
+def flowing(*arguments: str, env: dict | None = None):
+    run = start_reqrep("--verbose", *arguments, env=env)
+    wait_for_line(run, "requests flowing", stream="stderr")
+    return run
+
+
+def test_a_responder_killed_mid_run_loses_nothing(transport, tmp_path):
+    out = tmp_path / "run.json"
+    run = flowing("run", transport, "--requests", ENOUGH[transport], "--requesters", "3", "--responders", "3",
+                  "--timeout", "1", "--json", str(out))
+    victim = role_process(run, f"reqrep {transport} responder 1")
+    victim.send_signal(signal.SIGKILL)
+    assert run.wait(timeout=60) == 0, run.stderr.read()
+    result = json.loads(out.read_text())
+    assert (result["ok"], result["failed"]) == (int(ENOUGH[transport]), 0)
+
+
+def test_zmq_broker_killed_and_started_again_loses_nothing(tmp_path):
+    front, back = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+    broker = start_reqrep("zmq", "broker", "--front", front, "--back", back)
+    responders = start_reqrep("zmq", "responders", "--connect", back, "--responders", "2")
+    out = tmp_path / "run.json"
+    run = None
+    try:
+        wait_for_line(broker, "serving")
+        wait_for_line(responders, "serving")
+        run = flowing("zmq", "request", "--connect", front, "--requests", "20000", "--timeout", "1",
+                      "--json", str(out))
+        role_process(broker, "reqrep zmq broker").send_signal(signal.SIGKILL)
+        assert broker.wait(timeout=10) == 2  # the command says its broker died, and exits
+        assert "zmq broker: exited unexpectedly (killed by SIGKILL)" in broker.stderr.read()
+        broker = start_reqrep("zmq", "broker", "--front", front, "--back", back)  # the same addresses
+        wait_for_line(broker, "serving")
+        assert run.wait(timeout=60) == 0, run.stderr.read()
+        result = json.loads(out.read_text())
+        assert (result["ok"], result["failed"]) == (20000, 0)
+        assert result["retries"] >= 1  # the requests in flight when the broker died were sent again
+    finally:
+        for process in (run, broker, responders):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(timeout=10)
+
+
+def test_native_server_killed_ends_the_run_with_a_clear_error():
+    address = f"127.0.0.1:{free_port()}"
+    server = start_reqrep("native", "serve", "--address", address, "--responders", "2", env=KEY)
+    run = None
+    try:
+        wait_for_line(server, "serving")
+        run = flowing("native", "request", "--address", address, "--requests", "1000000", "--timeout", "2",
+                      env=KEY)
+        role_process(server, "reqrep native server").send_signal(signal.SIGKILL)
+        assert run.wait(timeout=10) == 1
+        output = run.stdout.read() + run.stderr.read()
+        assert "lost the native server" in output and "Traceback" not in output
+        assert server.wait(timeout=10) == 2
+        assert "native server: exited unexpectedly (killed by SIGKILL)" in server.stderr.read()
+    finally:
+        for process in (run, server):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(timeout=10)
+
+
+def test_a_parent_killed_outright_takes_its_roles_with_it(transport):
+    address = f"tcp://127.0.0.1:{free_port()}" if transport == "zmq" else f"127.0.0.1:{free_port()}"
+    flag = "--front" if transport == "zmq" else "--address"
+    server = start_reqrep(transport, "serve", flag, address, "--responders", "2", env=KEY)
+    wait_for_line(server, "serving")
+    roles = psutil.Process(server.pid).children(recursive=True)
+    assert len(roles) == 3
+    server.kill()  # SIGKILL: no chance to stop anything itself
+    server.wait(timeout=10)
+    _, alive = psutil.wait_procs(roles, timeout=5)
+    assert not alive
