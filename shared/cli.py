@@ -16,6 +16,7 @@ import zmq_impl
 from shared import __version__, report
 from shared.config import (
     CONCURRENCY,
+    DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_NATIVE_ADDRESS,
     DEFAULT_ZMQ_BACK,
     DEFAULT_ZMQ_FRONT,
@@ -71,6 +72,12 @@ def add_workload_options(parser: argparse.ArgumentParser, *, requester_side: boo
                             help="times a request without a reply is sent again (default 3)")
 
 
+def add_limit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-message-bytes", type=int, default=DEFAULT_MAX_MESSAGE_BYTES,
+                        help="zmq: a peer that sends a larger message is disconnected "
+                             f"(default {DEFAULT_MAX_MESSAGE_BYTES // 2**20} MiB)")
+
+
 def add_local_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--responders", type=int, help="responder count (router: 5, hello: 1)")
     parser.add_argument("--concurrency", choices=CONCURRENCY, default="processes",
@@ -88,11 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.add_argument("transport", choices=TRANSPORTS)
     add_workload_options(run_parser)
     add_local_options(run_parser)
+    add_limit_options(run_parser)
     run_parser.set_defaults(handler=cmd_run)
 
     compare_parser = commands.add_parser("compare", help="run both variants and print them side by side")
     add_workload_options(compare_parser)
     add_local_options(compare_parser)
+    add_limit_options(compare_parser)
     compare_parser.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
     compare_parser.set_defaults(handler=cmd_compare)
 
@@ -114,6 +123,7 @@ def add_tandem_commands(commands, transport: str) -> None:
     serve_parser.add_argument(front_flag, dest="address", default=front, help=f"default {front}")
     add_workload_options(serve_parser, requester_side=False)
     add_local_options(serve_parser)
+    add_limit_options(serve_parser)
     serve_parser.set_defaults(handler=cmd_serve, transport=transport, example="router", part="serve")
 
     if zmq:
@@ -123,6 +133,7 @@ def add_tandem_commands(commands, transport: str) -> None:
         broker_parser.add_argument("--back", dest="back", default=DEFAULT_ZMQ_BACK,
                                    help=f"where responders connect (default {DEFAULT_ZMQ_BACK})")
         add_workload_options(broker_parser, requester_side=False)
+        add_limit_options(broker_parser)
         broker_parser.set_defaults(handler=cmd_serve, transport=transport, example="router", part="broker",
                                    responders=0, concurrency="processes")
     responders_parser = sides.add_parser("responders", help="responders alone, for a running " + (
@@ -135,6 +146,7 @@ def add_tandem_commands(commands, transport: str) -> None:
                                        help=f"default {DEFAULT_NATIVE_ADDRESS}")
     add_workload_options(responders_parser, requester_side=False)
     add_local_options(responders_parser)
+    add_limit_options(responders_parser)
     responders_parser.set_defaults(handler=cmd_serve, transport=transport, example="router", part="responders")
     if zmq:
         responders_parser.set_defaults(address=DEFAULT_ZMQ_FRONT)  # unused: zmq responders know only the back
@@ -178,7 +190,10 @@ def make_config(args: argparse.Namespace, transport: str, *, local: bool = True)
     config = RunConfig(transport=transport, example="hello" if hello else "router", requests=requests,
                        requesters=requesters, responders=responders, concurrency=args.concurrency,
                        workload=workload, codec=choose_codec(transport, args.codec, workload),
-                       timeout=args.timeout, retries=retries)
+                       timeout=args.timeout, retries=retries,
+                       max_message_bytes=getattr(args, "max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES))
+    if config.max_message_bytes <= 0:
+        raise UsageError(f"--max-message-bytes must be a positive number, not {config.max_message_bytes}")
     if not local:
         return config.with_(**tandem_addresses(args, transport))
     return config.with_(**local_addresses(transport, args.concurrency))

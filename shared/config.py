@@ -17,6 +17,7 @@ DEFAULT_ZMQ_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
 DEFAULT_ZMQ_BACK = "tcp://127.0.0.1:1338"  # where a broker started alone meets its responders
 DEFAULT_NATIVE_ADDRESS = "127.0.0.1:50000"
 AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 START_DEADLINE = 60.0  # seconds for every role of a run to be connected and ready
 
 _TCP_ENDPOINT = re.compile(r"^tcp://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.*-]+):(\d{1,5})$")
@@ -44,6 +45,7 @@ class RunConfig:
     address: str = ""  # where requesters connect (zmq endpoint, or HOST:PORT for native)
     back_address: str = ""  # zmq only: where the broker meets its responders
     authkey: bytes = b""  # native only
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # zmq: larger messages are refused at the socket
 
     def with_(self, **changes) -> RunConfig:
         return replace(self, **changes)

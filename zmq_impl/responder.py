@@ -41,6 +41,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
         return
     try:
         socket.linger = 0
+        socket.maxmsgsize = config.max_message_bytes  # also guards the back address against direct peers
         if config.example == "hello":
             bind(socket, config.address)  # example 1: no broker, REP meets REQ directly
         else:

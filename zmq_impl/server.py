@@ -57,6 +57,8 @@ def serve(config: RunConfig, ready) -> None:
     try:
         for socket in (front, back):
             socket.linger = 0
+        # A peer that sends more is disconnected by libzmq before the message is ever assembled.
+        front.maxmsgsize = config.max_message_bytes
         bind(front, config.address)
         bind(back, config.back_address)
     except BaseException:
