@@ -10,7 +10,7 @@ import uuid
 from native_impl.codec import CODECS
 from native_impl.server import connect, disconnect
 from shared.config import START_DEADLINE, RunConfig
-from shared.results import RequesterResult, Tally
+from shared.results import RequesterResult, Tally, no_reply
 from shared.workload import WORKLOADS
 
 
@@ -65,8 +65,7 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
                     except queue.Empty:
                         continue
                 else:
-                    tally.give_up(planned - n, f"no reply within {config.timeout:g} s ({config.attempts} "
-                                               f"attempts) from {config.address}")
+                    tally.give_up(planned - n, no_reply(config))
                     break
                 tally.record(n, clock() - sent, req, reply[1])
             else:

@@ -46,6 +46,7 @@ class RunConfig:
     back_address: str = ""  # zmq only: where the broker meets its responders
     authkey: bytes = b""  # native only
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # zmq: larger messages are refused at the socket
+    curve_dir: str = ""  # zmq: CURVE keys (see `reqrep zmq keys`); empty: no encryption
 
     def with_(self, **changes) -> RunConfig:
         return replace(self, **changes)
@@ -109,10 +110,22 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
-def authkey_from_environment() -> bytes:
+def load_authkey(path: str | None = None) -> bytes:
+    """The native side's shared key: from a file if one is named, else from REQREP_AUTHKEY. Never from the
+    command line, where `ps` would show it to everyone on the machine. There is no default key."""
+    if path:
+        try:
+            with open(path, "rb") as source:
+                key = source.read().strip()
+        except OSError as error:
+            raise UsageError(f"cannot read the key file {path}: {error.strerror}") from None
+        if not key:
+            raise UsageError(f"the key file {path} is empty")
+        return key
     key = os.environ.get(AUTHKEY_VARIABLE, "")
     if not key:
-        raise UsageError(f"{AUTHKEY_VARIABLE} is not set: the native server and its requesters need a shared key")
+        raise UsageError(f"{AUTHKEY_VARIABLE} is not set and no --authkey-file was given: the native server and "
+                         f"its peers need a shared key")
     return key.encode()
 
 

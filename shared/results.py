@@ -89,6 +89,12 @@ class Tally:
         return result
 
 
+def no_reply(config) -> str:
+    """Why a requester gave up: the sentence both variants use."""
+    tries = "once" if config.attempts == 1 else f"{config.attempts} times"
+    return f"no reply within {config.timeout:g} s from {config.address} (sent {tries})"
+
+
 def percentile(ordered: list[int], fraction: float) -> int:
     """Nearest-rank percentile of an ascending list."""
     if not ordered:

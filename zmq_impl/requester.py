@@ -14,15 +14,19 @@ import time
 import zmq
 
 from shared.config import START_DEADLINE, RunConfig
-from shared.results import RequesterResult, Tally
+from shared.results import RequesterResult, Tally, no_reply
 from shared.workload import WORKLOADS
 from zmq_impl.codec import CODECS, carries_id, request_id
+from zmq_impl.server import secure_client
 
 
 def open_socket(config: RunConfig) -> zmq.Socket:
     socket = zmq.Context.instance().socket(zmq.REQ)
     socket.linger = 0
-    socket.rcvtimeo = int(config.timeout * 1000)
+    # Both directions have a deadline: a REQ socket with no usable peer (a refused CURVE handshake, say)
+    # blocks in send, not in recv.
+    socket.rcvtimeo = socket.sndtimeo = int(config.timeout * 1000)
+    secure_client(socket, config)
     socket.connect(config.address)
     return socket
 
@@ -48,8 +52,8 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
             for attempt in range(config.attempts):
                 if attempt:
                     tally.retry()
-                socket.send(frame)
                 try:
+                    socket.send(frame)
                     reply = socket.recv()
                 except zmq.Again:  # Lazy Pirate: this socket is stuck waiting; a new one resends
                     socket.close()
@@ -60,8 +64,7 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
                     continue
                 break
             else:
-                tally.give_up(planned - n, f"no reply within {config.timeout:g} s ({config.attempts} "
-                                           f"attempts) from {config.address}")
+                tally.give_up(planned - n, no_reply(config))
                 break
             tally.record(n, clock() - sent, req, memoryview(reply)[len(number):] if number else reply)
         else:
@@ -79,8 +82,8 @@ def exchange(config: RunConfig, requests: list) -> list:
     try:
         replies = []
         for value in requests:
-            socket.send(codec.encode(value))
             try:
+                socket.send(codec.encode(value))
                 replies.append(codec.decode(socket.recv()))
             except zmq.Again:
                 raise TimeoutError(f"no reply within {config.timeout:g} s from {config.address}") from None

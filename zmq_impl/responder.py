@@ -13,7 +13,7 @@ import zmq
 from shared.config import RunConfig
 from shared.workload import handle_any
 from zmq_impl.codec import CODECS, error_reply, split_id
-from zmq_impl.server import bind
+from zmq_impl.server import bind, secure_server, start_authenticator
 
 log = logging.getLogger(__name__)
 LOGGED_BAD_REQUESTS = 5  # the first few bad requests are logged each, then one line per thousand
@@ -35,6 +35,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
     codec = CODECS[config.codec]
     encode, decode = codec.encode, codec.decode
     bad = 0
+    handler = None
     try:
         socket = zmq.Context.instance().socket(zmq.REP)
     except zmq.ContextTerminated:
@@ -42,8 +43,10 @@ def respond(config: RunConfig, index: int, ready) -> None:
     try:
         socket.linger = 0
         socket.maxmsgsize = config.max_message_bytes  # also guards the back address against direct peers
-        if config.example == "hello":
-            bind(socket, config.address)  # example 1: no broker, REP meets REQ directly
+        if config.example == "hello":  # example 1: no broker, REP meets REQ directly
+            secure_server(socket, config)
+            handler = start_authenticator(config)
+            bind(socket, config.address)
         else:
             socket.connect(config.back_address)
         ready.set()
@@ -68,3 +71,5 @@ def respond(config: RunConfig, index: int, ready) -> None:
         pass
     finally:
         socket.close()
+        if handler is not None:
+            handler.stop()

@@ -6,6 +6,8 @@ drops every request; this is the layout of its earlier, working revision.
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 
 import zmq
@@ -59,6 +61,7 @@ def serve(config: RunConfig, ready) -> None:
             socket.linger = 0
         # A peer that sends more is disconnected by libzmq before the message is ever assembled.
         front.maxmsgsize = config.max_message_bytes
+        secure_server(front, config)
         bind(front, config.address)
         bind(back, config.back_address)
     except BaseException:
@@ -67,12 +70,15 @@ def serve(config: RunConfig, ready) -> None:
         raise
     failures: list = []
     proxy = threading.Thread(target=forward, args=(front, back, failures), name="zmq proxy")
-    proxy.start()
+    handler = start_authenticator(config)
     try:
+        proxy.start()
         ready.set()
         while proxy.is_alive():
             proxy.join(SIGNAL_POLL_SECONDS)
     finally:
+        if handler is not None:
+            handler.stop()  # first: terminating the context waits for every socket, the handler's too
         if proxy.is_alive():
             context.term()
         proxy.join()
@@ -84,3 +90,59 @@ def stop_threads(config: RunConfig) -> None:
     """Stop every zmq role running as a thread of this process: terminating the shared context wakes each
     blocking call with ETERM, and each role then closes its own socket."""
     zmq.Context.instance().term()
+
+
+# ---- CURVE: encryption, and clients authenticated by their public keys --------------------------------
+SERVER_KEY, CLIENT_KEY, AUTHORIZED = "server", "client", "authorized"
+
+
+def create_keys(folder: str) -> list[str]:
+    """`reqrep zmq keys`: a server key pair, a client key pair, and the client's public key authorized."""
+    import zmq.auth
+
+    os.makedirs(os.path.join(folder, AUTHORIZED), exist_ok=True)
+    made = [*zmq.auth.create_certificates(folder, SERVER_KEY), *zmq.auth.create_certificates(folder, CLIENT_KEY)]
+    authorized = os.path.join(folder, AUTHORIZED, f"{CLIENT_KEY}.key")
+    shutil.copy(os.path.join(folder, f"{CLIENT_KEY}.key"), authorized)
+    return [*made, authorized]
+
+
+def _key_pair(config: RunConfig, name: str) -> tuple[bytes, bytes]:
+    import zmq.auth
+
+    path = os.path.join(config.curve_dir, f"{name}.key_secret")
+    try:
+        return zmq.auth.load_certificate(path)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot load the CURVE key {path}: {error} "
+                         f"(create keys with `reqrep zmq keys DIR`)") from None
+
+
+def start_authenticator(config: RunConfig):
+    """With CURVE, a ZAP handler (a thread) that admits only the client keys in DIR/authorized; the caller
+    stops it. None without CURVE."""
+    if not config.curve_dir:
+        return None
+    from zmq.auth.thread import ThreadAuthenticator
+
+    allowed = os.path.join(config.curve_dir, AUTHORIZED)
+    if not os.path.isdir(allowed):
+        raise UsageError(f"no folder of authorized client keys at {allowed}")
+    handler = ThreadAuthenticator(zmq.Context.instance())
+    handler.start()
+    handler.configure_curve(domain="*", location=allowed)
+    return handler
+
+
+def secure_server(socket: zmq.Socket, config: RunConfig) -> None:
+    if config.curve_dir:
+        socket.curve_publickey, socket.curve_secretkey = _key_pair(config, SERVER_KEY)
+        socket.curve_server = True
+
+
+def secure_client(socket: zmq.Socket, config: RunConfig) -> None:
+    if config.curve_dir:
+        import zmq.auth
+
+        socket.curve_publickey, socket.curve_secretkey = _key_pair(config, CLIENT_KEY)
+        socket.curve_serverkey, _ = zmq.auth.load_certificate(os.path.join(config.curve_dir, f"{SERVER_KEY}.key"))

@@ -1,0 +1,88 @@
+"""Authentication: CURVE on zmq (only clients whose public key is authorized get service), and the
+native side's shared key read from a file or the environment, never from the command line."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import reqrep, start_reqrep, wait_for_line
+
+from shared.config import free_port
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def keys(tmp_path):
+    folder = tmp_path / "keys"
+    done = reqrep("zmq", "keys", str(folder))
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def serving(*arguments: str, env: dict | None = None):
+    server = start_reqrep(*arguments, env=env)
+    wait_for_line(server, "serving")
+    return server
+
+
+def stop(server) -> None:
+    server.terminate()
+    assert server.wait(timeout=10) == 0
+
+
+def test_curve_admits_authorized_clients_only(keys, tmp_path):
+    front = f"tcp://127.0.0.1:{free_port()}"
+    server = serving("zmq", "serve", "--front", front, "--responders", "2", "--curve", str(keys))
+    try:
+        good = reqrep("zmq", "request", "--connect", front, "--curve", str(keys), "--requests", "300", "--quiet")
+        assert good.returncode == 0, good.stderr
+        plain = reqrep("zmq", "request", "--connect", front, "--requests", "10", "--timeout", "1",
+                       "--retries", "0")
+        assert plain.returncode == 2 and "no reply" in plain.stderr
+        stranger = tmp_path / "stranger"
+        assert reqrep("zmq", "keys", str(stranger)).returncode == 0
+        shutil.copy(keys / "server.key", stranger / "server.key")  # knows the server, is not known to it
+        refused = reqrep("zmq", "request", "--connect", front, "--curve", str(stranger), "--requests", "10",
+                         "--timeout", "1", "--retries", "0")
+        assert refused.returncode == 2 and "no reply" in refused.stderr
+    finally:
+        stop(server)
+
+
+def test_run_with_curve_makes_its_own_keys():
+    done = reqrep("run", "zmq", "--curve", "--requests", "300", "--requesters", "3", "--responders", "2",
+                  "--quiet")
+    assert done.returncode == 0, done.stderr
+
+
+def test_curve_needs_a_key_folder(tmp_path):
+    done = reqrep("zmq", "serve", "--curve", str(tmp_path / "missing"))
+    assert done.returncode == 2 and "no CURVE key folder" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_native_key_from_a_file(tmp_path):
+    key, wrong, empty = tmp_path / "key", tmp_path / "wrong", tmp_path / "empty"
+    key.write_text("a shared secret\n")
+    wrong.write_text("another secret\n")
+    empty.write_text("")
+    address = f"127.0.0.1:{free_port()}"
+    no_env = {"REQREP_AUTHKEY": ""}
+    server = serving("native", "serve", "--address", address, "--responders", "2", "--authkey-file", str(key),
+                     env=no_env)
+    try:
+        good = reqrep("native", "request", "--address", address, "--authkey-file", str(key), "--requests", "200",
+                      "--quiet", env=no_env)
+        assert good.returncode == 0, good.stderr
+        # the same key through the environment (the file's line end is not part of the key)
+        same = reqrep("native", "request", "--address", address, "--requests", "20", "--quiet",
+                      env={"REQREP_AUTHKEY": "a shared secret"})
+        assert same.returncode == 0, same.stderr
+        refused = reqrep("native", "request", "--address", address, "--authkey-file", str(wrong), env=no_env)
+        assert refused.returncode == 2 and "authentication" in refused.stderr
+    finally:
+        stop(server)
+    for path, message in ((empty, "is empty"), (tmp_path / "missing", "cannot read the key file")):
+        done = reqrep("native", "request", "--address", address, "--authkey-file", str(path), env=no_env)
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
