@@ -13,7 +13,7 @@ from rich.console import Console
 
 import native_impl
 import zmq_impl
-from shared import __version__, report
+from shared import __version__, corpus, report, semantics
 from shared.config import (
     CONCURRENCY,
     DEFAULT_NATIVE_ADDRESS,
@@ -58,11 +58,15 @@ def add_workload_options(parser: argparse.ArgumentParser, *, requester_side: boo
                                  "router: example 2 (default)")
         parser.add_argument("--requests", type=int, help="requests in all (router: 100000, hello: 5)")
         parser.add_argument("--requesters", type=int, help="requester count (router: 5, hello: 1)")
-        parser.add_argument("--workload", choices=WORKLOADS, default="echo",
-                            help="echo: the seed's text; rpc: the blog's {method, path, body} maps")
         parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--codec", help="zmq: msgpack (default) or raw (the seed's UTF-8 frames); native: pickle")
+    parser.add_argument("--workload", choices=WORKLOADS, default="echo",
+                        help="echo: the seed's text; rpc: the blog's {method, path, body} maps; mirror: each "
+                             "request comes back as the responder received it (a server answers echo and rpc "
+                             "alike, mirror only when started with it)")
+    parser.add_argument("--codec", help="zmq: msgpack (default), msgpack-ext (msgpack with extension types for "
+                                        "tuple, set, datetime, Decimal ...) or raw (the seed's UTF-8 frames); "
+                                        "native: pickle")
     parser.add_argument("--timeout", type=float, default=10.0,
                         help="seconds to wait for any one reply or peer (default 10)")
 
@@ -92,6 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
     compare_parser.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
     compare_parser.set_defaults(handler=cmd_compare)
 
+    semantics_parser = commands.add_parser("semantics", help="send Python values through each path, end to end, "
+                                                            "and show which arrive identical, changed or not at all")
+    semantics_parser.add_argument("--timeout", type=float, default=60.0,
+                                  help="seconds to wait for any one value to come back (default 60)")
+    semantics_parser.add_argument("--json", metavar="PATH", help="write the rows as JSON")
+    semantics_parser.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
+    semantics_parser.add_argument("--quiet", action="store_true", help="no progress line")
+    semantics_parser.set_defaults(handler=cmd_semantics)
+
     for transport, address_flag, default in (("zmq", "--front", DEFAULT_ZMQ_FRONT),
                                              ("native", "--address", DEFAULT_NATIVE_ADDRESS)):
         tandem = commands.add_parser(transport, help=f"tandem mode: the {transport} response or request side")
@@ -111,9 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---- from options to a checked configuration ------------------------------------------------------------
-def choose_codec(transport: str, asked: str | None, workload: str) -> str:
+def choose_codec(transport: str, asked: str | None, workload: str, *, both: bool = False) -> str:
     module = CODECS[transport]
-    if asked is None or (transport == "native" and asked in CODECS["zmq"].CODECS):
+    if asked is None or (both and transport == "native" and asked in CODECS["zmq"].CODECS):
         return module.DEFAULT_CODEC  # compare: --codec chooses the zmq side's codec
     if asked not in module.CODECS:
         raise UsageError(f"unknown codec {asked!r} for {transport}: choose one of {', '.join(module.CODECS)}")
@@ -136,8 +149,8 @@ def make_config(args: argparse.Namespace, transport: str, *, local: bool = True)
     workload = getattr(args, "workload", "echo")
     config = RunConfig(transport=transport, example="hello" if hello else "router", requests=requests,
                        requesters=requesters, responders=responders, concurrency=args.concurrency,
-                       workload=workload, codec=choose_codec(transport, args.codec, workload),
-                       timeout=args.timeout)
+                       workload=workload, timeout=args.timeout,
+                       codec=choose_codec(transport, args.codec, workload, both=args.command == "compare"))
     if not local:
         return config.with_(**tandem_addresses(args, transport))
     return config.with_(**local_addresses(transport, args.concurrency))
@@ -171,6 +184,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     results = [run_one(make_config(args, transport), args) for transport in TRANSPORTS]
     return finish(results, args)
+
+
+def cmd_semantics(args: argparse.Namespace) -> int:
+    check_timeout(args.timeout)
+    cases, notes = corpus.build()
+    with report.status(console, not args.quiet) as say:
+        rows = semantics.measure(TRANSPORTS, cases, args.timeout,
+                                 lambda path: say(f"sending {len(cases)} values through {path}"))
+    console.print(report.semantics_table(rows))
+    for note in notes:
+        console.print(f"not run here: {note}", highlight=False)
+    report.write_semantics(rows, notes, args.json, args.markdown)
+    return 0
 
 
 def cmd_request(args: argparse.Namespace) -> int:

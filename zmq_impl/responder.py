@@ -6,8 +6,9 @@ import logging
 
 import zmq
 
+from shared.codec import Codec
 from shared.config import RunConfig
-from shared.workload import handle_any
+from shared.workload import DECODE_REQUEST, ENCODE_REPLY, HANDLE_REQUEST, describe, responder_handler
 from zmq_impl.codec import CODECS, error_reply
 from zmq_impl.server import bind
 
@@ -15,11 +16,10 @@ log = logging.getLogger(__name__)
 
 
 def respond(config: RunConfig, index: int, ready) -> None:
-    """Answer requests until interrupted. A frame that cannot be decoded or handled gets an error reply:
-    a REP socket must answer before it can receive again, and one bad frame must not stop the responder."""
-    handle = handle_any
+    """Answer requests until interrupted. Every request gets a reply, an error reply if need be: a REP socket
+    must answer before it can receive again, and one bad frame must not stop the responder."""
+    handle = responder_handler(config.workload)
     codec = CODECS[config.codec]
-    encode, decode = codec.encode, codec.decode
     try:
         socket = zmq.Context.instance().socket(zmq.REP)
     except zmq.ContextTerminated:
@@ -32,16 +32,24 @@ def respond(config: RunConfig, index: int, ready) -> None:
             socket.connect(config.back_address)
         ready.set()
         while True:
-            frames = socket.recv_multipart()
-            try:
-                if len(frames) != 1:
-                    raise ValueError(f"expected one frame, got {len(frames)}")
-                reply = encode(handle(decode(frames[0])))
-            except Exception as error:
-                log.warning("responder %d: bad request: %s", index, error)
-                reply = error_reply(codec, f"{type(error).__name__}: {error}")
-            socket.send(reply)
+            socket.send(answer(handle, codec, socket.recv_multipart(), index))
     except zmq.ContextTerminated:
         pass
     finally:
         socket.close()
+
+
+def answer(handle, codec: Codec, frames: list[bytes], index: int) -> bytes:
+    """The encoded reply to one request, or an error reply that names the stage that failed."""
+    stage = DECODE_REQUEST
+    try:
+        if len(frames) != 1:
+            raise ValueError(f"expected one frame, got {len(frames)}")
+        request = codec.decode(frames[0])
+        stage = HANDLE_REQUEST
+        reply = handle(request)
+        stage = ENCODE_REPLY
+        return codec.encode(reply)
+    except Exception as error:  # RecursionError and MemoryError too: the responder goes on
+        log.warning("responder %d: %s: %s", index, stage, describe(error))
+        return error_reply(codec, stage, error)
