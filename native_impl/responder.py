@@ -41,19 +41,32 @@ def respond(config: RunConfig, index: int, ready) -> None:
             except (TypeError, ValueError):
                 log.warning("responder %d: dropped a malformed request of type %s", index, type(item).__name__)
                 continue
-            try:
-                reply_to(key, (n, answer(handle, codec, payload, index)))  # pickled here, unpickled there
-            except (EOFError, ConnectionError):
-                raise
-            except Exception as error:
-                stage, reason = (SERVER_REPLY, remote_reason(error)) if isinstance(error, RemoteError) else (
-                    ENCODE_REPLY, describe(error))
-                log.warning("responder %d: %s: %s", index, stage, reason)
-                reply_to(key, (n, error_reply(codec, stage, reason)))
+            send_reply(reply_to, key, n, answer(handle, codec, payload, index), codec, index)
     except (EOFError, ConnectionError):
         log.warning("responder %d: the native server went away", index)
     finally:
         disconnect(requests, board)
+
+
+def send_reply(reply_to, key: str, n: int, reply, codec: Codec, index: int) -> None:
+    """Have the server put the reply into the requester's queue. It is pickled here and unpickled there; if
+    either fails, the requester gets an error reply naming the stage instead."""
+    try:
+        reply_to(key, (n, reply))
+        return
+    except (EOFError, ConnectionError):
+        raise
+    except RemoteError as error:
+        stage, reason = SERVER_REPLY, remote_reason(error)
+    except Exception as error:
+        stage, reason = ENCODE_REPLY, describe(error)
+    log.info("responder %d: %s: %s", index, stage, reason)
+    try:
+        reply_to(key, (n, error_reply(codec, stage, reason)))
+    except (EOFError, ConnectionError):
+        raise
+    except Exception as error:
+        log.warning("responder %d: could not answer request %d: %s", index, n, describe(error))
 
 
 def answer(handle, codec: Codec, payload, index: int):
@@ -66,5 +79,5 @@ def answer(handle, codec: Codec, payload, index: int):
         stage = ENCODE_REPLY
         return codec.encode(reply)
     except Exception as error:
-        log.warning("responder %d: %s: %s", index, stage, describe(error))
+        log.info("responder %d: %s: %s", index, stage, describe(error))  # the requester is told
         return error_reply(codec, stage, error)

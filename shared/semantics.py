@@ -185,8 +185,9 @@ def differences(sent: Any, received: Any) -> list[str]:
             if id(b) in origin_of and origin_of[id(b)] is not a:
                 note(f"separate {kind(a)}s → one shared object", at)
             origin_of[id(b)] = a
-        if type(a) is not type(b):
-            names = (kind(a), kind(b))
+        names = (kind(a), kind(b))
+        retyped = type(a) is not type(b) or names[0] != names[1]  # naive → aware: one type, two kinds
+        if retyped:
             if names[0] == names[1]:
                 names = (type(a).__qualname__, type(b).__qualname__)
             note(f"{names[0]} → {names[1]}", at)
@@ -201,7 +202,7 @@ def differences(sent: Any, received: Any) -> list[str]:
             children = _pair_elements(a, b, at, note)
         elif _is_object(a) and type(a) is type(b):
             children = _pair_attributes(a, b, at)
-        elif not same_value(a, b):
+        elif not retyped and not same_value(a, b):  # a new type says it already
             note(f"{_short.repr(a)} → {_short.repr(b)}", at)
         stack.extend(reversed(children))
     return [f"{change} at {at}" if at else change for change, at in notes.items()]

@@ -51,5 +51,5 @@ def answer(handle, codec: Codec, frames: list[bytes], index: int) -> bytes:
         stage = ENCODE_REPLY
         return codec.encode(reply)
     except Exception as error:  # RecursionError and MemoryError too: the responder goes on
-        log.warning("responder %d: %s: %s", index, stage, describe(error))
+        log.info("responder %d: %s: %s", index, stage, describe(error))  # the requester is told
         return error_reply(codec, stage, error)
