@@ -36,7 +36,7 @@ def semantics_run(tmp_path_factory):
     """`reqrep semantics --json --markdown`, once: (rows, markdown, stdout)."""
     out = tmp_path_factory.mktemp("semantics")
     done = reqrep("semantics", "--quiet", "--json", str(out / "rows.json"), "--markdown", str(out / "table.md"),
-                  timeout=120, env={"COLUMNS": "250"})  # wide enough for rich not to fold the header
+                  timeout=50, env={"COLUMNS": "250"})  # wide enough for rich not to fold the header
     assert done.returncode == 0, done.stderr
     return json.loads((out / "rows.json").read_text()), (out / "table.md").read_text(), done.stdout
 

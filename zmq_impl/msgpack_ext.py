@@ -74,7 +74,9 @@ def _bigint_bytes(number: int) -> bytes:
 
 def _extend(value: Any, depth: int) -> Any:
     """msgpack's `default`: what to send instead of a value msgpack has no type for."""
-    pack = lambda v: _pack(v, depth)  # noqa: E731 - the payload is itself msgpack-ext, one level deeper
+    def pack(inner: Any) -> bytes:  # a payload is itself msgpack-ext, one level deeper
+        return _pack(inner, depth)
+
     if isinstance(value, tuple):  # namedtuples too: they arrive as plain tuples (no import by name)
         return msgpack.ExtType(TUPLE, pack(list(value)))
     if isinstance(value, frozenset):
