@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.codec import Codec, identity
+from shared.workload import error_body
 
 CODECS: dict[str, Codec] = {
     "pickle": Codec("pickle", identity, identity),
@@ -10,6 +11,6 @@ CODECS: dict[str, Codec] = {
 DEFAULT_CODEC = "pickle"
 
 
-def error_reply(codec: Codec, reason: str) -> dict:
+def error_reply(codec: Codec, stage: str, error: BaseException | str) -> dict:
     """What a responder answers to a request it cannot handle, so that the requester is not left waiting."""
-    return {"status": 400, "body": reason}
+    return error_body(stage, error)

@@ -6,12 +6,23 @@ from __future__ import annotations
 import queue
 import time
 import uuid
+from multiprocessing.managers import RemoteError
 
 from native_impl.codec import CODECS
-from native_impl.server import connect, disconnect
+from native_impl.server import connect, disconnect, remote_reason
 from shared.config import START_DEADLINE, RunConfig
 from shared.results import RequesterResult, Tally, no_reply
-from shared.workload import WORKLOADS
+from shared.workload import (
+    DECODE_REPLY,
+    ENCODE_REQUEST,
+    NO_REPLY,
+    SERVER_REPLY,
+    SERVER_REQUEST,
+    WORKLOADS,
+    Delivery,
+    delivery_of,
+    describe,
+)
 
 
 def await_reply(get, n: int, timeout: float, tally: Tally):
@@ -97,3 +108,54 @@ def exchange(config: RunConfig, requests: list) -> list:
         return answers
     finally:
         disconnect(replies, requests_queue, board)
+
+
+def deliver(config: RunConfig, values: list) -> list[Delivery]:
+    """Send each value to a mirror responder and say what came back, or where it failed. A value that fails
+    does not stop the others; a late reply to an earlier value is recognised by its number and skipped."""
+    codec = CODECS[config.codec]
+    board = connect(config)
+    key = f"{uuid.uuid4().hex[:12]}-deliver"
+    requests_queue, replies = board.requests(), board.replies(key)
+    deliveries = []
+    try:
+        for n, value in enumerate(values):
+            try:
+                requests_queue.put((key, n, codec.encode(value)))  # pickled here, before anything is sent
+            except (EOFError, ConnectionError):
+                raise
+            except RemoteError as error:  # the server could not unpickle it
+                deliveries.append(Delivery(stage=SERVER_REQUEST, error=remote_reason(error)))
+                continue
+            except Exception as error:  # RecursionError too
+                deliveries.append(Delivery(stage=ENCODE_REQUEST, error=describe(error)))
+                continue
+            deliveries.append(await_delivery(replies, n, codec, config.timeout))
+        return deliveries
+    finally:
+        disconnect(replies, requests_queue, board)
+
+
+def await_delivery(replies, n: int, codec, timeout: float) -> Delivery:
+    """What came back for value n: its reply, or the stage where it failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            item = replies.get(True, max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            return Delivery(stage=NO_REPLY, error=f"no reply within {timeout:g} s")
+        except (EOFError, ConnectionError):
+            raise
+        except RemoteError as error:  # the server could not pickle it for us
+            return Delivery(stage=SERVER_REPLY, error=remote_reason(error))
+        except Exception as error:
+            return Delivery(stage=DECODE_REPLY, error=describe(error))
+        if item is None:
+            return Delivery(stage=NO_REPLY, error="the server stopped")
+        if item[0] == n:
+            break
+    try:
+        reply = codec.decode(item[1])
+    except Exception as error:
+        return Delivery(stage=DECODE_REPLY, error=describe(error))
+    return delivery_of(reply)

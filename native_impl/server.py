@@ -165,6 +165,12 @@ def disconnect(*proxies) -> None:
             del proxy._tls.connection
 
 
+def remote_reason(error: Exception) -> str:
+    """The last line of the server's traceback that a RemoteError carries: the exception, in one line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip().strip("-")]
+    return lines[-1] if lines else type(error).__name__
+
+
 def stop_threads(config: RunConfig) -> None:
     """Stop every native role running as a thread of this process: wake the blocked get() calls with None,
     then ask the server to stop through the managers' own 'shutdown' message."""

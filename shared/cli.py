@@ -16,7 +16,7 @@ from rich.console import Console
 
 import native_impl
 import zmq_impl
-from shared import report
+from shared import corpus, report, semantics
 from shared.config import (
     DEFAULT_MAX_MESSAGE_BYTES,
     HELLO_REQUESTS,
@@ -44,9 +44,9 @@ errors = Console(stderr=True)
 
 
 # ---- from options to a checked configuration ------------------------------------------------------------
-def choose_codec(transport: str, asked: str | None, workload: str) -> str:
+def choose_codec(transport: str, asked: str | None, workload: str, *, both: bool = False) -> str:
     module = CODECS[transport]
-    if asked is None or (transport == "native" and asked in CODECS["zmq"].CODECS):
+    if asked is None or (both and transport == "native" and asked in CODECS["zmq"].CODECS):
         return module.DEFAULT_CODEC  # compare: --codec chooses the zmq side's codec
     if asked not in module.CODECS:
         raise UsageError(f"unknown codec {asked!r} for {transport}: choose one of {', '.join(module.CODECS)}")
@@ -73,8 +73,8 @@ def make_config(args: argparse.Namespace, transport: str, *, local: bool = True)
     workload = getattr(args, "workload", "echo")
     config = RunConfig(transport=transport, example="hello" if hello else "router", requests=requests,
                        requesters=requesters, responders=responders, concurrency=args.concurrency,
-                       workload=workload, codec=choose_codec(transport, args.codec, workload),
-                       timeout=args.timeout, retries=retries,
+                       workload=workload, timeout=args.timeout, retries=retries,
+                       codec=choose_codec(transport, args.codec, workload, both=args.command == "compare"),
                        max_message_bytes=getattr(args, "max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES))
     if config.max_message_bytes <= 0:
         raise UsageError(f"--max-message-bytes must be a positive number, not {config.max_message_bytes}")
@@ -148,6 +148,19 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_semantics(args: argparse.Namespace) -> int:
+    check_timeout(args.timeout)
+    cases, notes = corpus.build()
+    with report.status(console, not args.quiet) as say:
+        rows = semantics.measure(TRANSPORTS, cases, args.timeout,
+                                 lambda path: say(f"sending {len(cases)} values through {path}"))
+    console.print(report.semantics_table(rows))
+    for note in notes:
+        console.print(f"not run here: {note}", highlight=False)
+    report.write_semantics(rows, notes, args.json, args.markdown)
+    return 0
+
+
 def cmd_request(args: argparse.Namespace) -> int:
     config = make_config(args, args.transport, local=False)
     result = run_one(config, args, local_server=False)
@@ -179,7 +192,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "serve": cmd_serve, "request": cmd_request, "keys": cmd_keys}
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "semantics": cmd_semantics, "serve": cmd_serve,
+            "request": cmd_request, "keys": cmd_keys}
 
 
 def main(argv: list[str] | None = None) -> int:

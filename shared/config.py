@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 
 EXAMPLES = ("hello", "router")
 CONCURRENCY = ("processes", "threads")
-WORKLOADS = ("echo", "rpc")
+WORKLOADS = ("echo", "rpc", "mirror")
 HELLO_REQUESTS = 5  # the seed's example 1 sends five requests
 DEFAULT_ZMQ_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
 DEFAULT_ZMQ_BACK = "tcp://127.0.0.1:1338"  # where a broker started alone meets its responders

@@ -35,11 +35,15 @@ def add_workload_options(parser: argparse.ArgumentParser, *, requester_side: boo
                                  "router: example 2 (default)")
         parser.add_argument("--requests", type=int, help="requests in all (router: 100000, hello: 5)")
         parser.add_argument("--requesters", type=int, help="requester count (router: 5, hello: 1)")
-        parser.add_argument("--workload", choices=WORKLOADS, default="echo",
-                            help="echo: the seed's text; rpc: the blog's {method, path, body} maps")
         parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--codec", help="zmq: msgpack (default) or raw (the seed's UTF-8 frames); native: pickle")
+    parser.add_argument("--workload", choices=WORKLOADS, default="echo",
+                        help="echo: the seed's text; rpc: the blog's {method, path, body} maps; mirror: each "
+                             "request comes back as the responder received it (a server answers echo and rpc "
+                             "alike, mirror only when started with it)")
+    parser.add_argument("--codec", help="zmq: msgpack (default), msgpack-ext (msgpack with extension types for "
+                                        "tuple, set, datetime, Decimal ...) or raw (the seed's UTF-8 frames); "
+                                        "native: pickle")
     parser.add_argument("--timeout", type=float, default=10.0,
                         help="seconds to wait for any one reply or peer (default 10)")
     if requester_side:
@@ -94,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_key_options(compare_parser, "zmq", run=True)
     compare_parser.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
     compare_parser.set_defaults(command="compare")
+
+    semantics_parser = commands.add_parser("semantics", help="send Python values through each path, end to end, "
+                                                            "and show which arrive identical, changed or not at all")
+    semantics_parser.add_argument("--timeout", type=float, default=60.0,
+                                  help="seconds to wait for any one value to come back (default 60)")
+    semantics_parser.add_argument("--json", metavar="PATH", help="write the rows as JSON")
+    semantics_parser.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
+    semantics_parser.add_argument("--quiet", action="store_true", help="no progress line")
+    semantics_parser.set_defaults(command="semantics")
 
     for transport in TRANSPORT_NAMES:
         add_tandem_commands(commands, transport)

@@ -1,4 +1,5 @@
-"""What people read: the progress bar, the side-by-side table (terminal and Markdown), the JSON files."""
+"""What people read: the progress bar, the side-by-side table (terminal and Markdown), the JSON files, and
+the semantics table."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shared.results import RunResult, write_json
+from shared.semantics import PATHS, Outcome, Row
 
 # (label, how to read it off a result, format); one row of the table each
 ROWS: list[tuple[str, Callable[[RunResult], object], str]] = [
@@ -97,3 +100,62 @@ def progress_bar(console: Console, enabled: bool, label: str) -> Iterator[Callab
             bar.update(task, rate=f"{speed:,.0f} req/s" if speed else "")
 
         yield update
+
+
+# ---- the semantics table ---------------------------------------------------------------------------------
+SEMANTICS_HEADER = ["case", "value", "type", *(path.name for path in PATHS), "agree"]
+OUTCOME_STYLE = {"identical": "green", "changed": "yellow", "error": "red"}
+
+
+def outcome_text(outcome: Outcome) -> str:
+    return f"{outcome.outcome}: {outcome.detail}" if outcome.detail else outcome.outcome
+
+
+def semantics_cells(row: Row) -> list[str]:
+    return [row.case, row.value, row.type, *(outcome_text(row.outcomes[path.name]) for path in PATHS),
+            "yes" if row.agree else "no"]
+
+
+def semantics_table(rows: list[Row]) -> Table:
+    shown = Table(title="What each path does to Python values, end to end", title_justify="left")
+    for name in SEMANTICS_HEADER:
+        shown.add_column(name, overflow="fold")
+    for row in rows:
+        cells = semantics_cells(row)
+        styled = [f"[{OUTCOME_STYLE[row.outcomes[path.name].outcome]}]{escape(cell)}[/]"
+                  for path, cell in zip(PATHS, cells[3:-1], strict=True)]
+        shown.add_row(*(escape(cell) for cell in cells[:3]), *styled, cells[-1])
+    return shown
+
+
+MARKDOWN_SPECIAL = set("\\`*_|<>[]")  # what would otherwise turn into emphasis, tags, links or new cells
+
+
+def _markdown_cell(text: str) -> str:
+    return "".join(f"\\{c}" if c in MARKDOWN_SPECIAL else c for c in text)
+
+
+def semantics_markdown(rows: list[Row], notes: list[str]) -> str:
+    """The table as the README holds it: deterministic, so a fresh run can be compared with it."""
+    lines = ["| " + " | ".join(SEMANTICS_HEADER) + " |", "|" + "---|" * len(SEMANTICS_HEADER)]
+    lines += ["| " + " | ".join(_markdown_cell(cell) for cell in semantics_cells(row)) + " |" for row in rows]
+    lines += ["", *(f"Not run here: {note}." for note in notes)] if notes else []
+    return "\n".join(lines) + "\n"
+
+
+def write_semantics(rows: list[Row], notes: list[str], json_path: str | None, markdown_path: str | None) -> None:
+    if json_path:
+        write_json(json_path, [row.to_json() for row in rows])
+    if markdown_path:
+        with open(markdown_path, "w", encoding="utf-8") as out:
+            out.write(semantics_markdown(rows, notes))
+
+
+@contextlib.contextmanager
+def status(console: Console, enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A spinner with one line of what is happening, or nothing (--quiet, no terminal)."""
+    if not enabled or not console.is_terminal:
+        yield lambda text: None
+        return
+    with console.status("") as shown:
+        yield lambda text: shown.update(text)

@@ -1,7 +1,9 @@
-"""The workloads: what requesters send, the one handler every responder calls, and how a reply is checked.
+"""The workloads: what requesters send, the handler every responder calls, and how a reply is checked.
 
 `echo` is the seed's: "Hello, <requester-id> <n>" comes back as "... - echoed!".
 `rpc` is the blog's: HTTP-like maps {method, path, body} answered by {status, body}.
+`mirror` answers each request with itself, exactly as the responder received it: what `reqrep semantics`
+sends its values through. A request that fails on the way gets an error reply naming the stage.
 """
 
 from __future__ import annotations
@@ -82,6 +84,17 @@ def rpc_handle(request: Any) -> dict:
         return {"status": 500, "body": f"{type(error).__name__}: {error}"}
 
 
+# ---- mirror (what a value becomes on its way through) -----------------------------
+def mirror_request(requester_id: int, n: int) -> list:
+    """Values that every codec carries unchanged, so that a run of this workload verifies each reply."""
+    return [requester_id, n, f"Hello, {requester_id} {n}", n / 4, -(2**63) + n, bytes([n % 256]) * 3,
+            {"n": n, "none": None, "ok": n % 2 == 0}]
+
+
+def mirror_handle(request: Any) -> Any:
+    return request
+
+
 def handle_any(request: Any) -> Any:
     """What a responder calls: text is the echo workload, a map is rpc. One response side thus serves
     requesters of either workload, as the seed's and the blog's servers would."""
@@ -93,4 +106,61 @@ def handle_any(request: Any) -> Any:
 WORKLOADS: dict[str, Workload] = {
     "echo": Workload("echo", echo_request, echo_handle),
     "rpc": Workload("rpc", rpc_request, rpc_handle),
+    "mirror": Workload("mirror", mirror_request, mirror_handle),
 }
+
+
+def responder_handler(workload: str) -> Callable[[Any], Any]:
+    """What a responder calls for a run of `workload`: echo and rpc share `handle_any`, so that one response
+    side serves requesters of both, as the seed's and the blog's servers would; mirror has its own."""
+    return mirror_handle if workload == "mirror" else handle_any
+
+
+# ---- where a request fails, and how a responder says so ----------------------------------------------------
+# The stages a value passes through, in order. The native server unpickles every request it queues and every
+# reply it hands back, so a value can also fail there; a zmq broker never looks inside a frame.
+ENCODE_REQUEST = "encoding at the requester"
+SERVER_REQUEST = "unpickling at the server"
+DECODE_REQUEST = "decoding at the responder"
+HANDLE_REQUEST = "handling at the responder"
+ENCODE_REPLY = "encoding the reply at the responder"
+SERVER_REPLY = "on the way back, at the server"
+DECODE_REPLY = "decoding the reply at the requester"
+NO_REPLY = "waiting for the reply"
+MAX_ERROR_TEXT = 300
+
+
+class Delivery(NamedTuple):
+    """What came back for one request: its reply, or the stage where it failed and the error."""
+
+    reply: Any = None
+    stage: str = ""  # empty when a reply came back
+    error: str = ""  # "TypeError: can not serialize 'set' object"
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.stage)
+
+
+def describe(error: BaseException | str) -> str:
+    """An error in one line that every codec can carry: no lone surrogates, no newlines, bounded length."""
+    message = " ".join(str(error).split())
+    if isinstance(error, str):
+        text = message
+    else:
+        text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_ERROR_TEXT else text[:MAX_ERROR_TEXT - 1] + "…"
+
+
+def error_body(stage: str, error: BaseException | str) -> dict:
+    """A responder's answer to a request it could not decode, handle or encode. Shaped like an rpc error
+    (status 400), so that echo and rpc requesters see a wrong reply; the stage tells a mirror requester."""
+    return {"status": 400, "body": describe(error), "stage": stage}
+
+
+def delivery_of(reply: Any) -> Delivery:
+    """A reply as a Delivery: an error reply becomes its stage and error."""
+    if isinstance(reply, dict) and reply.keys() == {"status", "body", "stage"} and reply["status"] == 400:
+        return Delivery(stage=str(reply["stage"]), error=str(reply["body"]))
+    return Delivery(reply)

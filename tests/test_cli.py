@@ -33,6 +33,7 @@ def assert_usage_error(done, *fragments: str) -> None:
     (["compare", "--requests", "2", "--requesters", "4"], "cannot exceed --requests"),
     (["run", "zmq", "--timeout", "0"], "--timeout must be a positive number"),
     (["run", "zmq", "--codec", "json"], "unknown codec 'json'"),
+    (["run", "native", "--codec", "msgpack"], "unknown codec 'msgpack' for native"),
     (["run", "zmq", "--codec", "raw", "--workload", "rpc"], "raw codec carries the seed's text frames only"),
     (["run", "zmq", "--example", "hello", "--requesters", "3"], "hello example is one requester"),
     (["run", "zmq", "--requests", "many"], "invalid int value"),
@@ -137,10 +138,11 @@ def test_run_writes_the_documented_json(tmp_path):
 def test_compare_prints_one_table_and_writes_json_and_markdown(tmp_path):
     out, md = tmp_path / "compare.json", tmp_path / "compare.md"
     done = reqrep("compare", "--requests", "200", "--requesters", "2", "--responders", "2", "--workload", "rpc",
-                  "--json", str(out), "--markdown", str(md))
+                  "--codec", "msgpack-ext", "--json", str(out), "--markdown", str(md))
     assert done.returncode == 0, done.stderr
     runs = json.loads(out.read_text())["runs"]
     assert [r["transport"] for r in runs] == ["zmq", "native"]
+    assert [r["codec"] for r in runs] == ["msgpack-ext", "pickle"]  # --codec chooses the zmq side's
     assert all(r["ok"] == 200 and r["workload"] == "rpc" for r in runs)
     table = md.read_text()
     assert "| zmq | native |" in table and "throughput (requests/s)" in table

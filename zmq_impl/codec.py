@@ -5,6 +5,8 @@ from __future__ import annotations
 import msgpack
 
 from shared.codec import Codec
+from shared.workload import error_body
+from zmq_impl import msgpack_ext
 
 
 def decode_raw(frame: bytes) -> str:
@@ -30,16 +32,19 @@ def decode_msgpack(frame: bytes):
 
 CODECS: dict[str, Codec] = {
     "msgpack": Codec("msgpack", msgpack.packb, decode_msgpack),
+    "msgpack-ext": Codec("msgpack-ext", msgpack_ext.encode, msgpack_ext.decode),
     "raw": Codec("raw", encode_raw, decode_raw),
 }
 DEFAULT_CODEC = "msgpack"
 
 
-def error_reply(codec: Codec, reason: str) -> bytes:
-    """What a responder answers to a frame it cannot decode or handle: a REP socket must answer something."""
+def error_reply(codec: Codec, stage: str, error: BaseException | str) -> bytes:
+    """What a responder answers to a request it cannot decode, handle or encode: a REP socket must answer
+    something. Plain msgpack, which both msgpack codecs decode."""
+    body = error_body(stage, error)
     if codec.name == "raw":
-        return f"error: {reason}".encode()
-    return msgpack.packb({"status": 400, "body": reason})
+        return f"error: {stage}: {body['body']}".encode()
+    return msgpack.packb(body)
 
 
 # A request may carry its number before its body, in the same frame: a msgpack uint64 (0xcf and 8 bytes,

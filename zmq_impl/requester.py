@@ -15,7 +15,7 @@ import zmq
 
 from shared.config import START_DEADLINE, RunConfig
 from shared.results import RequesterResult, Tally, no_reply
-from shared.workload import WORKLOADS
+from shared.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, WORKLOADS, Delivery, delivery_of, describe
 from zmq_impl.codec import CODECS, carries_id, request_id
 from zmq_impl.server import secure_client
 
@@ -90,3 +90,39 @@ def exchange(config: RunConfig, requests: list) -> list:
         return replies
     finally:
         socket.close()
+
+
+def deliver(config: RunConfig, values: list) -> list[Delivery]:
+    """Send each value to a mirror responder and say what came back, or where it failed. A value that fails
+    does not stop the others; one that gets no reply within the timeout costs its socket, since a REQ socket
+    must receive before it can send again (the lazy pirate's way out)."""
+    codec = CODECS[config.codec]
+    socket = None
+    deliveries = []
+    try:
+        for value in values:
+            try:
+                frame = codec.encode(value)
+            except Exception as error:  # RecursionError too
+                deliveries.append(Delivery(stage=ENCODE_REQUEST, error=describe(error)))
+                continue
+            if socket is None:
+                socket = open_socket(config)
+            try:
+                socket.send(frame, copy=False)
+                answer = socket.recv()
+            except zmq.Again:
+                deliveries.append(Delivery(stage=NO_REPLY, error=f"no reply within {config.timeout:g} s"))
+                socket.close()
+                socket = None
+                continue
+            try:
+                reply = codec.decode(answer)
+            except Exception as error:
+                deliveries.append(Delivery(stage=DECODE_REPLY, error=describe(error)))
+                continue
+            deliveries.append(delivery_of(reply))
+        return deliveries
+    finally:
+        if socket is not None:
+            socket.close()

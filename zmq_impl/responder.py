@@ -10,8 +10,9 @@ import logging
 
 import zmq
 
+from shared.codec import Codec
 from shared.config import RunConfig
-from shared.workload import handle_any
+from shared.workload import DECODE_REQUEST, ENCODE_REPLY, HANDLE_REQUEST, describe, responder_handler
 from zmq_impl.codec import CODECS, error_reply, split_id
 from zmq_impl.server import bind, secure_server, start_authenticator
 
@@ -19,22 +20,13 @@ log = logging.getLogger(__name__)
 LOGGED_BAD_REQUESTS = 5  # the first few bad requests are logged each, then one line per thousand
 
 
-def complain(index: int, bad: int, error: Exception) -> int:
-    """Log a bad request (the first few, then one in a thousand) and return the new count."""
-    bad += 1
-    if bad <= LOGGED_BAD_REQUESTS or bad % 1000 == 0:
-        log.warning("responder %d: bad request #%d: %s: %s", index, bad, type(error).__name__, error)
-    return bad
-
-
 def respond(config: RunConfig, index: int, ready) -> None:
-    """Answer requests until interrupted. A request that cannot be decoded or handled gets an error reply
-    (status 400 with the reason): a REP socket must answer before it can receive again, and one bad
+    """Answer requests until interrupted. Every request gets a reply, an error reply (status 400 naming the
+    stage that failed) if need be: a REP socket must answer before it can receive again, and one bad
     request must not stop the responder."""
-    handle = handle_any
+    handle = responder_handler(config.workload)
     codec = CODECS[config.codec]
-    encode, decode = codec.encode, codec.decode
-    bad = 0
+    counter = BadRequests(index)
     handler = None
     try:
         socket = zmq.Context.instance().socket(zmq.REP)
@@ -53,23 +45,45 @@ def respond(config: RunConfig, index: int, ready) -> None:
         while True:
             number, body = split_id(socket.recv())
             try:
-                reply = encode(handle(decode(body)))
-            except Exception as error:
-                bad = complain(index, bad, error)
-                reply = error_reply(codec, f"{type(error).__name__}: {error}")
-            try:
-                socket.send(number + reply)
+                socket.send(number + answer(handle, codec, body, counter))
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise
                 # More frames follow: REP answers only once it has taken the whole request. Checking for
                 # them here, on the rare path, spares every request a getsockopt call.
                 extra = len(socket.recv_multipart())
-                bad = complain(index, bad, ValueError(f"a request is one frame, this one had {extra + 1}"))
-                socket.send(number + error_reply(codec, f"ValueError: a request is one frame, not {extra + 1}"))
+                problem = ValueError(f"a request is one frame, this one had {extra + 1}")
+                counter.count(DECODE_REQUEST, problem)
+                socket.send(number + error_reply(codec, DECODE_REQUEST, problem))
     except zmq.ContextTerminated:
         pass
     finally:
         socket.close()
         if handler is not None:
             handler.stop()
+
+
+class BadRequests:
+    """Counts a responder's bad requests and logs the first few, then one in a thousand."""
+
+    def __init__(self, index: int) -> None:
+        self.index, self.seen = index, 0
+
+    def count(self, stage: str, error: BaseException) -> None:
+        self.seen += 1
+        if self.seen <= LOGGED_BAD_REQUESTS or self.seen % 1000 == 0:
+            log.info("responder %d: bad request #%d: %s: %s", self.index, self.seen, stage, describe(error))
+
+
+def answer(handle, codec: Codec, body, counter: BadRequests) -> bytes:
+    """The encoded reply to one request, or an error reply that names the stage that failed."""
+    stage = DECODE_REQUEST
+    try:
+        request = codec.decode(body)
+        stage = HANDLE_REQUEST
+        reply = handle(request)
+        stage = ENCODE_REPLY
+        return codec.encode(reply)
+    except Exception as error:  # RecursionError and MemoryError too: the responder goes on
+        counter.count(stage, error)
+        return error_reply(codec, stage, error)

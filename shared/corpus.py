@@ -1,0 +1,166 @@
+"""The values `reqrep semantics` sends through every path, each under a stable short name.
+
+The classes are defined here, at module level, so that pickle finds them by name in every process of a run.
+Each case says how its value is shown, so that the table has no memory addresses and stays reproducible.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import importlib.util
+import uuid
+from collections import namedtuple
+from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, NamedTuple
+
+MIB = 2**20
+
+
+class Color(enum.Enum):
+    RED = 1
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+Point = namedtuple("Point", "x y")
+
+
+@dataclasses.dataclass
+class Reading:
+    sensor: str
+    value: float
+
+
+class Plain:
+    """An instance of an ordinary class: no __eq__, no __reduce__, just attributes."""
+
+    def __init__(self) -> None:
+        self.name = "plain"
+        self.items = [1, 2]
+
+
+class Refusal(Exception):
+    """An exception whose __init__ takes other arguments than it passes on: pickle rebuilds exceptions from
+    their `args`, so unpickling calls Refusal("404: not found") and fails."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code, self.reason = code, reason
+
+
+class Case(NamedTuple):
+    name: str  # stable: tests and readers refer to rows by it
+    make: Callable[[], Any]
+    shown: str = ""  # how the table shows the value; its repr when empty
+
+
+def _shared() -> list:
+    twice = [1, 2]
+    return [twice, twice]
+
+
+def _cycle() -> list:
+    itself: list[Any] = [1]
+    itself.append(itself)
+    return itself
+
+
+def _nested(depth: int) -> list:
+    value: Any = None
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _numpy_array():
+    import numpy  # only when installed: see build()
+
+    return numpy.arange(6, dtype=numpy.int32).reshape(2, 3)
+
+
+AWARE = dt.timezone(dt.timedelta(hours=2))
+CASES: list[Case] = [
+    Case("none", lambda: None),
+    Case("true", lambda: True),
+    Case("false", lambda: False),
+    Case("int-0", lambda: 0),
+    Case("int-minus-1", lambda: -1),
+    Case("int-2**63-1", lambda: 2**63 - 1),
+    Case("int-minus-2**63", lambda: -(2**63)),
+    Case("int-2**64-1", lambda: 2**64 - 1),
+    Case("int-2**64", lambda: 2**64),
+    Case("int-minus-2**63-1", lambda: -(2**63) - 1),
+    Case("int-10**30", lambda: 10**30),
+    Case("float-0.5", lambda: 0.5),
+    Case("float-minus-0.0", lambda: -0.0),
+    Case("float-nan", lambda: float("nan")),
+    Case("float-inf", lambda: float("inf")),
+    Case("float-minus-inf", lambda: float("-inf")),
+    Case("str-empty", lambda: ""),
+    Case("str-ascii", lambda: "Hello, 0 1"),
+    Case("str-non-latin", lambda: "Καλημέρα, мир, 日本語"),
+    Case("str-emoji", lambda: "👋🏽 🐍"),
+    Case("str-lone-surrogate", lambda: "a\ud800b"),
+    Case("bytes", lambda: b"\x00\xffdata"),
+    Case("bytes-empty", lambda: b""),
+    Case("bytearray", lambda: bytearray(b"data")),
+    Case("memoryview", lambda: memoryview(b"data"), "memoryview(b'data')"),
+    Case("list", lambda: [1, "two", 3.0]),
+    Case("tuple", lambda: (1, "two", 3.0)),
+    Case("list-nested-tuple", lambda: [1, (2, 3)]),
+    Case("namedtuple", lambda: Point(1, 2)),
+    Case("list-empty", lambda: []),
+    Case("tuple-empty", lambda: ()),
+    Case("dict-empty", lambda: {}),
+    Case("set-empty", lambda: set()),
+    Case("dict-str-keys", lambda: {"a": 1, "b": [2, 3]}),
+    Case("dict-int-keys", lambda: {1: "a", 2: "b"}),
+    Case("dict-float-keys", lambda: {0.5: "a", 1.5: "b"}),
+    Case("dict-bytes-keys", lambda: {b"a": 1, b"b": 2}),
+    Case("dict-tuple-keys", lambda: {(1, 2): "a", (3, 4): "b"}),
+    Case("dict-mixed-keys", lambda: {"a": 1, 2: "b", (3, 4): "c", b"d": 5}),
+    Case("set", lambda: {1, 2, 3}),
+    Case("frozenset", lambda: frozenset({1, 2, 3})),
+    Case("datetime-naive", lambda: dt.datetime(2024, 5, 17, 13, 45, 30, 123456)),
+    Case("datetime-aware", lambda: dt.datetime(2024, 5, 17, 13, 45, 30, 123456, tzinfo=AWARE),
+         "datetime(2024, 5, 17, 13, 45, 30, 123456, +02:00)"),
+    Case("date", lambda: dt.date(2024, 2, 29)),
+    Case("time", lambda: dt.time(23, 59, 59, 999999)),
+    Case("timedelta", lambda: dt.timedelta(days=-3, seconds=5, microseconds=7)),
+    Case("decimal", lambda: Decimal("3.14")),
+    Case("fraction", lambda: Fraction(1, 3)),
+    Case("complex", lambda: complex(1.5, -2.0)),
+    Case("uuid", lambda: uuid.UUID("12345678-1234-5678-1234-567812345678")),
+    Case("enum", lambda: Color.RED),
+    Case("intenum", lambda: Level.HIGH),
+    Case("dataclass", lambda: Reading("t1", 21.5)),
+    Case("object", lambda: Plain(), "Plain() with .name='plain', .items=[1, 2]"),
+    Case("exception", lambda: ValueError("boom")),
+    Case("exception-custom-init", lambda: Refusal(404, "not found"), "Refusal(404, 'not found')"),
+    Case("list-shared", _shared, "[x, x] with x = [1, 2]: one list, twice"),
+    Case("list-cycle", _cycle, "x = [1, x]: a list that contains itself"),
+    Case("nesting-100", lambda: _nested(100), "[[[…None…]]]: lists 100 deep"),
+    Case("nesting-2000", lambda: _nested(2000), "[[[…None…]]]: lists 2,000 deep"),
+    Case("str-1mib", lambda: "x" * MIB, "'x' * 2**20: 1 MiB of text"),
+    Case("bytes-64mib", lambda: bytes(range(256)) * (64 * MIB // 256), "bytes(range(256)) * 2**18: 64 MiB"),
+]
+NUMPY_CASE = Case("numpy-array", _numpy_array, "numpy.arange(6, dtype=int32).reshape(2, 3)")
+NUMPY_SKIPPED = "numpy-array: skipped, numpy is not installed (pip install numpy to add the row)"
+
+
+def build() -> tuple[list[Case], list[str]]:
+    """The cases to run here, and notes on those skipped: numpy's row only where numpy is installed."""
+    if importlib.util.find_spec("numpy") is not None:
+        return [*CASES, NUMPY_CASE], []
+    return list(CASES), [NUMPY_SKIPPED]
+
+
+def shown(case: Case, value: Any, width: int = 60) -> str:
+    text = case.shown or repr(value)
+    return text if len(text) <= width else text[:width - 1] + "…"

@@ -1,0 +1,216 @@
+"""msgpack-ext: msgpack plus extension types for the Python values plain msgpack loses (tuple, set, frozenset,
+dates and times, Decimal, Fraction, complex, UUID, integers beyond 64 bits).
+
+Every extension payload is plain data (bytes, or a msgpack array of plain values), so decoding never runs
+code chosen by the sender: no pickle, no import by name. Decoding is bounded (`LIMITS`), and an unknown
+extension code is an error, not an opaque object. The README's extension table describes the same layout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any, NamedTuple
+
+import msgpack
+
+
+class Limits(NamedTuple):
+    max_frame_bytes: int = 128 * 2**20  # a frame longer than this is refused before decoding
+    max_array_len: int = 2**24  # elements of one msgpack array
+    max_map_len: int = 2**22  # pairs of one msgpack map
+    max_ext_depth: int = 100  # extensions inside extensions (a tuple in a tuple ...), both ways
+
+
+LIMITS = Limits()
+# Arrays and maps nested inside one msgpack document are bounded by msgpack's C unpacker itself: its stack
+# holds 1,024 levels and it raises an empty StackError beyond that (measured with msgpack 1.2.4).
+C_UNPACKER_DEPTH = 1024
+
+# The extension codes, in the README's order: (code, Python type, name in the README).
+TUPLE, SET, FROZENSET, INT, DATETIME, DATE, TIME, TIMEDELTA, DECIMAL, FRACTION, COMPLEX, UUID = range(1, 13)
+EXTENSIONS: dict[int, str] = {
+    TUPLE: "tuple", SET: "set", FROZENSET: "frozenset", INT: "int beyond 64 bits", DATETIME: "datetime",
+    DATE: "date", TIME: "time", TIMEDELTA: "timedelta", DECIMAL: "Decimal", FRACTION: "Fraction",
+    COMPLEX: "complex", UUID: "UUID",
+}
+INT64_MIN, UINT64_MAX = -(2**63), 2**64 - 1
+
+
+class ExtensionError(ValueError):
+    """A frame msgpack-ext refuses: an unknown extension code, a malformed payload, a limit exceeded."""
+
+
+# ---- encoding ---------------------------------------------------------------------------------------------
+def encode(value: Any) -> bytes:
+    return _pack(value, 0)
+
+
+def _pack(value: Any, depth: int) -> bytes:
+    if depth > LIMITS.max_ext_depth:
+        raise ExtensionError(f"extensions nested deeper than {LIMITS.max_ext_depth} levels")
+    # strict_types: a tuple, an int subclass or a dict subclass reaches `default` instead of passing for a
+    # list, an int or a dict, so that the tuple can be kept and the others converted on purpose.
+    return msgpack.packb(value, default=lambda v: _extend(v, depth + 1), strict_types=True)
+
+
+def _offset_us(moment: dt.datetime | dt.time) -> int | None:
+    """The UTC offset in microseconds, or None when naive. The zone's name and rules are not kept."""
+    if moment.tzinfo is None:
+        return None
+    offset = moment.utcoffset()
+    if offset is None:
+        raise ExtensionError(f"{moment!r} has a zone without a fixed offset")
+    return offset // dt.timedelta(microseconds=1)
+
+
+def _bigint_bytes(number: int) -> bytes:
+    """Two's complement, big-endian, as few bytes as hold the sign bit."""
+    return number.to_bytes((number + (number < 0)).bit_length() // 8 + 1, "big", signed=True)
+
+
+def _extend(value: Any, depth: int) -> Any:
+    """msgpack's `default`: what to send instead of a value msgpack has no type for."""
+    def pack(inner: Any) -> bytes:  # a payload is itself msgpack-ext, one level deeper
+        return _pack(inner, depth)
+
+    if isinstance(value, tuple):  # namedtuples too: they arrive as plain tuples (no import by name)
+        return msgpack.ExtType(TUPLE, pack(list(value)))
+    if isinstance(value, frozenset):
+        return msgpack.ExtType(FROZENSET, pack(list(value)))
+    if isinstance(value, set):
+        return msgpack.ExtType(SET, pack(list(value)))
+    if isinstance(value, int):  # beyond 64 bits, or an int subclass (bool never comes here: msgpack has it)
+        if INT64_MIN <= value <= UINT64_MAX:
+            return int(value)  # IntEnum and other subclasses become plain ints
+        return msgpack.ExtType(INT, _bigint_bytes(int(value)))
+    if isinstance(value, dt.datetime):  # before date: a datetime is a date
+        fields = [value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond]
+        return msgpack.ExtType(DATETIME, pack([*fields, _offset_us(value), value.fold]))
+    if isinstance(value, dt.date):
+        return msgpack.ExtType(DATE, pack([value.year, value.month, value.day]))
+    if isinstance(value, dt.time):
+        fields = [value.hour, value.minute, value.second, value.microsecond, _offset_us(value), value.fold]
+        return msgpack.ExtType(TIME, pack(fields))
+    if isinstance(value, dt.timedelta):
+        return msgpack.ExtType(TIMEDELTA, pack([value.days, value.seconds, value.microseconds]))
+    if isinstance(value, Decimal):
+        return msgpack.ExtType(DECIMAL, str(value).encode("ascii"))
+    if isinstance(value, Fraction):
+        return msgpack.ExtType(FRACTION, pack([value.numerator, value.denominator]))
+    if isinstance(value, complex):
+        return msgpack.ExtType(COMPLEX, pack([float(value.real), float(value.imag)]))
+    if isinstance(value, uuid.UUID):
+        return msgpack.ExtType(UUID, value.bytes)
+    for plain in (str, bytes, float, list, dict):  # other subclasses of what msgpack carries: as the base
+        if isinstance(value, plain):
+            return plain(value)
+    raise TypeError(f"msgpack-ext cannot encode {type(value).__qualname__!r} objects")
+
+
+# ---- decoding ---------------------------------------------------------------------------------------------
+def decode(frame: bytes) -> Any:
+    if len(frame) > LIMITS.max_frame_bytes:
+        raise ExtensionError(f"a frame of {len(frame):,} bytes exceeds the limit of {LIMITS.max_frame_bytes:,}")
+    return _unpack(frame, 0)
+
+
+def _unpack(data: bytes, depth: int) -> Any:
+    if depth > LIMITS.max_ext_depth:
+        raise ExtensionError(f"extensions nested deeper than {LIMITS.max_ext_depth} levels")
+    # strict_map_key=False: int, float, tuple keys are what this codec is for. The price: Python hashes
+    # numbers and tuples without a random seed, so a sender can choose colliding keys (str and bytes keys,
+    # the only ones plain msgpack accepts, are hashed with a seed); max_map_len bounds the damage.
+    try:
+        return msgpack.unpackb(data, ext_hook=lambda code, payload: _restore(code, payload, depth + 1),
+                               strict_map_key=False, timestamp=3, max_str_len=LIMITS.max_frame_bytes,
+                               max_bin_len=LIMITS.max_frame_bytes, max_ext_len=LIMITS.max_frame_bytes,
+                               max_array_len=LIMITS.max_array_len, max_map_len=LIMITS.max_map_len)
+    except msgpack.StackError:  # it says nothing by itself
+        raise ExtensionError(f"arrays and maps nested deeper than {C_UNPACKER_DEPTH:,} levels") from None
+
+
+def _fields(payload: bytes, depth: int, count: int, kinds: tuple) -> list:
+    fields = _unpack(payload, depth)
+    if not isinstance(fields, list) or len(fields) != count:
+        raise ValueError(f"expected an array of {count} values")
+    for field, kind in zip(fields, kinds, strict=True):
+        if type(field) is bool or not isinstance(field, kind):
+            raise ValueError(f"unexpected {type(field).__name__} {field!r}")
+    return fields
+
+
+def _zone(offset_us: int | None) -> dt.timezone | None:
+    return None if offset_us is None else dt.timezone(dt.timedelta(microseconds=offset_us))
+
+
+def _datetime(payload: bytes, depth: int) -> dt.datetime:
+    *fields, offset, fold = _fields(payload, depth, 9, (int,) * 7 + ((int, type(None)), int))
+    return dt.datetime(*fields, tzinfo=_zone(offset), fold=fold)
+
+
+def _time(payload: bytes, depth: int) -> dt.time:
+    *fields, offset, fold = _fields(payload, depth, 6, (int,) * 4 + ((int, type(None)), int))
+    return dt.time(*fields, tzinfo=_zone(offset), fold=fold)
+
+
+def _items(payload: bytes, depth: int) -> list:
+    items = _unpack(payload, depth)
+    if not isinstance(items, list):
+        raise ValueError("expected an array")
+    return items
+
+
+def _decimal(payload: bytes, depth: int) -> Decimal:
+    text = payload.decode("ascii")
+    try:
+        return Decimal(text)  # Decimal() accepts a number's text and nothing else
+    except InvalidOperation:
+        raise ValueError(f"{text[:40]!r} is not a decimal number") from None
+
+
+def _bigint(payload: bytes, depth: int) -> int:
+    if not payload:
+        raise ValueError("an empty payload")
+    return int.from_bytes(payload, "big", signed=True)
+
+
+def _fraction(payload: bytes, depth: int) -> Fraction:
+    numerator, denominator = _fields(payload, depth, 2, (int, int))
+    if denominator <= 0:
+        raise ValueError("the denominator must be positive")
+    return Fraction(numerator, denominator)
+
+
+RESTORE: dict[int, Callable[[bytes, int], Any]] = {
+    TUPLE: lambda payload, depth: tuple(_items(payload, depth)),
+    SET: lambda payload, depth: set(_items(payload, depth)),
+    FROZENSET: lambda payload, depth: frozenset(_items(payload, depth)),
+    INT: _bigint,
+    DATETIME: _datetime,
+    DATE: lambda payload, depth: dt.date(*_fields(payload, depth, 3, (int,) * 3)),
+    TIME: _time,
+    TIMEDELTA: lambda payload, depth: dt.timedelta(*_fields(payload, depth, 3, (int,) * 3)),
+    DECIMAL: _decimal,
+    FRACTION: _fraction,
+    COMPLEX: lambda payload, depth: complex(*_fields(payload, depth, 2, (float, float))),
+    UUID: lambda payload, depth: uuid.UUID(bytes=payload),
+}
+
+
+def _restore(code: int, payload: bytes, depth: int) -> Any:
+    """msgpack's `ext_hook`: build the value of a known extension, refuse any other code."""
+    restore = RESTORE.get(code)
+    if restore is None:
+        known = ", ".join(f"{c} ({name})" for c, name in EXTENSIONS.items())
+        raise ExtensionError(f"unknown msgpack extension code {code}: msgpack-ext knows {known}")
+    try:
+        return restore(payload, depth)
+    except ExtensionError:
+        raise
+    except (ValueError, TypeError, ArithmeticError, UnicodeDecodeError) as error:
+        reason = str(error) or type(error).__name__
+        raise ExtensionError(f"malformed {EXTENSIONS[code]} extension (code {code}): {reason}") from None
