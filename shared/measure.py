@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import resource
+import time
+from collections.abc import Callable
 
 import psutil
 
@@ -37,3 +39,25 @@ def own_usage(role: str) -> RoleUsage:
     """This process: its peak resident size and CPU seconds since it started."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return RoleUsage(role, psutil.Process().pid, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
+
+
+class MemoryTimeline:
+    """Resident memory of all of a run's processes, summed, about once a second while the run goes on: how
+    a long run shows a leak. `sample` is called from the parent's wait loop and rate-limits itself."""
+
+    def __init__(self, processes: Callable[[], list[tuple[str, int]]], interval: float = 1.0) -> None:
+        self.processes, self.interval = processes, interval
+        self.began = self.due = time.monotonic()
+        self.samples: list[tuple[float, float]] = []  # (seconds since the start, MiB)
+
+    def sample(self, now: float) -> None:
+        if now < self.due:
+            return
+        self.due = now + self.interval
+        total = psutil.Process().memory_info().rss
+        for _, pid in self.processes():
+            try:
+                total += psutil.Process(pid).memory_info().rss
+            except psutil.Error:
+                pass  # it has just ended
+        self.samples.append((round(now - self.began, 2), round(total / MIB, 1)))

@@ -136,6 +136,7 @@ class RunResult:
     errors: list[str]
     failures: list[str]
     interrupted: bool = False
+    rss_timeline: list = field(default_factory=list)  # (seconds, MiB of all processes), about once a second
 
     @property
     def throughput_rps(self) -> float:
@@ -172,6 +173,7 @@ class RunResult:
             "errors": self.errors,
             "failures": self.failures,
             "interrupted": self.interrupted,
+            "rss_timeline_mib": self.rss_timeline,
             "reqrep_version": __version__,
             "python": platform.python_version(),
             "date": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 
 from shared.config import START_DEADLINE, RunConfig
-from shared.measure import own_usage, process_usage
+from shared.measure import MemoryTimeline, own_usage, process_usage
 from shared.results import RequesterResult, RoleUsage, RunResult, latency_summary
 from shared.roles import POLL_SECONDS, RoleFailed, Roles
 
@@ -45,8 +45,8 @@ def start_response_side(roles: Roles, config: RunConfig, impl: ModuleType, *, wi
     log.info("%d responders ready", config.responders)
 
 
-def run_requesters(roles: Roles, config: RunConfig, impl: ModuleType,
-                   progress: Progress | None = None) -> tuple[list[RequesterResult], list[str]]:
+def run_requesters(roles: Roles, config: RunConfig, impl: ModuleType, progress: Progress | None = None,
+                   memory: MemoryTimeline | None = None) -> tuple[list[RequesterResult], list[str]]:
     """Start the requesters, which wait for each other at a barrier, and collect what each brings back.
 
     A requester that fails (cannot connect, wrong key) breaks the barrier so that the others stop too.
@@ -78,6 +78,8 @@ def run_requesters(roles: Roles, config: RunConfig, impl: ModuleType,
             silent_since.setdefault(name, now)
             if now - silent_since[name] > 1.0:  # its report may still be in the pipe
                 errors[name] = "exited without reporting a result"
+        if memory is not None:
+            memory.sample(now)
         done = sum(counters)
         if last_done <= 0 < done:
             log.info("requests flowing: %d requesters released", config.requesters)
@@ -125,11 +127,14 @@ def run(config: RunConfig, impl: ModuleType, *, local_server: bool = True,
     try:
         if local_server:
             start_response_side(roles, config, impl)
-        results, errors = run_requesters(roles, config, impl, progress)
+        memory = MemoryTimeline(roles.processes)
+        results, errors = run_requesters(roles, config, impl, progress, memory)
         usage = measure_roles(roles, config, results)
     finally:
         roles.stop()
-    return summarize(config, results, errors, usage)
+    result = summarize(config, results, errors, usage)
+    result.rss_timeline = memory.samples
+    return result
 
 
 @contextlib.contextmanager
