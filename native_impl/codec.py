@@ -1,16 +1,39 @@
-"""Values on the native side: the manager pickles them, so the program sends Python objects as they are."""
+"""Values on the native side: the manager pickles them, so the program sends Python objects as they are.
+The msgpack codec (for `compare --factorial`) sends msgpack bytes instead, which the manager then
+pickles as one bytes object: the transport's cost without the encoding's."""
 
 from __future__ import annotations
+
+from multiprocessing.reduction import ForkingPickler
+
+import msgpack
 
 from shared.codec import Codec, identity
 from shared.workload import error_body
 
 CODECS: dict[str, Codec] = {
     "pickle": Codec("pickle", identity, identity),
+    "msgpack": Codec("msgpack", msgpack.packb, msgpack.unpackb),
 }
 DEFAULT_CODEC = "pickle"
 
 
-def error_reply(codec: Codec, stage: str, error: BaseException | str) -> dict:
+def error_reply(codec: Codec, stage: str, error: BaseException | str):
     """What a responder answers to a request it cannot handle, so that the requester is not left waiting."""
-    return error_body(stage, error)
+    body = error_body(stage, error)
+    return msgpack.packb(body) if codec.name == "msgpack" else body
+
+
+def wire_bytes(config, request, reply) -> dict:
+    """What one request and its reply weigh as the manager messages that carry them: the requester's put
+    and get calls and the responder's get and reply calls, each a pickled request and a pickled answer
+    (before the 4-byte length of each and TCP's own framing)."""
+    codec = CODECS[config.codec]
+    key, token = "0123456789ab-0", "7f0123456789"  # the sizes of a reply key and a proxy's id
+    item, answer = (key, 0, codec.encode(request)), (0, codec.encode(reply))
+    messages = [(token, "put", (item,), {}), ("#RETURN", None),  # requester puts
+                (token, "get", (True, config.timeout), {}), ("#RETURN", item),  # responder gets
+                (token, "reply", (key, answer), {}), ("#RETURN", None),  # responder answers
+                (token, "get", (True, config.timeout), {}), ("#RETURN", answer)]  # requester gets
+    sizes = [len(ForkingPickler.dumps(message)) for message in messages]
+    return {"request": sizes[0], "reply": sizes[7], "messages": len(sizes), "total": sum(sizes)}

@@ -1,8 +1,10 @@
-"""A requester: puts its share of the workload into the shared request queue in lockstep, and checks
-every reply that comes back in its own reply queue."""
+"""A requester: puts its share of the workload into the shared request queue, in lockstep or with a window
+of requests in flight (through shared/pipeline.py), and checks every reply that comes back in its own
+reply queue."""
 
 from __future__ import annotations
 
+import collections
 import queue
 import time
 import uuid
@@ -11,6 +13,7 @@ from multiprocessing.managers import RemoteError
 from native_impl.codec import CODECS
 from native_impl.server import connect, disconnect, remote_reason
 from shared.config import START_DEADLINE, RunConfig
+from shared.pipeline import Stopped, pipeline
 from shared.results import RequesterResult, Tally, no_reply
 from shared.workload import (
     DECODE_REPLY,
@@ -18,15 +21,66 @@ from shared.workload import (
     NO_REPLY,
     SERVER_REPLY,
     SERVER_REQUEST,
-    WORKLOADS,
     Delivery,
     delivery_of,
     describe,
+    workload_for,
 )
 
 
+def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
+    """Send this requester's share once released by `start` (a barrier): in lockstep, one put and one get
+    per request, or with a window of requests in flight or on a schedule, item by item or (`batch`) many
+    items per manager call."""
+    workload, codec = workload_for(config), CODECS[config.codec]
+    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress)
+    board = connect(config)
+    key = f"{uuid.uuid4().hex[:12]}-{requester_id}"  # unique, so that concurrent runs never share replies
+    requests, replies = board.requests(), board.replies(key)
+    try:
+        start.wait(START_DEADLINE)
+        began = time.perf_counter()
+        try:
+            if config.lockstep and not config.batch:
+                lockstep(config, requester_id, workload, codec, tally, key, requests, replies)
+            else:
+                channel = (BatchChannel if config.batch else QueueChannel)(config, codec, key, board, requests, replies)
+                pipeline(channel, config, requester_id, workload, tally)
+        except Stopped:
+            tally.give_up("stopped while waiting for a reply")
+        except (EOFError, ConnectionError) as error:
+            tally.give_up(f"lost the native server at {config.address}: {error!r}")
+        return tally.close(began, time.perf_counter())
+    finally:
+        disconnect(replies, requests, board)
+
+
+def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally, key: str, requests,
+             replies) -> None:
+    """One request at a time: put it, get its reply; put it again after the timeout."""
+    make, encode, put, get = workload.request, codec.encode, requests.put, replies.get
+    clock = time.perf_counter_ns if config.record_latency else int  # int() is 0: recording off, for its cost
+    for n in range(tally.result.planned):
+        req = make(requester_id, n)
+        item = (key, n, encode(req))
+        sent = clock()
+        for attempt in range(config.attempts):
+            if attempt:
+                tally.retry()
+            put(item)
+            try:
+                reply = await_reply(get, n, config.timeout, tally)
+                break
+            except queue.Empty:
+                continue
+        else:
+            tally.give_up(no_reply(config))
+            return
+        tally.record(n, clock() - sent, req, reply[1])
+
+
 def await_reply(get, n: int, timeout: float, tally: Tally):
-    """The reply to request n, or None after `timeout` seconds. Replies carry their request's number:
+    """The reply to request n; queue.Empty after `timeout` seconds. Replies carry their request's number:
     one for an earlier request (a late or second answer to a request sent again) is counted and dropped."""
     deadline = time.monotonic() + timeout
     while True:
@@ -38,56 +92,58 @@ def await_reply(get, n: int, timeout: float, tally: Tally):
         tally.duplicate()
 
 
-class Stopped(Exception):
-    """The server handed this requester None: the run is being stopped."""
+class QueueChannel:
+    """The stock use of managers: every put and every get is a round trip to the server."""
 
+    def __init__(self, config: RunConfig, codec, key: str, board, requests, replies) -> None:
+        self.encode, self.key = codec.encode, key
+        self.put, self.get = requests.put, replies.get
 
-def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
-    """Send this requester's share once released by `start` (a barrier), one request at a time.
+    def send(self, n: int, request) -> None:
+        self.put((self.key, n, self.encode(request)))
 
-    A request without a reply within the timeout is put again, up to `retries` times; then the server is
-    presumed down.
-    """
-    workload, codec = WORKLOADS[config.workload], CODECS[config.codec]
-    make, encode = workload.request, codec.encode
-    planned = config.share(requester_id)
-    tally = Tally(requester_id, planned, workload, codec, progress)
-    clock = time.perf_counter_ns
-    board = connect(config)
-    key = f"{uuid.uuid4().hex[:12]}-{requester_id}"  # unique, so that concurrent runs never share replies
-    requests, replies = board.requests(), board.replies(key)
-    put, get = requests.put, replies.get
-    try:
-        start.wait(START_DEADLINE)
-        began = time.perf_counter()
-        n = 0
+    def flush(self) -> None:
+        pass  # each put has reached the server already
+
+    def receive(self, timeout: float):
         try:
-            for n in range(planned):
-                req = make(requester_id, n)
-                item = (key, n, encode(req))
-                sent = clock()
-                for attempt in range(config.attempts):
-                    if attempt:
-                        tally.retry()
-                    put(item)
-                    try:
-                        reply = await_reply(get, n, config.timeout, tally)
-                        break
-                    except queue.Empty:
-                        continue
-                else:
-                    tally.give_up(planned - n, no_reply(config))
-                    break
-                tally.record(n, clock() - sent, req, reply[1])
-            else:
-                n = planned
-        except Stopped:
-            tally.give_up(planned - n, "stopped while waiting for a reply")
-        except (EOFError, ConnectionError) as error:
-            tally.give_up(planned - n, f"lost the native server at {config.address}: {error!r}")
-        return tally.close(n, began, time.perf_counter())
-    finally:
-        disconnect(replies, requests, board)
+            item = self.get(True, timeout)
+        except queue.Empty:
+            return None
+        if item is None:
+            raise Stopped()
+        return item
+
+
+class BatchChannel:
+    """The tuned use: requests go in one call per burst, replies come back many per call, through methods
+    of the server's own board (a registered object), so a window of W costs about 2 round trips, not 2W."""
+
+    def __init__(self, config: RunConfig, codec, key: str, board, requests, replies) -> None:
+        self.encode, self.key, self.board, self.most = codec.encode, key, board, max(config.window, 1)
+        self.pending: list = []
+        self.arrived: collections.deque = collections.deque()
+
+    def send(self, n: int, request) -> None:
+        self.pending.append((self.key, n, self.encode(request)))
+
+    def flush(self) -> None:
+        # Only once the replies of the last call are all taken: the requests they made room for then go
+        # in one call, instead of one call each.
+        if self.pending and not self.arrived:
+            self.board.put_requests(self.pending)
+            self.pending = []
+
+    def receive(self, timeout: float):
+        if not self.arrived:
+            try:
+                self.arrived.extend(self.board.take_replies(self.key, self.most, timeout))
+            except queue.Empty:
+                return None
+        item = self.arrived.popleft()
+        if item is None:
+            raise Stopped()
+        return item
 
 
 def exchange(config: RunConfig, requests: list) -> list:

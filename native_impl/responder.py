@@ -25,6 +25,9 @@ def respond(config: RunConfig, index: int, ready) -> None:
     get, reply_to = requests.get, board.reply
     try:
         ready.set()
+        if config.batch:
+            respond_in_batches(config, index, board, handle, codec)
+            return
         while True:
             try:
                 item = get()
@@ -46,6 +49,34 @@ def respond(config: RunConfig, index: int, ready) -> None:
         log.warning("responder %d: the native server went away", index)
     finally:
         disconnect(requests, board)
+
+
+def respond_in_batches(config: RunConfig, index: int, board, handle, codec: Codec) -> None:
+    """The tuned loop (--batch): take the requests waiting, up to a window's worth, in one call; answer
+    them all in one call. A batch whose replies the server cannot take goes back one reply at a time, so
+    that each requester hears what became of its own."""
+    most = max(config.window, 1)
+    while True:
+        answers, stop = [], False
+        for item in board.take_requests(most):
+            if item is None:
+                stop = True
+                break
+            try:
+                key, n, payload = item
+            except (TypeError, ValueError):
+                log.warning("responder %d: dropped a malformed request of type %s", index, type(item).__name__)
+                continue
+            answers.append((key, n, answer(handle, codec, payload, index)))
+        try:
+            board.reply_many([(key, (n, reply)) for key, n, reply in answers])
+        except (EOFError, ConnectionError):
+            raise
+        except Exception:  # one reply would not pickle here, or not unpickle there
+            for key, n, reply in answers:
+                send_reply(board.reply, key, n, reply, codec, index)
+        if stop:
+            return
 
 
 def send_reply(reply_to, key: str, n: int, reply, codec: Codec, index: int) -> None:

@@ -16,6 +16,7 @@ from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client
 from multiprocessing.managers import BaseManager, dispatch
 
+from native_impl.connection import serializer
 from shared.config import AUTHKEY_VARIABLE, RunConfig, UsageError, parse_host_port
 
 ROLE = "server"
@@ -49,6 +50,22 @@ class Board:
         per requester for the responder to create (each one costs new authenticated connections)."""
         self.replies(key).put(item)
 
+    # ---- batches: one manager call moves many items (the tuned use of managers, --batch) ----------------
+    def put_requests(self, items: list) -> None:
+        for item in items:
+            self._requests.put(item)
+
+    def take_requests(self, most: int, timeout: float | None = None) -> list:
+        """Wait for one request, then take whatever else is there, up to `most` in all."""
+        return _drain(self._requests, most, timeout)
+
+    def take_replies(self, key: str, most: int, timeout: float | None = None) -> list:
+        return _drain(self.replies(key), most, timeout)
+
+    def reply_many(self, answers: list) -> None:
+        for key, item in answers:
+            self.replies(key).put(item)
+
     def stop(self, responders: int) -> None:
         """Wake everybody blocked in get(): one None per responder, one per reply queue."""
         for _ in range(responders):
@@ -57,6 +74,16 @@ class Board:
             waiting = list(self._replies.values())
         for replies in waiting:
             replies.put(None)
+
+
+def _drain(source: queue.Queue, most: int, timeout: float | None) -> list:
+    taken = [source.get(True, timeout)]
+    while len(taken) < most and taken[-1] is not None:
+        try:
+            taken.append(source.get_nowait())
+        except queue.Empty:
+            break
+    return taken
 
 
 class BoardClient(BaseManager):
@@ -72,7 +99,7 @@ def needed(config: RunConfig) -> bool:
     return True
 
 
-def _server_for(board: Board, address: tuple[str, int], authkey: bytes):
+def _server_for(board: Board, address: tuple[str, int], authkey: bytes, stock: bool):
     class BoardServer(BaseManager):
         pass
 
@@ -80,7 +107,7 @@ def _server_for(board: Board, address: tuple[str, int], authkey: bytes):
                          method_to_typeid={"requests": "Queue", "replies": "Queue"})
     BoardServer.register("Queue")
     try:
-        return BoardServer(address=address, authkey=authkey).get_server()
+        return BoardServer(address=address, authkey=authkey, serializer=serializer(stock)).get_server()
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise UsageError(f"port {address[1]} is already in use ({address[0]}:{address[1]})") from None
@@ -114,7 +141,7 @@ def _wake(address: tuple[str, int]) -> None:
 def serve(config: RunConfig, ready) -> None:
     """Run the manager server until interrupted (SIGTERM in its own process, `stop_threads` in threads)."""
     address = parse_host_port(config.address)
-    server = _server_for(Board(), address, config.authkey)
+    server = _server_for(Board(), address, config.authkey, config.stock_managers)
     server.stop_event = threading.Event()  # serve_client() polls it; serve_forever() would have made it
     accepter = threading.Thread(target=_accept, args=(server,), name="manager accepter", daemon=True)
     try:
@@ -134,7 +161,7 @@ def serve(config: RunConfig, ready) -> None:
 def connect(config: RunConfig):
     """Connect to the server, retrying until the timeout while nothing listens; return the board proxy."""
     address = parse_host_port(config.address)
-    client = BoardClient(address=address, authkey=config.authkey)
+    client = BoardClient(address=address, authkey=config.authkey, serializer=serializer(config.stock_managers))
     deadline = time.monotonic() + config.timeout
     while True:
         try:

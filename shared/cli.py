@@ -38,15 +38,19 @@ from shared.run import run, serve
 TRANSPORTS: dict[str, ModuleType] = {"zmq": zmq_impl, "native": native_impl}
 CODECS = {"zmq": zmq_impl.codec, "native": native_impl.codec}
 EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM = 1, 130, 143
+MAX_RETRIES = 100
+PIPED_WIDTH = 160
 
-console = Console()
-errors = Console(stderr=True)
+# Piped or redirected, rich would wrap at 80 columns: tables get wide enough for their numbers instead,
+# and a message stays one line however long.
+console = Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 # ---- from options to a checked configuration ------------------------------------------------------------
 def choose_codec(transport: str, asked: str | None, workload: str, *, both: bool = False) -> str:
     module = CODECS[transport]
-    if asked is None or (both and transport == "native" and asked in CODECS["zmq"].CODECS):
+    if asked is None or (both and transport == "native"):
         return module.DEFAULT_CODEC  # compare: --codec chooses the zmq side's codec
     if asked not in module.CODECS:
         raise UsageError(f"unknown codec {asked!r} for {transport}: choose one of {', '.join(module.CODECS)}")
@@ -70,17 +74,40 @@ def make_config(args: argparse.Namespace, transport: str, *, local: bool = True)
     retries = getattr(args, "retries", 3)
     if retries < 0:
         raise UsageError(f"--retries must be zero or more, not {retries}")
+    if retries > MAX_RETRIES:
+        raise UsageError(f"--retries must be at most {MAX_RETRIES}, not {retries}")
     workload = getattr(args, "workload", "echo")
     config = RunConfig(transport=transport, example="hello" if hello else "router", requests=requests,
                        requesters=requesters, responders=responders, concurrency=args.concurrency,
                        workload=workload, timeout=args.timeout, retries=retries,
                        codec=choose_codec(transport, args.codec, workload, both=args.command == "compare"),
-                       max_message_bytes=getattr(args, "max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES))
+                       max_message_bytes=getattr(args, "max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES),
+                       **load_settings(args, transport))
     if config.max_message_bytes <= 0:
         raise UsageError(f"--max-message-bytes must be a positive number, not {config.max_message_bytes}")
+    if not config.lockstep and config.codec == "raw":
+        raise UsageError("--window and --rate need numbered requests: the raw codec has no room for the number")
+    if config.payload_bytes and config.workload != "echo":
+        raise UsageError("--payload-bytes pads the echo workload's text: use it with --workload echo")
     if not local:
         return config.with_(**tandem_addresses(args, transport))
     return config.with_(**local_addresses(transport, args.concurrency))
+
+
+def load_settings(args: argparse.Namespace, transport: str) -> dict:
+    """The load model and the native tuning switches, checked; the native ones only on the native side."""
+    settings = {"window": getattr(args, "window", 1), "rate": getattr(args, "rate", 0.0),
+                "payload_bytes": getattr(args, "payload_bytes", 0),
+                "record_latency": getattr(args, "record_latency", True)}
+    if settings["window"] < 1:
+        raise UsageError(f"--window must be 1 or more, not {settings['window']}")
+    if settings["rate"] < 0:
+        raise UsageError(f"--rate must be a positive number of requests per second, not {settings['rate']}")
+    if settings["payload_bytes"] < 0:
+        raise UsageError(f"--payload-bytes must be zero or more, not {settings['payload_bytes']}")
+    if transport == "native":
+        settings |= {"batch": getattr(args, "batch", False), "stock_managers": getattr(args, "stock_managers", False)}
+    return settings
 
 
 def tandem_addresses(args: argparse.Namespace, transport: str) -> dict:
@@ -130,9 +157,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         return finish([run_one(local_config(args, args.transport, curve_dir), args)], args)
 
 
+FACTORIAL = (("zmq", "msgpack"), ("zmq", "pickle"), ("native", "pickle"), ("native", "msgpack"))
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     with run_keys(args) as curve_dir:
-        results = [run_one(local_config(args, transport, curve_dir), args) for transport in TRANSPORTS]
+        if args.factorial:  # the same workload over each transport with each encoding
+            configs = [local_config(args, transport, curve_dir).with_(codec=codec) for transport, codec in FACTORIAL]
+        else:
+            configs = [local_config(args, transport, curve_dir) for transport in TRANSPORTS]
+        results = [run_one(config, args) for config in configs]
+    if args.factorial:
+        console.print(report.factorial_table(results))
     return finish(results, args)
 
 

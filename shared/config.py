@@ -47,6 +47,12 @@ class RunConfig:
     authkey: bytes = b""  # native only
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # zmq: larger messages are refused at the socket
     curve_dir: str = ""  # zmq: CURVE keys (see `reqrep zmq keys`); empty: no encryption
+    window: int = 1  # requests in flight per requester (closed loop); 1 is the seed's lockstep
+    rate: float = 0.0  # requests per second in all, sent on schedule (open loop); 0: closed loop
+    payload_bytes: int = 0  # size of each echo request's text (0: the seed's "Hello, <id> <n>")
+    record_latency: bool = True  # off only to measure what recording costs
+    batch: bool = False  # native: move requests and replies in batches, one manager call each
+    stock_managers: bool = False  # native: the stock connections, without TCP_NODELAY
 
     def with_(self, **changes) -> RunConfig:
         return replace(self, **changes)
@@ -56,6 +62,11 @@ class RunConfig:
         fields = asdict(self)
         fields.pop("authkey")
         return fields
+
+    @property
+    def lockstep(self) -> bool:
+        """One request at a time, the next sent when the reply came: the seed's loop."""
+        return self.window == 1 and not self.rate
 
     @property
     def attempts(self) -> int:

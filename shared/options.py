@@ -51,6 +51,32 @@ def add_workload_options(parser: argparse.ArgumentParser, *, requester_side: boo
                             help="times a request without a reply is sent again (default 3)")
 
 
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """How the requesters load the server: the closed loop's window, or the open loop's rate."""
+    parser.add_argument("--window", type=int, default=1,
+                        help="requests in flight per requester (default 1: lockstep, as the seed; zmq "
+                             "requesters then use a DEALER socket)")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="open loop: requests per second in all, sent on schedule whether or not replies "
+                             "came; latency counts from each request's intended send time")
+    parser.add_argument("--payload-bytes", type=int, default=0,
+                        help="echo: pad each request's text to this many bytes (default: the seed's text)")
+    parser.add_argument("--batch", action="store_true",
+                        help="native: move requests and replies many per manager call (the tuned use)")
+    parser.add_argument("--stock-managers", action="store_true",
+                        help="native: the stock manager connections, with Nagle's algorithm left on")
+    parser.add_argument("--no-latency", dest="record_latency", action="store_false",
+                        help="do not time each request (only to measure what timing costs)")
+
+
+def add_native_tuning(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch", action="store_true",
+                        help="responders take and answer many requests per manager call (the tuned use)")
+    parser.add_argument("--window", type=int, default=16, help="with --batch: the most requests one call takes")
+    parser.add_argument("--stock-managers", action="store_true",
+                        help="the stock manager connections, with Nagle's algorithm left on")
+
+
 def add_limit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-message-bytes", type=int, default=DEFAULT_MAX_MESSAGE_BYTES,
                         help="zmq: a peer that sends a larger message is disconnected "
@@ -86,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser = commands.add_parser("run", help="run one variant on this machine and print a summary")
     run_parser.add_argument("transport", choices=TRANSPORT_NAMES)
     add_workload_options(run_parser)
+    add_load_options(run_parser)
     add_local_options(run_parser)
     add_limit_options(run_parser)
     add_key_options(run_parser, "zmq", run=True)
@@ -93,10 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare_parser = commands.add_parser("compare", help="run both variants and print them side by side")
     add_workload_options(compare_parser)
+    add_load_options(compare_parser)
     add_local_options(compare_parser)
     add_limit_options(compare_parser)
     add_key_options(compare_parser, "zmq", run=True)
     compare_parser.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
+    compare_parser.add_argument("--factorial", action="store_true",
+                                help="four runs: zmq and native, each with msgpack and with pickle, to tell the "
+                                     "transport's cost from the encoding's")
     compare_parser.set_defaults(command="compare")
 
     semantics_parser = commands.add_parser("semantics", help="send Python values through each path, end to end, "
@@ -129,6 +160,8 @@ def add_tandem_commands(commands, transport: str) -> None:
     add_limit_options(serve_parser)
     add_key_options(serve_parser, transport)
     serve_parser.set_defaults(command="serve", transport=transport, example="router", part="serve")
+    if not zmq:
+        add_native_tuning(serve_parser)
 
     if zmq:
         broker_parser = sides.add_parser("broker", help="the broker alone: ROUTER, zmq.proxy, DEALER")
@@ -155,6 +188,8 @@ def add_tandem_commands(commands, transport: str) -> None:
     if not zmq:
         add_key_options(responders_parser, transport)
     responders_parser.set_defaults(command="serve", transport=transport, example="router", part="responders")
+    if not zmq:
+        add_native_tuning(responders_parser)
     if zmq:
         responders_parser.set_defaults(address=DEFAULT_ZMQ_FRONT)  # unused: zmq responders know only the back
 
@@ -162,6 +197,7 @@ def add_tandem_commands(commands, transport: str) -> None:
     request_parser.add_argument("--connect" if zmq else "--address", dest="address", default=front,
                                 help=f"default {front}")
     add_workload_options(request_parser)
+    add_load_options(request_parser)
     add_key_options(request_parser, transport)
     request_parser.set_defaults(command="request", transport=transport, responders=None,
                                 concurrency="processes")

@@ -18,6 +18,7 @@ from shared.semantics import PATHS, Outcome, Row
 ROWS: list[tuple[str, Callable[[RunResult], object], str]] = [
     ("concurrency", lambda r: r.parameters["concurrency"], "{}"),
     ("codec", lambda r: r.parameters["codec"], "{}"),
+    ("load", lambda r: load(r.parameters), "{}"),
     ("requests ok", lambda r: r.ok, "{:,}"),
     ("failed", lambda r: r.failed, "{:,}"),
     ("duplicated (dropped)", lambda r: r.duplicated, "{:,}"),
@@ -25,10 +26,22 @@ ROWS: list[tuple[str, Callable[[RunResult], object], str]] = [
     ("seconds", lambda r: r.seconds, "{:.2f}"),
     ("throughput (requests/s)", lambda r: r.throughput_rps, "{:,.0f}"),
     ("latency p50 (µs)", lambda r: r.latency_us["p50"], "{:,.1f}"),
+    ("latency p90 (µs)", lambda r: r.latency_us["p90"], "{:,.1f}"),
     ("latency p99 (µs)", lambda r: r.latency_us["p99"], "{:,.1f}"),
+    ("latency p99.9 (µs)", lambda r: r.latency_us["p999"], "{:,.1f}"),
+    ("bytes per request (encoded / loopback)",
+     lambda r: f"{r.bytes_per_request.get('total', 0):,} / {r.bytes_per_request.get('loopback', 0):,}", "{}"),
     ("peak memory, all processes (MiB)", lambda r: r.rss_peak_mib_total, "{:,.1f}"),
     ("CPU seconds, all processes", lambda r: r.cpu_seconds, "{:.2f}"),
 ]
+
+
+def load(parameters: dict) -> str:
+    if parameters.get("rate"):
+        return f"{parameters['rate']:,.0f}/s open loop"
+    window = parameters.get("window", 1)
+    tuned = " batched" if parameters.get("batch") else ""
+    return "lockstep" if window == 1 and not tuned else f"window {window}{tuned}"
 
 
 def title(results: list[RunResult]) -> str:
@@ -37,8 +50,32 @@ def title(results: list[RunResult]) -> str:
             f"{p['requesters']} requesters, {p['responders']} responders")
 
 
+def label(result: RunResult, results: list[RunResult]) -> str:
+    """A column's name: the transport, and the codec too when a transport appears twice (--factorial)."""
+    transport = result.parameters["transport"]
+    if sum(r.parameters["transport"] == transport for r in results) > 1:
+        return f"{transport}+{result.parameters['codec']}"
+    return transport
+
+
+def factorial_table(results: list[RunResult]) -> Table:
+    """The 2 x 2 of `compare --factorial`: how much of the difference is the transport, how much the codec."""
+    shown = Table(title="throughput (requests/s) and latency p50 (µs): transport x encoding", title_justify="left")
+    codecs = ["msgpack", "pickle"]
+    shown.add_column("transport")
+    for codec in codecs:
+        shown.add_column(codec, justify="right")
+    for transport in ("zmq", "native"):
+        row = [transport]
+        for codec in codecs:
+            found = [r for r in results if (r.parameters["transport"], r.parameters["codec"]) == (transport, codec)]
+            row.append(f"{found[0].throughput_rps:,.0f} / {found[0].latency_us['p50']:,.0f}" if found else "")
+        shown.add_row(*row)
+    return shown
+
+
 def cells(results: list[RunResult]) -> tuple[list[str], list[list[str]]]:
-    header = ["", *(r.parameters["transport"] for r in results)]
+    header = ["", *(label(r, results) for r in results)]
     body = [[label, *(fmt.format(read(r)) for r in results)] for label, read, fmt in ROWS]
     return header, body
 

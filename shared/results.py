@@ -15,6 +15,7 @@ from shared.codec import Codec
 from shared.workload import Workload
 
 MAX_FAILURE_SAMPLES = 5
+PERCENTILES = (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p999", 0.999))
 
 
 @dataclass
@@ -46,11 +47,12 @@ class Tally:
         self.latencies = self.result.latencies
         self.expected, self.decode = workload.expected, codec.decode
         self.progress, self.slot = progress, requester_id
-        self.wrong = 0
+        self.wrong = self.answered = 0
 
     def record(self, n: int, latency_ns: int, request, payload) -> None:
         """The reply to request n came back after latency_ns: decode it and check it."""
         self.latencies[n] = latency_ns
+        self.answered += 1
         try:
             reply = self.decode(payload)
         except Exception as error:
@@ -58,7 +60,7 @@ class Tally:
             return
         if reply != self.expected(request):
             self.fail(f"request {n}: expected {self.expected(request)!r}, got {reply!r}")
-        self.progress[self.slot] = n + 1
+        self.progress[self.slot] = self.answered
 
     def fail(self, reason: str) -> None:
         self.wrong += 1
@@ -71,16 +73,17 @@ class Tally:
     def retry(self) -> None:
         self.result.retries += 1
 
-    def give_up(self, remaining: int, reason: str) -> None:
+    def give_up(self, reason: str) -> None:
         """No reply after every attempt: the requester stops, and every request not answered fails."""
+        remaining = self.result.planned - self.answered
         self.result.failed += remaining
         if len(self.result.failures) < MAX_FAILURE_SAMPLES:
             self.result.failures.append(f"{reason} ({remaining} requests not answered)")
 
-    def close(self, answered: int, began: float, ended: float) -> RequesterResult:
+    def close(self, began: float, ended: float) -> RequesterResult:
         result = self.result
-        result.answered = answered
-        result.ok = answered - self.wrong
+        result.answered = self.answered
+        result.ok = self.answered - self.wrong
         result.failed += self.wrong
         result.began, result.ended = began, ended
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -105,11 +108,8 @@ def percentile(ordered: list[int], fraction: float) -> int:
 
 def latency_summary(results: list[RequesterResult]) -> dict:
     ordered = sorted(ns for r in results for ns in r.latencies if ns > 0)
-    return {
-        "p50": round(percentile(ordered, 0.50) / 1000, 1),
-        "p99": round(percentile(ordered, 0.99) / 1000, 1),
-        "max": round((ordered[-1] if ordered else 0) / 1000, 1),
-    }
+    shown = {name: round(percentile(ordered, fraction) / 1000, 1) for name, fraction in PERCENTILES}
+    return shown | {"max": round((ordered[-1] if ordered else 0) / 1000, 1)}
 
 
 @dataclass
@@ -137,6 +137,7 @@ class RunResult:
     failures: list[str]
     interrupted: bool = False
     rss_timeline: list = field(default_factory=list)  # (seconds, MiB of all processes), about once a second
+    bytes_per_request: dict = field(default_factory=dict)  # encoded sizes, and what crossed loopback
 
     @property
     def throughput_rps(self) -> float:
@@ -174,6 +175,8 @@ class RunResult:
             "failures": self.failures,
             "interrupted": self.interrupted,
             "rss_timeline_mib": self.rss_timeline,
+            "bytes_per_request": self.bytes_per_request,
+            "payload_bytes": self.parameters.get("payload_bytes", 0),
             "reqrep_version": __version__,
             "python": platform.python_version(),
             "date": datetime.now(UTC).isoformat(timespec="seconds"),

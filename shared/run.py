@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 
 from shared.config import START_DEADLINE, RunConfig
-from shared.measure import MemoryTimeline, own_usage, process_usage
+from shared.measure import MemoryTimeline, loopback_bytes, own_usage, process_usage
 from shared.results import RequesterResult, RoleUsage, RunResult, latency_summary
 from shared.roles import POLL_SECONDS, RoleFailed, Roles
+from shared.workload import workload_for
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (requests answered so far, planned)
@@ -128,12 +129,18 @@ def run(config: RunConfig, impl: ModuleType, *, local_server: bool = True,
         if local_server:
             start_response_side(roles, config, impl)
         memory = MemoryTimeline(roles.processes)
+        loopback_before = loopback_bytes()
         results, errors = run_requesters(roles, config, impl, progress, memory)
+        loopback = loopback_bytes() - loopback_before
         usage = measure_roles(roles, config, results)
     finally:
         roles.stop()
     result = summarize(config, results, errors, usage)
     result.rss_timeline = memory.samples
+    workload = workload_for(config)
+    sample = workload.request(0, 0)
+    result.bytes_per_request = impl.codec.wire_bytes(config, sample, workload.expected(sample))
+    result.bytes_per_request["loopback"] = round(loopback / config.requests) if config.requests else 0
     return result
 
 

@@ -95,6 +95,22 @@ def mirror_handle(request: Any) -> Any:
     return request
 
 
+def workload_for(config) -> Workload:
+    """The run's workload; with `payload_bytes`, echo requests padded to that many characters (the reply
+    is the request and " - echoed!", as ever)."""
+    chosen = WORKLOADS[config.workload]
+    size = config.payload_bytes
+    if not size:
+        return chosen
+    padding = "x" * size
+
+    def padded_request(requester_id: int, n: int) -> str:
+        text = f"Hello, {requester_id} {n} "
+        return text + padding[len(text):]
+
+    return chosen._replace(request=padded_request)
+
+
 def handle_any(request: Any) -> Any:
     """What a responder calls: text is the echo workload, a map is rpc. One response side thus serves
     requesters of either workload, as the seed's and the blog's servers would."""

@@ -34,10 +34,11 @@ def flowing(*arguments: str, env: dict | None = None):
     return run
 
 
-def test_a_responder_killed_mid_run_loses_nothing(transport, tmp_path):
+@pytest.mark.parametrize("window", ["1", "8"])
+def test_a_responder_killed_mid_run_loses_nothing(transport, window, tmp_path):
     out = tmp_path / "run.json"
     run = flowing("run", transport, "--requests", ENOUGH[transport], "--requesters", "3", "--responders", "3",
-                  "--timeout", "1", "--json", str(out))
+                  "--timeout", "1", "--window", window, "--json", str(out))
     victim = role_process(run, f"reqrep {transport} responder 1")
     victim.send_signal(signal.SIGKILL)
     assert run.wait(timeout=60) == 0, run.stderr.read()

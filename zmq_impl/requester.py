@@ -1,4 +1,5 @@
-"""A requester: a REQ socket that sends its share of the workload in lockstep and checks every reply.
+"""A requester: a REQ socket that sends its share of the workload in lockstep and checks every reply, or a
+DEALER that keeps a window of requests in flight (or sends them on a schedule) through shared/pipeline.py.
 
 It follows ZeroMQ's Lazy Pirate pattern: a request without a reply within the timeout is sent again on a
 new socket (a REQ socket that missed a reply can only be closed), up to `retries` times; then the server
@@ -9,14 +10,16 @@ its request.
 
 from __future__ import annotations
 
+import math
 import time
 
 import zmq
 
 from shared.config import START_DEADLINE, RunConfig
+from shared.pipeline import pipeline
 from shared.results import RequesterResult, Tally, no_reply
-from shared.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, WORKLOADS, Delivery, delivery_of, describe
-from zmq_impl.codec import CODECS, carries_id, request_id
+from shared.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, Delivery, delivery_of, describe, workload_for
+from zmq_impl.codec import CODECS, carries_id, request_id, split_id
 from zmq_impl.server import secure_client
 
 
@@ -32,18 +35,32 @@ def open_socket(config: RunConfig) -> zmq.Socket:
 
 
 def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
-    """Send this requester's share once released by `start` (a barrier), one request at a time."""
-    workload, codec = WORKLOADS[config.workload], CODECS[config.codec]
+    """Send this requester's share once released by `start` (a barrier): in lockstep on a REQ socket, as
+    the seed does, or through a DEALER with a window of requests in flight or on a schedule."""
+    workload, codec = workload_for(config), CODECS[config.codec]
+    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress)
+    if config.lockstep:
+        return lockstep(config, requester_id, workload, codec, tally, start)
+    channel = DealerChannel(config, codec)
+    try:
+        start.wait(START_DEADLINE)
+        began = time.perf_counter()
+        pipeline(channel, config, requester_id, workload, tally)
+        return tally.close(began, time.perf_counter())
+    finally:
+        channel.close()
+
+
+def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally, start) -> RequesterResult:
+    """One request at a time on a REQ socket, in the Lazy Pirate way."""
     make, encode = workload.request, codec.encode
-    planned = config.share(requester_id)
-    tally = Tally(requester_id, planned, workload, codec, progress)
-    clock = time.perf_counter_ns
+    planned = tally.result.planned
+    clock = time.perf_counter_ns if config.record_latency else int  # int() is 0: recording off, for its cost
     with_id = carries_id(codec)
     socket = open_socket(config)
     try:
         start.wait(START_DEADLINE)
         began = time.perf_counter()
-        n = 0
         for n in range(planned):
             req = make(requester_id, n)
             number = request_id(n) if with_id else b""
@@ -64,14 +81,45 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
                     continue
                 break
             else:
-                tally.give_up(planned - n, no_reply(config))
+                tally.give_up(no_reply(config))
                 break
             tally.record(n, clock() - sent, req, memoryview(reply)[len(number):] if number else reply)
-        else:
-            n = planned
-        return tally.close(n, began, time.perf_counter())
+        return tally.close(began, time.perf_counter())
     finally:
         socket.close()
+
+
+class DealerChannel:
+    """Numbered requests through a DEALER socket, any number in flight; replies come back in any order.
+    A DEALER adds no envelope of its own, so it sends the empty delimiter a REP responder expects."""
+
+    def __init__(self, config: RunConfig, codec) -> None:
+        self.encode = codec.encode
+        self.socket = zmq.Context.instance().socket(zmq.DEALER)
+        self.socket.linger = 0
+        self.socket.sndtimeo = int(config.timeout * 1000)
+        secure_client(self.socket, config)
+        self.socket.connect(config.address)
+
+    def send(self, n: int, request) -> None:
+        self.socket.send(b"", zmq.SNDMORE)
+        self.socket.send(request_id(n) + self.encode(request))
+
+    def flush(self) -> None:
+        pass  # every send is on its way already
+
+    def receive(self, timeout: float):
+        try:
+            self.socket.recv(zmq.NOBLOCK)  # when replies are waiting, no poll is needed
+        except zmq.Again:
+            if not self.socket.poll(math.ceil(timeout * 1000)):  # rounding down would spin
+                return None
+            self.socket.recv()
+        number, body = split_id(self.socket.recv())
+        return int.from_bytes(number[1:], "big") if number else -1, body
+
+    def close(self) -> None:
+        self.socket.close()
 
 
 def exchange(config: RunConfig, requests: list) -> list:
