@@ -35,7 +35,8 @@ def timed(run, *arguments) -> tuple[float, float]:
 
 def floor_run(floor: str, args: argparse.Namespace) -> float:
     command = [sys.executable, floor, args.transport, "--requests", str(args.requests),
-               "--requesters", str(args.requesters), "--responders", str(args.responders)]
+               "--requesters", str(args.requesters), "--responders", str(args.responders),
+               "--window", str(args.window)]
     done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=900)
     return json.loads(done.stdout.strip().splitlines()[-1])["throughput_rps"]
 
@@ -45,7 +46,7 @@ def reqrep_run(args: argparse.Namespace, extra: list[str]) -> float:
         path = Path(folder) / "result.json"
         command = [sys.executable, "-m", "shared.cli", "run", args.transport, "--quiet", "--json", str(path),
                    "--requests", str(args.requests), "--requesters", str(args.requesters),
-                   "--responders", str(args.responders), *extra]
+                   "--responders", str(args.responders), "--window", str(args.window), *extra]
         subprocess.run(command, capture_output=True, text=True, check=True, timeout=900)
         result = json.loads(path.read_text())
     if result["ok"] != args.requests:
@@ -61,7 +62,8 @@ def main() -> None:
     parser.add_argument("--requesters", type=int, default=5)
     parser.add_argument("--responders", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("extra", nargs="*", help="more options for reqrep run (after --)")
+    parser.add_argument("--window", type=int, default=1, help="requests in flight per requester, on both sides")
+    parser.add_argument("extra", nargs="*", help="more options for reqrep run only (after --), e.g. --batch")
     args = parser.parse_args()
     rows = []
     for round_number in range(1, args.rounds + 1):
@@ -73,7 +75,8 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     ratios = [row["ratio"] for row in rows]
     cpu_ratios = [row["reqrep_cpu_us_per_request"] / row["floor_cpu_us_per_request"] for row in rows]
-    print(json.dumps({"transport": args.transport, "requests": args.requests, "rounds": args.rounds,
+    print(json.dumps({"transport": args.transport, "requests": args.requests, "window": args.window,
+                      "extra": args.extra, "rounds": args.rounds,
                       "ratio_median": round(statistics.median(ratios), 3),
                       "ratio_min": round(min(ratios), 3), "ratio_max": round(max(ratios), 3),
                       "cpu_per_request_ratio_median": round(statistics.median(cpu_ratios), 3)}))

@@ -4,7 +4,6 @@ reply queue."""
 
 from __future__ import annotations
 
-import collections
 import queue
 import time
 import uuid
@@ -105,14 +104,14 @@ class QueueChannel:
     def flush(self) -> None:
         pass  # each put has reached the server already
 
-    def receive(self, timeout: float):
+    def receive(self, timeout: float) -> list:
         try:
             item = self.get(True, timeout)
         except queue.Empty:
-            return None
+            return []
         if item is None:
             raise Stopped()
-        return item
+        return [item]
 
 
 class BatchChannel:
@@ -122,28 +121,23 @@ class BatchChannel:
     def __init__(self, config: RunConfig, codec, key: str, board, requests, replies) -> None:
         self.encode, self.key, self.board, self.most = codec.encode, key, board, max(config.window, 1)
         self.pending: list = []
-        self.arrived: collections.deque = collections.deque()
 
     def send(self, n: int, request) -> None:
         self.pending.append((self.key, n, self.encode(request)))
 
     def flush(self) -> None:
-        # Only once the replies of the last call are all taken: the requests they made room for then go
-        # in one call, instead of one call each.
-        if self.pending and not self.arrived:
+        if self.pending:  # the requests that the last replies made room for, in one call
             self.board.put_requests(self.pending)
             self.pending = []
 
-    def receive(self, timeout: float):
-        if not self.arrived:
-            try:
-                self.arrived.extend(self.board.take_replies(self.key, self.most, timeout))
-            except queue.Empty:
-                return None
-        item = self.arrived.popleft()
-        if item is None:
+    def receive(self, timeout: float) -> list:
+        try:
+            replies = self.board.take_replies(self.key, self.most, timeout)
+        except queue.Empty:
+            return []
+        if replies[-1] is None:
             raise Stopped()
-        return item
+        return replies
 
 
 def exchange(config: RunConfig, requests: list) -> list:

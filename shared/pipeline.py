@@ -1,11 +1,12 @@
 """The request loop beyond lockstep, once for both transports: up to `window` requests in flight (closed
 loop), or requests sent on a schedule whatever the replies do (open loop, `rate` per second).
 
-A transport hands in a `Channel`: `send` one numbered request, `flush` what it may have buffered,
-`receive` one (number, payload) within a timeout. Everything else lives here: the schedule, the
-deadlines and resends, the matching of replies to requests by number, and the latency of each: from
-its first send in a closed loop, from its intended send time in an open loop, so that a stall delays
-the clock of every request queued behind it instead of hiding them (coordinated omission).
+A transport hands in a `Channel`: `send` one numbered request, `flush` what it may have buffered, and
+`receive` the (number, payload) replies that are there, waiting up to a timeout for the first.
+Everything else lives here: the schedule, the deadlines and resends, the matching of replies to
+requests by number, and the latency of each: from its first send in a closed loop, from its intended
+send time in an open loop, so that a stall delays the clock of every request queued behind it instead
+of hiding them (coordinated omission).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Channel(Protocol):
 
     def flush(self) -> None: ...
 
-    def receive(self, timeout: float) -> tuple[int, Any] | None: ...
+    def receive(self, timeout: float) -> list[tuple[int, Any]]: ...
 
 
 def per_requester_rate(config: RunConfig) -> float:
@@ -82,13 +83,14 @@ def pipeline(channel: Channel, config: RunConfig, requester_id: int, workload: W
         wait_ns = timeout_ns if oldest >= sent else last_try[oldest] + timeout_ns - now
         if interval_ns and sent < planned:
             wait_ns = min(wait_ns, began + sent * interval_ns - now)
-        reply = channel.receive(max(wait_ns, 0) / NS)
-        if reply is None:
+        replies = channel.receive(max(wait_ns, 0) / NS)
+        if not replies:
             continue
-        n, payload = reply
-        if not 0 <= n < sent or answered[n]:
-            tally.duplicate()
-            continue
-        answered[n] = 1
-        done += 1
-        tally.record(n, time.perf_counter_ns() - started[n], make(requester_id, n), payload)
+        arrived = time.perf_counter_ns()
+        for n, payload in replies:
+            if not 0 <= n < sent or answered[n]:
+                tally.duplicate()
+                continue
+            answered[n] = 1
+            done += 1
+            tally.record(n, arrived - started[n], make(requester_id, n), payload)

@@ -108,15 +108,18 @@ class DealerChannel:
     def flush(self) -> None:
         pass  # every send is on its way already
 
-    def receive(self, timeout: float):
-        try:
-            self.socket.recv(zmq.NOBLOCK)  # when replies are waiting, no poll is needed
-        except zmq.Again:
-            if not self.socket.poll(math.ceil(timeout * 1000)):  # rounding down would spin
-                return None
-            self.socket.recv()
-        number, body = split_id(self.socket.recv())
-        return int.from_bytes(number[1:], "big") if number else -1, body
+    def receive(self, timeout: float) -> list:
+        """Every reply that is there, once the first has come: one poll and one EAGAIN per batch."""
+        socket, replies = self.socket, []
+        if not socket.poll(math.ceil(timeout * 1000)):  # rounding down would spin
+            return replies
+        while True:
+            try:
+                socket.recv(zmq.NOBLOCK)  # the empty delimiter
+            except zmq.Again:
+                return replies
+            number, body = split_id(socket.recv())
+            replies.append((int.from_bytes(number[1:], "big") if number else -1, body))
 
     def close(self) -> None:
         self.socket.close()
