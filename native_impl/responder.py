@@ -10,7 +10,7 @@ from native_impl.codec import CODECS, error_reply
 from native_impl.server import connect, disconnect, remote_reason
 from shared.codec import Codec
 from shared.config import RunConfig
-from shared.workload import DECODE_REQUEST, ENCODE_REPLY, HANDLE_REQUEST, SERVER_REPLY, describe, responder_handler
+from shared.workload import DECODE_REQUEST, ENCODE_REPLY, SERVER_REPLY, BadRequests, answer, describe, responder_handler
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +20,14 @@ def respond(config: RunConfig, index: int, ready) -> None:
     be, so that its requester is not left waiting and the responder goes on."""
     handle = responder_handler(config.workload)
     codec = CODECS[config.codec]
+    bad = BadRequests(index)
     board = connect(config)
     requests = board.requests()
     get, reply_to = requests.get, board.reply
     try:
         ready.set()
         if config.batch:
-            respond_in_batches(config, index, board, handle, codec)
+            respond_in_batches(config, index, board, handle, codec, bad)
             return
         while True:
             try:
@@ -39,19 +40,17 @@ def respond(config: RunConfig, index: int, ready) -> None:
                 continue
             if item is None:
                 break
-            try:
-                key, n, payload = item
-            except (TypeError, ValueError):
-                log.warning("responder %d: dropped a malformed request of type %s", index, type(item).__name__)
-                continue
-            send_reply(reply_to, key, n, answer(handle, codec, payload, index), codec, index)
+            request = unpack(item, bad)
+            if request is not None:
+                key, n, payload = request
+                send_reply(reply_to, key, n, answer(handle, codec, payload, error_reply, bad), codec, index)
     except (EOFError, ConnectionError):
         log.warning("responder %d: the native server went away", index)
     finally:
         disconnect(requests, board)
 
 
-def respond_in_batches(config: RunConfig, index: int, board, handle, codec: Codec) -> None:
+def respond_in_batches(config: RunConfig, index: int, board, handle, codec: Codec, bad: BadRequests) -> None:
     """The tuned loop (--batch): take the requests waiting, up to a window's worth, in one call; answer
     them all in one call. A batch whose replies the server cannot take goes back one reply at a time, so
     that each requester hears what became of its own."""
@@ -62,12 +61,10 @@ def respond_in_batches(config: RunConfig, index: int, board, handle, codec: Code
             if item is None:
                 stop = True
                 break
-            try:
-                key, n, payload = item
-            except (TypeError, ValueError):
-                log.warning("responder %d: dropped a malformed request of type %s", index, type(item).__name__)
-                continue
-            answers.append((key, n, answer(handle, codec, payload, index)))
+            request = unpack(item, bad)
+            if request is not None:
+                key, n, payload = request
+                answers.append((key, n, answer(handle, codec, payload, error_reply, bad)))
         try:
             board.reply_many([(key, (n, reply)) for key, n, reply in answers])
         except (EOFError, ConnectionError):
@@ -100,15 +97,12 @@ def send_reply(reply_to, key: str, n: int, reply, codec: Codec, index: int) -> N
         log.warning("responder %d: could not answer request %d: %s", index, n, describe(error))
 
 
-def answer(handle, codec: Codec, payload, index: int):
-    """The reply to one request, or an error reply that names the stage that failed."""
-    stage = DECODE_REQUEST
+def unpack(item, bad: BadRequests) -> tuple | None:
+    """(reply key, number, payload), or None for an item of another shape, which is counted and dropped:
+    with no reply key there is nobody to answer."""
     try:
-        request = codec.decode(payload)
-        stage = HANDLE_REQUEST
-        reply = handle(request)
-        stage = ENCODE_REPLY
-        return codec.encode(reply)
-    except Exception as error:
-        log.info("responder %d: %s: %s", index, stage, describe(error))  # the requester is told
-        return error_reply(codec, stage, error)
+        key, n, payload = item
+        return key, n, payload
+    except (TypeError, ValueError):
+        bad.count(DECODE_REQUEST, f"dropped a request of type {type(item).__name__}, not (key, number, value)")
+        return None

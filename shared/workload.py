@@ -8,9 +8,11 @@ sends its values through. A request that fails on the way gets an error reply na
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+log = logging.getLogger(__name__)
 ECHO_SUFFIX = " - echoed!"
 
 
@@ -180,3 +182,34 @@ def delivery_of(reply: Any) -> Delivery:
     if isinstance(reply, dict) and reply.keys() == {"status", "body", "stage"} and reply["status"] == 400:
         return Delivery(stage=str(reply["stage"]), error=str(reply["body"]))
     return Delivery(reply)
+
+
+# ---- what a responder does with one request ----------------------------------------------------------------
+LOGGED_BAD_REQUESTS = 5  # the first few bad requests are logged each, then one line per thousand
+
+
+class BadRequests:
+    """Counts a responder's bad requests and logs the first few, then one in a thousand."""
+
+    def __init__(self, index: int) -> None:
+        self.index, self.seen = index, 0
+
+    def count(self, stage: str, error: BaseException | str) -> None:
+        self.seen += 1
+        if self.seen <= LOGGED_BAD_REQUESTS or self.seen % 1000 == 0:
+            log.info("responder %d: bad request #%d: %s: %s", self.index, self.seen, stage, describe(error))
+
+
+def answer(handle: Callable[[Any], Any], codec, payload: Any,
+           error_reply: Callable[[Any, str, BaseException], Any], bad: BadRequests) -> Any:
+    """The encoded reply to one request, or the transport's error reply naming the stage that failed."""
+    stage = DECODE_REQUEST
+    try:
+        request = codec.decode(payload)
+        stage = HANDLE_REQUEST
+        reply = handle(request)
+        stage = ENCODE_REPLY
+        return codec.encode(reply)
+    except Exception as error:  # RecursionError and MemoryError too: the responder goes on
+        bad.count(stage, error)
+        return error_reply(codec, stage, error)

@@ -10,14 +10,12 @@ import logging
 
 import zmq
 
-from shared.codec import Codec
 from shared.config import RunConfig
-from shared.workload import DECODE_REQUEST, ENCODE_REPLY, HANDLE_REQUEST, describe, responder_handler
+from shared.workload import DECODE_REQUEST, BadRequests, answer, responder_handler
 from zmq_impl.codec import CODECS, error_reply, split_id
 from zmq_impl.server import bind, secure_server, start_authenticator
 
 log = logging.getLogger(__name__)
-LOGGED_BAD_REQUESTS = 5  # the first few bad requests are logged each, then one line per thousand
 
 
 def respond(config: RunConfig, index: int, ready) -> None:
@@ -26,7 +24,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
     request must not stop the responder."""
     handle = responder_handler(config.workload)
     codec = CODECS[config.codec]
-    counter = BadRequests(index)
+    bad = BadRequests(index)
     handler = None
     try:
         socket = zmq.Context.instance().socket(zmq.REP)
@@ -45,7 +43,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
         while True:
             number, body = split_id(socket.recv())
             try:
-                socket.send(number + answer(handle, codec, body, counter))
+                socket.send(number + answer(handle, codec, body, error_reply, bad))
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise
@@ -53,7 +51,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
                 # them here, on the rare path, spares every request a getsockopt call.
                 extra = len(socket.recv_multipart())
                 problem = ValueError(f"a request is one frame, this one had {extra + 1}")
-                counter.count(DECODE_REQUEST, problem)
+                bad.count(DECODE_REQUEST, problem)
                 socket.send(number + error_reply(codec, DECODE_REQUEST, problem))
     except zmq.ContextTerminated:
         pass
@@ -61,29 +59,3 @@ def respond(config: RunConfig, index: int, ready) -> None:
         socket.close()
         if handler is not None:
             handler.stop()
-
-
-class BadRequests:
-    """Counts a responder's bad requests and logs the first few, then one in a thousand."""
-
-    def __init__(self, index: int) -> None:
-        self.index, self.seen = index, 0
-
-    def count(self, stage: str, error: BaseException) -> None:
-        self.seen += 1
-        if self.seen <= LOGGED_BAD_REQUESTS or self.seen % 1000 == 0:
-            log.info("responder %d: bad request #%d: %s: %s", self.index, self.seen, stage, describe(error))
-
-
-def answer(handle, codec: Codec, body, counter: BadRequests) -> bytes:
-    """The encoded reply to one request, or an error reply that names the stage that failed."""
-    stage = DECODE_REQUEST
-    try:
-        request = codec.decode(body)
-        stage = HANDLE_REQUEST
-        reply = handle(request)
-        stage = ENCODE_REPLY
-        return codec.encode(reply)
-    except Exception as error:  # RecursionError and MemoryError too: the responder goes on
-        counter.count(stage, error)
-        return error_reply(codec, stage, error)
