@@ -10,13 +10,14 @@ import os
 import signal
 import sys
 import tempfile
+from pathlib import Path
 from types import ModuleType
 
 from rich.console import Console
 
 import native_impl
 import zmq_impl
-from shared import corpus, report, semantics
+from shared import bench, bench_report, corpus, report, semantics, sweep
 from shared.config import (
     DEFAULT_MAX_MESSAGE_BYTES,
     HELLO_REQUESTS,
@@ -119,6 +120,18 @@ def tandem_addresses(args: argparse.Namespace, transport: str) -> dict:
     if curve and not os.path.isdir(curve):
         raise UsageError(f"no CURVE key folder at {curve} (create one with `reqrep zmq keys {curve}`)")
     return {"address": parse_zmq_endpoint(args.address), "back_address": back, "curve_dir": curve}
+
+
+def prepare_out(folder: str) -> Path:
+    """The output folder, created if need be; a file in its place or no permission is the user's to fix."""
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {folder} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create the folder {folder}: {error.strerror}") from None
+    return out
 
 
 # ---- commands ---------------------------------------------------------------------------------------------
@@ -228,8 +241,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    chosen = sweep.choose_sweep(args.preset, args.requests, args.timeout)
+    out = prepare_out(args.out)
+    session = bench.Bench(chosen)
+    try:
+        with bench_report.sweep_bar(console, not args.quiet, session.planned) as progress:
+            session.run(TRANSPORTS, progress)
+    finally:  # also after Ctrl-C: what was measured is kept
+        written = bench_report.write(session, out)
+    for line in bench_report.summary(session, written):
+        console.print(line, highlight=False)
+    return EXIT_FAILED if session.lost else 0
+
+
 COMMANDS = {"run": cmd_run, "compare": cmd_compare, "semantics": cmd_semantics, "serve": cmd_serve,
-            "request": cmd_request, "keys": cmd_keys}
+            "request": cmd_request, "keys": cmd_keys, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

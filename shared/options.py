@@ -18,6 +18,7 @@ from shared.config import (
 
 TRANSPORT_NAMES = ("zmq", "native")
 EXIT_USAGE = 2
+BENCH_PRESETS = ("full", "quick", "tiny")  # shared/sweep.py defines them
 
 
 class Parser(argparse.ArgumentParser):
@@ -139,9 +140,28 @@ def build_parser() -> argparse.ArgumentParser:
     semantics_parser.add_argument("--quiet", action="store_true", help="no progress line")
     semantics_parser.set_defaults(command="semantics")
 
+    add_bench_command(commands)
     for transport in TRANSPORT_NAMES:
         add_tandem_commands(commands, transport)
     return parser
+
+
+def add_bench_command(commands) -> None:
+    bench = commands.add_parser("bench", help="a sweep of runs (paths, payload sizes, windows, counts, processes and "
+                                              "threads) written to results.json, report.md and plots")
+    presets = bench.add_mutually_exclusive_group()
+    presets.add_argument("--quick", dest="preset", action="store_const", const="quick",
+                         help="a reduced sweep: under a minute on 2 cores")
+    presets.add_argument("--preset", choices=BENCH_PRESETS,
+                         help="full (default: the README's figures, minutes), quick (as --quick) or tiny (seconds: "
+                              "a smoke test)")
+    bench.add_argument("--out", metavar="DIR", default="bench-results",
+                       help="where results.json, report.md and the plots go (default bench-results, created)")
+    bench.add_argument("--requests", type=int, metavar="N",
+                       help="requests per point at small payloads (full: 4000); fewer as payloads grow")
+    bench.add_argument("--timeout", type=float, metavar="S", help="seconds to wait for any one reply (default 10)")
+    bench.add_argument("--quiet", action="store_true", help="no progress bar")
+    bench.set_defaults(command="bench", preset="full")  # for both flags: each would set its own default
 
 
 def add_tandem_commands(commands, transport: str) -> None:

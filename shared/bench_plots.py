@@ -1,0 +1,126 @@
+"""The bench's PNG plots, drawn with matplotlib when it is installed (the `plot` extra): throughput against
+payload size per path, latency percentiles per path, memory per role."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from shared.bench import Bench, Record
+from shared.config import CONCURRENCY
+from shared.sweep import MIB, PATHS, role_kind, size_text
+
+COLOURS = {"zmq": "tab:blue", "native": "tab:orange", "native-stock": "tab:red", "native-batch": "tab:green"}
+LINES = {"processes": ("-", "o"), "threads": ("--", "s")}
+PERCENTILES = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9"))
+KINDS = (("parent", ("parent",)), ("broker or server", ("broker", "server")), ("responders", ("responder",)),
+         ("requesters", ("requester",)), ("one process, all roles", ("process (all roles)",)))
+KIND_COLOURS = ("tab:gray", "tab:purple", "tab:olive", "tab:cyan", "tab:brown")
+DPI = 100
+CAPTIONS = {"throughput.png": "Throughput against payload size, per path (log-log); processes solid, threads dashed.",
+            "latency.png": "Latency percentiles against payload size, per path (processes, log-log).",
+            "memory.png": "Peak memory per role: processes against threads."}
+
+
+def payload_series(bench: Bench, path: str, concurrency: str) -> list[Record]:
+    """The payload study's successful points of one path and mode, smallest payload first."""
+    found = [r for r in bench.records.values() if r.succeeded and "payload" in r.studies and r.point.path == path
+             and r.point.concurrency == concurrency]
+    return sorted(found, key=lambda r: r.point.payload_bytes)
+
+
+def payload_axis(axes, payloads: list[int]) -> None:
+    axes.set_xscale("log")
+    axes.set_xticks(payloads, [size_text(p) for p in payloads], rotation=40)  # 16 and 32 KiB sit close
+    axes.minorticks_off()
+    axes.set_xlabel("payload (request and reply, each)")
+    axes.grid(True, which="major", alpha=0.3)
+
+
+def subtitle(bench: Bench) -> str:
+    m = bench.machine
+    return f"reqrep bench {bench.sweep.preset}, {bench.date[:10]}, {m.get('cores')} cores, Python {m.get('python')}"
+
+
+def throughput(bench: Bench, figure_class) -> object:
+    figure = figure_class(figsize=(11, 4.5), dpi=DPI, layout="constrained")
+    rate, volume = figure.subplots(1, 2)
+    for path in bench.sweep.paths:
+        for concurrency in CONCURRENCY:
+            series = payload_series(bench, path, concurrency)
+            if not series:
+                continue
+            style, marker = LINES[concurrency]
+            sizes = [r.point.payload_bytes for r in series]
+            rps = [r.median(lambda result: result.throughput_rps) for r in series]
+            common = {"color": COLOURS.get(path), "linestyle": style, "marker": marker,
+                      "label": f"{path}, {concurrency}"}
+            rate.plot(sizes, rps, **common)
+            volume.plot(sizes, [2 * size * r / MIB for size, r in zip(sizes, rps, strict=True)], **common)
+    for axes, label in ((rate, "requests per second"), (volume, "payload moved, MiB/s (requests + replies)")):
+        payload_axis(axes, list(bench.sweep.payloads))
+        axes.set_yscale("log")
+        axes.set_ylabel(label)
+    rate.legend(fontsize="small")
+    figure.suptitle(f"Throughput against payload size ({subtitle(bench)})")
+    return figure
+
+
+def latency(bench: Bench, figure_class) -> object:
+    paths = list(bench.sweep.paths)
+    columns = 2 if len(paths) > 1 else 1
+    figure = figure_class(figsize=(11, 3.6 * math.ceil(len(paths) / columns)), dpi=DPI, layout="constrained")
+    grid = figure.subplots(math.ceil(len(paths) / columns), columns, sharey=True, squeeze=False)
+    for axes, path in zip(grid.flat, paths, strict=False):
+        series = payload_series(bench, path, "processes")
+        sizes = [r.point.payload_bytes for r in series]
+        for key, name in PERCENTILES:
+            axes.plot(sizes, [max(r.latency(key), 1.0) for r in series], marker="o", label=name)
+        payload_axis(axes, list(bench.sweep.payloads))
+        axes.set_yscale("log")
+        axes.set_ylabel("latency, µs")
+        window = PATHS[path].window
+        axes.set_title(f"{path}" + (f" (window {window})" if window > 1 else ""))
+        axes.legend(fontsize="small")
+    for axes in list(grid.flat)[len(paths):]:
+        axes.set_visible(False)
+    figure.suptitle(f"Latency percentiles against payload size, every role a process ({subtitle(bench)})")
+    return figure
+
+
+def memory(bench: Bench, figure_class) -> object:
+    sweep = bench.sweep
+    payloads = sorted({sweep.reference_payload, max(sweep.threads_payloads)} & set(sweep.threads_payloads))
+    figure = figure_class(figsize=(11, 1.2 + 0.45 * len(sweep.paths) * 2 * len(payloads)), dpi=DPI,
+                          layout="constrained")
+    panels = figure.subplots(len(payloads), 1, squeeze=False)[:, 0]
+    for axes, payload in zip(panels, payloads, strict=True):
+        rows = [r for path in sweep.paths for c in CONCURRENCY for r in bench.records.values()
+                if r.results and "payload" in r.studies and r.point.path == path
+                and r.point.concurrency == c and r.point.payload_bytes == payload]
+        labels = [f"{r.point.path}, {r.point.concurrency}" for r in rows]
+        left = [0.0] * len(rows)
+        for (kind, names), colour in zip(KINDS, KIND_COLOURS, strict=True):
+            widths = [sum(role.rss_peak_mib for role in r.results[0].roles if role_kind(role.role) in names)
+                      for r in rows]
+            axes.barh(labels, widths, left=left, color=colour, label=kind)
+            left = [a + b for a, b in zip(left, widths, strict=True)]
+        axes.invert_yaxis()
+        axes.set_xlabel("peak resident memory, MiB (sum over processes)")
+        axes.set_title(f"{size_text(payload)} payload")
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, not on them
+    figure.suptitle(f"Memory per role: processes against threads ({subtitle(bench)})")
+    return figure
+
+
+def draw(bench: Bench, out: Path) -> list[str] | None:
+    """The plots as PNG files in `out`, their names; None when matplotlib is not installed."""
+    try:
+        from matplotlib.figure import Figure  # a Figure of its own: no pyplot, no display, no global state
+    except ImportError:
+        return None
+    names = []
+    for name, draw_one in zip(CAPTIONS, (throughput, latency, memory), strict=True):
+        draw_one(bench, Figure).savefig(out / name)
+        names.append(name)
+    return names

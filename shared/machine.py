@@ -1,0 +1,51 @@
+"""The machine a bench ran on, as results.json and the report describe it: what the figures depend on."""
+
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+
+from shared import __version__
+
+
+def _cpuinfo() -> tuple[str, bool]:
+    """The CPU's model name, and whether the kernel says it runs under a hypervisor (Linux; else blank)."""
+    model, virtual = platform.processor(), False
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                name, _, value = line.partition(":")
+                if name.strip() == "model name":
+                    model = value.strip()
+                elif name.strip() == "flags":
+                    virtual = "hypervisor" in value.split()
+    except OSError:
+        pass
+    return model, virtual
+
+
+def _memory_gib() -> float:
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError):
+        return 0.0
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def describe() -> dict:
+    """What the figures depend on, for results.json and the report."""
+    import zmq  # the library, for the version of the libzmq it carries (not a transport of reqrep's)
+
+    model, virtual = _cpuinfo()
+    return {"cores": os.cpu_count(), "memory_gib": _memory_gib(), "cpu_model": model, "virtual_machine": virtual,
+            "system": platform.system(), "kernel": platform.release(), "python": platform.python_version(),
+            "pyzmq": _version("pyzmq"), "libzmq": zmq.zmq_version(), "msgpack": _version("msgpack"),
+            "matplotlib": _version("matplotlib"), "reqrep": __version__,
+            "load_average": [round(load, 2) for load in os.getloadavg()]}

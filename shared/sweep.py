@@ -1,0 +1,170 @@
+"""What a `reqrep bench` sweep covers: the paths a request can take, the points (one run each) of each preset,
+and how many requests each point sends. Plain data: bench.py runs it, bench_report.py reads it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from shared.config import CONCURRENCY, UsageError
+
+KIB, MIB = 1024, 1024 * 1024
+BATCH_WINDOW = 16
+NAGLE_STALL_BYTES = 16 * KIB  # stock managers write a larger message in two sends, and Nagle holds the second
+SCALE_BYTES = 8 * KIB  # requests per point fall as payloads grow past this, so that each point takes about as long
+MIN_PER_REQUESTER = 4  # however large the payload, every requester sends a few
+
+
+@dataclass(frozen=True)
+class BenchPath:
+    """One way a request travels: a transport, its codec and its tuning, as the report names it."""
+
+    name: str
+    transport: str
+    codec: str
+    settings: dict = field(default_factory=dict)  # RunConfig fields that make this path what it is
+    window: int = 1  # requests in flight per requester, except in the window study
+    description: str = ""
+
+
+PATHS: dict[str, BenchPath] = {path.name: path for path in (
+    BenchPath("zmq", "zmq", "msgpack", description="ZeroMQ: msgpack frames through a zmq.proxy broker (ROUTER in "
+                                                  "front, DEALER behind) to REP responders"),
+    BenchPath("native", "native", "pickle", description="multiprocessing.managers: pickled objects through the "
+                                                        "manager server's queues, TCP_NODELAY on every connection "
+                                                        "(reqrep's default)"),
+    BenchPath("native-stock", "native", "pickle", {"stock_managers": True},
+              description="the same with the stock manager connections, Nagle's algorithm left on "
+                          "(`--stock-managers`)"),
+    BenchPath("native-batch", "native", "pickle", {"batch": True}, BATCH_WINDOW,
+              description=f"native, with requests and replies moved many per manager call (`--batch`) and "
+                          f"{BATCH_WINDOW} requests in flight per requester"),
+)}
+COUNT_PATHS = ("zmq", "native")  # the requester and responder study compares the two transports
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of the sweep."""
+
+    path: str
+    concurrency: str
+    payload_bytes: int
+    window: int
+    requesters: int
+    responders: int
+    requests: int
+
+    def label(self) -> str:
+        return (f"{self.path} {self.concurrency} {size_text(self.payload_bytes)} window {self.window} "
+                f"{self.requesters}×{self.responders}")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What a sweep covers. Studies share points: a run that serves two tables runs once."""
+
+    preset: str
+    payloads: tuple[int, ...]
+    threads_payloads: tuple[int, ...]  # the payloads also run with every role a thread
+    windows: tuple[int, ...]
+    counts: tuple[tuple[int, int], ...]  # (requesters, responders) of the counts study
+    requests: int  # per point at small payloads; fewer as payloads grow
+    stall_requests: int  # the most for native-stock at 16 KiB and above, where each request stalls ~80 ms
+    rounds: int = 1  # passes over the whole plan; each figure is the median of a point's rounds
+    timeout: float = 10.0
+    requesters: int = 2
+    responders: int = 2
+    reference_payload: int = KIB  # the payload of the window and counts studies
+    paths: tuple[str, ...] = tuple(PATHS)
+
+    def parameters(self) -> dict:
+        return {"preset": self.preset, "payloads": list(self.payloads), "threads_payloads": list(self.threads_payloads),
+                "windows": list(self.windows), "counts": [list(pair) for pair in self.counts],
+                "requests": self.requests, "stall_requests": self.stall_requests, "rounds": self.rounds,
+                "timeout": self.timeout,
+                "requesters": self.requesters, "responders": self.responders,
+                "reference_payload": self.reference_payload,
+                "paths": {name: {"transport": PATHS[name].transport, "codec": PATHS[name].codec,
+                                 "settings": PATHS[name].settings, "window": PATHS[name].window,
+                                 "description": PATHS[name].description} for name in self.paths}}
+
+
+ALL_PAYLOADS = (16, KIB, 16 * KIB, 32 * KIB, 256 * KIB, MIB)
+PRESETS: dict[str, Sweep] = {
+    # the README's figures: about five minutes here
+    "full": Sweep("full", ALL_PAYLOADS, ALL_PAYLOADS, (1, 16), ((1, 1), (2, 2), (5, 5), (10, 5)),
+                  requests=4000, stall_requests=60, rounds=3),
+    # within a minute here: every table and plot, with fewer points and requests
+    "quick": Sweep("quick", (KIB, 16 * KIB, 32 * KIB, 256 * KIB), (KIB, 32 * KIB), (1, 16), ((5, 5),),
+                   requests=800, stall_requests=16),
+    # for the tests: a few seconds
+    "tiny": Sweep("tiny", (KIB, 32 * KIB), (KIB,), (1, 16), (), requests=200, stall_requests=6, timeout=5.0),
+}
+
+
+def size_text(size: int) -> str:
+    for unit, scale in (("MiB", MIB), ("KiB", KIB)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} B"
+
+
+def choose_sweep(preset: str, requests: int | None, timeout: float | None) -> Sweep:
+    """The preset, with the user's --requests and --timeout checked and applied."""
+    sweep = PRESETS[preset]
+    changes: dict = {}
+    if requests is not None:
+        if requests <= 0:
+            raise UsageError(f"--requests must be a positive number, not {requests}")
+        changes["requests"] = requests
+        changes["stall_requests"] = min(sweep.stall_requests, requests)
+    if timeout is not None:
+        if not 0 < timeout < math.inf:  # an infinite one would leave a lost reply waited for forever
+            raise UsageError(f"--timeout must be a positive number of seconds, not {timeout}")
+        changes["timeout"] = timeout
+    return replace(sweep, **changes)
+
+
+def role_kind(role: str) -> str:
+    """'zmq responder 3' → 'responder'; 'parent' and 'process (all roles)' stay as they are."""
+    words = role.split()
+    if words[0] in ("zmq", "native"):
+        words = words[1:]
+    return " ".join(w for w in words if not w.isdigit())
+
+
+def requests_for(sweep: Sweep, path: str, payload: int, requesters: int) -> int:
+    scaled = sweep.requests * SCALE_BYTES // (SCALE_BYTES + payload)
+    if PATHS[path].settings.get("stock_managers") and payload >= NAGLE_STALL_BYTES:
+        scaled = min(scaled, sweep.stall_requests)
+    return max(scaled, requesters * MIN_PER_REQUESTER)
+
+
+def plan(sweep: Sweep) -> dict[Point, list[str]]:
+    """Every point of the sweep, with the studies it serves, in the order they run. Paths alternate within
+    each payload size, so that a noisy minute on a shared machine touches all of them alike."""
+    studies: dict[Point, list[str]] = {}
+
+    def add(study: str, path: str, concurrency: str, payload: int, window: int, requesters: int,
+            responders: int) -> None:
+        point = Point(path, concurrency, payload, window, requesters, responders,
+                      requests_for(sweep, path, payload, requesters))
+        studies.setdefault(point, []).append(study)
+
+    for payload in sweep.payloads:
+        for concurrency in CONCURRENCY:
+            if concurrency == "processes" or payload in sweep.threads_payloads:
+                for path in sweep.paths:
+                    add("payload", path, concurrency, payload, PATHS[path].window, sweep.requesters,
+                        sweep.responders)
+    for window in sweep.windows:
+        for path in sweep.paths:
+            add("window", path, "processes", sweep.reference_payload, window, sweep.requesters, sweep.responders)
+    for requesters, responders in sweep.counts:
+        for concurrency in CONCURRENCY:
+            for path in COUNT_PATHS:
+                if path in sweep.paths:
+                    add("counts", path, concurrency, sweep.reference_payload, PATHS[path].window, requesters,
+                        responders)
+    return studies

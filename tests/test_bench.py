@@ -1,0 +1,144 @@
+"""`reqrep bench`: a tiny sweep of real runs writes the documented results.json, a report.md with its tables and
+the plots; bad input gets one sentence and exit status 2; Ctrl-C stops everything and keeps what was measured."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import signal
+import sys
+from dataclasses import replace
+
+import psutil
+import pytest
+from conftest import reqrep, start_reqrep, wait_for_line
+
+from shared import bench, bench_report, sweep
+from shared.cli import main, prepare_out
+from shared.machine import describe
+from shared.results import RoleUsage, RunResult
+
+PNG = b"\x89PNG\r\n\x1a\n"
+TABLES = ("## Throughput against payload size", "## Latency against payload size", "## Window 1 against window 16",
+          "## The Nagle stall: stock managers against TCP_NODELAY", "## Memory per role", "| 32 KiB / 1 KiB |")
+
+
+@pytest.mark.timeout(120)
+def test_a_tiny_sweep_writes_results_report_and_plots(tmp_path):
+    out = tmp_path / "bench"
+    done = reqrep("bench", "--preset", "tiny", "--out", str(out), "--quiet", timeout=110)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no point lost a request" in done.stdout and "Traceback" not in done.stderr
+
+    results = json.loads((out / "results.json").read_text())
+    assert results["format"] == bench.FORMAT and not results["interrupted"]
+    assert set(results["machine"]) >= {"cores", "memory_gib", "cpu_model", "kernel", "python", "pyzmq", "libzmq",
+                                       "msgpack"}
+    assert results["sweep"]["preset"] == "tiny" and set(results["sweep"]["paths"]) == set(sweep.PATHS)
+    points = results["points"]
+    assert results["points_planned"] == results["runs"] == len(points) == len(sweep.plan(sweep.PRESETS["tiny"]))
+    for point in points:
+        assert set(point) >= {"path", "studies", "concurrency", "payload_bytes", "window", "requesters", "responders",
+                              "requests", "succeeded", "errors", "wall_seconds", "median", "rounds"}
+        assert point["succeeded"] and len(point["rounds"]) == 1 and point["median"]["throughput_rps"] > 0
+        run = point["rounds"][0]
+        assert (run["ok"], run["failed"], run["payload_bytes"]) == (point["requests"], 0, point["payload_bytes"])
+    assert {p["path"] for p in points} == set(sweep.PATHS)
+    assert {p["concurrency"] for p in points} == {"processes", "threads"}
+    assert {p["window"] for p in points} == {1, 16}
+
+    report = (out / "report.md").read_text()
+    for heading in TABLES:
+        assert heading in report, heading
+    assert "| native-stock | processes |" in report
+
+    if importlib.util.find_spec("matplotlib") is None:
+        assert "matplotlib is not installed" in report
+        pytest.skip("matplotlib is not installed (the `plot` extra): no PNGs to check")
+    for name in ("throughput.png", "latency.png", "memory.png"):
+        assert (out / name).read_bytes().startswith(PNG), name
+        assert f"]({name})" in report
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("arguments, message", [
+    (["--requests", "0"], "--requests must be a positive number"),
+    (["--timeout", "-1"], "--timeout must be a positive number of seconds"),
+    (["--timeout", "inf"], "--timeout must be a positive number of seconds"),
+    (["--out", __file__], "is a file, not a folder"),
+    (["--quick", "--preset", "tiny"], "not allowed with argument --quick"),
+    (["--preset", "huge"], "invalid choice"),
+    (["--requests", "many"], "invalid int value"),
+])
+def test_bad_arguments_get_one_clear_sentence(arguments, message, capsys):
+    try:
+        status = main(["bench", *arguments])
+    except SystemExit as stop:  # argparse's own errors leave through sys.exit
+        status = stop.code
+    error = capsys.readouterr().err
+    assert status == 2, error
+    assert message in error and "Traceback" not in error
+    assert len([line for line in error.splitlines() if line.strip()]) == 1, error
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_stops_the_sweep_and_keeps_what_was_measured(tmp_path):
+    out = tmp_path / "bench"
+    command = start_reqrep("-v", "bench", "--preset", "tiny", "--out", str(out), "--quiet")
+    wait_for_line(command, "requests flowing", "stderr")  # a point's run is under way (logged with -v)
+    roles = psutil.Process(command.pid).children(recursive=True)
+    command.send_signal(signal.SIGINT)
+    _, errors = command.communicate(timeout=30)
+    assert command.returncode == 130, errors
+    assert "interrupted" in errors and "Traceback" not in errors
+    _, alive = psutil.wait_procs(roles, timeout=5)
+    assert not alive
+    results = json.loads((out / "results.json").read_text())
+    assert results["interrupted"] and results["runs"] < results["runs_planned"]
+    assert "Interrupted" in (out / "report.md").read_text()
+
+
+def made_up_result(point: sweep.Point, p50: float, failed: int = 0) -> RunResult:
+    """A result as a run would give it, for the report's arithmetic without the runs."""
+    parameters = {"requests": point.requests, "payload_bytes": point.payload_bytes}
+    roles = ([RoleUsage("process (all roles)", 1, 30.0, 1.0)] if point.concurrency == "threads" else
+             [RoleUsage("parent", 1, 20.0, 0.1), RoleUsage("native server", 2, 25.0, 1.0),
+              RoleUsage("native responder 0", 3, 24.0, 1.0), RoleUsage("native requester 0", 4, 26.0, 1.0)])
+    return RunResult(parameters, point.requests, point.requests - failed, failed, 0, 0, 1.0,
+                     {"p50": p50, "p90": p50, "p99": 2 * p50, "p999": 3 * p50, "max": 4 * p50}, roles,
+                     ["requester 0: no reply"] if failed else [], [])
+
+
+@pytest.mark.timeout(10)
+def test_the_report_without_matplotlib_and_with_a_lost_point(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails as if it were not installed
+    session = bench.Bench(replace(sweep.PRESETS["tiny"], rounds=3))
+    session.machine, session.date = describe(), "2026-11-26T12:00:00+00:00"
+    for point, studies in session.plan.items():
+        record = session.records[point] = bench.Record(point, studies)
+        large = point.payload_bytes > 16 * 1024 and point.path == "native"
+        for p50 in ((250.0, 240.0, 9000.0) if large else (100.0, 5000.0, 90.0)):  # one noisy round in three
+            lost = 3 if (point.path, point.concurrency, point.window, p50) == ("zmq", "threads", 1, 90.0) else 0
+            record.results.append(made_up_result(point, p50, lost))
+    written = bench_report.write(session, prepare_out(str(tmp_path / "out")))
+    assert [path.name for path in written] == ["results.json", "report.md"]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "matplotlib is not installed" in report
+    assert "lost 3" in report and "## Points that lost requests" in report and "requester 0: no reply" in report
+    assert "| native | processes | 100 | — | 250 | 2.5× |" in report
+    assert "3 × its p50 at 1 KiB: met (2.5× with processes)" in report
+    assert "| native | processes | 20.0 | 25.0 | 24.0 | 26.0 |  | 95.0 |" in report
+    assert len(session.lost) == 1 and json.loads((tmp_path / "out" / "results.json").read_text())["lost"] == 1
+
+
+def test_the_plan_shares_points_and_sizes_requests_by_payload():
+    full = sweep.PRESETS["full"]
+    points = sweep.plan(full)
+    assert len(points) == len(set(points))
+    shared = [p for p, studies in points.items() if len(studies) > 1]
+    assert shared  # the payload study's 1 KiB points serve the window and counts studies too
+    sizes = {p.payload_bytes: p.requests for p in points if p.path == "zmq" and p.concurrency == "processes"
+             and p.window == 1 and (p.requesters, p.responders) == (2, 2)}
+    assert sizes[16] > sizes[32 * 1024] > sizes[1024 * 1024] >= 2 * sweep.MIN_PER_REQUESTER
+    stock = [p for p in points if p.path == "native-stock" and p.payload_bytes >= sweep.NAGLE_STALL_BYTES]
+    assert stock and all(p.requests <= full.stall_requests for p in stock)
