@@ -53,12 +53,12 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     planned = config.share(requester_id)
     tally = Tally(requester_id, planned, workload, codec, progress)
     clock = time.perf_counter_ns
-    board = connect(config)
+    board = connect(config, f"native requester {requester_id}")
     key = f"{uuid.uuid4().hex[:12]}-{requester_id}"  # unique, so that concurrent runs never share replies
     requests, replies = board.requests(), board.replies(key)
     put, get = requests.put, replies.get
     try:
-        start.wait(START_DEADLINE)
+        start.wait(START_DEADLINE + config.timeout)  # the others may still be waiting for the server
         began = time.perf_counter()
         n = 0
         try:

@@ -9,7 +9,7 @@ from multiprocessing.managers import RemoteError
 from native_impl.codec import CODECS, error_reply
 from native_impl.server import connect, disconnect, remote_reason
 from shared.codec import Codec
-from shared.config import RunConfig
+from shared.config import PeerLost, RunConfig
 from shared.workload import DECODE_REQUEST, ENCODE_REPLY, HANDLE_REQUEST, SERVER_REPLY, describe, responder_handler
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
     be, so that its requester is not left waiting and the responder goes on."""
     handle = responder_handler(config.workload)
     codec = CODECS[config.codec]
-    board = connect(config)
+    board = connect(config, f"native responder {index}")
     requests = board.requests()
     get, reply_to = requests.get, board.reply
     try:
@@ -42,8 +42,9 @@ def respond(config: RunConfig, index: int, ready) -> None:
                 log.warning("responder %d: dropped a malformed request of type %s", index, type(item).__name__)
                 continue
             send_reply(reply_to, key, n, answer(handle, codec, payload, index), codec, index)
-    except (EOFError, ConnectionError):
-        log.warning("responder %d: the native server went away", index)
+    except (EOFError, ConnectionError) as error:
+        # Its queues went with it, so there is nothing to reconnect to: say so, and let the command exit.
+        raise PeerLost(f"lost the native server at {config.address}: {error!r}") from None
     finally:
         disconnect(requests, board)
 

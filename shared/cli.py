@@ -40,7 +40,7 @@ CODECS = {"zmq": zmq_impl.codec, "native": native_impl.codec}
 EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM = 1, 130, 143
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # one sentence per line, even when long: logs and grep
 
 
 # ---- from options to a checked configuration ------------------------------------------------------------
@@ -75,7 +75,8 @@ def make_config(args: argparse.Namespace, transport: str, *, local: bool = True)
                        requesters=requesters, responders=responders, concurrency=args.concurrency,
                        workload=workload, timeout=args.timeout, retries=retries,
                        codec=choose_codec(transport, args.codec, workload, both=args.command == "compare"),
-                       max_message_bytes=getattr(args, "max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES))
+                       max_message_bytes=getattr(args, "max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES),
+                       shared_connection=getattr(args, "shared_connection", False))
     if config.max_message_bytes <= 0:
         raise UsageError(f"--max-message-bytes must be a positive number, not {config.max_message_bytes}")
     if not local:

@@ -28,6 +28,10 @@ class UsageError(Exception):
     """A mistake the user can fix; the command line prints it as one sentence and exits 2."""
 
 
+class PeerLost(UsageError):
+    """A role's broker or server went away while it served: one sentence, and the command exits 2."""
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything a role needs to know; picklable, so processes receive it as it is."""
@@ -47,6 +51,8 @@ class RunConfig:
     authkey: bytes = b""  # native only
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # zmq: larger messages are refused at the socket
     curve_dir: str = ""  # zmq: CURVE keys (see `reqrep zmq keys`); empty: no encryption
+    shared_connection: bool = False  # zmq requesters: one TCP connection to the broker, through a local proxy
+    router_address: str = ""  # zmq, with shared_connection: where that proxy meets the requesters
 
     def with_(self, **changes) -> RunConfig:
         return replace(self, **changes)
@@ -55,6 +61,7 @@ class RunConfig:
         """The user-visible parameters, for reports and JSON (never the key)."""
         fields = asdict(self)
         fields.pop("authkey")
+        fields.pop("router_address")  # a loopback port of the moment, internal to the request side
         return fields
 
     @property

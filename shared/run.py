@@ -41,8 +41,20 @@ def start_response_side(roles: Roles, config: RunConfig, impl: ModuleType, *, wi
         roles.start(name, impl.responder.respond, config, index, ready)
         waiting.append((name, ready))
     for name, ready in waiting:
-        roles.wait_ready(name, ready, START_DEADLINE)
+        roles.wait_ready(name, ready, START_DEADLINE + config.timeout)  # each may wait for its broker or server
     log.info("%d responders ready", config.responders)
+
+
+def start_request_router(roles: Roles, config: RunConfig, impl: ModuleType) -> RunConfig:
+    """zmq --shared-connection: start the local proxy that carries every requester's requests over one
+    connection, once it has reached the broker; return the requesters' configuration, pointed at it."""
+    router = impl.request_router
+    name = role_name(config, router.ROLE)
+    local, ready = router.local_address(), roles.event()
+    roles.start(name, router.serve, config, local, ready)
+    roles.wait_ready(name, ready, START_DEADLINE + config.timeout)
+    log.info("%s ready on %s, for %s", name, local, config.address)
+    return config.with_(router_address=local)
 
 
 def run_requesters(roles: Roles, config: RunConfig, impl: ModuleType,
@@ -125,7 +137,8 @@ def run(config: RunConfig, impl: ModuleType, *, local_server: bool = True,
     try:
         if local_server:
             start_response_side(roles, config, impl)
-        results, errors = run_requesters(roles, config, impl, progress)
+        requesters = start_request_router(roles, config, impl) if config.shared_connection else config
+        results, errors = run_requesters(roles, requesters, impl, progress)
         usage = measure_roles(roles, config, results)
     finally:
         roles.stop()

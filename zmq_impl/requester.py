@@ -17,18 +17,36 @@ from shared.config import START_DEADLINE, RunConfig
 from shared.results import RequesterResult, Tally, no_reply
 from shared.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, WORKLOADS, Delivery, delivery_of, describe
 from zmq_impl.codec import CODECS, carries_id, request_id
-from zmq_impl.server import secure_client
+from zmq_impl.server import connect, secure_client
 
 
-def open_socket(config: RunConfig) -> zmq.Socket:
+def open_socket(config: RunConfig, who: str = "") -> zmq.Socket:
+    """A REQ socket connected to the broker, or to the local request router with --shared-connection; with
+    `who`, returned once its peer has answered, waiting for it until the timeout as a native requester waits
+    for its server."""
     socket = zmq.Context.instance().socket(zmq.REQ)
-    socket.linger = 0
-    # Both directions have a deadline: a REQ socket with no usable peer (a refused CURVE handshake, say)
-    # blocks in send, not in recv.
-    socket.rcvtimeo = socket.sndtimeo = int(config.timeout * 1000)
-    secure_client(socket, config)
-    socket.connect(config.address)
+    address = config.router_address or config.address
+    try:
+        socket.linger = 0
+        # Both directions have a deadline: a REQ socket with no usable peer (a refused CURVE handshake, say)
+        # blocks in send, not in recv.
+        socket.rcvtimeo = socket.sndtimeo = int(config.timeout * 1000)
+        if not config.router_address:  # the router, on this host, speaks CURVE to the broker for everyone
+            secure_client(socket, config)
+        if who:
+            connect(socket, address, config, who, peer_name(config))
+        else:
+            socket.connect(address)
+    except BaseException:
+        socket.close()
+        raise
     return socket
+
+
+def peer_name(config: RunConfig) -> str:
+    if config.router_address:
+        return "zmq request router"
+    return "zmq broker" if config.example == "router" else "zmq responder"
 
 
 def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
@@ -39,9 +57,9 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     tally = Tally(requester_id, planned, workload, codec, progress)
     clock = time.perf_counter_ns
     with_id = carries_id(codec)
-    socket = open_socket(config)
+    socket = open_socket(config, f"zmq requester {requester_id}")
     try:
-        start.wait(START_DEADLINE)
+        start.wait(START_DEADLINE + config.timeout)  # the others may still be waiting for the broker
         began = time.perf_counter()
         n = 0
         for n in range(planned):

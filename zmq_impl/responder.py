@@ -14,7 +14,7 @@ from shared.codec import Codec
 from shared.config import RunConfig
 from shared.workload import DECODE_REQUEST, ENCODE_REPLY, HANDLE_REQUEST, describe, responder_handler
 from zmq_impl.codec import CODECS, error_reply, split_id
-from zmq_impl.server import bind, secure_server, start_authenticator
+from zmq_impl.server import bind, connect, crosses_tcp, secure_client, secure_server, start_authenticator
 
 log = logging.getLogger(__name__)
 LOGGED_BAD_REQUESTS = 5  # the first few bad requests are logged each, then one line per thousand
@@ -27,7 +27,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
     handle = responder_handler(config.workload)
     codec = CODECS[config.codec]
     counter = BadRequests(index)
-    handler = None
+    handler = watch = None
     try:
         socket = zmq.Context.instance().socket(zmq.REP)
     except zmq.ContextTerminated:
@@ -39,7 +39,11 @@ def respond(config: RunConfig, index: int, ready) -> None:
             secure_server(socket, config)
             handler = start_authenticator(config)
             bind(socket, config.address)
-        else:
+        elif crosses_tcp(config.back_address):
+            secure_client(socket, config)
+            # Waits for the broker (started in any order), then notes its departures: libzmq reconnects.
+            watch = connect(socket, config.back_address, config, f"zmq responder {index}", "zmq broker", watch=True)
+        else:  # inproc: the broker, a thread of this process, is bound already (and inproc has no handshake)
             socket.connect(config.back_address)
         ready.set()
         while True:
@@ -58,6 +62,8 @@ def respond(config: RunConfig, index: int, ready) -> None:
     except zmq.ContextTerminated:
         pass
     finally:
+        if watch is not None:
+            watch.stop()
         socket.close()
         if handler is not None:
             handler.stop()

@@ -6,16 +6,21 @@ drops every request; this is the layout of its earlier, working revision.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
+import time
 
 import zmq
+from zmq.utils.monitor import parse_monitor_message
 
 from shared.config import RunConfig, UsageError, endpoint_port
 
+log = logging.getLogger(__name__)
 ROLE = "broker"
 SIGNAL_POLL_SECONDS = 0.2
+WAITING_NOTICE_SECONDS = 1.0  # a peer not there by then is announced as awaited (a refusal announces it at once)
 
 
 def needed(config: RunConfig) -> bool:
@@ -47,30 +52,40 @@ def forward(front: zmq.Socket, back: zmq.Socket, failures: list) -> None:
 
 
 def serve(config: RunConfig, ready) -> None:
-    """Run the broker until interrupted (SIGTERM in its own process, `stop_threads` in threads).
-
-    zmq.proxy runs in a thread of its own, handed the bound sockets. It never returns to Python while it
-    works, so a signal that lands between two of its polls would wait forever; the main thread waits in
-    slices instead, and on SIGTERM terminates the context, which ends the proxy.
-    """
+    """Run the broker until interrupted (SIGTERM in its own process, `stop_threads` in threads)."""
     context = zmq.Context.instance()
     front = context.socket(zmq.ROUTER)
     back = context.socket(zmq.DEALER)
+    handler = None
     try:
         for socket in (front, back):
             socket.linger = 0
         # A peer that sends more is disconnected by libzmq before the message is ever assembled.
         front.maxmsgsize = config.max_message_bytes
         secure_server(front, config)
+        if crosses_tcp(config.back_address):  # responders on other hosts are let in by their key, like requesters
+            secure_server(back, config)
+        handler = start_authenticator(config)
         bind(front, config.address)
         bind(back, config.back_address)
     except BaseException:
+        if handler is not None:
+            handler.stop()
         front.close()
         back.close()
         raise
+    run_proxy(front, back, ready, handler)
+
+
+def run_proxy(front: zmq.Socket, back: zmq.Socket, ready, handler=None) -> None:
+    """zmq.proxy between two ready sockets until interrupted; the broker's and the request router's loop.
+
+    zmq.proxy runs in a thread of its own, handed the sockets. It never returns to Python while it works, so
+    a signal that lands between two of its polls would wait forever; the calling thread waits in slices
+    instead, and on SIGTERM terminates the context, which ends the proxy.
+    """
     failures: list = []
     proxy = threading.Thread(target=forward, args=(front, back, failures), name="zmq proxy")
-    handler = start_authenticator(config)
     try:
         proxy.start()
         ready.set()
@@ -80,7 +95,7 @@ def serve(config: RunConfig, ready) -> None:
         if handler is not None:
             handler.stop()  # first: terminating the context waits for every socket, the handler's too
         if proxy.is_alive():
-            context.term()
+            zmq.Context.instance().term()
         proxy.join()
     if failures:
         raise failures[0]
@@ -146,3 +161,107 @@ def secure_client(socket: zmq.Socket, config: RunConfig) -> None:
 
         socket.curve_publickey, socket.curve_secretkey = _key_pair(config, CLIENT_KEY)
         socket.curve_serverkey, _ = zmq.auth.load_certificate(os.path.join(config.curve_dir, f"{SERVER_KEY}.key"))
+
+
+def crosses_tcp(address: str) -> bool:
+    """Whether a zmq address may reach another process or host (tcp), rather than this process (inproc)."""
+    return address.startswith("tcp://")
+
+
+# ---- peers: waiting for the one a socket connects to, and noticing when it goes -------------------------------
+PEER_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+               | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED
+               | zmq.EVENT_MONITOR_STOPPED)  # without it in the mask, libzmq never sends it and a watch never ends
+
+
+def connect(socket: zmq.Socket, address: str, config: RunConfig, who: str, peer: str, *, watch: bool = False):
+    """Connect `socket` and wait, until `config.timeout`, for the ZMTP handshake with its peer: libzmq would
+    connect whenever the peer comes, but a role that waits says so, and one that waits in vain says why.
+
+    A refused CURVE key or a security mismatch ends the wait at once. With `watch`, returns a `PeerWatch`
+    that logs the peer's departures and returns (libzmq reconnects by itself); the caller stops it.
+    """
+    monitor = socket.get_monitor_socket(PEER_EVENTS)
+    try:
+        socket.connect(address)
+        _await_handshake(monitor, address, config.timeout, who, peer)
+    except BaseException:
+        _stop_monitor(socket, monitor)
+        raise
+    if not watch:
+        _stop_monitor(socket, monitor)
+        return None
+    return PeerWatch(socket, monitor, address, who, peer)
+
+
+def _await_handshake(monitor: zmq.Socket, address: str, timeout: float, who: str, peer: str) -> None:
+    began = time.monotonic()
+    deadline, told = began + timeout, False
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            raise UsageError(f"no {peer} answered at {address} within {timeout:g} s")
+        if not told and now - began >= WAITING_NOTICE_SECONDS:
+            told = _tell_waiting(who, peer, address, timeout)
+        slice_end = deadline if told else min(deadline, began + WAITING_NOTICE_SECONDS)
+        if not monitor.poll(max(1, int((slice_end - now) * 1000))):
+            continue
+        event = parse_monitor_message(monitor.recv_multipart())["event"]
+        if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            return
+        if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            raise UsageError(f"the {peer} at {address} refused this client's CURVE key (its public key must be in "
+                             f"the server's authorized folder)")
+        if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            raise UsageError(f"the handshake with the {peer} at {address} failed: both sides need the same "
+                             f"security (--curve on both, or on neither)")
+        if event == zmq.EVENT_CONNECT_RETRIED and not told:
+            told = _tell_waiting(who, peer, address, timeout)
+
+
+def _tell_waiting(who: str, peer: str, address: str, timeout: float) -> bool:
+    log.warning("%s: waiting for the %s at %s (up to %g s)", who, peer, address, timeout)
+    return True
+
+
+def _stop_monitor(socket: zmq.Socket, monitor: zmq.Socket) -> None:
+    try:
+        socket.disable_monitor()
+    except zmq.ZMQError:
+        pass  # the context is being terminated: the monitor is going anyway
+    monitor.close()
+
+
+class PeerWatch:
+    """A thread that reads a connected socket's monitor and logs when its peer goes and comes back. It only
+    reports: libzmq reconnects, and requests queue in the meantime."""
+
+    def __init__(self, socket: zmq.Socket, monitor: zmq.Socket, address: str, who: str, peer: str) -> None:
+        self._socket = socket
+        self._thread = threading.Thread(target=self._watch, args=(monitor, address, who, peer),
+                                        name="zmq peer watch")
+        self._thread.start()
+
+    @staticmethod
+    def _watch(monitor: zmq.Socket, address: str, who: str, peer: str) -> None:
+        try:
+            while True:
+                event = parse_monitor_message(monitor.recv_multipart())["event"]
+                if event == zmq.EVENT_DISCONNECTED:
+                    log.warning("%s: lost the %s at %s; reconnecting when it is back", who, peer, address)
+                elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                    log.warning("%s: connected again to the %s at %s", who, peer, address)
+                elif event == zmq.EVENT_MONITOR_STOPPED:
+                    return
+        except zmq.ContextTerminated:
+            pass  # roles running as threads are being stopped
+        finally:
+            monitor.close()  # this thread's socket: closed here, by its only user
+
+    def stop(self) -> None:
+        """Stop the monitor, which wakes the thread with MONITOR_STOPPED, and wait for it."""
+        try:
+            self._socket.disable_monitor()
+        except zmq.ZMQError:
+            pass  # the context is being terminated, which wakes the thread too
+        self._thread.join(timeout=5)
