@@ -12,6 +12,7 @@ from native_impl.codec import CODECS
 from native_impl.server import connect, disconnect, remote_reason
 from shared.config import START_DEADLINE, RunConfig
 from shared.results import RequesterResult, Tally, no_reply
+from shared.roles import notice_level
 from shared.workload import (
     DECODE_REPLY,
     ENCODE_REQUEST,
@@ -53,7 +54,7 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     planned = config.share(requester_id)
     tally = Tally(requester_id, planned, workload, codec, progress)
     clock = time.perf_counter_ns
-    board = connect(config, f"native requester {requester_id}")
+    board = connect(config, f"native requester {requester_id}", notice_level(requester_id))
     key = f"{uuid.uuid4().hex[:12]}-{requester_id}"  # unique, so that concurrent runs never share replies
     requests, replies = board.requests(), board.replies(key)
     put, get = requests.put, replies.get

@@ -10,6 +10,7 @@ from native_impl.codec import CODECS, error_reply
 from native_impl.server import connect, disconnect, remote_reason
 from shared.codec import Codec
 from shared.config import PeerLost, RunConfig
+from shared.roles import notice_level
 from shared.workload import DECODE_REQUEST, ENCODE_REPLY, HANDLE_REQUEST, SERVER_REPLY, describe, responder_handler
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
     be, so that its requester is not left waiting and the responder goes on."""
     handle = responder_handler(config.workload)
     codec = CODECS[config.codec]
-    board = connect(config, f"native responder {index}")
+    board = connect(config, f"native responder {index}", notice_level(index))
     requests = board.requests()
     get, reply_to = requests.get, board.reply
     try:

@@ -134,9 +134,10 @@ def serve(config: RunConfig, ready) -> None:
         server.listener.close()
 
 
-def connect(config: RunConfig, who: str = ""):
+def connect(config: RunConfig, who: str = "", level: int = logging.WARNING):
     """Connect to the server, waiting for it until the timeout (it may start after us, or on another host);
-    return the board proxy. With `who`, a role that has to wait says so, as a zmq role does."""
+    return the board proxy. With `who`, a role that has to wait says so at `level`, as a zmq role does (see
+    shared.roles.notice_level)."""
     address = parse_host_port(config.address)
     client = BoardClient(address=address, authkey=config.authkey)
     deadline = time.monotonic() + config.timeout
@@ -149,8 +150,8 @@ def connect(config: RunConfig, who: str = ""):
         # minutes. A plain TCP connection with one is tried first; the server shrugs it off.
         if not _reachable(address, min(remaining, PROBE_SECONDS)):
             if not told:
-                log.warning("%s: waiting for the native server at %s (up to %g s)", who, config.address,
-                            config.timeout)
+                log.log(level, "%s: waiting for the native server at %s (up to %g s)", who, config.address,
+                        config.timeout)
                 told = True
             time.sleep(min(CONNECT_RETRY_SECONDS, max(0.0, deadline - time.monotonic())))  # a retry interval
             continue

@@ -19,6 +19,7 @@ from shared.results import RequesterResult, RoleUsage, RunResult, latency_summar
 from shared.roles import POLL_SECONDS, RoleFailed, Roles
 
 log = logging.getLogger(__name__)
+LOSS_GRACE = 1.0  # seconds to look for a dead role behind another role's error
 Progress = Callable[[int, int], None]  # (requests answered so far, planned)
 
 
@@ -157,14 +158,24 @@ def response_side(config: RunConfig, impl: ModuleType, *, with_server: bool = Tr
 
 
 def serve(config: RunConfig, impl: ModuleType, on_ready: Callable[[], None], *, with_server: bool = True) -> None:
-    """The response side alone, until a signal (KeyboardInterrupt or Terminated) or a role's failure."""
+    """The response side alone, until a signal (KeyboardInterrupt or Terminated) or a role's failure.
+
+    A role that dies explains the errors of the roles that lost it (responders that lost their server), so
+    after a first error the others get a moment to be seen dead before that error is the one reported.
+    """
     with response_side(config, impl, with_server=with_server) as roles:
         on_ready()
         names = [role.name for role in roles.started]
+        reported: dict[str, str] = {}
+        blame_after = float("inf")
         while True:
-            report = roles.next_report(1.0)
+            report = roles.next_report(POLL_SECONDS if reported else 1.0)
             if report is not None and report[1] == "error":
-                raise RoleFailed(report[0], report[2])
+                reported.setdefault(report[0], report[2])
+                blame_after = min(blame_after, time.monotonic() + LOSS_GRACE)
             for name in names:
-                if not roles.alive(name):
+                if name not in reported and not roles.alive(name):
                     raise RoleFailed(name, f"exited unexpectedly ({roles.exit_status(name)})")
+            if time.monotonic() >= blame_after:
+                name, message = next(iter(reported.items()))
+                raise RoleFailed(name, message)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import zmq
 
 from shared.config import RunConfig, free_port
-from zmq_impl.server import bind, connect, run_proxy, secure_client
+from zmq_impl.server import Peer, bind, connect, run_proxy, secure_client
 
 ROLE = "request router"
 
@@ -32,7 +32,7 @@ def serve(config: RunConfig, local: str, ready) -> None:
             socket.linger = 0
         bind(front, local)
         secure_client(back, config)
-        connect(back, config.address, config, "zmq request router", "zmq broker")
+        connect(back, config, Peer("zmq request router", "zmq broker", config.address))
     except BaseException:
         front.close()
         back.close()

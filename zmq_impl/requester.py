@@ -15,15 +15,16 @@ import zmq
 
 from shared.config import START_DEADLINE, RunConfig
 from shared.results import RequesterResult, Tally, no_reply
+from shared.roles import notice_level
 from shared.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, WORKLOADS, Delivery, delivery_of, describe
 from zmq_impl.codec import CODECS, carries_id, request_id
-from zmq_impl.server import connect, secure_client
+from zmq_impl.server import Peer, connect, secure_client
 
 
-def open_socket(config: RunConfig, who: str = "") -> zmq.Socket:
-    """A REQ socket connected to the broker, or to the local request router with --shared-connection; with
-    `who`, returned once its peer has answered, waiting for it until the timeout as a native requester waits
-    for its server."""
+def open_socket(config: RunConfig, requester_id: int | None = None) -> zmq.Socket:
+    """A REQ socket connected to the broker, or to the local request router with --shared-connection; for a
+    requester's first socket, returned once its peer has answered, waiting for it until the timeout as a
+    native requester waits for its server."""
     socket = zmq.Context.instance().socket(zmq.REQ)
     address = config.router_address or config.address
     try:
@@ -33,8 +34,9 @@ def open_socket(config: RunConfig, who: str = "") -> zmq.Socket:
         socket.rcvtimeo = socket.sndtimeo = int(config.timeout * 1000)
         if not config.router_address:  # the router, on this host, speaks CURVE to the broker for everyone
             secure_client(socket, config)
-        if who:
-            connect(socket, address, config, who, peer_name(config))
+        if requester_id is not None:
+            peer = Peer(f"zmq requester {requester_id}", peer_name(config), address, notice_level(requester_id))
+            connect(socket, config, peer)
         else:
             socket.connect(address)
     except BaseException:
@@ -57,7 +59,7 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     tally = Tally(requester_id, planned, workload, codec, progress)
     clock = time.perf_counter_ns
     with_id = carries_id(codec)
-    socket = open_socket(config, f"zmq requester {requester_id}")
+    socket = open_socket(config, requester_id)
     try:
         start.wait(START_DEADLINE + config.timeout)  # the others may still be waiting for the broker
         began = time.perf_counter()

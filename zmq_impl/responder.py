@@ -12,9 +12,10 @@ import zmq
 
 from shared.codec import Codec
 from shared.config import RunConfig
+from shared.roles import notice_level
 from shared.workload import DECODE_REQUEST, ENCODE_REPLY, HANDLE_REQUEST, describe, responder_handler
 from zmq_impl.codec import CODECS, error_reply, split_id
-from zmq_impl.server import bind, connect, crosses_tcp, secure_client, secure_server, start_authenticator
+from zmq_impl.server import Peer, bind, connect, crosses_tcp, secure_client, secure_server, start_authenticator
 
 log = logging.getLogger(__name__)
 LOGGED_BAD_REQUESTS = 5  # the first few bad requests are logged each, then one line per thousand
@@ -42,7 +43,8 @@ def respond(config: RunConfig, index: int, ready) -> None:
         elif crosses_tcp(config.back_address):
             secure_client(socket, config)
             # Waits for the broker (started in any order), then notes its departures: libzmq reconnects.
-            watch = connect(socket, config.back_address, config, f"zmq responder {index}", "zmq broker", watch=True)
+            peer = Peer(f"zmq responder {index}", "zmq broker", config.back_address, notice_level(index))
+            watch = connect(socket, config, peer, watch=True)
         else:  # inproc: the broker, a thread of this process, is bound already (and inproc has no handshake)
             socket.connect(config.back_address)
         ready.set()

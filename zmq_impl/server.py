@@ -11,6 +11,7 @@ import os
 import shutil
 import threading
 import time
+from typing import NamedTuple
 
 import zmq
 from zmq.utils.monitor import parse_monitor_message
@@ -170,39 +171,51 @@ def crosses_tcp(address: str) -> bool:
 
 # ---- peers: waiting for the one a socket connects to, and noticing when it goes -------------------------------
 PEER_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-               | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED
+               | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED
                | zmq.EVENT_MONITOR_STOPPED)  # without it in the mask, libzmq never sends it and a watch never ends
 
 
-def connect(socket: zmq.Socket, address: str, config: RunConfig, who: str, peer: str, *, watch: bool = False):
-    """Connect `socket` and wait, until `config.timeout`, for the ZMTP handshake with its peer: libzmq would
-    connect whenever the peer comes, but a role that waits says so, and one that waits in vain says why.
+class Peer(NamedTuple):
+    """Who waits for whom, where, and how loudly it says so (see shared.roles.notice_level)."""
+
+    who: str  # "zmq responder 0"
+    name: str  # "zmq broker"
+    address: str
+    level: int = logging.WARNING
+
+    def say(self, what: str, then: str = "") -> None:
+        log.log(self.level, "%s: %s the %s at %s%s", self.who, what, self.name, self.address, then)
+
+
+def connect(socket: zmq.Socket, config: RunConfig, peer: Peer, *, watch: bool = False):
+    """Connect `socket` to `peer` and wait, until `config.timeout`, for the ZMTP handshake with it: libzmq
+    would connect whenever the peer comes, but a role that waits says so, and one that waits in vain says why.
 
     A refused CURVE key or a security mismatch ends the wait at once. With `watch`, returns a `PeerWatch`
     that logs the peer's departures and returns (libzmq reconnects by itself); the caller stops it.
     """
     monitor = socket.get_monitor_socket(PEER_EVENTS)
     try:
-        socket.connect(address)
-        _await_handshake(monitor, address, config.timeout, who, peer)
+        socket.connect(peer.address)
+        _await_handshake(monitor, peer, config.timeout)
     except BaseException:
         _stop_monitor(socket, monitor)
         raise
     if not watch:
         _stop_monitor(socket, monitor)
         return None
-    return PeerWatch(socket, monitor, address, who, peer)
+    return PeerWatch(socket, monitor, peer)
 
 
-def _await_handshake(monitor: zmq.Socket, address: str, timeout: float, who: str, peer: str) -> None:
+def _await_handshake(monitor: zmq.Socket, peer: Peer, timeout: float) -> None:
     began = time.monotonic()
-    deadline, told = began + timeout, False
+    deadline, told, reached = began + timeout, False, False
     while True:
         now = time.monotonic()
         if now >= deadline:
-            raise UsageError(f"no {peer} answered at {address} within {timeout:g} s")
+            raise UsageError(f"no {peer.name} answered at {peer.address} within {timeout:g} s")
         if not told and now - began >= WAITING_NOTICE_SECONDS:
-            told = _tell_waiting(who, peer, address, timeout)
+            told = _tell_waiting(peer, timeout)
         slice_end = deadline if told else min(deadline, began + WAITING_NOTICE_SECONDS)
         if not monitor.poll(max(1, int((slice_end - now) * 1000))):
             continue
@@ -210,17 +223,18 @@ def _await_handshake(monitor: zmq.Socket, address: str, timeout: float, who: str
         if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
             return
         if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
-            raise UsageError(f"the {peer} at {address} refused this client's CURVE key (its public key must be in "
-                             f"the server's authorized folder)")
+            raise UsageError(f"the {peer.name} at {peer.address} refused this client's CURVE key (its public key "
+                             f"must be in the server's authorized folder)")
         if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
-            raise UsageError(f"the handshake with the {peer} at {address} failed: both sides need the same "
-                             f"security (--curve on both, or on neither)")
-        if event == zmq.EVENT_CONNECT_RETRIED and not told:
-            told = _tell_waiting(who, peer, address, timeout)
+            raise UsageError(f"the handshake with the {peer.name} at {peer.address} failed: both sides need the "
+                             f"same security (--curve on both, or on neither)")
+        reached = reached or event == zmq.EVENT_CONNECTED  # something listens: a retry then is no absence
+        if event == zmq.EVENT_CONNECT_RETRIED and not (told or reached):
+            told = _tell_waiting(peer, timeout)
 
 
-def _tell_waiting(who: str, peer: str, address: str, timeout: float) -> bool:
-    log.warning("%s: waiting for the %s at %s (up to %g s)", who, peer, address, timeout)
+def _tell_waiting(peer: Peer, timeout: float) -> bool:
+    peer.say("waiting for", f" (up to {timeout:g} s)")
     return True
 
 
@@ -236,21 +250,20 @@ class PeerWatch:
     """A thread that reads a connected socket's monitor and logs when its peer goes and comes back. It only
     reports: libzmq reconnects, and requests queue in the meantime."""
 
-    def __init__(self, socket: zmq.Socket, monitor: zmq.Socket, address: str, who: str, peer: str) -> None:
+    def __init__(self, socket: zmq.Socket, monitor: zmq.Socket, peer: Peer) -> None:
         self._socket = socket
-        self._thread = threading.Thread(target=self._watch, args=(monitor, address, who, peer),
-                                        name="zmq peer watch")
+        self._thread = threading.Thread(target=self._watch, args=(monitor, peer), name="zmq peer watch")
         self._thread.start()
 
     @staticmethod
-    def _watch(monitor: zmq.Socket, address: str, who: str, peer: str) -> None:
+    def _watch(monitor: zmq.Socket, peer: Peer) -> None:
         try:
             while True:
                 event = parse_monitor_message(monitor.recv_multipart())["event"]
                 if event == zmq.EVENT_DISCONNECTED:
-                    log.warning("%s: lost the %s at %s; reconnecting when it is back", who, peer, address)
+                    peer.say("lost", "; reconnecting when it is back")
                 elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-                    log.warning("%s: connected again to the %s at %s", who, peer, address)
+                    peer.say("connected again to")
                 elif event == zmq.EVENT_MONITOR_STOPPED:
                     return
         except zmq.ContextTerminated:
