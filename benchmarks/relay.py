@@ -5,18 +5,23 @@ It stands in for the network delay that `tc qdisc ... netem delay` would add, on
 
 Once listening it prints one line per route, `relay serving on HOST:PORT -> HOST:PORT` (port 0 picks a free
 one), and runs until SIGTERM, Ctrl-C or --lifetime seconds. Connection set-up is not delayed, only the
-bytes: a round trip through the relay costs 2 x D plus the relay's own few tens of microseconds.
+bytes. Threads rather than asyncio: `time.sleep` wakes within tens of microseconds of its deadline, while an
+event loop's timers round up to the millisecond of epoll, which would add up to 1 ms to every crossing.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
+import queue
+import select
 import signal
+import socket
+import threading
+import time
 
 CHUNK_BYTES = 256 * 1024
-HELD_CHUNKS = 1024  # per direction: beyond this the relay stops reading, and TCP pushes back on the sender
+ACCEPT_POLL_SECONDS = 0.2  # how often the accept loop looks at its stop flag and lifetime
+JOIN_SECONDS = 5.0
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -31,83 +36,95 @@ def parse_route(text: str) -> tuple[tuple[str, int], tuple[str, int]]:
     return parse_address(listen), parse_address(target)
 
 
-async def carry(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
-    """One direction: read chunks as they come, write each `delay` seconds after it was read, in order.
-    End of stream is passed on (after its delay too) as a half close."""
-    loop = asyncio.get_running_loop()
-    held: asyncio.Queue = asyncio.Queue(HELD_CHUNKS)
+class Link:
+    """One relayed connection: per direction, a reader that stamps each chunk with its due time and a
+    deliverer that writes it then, in order. End of stream is passed on as a half close, after its delay;
+    an error on either side ends the whole connection."""
 
-    async def deliver() -> None:
-        while True:
-            due, data = await held.get()
-            wait = due - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if not data:
-                if writer.can_write_eof():
-                    writer.write_eof()
-                return
-            writer.write(data)
-            await writer.drain()
+    def __init__(self, client: socket.socket, upstream: socket.socket, delay: float) -> None:
+        self.sockets = (client, upstream)
+        self.delay = delay
+        self._open = 2  # directions still carrying
+        self._lock = threading.Lock()
+        self.threads = [*self._direction(client, upstream), *self._direction(upstream, client)]
+        for thread in self.threads:
+            thread.start()
 
-    sender = asyncio.create_task(deliver())
-    try:
-        while True:
-            data = await reader.read(CHUNK_BYTES)
-            await held.put((loop.time() + delay, data))
-            if not data:
-                break
-        await sender
-    finally:
-        sender.cancel()
+    def _direction(self, source: socket.socket, sink: socket.socket) -> list[threading.Thread]:
+        held: queue.SimpleQueue = queue.SimpleQueue()  # unbounded: the peers here read as fast as they write
+        return [threading.Thread(target=self._read, args=(source, held), name="relay reader"),
+                threading.Thread(target=self._deliver, args=(sink, held), name="relay deliverer")]
+
+    def _read(self, source: socket.socket, held: queue.SimpleQueue) -> None:
+        try:
+            while data := source.recv(CHUNK_BYTES):
+                held.put((time.monotonic() + self.delay, data))
+        except OSError:
+            pass  # reset, or closed by the other direction: end of stream either way
+        held.put((time.monotonic() + self.delay, b""))
+
+    def _deliver(self, sink: socket.socket, held: queue.SimpleQueue) -> None:
+        try:
+            while True:
+                due, data = held.get()
+                wait = due - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                if not data:
+                    sink.shutdown(socket.SHUT_WR)
+                    break
+                sink.sendall(data)
+        except OSError:
+            self.close()  # the peer is gone: so is the connection, both ways
+            return
+        with self._lock:
+            self._open -= 1
+            finished = self._open == 0
+        if finished:
+            self.close()
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a reader blocked in recv
+            except OSError:
+                pass
+            sock.close()
 
 
-async def relay(client: tuple, target: tuple[str, int], delay: float, active: set) -> None:
-    client_reader, client_writer = client
-    active.add(asyncio.current_task())
-    try:
-        upstream_reader, upstream_writer = await asyncio.open_connection(*target)
-    except OSError:
-        client_writer.close()  # nothing listens behind us: the client sees its connection end
-        return
-    directions = [asyncio.create_task(carry(client_reader, upstream_writer, delay)),
-                  asyncio.create_task(carry(upstream_reader, client_writer, delay))]
-    try:
-        # Both directions end with EOF in a clean close; an error in either (a reset) ends the connection.
-        await asyncio.wait(directions, return_when=asyncio.FIRST_EXCEPTION)
-    except asyncio.CancelledError:
-        pass  # the relay is stopping: end quietly (asyncio's stream callback trips over a cancelled task)
-    finally:
-        for task in directions:
-            task.cancel()
-        for writer in (client_writer, upstream_writer):
-            writer.close()
-        await asyncio.gather(*directions, return_exceptions=True)
-        active.discard(asyncio.current_task())
-
-
-async def main(routes: list, delay: float, lifetime: float) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
+def serve(routes: list, delay: float, lifetime: float) -> None:
+    stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    servers, active = [], set()
+        signal.signal(signum, lambda *_: stop.set())
+    listeners = {socket.create_server(listen): target for listen, target in routes}
+    links: list[Link] = []
     try:
-        for listen, target in routes:
-            server = await asyncio.start_server(
-                lambda r, w, target=target: relay((r, w), target, delay, active), *listen, reuse_address=True)
-            servers.append(server)
-            host, port = server.sockets[0].getsockname()[:2]
+        for listener, target in listeners.items():
+            host, port = listener.getsockname()[:2]
             print(f"relay serving on {host}:{port} -> {target[0]}:{target[1]} (delay {delay * 1000:g} ms)",
                   flush=True)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), lifetime)
+        deadline = time.monotonic() + lifetime
+        while not stop.is_set() and time.monotonic() < deadline:
+            ready, _, _ = select.select(list(listeners), [], [], ACCEPT_POLL_SECONDS)
+            for listener in ready:
+                client, _ = listener.accept()
+                try:
+                    upstream = socket.create_connection(listeners[listener])
+                except OSError:
+                    client.close()  # nothing listens behind us: the client sees its connection end
+                    continue
+                for sock in (client, upstream):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # the delay is ours alone
+                links.append(Link(client, upstream, delay))
+            links = [link for link in links if any(thread.is_alive() for thread in link.threads)]
     finally:
-        for server in servers:
-            server.close()
-        for task in list(active):
-            task.cancel()
-        await asyncio.gather(*active, return_exceptions=True)
+        for listener in listeners:
+            listener.close()
+        for link in links:
+            link.close()
+        for link in links:
+            for thread in link.threads:
+                thread.join(JOIN_SECONDS)
 
 
 if __name__ == "__main__":
@@ -117,4 +134,4 @@ if __name__ == "__main__":
     parser.add_argument("--delay-ms", type=float, default=2.0, help="one-way delay per chunk (default 2)")
     parser.add_argument("--lifetime", type=float, default=3600.0, help="exit after this many seconds")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.route, arguments.delay_ms / 1000, arguments.lifetime))
+    serve(arguments.route, arguments.delay_ms / 1000, arguments.lifetime)
