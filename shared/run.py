@@ -20,6 +20,7 @@ from shared.roles import POLL_SECONDS, RoleFailed, Roles
 
 log = logging.getLogger(__name__)
 LOSS_GRACE = 1.0  # seconds to look for a dead role behind another role's error
+REPORT_GRACE = 0.5  # seconds for a role's last report to come through the pipe after it ended
 Progress = Callable[[int, int], None]  # (requests answered so far, planned)
 
 
@@ -160,22 +161,27 @@ def response_side(config: RunConfig, impl: ModuleType, *, with_server: bool = Tr
 def serve(config: RunConfig, impl: ModuleType, on_ready: Callable[[], None], *, with_server: bool = True) -> None:
     """The response side alone, until a signal (KeyboardInterrupt or Terminated) or a role's failure.
 
-    A role that dies explains the errors of the roles that lost it (responders that lost their server), so
-    after a first error the others get a moment to be seen dead before that error is the one reported.
+    A role that died without a word explains the errors of the roles that lost it (responders that lost their
+    server), so it is named first; a role that reported an error and then ended is named with its error.
     """
     with response_side(config, impl, with_server=with_server) as roles:
         on_ready()
         names = [role.name for role in roles.started]
         reported: dict[str, str] = {}
+        dead_since: dict[str, float] = {}
         blame_after = float("inf")
         while True:
-            report = roles.next_report(POLL_SECONDS if reported else 1.0)
+            report = roles.next_report(POLL_SECONDS if reported or dead_since else 1.0)
+            now = time.monotonic()
             if report is not None and report[1] == "error":
                 reported.setdefault(report[0], report[2])
-                blame_after = min(blame_after, time.monotonic() + LOSS_GRACE)
+                blame_after = min(blame_after, now + LOSS_GRACE)
             for name in names:
-                if name not in reported and not roles.alive(name):
+                if name in reported or roles.alive(name):
+                    continue
+                # Its report, if it made one before ending, may still be in the pipe: give it a moment.
+                if now - dead_since.setdefault(name, now) >= REPORT_GRACE:
                     raise RoleFailed(name, f"exited unexpectedly ({roles.exit_status(name)})")
-            if time.monotonic() >= blame_after:
+            if now >= blame_after:
                 name, message = next(iter(reported.items()))
                 raise RoleFailed(name, message)
