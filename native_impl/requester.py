@@ -14,6 +14,7 @@ from native_impl.server import connect, disconnect, remote_reason
 from shared.config import START_DEADLINE, RunConfig
 from shared.pipeline import Stopped, pipeline
 from shared.results import RequesterResult, Tally, no_reply
+from shared.roles import notice_level
 from shared.workload import (
     DECODE_REPLY,
     ENCODE_REQUEST,
@@ -33,11 +34,11 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     items per manager call."""
     workload, codec = workload_for(config), CODECS[config.codec]
     tally = Tally(requester_id, config.share(requester_id), workload, codec, progress)
-    board = connect(config)
+    board = connect(config, f"native requester {requester_id}", notice_level(requester_id))
     key = f"{uuid.uuid4().hex[:12]}-{requester_id}"  # unique, so that concurrent runs never share replies
     requests, replies = board.requests(), board.replies(key)
     try:
-        start.wait(START_DEADLINE)
+        start.wait(START_DEADLINE + config.timeout)  # the others may still be waiting for the server
         began = time.perf_counter()
         try:
             if config.lockstep and not config.batch:

@@ -9,7 +9,8 @@ from multiprocessing.managers import RemoteError
 from native_impl.codec import CODECS, error_reply
 from native_impl.server import connect, disconnect, remote_reason
 from shared.codec import Codec
-from shared.config import RunConfig
+from shared.config import PeerLost, RunConfig
+from shared.roles import notice_level
 from shared.workload import DECODE_REQUEST, ENCODE_REPLY, SERVER_REPLY, BadRequests, answer, describe, responder_handler
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
     handle = responder_handler(config.workload)
     codec = CODECS[config.codec]
     bad = BadRequests(index)
-    board = connect(config)
+    board = connect(config, f"native responder {index}", notice_level(index))
     requests = board.requests()
     get, reply_to = requests.get, board.reply
     try:
@@ -44,8 +45,9 @@ def respond(config: RunConfig, index: int, ready) -> None:
             if request is not None:
                 key, n, payload = request
                 send_reply(reply_to, key, n, answer(handle, codec, payload, error_reply, bad), codec, index)
-    except (EOFError, ConnectionError):
-        log.warning("responder %d: the native server went away", index)
+    except (EOFError, ConnectionError) as error:
+        # Its queues went with it, so there is nothing to reconnect to: say so, and let the command exit.
+        raise PeerLost(f"lost the native server at {config.address}: {error!r}") from None
     finally:
         disconnect(requests, board)
 

@@ -7,6 +7,7 @@ This plays the part of Racket's distributed places: Python objects, pickled for 
 from __future__ import annotations
 
 import errno
+import logging
 import queue
 import socket
 import threading
@@ -19,9 +20,11 @@ from multiprocessing.managers import BaseManager, dispatch
 from native_impl.connection import serializer
 from shared.config import AUTHKEY_VARIABLE, RunConfig, UsageError, parse_host_port
 
+log = logging.getLogger(__name__)
 ROLE = "server"
 CONNECT_RETRY_SECONDS = 0.1
 SIGNAL_POLL_SECONDS = 0.2
+PROBE_SECONDS = 1.0  # one attempt to reach the server's port; a peer not there by then is announced as awaited
 
 
 class Board:
@@ -158,12 +161,27 @@ def serve(config: RunConfig, ready) -> None:
         server.listener.close()
 
 
-def connect(config: RunConfig):
-    """Connect to the server, retrying until the timeout while nothing listens; return the board proxy."""
+def connect(config: RunConfig, who: str = "", level: int = logging.WARNING):
+    """Connect to the server, waiting for it until the timeout (it may start after us, or on another host);
+    return the board proxy. With `who`, a role that has to wait says so at `level`, as a zmq role does (see
+    shared.roles.notice_level)."""
     address = parse_host_port(config.address)
     client = BoardClient(address=address, authkey=config.authkey, serializer=serializer(config.stock_managers))
     deadline = time.monotonic() + config.timeout
+    told = not who
     while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise UsageError(f"no native server answered at {config.address} within {config.timeout:g} s")
+        # The managers' own connect has no deadline: across hosts, a port that drops packets would hold it for
+        # minutes. A plain TCP connection with one is tried first; the server shrugs it off.
+        if not _reachable(address, min(remaining, PROBE_SECONDS)):
+            if not told:
+                log.log(level, "%s: waiting for the native server at %s (up to %g s)", who, config.address,
+                        config.timeout)
+                told = True
+            time.sleep(min(CONNECT_RETRY_SECONDS, max(0.0, deadline - time.monotonic())))  # a retry interval
+            continue
         try:
             client.connect()
             return client.board()
@@ -171,14 +189,18 @@ def connect(config: RunConfig):
             raise UsageError(f"authentication with the native server at {config.address} failed: "
                              f"wrong key ({AUTHKEY_VARIABLE})") from None
         except ConnectionRefusedError:
-            # Nothing to wait on across hosts but the port itself: retry until the deadline.
-            if time.monotonic() >= deadline:
-                raise UsageError(f"no native server is listening on {config.address} "
-                                 f"(waited {config.timeout:g} s)") from None
-            time.sleep(CONNECT_RETRY_SECONDS)
+            continue  # it went between the probe and the connection: wait for it again
         except (EOFError, ConnectionResetError):
             raise UsageError(f"the server at {config.address} closed the connection: "
                              f"is it a reqrep native server?") from None
+
+
+def _reachable(address: tuple[str, int], seconds: float) -> bool:
+    try:
+        socket.create_connection(address, timeout=seconds).close()
+    except OSError:  # refused, timed out, no route to the host yet
+        return False
+    return True
 
 
 def disconnect(*proxies) -> None:

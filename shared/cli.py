@@ -83,6 +83,7 @@ def make_config(args: argparse.Namespace, transport: str, *, local: bool = True)
                        workload=workload, timeout=args.timeout, retries=retries,
                        codec=choose_codec(transport, args.codec, workload, both=args.command == "compare"),
                        max_message_bytes=getattr(args, "max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES),
+                       shared_connection=getattr(args, "shared_connection", False),
                        **load_settings(args, transport))
     if config.max_message_bytes <= 0:
         raise UsageError(f"--max-message-bytes must be a positive number, not {config.max_message_bytes}")

@@ -28,6 +28,10 @@ class UsageError(Exception):
     """A mistake the user can fix; the command line prints it as one sentence and exits 2."""
 
 
+class PeerLost(UsageError):
+    """A role's broker or server went away while it served: one sentence, and the command exits 2."""
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything a role needs to know; picklable, so processes receive it as it is."""
@@ -53,6 +57,8 @@ class RunConfig:
     record_latency: bool = True  # off only to measure what recording costs
     batch: bool = False  # native: move requests and replies in batches, one manager call each
     stock_managers: bool = False  # native: the stock connections, without TCP_NODELAY
+    shared_connection: bool = False  # zmq requesters: one TCP connection to the broker, through a local proxy
+    router_address: str = ""  # zmq, with shared_connection: where that proxy meets the requesters
 
     def with_(self, **changes) -> RunConfig:
         return replace(self, **changes)
@@ -61,6 +67,7 @@ class RunConfig:
         """The user-visible parameters, for reports and JSON (never the key)."""
         fields = asdict(self)
         fields.pop("authkey")
+        fields.pop("router_address")  # a loopback port of the moment, internal to the request side
         return fields
 
     @property

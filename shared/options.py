@@ -205,8 +205,7 @@ def add_tandem_commands(commands, transport: str) -> None:
     add_workload_options(responders_parser, requester_side=False)
     add_local_options(responders_parser)
     add_limit_options(responders_parser)
-    if not zmq:
-        add_key_options(responders_parser, transport)
+    add_key_options(responders_parser, transport)  # zmq: across hosts, the back is CURVE like the front
     responders_parser.set_defaults(command="serve", transport=transport, example="router", part="responders")
     if not zmq:
         add_native_tuning(responders_parser)
@@ -219,6 +218,10 @@ def add_tandem_commands(commands, transport: str) -> None:
     add_workload_options(request_parser)
     add_load_options(request_parser)
     add_key_options(request_parser, transport)
+    if zmq:
+        request_parser.add_argument("--shared-connection", action="store_true",
+                                    help="all requesters share one TCP connection to the broker, through a local "
+                                         "request router (as the seed's request-router did)")
     request_parser.set_defaults(command="request", transport=transport, responders=None,
                                 concurrency="processes")
     if zmq:

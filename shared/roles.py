@@ -25,6 +25,12 @@ POLL_SECONDS = 0.1
 PR_SET_PDEATHSIG = 1  # how often a waiting parent looks at its roles' reports
 
 
+def notice_level(index: int) -> int:
+    """How loudly a role says it waits for, or lost, its peer: the first of its kind speaks for all of them
+    (five requesters waiting for one broker is one line), the others only with --verbose."""
+    return logging.WARNING if index == 0 else logging.INFO
+
+
 class Terminated(BaseException):
     """SIGTERM, raised in the main thread like KeyboardInterrupt so that `finally` blocks run."""
 

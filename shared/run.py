@@ -20,6 +20,8 @@ from shared.roles import POLL_SECONDS, RoleFailed, Roles
 from shared.workload import workload_for
 
 log = logging.getLogger(__name__)
+LOSS_GRACE = 1.0  # seconds to look for a dead role behind another role's error
+REPORT_GRACE = 0.5  # seconds for a role's last report to come through the pipe after it ended
 Progress = Callable[[int, int], None]  # (requests answered so far, planned)
 
 
@@ -42,8 +44,20 @@ def start_response_side(roles: Roles, config: RunConfig, impl: ModuleType, *, wi
         roles.start(name, impl.responder.respond, config, index, ready)
         waiting.append((name, ready))
     for name, ready in waiting:
-        roles.wait_ready(name, ready, START_DEADLINE)
+        roles.wait_ready(name, ready, START_DEADLINE + config.timeout)  # each may wait for its broker or server
     log.info("%d responders ready", config.responders)
+
+
+def start_request_router(roles: Roles, config: RunConfig, impl: ModuleType) -> RunConfig:
+    """zmq --shared-connection: start the local proxy that carries every requester's requests over one
+    connection, once it has reached the broker; return the requesters' configuration, pointed at it."""
+    router = impl.request_router
+    name = role_name(config, router.ROLE)
+    local, ready = router.local_address(), roles.event()
+    roles.start(name, router.serve, config, local, ready)
+    roles.wait_ready(name, ready, START_DEADLINE + config.timeout)
+    log.info("%s ready on %s, for %s", name, local, config.address)
+    return config.with_(router_address=local)
 
 
 def run_requesters(roles: Roles, config: RunConfig, impl: ModuleType, progress: Progress | None = None,
@@ -130,7 +144,8 @@ def run(config: RunConfig, impl: ModuleType, *, local_server: bool = True,
             start_response_side(roles, config, impl)
         memory = MemoryTimeline(roles.processes)
         loopback_before = loopback_bytes()
-        results, errors = run_requesters(roles, config, impl, progress, memory)
+        requesters = start_request_router(roles, config, impl) if config.shared_connection else config
+        results, errors = run_requesters(roles, requesters, impl, progress, memory)
         loopback = loopback_bytes() - loopback_before
         usage = measure_roles(roles, config, results)
     finally:
@@ -156,14 +171,29 @@ def response_side(config: RunConfig, impl: ModuleType, *, with_server: bool = Tr
 
 
 def serve(config: RunConfig, impl: ModuleType, on_ready: Callable[[], None], *, with_server: bool = True) -> None:
-    """The response side alone, until a signal (KeyboardInterrupt or Terminated) or a role's failure."""
+    """The response side alone, until a signal (KeyboardInterrupt or Terminated) or a role's failure.
+
+    A role that died without a word explains the errors of the roles that lost it (responders that lost their
+    server), so it is named first; a role that reported an error and then ended is named with its error.
+    """
     with response_side(config, impl, with_server=with_server) as roles:
         on_ready()
         names = [role.name for role in roles.started]
+        reported: dict[str, str] = {}
+        dead_since: dict[str, float] = {}
+        blame_after = float("inf")
         while True:
-            report = roles.next_report(1.0)
+            report = roles.next_report(POLL_SECONDS if reported or dead_since else 1.0)
+            now = time.monotonic()
             if report is not None and report[1] == "error":
-                raise RoleFailed(report[0], report[2])
+                reported.setdefault(report[0], report[2])
+                blame_after = min(blame_after, now + LOSS_GRACE)
             for name in names:
-                if not roles.alive(name):
+                if name in reported or roles.alive(name):
+                    continue
+                # Its report, if it made one before ending, may still be in the pipe: give it a moment.
+                if now - dead_since.setdefault(name, now) >= REPORT_GRACE:
                     raise RoleFailed(name, f"exited unexpectedly ({roles.exit_status(name)})")
+            if now >= blame_after:
+                name, message = next(iter(reported.items()))
+                raise RoleFailed(name, message)

@@ -65,13 +65,13 @@ def test_a_port_in_use_is_named(transport, flag):
 def test_zmq_request_with_no_server_fails_after_the_timeout():
     address = f"tcp://127.0.0.1:{free_port()}"
     done = reqrep("zmq", "request", "--connect", address, "--timeout", "1", "--requests", "10")
-    assert_usage_error(done, "no reply within 1 s", address)
+    assert_usage_error(done, "no zmq broker answered at", address)
 
 
 def test_native_request_with_no_server_fails_after_the_timeout():
     address = f"127.0.0.1:{free_port()}"
     done = reqrep("native", "request", "--address", address, "--timeout", "1", "--requests", "10", env=KEY)
-    assert_usage_error(done, "no native server is listening", address)
+    assert_usage_error(done, "no native server answered at", address)
 
 
 def test_native_needs_a_key():

@@ -18,20 +18,40 @@ import zmq
 from shared.config import START_DEADLINE, RunConfig
 from shared.pipeline import pipeline
 from shared.results import RequesterResult, Tally, no_reply
+from shared.roles import notice_level
 from shared.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, Delivery, delivery_of, describe, workload_for
 from zmq_impl.codec import CODECS, carries_id, request_id, split_id
-from zmq_impl.server import secure_client
+from zmq_impl.server import Peer, connect, secure_client
 
 
-def open_socket(config: RunConfig) -> zmq.Socket:
+def open_socket(config: RunConfig, requester_id: int | None = None) -> zmq.Socket:
+    """A REQ socket connected to the broker, or to the local request router with --shared-connection; for a
+    requester's first socket, returned once its peer has answered, waiting for it until the timeout as a
+    native requester waits for its server."""
     socket = zmq.Context.instance().socket(zmq.REQ)
-    socket.linger = 0
-    # Both directions have a deadline: a REQ socket with no usable peer (a refused CURVE handshake, say)
-    # blocks in send, not in recv.
-    socket.rcvtimeo = socket.sndtimeo = int(config.timeout * 1000)
-    secure_client(socket, config)
-    socket.connect(config.address)
+    address = config.router_address or config.address
+    try:
+        socket.linger = 0
+        # Both directions have a deadline: a REQ socket with no usable peer (a refused CURVE handshake, say)
+        # blocks in send, not in recv.
+        socket.rcvtimeo = socket.sndtimeo = int(config.timeout * 1000)
+        if not config.router_address:  # the router, on this host, speaks CURVE to the broker for everyone
+            secure_client(socket, config)
+        if requester_id is not None:
+            peer = Peer(f"zmq requester {requester_id}", peer_name(config), address, notice_level(requester_id))
+            connect(socket, config, peer)
+        else:
+            socket.connect(address)
+    except BaseException:
+        socket.close()
+        raise
     return socket
+
+
+def peer_name(config: RunConfig) -> str:
+    if config.router_address:
+        return "zmq request router"
+    return "zmq broker" if config.example == "router" else "zmq responder"
 
 
 def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
@@ -41,9 +61,9 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     tally = Tally(requester_id, config.share(requester_id), workload, codec, progress)
     if config.lockstep:
         return lockstep(config, requester_id, workload, codec, tally, start)
-    channel = DealerChannel(config, codec)
+    channel = DealerChannel(config, codec, requester_id)
     try:
-        start.wait(START_DEADLINE)
+        start.wait(START_DEADLINE + config.timeout)  # the others may still be waiting for the broker
         began = time.perf_counter()
         pipeline(channel, config, requester_id, workload, tally)
         return tally.close(began, time.perf_counter())
@@ -57,9 +77,9 @@ def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally
     planned = tally.result.planned
     clock = time.perf_counter_ns if config.record_latency else int  # int() is 0: recording off, for its cost
     with_id = carries_id(codec)
-    socket = open_socket(config)
+    socket = open_socket(config, requester_id)
     try:
-        start.wait(START_DEADLINE)
+        start.wait(START_DEADLINE + config.timeout)  # the others may still be waiting for the broker
         began = time.perf_counter()
         for n in range(planned):
             req = make(requester_id, n)
@@ -93,13 +113,20 @@ class DealerChannel:
     """Numbered requests through a DEALER socket, any number in flight; replies come back in any order.
     A DEALER adds no envelope of its own, so it sends the empty delimiter a REP responder expects."""
 
-    def __init__(self, config: RunConfig, codec) -> None:
+    def __init__(self, config: RunConfig, codec, requester_id: int) -> None:
         self.encode = codec.encode
         self.socket = zmq.Context.instance().socket(zmq.DEALER)
-        self.socket.linger = 0
-        self.socket.sndtimeo = int(config.timeout * 1000)
-        secure_client(self.socket, config)
-        self.socket.connect(config.address)
+        address = config.router_address or config.address
+        try:
+            self.socket.linger = 0
+            self.socket.sndtimeo = int(config.timeout * 1000)
+            if not config.router_address:  # the router speaks CURVE to the broker for everyone
+                secure_client(self.socket, config)
+            peer = Peer(f"zmq requester {requester_id}", peer_name(config), address, notice_level(requester_id))
+            connect(self.socket, config, peer)
+        except BaseException:
+            self.socket.close()
+            raise
 
     def send(self, n: int, request) -> None:
         self.socket.send(b"", zmq.SNDMORE)

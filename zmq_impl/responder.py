@@ -11,9 +11,10 @@ import logging
 import zmq
 
 from shared.config import RunConfig
+from shared.roles import notice_level
 from shared.workload import DECODE_REQUEST, BadRequests, answer, responder_handler
 from zmq_impl.codec import CODECS, error_reply, split_id
-from zmq_impl.server import bind, secure_server, start_authenticator
+from zmq_impl.server import Peer, bind, connect, crosses_tcp, secure_client, secure_server, start_authenticator
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
     handle = responder_handler(config.workload)
     codec = CODECS[config.codec]
     bad = BadRequests(index)
-    handler = None
+    handler = watch = None
     try:
         socket = zmq.Context.instance().socket(zmq.REP)
     except zmq.ContextTerminated:
@@ -37,7 +38,12 @@ def respond(config: RunConfig, index: int, ready) -> None:
             secure_server(socket, config)
             handler = start_authenticator(config)
             bind(socket, config.address)
-        else:
+        elif crosses_tcp(config.back_address):
+            secure_client(socket, config)
+            # Waits for the broker (started in any order), then notes its departures: libzmq reconnects.
+            peer = Peer(f"zmq responder {index}", "zmq broker", config.back_address, notice_level(index))
+            watch = connect(socket, config, peer, watch=True)
+        else:  # inproc: the broker, a thread of this process, is bound already (and inproc has no handshake)
             socket.connect(config.back_address)
         ready.set()
         while True:
@@ -56,6 +62,8 @@ def respond(config: RunConfig, index: int, ready) -> None:
     except zmq.ContextTerminated:
         pass
     finally:
+        if watch is not None:
+            watch.stop()
         socket.close()
         if handler is not None:
             handler.stop()

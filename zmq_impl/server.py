@@ -6,16 +6,22 @@ drops every request; this is the layout of its earlier, working revision.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
+import time
+from typing import NamedTuple
 
 import zmq
+from zmq.utils.monitor import parse_monitor_message
 
 from shared.config import RunConfig, UsageError, endpoint_port
 
+log = logging.getLogger(__name__)
 ROLE = "broker"
 SIGNAL_POLL_SECONDS = 0.2
+WAITING_NOTICE_SECONDS = 1.0  # a peer not there by then is announced as awaited (a refusal announces it at once)
 
 
 def needed(config: RunConfig) -> bool:
@@ -47,30 +53,40 @@ def forward(front: zmq.Socket, back: zmq.Socket, failures: list) -> None:
 
 
 def serve(config: RunConfig, ready) -> None:
-    """Run the broker until interrupted (SIGTERM in its own process, `stop_threads` in threads).
-
-    zmq.proxy runs in a thread of its own, handed the bound sockets. It never returns to Python while it
-    works, so a signal that lands between two of its polls would wait forever; the main thread waits in
-    slices instead, and on SIGTERM terminates the context, which ends the proxy.
-    """
+    """Run the broker until interrupted (SIGTERM in its own process, `stop_threads` in threads)."""
     context = zmq.Context.instance()
     front = context.socket(zmq.ROUTER)
     back = context.socket(zmq.DEALER)
+    handler = None
     try:
         for socket in (front, back):
             socket.linger = 0
         # A peer that sends more is disconnected by libzmq before the message is ever assembled.
         front.maxmsgsize = config.max_message_bytes
         secure_server(front, config)
+        if crosses_tcp(config.back_address):  # responders on other hosts are let in by their key, like requesters
+            secure_server(back, config)
+        handler = start_authenticator(config)
         bind(front, config.address)
         bind(back, config.back_address)
     except BaseException:
+        if handler is not None:
+            handler.stop()
         front.close()
         back.close()
         raise
+    run_proxy(front, back, ready, handler)
+
+
+def run_proxy(front: zmq.Socket, back: zmq.Socket, ready, handler=None) -> None:
+    """zmq.proxy between two ready sockets until interrupted; the broker's and the request router's loop.
+
+    zmq.proxy runs in a thread of its own, handed the sockets. It never returns to Python while it works, so
+    a signal that lands between two of its polls would wait forever; the calling thread waits in slices
+    instead, and on SIGTERM terminates the context, which ends the proxy.
+    """
     failures: list = []
     proxy = threading.Thread(target=forward, args=(front, back, failures), name="zmq proxy")
-    handler = start_authenticator(config)
     try:
         proxy.start()
         ready.set()
@@ -80,7 +96,7 @@ def serve(config: RunConfig, ready) -> None:
         if handler is not None:
             handler.stop()  # first: terminating the context waits for every socket, the handler's too
         if proxy.is_alive():
-            context.term()
+            zmq.Context.instance().term()
         proxy.join()
     if failures:
         raise failures[0]
@@ -146,3 +162,119 @@ def secure_client(socket: zmq.Socket, config: RunConfig) -> None:
 
         socket.curve_publickey, socket.curve_secretkey = _key_pair(config, CLIENT_KEY)
         socket.curve_serverkey, _ = zmq.auth.load_certificate(os.path.join(config.curve_dir, f"{SERVER_KEY}.key"))
+
+
+def crosses_tcp(address: str) -> bool:
+    """Whether a zmq address may reach another process or host (tcp), rather than this process (inproc)."""
+    return address.startswith("tcp://")
+
+
+# ---- peers: waiting for the one a socket connects to, and noticing when it goes -------------------------------
+PEER_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+               | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED
+               | zmq.EVENT_MONITOR_STOPPED)  # without it in the mask, libzmq never sends it and a watch never ends
+
+
+class Peer(NamedTuple):
+    """Who waits for whom, where, and how loudly it says so (see shared.roles.notice_level)."""
+
+    who: str  # "zmq responder 0"
+    name: str  # "zmq broker"
+    address: str
+    level: int = logging.WARNING
+
+    def say(self, what: str, then: str = "") -> None:
+        log.log(self.level, "%s: %s the %s at %s%s", self.who, what, self.name, self.address, then)
+
+
+def connect(socket: zmq.Socket, config: RunConfig, peer: Peer, *, watch: bool = False):
+    """Connect `socket` to `peer` and wait, until `config.timeout`, for the ZMTP handshake with it: libzmq
+    would connect whenever the peer comes, but a role that waits says so, and one that waits in vain says why.
+
+    A refused CURVE key or a security mismatch ends the wait at once. With `watch`, returns a `PeerWatch`
+    that logs the peer's departures and returns (libzmq reconnects by itself); the caller stops it.
+    """
+    monitor = socket.get_monitor_socket(PEER_EVENTS)
+    try:
+        socket.connect(peer.address)
+        _await_handshake(monitor, peer, config.timeout)
+    except BaseException:
+        _stop_monitor(socket, monitor)
+        raise
+    if not watch:
+        _stop_monitor(socket, monitor)
+        return None
+    return PeerWatch(socket, monitor, peer)
+
+
+def _await_handshake(monitor: zmq.Socket, peer: Peer, timeout: float) -> None:
+    began = time.monotonic()
+    deadline, told, reached = began + timeout, False, False
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            raise UsageError(f"no {peer.name} answered at {peer.address} within {timeout:g} s")
+        if not told and now - began >= WAITING_NOTICE_SECONDS:
+            told = _tell_waiting(peer, timeout)
+        slice_end = deadline if told else min(deadline, began + WAITING_NOTICE_SECONDS)
+        if not monitor.poll(max(1, int((slice_end - now) * 1000))):
+            continue
+        event = parse_monitor_message(monitor.recv_multipart())["event"]
+        if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            return
+        if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            raise UsageError(f"the {peer.name} at {peer.address} refused this client's CURVE key (its public key "
+                             f"must be in the server's authorized folder)")
+        if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            raise UsageError(f"the handshake with the {peer.name} at {peer.address} failed: both sides need the "
+                             f"same security (--curve on both, or on neither)")
+        reached = reached or event == zmq.EVENT_CONNECTED  # something listens: a retry then is no absence
+        if event == zmq.EVENT_CONNECT_RETRIED and not (told or reached):
+            told = _tell_waiting(peer, timeout)
+
+
+def _tell_waiting(peer: Peer, timeout: float) -> bool:
+    peer.say("waiting for", f" (up to {timeout:g} s)")
+    return True
+
+
+def _stop_monitor(socket: zmq.Socket, monitor: zmq.Socket) -> None:
+    try:
+        socket.disable_monitor()
+    except zmq.ZMQError:
+        pass  # the context is being terminated: the monitor is going anyway
+    monitor.close()
+
+
+class PeerWatch:
+    """A thread that reads a connected socket's monitor and logs when its peer goes and comes back. It only
+    reports: libzmq reconnects, and requests queue in the meantime."""
+
+    def __init__(self, socket: zmq.Socket, monitor: zmq.Socket, peer: Peer) -> None:
+        self._socket = socket
+        self._thread = threading.Thread(target=self._watch, args=(monitor, peer), name="zmq peer watch")
+        self._thread.start()
+
+    @staticmethod
+    def _watch(monitor: zmq.Socket, peer: Peer) -> None:
+        try:
+            while True:
+                event = parse_monitor_message(monitor.recv_multipart())["event"]
+                if event == zmq.EVENT_DISCONNECTED:
+                    peer.say("lost", "; reconnecting when it is back")
+                elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                    peer.say("connected again to")
+                elif event == zmq.EVENT_MONITOR_STOPPED:
+                    return
+        except zmq.ContextTerminated:
+            pass  # roles running as threads are being stopped
+        finally:
+            monitor.close()  # this thread's socket: closed here, by its only user
+
+    def stop(self) -> None:
+        """Stop the monitor, which wakes the thread with MONITOR_STOPPED, and wait for it."""
+        try:
+            self._socket.disable_monitor()
+        except zmq.ZMQError:
+            pass  # the context is being terminated, which wakes the thread too
+        self._thread.join(timeout=5)
