@@ -48,12 +48,7 @@ def started(command: list[str], ready: str, env: dict):
         yield line
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def wait_for(process: subprocess.Popen, text: str) -> str:

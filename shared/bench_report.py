@@ -130,24 +130,27 @@ def introduction(bench: Bench) -> list[str]:
 
 
 def payload_sections(bench: Bench) -> list[str]:
-    sweep, lines = bench.sweep, ["## Throughput against payload size", "",
-                                 "Requests per second each path sustains at each payload size (higher is better); "
-                                 "`native-batch` keeps 16 requests in flight per requester, the others one.", ""]
-    for concurrency in CONCURRENCY:
-        payloads = [p for p in sweep.payloads if concurrency in modes(bench, p)]
-        if payloads:
-            lines += [f"**{concurrency}**", ""]
-            lines += table(["payload", *sweep.paths], [[size_text(p), *(measured(
-                find(bench, path, concurrency, p), rate) for path in sweep.paths)] for p in payloads])
+    lines = ["## Throughput against payload size", "",
+             "Requests per second each path sustains at each payload size (higher is better); "
+             "`native-batch` keeps 16 requests in flight per requester, the others one.", ""]
+    lines += per_concurrency(bench, "**{}**", lambda cell: measured(cell, rate))
     lines += ["## Latency against payload size", "",
               "The median and the 99th percentile of each request's round trip, in µs (lower is better): p50 is the "
               "typical request, p99 the slow one in a hundred.", ""]
+    lines += per_concurrency(bench, "**{}**, p50 / p99 (µs)", lambda cell: measured(cell, p50_of, p99_of))
+    return lines
+
+
+def per_concurrency(bench: Bench, heading: str, show) -> list[str]:
+    """One table of payload against path for each concurrency mode that the sweep measured."""
+    sweep, lines = bench.sweep, []
     for concurrency in CONCURRENCY:
         payloads = [p for p in sweep.payloads if concurrency in modes(bench, p)]
         if payloads:
-            lines += [f"**{concurrency}**, p50 / p99 (µs)", ""]
-            lines += table(["payload", *sweep.paths], [[size_text(p), *(measured(
-                find(bench, path, concurrency, p), p50_of, p99_of) for path in sweep.paths)] for p in payloads])
+            lines += [heading.format(concurrency), ""]
+            lines += table(["payload", *sweep.paths],
+                           [[size_text(p), *(show(find(bench, path, concurrency, p)) for path in sweep.paths)]
+                            for p in payloads])
     return lines
 
 
