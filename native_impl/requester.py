@@ -60,11 +60,12 @@ def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally
     """One request at a time: put it, get its reply; put it again after the timeout."""
     make, encode, put, get = workload.request, codec.encode, requests.put, replies.get
     clock = time.perf_counter_ns if config.record_latency else int  # int() is 0: recording off, for its cost
+    attempts = config.attempts
     for n in range(tally.result.planned):
         req = make(requester_id, n)
         item = (key, n, encode(req))
         sent = clock()
-        for attempt in range(config.attempts):
+        for attempt in range(attempts):
             if attempt:
                 tally.retry()
             put(item)

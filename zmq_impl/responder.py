@@ -13,7 +13,7 @@ import zmq
 from shared.config import RunConfig
 from shared.roles import notice_level
 from shared.workload import DECODE_REQUEST, BadRequests, answer, responder_handler
-from zmq_impl.codec import CODECS, error_reply, split_id
+from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, error_reply
 from zmq_impl.server import Peer, bind, connect, crosses_tcp, secure_client, secure_server, start_authenticator
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,19 @@ def respond(config: RunConfig, index: int, ready) -> None:
         else:  # inproc: the broker, a thread of this process, is bound already (and inproc has no handshake)
             socket.connect(config.back_address)
         ready.set()
+        recv, send, decode, encode = socket.recv, socket.send, codec.decode, codec.encode
         while True:
-            number, body = split_id(socket.recv())
+            frame = recv()
+            if len(frame) > ID_BYTES and frame[0] == ID_MARKER:  # split_id, inline: this loop is the hot path
+                number, body = frame[:ID_BYTES], memoryview(frame)[ID_BYTES:]
+            else:
+                number, body = b"", frame
             try:
-                socket.send(number + answer(handle, codec, body, error_reply, bad))
+                reply = encode(handle(decode(body)))
+            except Exception:
+                reply = answer(handle, codec, body, error_reply, bad)  # again, step by step, to name the stage
+            try:
+                send(number + reply)
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise
