@@ -76,37 +76,56 @@ def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally
     make, encode = workload.request, codec.encode
     planned = tally.result.planned
     clock = time.perf_counter_ns if config.record_latency else int  # int() is 0: recording off, for its cost
-    with_id, attempts = carries_id(codec), config.attempts
+    with_id = carries_id(codec)
     socket = open_socket(config, requester_id)
     try:
         start.wait(START_DEADLINE + config.timeout)  # the others may still be waiting for the broker
         began = time.perf_counter()
         for n in range(planned):
             req = make(requester_id, n)
-            number = b"\xcf" + n.to_bytes(8, "big") if with_id else b""  # request_id(n), inline
+            number = request_id(n) if with_id else b""
             frame = number + encode(req)
             sent = clock()
-            for attempt in range(attempts):
-                if attempt:
-                    tally.retry()
-                try:
-                    socket.send(frame)
-                    reply = socket.recv()
-                except zmq.Again:  # Lazy Pirate: this socket is stuck waiting; a new one resends
-                    socket.close()
-                    socket = open_socket(config)
-                    continue
-                if not reply.startswith(number):
-                    tally.duplicate()  # not ours: count it, and ask again
-                    continue
-                break
-            else:
-                tally.give_up(no_reply(config))
-                break
-            tally.record(n, clock() - sent, req, memoryview(reply)[len(number):] if number else reply)
+            try:
+                socket.send(frame)
+                reply = socket.recv()
+            except zmq.Again:
+                reply = None
+            if reply is None or not reply.startswith(number):
+                socket, reply = resend(config, socket, frame, number, reply, tally)
+                if reply is None:
+                    tally.give_up(no_reply(config))
+                    break
+            tally.record(n, clock() - sent, req, reply[len(number):] if number else reply)
         return tally.close(began, time.perf_counter())
     finally:
         socket.close()
+
+
+def resend(config: RunConfig, socket: zmq.Socket, frame: bytes, number: bytes, reply: bytes | None,
+           tally: Tally) -> tuple[zmq.Socket, bytes | None]:
+    """The Lazy Pirate's way out of a missed or stray reply, off the hot path: a REQ socket that timed out
+    can only be closed, so a new one sends the request again, up to `retries` times. Returns the socket in
+    use and the reply, or None if none came."""
+    for _ in range(config.retries):
+        if reply is None:
+            socket.close()
+            socket = open_socket(config)
+        else:
+            tally.duplicate()  # a reply, not to this request: counted, and the request asked again
+        tally.retry()
+        try:
+            socket.send(frame)
+            reply = socket.recv()
+        except zmq.Again:
+            reply = None
+            continue
+        if reply.startswith(number):
+            return socket, reply
+    if reply is None:
+        return socket, None
+    tally.duplicate()
+    return socket, None
 
 
 class DealerChannel:
