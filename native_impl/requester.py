@@ -60,24 +60,32 @@ def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally
     """One request at a time: put it, get its reply; put it again after the timeout."""
     make, encode, put, get = workload.request, codec.encode, requests.put, replies.get
     clock = time.perf_counter_ns if config.record_latency else int  # int() is 0: recording off, for its cost
-    attempts = config.attempts
     for n in range(tally.result.planned):
         req = make(requester_id, n)
         item = (key, n, encode(req))
         sent = clock()
-        for attempt in range(attempts):
-            if attempt:
-                tally.retry()
-            put(item)
-            try:
-                reply = await_reply(get, n, config.timeout, tally)
-                break
-            except queue.Empty:
-                continue
-        else:
-            tally.give_up(no_reply(config))
-            return
+        put(item)
+        try:
+            reply = await_reply(get, n, config.timeout, tally)
+        except queue.Empty:
+            reply = resend(config, put, get, item, tally)
+            if reply is None:
+                tally.give_up(no_reply(config))
+                return
         tally.record(n, clock() - sent, req, reply[1])
+
+
+def resend(config: RunConfig, put, get, item: tuple, tally: Tally):
+    """Off the hot path, as the zmq requester's: put the request again, up to `retries` times, and return
+    its reply, or None if none came."""
+    for _ in range(config.retries):
+        tally.retry()
+        put(item)
+        try:
+            return await_reply(get, item[1], config.timeout, tally)
+        except queue.Empty:
+            continue
+    return None
 
 
 def await_reply(get, n: int, timeout: float, tally: Tally):
