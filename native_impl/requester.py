@@ -10,7 +10,7 @@ import uuid
 from multiprocessing.managers import RemoteError
 
 from native_impl.codec import CODECS
-from native_impl.server import connect, disconnect, remote_reason
+from native_impl.server import connect, disconnect, hold, remote_reason
 from shared.config import START_DEADLINE, RunConfig
 from shared.pipeline import Stopped, pipeline
 from shared.results import RequesterResult, Tally, no_reply
@@ -37,6 +37,7 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     board = connect(config, f"native requester {requester_id}", notice_level(requester_id))
     key = f"{uuid.uuid4().hex[:12]}-{requester_id}"  # unique, so that concurrent runs never share replies
     requests, replies = board.requests(), board.replies(key)
+    hold(replies)
     try:
         start.wait(START_DEADLINE + config.timeout)  # the others may still be waiting for the server
         began = time.perf_counter()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import queue
 import socket
 import threading
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 ROLE = "server"
 CONNECT_RETRY_SECONDS = 0.1
 SIGNAL_POLL_SECONDS = 0.2
+BACKLOG = 4096  # connections waiting to be accepted (the kernel caps it at net.core.somaxconn)
 PROBE_SECONDS = 1.0  # one attempt to reach the server's port; a peer not there by then is announced as awaited
 
 
@@ -110,7 +112,11 @@ def _server_for(board: Board, address: tuple[str, int], authkey: bytes, stock: b
                          method_to_typeid={"requests": "Queue", "replies": "Queue"})
     BoardServer.register("Queue")
     try:
-        return BoardServer(address=address, authkey=authkey, serializer=serializer(stock)).get_server()
+        server = BoardServer(address=address, authkey=authkey, serializer=serializer(stock)).get_server()
+        # The managers listen with a backlog of 16: a thousand requesters connecting at once would see their
+        # connections dropped and retried for seconds. listen() again on Linux just resizes the backlog.
+        server.listener._listener._socket.listen(BACKLOG)
+        return server
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise UsageError(f"port {address[1]} is already in use ({address[0]}:{address[1]})") from None
@@ -212,6 +218,34 @@ def disconnect(*proxies) -> None:
         if connection is not None:
             connection.close()
             del proxy._tls.connection
+
+
+_held: weakref.WeakSet = weakref.WeakSet()  # this process's connections to a server, held by roles that are threads
+
+
+def hold(proxy) -> None:
+    """Note the calling thread's connection to the server (one per thread, shared by its proxies), so that
+    `stop_requesters` can wake a call blocked in it."""
+    connection = getattr(proxy._tls, "connection", None)
+    if connection is not None:
+        _held.add(connection)
+
+
+def hang_up(connection) -> None:
+    """Shut a manager connection down from any thread: a call blocked in it wakes with EOFError at once,
+    where closing it would leave that call waiting."""
+    try:
+        with socket.socket(fileno=os.dup(connection.fileno())) as duplicate:
+            duplicate.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # closed already
+
+
+def stop_requesters(config: RunConfig) -> None:
+    """Stop requesters running as threads of this process against a server that is not ours to stop: hang
+    up their connections (`stop_threads` would stop the server, which others may be using)."""
+    for connection in list(_held):
+        hang_up(connection)
 
 
 def remote_reason(error: Exception) -> str:

@@ -11,7 +11,7 @@ from shared.config import CONCURRENCY
 from shared.sweep import MIB, PATHS, role_kind, size_text
 
 COLOURS = {"zmq": "tab:blue", "native": "tab:orange", "native-stock": "tab:red", "native-batch": "tab:green"}
-LINES = {"processes": ("-", "o"), "threads": ("--", "s")}
+LINES = {"processes": ("-", "o"), "threads": ("--", "s"), "asyncio": (":", "^")}
 PERCENTILES = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9"))
 KINDS = (("parent", ("parent",)), ("broker or server", ("broker", "server")), ("responders", ("responder",)),
          ("requesters", ("requester",)), ("one process, all roles", ("process (all roles)",)))
@@ -91,7 +91,7 @@ def latency(bench: Bench, figure_class) -> object:
 def memory(bench: Bench, figure_class) -> object:
     sweep = bench.sweep
     payloads = sorted({sweep.reference_payload, max(sweep.threads_payloads)} & set(sweep.threads_payloads))
-    figure = figure_class(figsize=(11, 1.2 + 0.45 * len(sweep.paths) * 2 * len(payloads)), dpi=DPI,
+    figure = figure_class(figsize=(11, 1.2 + 0.45 * len(sweep.paths) * len(sweep.modes) * len(payloads)), dpi=DPI,
                           layout="constrained")
     panels = figure.subplots(len(payloads), 1, squeeze=False)[:, 0]
     for axes, payload in zip(panels, payloads, strict=True):

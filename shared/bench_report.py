@@ -12,7 +12,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from shared import bench_plots
 from shared.bench import Bench, Record, SweepProgress
-from shared.config import CONCURRENCY
 from shared.results import RunResult, write_json
 from shared.sweep import KIB, PATHS, role_kind, size_text
 
@@ -89,7 +88,7 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def modes(bench: Bench, payload: int) -> list[str]:
-    return [c for c in CONCURRENCY if c == "processes" or payload in bench.sweep.threads_payloads]
+    return [c for c in bench.sweep.modes if c == "processes" or payload in bench.sweep.threads_payloads]
 
 
 # ---- the sections ------------------------------------------------------------------------------------------
@@ -110,7 +109,9 @@ def introduction(bench: Bench) -> list[str]:
              f"request's text padded to the payload size (the reply is the request and 10 bytes more), "
              f"{sweep.requesters} requesters and {sweep.responders} responders unless a table says otherwise, "
              "each requester sending its next request when the reply to the last one came (window 1), every role a "
-             "process unless the table says threads. Throughput counts from the moment every requester is "
+             "process unless the table says threads (every role a thread of one process) or asyncio (every "
+             "responder and requester a task of one event loop, the broker or server a thread). Throughput "
+             "counts from the moment every requester is "
              "released until the last reply; latency is the time from sending a request to receiving its reply. "
              "The machine may be shared, so absolute numbers vary from one sweep to the next: read the ratios "
              "between paths measured side by side." + (
@@ -144,7 +145,7 @@ def payload_sections(bench: Bench) -> list[str]:
 def per_concurrency(bench: Bench, heading: str, show) -> list[str]:
     """One table of payload against path for each concurrency mode that the sweep measured."""
     sweep, lines = bench.sweep, []
-    for concurrency in CONCURRENCY:
+    for concurrency in sweep.modes:
         payloads = [p for p in sweep.payloads if concurrency in modes(bench, p)]
         if payloads:
             lines += [heading.format(concurrency), ""]
@@ -176,7 +177,7 @@ def window_section(bench: Bench) -> list[str]:
 def stall_ratios(bench: Bench) -> list[tuple[str, str, list[float | None]]]:
     """(path, concurrency, p50 at 1, 16 and 32 KiB) for every path and mode that ran at 1 and 32 KiB."""
     rows = []
-    for concurrency in CONCURRENCY:
+    for concurrency in bench.sweep.modes:
         for path in ("native", "native-stock", "zmq"):
             if path in bench.sweep.paths and all(concurrency in modes(bench, p) for p in (KIB, 32 * KIB)):
                 rows.append((path, concurrency, [p50(find(bench, path, concurrency, p)) for p in STALL_PAYLOADS]))
@@ -189,7 +190,8 @@ def stall_verdict(bench: Bench) -> str:
     if not found:
         return "The target (native p50 at 32 KiB at most 3 × its p50 at 1 KiB) was not measured in this sweep."
     met = all(value <= STALL_TARGET for _, value in found)
-    shown = " and ".join(f"{value:.1f}× with {concurrency}" for concurrency, value in found)
+    parts = [f"{value:.1f}× with {concurrency}" for concurrency, value in found]
+    shown = " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
     return (f"Target, native p50 at 32 KiB at most {STALL_TARGET:g} × its p50 at 1 KiB: "
             f"{'met' if met else 'not met'} ({shown}).")
 
@@ -211,7 +213,7 @@ def counts_section(bench: Bench) -> list[str]:
     sweep = bench.sweep
     if not sweep.counts:
         return []
-    columns = [(path, c) for path in ("zmq", "native") if path in sweep.paths for c in CONCURRENCY]
+    columns = [(path, c) for path in ("zmq", "native") if path in sweep.paths for c in sweep.modes]
     rows = [[f"{rq} × {rs}", *(measured(find(bench, path, c, sweep.reference_payload, requesters=rq, responders=rs),
                                         rate, p50_of)
                                for path, c in columns)] for rq, rs in sweep.counts]
@@ -246,10 +248,10 @@ def memory_section(bench: Bench) -> list[str]:
     payloads = sorted({sweep.reference_payload, max(sweep.threads_payloads)} & set(sweep.threads_payloads))
     lines = ["## Memory per role", "",
              "Peak resident memory (MiB) of each process: with processes every role is one (a mean, × how many), "
-             "with threads the whole run is one process. The total sums the processes, so pages they share are "
-             "counted once per process.", ""]
+             "with threads or asyncio the whole run is one process. The total sums the processes, so pages they "
+             "share are counted once per process.", ""]
     for payload in payloads:
-        rows = [[path, c, *memory_row(find(bench, path, c, payload))] for path in sweep.paths for c in CONCURRENCY]
+        rows = [[path, c, *memory_row(find(bench, path, c, payload))] for path in sweep.paths for c in sweep.modes]
         lines += [f"**{size_text(payload)}**", ""]
         lines += table(["path", "concurrency", "parent", "broker or server", "responder", "requester",
                         "one process, all roles", "total"], rows)

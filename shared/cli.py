@@ -243,7 +243,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    chosen = sweep.choose_sweep(args.preset, args.requests, args.timeout)
+    chosen = sweep.choose_sweep(args.preset, args.requests, args.timeout, args.concurrency)
     out = prepare_out(args.out)
     session = bench.Bench(chosen)
     try:

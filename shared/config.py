@@ -10,7 +10,8 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 
 EXAMPLES = ("hello", "router")
-CONCURRENCY = ("processes", "threads")
+CONCURRENCY = ("processes", "threads", "asyncio")
+IN_ONE_PROCESS = ("threads", "asyncio")  # every role in the process that starts them
 WORKLOADS = ("echo", "rpc", "mirror")
 HELLO_REQUESTS = 5  # the seed's example 1 sends five requests
 DEFAULT_ZMQ_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
@@ -148,9 +149,9 @@ def load_authkey(path: str | None = None) -> bytes:
 
 
 def back_address(concurrency: str) -> str:
-    """zmq: where the broker meets its responders. Threads share one context, so inproc, as the seed's
-    places did; processes need TCP on loopback."""
-    if concurrency == "threads":
+    """zmq: where the broker meets its responders. Threads and asyncio tasks share one context, so inproc,
+    as the seed's places did; processes need TCP on loopback."""
+    if concurrency in IN_ONE_PROCESS:
         return f"inproc://reqrep-responders-{uuid.uuid4().hex}"
     return f"tcp://127.0.0.1:{free_port()}"
 

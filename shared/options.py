@@ -99,8 +99,14 @@ def add_key_options(parser: argparse.ArgumentParser, transport: str, *, run: boo
 
 def add_local_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--responders", type=int, help="responder count (router: 5, hello: 1)")
+    add_concurrency_option(parser)
+
+
+def add_concurrency_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", choices=CONCURRENCY, default="processes",
-                        help="every role a process (default), or every role a thread of one process")
+                        help="every role a process (default), every role a thread of one process, or every "
+                             "responder and requester an asyncio task of one event loop (the broker or server "
+                             "a thread)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,8 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_bench_command(commands) -> None:
-    bench = commands.add_parser("bench", help="a sweep of runs (paths, payload sizes, windows, counts, processes and "
-                                              "threads) written to results.json, report.md and plots")
+    bench = commands.add_parser("bench", help="a sweep of runs (paths, payload sizes, windows, counts, processes, "
+                                              "threads and asyncio) written to results.json, report.md and plots")
     presets = bench.add_mutually_exclusive_group()
     presets.add_argument("--quick", dest="preset", action="store_const", const="quick",
                          help="a reduced sweep: under a minute on 2 cores")
@@ -160,6 +166,9 @@ def add_bench_command(commands) -> None:
     bench.add_argument("--requests", type=int, metavar="N",
                        help="requests per point at small payloads (full: 4000); fewer as payloads grow")
     bench.add_argument("--timeout", type=float, metavar="S", help="seconds to wait for any one reply (default 10)")
+    bench.add_argument("--concurrency", action="append", choices=CONCURRENCY, metavar="MODE",
+                       help="run the threads or asyncio points of the sweep only for the modes given (repeat for "
+                            "several; default all of processes, threads and asyncio; processes always run)")
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
     bench.set_defaults(command="bench", preset="full")  # for both flags: each would set its own default
 
@@ -217,13 +226,13 @@ def add_tandem_commands(commands, transport: str) -> None:
                                 help=f"default {front}")
     add_workload_options(request_parser)
     add_load_options(request_parser)
+    add_concurrency_option(request_parser)
     add_key_options(request_parser, transport)
     if zmq:
         request_parser.add_argument("--shared-connection", action="store_true",
                                     help="all requesters share one TCP connection to the broker, through a local "
                                          "request router (as the seed's request-router did)")
-    request_parser.set_defaults(command="request", transport=transport, responders=None,
-                                concurrency="processes")
+    request_parser.set_defaults(command="request", transport=transport, responders=None)
     if zmq:
         keys_parser = sides.add_parser("keys", help="create CURVE key pairs for a server and a client in DIR")
         keys_parser.add_argument("folder", metavar="DIR")

@@ -1,12 +1,13 @@
-"""The request loop beyond lockstep, once for both transports: up to `window` requests in flight (closed
-loop), or requests sent on a schedule whatever the replies do (open loop, `rate` per second).
+"""The request loop beyond lockstep, once for both transports and both styles of code (blocking, and
+asyncio): up to `window` requests in flight (closed loop), or requests sent on a schedule whatever the
+replies do (open loop, `rate` per second).
 
 A transport hands in a `Channel`: `send` one numbered request, `flush` what it may have buffered, and
-`receive` the (number, payload) replies that are there, waiting up to a timeout for the first.
-Everything else lives here: the schedule, the deadlines and resends, the matching of replies to
-requests by number, and the latency of each: from its first send in a closed loop, from its intended
-send time in an open loop, so that a stall delays the clock of every request queued behind it instead
-of hiding them (coordinated omission).
+`receive` the (number, payload) replies that are there, waiting up to a timeout for the first (an
+`AsyncChannel` has the same methods, awaitable). Everything else lives in `Schedule`: the schedule, the
+deadlines and resends, the matching of replies to requests by number, and the latency of each: from its
+first send in a closed loop, from its intended send time in an open loop, so that a stall delays the clock
+of every request queued behind it instead of hiding them (coordinated omission).
 """
 
 from __future__ import annotations
@@ -34,63 +35,114 @@ class Channel(Protocol):
     def receive(self, timeout: float) -> list[tuple[int, Any]]: ...
 
 
+class AsyncChannel(Protocol):
+    async def send(self, n: int, request: Any) -> None: ...
+
+    async def flush(self) -> None: ...
+
+    async def receive(self, timeout: float) -> list[tuple[int, Any]]: ...
+
+
 def per_requester_rate(config: RunConfig) -> float:
     return config.rate / config.requesters if config.rate else 0.0
 
 
 def pipeline(channel: Channel, config: RunConfig, requester_id: int, workload: Workload, tally: Tally) -> None:
-    """Send `tally`'s planned requests through `channel` and check every reply.
+    """Send `tally`'s planned requests through `channel` and check every reply."""
+    schedule = Schedule(config, requester_id, workload, tally)
+    send, flush, receive, due, arrived = channel.send, channel.flush, channel.receive, schedule.due, schedule.arrived
+    while (step := due()) is not None:
+        outgoing, wait = step
+        for n, request in outgoing:
+            send(n, request)
+        flush()
+        arrived(receive(wait))
+
+
+async def pipeline_async(channel: AsyncChannel, config: RunConfig, requester_id: int, workload: Workload,
+                         tally: Tally) -> None:
+    """`pipeline` for a requester that is an asyncio task."""
+    schedule = Schedule(config, requester_id, workload, tally)
+    while (step := schedule.due()) is not None:
+        outgoing, wait = step
+        for n, request in outgoing:
+            await channel.send(n, request)
+        await channel.flush()
+        schedule.arrived(await channel.receive(wait))
+
+
+class Schedule:
+    """What a requester sends when, and what it makes of the replies: no I/O of its own.
 
     A request without a reply `config.timeout` seconds after its last send is sent again, up to
     `config.retries` times; after that the server is presumed down and the rest fail.
     """
-    planned, make, window = tally.result.planned, workload.request, config.window
-    started = array("q", bytes(8 * planned))  # first send, or intended send time
-    last_try = array("q", bytes(8 * planned))
-    tries = bytearray(planned)
-    answered = bytearray(planned)
-    timeout_ns = int(config.timeout * NS)
-    rate = per_requester_rate(config)
-    interval_ns = int(NS / rate) if rate else 0
-    began = time.perf_counter_ns()
-    sent = done = oldest = 0
-    while done < planned:
+
+    def __init__(self, config: RunConfig, requester_id: int, workload: Workload, tally: Tally) -> None:
+        self.planned = planned = tally.result.planned
+        self.requester_id, self.make, self.tally = requester_id, workload.request, tally
+        self.window, self.retries, self.config = config.window, config.retries, config
+        self.started = array("q", bytes(8 * planned))  # first send, or intended send time
+        self.last_try = array("q", bytes(8 * planned))
+        self.tries = bytearray(planned)
+        self.answered = bytearray(planned)
+        self.timeout_ns = int(config.timeout * NS)
+        rate = per_requester_rate(config)
+        self.interval_ns = int(NS / rate) if rate else 0
+        self.began = time.perf_counter_ns()
+        self.sent = self.done = self.oldest = 0
+
+    def due(self) -> tuple[list[tuple[int, Any]], float] | None:
+        """The (number, request) pairs to send now, new ones and one sent again, and how many seconds to
+        wait for replies after that; None once every request is answered, or the requester gave up."""
+        if self.done >= self.planned:
+            return None
         now = time.perf_counter_ns()
+        sent, planned, started, interval_ns = self.sent, self.planned, self.started, self.interval_ns
         burst = sent
         if interval_ns:  # open loop: everything whose time has come, replies or not
-            while sent < planned and began + sent * interval_ns <= now:
-                started[sent] = began + sent * interval_ns
+            while sent < planned and self.began + sent * interval_ns <= now:
+                started[sent] = self.began + sent * interval_ns
                 sent += 1
         else:  # closed loop: keep the window full
-            while sent < planned and sent - done < window:
+            while sent < planned and sent - self.done < self.window:
                 started[sent] = now
                 sent += 1
+        self.sent = sent
+        make, requester_id, last_try, tries = self.make, self.requester_id, self.last_try, self.tries
+        outgoing = []
         for n in range(burst, sent):
             last_try[n] = now
             tries[n] = 1
-            channel.send(n, make(requester_id, n))
+            outgoing.append((n, make(requester_id, n)))
+        oldest, answered = self.oldest, self.answered
         while oldest < sent and answered[oldest]:
             oldest += 1
-        if oldest < sent and now - last_try[oldest] >= timeout_ns:
-            if tries[oldest] > config.retries:
-                tally.give_up(no_reply(config))
-                return
+        self.oldest = oldest
+        if oldest < sent and now - last_try[oldest] >= self.timeout_ns:
+            if tries[oldest] > self.retries:
+                self.tally.give_up(no_reply(self.config))
+                return None
             tries[oldest] += 1  # sent again: the reply, or the first of two, will be taken
-            tally.retry()
+            self.tally.retry()
             last_try[oldest] = now
-            channel.send(oldest, make(requester_id, oldest))
-        channel.flush()
-        wait_ns = timeout_ns if oldest >= sent else last_try[oldest] + timeout_ns - now
+            outgoing.append((oldest, make(requester_id, oldest)))
+        wait_ns = self.timeout_ns if oldest >= sent else last_try[oldest] + self.timeout_ns - now
         if interval_ns and sent < planned:
-            wait_ns = min(wait_ns, began + sent * interval_ns - now)
-        replies = channel.receive(max(wait_ns, 0) / NS)
+            wait_ns = min(wait_ns, self.began + sent * interval_ns - now)
+        return outgoing, max(wait_ns, 0) / NS
+
+    def arrived(self, replies: list[tuple[int, Any]]) -> None:
+        """Check the replies that came; a reply to no request in flight is counted as a duplicate."""
         if not replies:
-            continue
+            return
         arrived = time.perf_counter_ns()
+        sent, answered, started, tally = self.sent, self.answered, self.started, self.tally
+        make, requester_id = self.make, self.requester_id
         for n, payload in replies:
             if not 0 <= n < sent or answered[n]:
                 tally.duplicate()
                 continue
             answered[n] = 1
-            done += 1
+            self.done += 1
             tally.record(n, arrived - started[n], make(requester_id, n), payload)

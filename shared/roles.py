@@ -4,6 +4,7 @@ threads. Whoever starts roles owns a `Roles` and stops them in `finally`, on suc
 from __future__ import annotations
 
 import ctypes
+import inspect
 import logging
 import multiprocessing
 import os
@@ -17,7 +18,8 @@ from typing import Any
 
 from setproctitle import setproctitle
 
-from shared.config import RunConfig, UsageError
+from shared.config import IN_ONE_PROCESS, RunConfig, UsageError
+from shared.event_loop import EventLoop, TaskRole
 
 log = logging.getLogger(__name__)
 STOP_DEADLINE = 3.0  # seconds a role gets to stop before it is killed
@@ -87,21 +89,26 @@ def _enter_process(name: str, target: Callable, args: tuple, reports, parent: in
 class Roles:
     """The roles this process started. Processes are forked (cheap, and the parent holds no sockets or
     threads of its own when it forks); threads share this process, and `stop_threads` of the transport
-    wakes their blocking calls."""
+    wakes their blocking calls; with asyncio, responders and requesters are tasks on one event loop (see
+    shared/event_loop.py) and the broker or server, a blocking call, a thread."""
 
     def __init__(self, config: RunConfig, stop_threads: Callable[[RunConfig], None]) -> None:
         self.config = config
-        self.threaded = config.concurrency == "threads"
+        self.threaded = config.concurrency in IN_ONE_PROCESS
         self._stop_threads = stop_threads
         self._context = multiprocessing.get_context("fork")
+        self._loop = EventLoop() if config.concurrency == "asyncio" else None
         self.reports: Any = queue.Queue() if self.threaded else self._context.Queue()
         self.started: list = []
+        self._named: dict = {}  # name -> role: a thousand requesters are looked up often
 
     # ---- what roles share ---------------------------------------------------------------------------
     def event(self):
         return threading.Event() if self.threaded else self._context.Event()
 
     def barrier(self, parties: int):
+        if self._loop is not None:
+            return self._loop.barrier(parties)
         return threading.Barrier(parties) if self.threaded else self._context.Barrier(parties)
 
     def counters(self, size: int):
@@ -110,6 +117,10 @@ class Roles:
 
     # ---- starting -----------------------------------------------------------------------------------
     def start(self, name: str, target: Callable, *args) -> None:
+        """Start a role: a task if `target` is a coroutine function (asyncio), else a thread or a process."""
+        if inspect.iscoroutinefunction(target):
+            self._add(self._loop.start(name, target, args, self.reports))
+            return
         if self.threaded:
             # daemon only so that a wedged role can never keep the interpreter alive; stop() ends them all
             role = threading.Thread(target=_perform, args=(name, target, args, self.reports), name=name,
@@ -118,10 +129,15 @@ class Roles:
             role = self._context.Process(target=_enter_process, name=name,
                                          args=(name, target, args, self.reports, os.getpid()))
         role.start()
+        self._add(role)
+
+    def _add(self, role) -> None:
         self.started.append(role)
+        self._named[role.name] = role
 
     def alive(self, name: str) -> bool:
-        return any(role.name == name and role.is_alive() for role in self.started)
+        role = self._named.get(name)
+        return role is not None and role.is_alive()
 
     def exit_status(self, name: str) -> str:
         for role in self.started:
@@ -138,6 +154,17 @@ class Roles:
             return self.reports.get(timeout=timeout)
         except queue.Empty:
             return None
+
+    def next_reports(self, timeout: float = POLL_SECONDS) -> list:
+        """The reports waiting, once the first has come within `timeout`: a thousand requesters that end
+        together are read in one go."""
+        first = self.next_report(timeout)
+        if first is None:
+            return []
+        reports = [first]
+        while (report := self.next_report(0)) is not None:
+            reports.append(report)
+        return reports
 
     def wait_ready(self, name: str, ready, deadline: float) -> None:
         """Wait until role `name` sets `ready`; its error, or its death, ends the wait with RoleFailed."""
@@ -157,6 +184,10 @@ class Roles:
         """Stop every role, newest first; return the names of any that had to be killed or left behind."""
         stubborn: list[str] = []
         deadline = time.monotonic() + STOP_DEADLINE
+        if self._loop is not None:  # tasks first: their sockets must be closed before a context ends
+            tasks = [role for role in self.started if isinstance(role, TaskRole)]
+            stubborn += self._loop.cancel(tasks, STOP_DEADLINE)
+            self.started = [role for role in self.started if not isinstance(role, TaskRole)]
         if self.threaded:
             if any(role.is_alive() for role in self.started):
                 self._stop_threads(self.config)
@@ -177,6 +208,8 @@ class Roles:
                 role.close()
             self.reports.close()
             self.reports.join_thread()
+        if self._loop is not None:
+            self._loop.close(max(0.0, deadline - time.monotonic()))
         if stubborn:
             log.warning("had to kill: %s", ", ".join(stubborn))
         return stubborn

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from types import ModuleType
 
-from shared.config import START_DEADLINE, RunConfig
+from shared.config import IN_ONE_PROCESS, START_DEADLINE, RunConfig
 from shared.measure import MemoryTimeline, loopback_bytes, own_usage, process_usage
 from shared.results import RequesterResult, RoleUsage, RunResult, latency_summary
 from shared.roles import POLL_SECONDS, RoleFailed, Roles
@@ -29,6 +29,20 @@ def role_name(config: RunConfig, role: str) -> str:
     return f"{config.transport} {role}"
 
 
+def as_tasks(config: RunConfig) -> bool:
+    return config.concurrency == "asyncio"
+
+
+def responder_code(config: RunConfig, impl: ModuleType) -> ModuleType:
+    """Where `respond` is: the responder module, or with asyncio the transport's tasks module, whose
+    coroutine functions of the same names and arguments run as tasks."""
+    return impl.tasks if as_tasks(config) else impl.responder
+
+
+def requester_code(config: RunConfig, impl: ModuleType) -> ModuleType:
+    return impl.tasks if as_tasks(config) else impl.requester
+
+
 def start_response_side(roles: Roles, config: RunConfig, impl: ModuleType, *, with_server: bool = True) -> None:
     """The broker or manager server, then the responders; returns once every one of them is ready."""
     if with_server and impl.server.needed(config):
@@ -41,7 +55,7 @@ def start_response_side(roles: Roles, config: RunConfig, impl: ModuleType, *, wi
     for index in range(config.responders):
         name = role_name(config, f"responder {index}")
         ready = roles.event()
-        roles.start(name, impl.responder.respond, config, index, ready)
+        roles.start(name, responder_code(config, impl).respond, config, index, ready)
         waiting.append((name, ready))
     for name, ready in waiting:
         roles.wait_ready(name, ready, START_DEADLINE + config.timeout)  # each may wait for its broker or server
@@ -70,17 +84,17 @@ def run_requesters(roles: Roles, config: RunConfig, impl: ModuleType, progress: 
     start = roles.barrier(config.requesters)
     counters = roles.counters(config.requesters)
     names = [role_name(config, f"requester {i}") for i in range(config.requesters)]
+    request = requester_code(config, impl).request
     for requester_id, name in enumerate(names):
-        roles.start(name, impl.requester.request, config, requester_id, start, counters)
+        roles.start(name, request, config, requester_id, start, counters)
     results: dict[str, RequesterResult] = {}
     errors: dict[str, str] = {}
     silent_since: dict[str, float] = {}
     last_change, last_done = time.monotonic(), -1
     while len(results) + len(errors) < len(names):
-        report = roles.next_report(POLL_SECONDS)
+        reports = roles.next_reports(POLL_SECONDS)
         now = time.monotonic()
-        if report is not None:
-            name, kind, payload = report
+        for name, kind, payload in reports:
             if kind == "result":
                 results[name] = payload
             else:
@@ -112,7 +126,7 @@ def run_requesters(roles: Roles, config: RunConfig, impl: ModuleType, progress: 
 
 def measure_roles(roles: Roles, config: RunConfig, results: list[RequesterResult]) -> list[RoleUsage]:
     """Peak memory and CPU per process: live roles read by psutil, requesters from their own account."""
-    if config.concurrency == "threads":
+    if config.concurrency in IN_ONE_PROCESS:
         return [own_usage("process (all roles)")]
     requesters = {role_name(config, f"requester {r.requester_id}"): r for r in results}
     usage = [own_usage("parent")]
@@ -138,7 +152,7 @@ def summarize(config: RunConfig, results: list[RequesterResult], errors: list[st
 def run(config: RunConfig, impl: ModuleType, *, local_server: bool = True,
         progress: Progress | None = None) -> RunResult:
     """A whole run on this machine (or, with local_server=False, requesters against a running server)."""
-    roles = Roles(config, impl.server.stop_threads)
+    roles = Roles(config, impl.server.stop_threads if local_server else impl.server.stop_requesters)
     try:
         if local_server:
             start_response_side(roles, config, impl)

@@ -77,6 +77,7 @@ class Sweep:
     responders: int = 2
     reference_payload: int = KIB  # the payload of the window and counts studies
     paths: tuple[str, ...] = tuple(PATHS)
+    modes: tuple[str, ...] = CONCURRENCY  # the concurrency modes the sweep runs (processes always)
 
     def parameters(self) -> dict:
         return {"preset": self.preset, "payloads": list(self.payloads), "threads_payloads": list(self.threads_payloads),
@@ -84,7 +85,7 @@ class Sweep:
                 "requests": self.requests, "stall_requests": self.stall_requests, "rounds": self.rounds,
                 "timeout": self.timeout,
                 "requesters": self.requesters, "responders": self.responders,
-                "reference_payload": self.reference_payload,
+                "reference_payload": self.reference_payload, "concurrency": list(self.modes),
                 "paths": {name: {"transport": PATHS[name].transport, "codec": PATHS[name].codec,
                                  "settings": PATHS[name].settings, "window": PATHS[name].window,
                                  "description": PATHS[name].description} for name in self.paths}}
@@ -110,10 +111,13 @@ def size_text(size: int) -> str:
     return f"{size} B"
 
 
-def choose_sweep(preset: str, requests: int | None, timeout: float | None) -> Sweep:
-    """The preset, with the user's --requests and --timeout checked and applied."""
+def choose_sweep(preset: str, requests: int | None, timeout: float | None,
+                 modes: list[str] | None = None) -> Sweep:
+    """The preset, with the user's --requests, --timeout and --concurrency checked and applied."""
     sweep = PRESETS[preset]
     changes: dict = {}
+    if modes:  # processes always run: the path, window and stall tables are theirs
+        changes["modes"] = tuple(c for c in CONCURRENCY if c == "processes" or c in modes)
     if requests is not None:
         if requests <= 0:
             raise UsageError(f"--requests must be a positive number, not {requests}")
@@ -153,7 +157,7 @@ def plan(sweep: Sweep) -> dict[Point, list[str]]:
         studies.setdefault(point, []).append(study)
 
     for payload in sweep.payloads:
-        for concurrency in CONCURRENCY:
+        for concurrency in sweep.modes:
             if concurrency == "processes" or payload in sweep.threads_payloads:
                 for path in sweep.paths:
                     add("payload", path, concurrency, payload, PATHS[path].window, sweep.requesters,
@@ -162,7 +166,7 @@ def plan(sweep: Sweep) -> dict[Point, list[str]]:
         for path in sweep.paths:
             add("window", path, "processes", sweep.reference_payload, window, sweep.requesters, sweep.responders)
     for requesters, responders in sweep.counts:
-        for concurrency in CONCURRENCY:
+        for concurrency in sweep.modes:
             for path in COUNT_PATHS:
                 if path in sweep.paths:
                     add("counts", path, concurrency, sweep.reference_payload, PATHS[path].window, requesters,

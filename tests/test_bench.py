@@ -44,7 +44,7 @@ def test_a_tiny_sweep_writes_results_report_and_plots(tmp_path):
         run = point["rounds"][0]
         assert (run["ok"], run["failed"], run["payload_bytes"]) == (point["requests"], 0, point["payload_bytes"])
     assert {p["path"] for p in points} == set(sweep.PATHS)
-    assert {p["concurrency"] for p in points} == {"processes", "threads"}
+    assert {p["concurrency"] for p in points} == {"processes", "threads", "asyncio"}
     assert {p["window"] for p in points} == {1, 16}
 
     report = (out / "report.md").read_text()
@@ -101,7 +101,7 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_was_measured(tmp_path):
 def made_up_result(point: sweep.Point, p50: float, failed: int = 0) -> RunResult:
     """A result as a run would give it, for the report's arithmetic without the runs."""
     parameters = {"requests": point.requests, "payload_bytes": point.payload_bytes}
-    roles = ([RoleUsage("process (all roles)", 1, 30.0, 1.0)] if point.concurrency == "threads" else
+    roles = ([RoleUsage("process (all roles)", 1, 30.0, 1.0)] if point.concurrency != "processes" else
              [RoleUsage("parent", 1, 20.0, 0.1), RoleUsage("native server", 2, 25.0, 1.0),
               RoleUsage("native responder 0", 3, 24.0, 1.0), RoleUsage("native requester 0", 4, 26.0, 1.0)])
     return RunResult(parameters, point.requests, point.requests - failed, failed, 0, 0, 1.0,

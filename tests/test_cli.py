@@ -105,8 +105,9 @@ def test_native_wrong_key_is_refused_and_the_server_keeps_serving():
 
 
 @pytest.mark.parametrize("transport", ["zmq", "native"])
-@pytest.mark.parametrize("example", ["hello", "router"])
-def test_tandem_serve_and_request(transport, example, tmp_path):
+@pytest.mark.parametrize("example, concurrency", [("hello", "processes"), ("router", "processes"),
+                                                  ("hello", "asyncio"), ("router", "asyncio")])
+def test_tandem_serve_and_request(transport, example, concurrency, tmp_path):
     address = f"tcp://127.0.0.1:{free_port()}" if transport == "zmq" else f"127.0.0.1:{free_port()}"
     flag = "--connect" if transport == "zmq" else "--address"
     server = serving(transport, address, env=KEY)
@@ -114,10 +115,11 @@ def test_tandem_serve_and_request(transport, example, tmp_path):
         counts = [] if example == "hello" else ["--requests", "400", "--requesters", "4"]
         out = tmp_path / "result.json"
         done = reqrep(transport, "request", flag, address, "--example", example, *counts, "--quiet",
-                      "--json", str(out), env=KEY)
+                      "--concurrency", concurrency, "--json", str(out), env=KEY)
         assert done.returncode == 0, done.stderr
         result = json.loads(out.read_text())
         assert result["ok"] == (5 if example == "hello" else 400) and result["failed"] == 0
+        assert result["concurrency"] == concurrency
         # A second run against the same server at once: nothing of the first is left to confuse it.
         again = reqrep(transport, "request", flag, address, "--example", example, *counts, "--quiet", env=KEY)
         assert again.returncode == 0, again.stderr

@@ -8,6 +8,7 @@ import json
 import pytest
 from conftest import TRANSPORTS, local_config, reqrep
 
+from shared.config import CONCURRENCY
 from shared.run import run
 
 pytestmark = pytest.mark.timeout(90)
@@ -18,7 +19,7 @@ def verified(result, planned: int) -> None:
     assert result.succeeded
 
 
-@pytest.mark.parametrize("concurrency", ["processes", "threads"])
+@pytest.mark.parametrize("concurrency", CONCURRENCY)
 def test_a_window_of_requests_in_flight(transport, concurrency):
     config = local_config(transport, requests=1200, requesters=3, responders=2, window=8, concurrency=concurrency)
     result = run(config, TRANSPORTS[transport])

@@ -8,13 +8,14 @@ import math
 import pytest
 from conftest import TRANSPORTS, local_config
 
+from shared.config import CONCURRENCY
 from shared.run import response_side, run
 from shared.workload import WORKLOADS
 
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.mark.parametrize("concurrency", ["processes", "threads"])
+@pytest.mark.parametrize("concurrency", CONCURRENCY)
 def test_hello_example_answers_its_five_requests(transport, concurrency):
     config = local_config(transport, example="hello", requests=5, requesters=1, responders=1,
                           concurrency=concurrency)
@@ -24,7 +25,7 @@ def test_hello_example_answers_its_five_requests(transport, concurrency):
 
 
 @pytest.mark.parametrize("workload", ["echo", "rpc"])
-@pytest.mark.parametrize("concurrency", ["processes", "threads"])
+@pytest.mark.parametrize("concurrency", CONCURRENCY)
 def test_router_example_verifies_every_reply(transport, concurrency, workload):
     config = local_config(transport, requests=301, requesters=3, responders=2, concurrency=concurrency,
                           workload=workload)

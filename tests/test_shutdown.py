@@ -10,7 +10,7 @@ import psutil
 import pytest
 from conftest import port_is_free, start_reqrep, wait_for_line
 
-from shared.config import free_port
+from shared.config import CONCURRENCY, free_port
 
 pytestmark = pytest.mark.timeout(60)
 KEY = {"REQREP_AUTHKEY": "test-key"}
@@ -32,13 +32,13 @@ def wait_exit(process, seconds: float) -> int:
     return code
 
 
-@pytest.mark.parametrize("concurrency", ["processes", "threads"])
+@pytest.mark.parametrize("concurrency", CONCURRENCY)
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_serve_stops_everything_on_a_signal(transport, signum, concurrency):
     port = free_port()
     server = serve(transport, port, concurrency)
     children = psutil.Process(server.pid).children(recursive=True)
-    expected = 4 if concurrency == "processes" else 0  # broker or server, and three responders
+    expected = 4 if concurrency == "processes" else 0  # broker or server, and three responders (or threads, tasks)
     assert len(children) == expected
     server.send_signal(signum)
     assert wait_exit(server, 5) == 0
@@ -75,3 +75,26 @@ def test_threads_run_stops_on_ctrl_c(transport):
     run.send_signal(signal.SIGINT)
     assert wait_exit(run, 5) == 130
     assert "Traceback" not in run.stderr.read()
+
+
+@pytest.mark.parametrize("concurrency", ["threads", "asyncio"])
+def test_ctrl_c_on_the_request_side_leaves_the_server_serving(transport, concurrency):
+    """Requesters in one process stop on Ctrl-C by waking their own blocked calls; the server they used is
+    not theirs to stop, and serves the next requester."""
+    port = free_port()
+    server = serve(transport, port, "processes")
+    try:
+        flag = "--connect" if transport == "zmq" else "--address"
+        address = f"tcp://127.0.0.1:{port}" if transport == "zmq" else f"127.0.0.1:{port}"
+        requests = start_reqrep("--verbose", transport, "request", flag, address, "--requests", "5000000",
+                                "--requesters", "4", "--concurrency", concurrency, env=KEY)
+        wait_for_line(requests, "requests flowing", stream="stderr")
+        requests.send_signal(signal.SIGINT)
+        assert wait_exit(requests, 5) == 130
+        assert "Traceback" not in requests.stderr.read()
+        assert server.poll() is None
+        again = start_reqrep(transport, "request", flag, address, "--requests", "200", "--quiet", env=KEY)
+        assert again.wait(timeout=30) == 0, again.stderr.read()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert wait_exit(server, 5) == 0

@@ -10,13 +10,13 @@ import zmq
 from conftest import local_config, reqrep, start_reqrep, wait_for_line
 
 import zmq_impl
-from shared.config import free_port
+from shared.config import CONCURRENCY, free_port
 from shared.run import response_side, run
 
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.mark.parametrize("concurrency", ["processes", "threads"])
+@pytest.mark.parametrize("concurrency", CONCURRENCY)
 def test_raw_codec_run(concurrency):
     config = local_config("zmq", codec="raw", requests=300, requesters=3, responders=2, concurrency=concurrency)
     result = run(config, zmq_impl)

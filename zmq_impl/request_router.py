@@ -11,7 +11,7 @@ from __future__ import annotations
 import zmq
 
 from shared.config import RunConfig, free_port
-from zmq_impl.server import Peer, bind, connect, run_proxy, secure_client
+from zmq_impl.server import Peer, bind, connect, run_proxy, secure_client, shared_context
 
 ROLE = "request router"
 
@@ -24,7 +24,7 @@ def local_address() -> str:
 def serve(config: RunConfig, local: str, ready) -> None:
     """Route requests from `local` to the broker at `config.address` until interrupted. Ready once the
     broker has answered: a router without its broker would only hide the requesters' wait."""
-    context = zmq.Context.instance()
+    context = shared_context()
     front = context.socket(zmq.ROUTER)  # the requesters, on this host: no CURVE between them
     back = context.socket(zmq.DEALER)  # the one connection to the broker, with the requesters' keys
     try:

@@ -21,14 +21,14 @@ from shared.results import RequesterResult, Tally, no_reply
 from shared.roles import notice_level
 from shared.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, Delivery, delivery_of, describe, workload_for
 from zmq_impl.codec import CODECS, carries_id, request_id, split_id
-from zmq_impl.server import Peer, connect, secure_client
+from zmq_impl.server import Peer, connect, secure_client, shared_context
 
 
 def open_socket(config: RunConfig, requester_id: int | None = None) -> zmq.Socket:
     """A REQ socket connected to the broker, or to the local request router with --shared-connection; for a
     requester's first socket, returned once its peer has answered, waiting for it until the timeout as a
     native requester waits for its server."""
-    socket = zmq.Context.instance().socket(zmq.REQ)
+    socket = shared_context().socket(zmq.REQ)
     address = config.router_address or config.address
     try:
         socket.linger = 0
@@ -134,7 +134,7 @@ class DealerChannel:
 
     def __init__(self, config: RunConfig, codec, requester_id: int) -> None:
         self.encode = codec.encode
-        self.socket = zmq.Context.instance().socket(zmq.DEALER)
+        self.socket = shared_context().socket(zmq.DEALER)
         address = config.router_address or config.address
         try:
             self.socket.linger = 0

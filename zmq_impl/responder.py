@@ -14,7 +14,16 @@ from shared.config import RunConfig
 from shared.roles import notice_level
 from shared.workload import DECODE_REQUEST, BadRequests, answer, responder_handler
 from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, error_reply
-from zmq_impl.server import Peer, bind, connect, crosses_tcp, secure_client, secure_server, start_authenticator
+from zmq_impl.server import (
+    Peer,
+    bind,
+    connect,
+    crosses_tcp,
+    secure_client,
+    secure_server,
+    shared_context,
+    start_authenticator,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +37,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
     bad = BadRequests(index)
     handler = watch = None
     try:
-        socket = zmq.Context.instance().socket(zmq.REP)
+        socket = shared_context().socket(zmq.REP)
     except zmq.ContextTerminated:
         return
     try:

@@ -11,6 +11,7 @@ import os
 import shutil
 import threading
 import time
+import uuid
 from typing import NamedTuple
 
 import zmq
@@ -22,6 +23,19 @@ log = logging.getLogger(__name__)
 ROLE = "broker"
 SIGNAL_POLL_SECONDS = 0.2
 WAITING_NOTICE_SECONDS = 1.0  # a peer not there by then is announced as awaited (a refusal announces it at once)
+
+
+MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in one process and their monitors
+
+
+def shared_context() -> zmq.Context:
+    """This process's context, which every zmq role in it uses (an asyncio role through a shadow of it), so
+    that inproc addresses reach across them. Sized for a thousand requesters as threads or tasks: libzmq
+    reads the limit when the context creates its first socket, which no caller has done before this."""
+    context = zmq.Context.instance()
+    if context.get(zmq.MAX_SOCKETS) < MAX_SOCKETS:
+        context.set(zmq.MAX_SOCKETS, MAX_SOCKETS)
+    return context
 
 
 def needed(config: RunConfig) -> bool:
@@ -54,7 +68,7 @@ def forward(front: zmq.Socket, back: zmq.Socket, failures: list) -> None:
 
 def serve(config: RunConfig, ready) -> None:
     """Run the broker until interrupted (SIGTERM in its own process, `stop_threads` in threads)."""
-    context = zmq.Context.instance()
+    context = shared_context()
     front = context.socket(zmq.ROUTER)
     back = context.socket(zmq.DEALER)
     handler = None
@@ -96,7 +110,7 @@ def run_proxy(front: zmq.Socket, back: zmq.Socket, ready, handler=None) -> None:
         if handler is not None:
             handler.stop()  # first: terminating the context waits for every socket, the handler's too
         if proxy.is_alive():
-            zmq.Context.instance().term()
+            shared_context().term()
         proxy.join()
     if failures:
         raise failures[0]
@@ -104,8 +118,15 @@ def run_proxy(front: zmq.Socket, back: zmq.Socket, ready, handler=None) -> None:
 
 def stop_threads(config: RunConfig) -> None:
     """Stop every zmq role running as a thread of this process: terminating the shared context wakes each
-    blocking call with ETERM, and each role then closes its own socket."""
-    zmq.Context.instance().term()
+    blocking call with ETERM, and each role then closes its own socket. Asyncio roles have closed theirs by
+    then: their tasks were cancelled first."""
+    shared_context().term()
+
+
+def stop_requesters(config: RunConfig) -> None:
+    """Stop requesters running as threads of this process, against a broker elsewhere: the same as
+    `stop_threads`, since the context is this process's alone."""
+    stop_threads(config)
 
 
 # ---- CURVE: encryption, and clients authenticated by their public keys --------------------------------
@@ -144,7 +165,7 @@ def start_authenticator(config: RunConfig):
     allowed = os.path.join(config.curve_dir, AUTHORIZED)
     if not os.path.isdir(allowed):
         raise UsageError(f"no folder of authorized client keys at {allowed}")
-    handler = ThreadAuthenticator(zmq.Context.instance())
+    handler = ThreadAuthenticator(shared_context())
     handler.start()
     handler.configure_curve(domain="*", location=allowed)
     return handler
@@ -194,7 +215,7 @@ def connect(socket: zmq.Socket, config: RunConfig, peer: Peer, *, watch: bool = 
     A refused CURVE key or a security mismatch ends the wait at once. With `watch`, returns a `PeerWatch`
     that logs the peer's departures and returns (libzmq reconnects by itself); the caller stops it.
     """
-    monitor = socket.get_monitor_socket(PEER_EVENTS)
+    monitor = monitor_socket(socket)
     try:
         socket.connect(peer.address)
         _await_handshake(monitor, peer, config.timeout)
@@ -205,6 +226,17 @@ def connect(socket: zmq.Socket, config: RunConfig, peer: Peer, *, watch: bool = 
         _stop_monitor(socket, monitor)
         return None
     return PeerWatch(socket, monitor, peer)
+
+
+def monitor_socket(socket: zmq.Socket) -> zmq.Socket:
+    """A blocking PAIR socket that receives `socket`'s peer events, whether `socket` blocks or is an asyncio
+    socket (whose own get_monitor_socket would hand back an awaitable one)."""
+    address = f"inproc://reqrep-monitor-{uuid.uuid4().hex}"
+    socket.monitor(address, PEER_EVENTS)
+    monitor = shared_context().socket(zmq.PAIR)
+    monitor.linger = 0
+    monitor.connect(address)
+    return monitor
 
 
 def _await_handshake(monitor: zmq.Socket, peer: Peer, timeout: float) -> None:
