@@ -33,7 +33,19 @@ ROWS: list[tuple[str, Callable[[RunResult], object], str]] = [
      lambda r: f"{r.bytes_per_request.get('total', 0):,} / {r.bytes_per_request.get('loopback', 0):,}", "{}"),
     ("peak memory, all processes (MiB)", lambda r: r.rss_peak_mib_total, "{:,.1f}"),
     ("CPU seconds, all processes", lambda r: r.cpu_seconds, "{:.2f}"),
+    ("CPU seconds by thread (one process)", lambda r: by_thread(r.thread_cpu), "{}"),
 ]
+SHOWN_THREAD_KINDS = 4
+
+
+def by_thread(seconds: dict[str, float]) -> str:
+    """The busiest kinds of thread and the rest: 'event loop (every task) 3.1, libzmq I/O 0.9, ...'."""
+    if not seconds:
+        return "—"
+    ranked = sorted(seconds.items(), key=lambda item: -item[1])
+    shown = [f"{kind} {value:.2f}" for kind, value in ranked[:SHOWN_THREAD_KINDS]]
+    rest = sum(value for _, value in ranked[SHOWN_THREAD_KINDS:])
+    return ", ".join(shown + ([f"other {rest:.2f}"] if rest else []))
 
 
 def load(parameters: dict) -> str:

@@ -6,6 +6,7 @@ import json
 import math
 import platform
 import resource
+import time
 from array import array
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ class RequesterResult:
     ended: float = 0.0  # when the last reply arrived (or the requester gave up)
     cpu_seconds: float = 0.0
     rss_peak_mib: float = 0.0
+    thread_cpu_seconds: float = 0.0  # the CPU of the thread it ran on (its own, unless it is an asyncio task)
     failures: list[str] = field(default_factory=list)  # the first few reasons, for the summary
 
 
@@ -93,6 +95,7 @@ class Tally:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         result.cpu_seconds = usage.ru_utime + usage.ru_stime
         result.rss_peak_mib = usage.ru_maxrss / 1024  # KiB on Linux
+        result.thread_cpu_seconds = time.thread_time()
         return result
 
 
@@ -142,6 +145,7 @@ class RunResult:
     interrupted: bool = False
     rss_timeline: list = field(default_factory=list)  # (seconds, MiB of all processes), about once a second
     bytes_per_request: dict = field(default_factory=dict)  # encoded sizes, and what crossed loopback
+    thread_cpu: dict = field(default_factory=dict)  # threads and asyncio: CPU seconds by kind of thread
 
     @property
     def throughput_rps(self) -> float:
@@ -179,6 +183,7 @@ class RunResult:
             "failures": self.failures,
             "interrupted": self.interrupted,
             "rss_timeline_mib": self.rss_timeline,
+            "cpu_seconds_by_thread": self.thread_cpu,
             "bytes_per_request": self.bytes_per_request,
             "payload_bytes": self.parameters.get("payload_bytes", 0),
             "reqrep_version": __version__,

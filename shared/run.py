@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 
 from shared.config import IN_ONE_PROCESS, START_DEADLINE, RunConfig
-from shared.measure import MemoryTimeline, loopback_bytes, own_usage, process_usage
+from shared.measure import MemoryTimeline, loopback_bytes, own_usage, process_usage, thread_cpu
 from shared.results import RequesterResult, RoleUsage, RunResult, latency_summary
 from shared.roles import POLL_SECONDS, RoleFailed, Roles
 from shared.workload import workload_for
@@ -126,7 +126,7 @@ def run_requesters(roles: Roles, config: RunConfig, impl: ModuleType, progress: 
 
 def measure_roles(roles: Roles, config: RunConfig, results: list[RequesterResult]) -> list[RoleUsage]:
     """Peak memory and CPU per process: live roles read by psutil, requesters from their own account."""
-    if config.concurrency in IN_ONE_PROCESS:
+    if config.concurrency in IN_ONE_PROCESS:  # per thread, see thread_cpu
         return [own_usage("process (all roles)")]
     requesters = {role_name(config, f"requester {r.requester_id}"): r for r in results}
     usage = [own_usage("parent")]
@@ -134,6 +134,15 @@ def measure_roles(roles: Roles, config: RunConfig, results: list[RequesterResult
               if name not in requesters and (u := process_usage(name, pid)) is not None]
     usage += [RoleUsage(name, 0, r.rss_peak_mib, r.cpu_seconds) for name, r in requesters.items()]
     return usage
+
+
+def thread_usage(config: RunConfig, results: list[RequesterResult]) -> dict[str, float]:
+    """With every role in this process, CPU seconds by kind of thread: the roles' own (requester threads
+    counted as they ended) and the threads that serve them (libzmq's, the manager server's)."""
+    if config.concurrency not in IN_ONE_PROCESS:
+        return {}
+    ended = {"requester": sum(r.thread_cpu_seconds for r in results)} if config.concurrency == "threads" else {}
+    return thread_cpu(ended)
 
 
 def summarize(config: RunConfig, results: list[RequesterResult], errors: list[str], usage: list) -> RunResult:
@@ -162,10 +171,12 @@ def run(config: RunConfig, impl: ModuleType, *, local_server: bool = True,
         results, errors = run_requesters(roles, requesters, impl, progress, memory)
         loopback = loopback_bytes() - loopback_before
         usage = measure_roles(roles, config, results)
+        threads = thread_usage(config, results)
     finally:
         roles.stop()
     result = summarize(config, results, errors, usage)
     result.rss_timeline = memory.samples
+    result.thread_cpu = threads
     workload = workload_for(config)
     sample = workload.request(0, 0)
     result.bytes_per_request = impl.codec.wire_bytes(config, sample, workload.expected(sample))

@@ -95,3 +95,15 @@ def test_uneven_shares_add_up(transport):
     assert result.ok == 11 and result.succeeded
     assert sorted(config.share(i) for i in range(3)) == [3, 4, 4]
     assert not math.isnan(result.seconds)
+
+
+@pytest.mark.parametrize("concurrency, busiest", [("threads", {"requester", "responder"}),
+                                                  ("asyncio", {"event loop (every task)"})])
+def test_one_process_modes_measure_cpu_by_thread(transport, concurrency, busiest):
+    config = local_config(transport, requests=3000, requesters=3, responders=2, concurrency=concurrency)
+    result = run(config, TRANSPORTS[transport])
+    assert result.succeeded
+    assert busiest <= result.thread_cpu.keys()
+    assert sum(result.thread_cpu[kind] for kind in busiest) > 0  # the kernel counts in ticks of 10 ms
+    assert sum(result.thread_cpu.values()) <= result.cpu_seconds * 1.05  # a share of the process, not more
+    assert result.to_json()["cpu_seconds_by_thread"] == result.thread_cpu
