@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import queue
 import time
-import uuid
 from multiprocessing.managers import RemoteError
 
 from native_impl.codec import CODECS
-from native_impl.server import connect, disconnect, remote_reason
+from native_impl.server import connect, disconnect, remote_reason, reply_key
 from shared.config import START_DEADLINE, RunConfig
 from shared.pipeline import Stopped, pipeline
 from shared.results import RequesterResult, Tally, no_reply
@@ -35,7 +34,7 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     workload, codec = workload_for(config), CODECS[config.codec]
     tally = Tally(requester_id, config.share(requester_id), workload, codec, progress)
     board = connect(config, f"native requester {requester_id}", notice_level(requester_id))
-    key = f"{uuid.uuid4().hex[:12]}-{requester_id}"  # unique, so that concurrent runs never share replies
+    key = reply_key()
     requests, replies = board.requests(), board.replies(key)
     try:
         start.wait(START_DEADLINE + config.timeout)  # the others may still be waiting for the server
@@ -55,7 +54,7 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
         disconnect(replies, requests, board)
 
 
-def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally, key: str, requests,
+def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally, key: int, requests,
              replies) -> None:
     """One request at a time: put it, get its reply; put it again after the timeout."""
     make, encode, put, get = workload.request, codec.encode, requests.put, replies.get
@@ -104,7 +103,7 @@ def await_reply(get, n: int, timeout: float, tally: Tally):
 class QueueChannel:
     """The stock use of managers: every put and every get is a round trip to the server."""
 
-    def __init__(self, config: RunConfig, codec, key: str, board, requests, replies) -> None:
+    def __init__(self, config: RunConfig, codec, key: int, board, requests, replies) -> None:
         self.encode, self.key = codec.encode, key
         self.put, self.get = requests.put, replies.get
 
@@ -128,7 +127,7 @@ class BatchChannel:
     """The tuned use: requests go in one call per burst, replies come back many per call, through methods
     of the server's own board (a registered object), so a window of W costs about 2 round trips, not 2W."""
 
-    def __init__(self, config: RunConfig, codec, key: str, board, requests, replies) -> None:
+    def __init__(self, config: RunConfig, codec, key: int, board, requests, replies) -> None:
         self.encode, self.key, self.board, self.most = codec.encode, key, board, max(config.window, 1)
         self.pending: list = []
 
@@ -155,7 +154,7 @@ def exchange(config: RunConfig, requests: list) -> list:
     seeing exactly what comes back. A reply that does not come within the timeout raises TimeoutError."""
     codec = CODECS[config.codec]
     board = connect(config)
-    key = f"{uuid.uuid4().hex[:12]}-exchange"
+    key = reply_key()
     requests_queue, replies = board.requests(), board.replies(key)
     try:
         answers = []
@@ -175,7 +174,7 @@ def deliver(config: RunConfig, values: list) -> list[Delivery]:
     does not stop the others; a late reply to an earlier value is recognised by its number and skipped."""
     codec = CODECS[config.codec]
     board = connect(config)
-    key = f"{uuid.uuid4().hex[:12]}-deliver"
+    key = reply_key()
     requests_queue, replies = board.requests(), board.replies(key)
     deliveries = []
     try:

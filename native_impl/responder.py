@@ -78,7 +78,7 @@ def respond_in_batches(config: RunConfig, index: int, board, handle, codec: Code
             return
 
 
-def send_reply(reply_to, key: str, n: int, reply, codec: Codec, index: int) -> None:
+def send_reply(reply_to, key: int, n: int, reply, codec: Codec, index: int) -> None:
     """Have the server put the reply into the requester's queue. It is pickled here and unpickled there; if
     either fails, the requester gets an error reply naming the stage instead."""
     try:

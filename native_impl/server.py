@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import logging
 import queue
+import secrets
 import socket
 import threading
 import time
@@ -45,14 +46,14 @@ class Board:
     def requests(self) -> queue.SimpleQueue:
         return self._requests
 
-    def replies(self, key: str) -> queue.SimpleQueue:
+    def replies(self, key: int) -> queue.SimpleQueue:
         with self._lock:
             found = self._replies.get(key)
             if found is None:
                 found = self._replies[key] = queue.SimpleQueue()
             return found
 
-    def reply(self, key: str, item: tuple) -> None:
+    def reply(self, key: int, item: tuple) -> None:
         """A responder's answer, put into its requester's queue here on the server: one call, and no proxy
         per requester for the responder to create (each one costs new authenticated connections)."""
         self.replies(key).put(item)
@@ -66,7 +67,7 @@ class Board:
         """Wait for one request, then take whatever else is there, up to `most` in all."""
         return _drain(self._requests, most, timeout)
 
-    def take_replies(self, key: str, most: int, timeout: float | None = None) -> list:
+    def take_replies(self, key: int, most: int, timeout: float | None = None) -> list:
         return _drain(self.replies(key), most, timeout)
 
     def reply_many(self, answers: list) -> None:
@@ -81,6 +82,13 @@ class Board:
             waiting = list(self._replies.values())
         for replies in waiting:
             replies.put(None)
+
+
+def reply_key() -> int:
+    """A requester's reply key: random, so that concurrent runs never share replies (62 bits, where a uuid's
+    12 hex digits gave 48), and an int, the cheapest key to carry in every request and to look up on the
+    server: a string is decoded, and its hash computed, at every message that carries it."""
+    return secrets.randbits(62)
 
 
 def _drain(source: queue.SimpleQueue, most: int, timeout: float | None) -> list:
