@@ -58,6 +58,7 @@ def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally
              replies) -> None:
     """One request at a time: put it, get its reply; put it again after the timeout."""
     make, encode, put, get = workload.request, codec.encode, requests.put, replies.get
+    timeout = config.timeout
     clock = time.perf_counter_ns if config.record_latency else int  # int() is 0: recording off, for its cost
     for n in range(tally.result.planned):
         req = make(requester_id, n)
@@ -65,7 +66,9 @@ def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally
         sent = clock()
         put(item)
         try:
-            reply = await_reply(get, n, config.timeout, tally)
+            reply = get(True, timeout)
+            if reply is None or reply[0] != n:  # stopped, or a late answer to an earlier request
+                reply = await_reply(get, n, timeout, tally, reply)
         except queue.Empty:
             reply = resend(config, put, get, item, tally)
             if reply is None:
@@ -81,23 +84,25 @@ def resend(config: RunConfig, put, get, item: tuple, tally: Tally):
         tally.retry()
         put(item)
         try:
-            return await_reply(get, item[1], config.timeout, tally)
+            return await_reply(get, item[1], config.timeout, tally, get(True, config.timeout))
         except queue.Empty:
             continue
     return None
 
 
-def await_reply(get, n: int, timeout: float, tally: Tally):
-    """The reply to request n; queue.Empty after `timeout` seconds. Replies carry their request's number:
-    one for an earlier request (a late or second answer to a request sent again) is counted and dropped."""
+def await_reply(get, n: int, timeout: float, tally: Tally, item):
+    """The reply to request n, given the `item` that came first; queue.Empty after `timeout` seconds more.
+    Replies carry their request's number: one for an earlier request (a late or second answer to a request
+    sent again) is counted and dropped. The deadline counts from the first item, so that the hot path, where
+    it is the reply, has no clock to read: a stray reply can lengthen the wait by up to one timeout."""
     deadline = time.monotonic() + timeout
     while True:
-        item = get(True, max(0.0, deadline - time.monotonic()))
         if item is None:
             raise Stopped()
         if item[0] == n:
             return item
         tally.duplicate()
+        item = get(True, max(0.0, deadline - time.monotonic()))
 
 
 class QueueChannel:
