@@ -22,7 +22,6 @@ import queue
 import signal
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import msgpack
@@ -70,7 +69,7 @@ def zmq_trial(config: RunConfig, roles, requests: int, window: int) -> dict:
 
 def native_trial(config: RunConfig, roles, requests: int, window: int) -> dict:
     board = native_impl.server.connect(config)
-    key = f"{uuid.uuid4().hex[:12]}-faults"
+    key = native_impl.server.reply_key()
     requests_queue, replies = board.requests(), board.replies(key)
     answered: set[int] = set()
     duplicates = 0

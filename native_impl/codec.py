@@ -29,7 +29,7 @@ def wire_bytes(config, request, reply) -> dict:
     and get calls and the responder's get and reply calls, each a pickled request and a pickled answer
     (before the 4-byte length of each and TCP's own framing)."""
     codec = CODECS[config.codec]
-    key, token = "0123456789ab-0", "7f0123456789"  # the sizes of a reply key and a proxy's id
+    key, token = 1 << 61, "7f0123456789"  # the sizes of a reply key (server.reply_key) and a proxy's id
     item, answer = (key, 0, codec.encode(request)), (0, codec.encode(reply))
     messages = [(token, "put", (item,), {}), ("#RETURN", None),  # requester puts
                 (token, "get", (True, config.timeout), {}), ("#RETURN", item),  # responder gets

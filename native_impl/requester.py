@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import queue
 import time
-import uuid
 from multiprocessing.managers import RemoteError
 
 from native_impl.codec import CODECS
-from native_impl.server import connect, disconnect, hold, remote_reason
+from native_impl.server import connect, disconnect, hold, remote_reason, reply_key
 from shared.config import START_DEADLINE, RunConfig
 from shared.pipeline import Stopped, pipeline
 from shared.results import RequesterResult, Tally, no_reply
@@ -35,7 +34,7 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     workload, codec = workload_for(config), CODECS[config.codec]
     tally = Tally(requester_id, config.share(requester_id), workload, codec, progress)
     board = connect(config, f"native requester {requester_id}", notice_level(requester_id))
-    key = f"{uuid.uuid4().hex[:12]}-{requester_id}"  # unique, so that concurrent runs never share replies
+    key = reply_key()
     requests, replies = board.requests(), board.replies(key)
     hold(replies)
     try:
@@ -56,10 +55,11 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
         disconnect(replies, requests, board)
 
 
-def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally, key: str, requests,
+def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally, key: int, requests,
              replies) -> None:
     """One request at a time: put it, get its reply; put it again after the timeout."""
     make, encode, put, get = workload.request, codec.encode, requests.put, replies.get
+    timeout = config.timeout
     clock = time.perf_counter_ns if config.record_latency else int  # int() is 0: recording off, for its cost
     for n in range(tally.result.planned):
         req = make(requester_id, n)
@@ -67,7 +67,9 @@ def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally
         sent = clock()
         put(item)
         try:
-            reply = await_reply(get, n, config.timeout, tally)
+            reply = get(True, timeout)
+            if reply is None or reply[0] != n:  # stopped, or a late answer to an earlier request
+                reply = await_reply(get, n, timeout, tally, reply)
         except queue.Empty:
             reply = resend(config, put, get, item, tally)
             if reply is None:
@@ -83,29 +85,31 @@ def resend(config: RunConfig, put, get, item: tuple, tally: Tally):
         tally.retry()
         put(item)
         try:
-            return await_reply(get, item[1], config.timeout, tally)
+            return await_reply(get, item[1], config.timeout, tally, get(True, config.timeout))
         except queue.Empty:
             continue
     return None
 
 
-def await_reply(get, n: int, timeout: float, tally: Tally):
-    """The reply to request n; queue.Empty after `timeout` seconds. Replies carry their request's number:
-    one for an earlier request (a late or second answer to a request sent again) is counted and dropped."""
+def await_reply(get, n: int, timeout: float, tally: Tally, item):
+    """The reply to request n, given the `item` that came first; queue.Empty after `timeout` seconds more.
+    Replies carry their request's number: one for an earlier request (a late or second answer to a request
+    sent again) is counted and dropped. The deadline counts from the first item, so that the hot path, where
+    it is the reply, has no clock to read: a stray reply can lengthen the wait by up to one timeout."""
     deadline = time.monotonic() + timeout
     while True:
-        item = get(True, max(0.0, deadline - time.monotonic()))
         if item is None:
             raise Stopped()
         if item[0] == n:
             return item
         tally.duplicate()
+        item = get(True, max(0.0, deadline - time.monotonic()))
 
 
 class QueueChannel:
     """The stock use of managers: every put and every get is a round trip to the server."""
 
-    def __init__(self, config: RunConfig, codec, key: str, board, requests, replies) -> None:
+    def __init__(self, config: RunConfig, codec, key: int, board, requests, replies) -> None:
         self.encode, self.key = codec.encode, key
         self.put, self.get = requests.put, replies.get
 
@@ -129,7 +133,7 @@ class BatchChannel:
     """The tuned use: requests go in one call per burst, replies come back many per call, through methods
     of the server's own board (a registered object), so a window of W costs about 2 round trips, not 2W."""
 
-    def __init__(self, config: RunConfig, codec, key: str, board, requests, replies) -> None:
+    def __init__(self, config: RunConfig, codec, key: int, board, requests, replies) -> None:
         self.encode, self.key, self.board, self.most = codec.encode, key, board, max(config.window, 1)
         self.pending: list = []
 
@@ -156,7 +160,7 @@ def exchange(config: RunConfig, requests: list) -> list:
     seeing exactly what comes back. A reply that does not come within the timeout raises TimeoutError."""
     codec = CODECS[config.codec]
     board = connect(config)
-    key = f"{uuid.uuid4().hex[:12]}-exchange"
+    key = reply_key()
     requests_queue, replies = board.requests(), board.replies(key)
     try:
         answers = []
@@ -176,7 +180,7 @@ def deliver(config: RunConfig, values: list) -> list[Delivery]:
     does not stop the others; a late reply to an earlier value is recognised by its number and skipped."""
     codec = CODECS[config.codec]
     board = connect(config)
-    key = f"{uuid.uuid4().hex[:12]}-deliver"
+    key = reply_key()
     requests_queue, replies = board.requests(), board.replies(key)
     deliveries = []
     try:

@@ -24,7 +24,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
     bad = BadRequests(index)
     board = connect(config, f"native responder {index}", notice_level(index))
     requests = board.requests()
-    get, reply_to = requests.get, board.reply
+    get, reply_to, decode, encode = requests.get, board.reply, codec.decode, codec.encode
     try:
         ready.set()
         if config.batch:
@@ -41,10 +41,21 @@ def respond(config: RunConfig, index: int, ready) -> None:
                 continue
             if item is None:
                 break
-            request = unpack(item, bad)
-            if request is not None:
-                key, n, payload = request
-                send_reply(reply_to, key, n, answer(handle, codec, payload, error_reply, bad), codec, index)
+            try:
+                key, n, payload = item  # unpack, inline: this loop is the hot path
+            except (TypeError, ValueError):
+                unpack(item, bad)  # again, to count it
+                continue
+            try:
+                reply = encode(handle(decode(payload)))
+            except Exception:
+                reply = answer(handle, codec, payload, error_reply, bad)  # again, step by step, to name the stage
+            try:
+                reply_to(key, (n, reply))
+            except (EOFError, ConnectionError):
+                raise
+            except Exception as error:  # it would not pickle here, or not unpickle there
+                send_error_reply(reply_to, key, n, error, codec, index)
     except (EOFError, ConnectionError) as error:
         # Its queues went with it, so there is nothing to reconnect to: say so, and let the command exit.
         raise PeerLost(f"lost the native server at {config.address}: {error!r}") from None
@@ -78,25 +89,30 @@ def respond_in_batches(config: RunConfig, index: int, board, handle, codec: Code
             return
 
 
-def send_reply(reply_to, key: str, n: int, reply, codec: Codec, index: int) -> None:
+def send_reply(reply_to, key: int, n: int, reply, codec: Codec, index: int) -> None:
     """Have the server put the reply into the requester's queue. It is pickled here and unpickled there; if
     either fails, the requester gets an error reply naming the stage instead."""
     try:
         reply_to(key, (n, reply))
-        return
     except (EOFError, ConnectionError):
         raise
-    except RemoteError as error:
-        stage, reason = SERVER_REPLY, remote_reason(error)
     except Exception as error:
+        send_error_reply(reply_to, key, n, error, codec, index)
+
+
+def send_error_reply(reply_to, key: int, n: int, error: Exception, codec: Codec, index: int) -> None:
+    """The reply to request n could not be sent (`error`): send an error reply naming the stage instead."""
+    if isinstance(error, RemoteError):
+        stage, reason = SERVER_REPLY, remote_reason(error)
+    else:
         stage, reason = ENCODE_REPLY, describe(error)
     log.info("responder %d: %s: %s", index, stage, reason)
     try:
         reply_to(key, (n, error_reply(codec, stage, reason)))
     except (EOFError, ConnectionError):
         raise
-    except Exception as error:
-        log.warning("responder %d: could not answer request %d: %s", index, n, describe(error))
+    except Exception as again:
+        log.warning("responder %d: could not answer request %d: %s", index, n, describe(again))
 
 
 def unpack(item, bad: BadRequests) -> tuple | None:

@@ -10,6 +10,7 @@ import errno
 import logging
 import os
 import queue
+import secrets
 import socket
 import threading
 import time
@@ -33,24 +34,28 @@ class Board:
     """The server's state: the shared request queue and a reply queue per requester key.
 
     Reply queues live as long as some proxy refers to them: the manager holds each one while it is shared,
-    and the weak dictionary forgets it afterwards, so a long-running server does not grow with each run."""
+    and the weak dictionary forgets it afterwards, so a long-running server does not grow with each run.
+
+    The queues are SimpleQueues: the server's threads spend most of their time in put() and get(), and a
+    SimpleQueue does both in C, where a queue.Queue runs a Condition's Python code in each (about a fifth of
+    the server's instructions per request). Nothing here needs what Queue adds: maxsize, task_done, join."""
 
     def __init__(self) -> None:
-        self._requests: queue.Queue = queue.Queue()
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self._replies: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         self._lock = threading.Lock()
 
-    def requests(self) -> queue.Queue:
+    def requests(self) -> queue.SimpleQueue:
         return self._requests
 
-    def replies(self, key: str) -> queue.Queue:
+    def replies(self, key: int) -> queue.SimpleQueue:
         with self._lock:
             found = self._replies.get(key)
             if found is None:
-                found = self._replies[key] = queue.Queue()
+                found = self._replies[key] = queue.SimpleQueue()
             return found
 
-    def reply(self, key: str, item: tuple) -> None:
+    def reply(self, key: int, item: tuple) -> None:
         """A responder's answer, put into its requester's queue here on the server: one call, and no proxy
         per requester for the responder to create (each one costs new authenticated connections)."""
         self.replies(key).put(item)
@@ -64,7 +69,7 @@ class Board:
         """Wait for one request, then take whatever else is there, up to `most` in all."""
         return _drain(self._requests, most, timeout)
 
-    def take_replies(self, key: str, most: int, timeout: float | None = None) -> list:
+    def take_replies(self, key: int, most: int, timeout: float | None = None) -> list:
         return _drain(self.replies(key), most, timeout)
 
     def reply_many(self, answers: list) -> None:
@@ -81,7 +86,14 @@ class Board:
             replies.put(None)
 
 
-def _drain(source: queue.Queue, most: int, timeout: float | None) -> list:
+def reply_key() -> int:
+    """A requester's reply key: random, so that concurrent runs never share replies (62 bits, where a uuid's
+    12 hex digits gave 48), and an int, the cheapest key to carry in every request and to look up on the
+    server: a string is decoded, and its hash computed, at every message that carries it."""
+    return secrets.randbits(62)
+
+
+def _drain(source: queue.SimpleQueue, most: int, timeout: float | None) -> list:
     taken = [source.get(True, timeout)]
     while len(taken) < most and taken[-1] is not None:
         try:

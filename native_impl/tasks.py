@@ -13,13 +13,12 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable
 
 from native_impl.codec import CODECS, error_reply
 from native_impl.requester import BatchChannel, QueueChannel, await_reply, resend
 from native_impl.responder import send_reply, unpack
-from native_impl.server import connect, disconnect, hang_up
+from native_impl.server import connect, disconnect, hang_up, reply_key
 from shared.config import START_DEADLINE, PeerLost, RunConfig
 from shared.pipeline import Stopped, pipeline_async
 from shared.results import RequesterResult, Tally, no_reply
@@ -100,6 +99,7 @@ async def respond(config: RunConfig, index: int, ready) -> None:
     on the loop, where a request whose handling raises costs an error reply, not the loop."""
     handle = responder_handler(config.workload)
     codec = CODECS[config.codec]
+    decode, encode = codec.decode, codec.encode
     bad = BadRequests(index)
     calls = ProxyThread(f"native responder {index} calls")
     try:
@@ -117,11 +117,16 @@ async def respond(config: RunConfig, index: int, ready) -> None:
                 continue
             if item is None:
                 break
-            request = unpack(item, bad)
-            if request is not None:
-                key, n, payload = request
-                reply = answer(handle, codec, payload, error_reply, bad)
-                await calls.call(send_reply, board.reply, key, n, reply, codec, index)
+            try:
+                key, n, payload = item
+            except (TypeError, ValueError):
+                unpack(item, bad)  # again, to count it
+                continue
+            try:
+                reply = encode(handle(decode(payload)))
+            except Exception:
+                reply = answer(handle, codec, payload, error_reply, bad)  # again, step by step, to name the stage
+            await calls.call(send_reply, board.reply, key, n, reply, codec, index)
     except (EOFError, ConnectionError) as error:
         raise PeerLost(f"lost the native server at {config.address}: {error!r}") from None
     finally:
@@ -135,7 +140,7 @@ async def request(config: RunConfig, requester_id: int, start, progress) -> Requ
     calls = ProxyThread(f"native requester {requester_id} calls")
     try:
         board = await calls.connect(config, f"native requester {requester_id}", notice_level(requester_id))
-        key = f"{uuid.uuid4().hex[:12]}-{requester_id}"
+        key = reply_key()
         requests, replies = await calls.proxy(board.requests), await calls.proxy(board.replies, key)
         await start.wait(START_DEADLINE + config.timeout)
         began = time.perf_counter()
@@ -154,10 +159,11 @@ async def request(config: RunConfig, requester_id: int, start, progress) -> Requ
         calls.close()
 
 
-async def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally, key: str,
+async def lockstep(config: RunConfig, requester_id: int, workload, codec, tally: Tally, key: int,
                    calls: ProxyThread, requests, replies) -> None:
     """requester.lockstep with each manager call awaited on the task's thread."""
     make, encode, put, get, call = workload.request, codec.encode, requests.put, replies.get, calls.call
+    timeout = config.timeout
     clock = time.perf_counter_ns if config.record_latency else int
     for n in range(tally.result.planned):
         req = make(requester_id, n)
@@ -165,7 +171,9 @@ async def lockstep(config: RunConfig, requester_id: int, workload, codec, tally:
         sent = clock()
         await call(put, item)
         try:
-            reply = await call(await_reply, get, n, config.timeout, tally)
+            reply = await call(get, True, timeout)
+            if reply is None or reply[0] != n:  # stopped, or a late answer to an earlier request
+                reply = await call(await_reply, get, n, timeout, tally, reply)
         except queue.Empty:
             reply = await call(resend, config, put, get, item, tally)
             if reply is None:
