@@ -20,6 +20,7 @@ from native_impl.requester import BatchChannel, QueueChannel, await_reply, resen
 from native_impl.responder import send_reply, unpack
 from native_impl.server import connect, disconnect, hang_up, reply_key
 from shared.config import START_DEADLINE, PeerLost, RunConfig
+from shared.event_loop import settle
 from shared.pipeline import Stopped, pipeline_async
 from shared.results import RequesterResult, Tally, no_reply
 from shared.roles import notice_level
@@ -50,7 +51,7 @@ class ProxyThread:
             except BaseException as error:  # handed to the task, which decides
                 outcome = (None, error)
             try:
-                self._loop.call_soon_threadsafe(_settle, future, *outcome)
+                self._loop.call_soon_threadsafe(settle, future, *outcome)
             except RuntimeError:
                 break  # the loop is closed: the task went with it
         disconnect(*reversed(self._held))
@@ -85,15 +86,6 @@ def _made_here(make: Callable, args: tuple) -> tuple:
     return made, getattr(made._tls, "connection", None)
 
 
-def _settle(future: asyncio.Future, result, error) -> None:
-    if future.cancelled():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
-
-
 async def respond(config: RunConfig, index: int, ready) -> None:
     """responder.respond as a task: the get and the reply are calls on the task's thread; the handler runs
     on the loop, where a request whose handling raises costs an error reply, not the loop."""
@@ -106,6 +98,9 @@ async def respond(config: RunConfig, index: int, ready) -> None:
         board = await calls.connect(config, f"native responder {index}", notice_level(index))
         requests = await calls.proxy(board.requests)
         ready.set()
+        if config.batch:
+            await respond_in_batches(config, index, board, handle, codec, bad, calls)
+            return
         while True:
             try:
                 item = await calls.call(requests.get)
@@ -131,6 +126,32 @@ async def respond(config: RunConfig, index: int, ready) -> None:
         raise PeerLost(f"lost the native server at {config.address}: {error!r}") from None
     finally:
         calls.close()
+
+
+async def respond_in_batches(config: RunConfig, index: int, board, handle, codec, bad: BadRequests,
+                             calls: ProxyThread) -> None:
+    """responder.respond_in_batches as a task: the two calls per batch on the task's thread, the handler on
+    the loop."""
+    most = max(config.window, 1)
+    while True:
+        answers, stop = [], False
+        for item in await calls.call(board.take_requests, most):
+            if item is None:
+                stop = True
+                break
+            request = unpack(item, bad)
+            if request is not None:
+                key, n, payload = request
+                answers.append((key, n, answer(handle, codec, payload, error_reply, bad)))
+        try:
+            await calls.call(board.reply_many, [(key, (n, reply)) for key, n, reply in answers])
+        except (EOFError, ConnectionError):
+            raise
+        except Exception:  # one reply would not pickle here, or not unpickle there
+            for key, n, reply in answers:
+                await calls.call(send_reply, board.reply, key, n, reply, codec, index)
+        if stop:
+            return
 
 
 async def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:

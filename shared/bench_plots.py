@@ -17,9 +17,10 @@ KINDS = (("parent", ("parent",)), ("broker or server", ("broker", "server")), ("
          ("requesters", ("requester",)), ("one process, all roles", ("process (all roles)",)))
 KIND_COLOURS = ("tab:gray", "tab:purple", "tab:olive", "tab:cyan", "tab:brown")
 DPI = 100
-CAPTIONS = {"throughput.png": "Throughput against payload size, per path (log-log); processes solid, threads dashed.",
+CAPTIONS = {"throughput.png": "Throughput against payload size, per path (log-log); processes solid, threads dashed, "
+                              "asyncio dotted.",
             "latency.png": "Latency percentiles against payload size, per path (processes, log-log).",
-            "memory.png": "Peak memory per role: processes against threads."}
+            "memory.png": "Peak memory per role: processes against threads and asyncio."}
 
 
 def payload_series(bench: Bench, path: str, concurrency: str) -> list[Record]:
@@ -109,7 +110,7 @@ def memory(bench: Bench, figure_class) -> object:
         axes.set_xlabel("peak resident memory, MiB (sum over processes)")
         axes.set_title(f"{size_text(payload)} payload")
         axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, not on them
-    figure.suptitle(f"Memory per role: processes against threads ({subtitle(bench)})")
+    figure.suptitle(f"Memory per role: processes against threads and asyncio ({subtitle(bench)})")
     return figure
 
 

@@ -9,6 +9,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from threading import BrokenBarrierError
@@ -54,10 +55,28 @@ class EventLoop:
     def close(self, timeout: float) -> None:
         """Stop the loop once the tasks are gone; a task that ignored its cancellation is abandoned with the
         loop (its thread is a daemon only for that case)."""
+        deadline = time.monotonic() + timeout
+        # The executor that asyncio.to_thread used (the waits for handshakes): its idle threads end here,
+        # not when the interpreter does, so that a process that runs many runs does not collect them.
+        ended = asyncio.run_coroutine_threadsafe(self.loop.shutdown_default_executor(), self.loop)
+        try:
+            ended.result(timeout)
+        except (concurrent.futures.TimeoutError, RuntimeError):
+            pass  # a thread still busy in it: abandoned with the loop
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout)
+        self._thread.join(max(0.0, deadline - time.monotonic()))
         if not self._thread.is_alive():
             self.loop.close()
+
+
+def settle(future: asyncio.Future, result, error: BaseException | None) -> None:
+    """Hand a thread's outcome to the task awaiting `future`, unless the task was cancelled meanwhile."""
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 async def _perform(name: str, target: Callable, args: tuple, reports) -> None:

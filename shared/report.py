@@ -36,12 +36,13 @@ ROWS: list[tuple[str, Callable[[RunResult], object], str]] = [
     ("CPU seconds by thread (one process)", lambda r: by_thread(r.thread_cpu), "{}"),
 ]
 SHOWN_THREAD_KINDS = 4
+NOTHING = "—"  # a row that is this in every column is left out (CPU by thread, with processes)
 
 
 def by_thread(seconds: dict[str, float]) -> str:
     """The busiest kinds of thread and the rest: 'event loop (every task) 3.1, libzmq I/O 0.9, ...'."""
     if not seconds:
-        return "—"
+        return NOTHING
     ranked = sorted(seconds.items(), key=lambda item: -item[1])
     shown = [f"{kind} {value:.2f}" for kind, value in ranked[:SHOWN_THREAD_KINDS]]
     rest = sum(value for _, value in ranked[SHOWN_THREAD_KINDS:])
@@ -89,7 +90,7 @@ def factorial_table(results: list[RunResult]) -> Table:
 def cells(results: list[RunResult]) -> tuple[list[str], list[list[str]]]:
     header = ["", *(label(r, results) for r in results)]
     body = [[label, *(fmt.format(read(r)) for r in results)] for label, read, fmt in ROWS]
-    return header, body
+    return header, [row for row in body if any(cell != NOTHING for cell in row[1:])]  # no empty rows
 
 
 def table(results: list[RunResult]) -> Table:

@@ -10,6 +10,7 @@ import pytest
 from conftest import TRANSPORTS, local_config, start_reqrep, wait_for_line
 
 import zmq_impl
+from shared.config import free_port
 from shared.run import response_side, run
 
 pytestmark = pytest.mark.timeout(90)
@@ -75,3 +76,17 @@ def test_ctrl_c_cancels_every_task_and_exits_130(transport):
     assert "cancelled 55 tasks; all ended" in errors  # 50 requesters and 5 responders
     for trouble in ("Traceback", "ResourceWarning", "Task was destroyed", "never retrieved"):
         assert trouble not in errors
+
+
+def test_ctrl_c_while_requester_tasks_wait_for_an_absent_server(transport):
+    """Tasks cancelled while they wait (in a worker thread) for a server that is not there: the waits end
+    with them, and nothing holds the exit."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}" if transport == "zmq" else f"127.0.0.1:{port}"
+    flag = "--connect" if transport == "zmq" else "--address"
+    request = start_reqrep(transport, "request", flag, address, "--requesters", "20", "--requests", "100",
+                           "--timeout", "60", "--concurrency", "asyncio", env={"REQREP_AUTHKEY": "test-key"})
+    wait_for_line(request, "waiting for the", stream="stderr")
+    request.send_signal(signal.SIGINT)
+    assert request.wait(timeout=5) == 130
+    assert "Traceback" not in request.stderr.read()

@@ -142,3 +142,11 @@ def test_the_plan_shares_points_and_sizes_requests_by_payload():
     assert sizes[16] > sizes[32 * 1024] > sizes[1024 * 1024] >= 2 * sweep.MIN_PER_REQUESTER
     stock = [p for p in points if p.path == "native-stock" and p.payload_bytes >= sweep.NAGLE_STALL_BYTES]
     assert stock and all(p.requests <= full.stall_requests for p in stock)
+
+
+def test_concurrency_chooses_the_modes_of_the_sweep():
+    every = {p.concurrency for p in sweep.plan(sweep.choose_sweep("quick", None, None))}
+    assert every == {"processes", "threads", "asyncio"}
+    chosen = sweep.choose_sweep("quick", None, None, ["asyncio"])
+    assert {p.concurrency for p in sweep.plan(chosen)} == {"processes", "asyncio"}
+    assert chosen.parameters()["concurrency"] == ["processes", "asyncio"]

@@ -27,8 +27,10 @@ def test_a_window_of_requests_in_flight(transport, concurrency):
     assert result.parameters["window"] == 8
 
 
-def test_native_batches(tmp_path):
-    config = local_config("native", requests=1500, requesters=3, responders=2, window=16, batch=True)
+@pytest.mark.parametrize("concurrency", CONCURRENCY)
+def test_native_batches(concurrency):
+    config = local_config("native", requests=1500, requesters=3, responders=2, window=16, batch=True,
+                          concurrency=concurrency)
     verified(run(config, TRANSPORTS["native"]), 1500)
 
 
@@ -37,8 +39,9 @@ def test_native_batches_in_lockstep_and_with_the_rpc_workload():
     verified(run(config, TRANSPORTS["native"]), 300)
 
 
-def test_open_loop_keeps_its_schedule(transport):
-    config = local_config(transport, requests=400, requesters=2, responders=2, rate=400.0)
+@pytest.mark.parametrize("concurrency", ["processes", "asyncio"])
+def test_open_loop_keeps_its_schedule(transport, concurrency):
+    config = local_config(transport, requests=400, requesters=2, responders=2, rate=400.0, concurrency=concurrency)
     result = run(config, TRANSPORTS[transport])
     verified(result, 400)
     # 400 requests at 400 per second take a second at least, however fast the server: the schedule rules

@@ -260,6 +260,8 @@ def _await_handshake(monitor: zmq.Socket, peer: Peer, timeout: float) -> None:
         if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
             raise UsageError(f"the handshake with the {peer.name} at {peer.address} failed: both sides need the "
                              f"same security (--curve on both, or on neither)")
+        if event == zmq.EVENT_MONITOR_STOPPED:  # the socket was closed: its asyncio task was cancelled
+            raise UsageError(f"stopped while waiting for the {peer.name} at {peer.address}")
         reached = reached or event == zmq.EVENT_CONNECTED  # something listens: a retry then is no absence
         if event == zmq.EVENT_CONNECT_RETRIED and not (told or reached):
             told = _tell_waiting(peer, timeout)

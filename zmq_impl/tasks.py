@@ -103,7 +103,7 @@ async def open_socket(config: RunConfig, requester_id: int | None = None) -> zmq
             secure_client(socket, config)
         if requester_id is not None:
             peer = Peer(f"zmq requester {requester_id}", peer_name(config), address, notice_level(requester_id))
-            await asyncio.to_thread(connect, socket, config, peer)
+            await asyncio.to_thread(connect, socket, config, peer)  # its wait blocks
         else:
             socket.connect(address)
     except BaseException:
