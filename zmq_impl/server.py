@@ -215,45 +215,56 @@ def connect(socket: zmq.Socket, config: RunConfig, peer: Peer, *, watch: bool = 
     A refused CURVE key or a security mismatch ends the wait at once. With `watch`, returns a `PeerWatch`
     that logs the peer's departures and returns (libzmq reconnects by itself); the caller stops it.
     """
-    monitor = monitor_socket(socket)
+    monitor = monitor_socket(socket, shared_context())
     try:
         socket.connect(peer.address)
-        _await_handshake(monitor, peer, config.timeout)
+        handshake = Handshake(peer, config.timeout)
+        while not (monitor.poll(handshake.wait_ms()) and handshake.done(monitor.recv_multipart())):
+            pass
     except BaseException:
-        _stop_monitor(socket, monitor)
+        stop_monitor(socket, monitor)
         raise
     if not watch:
-        _stop_monitor(socket, monitor)
+        stop_monitor(socket, monitor)
         return None
     return PeerWatch(socket, monitor, peer)
 
 
-def monitor_socket(socket: zmq.Socket) -> zmq.Socket:
-    """A blocking PAIR socket that receives `socket`'s peer events, whether `socket` blocks or is an asyncio
-    socket (whose own get_monitor_socket would hand back an awaitable one)."""
+def monitor_socket(socket: zmq.Socket, context: zmq.Context) -> zmq.Socket:
+    """A PAIR socket of `context` that receives `socket`'s peer events: a blocking one from the shared
+    context, or an awaitable one from its asyncio shadow (whatever kind `socket` itself is)."""
     address = f"inproc://reqrep-monitor-{uuid.uuid4().hex}"
     socket.monitor(address, PEER_EVENTS)
-    monitor = shared_context().socket(zmq.PAIR)
+    monitor = context.socket(zmq.PAIR)
     monitor.linger = 0
     monitor.connect(address)
     return monitor
 
 
-def _await_handshake(monitor: zmq.Socket, peer: Peer, timeout: float) -> None:
-    began = time.monotonic()
-    deadline, told, reached = began + timeout, False, False
-    while True:
+class Handshake:
+    """The wait for a peer's handshake, without the waiting: `wait_ms` says how long to poll the monitor
+    next (and announces a long wait, or gives up at the deadline), `done` reads one monitor message. The
+    blocking `connect` above and the asyncio one of tasks.py drive it alike."""
+
+    def __init__(self, peer: Peer, timeout: float) -> None:
+        self.peer, self.timeout = peer, timeout
+        self.began = time.monotonic()
+        self.deadline = self.began + timeout
+        self.told = self.reached = False
+
+    def wait_ms(self) -> int:
         now = time.monotonic()
-        if now >= deadline:
-            raise UsageError(f"no {peer.name} answered at {peer.address} within {timeout:g} s")
-        if not told and now - began >= WAITING_NOTICE_SECONDS:
-            told = _tell_waiting(peer, timeout)
-        slice_end = deadline if told else min(deadline, began + WAITING_NOTICE_SECONDS)
-        if not monitor.poll(max(1, int((slice_end - now) * 1000))):
-            continue
-        event = parse_monitor_message(monitor.recv_multipart())["event"]
+        if now >= self.deadline:
+            raise UsageError(f"no {self.peer.name} answered at {self.peer.address} within {self.timeout:g} s")
+        if not self.told and now - self.began >= WAITING_NOTICE_SECONDS:
+            self.tell_waiting()
+        slice_end = self.deadline if self.told else min(self.deadline, self.began + WAITING_NOTICE_SECONDS)
+        return max(1, int((slice_end - now) * 1000))
+
+    def done(self, message: list) -> bool:
+        peer, event = self.peer, parse_monitor_message(message)["event"]
         if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-            return
+            return True
         if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
             raise UsageError(f"the {peer.name} at {peer.address} refused this client's CURVE key (its public key "
                              f"must be in the server's authorized folder)")
@@ -262,17 +273,17 @@ def _await_handshake(monitor: zmq.Socket, peer: Peer, timeout: float) -> None:
                              f"same security (--curve on both, or on neither)")
         if event == zmq.EVENT_MONITOR_STOPPED:  # the socket was closed: its asyncio task was cancelled
             raise UsageError(f"stopped while waiting for the {peer.name} at {peer.address}")
-        reached = reached or event == zmq.EVENT_CONNECTED  # something listens: a retry then is no absence
-        if event == zmq.EVENT_CONNECT_RETRIED and not (told or reached):
-            told = _tell_waiting(peer, timeout)
+        self.reached = self.reached or event == zmq.EVENT_CONNECTED  # something listens: a retry is no absence
+        if event == zmq.EVENT_CONNECT_RETRIED and not (self.told or self.reached):
+            self.tell_waiting()
+        return False
+
+    def tell_waiting(self) -> None:
+        self.peer.say("waiting for", f" (up to {self.timeout:g} s)")
+        self.told = True
 
 
-def _tell_waiting(peer: Peer, timeout: float) -> bool:
-    peer.say("waiting for", f" (up to {timeout:g} s)")
-    return True
-
-
-def _stop_monitor(socket: zmq.Socket, monitor: zmq.Socket) -> None:
+def stop_monitor(socket: zmq.Socket, monitor: zmq.Socket) -> None:
     try:
         socket.disable_monitor()
     except zmq.ZMQError:

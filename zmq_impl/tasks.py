@@ -24,20 +24,36 @@ from shared.workload import DECODE_REQUEST, BadRequests, answer, responder_handl
 from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, carries_id, error_reply, request_id, split_id
 from zmq_impl.requester import peer_name
 from zmq_impl.server import (
+    Handshake,
     Peer,
     bind,
     connect,
     crosses_tcp,
+    monitor_socket,
     secure_client,
     secure_server,
     shared_context,
     start_authenticator,
+    stop_monitor,
 )
 
 
 def asyncio_context() -> zmq.asyncio.Context:
     """A shadow of this process's context: awaitable sockets, and inproc reaches the broker's thread."""
     return zmq.asyncio.Context(shared_context())
+
+
+async def connect_async(socket: zmq.asyncio.Socket, config: RunConfig, peer: Peer) -> None:
+    """server.connect, awaiting the handshake on an awaitable monitor: a thousand requester tasks wait for
+    their broker on the loop, and a task cancelled meanwhile stops its monitor on the way out."""
+    monitor = monitor_socket(socket, asyncio_context())
+    try:
+        socket.connect(peer.address)
+        handshake = Handshake(peer, config.timeout)
+        while not (await monitor.poll(handshake.wait_ms()) and handshake.done(await monitor.recv_multipart())):
+            pass
+    finally:
+        stop_monitor(socket, monitor)
 
 
 async def respond(config: RunConfig, index: int, ready) -> None:
@@ -103,7 +119,7 @@ async def open_socket(config: RunConfig, requester_id: int | None = None) -> zmq
             secure_client(socket, config)
         if requester_id is not None:
             peer = Peer(f"zmq requester {requester_id}", peer_name(config), address, notice_level(requester_id))
-            await asyncio.to_thread(connect, socket, config, peer)  # its wait blocks
+            await connect_async(socket, config, peer)
         else:
             socket.connect(address)
     except BaseException:
@@ -199,7 +215,7 @@ class DealerChannel:
         if not config.router_address:
             secure_client(self.socket, config)
         peer = Peer(f"zmq requester {requester_id}", peer_name(config), address, notice_level(requester_id))
-        await asyncio.to_thread(connect, self.socket, config, peer)
+        await connect_async(self.socket, config, peer)
 
     async def send(self, n: int, request) -> None:
         await self.socket.send_multipart((b"", request_id(n) + self.encode(request)))
