@@ -69,15 +69,7 @@ def respond_in_batches(config: RunConfig, index: int, board, handle, codec: Code
     that each requester hears what became of its own."""
     most = max(config.window, 1)
     while True:
-        answers, stop = [], False
-        for item in board.take_requests(most):
-            if item is None:
-                stop = True
-                break
-            request = unpack(item, bad)
-            if request is not None:
-                key, n, payload = request
-                answers.append((key, n, answer(handle, codec, payload, error_reply, bad)))
+        answers, stop = answer_batch(board.take_requests(most), handle, codec, bad)
         try:
             board.reply_many([(key, (n, reply)) for key, n, reply in answers])
         except (EOFError, ConnectionError):
@@ -87,6 +79,20 @@ def respond_in_batches(config: RunConfig, index: int, board, handle, codec: Code
                 send_reply(board.reply, key, n, reply, codec, index)
         if stop:
             return
+
+
+def answer_batch(items: list, handle, codec: Codec, bad: BadRequests) -> tuple[list, bool]:
+    """The (key, number, encoded reply) of each request of a batch, and whether the batch ended with the
+    stop sentinel."""
+    answers = []
+    for item in items:
+        if item is None:
+            return answers, True
+        request = unpack(item, bad)
+        if request is not None:
+            key, n, payload = request
+            answers.append((key, n, answer(handle, codec, payload, error_reply, bad)))
+    return answers, False
 
 
 def send_reply(reply_to, key: int, n: int, reply, codec: Codec, index: int) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from native_impl.codec import CODECS, error_reply
 from native_impl.requester import BatchChannel, QueueChannel, await_reply, resend
-from native_impl.responder import send_reply, unpack
+from native_impl.responder import answer_batch, send_reply, unpack
 from native_impl.server import connect, disconnect, hang_up, reply_key
 from shared.config import START_DEADLINE, PeerLost, RunConfig
 from shared.event_loop import settle
@@ -134,15 +134,7 @@ async def respond_in_batches(config: RunConfig, index: int, board, handle, codec
     the loop."""
     most = max(config.window, 1)
     while True:
-        answers, stop = [], False
-        for item in await calls.call(board.take_requests, most):
-            if item is None:
-                stop = True
-                break
-            request = unpack(item, bad)
-            if request is not None:
-                key, n, payload = request
-                answers.append((key, n, answer(handle, codec, payload, error_reply, bad)))
+        answers, stop = answer_batch(await calls.call(board.take_requests, most), handle, codec, bad)
         try:
             await calls.call(board.reply_many, [(key, (n, reply)) for key, n, reply in answers])
         except (EOFError, ConnectionError):

@@ -79,14 +79,20 @@ def settle(future: asyncio.Future, result, error: BaseException | None) -> None:
         future.set_result(result)
 
 
+def failure(name: str, error: Exception) -> tuple[str, str]:
+    """How a role that raised reports it, thread, process or task alike: a UsageError's own sentence,
+    anything else by its type (the traceback with --verbose)."""
+    if isinstance(error, UsageError):
+        return "error", str(error)
+    log.debug("%s failed:\n%s", name, traceback.format_exc())
+    return "error", f"{type(error).__name__}: {error}"
+
+
 async def _perform(name: str, target: Callable, args: tuple, reports) -> None:
     try:
         outcome = ("result", await target(*args))
-    except UsageError as error:
-        outcome = ("error", str(error))
     except Exception as error:
-        log.debug("%s failed:\n%s", name, traceback.format_exc())
-        outcome = ("error", f"{type(error).__name__}: {error}")
+        outcome = failure(name, error)
     reports.put((name, *outcome))
 
 

@@ -12,14 +12,13 @@ import queue
 import signal
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 from setproctitle import setproctitle
 
-from shared.config import IN_ONE_PROCESS, RunConfig, UsageError
-from shared.event_loop import EventLoop, TaskRole
+from shared.config import IN_ONE_PROCESS, RunConfig
+from shared.event_loop import EventLoop, TaskRole, failure
 
 log = logging.getLogger(__name__)
 STOP_DEADLINE = 3.0  # seconds a role gets to stop before it is killed
@@ -58,11 +57,8 @@ def _perform(name: str, target: Callable, args: tuple, reports) -> None:
         outcome = ("result", target(*args))
     except SystemExit:
         return  # stopped on request
-    except UsageError as error:
-        outcome = ("error", str(error))
     except Exception as error:
-        log.debug("%s failed:\n%s", name, traceback.format_exc())
-        outcome = ("error", f"{type(error).__name__}: {error}")
+        outcome = failure(name, error)
     reports.put((name, *outcome))
 
 

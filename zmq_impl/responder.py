@@ -73,10 +73,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
                     raise
                 # More frames follow: REP answers only once it has taken the whole request. Checking for
                 # them here, on the rare path, spares every request a getsockopt call.
-                extra = len(socket.recv_multipart())
-                problem = ValueError(f"a request is one frame, this one had {extra + 1}")
-                bad.count(DECODE_REQUEST, problem)
-                socket.send(number + error_reply(codec, DECODE_REQUEST, problem))
+                socket.send(frames_reply(number, socket.recv_multipart(), codec, bad))
     except zmq.ContextTerminated:
         pass
     finally:
@@ -85,3 +82,10 @@ def respond(config: RunConfig, index: int, ready) -> None:
         socket.close()
         if handler is not None:
             handler.stop()
+
+
+def frames_reply(number: bytes, extra: list, codec, bad: BadRequests) -> bytes:
+    """The error reply to a request that came in more than one frame (`extra` are the ones after the first)."""
+    problem = ValueError(f"a request is one frame, this one had {len(extra) + 1}")
+    bad.count(DECODE_REQUEST, problem)
+    return number + error_reply(codec, DECODE_REQUEST, problem)

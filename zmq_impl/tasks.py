@@ -20,9 +20,10 @@ from shared.config import START_DEADLINE, RunConfig
 from shared.pipeline import pipeline_async
 from shared.results import RequesterResult, Tally, no_reply
 from shared.roles import notice_level
-from shared.workload import DECODE_REQUEST, BadRequests, answer, responder_handler, workload_for
+from shared.workload import BadRequests, answer, responder_handler, workload_for
 from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, carries_id, error_reply, request_id, split_id
 from zmq_impl.requester import peer_name
+from zmq_impl.responder import frames_reply
 from zmq_impl.server import (
     Handshake,
     Peer,
@@ -94,10 +95,7 @@ async def respond(config: RunConfig, index: int, ready) -> None:
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise
-                extra = len(await socket.recv_multipart())
-                problem = ValueError(f"a request is one frame, this one had {extra + 1}")
-                bad.count(DECODE_REQUEST, problem)
-                await socket.send(number + error_reply(codec, DECODE_REQUEST, problem))
+                await socket.send(frames_reply(number, await socket.recv_multipart(), codec, bad))
     except zmq.ContextTerminated:
         pass
     finally:
@@ -109,7 +107,7 @@ async def respond(config: RunConfig, index: int, ready) -> None:
 
 
 async def open_socket(config: RunConfig, requester_id: int | None = None) -> zmq.asyncio.Socket:
-    """requester.open_socket for a task: the wait for the broker's handshake runs in a worker thread."""
+    """requester.open_socket for a task: the wait for the broker's handshake is awaited on the loop."""
     socket = asyncio_context().socket(zmq.REQ)
     address = config.router_address or config.address
     try:
