@@ -1,5 +1,6 @@
-"""The Python-native variant: pickled objects in multiprocessing.managers queues over TCP."""
+"""The Python-native variant: pickled objects in multiprocessing.managers queues over TCP.
+`TRANSPORT` is what the core sees of it (shared/transport.py)."""
 
-from native_impl import codec, requester, responder, server, tasks
+from native_impl.transport import TRANSPORT
 
-__all__ = ["codec", "requester", "responder", "server", "tasks"]
+__all__ = ["TRANSPORT"]

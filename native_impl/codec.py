@@ -4,11 +4,12 @@ pickles as one bytes object: the transport's cost without the encoding's."""
 
 from __future__ import annotations
 
+import operator
 from multiprocessing.reduction import ForkingPickler
 
 import msgpack
 
-from shared.codec import Codec, identity
+from shared.transport import Codec, Framing, identity
 from shared.workload import error_body
 
 CODECS: dict[str, Codec] = {
@@ -24,12 +25,20 @@ def error_reply(codec: Codec, stage: str, error: BaseException | str):
     return msgpack.packb(body) if codec.name == "msgpack" else body
 
 
+def framing(key: int) -> Framing:
+    """A request is the tuple (the requester's reply key, its number, the value); a reply is (number, value),
+    put into the requester's own queue. A queue may hold a late answer to an earlier request, and a requester
+    may wait for the next item without sending again."""
+    return Framing(tag=int, join=lambda n, payload: (key, n, payload), answers=lambda reply, n: reply[0] == n,
+                   body=operator.itemgetter(1), number=operator.itemgetter(0), listens=True)
+
+
 def wire_bytes(config, request, reply) -> dict:
     """What one request and its reply weigh as the manager messages that carry them: the requester's put
     and get calls and the responder's get and reply calls, each a pickled request and a pickled answer
     (before the 4-byte length of each and TCP's own framing)."""
     codec = CODECS[config.codec]
-    key, token = 1 << 61, "7f0123456789"  # the sizes of a reply key (server.reply_key) and a proxy's id
+    key, token = 1 << 61, "7f0123456789"  # the sizes of a reply key (requester.reply_key) and a proxy's id
     item, answer = (key, 0, codec.encode(request)), (0, codec.encode(reply))
     messages = [(token, "put", (item,), {}), ("#RETURN", None),  # requester puts
                 (token, "get", (True, config.timeout), {}), ("#RETURN", item),  # responder gets

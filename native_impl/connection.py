@@ -1,56 +1,221 @@
-"""The managers' connections with TCP_NODELAY, the one change to how managers talk.
+"""The client side of the managers: the connections (TCP_NODELAY, and a deadline on the handshake), the shared
+key, the wait for the server with a deadline, and closing a connection from any thread.
 
-multiprocessing.connection writes a message's 4-byte length and its body in two `send` calls when the
-body is larger than 16 KiB, and the authentication handshake is a volley of small messages. With Nagle's
+multiprocessing.connection writes a message's 4-byte length and its body in two `send` calls when the body
+is larger than 16 KiB, and the authentication handshake is a volley of small messages. With Nagle's
 algorithm on, the second write waits for the ACK of the first, which the receiver delays by up to 40 ms:
 every large message and every new connection pays it. ZeroMQ turns Nagle off on its TCP sockets; these do
-the same. They are registered in `multiprocessing.managers.listener_client`, the table a manager consults
-by its `serializer` name, so a manager made with `serializer=NODELAY` uses them on both ends (the stock
-"pickle" entry stays as it is, for `--stock-managers`).
+the same (`--stock-managers` leaves it on). Both kinds are registered in
+`multiprocessing.managers.listener_client`, the table a manager consults by its `serializer` name.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
-from multiprocessing import connection
-from multiprocessing.managers import listener_client
+import struct
+import time
+import weakref
+from multiprocessing import AuthenticationError, connection
+from multiprocessing.managers import BaseManager, listener_client
 
-NODELAY = "pickle-nodelay"
-STOCK = "pickle"
+from shared.config import RunConfig
+from shared.transport import Peer, UsageError
+
+log = logging.getLogger(__name__)
+NODELAY, NAGLE = "pickle-nodelay", "pickle-nagle"
+AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
+CONNECT_RETRY_SECONDS = 0.1
+PROBE_SECONDS = 1.0  # one attempt to reach the server's port; a peer not there by then is announced as awaited
+handshake_seconds = 10.0  # this process's deadline on a connection's handshake: the run's timeout (`connect`)
 
 
-def _without_nagle(conn: connection.Connection) -> None:
-    # A second descriptor of the same socket: options belong to the socket, and closing the copy
-    # leaves the connection open.
-    with socket.socket(fileno=os.dup(conn.fileno())) as view:
-        if view.family in (socket.AF_INET, socket.AF_INET6):
+def _socket_of(conn: connection.Connection) -> socket.socket:
+    """A second descriptor of the connection's socket: options belong to the socket, and closing the copy
+    leaves the connection open."""
+    return socket.socket(fileno=os.dup(conn.fileno()))
+
+
+def _deadline(conn: connection.Connection, seconds: float) -> None:
+    """Every read and write on the connection fails after `seconds` (0: waits forever again)."""
+    whole, part = int(seconds), int((seconds % 1) * 1_000_000)
+    with _socket_of(conn) as view:
+        for option in (socket.SO_RCVTIMEO, socket.SO_SNDTIMEO):
+            view.setsockopt(socket.SOL_SOCKET, option, struct.pack("ll", whole, part))
+
+
+def _tune(conn: connection.Connection, nodelay: bool) -> None:
+    with _socket_of(conn) as view:
+        if nodelay and view.family in (socket.AF_INET, socket.AF_INET6):
             view.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class Listener(connection.Listener):
+    """The server's listener: the managers authenticate each connection later, in its own thread."""
+
+    nodelay = True
+
     def accept(self) -> connection.Connection:
         if self._listener is None:
             raise OSError("listener is closed")
         accepted = self._listener.accept()
-        _without_nagle(accepted)  # before the handshake, which would stall too
-        if self._authkey:
-            connection.deliver_challenge(accepted, self._authkey)
-            connection.answer_challenge(accepted, self._authkey)
+        _tune(accepted, self.nodelay)  # before the handshake, which would stall too
         return accepted
 
 
-def Client(address, family=None, authkey=None) -> connection.Connection:  # noqa: N802 (the stdlib's name)
-    opened = connection.SocketClient(address)
-    _without_nagle(opened)
-    if authkey is not None:
-        connection.answer_challenge(opened, authkey)
-        connection.deliver_challenge(opened, authkey)
+class NagleListener(Listener):
+    nodelay = False
+
+
+def _client(address, authkey, nodelay: bool) -> connection.Connection:
+    """A connection to the server, the handshake done within `handshake_seconds`: a port that accepts and
+    never answers fails it instead of holding the caller forever."""
+    raw = socket.create_connection(address, timeout=handshake_seconds)
+    raw.settimeout(None)  # the deadline below is the kernel's: the connection reads the descriptor itself
+    opened = connection.Connection(raw.detach())
+    try:
+        _tune(opened, nodelay)
+        if authkey is not None:
+            _deadline(opened, handshake_seconds)
+            connection.answer_challenge(opened, authkey)
+            connection.deliver_challenge(opened, authkey)
+            _deadline(opened, 0)  # a get() waits for a reply as long as the caller asked
+    except BaseException:
+        opened.close()
+        raise
     return opened
 
 
+def Client(address, family=None, authkey=None) -> connection.Connection:  # noqa: N802 (the stdlib's name)
+    return _client(address, authkey, nodelay=True)
+
+
+def NagleClient(address, family=None, authkey=None) -> connection.Connection:  # noqa: N802
+    return _client(address, authkey, nodelay=False)
+
+
 listener_client[NODELAY] = (Listener, Client)
+listener_client[NAGLE] = (NagleListener, NagleClient)
 
 
 def serializer(stock: bool) -> str:
-    return STOCK if stock else NODELAY
+    return NAGLE if stock else NODELAY
+
+
+def load_authkey(path: str | None = None) -> bytes:
+    """The shared key: from a file if one is named, else from REQREP_AUTHKEY. Never from the command line,
+    where `ps` would show it to everyone on the machine. There is no default key."""
+    if path:
+        try:
+            with open(path, "rb") as source:
+                key = source.read().strip()
+        except OSError as error:
+            raise UsageError(f"cannot read the key file {path}: {error.strerror}") from None
+        if not key:
+            raise UsageError(f"the key file {path} is empty")
+        return key
+    key = os.environ.get(AUTHKEY_VARIABLE, "")
+    if not key:
+        raise UsageError(f"{AUTHKEY_VARIABLE} is not set and no --authkey-file was given: the native server and "
+                         f"its peers need a shared key")
+    return key.encode()
+
+
+class BoardClient(BaseManager):
+    """The requesters' and responders' view of the server: proxies, no state."""
+
+
+BoardClient.register("board")
+BoardClient.register("Queue")
+
+
+def connect(config: RunConfig, peer: Peer):
+    """Connect to the server, waiting for it until the timeout (it may start after us, or on another host);
+    return the board proxy. A role that has to wait says so, at the peer's level."""
+    global handshake_seconds
+    handshake_seconds = config.timeout
+    address = config.transport.host_port(config.address)
+    client = BoardClient(address=address, authkey=config.settings.authkey,
+                         serializer=serializer(config.settings.stock_managers))
+    deadline = time.monotonic() + config.timeout
+    told = False
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise UsageError(f"no native server answered at {config.address} within {config.timeout:g} s")
+        # The managers' own connect has no deadline: across hosts, a port that drops packets would hold it for
+        # minutes. A plain TCP connection with one is tried first; the server shrugs it off.
+        if not _reachable(address, min(remaining, PROBE_SECONDS)):
+            if not told:
+                peer.say("waiting for", f" (up to {config.timeout:g} s)")
+                told = True
+            time.sleep(min(CONNECT_RETRY_SECONDS, max(0.0, deadline - time.monotonic())))  # a retry interval
+            continue
+        try:
+            client.connect()
+            return client.board()
+        except AuthenticationError:
+            raise UsageError(f"authentication with the native server at {config.address} failed: "
+                             f"wrong key ({AUTHKEY_VARIABLE})") from None
+        except ConnectionRefusedError:
+            continue  # it went between the probe and the connection: wait for it again
+        except (BlockingIOError, TimeoutError):
+            raise UsageError(f"whatever listens at {config.address} did not answer the managers' handshake within "
+                             f"{config.timeout:g} s: it is not a reqrep native server") from None
+        except (EOFError, ConnectionResetError, AssertionError, OSError):
+            raise UsageError(f"whatever listens at {config.address} is not a reqrep native server (it broke off "
+                             f"the managers' handshake)") from None
+
+
+def _reachable(address: tuple[str, int], seconds: float) -> bool:
+    try:
+        socket.create_connection(address, timeout=seconds).close()
+    except OSError:  # refused, timed out, no route to the host yet
+        return False
+    return True
+
+
+def disconnect(*proxies) -> None:
+    """Release proxies and close this thread's connection to the server now, not when garbage collected."""
+    for proxy in proxies:
+        proxy._close()  # the proxy's finalizer: decref on the server
+    for proxy in proxies:
+        opened = getattr(proxy._tls, "connection", None)
+        if opened is not None:
+            opened.close()
+            del proxy._tls.connection
+
+
+_held: weakref.WeakSet = weakref.WeakSet()  # this process's connections to a server, held by roles that are threads
+
+
+def hold(proxy) -> None:
+    """Note the calling thread's connection to the server (one per thread, shared by its proxies), so that
+    `stop_requesters` can wake a call blocked in it."""
+    opened = getattr(proxy._tls, "connection", None)
+    if opened is not None:
+        _held.add(opened)
+
+
+def hang_up(opened: connection.Connection) -> None:
+    """Shut a manager connection down from any thread: a call blocked in it wakes with EOFError at once,
+    where closing it would leave that call waiting."""
+    try:
+        with _socket_of(opened) as duplicate:
+            duplicate.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # closed already
+
+
+def stop_requesters(config: RunConfig) -> None:
+    """Stop requesters running as threads of this process against a server that is not ours to stop: hang
+    up their connections (`stop_threads` would stop the server, which others may be using)."""
+    for opened in list(_held):
+        hang_up(opened)
+
+
+def remote_reason(error: Exception) -> str:
+    """The last line of the server's traceback that a RemoteError carries: the exception, in one line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip().strip("-")]
+    return lines[-1] if lines else type(error).__name__

@@ -1,4 +1,4 @@
-"""The response side's manager server: a multiprocessing.managers server holding one shared request queue
+"""The listening side of the managers: a multiprocessing.managers server holding one shared request queue
 (responders compete for it, as REP sockets behind a DEALER do) and one reply queue per requester.
 
 This plays the part of Racket's distributed places: Python objects, pickled for you, over TCP with a key.
@@ -7,27 +7,18 @@ This plays the part of Racket's distributed places: Python objects, pickled for 
 from __future__ import annotations
 
 import errno
-import logging
-import os
 import queue
-import secrets
 import socket
 import threading
-import time
 import weakref
-from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client
 from multiprocessing.managers import BaseManager, dispatch
 
-from native_impl.connection import serializer
-from shared.config import AUTHKEY_VARIABLE, RunConfig, UsageError, parse_host_port
+from native_impl.connection import Client, connect, disconnect, serializer
+from shared.config import RunConfig
+from shared.transport import Peer, UsageError
 
-log = logging.getLogger(__name__)
-ROLE = "server"
-CONNECT_RETRY_SECONDS = 0.1
 SIGNAL_POLL_SECONDS = 0.2
 BACKLOG = 4096  # connections waiting to be accepted (the kernel caps it at net.core.somaxconn)
-PROBE_SECONDS = 1.0  # one attempt to reach the server's port; a peer not there by then is announced as awaited
 
 
 class Board:
@@ -86,13 +77,6 @@ class Board:
             replies.put(None)
 
 
-def reply_key() -> int:
-    """A requester's reply key: random, so that concurrent runs never share replies (62 bits, where a uuid's
-    12 hex digits gave 48), and an int, the cheapest key to carry in every request and to look up on the
-    server: a string is decoded, and its hash computed, at every message that carries it."""
-    return secrets.randbits(62)
-
-
 def _drain(source: queue.SimpleQueue, most: int, timeout: float | None) -> list:
     taken = [source.get(True, timeout)]
     while len(taken) < most and taken[-1] is not None:
@@ -101,19 +85,6 @@ def _drain(source: queue.SimpleQueue, most: int, timeout: float | None) -> list:
         except queue.Empty:
             break
     return taken
-
-
-class BoardClient(BaseManager):
-    """The requesters' and responders' view of the server: proxies, no state."""
-
-
-BoardClient.register("board")
-BoardClient.register("Queue")
-
-
-def needed(config: RunConfig) -> bool:
-    """Both examples need the server: managers have no peer-to-peer mode."""
-    return True
 
 
 def _server_for(board: Board, address: tuple[str, int], authkey: bytes, stock: bool):
@@ -161,8 +132,8 @@ def _wake(address: tuple[str, int]) -> None:
 
 def serve(config: RunConfig, ready) -> None:
     """Run the manager server until interrupted (SIGTERM in its own process, `stop_threads` in threads)."""
-    address = parse_host_port(config.address)
-    server = _server_for(Board(), address, config.authkey, config.stock_managers)
+    address = config.transport.host_port(config.address)
+    server = _server_for(Board(), address, config.settings.authkey, config.settings.stock_managers)
     server.stop_event = threading.Event()  # serve_client() polls it; serve_forever() would have made it
     accepter = threading.Thread(target=_accept, args=(server,), name="manager accepter", daemon=True)
     try:
@@ -179,104 +150,17 @@ def serve(config: RunConfig, ready) -> None:
         server.listener.close()
 
 
-def connect(config: RunConfig, who: str = "", level: int = logging.WARNING):
-    """Connect to the server, waiting for it until the timeout (it may start after us, or on another host);
-    return the board proxy. With `who`, a role that has to wait says so at `level`, as a zmq role does (see
-    shared.roles.notice_level)."""
-    address = parse_host_port(config.address)
-    client = BoardClient(address=address, authkey=config.authkey, serializer=serializer(config.stock_managers))
-    deadline = time.monotonic() + config.timeout
-    told = not who
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise UsageError(f"no native server answered at {config.address} within {config.timeout:g} s")
-        # The managers' own connect has no deadline: across hosts, a port that drops packets would hold it for
-        # minutes. A plain TCP connection with one is tried first; the server shrugs it off.
-        if not _reachable(address, min(remaining, PROBE_SECONDS)):
-            if not told:
-                log.log(level, "%s: waiting for the native server at %s (up to %g s)", who, config.address,
-                        config.timeout)
-                told = True
-            time.sleep(min(CONNECT_RETRY_SECONDS, max(0.0, deadline - time.monotonic())))  # a retry interval
-            continue
-        try:
-            client.connect()
-            return client.board()
-        except AuthenticationError:
-            raise UsageError(f"authentication with the native server at {config.address} failed: "
-                             f"wrong key ({AUTHKEY_VARIABLE})") from None
-        except ConnectionRefusedError:
-            continue  # it went between the probe and the connection: wait for it again
-        except (EOFError, ConnectionResetError):
-            raise UsageError(f"the server at {config.address} closed the connection: "
-                             f"is it a reqrep native server?") from None
-
-
-def _reachable(address: tuple[str, int], seconds: float) -> bool:
-    try:
-        socket.create_connection(address, timeout=seconds).close()
-    except OSError:  # refused, timed out, no route to the host yet
-        return False
-    return True
-
-
-def disconnect(*proxies) -> None:
-    """Release proxies and close this thread's connection to the server now, not when garbage collected."""
-    for proxy in proxies:
-        proxy._close()  # the proxy's finalizer: decref on the server
-    for proxy in proxies:
-        connection = getattr(proxy._tls, "connection", None)
-        if connection is not None:
-            connection.close()
-            del proxy._tls.connection
-
-
-_held: weakref.WeakSet = weakref.WeakSet()  # this process's connections to a server, held by roles that are threads
-
-
-def hold(proxy) -> None:
-    """Note the calling thread's connection to the server (one per thread, shared by its proxies), so that
-    `stop_requesters` can wake a call blocked in it."""
-    connection = getattr(proxy._tls, "connection", None)
-    if connection is not None:
-        _held.add(connection)
-
-
-def hang_up(connection) -> None:
-    """Shut a manager connection down from any thread: a call blocked in it wakes with EOFError at once,
-    where closing it would leave that call waiting."""
-    try:
-        with socket.socket(fileno=os.dup(connection.fileno())) as duplicate:
-            duplicate.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # closed already
-
-
-def stop_requesters(config: RunConfig) -> None:
-    """Stop requesters running as threads of this process against a server that is not ours to stop: hang
-    up their connections (`stop_threads` would stop the server, which others may be using)."""
-    for connection in list(_held):
-        hang_up(connection)
-
-
-def remote_reason(error: Exception) -> str:
-    """The last line of the server's traceback that a RemoteError carries: the exception, in one line."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip().strip("-")]
-    return lines[-1] if lines else type(error).__name__
-
-
 def stop_threads(config: RunConfig) -> None:
     """Stop every native role running as a thread of this process: wake the blocked get() calls with None,
     then ask the server to stop through the managers' own 'shutdown' message."""
-    address = parse_host_port(config.address)
+    address = config.transport.host_port(config.address)
     try:
-        board = connect(config.with_(timeout=1.0))
+        board = connect(config.with_(timeout=1.0), Peer("reqrep", config.role("server"), config.address))
         try:
             board.stop(config.responders)
         finally:
             disconnect(board)
-        with Client(address, authkey=config.authkey) as connection:
+        with Client(address, authkey=config.settings.authkey) as connection:
             dispatch(connection, None, "shutdown")
     except (UsageError, OSError, EOFError):
         pass  # no server to stop

@@ -7,19 +7,20 @@ The transports arrive as a dict from the command line: this module never names t
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from types import ModuleType
 
-from shared.config import START_DEADLINE, RunConfig, local_addresses
-from shared.machine import describe
+from shared.config import START_DEADLINE, RunConfig
+from shared.machine import machine_facts
 from shared.results import RunResult
-from shared.roles import POLL_SECONDS, STOP_DEADLINE, Roles, Terminated
 from shared.run import run
-from shared.sweep import PATHS, Point, Sweep, plan
+from shared.supervisor import Supervisor, Terminated
+from shared.sweep import Point, Sweep, plan
+from shared.transport import Transport
 
 FORMAT = "reqrep-bench/1"
 POINT_ROLE = "bench point"
@@ -27,13 +28,14 @@ POINT_ROLE = "bench point"
 RUN_ALLOWANCE = 300.0
 
 
-def point_config(point: Point, timeout: float) -> RunConfig:
-    """The point's configuration on ports that are free now (and, native, a key made for it)."""
-    path = PATHS[point.path]
-    config = RunConfig(transport=path.transport, codec=path.codec, requests=point.requests,
-                       requesters=point.requesters, responders=point.responders, concurrency=point.concurrency,
-                       timeout=timeout, window=point.window, payload_bytes=point.payload_bytes, **path.settings)
-    return config.with_(**local_addresses(path.transport, point.concurrency))
+def point_config(sweep: Sweep, point: Point, transports: Mapping[str, Transport]) -> RunConfig:
+    """The point's configuration; its ports and keys are chosen in the point's own process."""
+    path = sweep.path(point.path)
+    transport = transports[path.transport]
+    settings = dataclasses.replace(transport.settings_type(), **path.settings)
+    return RunConfig(transport=transport, codec=path.codec, requests=point.requests, requesters=point.requesters,
+                     responders=point.responders, concurrency=point.concurrency, timeout=sweep.timeout,
+                     window=point.window, payload_bytes=point.payload_bytes, settings=settings)
 
 
 @dataclass
@@ -74,45 +76,34 @@ class Record:
                 "median": self.medians(), "rounds": [result.to_json() for result in self.results]}
 
 
-def measure_point(config: RunConfig, impl: ModuleType, answered) -> RunResult:
-    """In the point's own process: the run, with its progress where the sweep's loop can read it."""
+def measure_point(config: RunConfig, answered) -> RunResult:
+    """In the point's own process: the run on free loopback ports, with its progress where the sweep's loop
+    can read it."""
 
     def progress(done: int, planned: int) -> None:
         answered[0] = done
 
-    return run(config, impl, progress=progress)
+    with config.transport.loopback(config) as local:
+        return run(local, progress=progress)
 
 
-def _no_threads(config: RunConfig) -> None:
-    """A point is always a process of its own, whatever the concurrency of the roles inside it."""
-
-
-def run_point(record: Record, config: RunConfig, impl: ModuleType, progress: Callable[[float], None]) -> None:
+def run_point(record: Record, config: RunConfig, progress: Callable[[float], None]) -> None:
     """One point in a forked process, so that its memory figures start from the same small parent every
     time (a thread run, or a forked role, would otherwise inherit what the points before it left behind)."""
-    roles = Roles(config.with_(concurrency="processes"), _no_threads)
     began = time.monotonic()
     deadline = began + 2 * START_DEADLINE + config.timeout * config.attempts + RUN_ALLOWANCE
-    try:
+    with Supervisor("processes") as roles:
         answered = roles.counters(1)
-        roles.start(POINT_ROLE, measure_point, config, impl, answered)
-        report = None
-        while report is None:
-            report = roles.next_report(POLL_SECONDS)
-            if report is not None:
-                break
+        roles.start(POINT_ROLE, measure_point, config, answered)
+
+        def tick(now: float) -> None:
             progress(min(answered[0] / config.requests, 1.0))
-            if not roles.alive(POINT_ROLE):  # its report may still be in the pipe
-                report = roles.next_report(1.0) or (
-                    POINT_ROLE, "error", f"exited without a result ({roles.exit_status(POINT_ROLE)})")
-            elif time.monotonic() > deadline:
-                report = (POINT_ROLE, "error", f"no result within {deadline - began:.0f} s")
-        roles.started[0].join(STOP_DEADLINE)  # it ends by itself once it has reported
-    finally:
-        roles.stop()
-    _, kind, payload = report
+            if now > deadline:
+                roles.give_up(POINT_ROLE, f"no result within {deadline - began:.0f} s")
+
+        report = next(roles.watch([POINT_ROLE], tick))
     record.wall_seconds += time.monotonic() - began
-    (record.results if kind == "result" else record.errors).append(payload)
+    (record.errors if report.failed else record.results).append(report.error if report.failed else report.result)
 
 
 SweepProgress = Callable[[float, str], None]  # (point runs done, fractions included; what runs now)
@@ -142,11 +133,11 @@ class Bench:
     def lost(self) -> list[Record]:
         return [record for record in self.records.values() if not record.succeeded]
 
-    def run(self, transports: dict[str, ModuleType], progress: SweepProgress | None = None) -> None:
+    def run(self, transports: Mapping[str, Transport], progress: SweepProgress | None = None) -> None:
         """Every point, round after round (a whole pass each, so that a point's rounds are minutes apart).
         Ctrl-C or SIGTERM stops the point under way (its roles with it), marks the bench interrupted and goes
         on up to the caller, who still writes what was measured."""
-        self.machine, self.date = describe(), datetime.now(UTC).isoformat(timespec="seconds")
+        self.machine, self.date = machine_facts(transports.values()), datetime.now(UTC).isoformat(timespec="seconds")
         began = time.monotonic()
         rounds = self.sweep.rounds
         try:
@@ -159,9 +150,8 @@ class Bench:
                             progress(done + fraction, label)
 
                     record = self.records.setdefault(point, Record(point, studies))
-                    config = point_config(point, self.sweep.timeout)
                     advance(0.0)
-                    run_point(record, config, transports[config.transport], advance)
+                    run_point(record, point_config(self.sweep, point, transports), advance)
                     self.runs += 1
                     advance(1.0)
         except (KeyboardInterrupt, Terminated):

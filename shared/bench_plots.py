@@ -8,13 +8,13 @@ from pathlib import Path
 
 from shared.bench import Bench, Record
 from shared.config import CONCURRENCY
-from shared.sweep import MIB, PATHS, role_kind, size_text
+from shared.sizes import MIB, size_text
 
-COLOURS = {"zmq": "tab:blue", "native": "tab:orange", "native-stock": "tab:red", "native-batch": "tab:green"}
+COLOURS = ("tab:blue", "tab:orange", "tab:red", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
 LINES = {"processes": ("-", "o"), "threads": ("--", "s"), "asyncio": (":", "^")}
 PERCENTILES = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9"))
 KINDS = (("parent", ("parent",)), ("broker or server", ("broker", "server")), ("responders", ("responder",)),
-         ("requesters", ("requester",)), ("one process, all roles", ("process (all roles)",)))
+         ("requesters", ("requester",)), ("one process, all roles", ("process",)))
 KIND_COLOURS = ("tab:gray", "tab:purple", "tab:olive", "tab:cyan", "tab:brown")
 DPI = 100
 CAPTIONS = {"throughput.png": "Throughput against payload size, per path (log-log); processes solid, threads dashed, "
@@ -46,7 +46,7 @@ def subtitle(bench: Bench) -> str:
 def throughput(bench: Bench, figure_class) -> object:
     figure = figure_class(figsize=(11, 4.5), dpi=DPI, layout="constrained")
     rate, volume = figure.subplots(1, 2)
-    for path in bench.sweep.paths:
+    for index, path in enumerate(bench.sweep.names):
         for concurrency in CONCURRENCY:
             series = payload_series(bench, path, concurrency)
             if not series:
@@ -54,7 +54,7 @@ def throughput(bench: Bench, figure_class) -> object:
             style, marker = LINES[concurrency]
             sizes = [r.point.payload_bytes for r in series]
             rps = [r.median(lambda result: result.throughput_rps) for r in series]
-            common = {"color": COLOURS.get(path), "linestyle": style, "marker": marker,
+            common = {"color": COLOURS[index % len(COLOURS)], "linestyle": style, "marker": marker,
                       "label": f"{path}, {concurrency}"}
             rate.plot(sizes, rps, **common)
             volume.plot(sizes, [2 * size * r / MIB for size, r in zip(sizes, rps, strict=True)], **common)
@@ -68,7 +68,7 @@ def throughput(bench: Bench, figure_class) -> object:
 
 
 def latency(bench: Bench, figure_class) -> object:
-    paths = list(bench.sweep.paths)
+    paths = bench.sweep.names
     columns = 2 if len(paths) > 1 else 1
     figure = figure_class(figsize=(11, 3.6 * math.ceil(len(paths) / columns)), dpi=DPI, layout="constrained")
     grid = figure.subplots(math.ceil(len(paths) / columns), columns, sharey=True, squeeze=False)
@@ -80,7 +80,7 @@ def latency(bench: Bench, figure_class) -> object:
         payload_axis(axes, list(bench.sweep.payloads))
         axes.set_yscale("log")
         axes.set_ylabel("latency, µs")
-        window = PATHS[path].window
+        window = bench.sweep.path(path).window
         axes.set_title(f"{path}" + (f" (window {window})" if window > 1 else ""))
         axes.legend(fontsize="small")
     for axes in list(grid.flat)[len(paths):]:
@@ -96,13 +96,13 @@ def memory(bench: Bench, figure_class) -> object:
                           layout="constrained")
     panels = figure.subplots(len(payloads), 1, squeeze=False)[:, 0]
     for axes, payload in zip(panels, payloads, strict=True):
-        rows = [r for path in sweep.paths for c in CONCURRENCY for r in bench.records.values()
+        rows = [r for path in sweep.names for c in CONCURRENCY for r in bench.records.values()
                 if r.results and "payload" in r.studies and r.point.path == path
                 and r.point.concurrency == c and r.point.payload_bytes == payload]
         labels = [f"{r.point.path}, {r.point.concurrency}" for r in rows]
         left = [0.0] * len(rows)
         for (kind, names), colour in zip(KINDS, KIND_COLOURS, strict=True):
-            widths = [sum(role.rss_peak_mib for role in r.results[0].roles if role_kind(role.role) in names)
+            widths = [sum(role.rss_peak_mib for role in r.results[0].roles if role.kind in names)
                       for r in rows]
             axes.barh(labels, widths, left=left, color=colour, label=kind)
             left = [a + b for a, b in zip(left, widths, strict=True)]

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from shared import bench_plots
 from shared.bench import Bench, Record, SweepProgress
 from shared.results import RunResult, write_json
-from shared.sweep import KIB, PATHS, role_kind, size_text
+from shared.sizes import KIB, size_text
 
 STALL_PAYLOADS = (KIB, 16 * KIB, 32 * KIB)
 STALL_TARGET = 3.0  # native p50 at 32 KiB at most this many times its p50 at 1 KiB
@@ -43,7 +43,7 @@ def sweep_bar(console: Console, enabled: bool, runs: int) -> Iterator[SweepProgr
 def find(bench: Bench, path: str, concurrency: str, payload: int, *, window: int | None = None,
          requesters: int | None = None, responders: int | None = None) -> Record | None:
     """The record of one point, if it ran; window and counts default to those of the payload study."""
-    wanted = (path, concurrency, payload, PATHS[path].window if window is None else window,
+    wanted = (path, concurrency, payload, bench.sweep.path(path).window if window is None else window,
               requesters or bench.sweep.requesters, responders or bench.sweep.responders)
     for record in bench.records.values():
         p = record.point
@@ -67,11 +67,11 @@ def rate(result: RunResult) -> float:
     return result.throughput_rps
 
 
-def percentile(key: str) -> Callable[[RunResult], float]:
+def latency_of(key: str) -> Callable[[RunResult], float]:
     return lambda result: result.latency_us[key]
 
 
-p50_of, p99_of = percentile("p50"), percentile("p99")
+p50_of, p99_of = latency_of("p50"), latency_of("p99")
 
 
 def p50(record: Record | None) -> float | None:
@@ -82,7 +82,7 @@ def ratio(top: float | None, bottom: float | None) -> str:
     return f"{top / bottom:.1f}×" if top and bottom else NOT_RUN
 
 
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1),
             *("| " + " | ".join(row) + " |" for row in rows), ""]
 
@@ -94,9 +94,9 @@ def modes(bench: Bench, payload: int) -> list[str]:
 # ---- the sections ------------------------------------------------------------------------------------------
 def machine_sentence(machine: dict) -> str:
     kind = "virtual machine" if machine.get("virtual_machine") else "machine"
+    versions = ", ".join(f"{name} {version}" for name, version in machine["versions"].items() if version)
     return (f"a {machine['cores']}-core {kind} ({machine['cpu_model']}, {machine['memory_gib']:g} GiB, "
-            f"{machine['system']} {machine['kernel']}), Python {machine['python']}, pyzmq {machine['pyzmq']} with "
-            f"libzmq {machine['libzmq']}, msgpack {machine['msgpack']}; load average {machine['load_average'][0]:g} "
+            f"{machine['system']} {machine['kernel']}); {versions}; load average {machine['load_average'][0]:g} "
             f"when the sweep began")
 
 
@@ -120,13 +120,13 @@ def introduction(bench: Bench) -> list[str]:
     if bench.interrupted:
         lines += ["**Interrupted:** the sweep was stopped before its end; the tables hold the points measured.", ""]
     lines += ["| path | what travels, and how |", "|---|---|"]
-    lines += [f"| {name} | {PATHS[name].description} |" for name in sweep.paths] + [""]
+    lines += [f"| {path.name} | {path.description} |" for path in sweep.paths] + [""]
     counts = [[size_text(payload), *(f"{point.requests:,}" for point in bench.plan
                                      if point.payload_bytes == payload and "payload" in bench.plan[point]
                                      and point.concurrency == "processes")] for payload in sweep.payloads]
     lines += ["Requests per point fall as payloads grow, so that each point takes about as long; with fewer than "
               "100 requests, p99 is close to the slowest request, and p99.9 needs more than 1,000.", ""]
-    lines += table(["payload", *sweep.paths], counts)
+    lines += markdown_table(["payload", *sweep.names], counts)
     return lines
 
 
@@ -149,9 +149,9 @@ def per_concurrency(bench: Bench, heading: str, show) -> list[str]:
         payloads = [p for p in sweep.payloads if concurrency in modes(bench, p)]
         if payloads:
             lines += [heading.format(concurrency), ""]
-            lines += table(["payload", *sweep.paths],
-                           [[size_text(p), *(show(find(bench, path, concurrency, p)) for path in sweep.paths)]
-                            for p in payloads])
+            lines += markdown_table(["payload", *sweep.names],
+                                    [[size_text(p), *(show(find(bench, path, concurrency, p)) for path in sweep.names)]
+                                     for p in payloads])
     return lines
 
 
@@ -161,7 +161,7 @@ def window_section(bench: Bench) -> list[str]:
         return []
     low, high = sweep.windows[0], sweep.windows[-1]
     rows = []
-    for path in sweep.paths:
+    for path in sweep.names:
         a, b = (find(bench, path, "processes", sweep.reference_payload, window=w) for w in (low, high))
         rows.append([path, *(measured(r, rate) for r in (a, b)),
                      ratio(*(r.median(rate) if r is not None and r.succeeded else None for r in (b, a))),
@@ -170,7 +170,7 @@ def window_section(bench: Bench) -> list[str]:
             f"What keeping {high} requests in flight per requester buys each path, at "
             f"{size_text(sweep.reference_payload)} with every role a process: throughput grows as long as the "
             f"server has idle time to fill, and each request then waits behind the others in flight.", "",
-            *table(["path", f"requests/s, window {low}", f"requests/s, window {high}", "gain",
+            *markdown_table(["path", f"requests/s, window {low}", f"requests/s, window {high}", "gain",
                     f"p50 µs, window {low}", f"p50 µs, window {high}"], rows)]
 
 
@@ -178,21 +178,21 @@ def stall_ratios(bench: Bench) -> list[tuple[str, str, list[float | None]]]:
     """(path, concurrency, p50 at 1, 16 and 32 KiB) for every path and mode that ran at 1 and 32 KiB."""
     rows = []
     for concurrency in bench.sweep.modes:
-        for path in ("native", "native-stock", "zmq"):
-            if path in bench.sweep.paths and all(concurrency in modes(bench, p) for p in (KIB, 32 * KIB)):
+        for path in bench.sweep.names:
+            if all(concurrency in modes(bench, p) for p in (KIB, 32 * KIB)):
                 rows.append((path, concurrency, [p50(find(bench, path, concurrency, p)) for p in STALL_PAYLOADS]))
     return rows
 
 
 def stall_verdict(bench: Bench) -> str:
-    """Whether native (TCP_NODELAY) meets its target, in one sentence."""
-    found = [(c, v[2] / v[0]) for path, c, v in stall_ratios(bench) if path == "native" and v[0] and v[2]]
+    """Whether every path that is not known to stall meets the target, in one sentence."""
+    found = [(f"{path} {c}", v[2] / v[0]) for path, c, v in stall_ratios(bench)
+             if not bench.sweep.path(path).stalls_above and v[0] and v[2]]
     if not found:
-        return "The target (native p50 at 32 KiB at most 3 × its p50 at 1 KiB) was not measured in this sweep."
+        return "The target (p50 at 32 KiB at most 3 × p50 at 1 KiB) was not measured in this sweep."
     met = all(value <= STALL_TARGET for _, value in found)
-    parts = [f"{value:.1f}× with {concurrency}" for concurrency, value in found]
-    shown = " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
-    return (f"Target, native p50 at 32 KiB at most {STALL_TARGET:g} × its p50 at 1 KiB: "
+    shown = ", ".join(f"{where} {value:.1f}×" for where, value in found)
+    return (f"Target, p50 at 32 KiB at most {STALL_TARGET:g} × p50 at 1 KiB on every path but those that stall: "
             f"{'met' if met else 'not met'} ({shown}).")
 
 
@@ -201,19 +201,21 @@ def stall_section(bench: Bench) -> list[str]:
              ratio(values[2], values[0])] for path, concurrency, values in stall_ratios(bench)]
     if not rows:
         return []
-    return ["## The Nagle stall: stock managers against TCP_NODELAY", "",
-            "p50 latency (µs) around 16 KiB. The stock manager connections write a message larger than 16 KiB in "
-            "two sends; with Nagle's algorithm on, the second waits for the ACK of the first, which the receiver "
-            "delays by up to 40 ms. reqrep's native connections turn Nagle off, as ZeroMQ does.", "",
-            *table(["path", "concurrency", *(f"p50, {size_text(p)}" for p in STALL_PAYLOADS), "32 KiB / 1 KiB"],
-                   rows), stall_verdict(bench), ""]
+    stalling = [f"`{path.name}`" for path in bench.sweep.paths if path.stalls_above]
+    return ["## Stalls around 16 KiB", "",
+            "p50 latency (µs) at 1, 16 and 32 KiB. A connection with Nagle's algorithm on that writes a message in "
+            "two sends makes the second wait for the ACK of the first, which the receiver delays by up to 40 ms"
+            + (f": {', '.join(stalling)} does, the stock manager connections writing a message larger than 16 KiB "
+               "in two sends" if stalling else "") + ".", "",
+            *markdown_table(["path", "concurrency", *(f"p50, {size_text(p)}" for p in STALL_PAYLOADS),
+                             "32 KiB / 1 KiB"], rows), stall_verdict(bench), ""]
 
 
 def counts_section(bench: Bench) -> list[str]:
     sweep = bench.sweep
     if not sweep.counts:
         return []
-    columns = [(path, c) for path in ("zmq", "native") if path in sweep.paths for c in sweep.modes]
+    columns = [(path.name, c) for path in sweep.paths if path.plain for c in sweep.modes]
     rows = [[f"{rq} × {rs}", *(measured(find(bench, path, c, sweep.reference_payload, requesters=rq, responders=rs),
                                         rate, p50_of)
                                for path, c in columns)] for rq, rs in sweep.counts]
@@ -221,7 +223,7 @@ def counts_section(bench: Bench) -> list[str]:
             f"Throughput (requests/s) / p50 latency (µs) as requesters and responders are added, at "
             f"{size_text(sweep.reference_payload)}: where a path stops gaining, something else (a core, the GIL, "
             "the one manager server) is the limit.", "",
-            *table(["requesters × responders", *(f"{path}, {c}" for path, c in columns)], rows)]
+            *markdown_table(["requesters × responders", *(f"{path}, {c}" for path, c in columns)], rows)]
 
 
 def memory_row(record: Record | None) -> list[str]:
@@ -231,7 +233,7 @@ def memory_row(record: Record | None) -> list[str]:
     first = record.results[0]
     kinds: dict[str, list[float]] = {}
     for role in first.roles:
-        kinds.setdefault(role_kind(role.role), []).append(role.rss_peak_mib)
+        kinds.setdefault(role.kind, []).append(role.rss_peak_mib)
 
     def cell(*names: str) -> str:
         values = [value for name in names for value in kinds.get(name, [])]
@@ -240,7 +242,7 @@ def memory_row(record: Record | None) -> list[str]:
         return f"{sum(values) / len(values):,.1f}" + (f" × {len(values)}" if len(values) > 1 else "")
 
     return [cell("parent"), cell("broker", "server"), cell("responder"), cell("requester"),
-            cell("process (all roles)"), f"{first.rss_peak_mib_total:,.1f}"]
+            cell("process"), f"{first.rss_peak_mib_total:,.1f}"]
 
 
 def memory_section(bench: Bench) -> list[str]:
@@ -251,9 +253,9 @@ def memory_section(bench: Bench) -> list[str]:
              "with threads or asyncio the whole run is one process. The total sums the processes, so pages they "
              "share are counted once per process.", ""]
     for payload in payloads:
-        rows = [[path, c, *memory_row(find(bench, path, c, payload))] for path in sweep.paths for c in sweep.modes]
+        rows = [[path, c, *memory_row(find(bench, path, c, payload))] for path in sweep.names for c in sweep.modes]
         lines += [f"**{size_text(payload)}**", ""]
-        lines += table(["path", "concurrency", "parent", "broker or server", "responder", "requester",
+        lines += markdown_table(["path", "concurrency", "parent", "broker or server", "responder", "requester",
                         "one process, all roles", "total"], rows)
     return lines
 
@@ -280,7 +282,7 @@ def lost_section(bench: Bench) -> list[str]:
     return [*lines, ""]
 
 
-def markdown(bench: Bench, plots: list[str] | None) -> str:
+def report_markdown(bench: Bench, plots: list[str] | None) -> str:
     sections = [introduction(bench), payload_sections(bench), window_section(bench), stall_section(bench),
                 counts_section(bench), memory_section(bench), plots_section(bench, plots), lost_section(bench)]
     return "\n".join(line for section in sections for line in section)
@@ -290,7 +292,7 @@ def write(bench: Bench, out: Path) -> list[Path]:
     """results.json, the plots (not after an interruption: quitting should be quick) and report.md."""
     write_json(str(out / "results.json"), bench.to_json())
     plots = [] if bench.interrupted else bench_plots.draw(bench, out)
-    (out / "report.md").write_text(markdown(bench, plots), encoding="utf-8")
+    (out / "report.md").write_text(report_markdown(bench, plots), encoding="utf-8")
     return [out / "results.json", out / "report.md", *(out / name for name in plots or [])]
 
 

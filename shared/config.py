@@ -1,75 +1,99 @@
-"""The parameters of one run, shared by both transports, and the checks of user input."""
+"""The parameters of one run, and their checks: the command line, the bench and the tests all build a
+`RunConfig`, and its constructor refuses what does not fit, with the sentence the user will read."""
 
 from __future__ import annotations
 
-import os
-import re
-import secrets
+import math
 import socket
-import uuid
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
+
+from shared.transport import Settings, Transport, UsageError
 
 EXAMPLES = ("hello", "router")
 CONCURRENCY = ("processes", "threads", "asyncio")
 IN_ONE_PROCESS = ("threads", "asyncio")  # every role in the process that starts them
 WORKLOADS = ("echo", "rpc", "mirror")
+PARTS = ("run", "serve", "broker", "responders", "request")  # which roles the process that holds it runs
 HELLO_REQUESTS = 5  # the seed's example 1 sends five requests
-DEFAULT_ZMQ_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
-DEFAULT_ZMQ_BACK = "tcp://127.0.0.1:1338"  # where a broker started alone meets its responders
-DEFAULT_NATIVE_ADDRESS = "127.0.0.1:50000"
-AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
-DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+ROUTER_REQUESTS, ROUTER_ROLES = 100_000, 5  # example 2: five requesters, five responders
+MAX_RETRIES = 100
 START_DEADLINE = 60.0  # seconds for every role of a run to be connected and ready
-
-_TCP_ENDPOINT = re.compile(r"^tcp://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.*-]+):(\d{1,5})$")
-_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
-
-
-class UsageError(Exception):
-    """A mistake the user can fix; the command line prints it as one sentence and exits 2."""
-
-
-class PeerLost(UsageError):
-    """A role's broker or server went away while it served: one sentence, and the command exits 2."""
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything a role needs to know; picklable, so processes receive it as it is."""
+    """Everything a role needs to know. Fields left None or empty take the example's or the transport's
+    default; `with_` makes a changed copy, checked again."""
 
-    transport: str
+    transport: Transport
+    part: str = "run"
     example: str = "router"
-    requests: int = 100_000
-    requesters: int = 5
-    responders: int = 5
+    requests: int | None = None  # in all: router 100,000, hello 5
+    requesters: int | None = None  # router 5, hello 1
+    responders: int | None = None  # router 5, hello 1; 0 for a broker alone or a requester
     concurrency: str = "processes"
     workload: str = "echo"
-    codec: str = "msgpack"
+    codec: str = ""  # the transport's default when empty
     timeout: float = 10.0  # seconds to wait for a reply before sending the request again
     retries: int = 3  # times a request is sent again before the server is presumed down
-    address: str = ""  # where requesters connect (zmq endpoint, or HOST:PORT for native)
-    back_address: str = ""  # zmq only: where the broker meets its responders
-    authkey: bytes = b""  # native only
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # zmq: larger messages are refused at the socket
-    curve_dir: str = ""  # zmq: CURVE keys (see `reqrep zmq keys`); empty: no encryption
+    address: str = ""  # where requesters find the response side (empty: not chosen yet)
     window: int = 1  # requests in flight per requester (closed loop); 1 is the seed's lockstep
     rate: float = 0.0  # requests per second in all, sent on schedule (open loop); 0: closed loop
     payload_bytes: int = 0  # size of each echo request's text (0: the seed's "Hello, <id> <n>")
     record_latency: bool = True  # off only to measure what recording costs
-    batch: bool = False  # native: move requests and replies in batches, one manager call each
-    stock_managers: bool = False  # native: the stock connections, without TCP_NODELAY
-    shared_connection: bool = False  # zmq requesters: one TCP connection to the broker, through a local proxy
-    router_address: str = ""  # zmq, with shared_connection: where that proxy meets the requesters
+    settings: Settings | None = None  # the transport's own fields; its defaults when None
+
+    def __post_init__(self) -> None:
+        hello = self.example == "hello"
+        fill = {"requests": HELLO_REQUESTS if hello else ROUTER_REQUESTS,
+                "requesters": 1 if hello else ROUTER_ROLES,
+                "responders": 0 if self.part in ("broker", "request") else 1 if hello else ROUTER_ROLES,
+                "codec": self.transport.default_codec, "settings": self.transport.settings_type()}
+        for name, value in fill.items():
+            if getattr(self, name) in (None, ""):
+                object.__setattr__(self, name, value)
+        if self.address:
+            object.__setattr__(self, "address", self.transport.parse_address(self.address))
+        self._check()
+        self.settings.check(self)
+
+    def _check(self) -> None:
+        choose("--example", self.example, EXAMPLES)
+        choose("--concurrency", self.concurrency, CONCURRENCY)
+        choose("--workload", self.workload, WORKLOADS)
+        if self.part in ("run", "request"):
+            check_counts(self.requests, self.requesters)
+        if self.responders < 0 or (self.responders == 0 and self.part in ("run", "responders")):
+            raise UsageError(f"--responders must be a positive number, not {self.responders}")
+        if self.example == "hello" and (self.requesters != 1 or self.responders > 1):
+            raise UsageError("the hello example is one requester and one responder: use --example router for more")
+        if not 0 < self.timeout < math.inf:  # an infinite one would leave a lost reply waited for forever
+            raise UsageError(f"--timeout must be a positive number of seconds, not {self.timeout}")
+        if not 0 <= self.retries <= MAX_RETRIES:
+            raise UsageError(f"--retries must be from 0 to {MAX_RETRIES}, not {self.retries}")
+        if self.window < 1:
+            raise UsageError(f"--window must be 1 or more, not {self.window}")
+        if self.rate < 0:
+            raise UsageError(f"--rate must be a positive number of requests per second, not {self.rate}")
+        if self.payload_bytes < 0:
+            raise UsageError(f"--payload-bytes must be zero or more, not {self.payload_bytes}")
+        if self.payload_bytes and self.workload != "echo":
+            raise UsageError("--payload-bytes pads the echo workload's text: use it with --workload echo")
+        codecs = self.transport.codecs
+        if self.codec not in codecs:
+            raise UsageError(f"unknown codec {self.codec!r} for {self.transport.name}: choose one of "
+                             f"{', '.join(codecs)}")
 
     def with_(self, **changes) -> RunConfig:
         return replace(self, **changes)
 
     def parameters(self) -> dict:
-        """The user-visible parameters, for reports and JSON (never the key)."""
-        fields = asdict(self)
-        fields.pop("authkey")
-        fields.pop("router_address")  # a loopback port of the moment, internal to the request side
-        return fields
+        """The user-visible parameters, for reports and JSON (never a key)."""
+        common = {name: getattr(self, name) for name in ("part", "example", "requests", "requesters", "responders",
+                                                          "concurrency", "workload", "codec", "timeout", "retries",
+                                                          "address", "window", "rate", "payload_bytes",
+                                                          "record_latency")}
+        return {"transport": self.transport.name, **common, **self.settings.public()}
 
     @property
     def lockstep(self) -> bool:
@@ -85,41 +109,23 @@ class RunConfig:
         base, extra = divmod(self.requests, self.requesters)
         return base + (1 if requester_id < extra else 0)
 
+    def role(self, kind: str) -> str:
+        """A role's name in logs, reports and process titles: 'zmq responder 3'."""
+        return f"{self.transport.name} {kind}"
 
-def check_counts(requests: int, requesters: int, responders: int, *, responders_may_be_zero=False) -> None:
+
+def choose(flag: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise UsageError(f"{flag} must be one of {', '.join(choices)}, not {value!r}")
+
+
+def check_counts(requests: int, requesters: int) -> None:
     if requests <= 0:
         raise UsageError(f"--requests must be a positive number, not {requests}")
     if requesters <= 0:
         raise UsageError(f"--requesters must be a positive number, not {requesters}")
-    if responders < 0 or (responders == 0 and not responders_may_be_zero):
-        raise UsageError(f"--responders must be a positive number, not {responders}")
     if requesters > requests:
         raise UsageError(f"--requesters ({requesters}) cannot exceed --requests ({requests})")
-
-
-def check_timeout(timeout: float) -> None:
-    if not timeout > 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, not {timeout}")
-
-
-def parse_zmq_endpoint(text: str) -> str:
-    """Accept tcp://HOST:PORT (the only transport that crosses processes and hosts)."""
-    match = _TCP_ENDPOINT.match(text)
-    if not match or int(match.group(2)) > 65535:
-        raise UsageError(f"malformed address {text!r}: expected tcp://HOST:PORT, for example {DEFAULT_ZMQ_FRONT}")
-    return text
-
-
-def parse_host_port(text: str) -> tuple[str, int]:
-    match = _HOST_PORT.match(text)
-    if not match or int(match.group(2)) > 65535:
-        raise UsageError(f"malformed address {text!r}: expected HOST:PORT, for example {DEFAULT_NATIVE_ADDRESS}")
-    return match.group(1).strip("[]"), int(match.group(2))
-
-
-def endpoint_port(address: str) -> int:
-    """The TCP port of a zmq endpoint or of HOST:PORT."""
-    return int(address.rsplit(":", 1)[1])
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -127,37 +133,3 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
-
-
-def load_authkey(path: str | None = None) -> bytes:
-    """The native side's shared key: from a file if one is named, else from REQREP_AUTHKEY. Never from the
-    command line, where `ps` would show it to everyone on the machine. There is no default key."""
-    if path:
-        try:
-            with open(path, "rb") as source:
-                key = source.read().strip()
-        except OSError as error:
-            raise UsageError(f"cannot read the key file {path}: {error.strerror}") from None
-        if not key:
-            raise UsageError(f"the key file {path} is empty")
-        return key
-    key = os.environ.get(AUTHKEY_VARIABLE, "")
-    if not key:
-        raise UsageError(f"{AUTHKEY_VARIABLE} is not set and no --authkey-file was given: the native server and "
-                         f"its peers need a shared key")
-    return key.encode()
-
-
-def back_address(concurrency: str) -> str:
-    """zmq: where the broker meets its responders. Threads and asyncio tasks share one context, so inproc,
-    as the seed's places did; processes need TCP on loopback."""
-    if concurrency in IN_ONE_PROCESS:
-        return f"inproc://reqrep-responders-{uuid.uuid4().hex}"
-    return f"tcp://127.0.0.1:{free_port()}"
-
-
-def local_addresses(transport: str, concurrency: str) -> dict:
-    """Free loopback ports for a run on this machine; for the native side, a random key for this run."""
-    if transport == "native":
-        return {"address": f"127.0.0.1:{free_port()}", "authkey": secrets.token_bytes(32)}
-    return {"address": f"tcp://127.0.0.1:{free_port()}", "back_address": back_address(concurrency)}

@@ -17,7 +17,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-MIB = 2**20
+from shared.sizes import MIB
 
 
 class Color(enum.Enum):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Iterable
 from importlib import metadata
 
 from shared import __version__
+from shared.transport import Transport
 
 
 def _cpuinfo() -> tuple[str, bool]:
@@ -39,13 +41,13 @@ def _version(package: str) -> str:
         return ""
 
 
-def describe() -> dict:
-    """What the figures depend on, for results.json and the report."""
-    import zmq  # the library, for the version of the libzmq it carries (not a transport of reqrep's)
-
+def machine_facts(transports: Iterable[Transport]) -> dict:
+    """What the figures depend on, for results.json and the report: the machine, and the versions of what
+    each transport runs on."""
     model, virtual = _cpuinfo()
+    versions = {"python": platform.python_version(), "reqrep": __version__, "matplotlib": _version("matplotlib")}
+    for transport in transports:
+        versions |= transport.versions()
     return {"cores": os.cpu_count(), "memory_gib": _memory_gib(), "cpu_model": model, "virtual_machine": virtual,
             "system": platform.system(), "kernel": platform.release(), "python": platform.python_version(),
-            "pyzmq": _version("pyzmq"), "libzmq": zmq.zmq_version(), "msgpack": _version("msgpack"),
-            "matplotlib": _version("matplotlib"), "reqrep": __version__,
-            "load_average": [round(load, 2) for load in os.getloadavg()]}
+            "versions": versions, "load_average": [round(load, 2) for load in os.getloadavg()]}

@@ -10,8 +10,7 @@ from collections.abc import Callable
 import psutil
 
 from shared.results import RoleUsage
-
-MIB = 1024 * 1024
+from shared.sizes import MIB
 
 
 def _peak_rss_mib(process: psutil.Process) -> float:
@@ -25,70 +24,60 @@ def _peak_rss_mib(process: psutil.Process) -> float:
     return process.memory_info().rss / MIB  # no /proc: the current size is the best we have
 
 
-def process_usage(role: str, pid: int) -> RoleUsage | None:
+def process_usage(role: str, kind: str, pid: int) -> RoleUsage | None:
     """Peak memory and CPU seconds so far of a live process; None if it is gone."""
     try:
         process = psutil.Process(pid)
         with process.oneshot():
             cpu = process.cpu_times()
-            return RoleUsage(role, pid, _peak_rss_mib(process), cpu.user + cpu.system)
+            return RoleUsage(role, kind, pid, _peak_rss_mib(process), cpu.user + cpu.system)
     except psutil.Error:
         return None
 
 
-def own_usage(role: str) -> RoleUsage:
+def own_usage(role: str, kind: str) -> RoleUsage:
     """This process: its peak resident size and CPU seconds since it started."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return RoleUsage(role, psutil.Process().pid, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
+    return RoleUsage(role, kind, psutil.Process().pid, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
-# What each thread of a run in one process is, by its name: a role's thread bears the role's name ("zmq
-# responder 3"), the others are named by whoever started them (libzmq names its own in the kernel).
+# What each thread of a run in one process is, by its name, besides those a transport names (its
+# `thread_kinds`): a role's thread bears the role's name ("zmq responder 3").
 THREAD_KINDS = (
-    ("|", "server, one thread per connection"),  # the managers name it after its client: "MainProcess|..."
     ("asyncio loop", "event loop (every task)"),
-    ("zmq proxy", "broker's zmq.proxy"),
-    ("ZMQbg/IO", "libzmq I/O"),
-    ("ZMQbg/Reaper", "libzmq reaper"),
-    ("handle_request", "server, one thread per connection"),  # until its client has said who it is
-    ("manager accepter", "server, accepting"),
-    ("calls", "manager calls of tasks"),
     ("asyncio_", "asyncio executor"),
     ("MainThread", "main (watching the run)"),
 )
 
 
-def thread_kind(name: str) -> str:
+def thread_kind(name: str, kinds: tuple[tuple[str, str], ...], prefix: str) -> str:
     """'zmq responder 3' → 'responder'; the threads that are not roles, by what they do."""
-    for marker, kind in THREAD_KINDS:
+    for marker, kind in kinds:
         if marker in name:
             return kind
-    words = [w for w in name.split() if not w.isdigit()]
-    if words and words[0] in ("zmq", "native"):
-        words = words[1:]
-    return " ".join(words) or "other"
+    return " ".join(w for w in name.removeprefix(prefix).split() if not w.isdigit()) or "other"
 
 
-def thread_cpu(ended: dict[str, float]) -> dict[str, float]:
+def thread_cpu(ended: dict[str, float], kinds: tuple[tuple[str, str], ...], prefix: str) -> dict[str, float]:
     """CPU seconds of this process's threads by kind: the live ones read from the kernel, plus `ended`
-    (kind: seconds) for threads that ended before (requesters that finished)."""
+    (kind: seconds) for threads that ended before (requesters that finished). `kinds` adds the transport's
+    own threads to THREAD_KINDS; `prefix` is what role names start with ("zmq ")."""
     names = {thread.native_id: thread.name for thread in threading.enumerate()}
     by_kind = dict(ended)
     for thread in psutil.Process().threads():
         name = names.get(thread.id) or _kernel_name(thread.id)
-        kind = thread_kind(name)
+        kind = thread_kind(name, (*kinds, *THREAD_KINDS), prefix)
         by_kind[kind] = by_kind.get(kind, 0.0) + thread.user_time + thread.system_time
     return {kind: round(seconds, 3) for kind, seconds in sorted(by_kind.items(), key=lambda item: -item[1])}
 
 
 def _kernel_name(tid: int) -> str:
-    """The name of a thread Python did not start: libzmq names its own; any other is just 'other'."""
+    """The name of a thread Python did not start, as the kernel knows it (libzmq names its own)."""
     try:
         with open(f"/proc/self/task/{tid}/comm", encoding="utf-8") as comm:
-            name = comm.read().strip()
+            return comm.read().strip() or "other"
     except OSError:
         return "other"
-    return name if name.startswith("ZMQbg") else "other"
 
 
 class MemoryTimeline:

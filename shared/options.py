@@ -1,24 +1,60 @@
-"""The command line's grammar: subcommands and their options, one argparse parser. It names no transport
-module; `shared/cli.py` turns what it parses into configurations and runs the commands."""
+"""The command line's grammar: every flag declared once, with its default and the commands where it applies
+(`COMMON` here, each transport's own in its `options`), and the argparse parser built from them. Each
+variant's commands offer that variant's flags only; a flag given where it does not apply is refused with
+the list of the commands that have it (`misplaced`)."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Sequence
 
 from shared import __version__
-from shared.config import (
-    CONCURRENCY,
-    DEFAULT_MAX_MESSAGE_BYTES,
-    DEFAULT_NATIVE_ADDRESS,
-    DEFAULT_ZMQ_BACK,
-    DEFAULT_ZMQ_FRONT,
-    EXAMPLES,
-    WORKLOADS,
-)
+from shared.config import CONCURRENCY, EXAMPLES, WORKLOADS
+from shared.transport import Option, Transport, option
 
-TRANSPORT_NAMES = ("zmq", "native")
 EXIT_USAGE = 2
 BENCH_PRESETS = ("full", "quick", "tiny")  # shared/sweep.py defines them
+LOAD = "run compare request"  # the commands that start requesters
+RESPONSE = "run compare serve responders"  # the commands that start responders
+
+COMMON: tuple[Option, ...] = (
+    option("--example", parts=LOAD, choices=EXAMPLES, default="router",
+           help="hello: the seed's example 1 (1 requester, 1 responder, 5 requests); router: example 2 (default)"),
+    option("--requests", parts=LOAD, type=int, metavar="N", default=None,
+           help="requests in all (default: router 100000, hello 5)"),
+    option("--requesters", parts=LOAD, type=int, metavar="N", default=None,
+           help="requesters (default: router 5, hello 1)"),
+    option("--responders", parts=RESPONSE, type=int, metavar="N", default=None,
+           help="responders (default: router 5, hello 1)"),
+    option("--concurrency", parts=f"{RESPONSE} request", choices=CONCURRENCY, default="processes",
+           help="every role a process (default), every role a thread of one process, or every responder and "
+                "requester an asyncio task of one event loop (the broker or server a thread)"),
+    option("--workload", parts=f"{LOAD} serve responders", choices=WORKLOADS, default="echo",
+           help="echo: the seed's text (default); rpc: the blog's {method, path, body} maps; mirror: each request "
+                "comes back as the responder received it (responders answer echo and rpc alike, mirror only when "
+                "started with it)"),
+    option("--timeout", parts=f"{LOAD} serve responders", type=float, metavar="S", default=10.0,
+           help="seconds to wait for any one reply or peer (default 10)"),
+    option("--retries", parts=LOAD, type=int, metavar="N", default=3,
+           help="times a request without a reply is sent again (default 3)"),
+    option("--window", parts=LOAD, type=int, metavar="N", default=1,
+           help="requests in flight per requester (default 1: lockstep, as the seed)"),
+    option("--rate", parts=LOAD, type=float, metavar="R", default=0.0,
+           help="open loop: requests per second in all, sent on schedule whether or not replies came; latency "
+                "counts from each request's intended send time"),
+    option("--payload-bytes", parts=LOAD, type=int, metavar="N", default=0,
+           help="echo: pad each request's text to this many bytes (default: the seed's text)"),
+    option("--no-latency", dest="record_latency", parts=LOAD, action="store_false",
+           help="do not time each request (only to measure what timing costs)"),
+)
+OUTPUT: tuple[Option, ...] = (
+    option("--json", parts=LOAD, metavar="PATH", default=None, help="write the results as JSON"),
+    option("--markdown", parts="run compare", metavar="PATH", default=None, help="write the table as Markdown"),
+    option("--quiet", parts=LOAD, action="store_true", help="no progress bar"),
+    option("--factorial", parts="compare", action="store_true",
+           help="four runs: each variant with msgpack and with pickle, to tell the transport's cost from the "
+                "encoding's"),
+)
 
 
 class Parser(argparse.ArgumentParser):
@@ -28,214 +64,121 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-# ---- options ------------------------------------------------------------------------------------------
-def add_workload_options(parser: argparse.ArgumentParser, *, requester_side: bool = True) -> None:
-    if requester_side:
-        parser.add_argument("--example", choices=EXAMPLES, default="router",
-                            help="hello: the seed's example 1 (1 requester, 1 responder, 5 requests); "
-                                 "router: example 2 (default)")
-        parser.add_argument("--requests", type=int, help="requests in all (router: 100000, hello: 5)")
-        parser.add_argument("--requesters", type=int, help="requester count (router: 5, hello: 1)")
-        parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
-        parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--workload", choices=WORKLOADS, default="echo",
-                        help="echo: the seed's text; rpc: the blog's {method, path, body} maps; mirror: each "
-                             "request comes back as the responder received it (a server answers echo and rpc "
-                             "alike, mirror only when started with it)")
-    parser.add_argument("--codec", help="zmq: msgpack (default), msgpack-ext (msgpack with extension types for "
-                                        "tuple, set, datetime, Decimal ...) or raw (the seed's UTF-8 frames); "
-                                        "native: pickle")
-    parser.add_argument("--timeout", type=float, default=10.0,
-                        help="seconds to wait for any one reply or peer (default 10)")
-    if requester_side:
-        parser.add_argument("--retries", type=int, default=3,
-                            help="times a request without a reply is sent again (default 3)")
+def scoped(transport: Transport, dest: str) -> str:
+    """Where a transport's option lands in the parsed namespace: 'zmq.curve'."""
+    return f"{transport.name}.{dest}"
 
 
-def add_load_options(parser: argparse.ArgumentParser) -> None:
-    """How the requesters load the server: the closed loop's window, or the open loop's rate."""
-    parser.add_argument("--window", type=int, default=1,
-                        help="requests in flight per requester (default 1: lockstep, as the seed; zmq "
-                             "requesters then use a DEALER socket)")
-    parser.add_argument("--rate", type=float, default=0.0,
-                        help="open loop: requests per second in all, sent on schedule whether or not replies "
-                             "came; latency counts from each request's intended send time")
-    parser.add_argument("--payload-bytes", type=int, default=0,
-                        help="echo: pad each request's text to this many bytes (default: the seed's text)")
-    parser.add_argument("--batch", action="store_true",
-                        help="native: move requests and replies many per manager call (the tuned use)")
-    parser.add_argument("--stock-managers", action="store_true",
-                        help="native: the stock manager connections, with Nagle's algorithm left on")
-    parser.add_argument("--no-latency", dest="record_latency", action="store_false",
-                        help="do not time each request (only to measure what timing costs)")
+def codec_option(transport: Transport, flag: str = "--codec") -> Option:
+    return option(flag, dest="codec", parts="run compare serve responders request", metavar="NAME",
+                  default=transport.default_codec, help=transport.codec_help)
 
 
-def add_native_tuning(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--batch", action="store_true",
-                        help="responders take and answer many requests per manager call (the tuned use)")
-    parser.add_argument("--window", type=int, default=16, help="with --batch: the most requests one call takes")
-    parser.add_argument("--stock-managers", action="store_true",
-                        help="the stock manager connections, with Nagle's algorithm left on")
+class Grammar:
+    """Builds the parser and remembers which command offers which flag, to say where a misplaced one applies."""
+
+    def __init__(self, transports: Sequence[Transport]) -> None:
+        self.transports = transports
+        self.offered: dict[str, list[str]] = {}  # flag -> the commands that offer it
+
+    def add(self, parser: argparse.ArgumentParser, options: Iterable[Option], part: str,
+            scope: Transport | None = None, group: str | None = None) -> None:
+        target = parser.add_argument_group(group) if group else parser
+        for each in options:
+            if part not in each.parts:
+                continue
+            arguments = dict(each.arguments)
+            if each.flags[0].startswith("-"):
+                arguments["dest"] = scoped(scope, each.dest) if scope else each.dest
+            target.add_argument(*each.flags, help=each.help, **arguments)
+            for flag in each.flags:
+                if flag.startswith("-") and parser.prog not in self.offered.setdefault(flag, []):
+                    self.offered[flag].append(parser.prog)
+
+    def command(self, commands, name: str, help: str, **defaults) -> argparse.ArgumentParser:  # noqa: A002
+        parser = commands.add_parser(name, help=help, description=help)
+        # -v anywhere: after the subcommand too. SUPPRESS keeps a -v given before it.
+        parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                            help="log what the roles are doing")
+        parser.set_defaults(**defaults)
+        return parser
+
+    def local(self, parser: argparse.ArgumentParser, part: str, transports: Sequence[Transport]) -> None:
+        self.add(parser, COMMON, part)
+        self.add(parser, OUTPUT, part)
+        for transport in transports:
+            flag = "--codec" if len(transports) == 1 else f"--{transport.name}-codec"
+            group = f"{transport.name} options" if len(transports) > 1 else None
+            self.add(parser, (codec_option(transport, flag), *transport.options), part, transport, group)
+
+    def build(self) -> argparse.ArgumentParser:
+        parser = Parser(prog="reqrep", description="One request/response workload over ZeroMQ and over "
+                                                   "multiprocessing.managers, verified and measured side by side.")
+        parser.add_argument("--version", action="version", version=f"reqrep {__version__}")
+        parser.add_argument("-v", "--verbose", action="store_true", help="log what the roles are doing")
+        commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+        run = self.command(commands, "run", "run one variant on this machine and print a summary")
+        variants = run.add_subparsers(dest="transport", required=True, metavar="VARIANT", parser_class=Parser)
+        for transport in self.transports:
+            self.local(self.command(variants, transport.name, transport.title, command="run", part="run"), "run",
+                       [transport])
+        compare = self.command(commands, "compare", "run every variant and print them side by side",
+                               command="compare", part="run")
+        self.local(compare, "compare", self.transports)
+        semantics_command(self.command(commands, "semantics", "send Python values through each path, end to end, "
+                                       "and show which arrive identical, changed or not at all", command="semantics"))
+        bench_command(self.command(commands, "bench", "a sweep of runs (paths, payload sizes, windows, counts, "
+                                   "processes, threads and asyncio) written to results.json, report.md and plots",
+                                   command="bench"))
+        for transport in self.transports:
+            self.tandem(commands, transport)
+        return parser
+
+    def tandem(self, commands, transport: Transport) -> None:
+        """The seed's two scripts in two terminals: the response side (whole, or its parts one by one) and
+        the request side, each a command of its own."""
+        tandem = self.command(commands, transport.name, f"tandem mode: the {transport.name} roles one command each")
+        parts = tandem.add_subparsers(dest="part", required=True, metavar="ROLE", parser_class=Parser)
+        helps = {**transport.parts, "request": "the request side, against a running response side"}
+        for part, help in helps.items():  # noqa: A001
+            parser = self.command(parts, part, help, command="request" if part == "request" else "serve",
+                                  transport=transport.name)
+            self.add(parser, COMMON, part)
+            self.add(parser, OUTPUT, part)
+            self.add(parser, (codec_option(transport), *transport.options), part, transport)
+        for extra in transport.commands:
+            parser = self.command(parts, extra.name, extra.help, command="extra", transport=transport.name)
+            self.add(parser, extra.options, extra.name)
+
+    def misplaced(self, flag: str, prog: str) -> str | None:
+        """The sentence for a flag given to a command that does not offer it, if another command does."""
+        where = self.offered.get(flag.split("=", 1)[0])
+        if not where:
+            return None
+        return f"{flag.split('=', 1)[0]} does not apply to `{prog}`: it is an option of {', '.join(where)}"
 
 
-def add_limit_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-message-bytes", type=int, default=DEFAULT_MAX_MESSAGE_BYTES,
-                        help="zmq: a peer that sends a larger message is disconnected "
-                             f"(default {DEFAULT_MAX_MESSAGE_BYTES // 2**20} MiB)")
+def semantics_command(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                        help="seconds to wait for any one value to come back (default 60)")
+    parser.add_argument("--json", metavar="PATH", help="write the rows as JSON")
+    parser.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
 
 
-def add_key_options(parser: argparse.ArgumentParser, transport: str, *, run: bool = False) -> None:
-    """Key material comes from files or the environment, never from the command line (`ps` shows it)."""
-    if transport == "native" and not run:
-        parser.add_argument("--authkey-file", metavar="PATH",
-                            help="read the shared key from this file instead of REQREP_AUTHKEY")
-    elif transport == "zmq" and run:
-        parser.add_argument("--curve", action="store_true",
-                            help="zmq: CURVE encryption and client authentication, with keys made for the run")
-    elif transport == "zmq":
-        parser.add_argument("--curve", metavar="DIR", default="",
-                            help="CURVE encryption and authentication with the keys of `reqrep zmq keys DIR`")
-
-
-def add_local_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--responders", type=int, help="responder count (router: 5, hello: 1)")
-    add_concurrency_option(parser)
-
-
-def add_concurrency_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--concurrency", choices=CONCURRENCY, default="processes",
-                        help="every role a process (default), every role a thread of one process, or every "
-                             "responder and requester an asyncio task of one event loop (the broker or server "
-                             "a thread)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="reqrep", description="One request/response workload over ZeroMQ "
-                                     "and over multiprocessing.managers, verified and measured side by side.")
-    parser.add_argument("--version", action="version", version=f"reqrep {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what the roles are doing")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
-
-    run_parser = commands.add_parser("run", help="run one variant on this machine and print a summary")
-    run_parser.add_argument("transport", choices=TRANSPORT_NAMES)
-    add_workload_options(run_parser)
-    add_load_options(run_parser)
-    add_local_options(run_parser)
-    add_limit_options(run_parser)
-    add_key_options(run_parser, "zmq", run=True)
-    run_parser.set_defaults(command="run")
-
-    compare_parser = commands.add_parser("compare", help="run both variants and print them side by side")
-    add_workload_options(compare_parser)
-    add_load_options(compare_parser)
-    add_local_options(compare_parser)
-    add_limit_options(compare_parser)
-    add_key_options(compare_parser, "zmq", run=True)
-    compare_parser.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
-    compare_parser.add_argument("--factorial", action="store_true",
-                                help="four runs: zmq and native, each with msgpack and with pickle, to tell the "
-                                     "transport's cost from the encoding's")
-    compare_parser.set_defaults(command="compare")
-
-    semantics_parser = commands.add_parser("semantics", help="send Python values through each path, end to end, "
-                                                            "and show which arrive identical, changed or not at all")
-    semantics_parser.add_argument("--timeout", type=float, default=60.0,
-                                  help="seconds to wait for any one value to come back (default 60)")
-    semantics_parser.add_argument("--json", metavar="PATH", help="write the rows as JSON")
-    semantics_parser.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
-    semantics_parser.add_argument("--quiet", action="store_true", help="no progress line")
-    semantics_parser.set_defaults(command="semantics")
-
-    add_bench_command(commands)
-    for transport in TRANSPORT_NAMES:
-        add_tandem_commands(commands, transport)
-    return parser
-
-
-def add_bench_command(commands) -> None:
-    bench = commands.add_parser("bench", help="a sweep of runs (paths, payload sizes, windows, counts, processes, "
-                                              "threads and asyncio) written to results.json, report.md and plots")
-    presets = bench.add_mutually_exclusive_group()
+def bench_command(parser: argparse.ArgumentParser) -> None:
+    presets = parser.add_mutually_exclusive_group()
     presets.add_argument("--quick", dest="preset", action="store_const", const="quick",
                          help="a reduced sweep: under a minute on 2 cores")
     presets.add_argument("--preset", choices=BENCH_PRESETS,
-                         help="full (default: the README's figures, minutes), quick (as --quick) or tiny (seconds: "
-                              "a smoke test)")
-    bench.add_argument("--out", metavar="DIR", default="bench-results",
-                       help="where results.json, report.md and the plots go (default bench-results, created)")
-    bench.add_argument("--requests", type=int, metavar="N",
-                       help="requests per point at small payloads (full: 4000); fewer as payloads grow")
-    bench.add_argument("--timeout", type=float, metavar="S", help="seconds to wait for any one reply (default 10)")
-    bench.add_argument("--concurrency", action="append", choices=CONCURRENCY, metavar="MODE",
-                       help="run the threads or asyncio points of the sweep only for the modes given (repeat for "
-                            "several; default all of processes, threads and asyncio; processes always run)")
-    bench.add_argument("--quiet", action="store_true", help="no progress bar")
-    bench.set_defaults(command="bench", preset="full")  # for both flags: each would set its own default
-
-
-def add_tandem_commands(commands, transport: str) -> None:
-    """The seed's two scripts in two terminals: the response side (whole, or its roles one by one) and the
-    request side, each a command of its own."""
-    zmq = transport == "zmq"
-    tandem = commands.add_parser(transport, help=f"tandem mode: the {transport} roles one command each")
-    sides = tandem.add_subparsers(dest="side", required=True, metavar="ROLE", parser_class=Parser)
-    front_flag, front = ("--front", DEFAULT_ZMQ_FRONT) if zmq else ("--address", DEFAULT_NATIVE_ADDRESS)
-
-    serve_parser = sides.add_parser("serve", help="the response side: " + (
-        "broker and responders" if zmq else "manager server and responders (--responders 0: the server alone)"))
-    serve_parser.add_argument(front_flag, dest="address", default=front, help=f"default {front}")
-    add_workload_options(serve_parser, requester_side=False)
-    add_local_options(serve_parser)
-    add_limit_options(serve_parser)
-    add_key_options(serve_parser, transport)
-    serve_parser.set_defaults(command="serve", transport=transport, example="router", part="serve")
-    if not zmq:
-        add_native_tuning(serve_parser)
-
-    if zmq:
-        broker_parser = sides.add_parser("broker", help="the broker alone: ROUTER, zmq.proxy, DEALER")
-        broker_parser.add_argument("--front", dest="address", default=DEFAULT_ZMQ_FRONT,
-                                   help=f"where requesters connect (default {DEFAULT_ZMQ_FRONT})")
-        broker_parser.add_argument("--back", dest="back", default=DEFAULT_ZMQ_BACK,
-                                   help=f"where responders connect (default {DEFAULT_ZMQ_BACK})")
-        add_workload_options(broker_parser, requester_side=False)
-        add_limit_options(broker_parser)
-        add_key_options(broker_parser, transport)
-        broker_parser.set_defaults(command="serve", transport=transport, example="router", part="broker",
-                                   responders=0, concurrency="processes")
-    responders_parser = sides.add_parser("responders", help="responders alone, for a running " + (
-        "broker" if zmq else "manager server"))
-    if zmq:
-        responders_parser.add_argument("--connect", dest="back", default=DEFAULT_ZMQ_BACK,
-                                       help=f"the broker's back address (default {DEFAULT_ZMQ_BACK})")
-    else:
-        responders_parser.add_argument("--address", dest="address", default=DEFAULT_NATIVE_ADDRESS,
-                                       help=f"default {DEFAULT_NATIVE_ADDRESS}")
-    add_workload_options(responders_parser, requester_side=False)
-    add_local_options(responders_parser)
-    add_limit_options(responders_parser)
-    add_key_options(responders_parser, transport)  # zmq: across hosts, the back is CURVE like the front
-    responders_parser.set_defaults(command="serve", transport=transport, example="router", part="responders")
-    if not zmq:
-        add_native_tuning(responders_parser)
-    if zmq:
-        responders_parser.set_defaults(address=DEFAULT_ZMQ_FRONT)  # unused: zmq responders know only the back
-
-    request_parser = sides.add_parser("request", help="the request side, against a running response side")
-    request_parser.add_argument("--connect" if zmq else "--address", dest="address", default=front,
-                                help=f"default {front}")
-    add_workload_options(request_parser)
-    add_load_options(request_parser)
-    add_concurrency_option(request_parser)
-    add_key_options(request_parser, transport)
-    if zmq:
-        request_parser.add_argument("--shared-connection", action="store_true",
-                                    help="all requesters share one TCP connection to the broker, through a local "
-                                         "request router (as the seed's request-router did)")
-    request_parser.set_defaults(command="request", transport=transport, responders=None)
-    if zmq:
-        keys_parser = sides.add_parser("keys", help="create CURVE key pairs for a server and a client in DIR")
-        keys_parser.add_argument("folder", metavar="DIR")
-        keys_parser.set_defaults(command="keys")
-
-
+                         help="full (default: minutes), quick (as --quick) or tiny (seconds: a smoke test)")
+    parser.add_argument("--out", metavar="DIR", default="bench-results",
+                        help="where results.json, report.md and the plots go (default bench-results, created)")
+    parser.add_argument("--requests", type=int, metavar="N",
+                        help="requests per point at small payloads (full: 4000); fewer as payloads grow")
+    parser.add_argument("--timeout", type=float, metavar="S", help="seconds to wait for any one reply (default 10)")
+    parser.add_argument("--concurrency", action="append", choices=CONCURRENCY, metavar="MODE",
+                        help="run the threads or asyncio points of the sweep only for the modes given (repeat for "
+                             "several; default all of processes, threads and asyncio; processes always run)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(preset="full")  # for both flags: each would set its own default

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shared.results import RunResult, write_json
-from shared.semantics import PATHS, Outcome, Row
+from shared.semantics import Outcome, Row
 
 # (label, how to read it off a result, format); one row of the table each
 ROWS: list[tuple[str, Callable[[RunResult], object], str]] = [
@@ -78,7 +78,7 @@ def factorial_table(results: list[RunResult]) -> Table:
     shown.add_column("transport")
     for codec in codecs:
         shown.add_column(codec, justify="right")
-    for transport in ("zmq", "native"):
+    for transport in dict.fromkeys(r.parameters["transport"] for r in results):
         row = [transport]
         for codec in codecs:
             found = [r for r in results if (r.parameters["transport"], r.parameters["codec"]) == (transport, codec)]
@@ -93,7 +93,7 @@ def cells(results: list[RunResult]) -> tuple[list[str], list[list[str]]]:
     return header, [row for row in body if any(cell != NOTHING for cell in row[1:])]  # no empty rows
 
 
-def table(results: list[RunResult]) -> Table:
+def run_table(results: list[RunResult]) -> Table:
     header, body = cells(results)
     shown = Table(title=title(results), title_justify="left")
     shown.add_column(header[0])
@@ -104,7 +104,7 @@ def table(results: list[RunResult]) -> Table:
     return shown
 
 
-def markdown(results: list[RunResult]) -> str:
+def run_markdown(results: list[RunResult]) -> str:
     header, body = cells(results)
     lines = [f"**{title(results)}**", "", "| " + " | ".join(header) + " |",
              "|" + "---|" + "---:|" * (len(header) - 1)]
@@ -113,7 +113,7 @@ def markdown(results: list[RunResult]) -> str:
 
 
 def print_results(console: Console, results: list[RunResult]) -> None:
-    console.print(table(results))
+    console.print(run_table(results))
     for result in results:
         transport = result.parameters["transport"]
         for error in result.errors:
@@ -130,7 +130,7 @@ def write_outputs(results: list[RunResult], json_path: str | None, markdown_path
         write_json(json_path, documents[0] if len(documents) == 1 else {"runs": documents})
     if markdown_path:
         with open(markdown_path, "w", encoding="utf-8") as out:
-            out.write(markdown(results))
+            out.write(run_markdown(results))
 
 
 @contextlib.contextmanager
@@ -153,8 +153,11 @@ def progress_bar(console: Console, enabled: bool, label: str) -> Iterator[Callab
 
 
 # ---- the semantics table ---------------------------------------------------------------------------------
-SEMANTICS_HEADER = ["case", "value", "type", *(path.name for path in PATHS), "agree"]
 OUTCOME_STYLE = {"identical": "green", "changed": "yellow", "error": "red"}
+
+
+def semantics_header(rows: list[Row]) -> list[str]:
+    return ["case", "value", "type", *(rows[0].outcomes if rows else ()), "agree"]
 
 
 def outcome_text(outcome: Outcome) -> str:
@@ -162,18 +165,18 @@ def outcome_text(outcome: Outcome) -> str:
 
 
 def semantics_cells(row: Row) -> list[str]:
-    return [row.case, row.value, row.type, *(outcome_text(row.outcomes[path.name]) for path in PATHS),
+    return [row.case, row.value, row.type, *(outcome_text(outcome) for outcome in row.outcomes.values()),
             "yes" if row.agree else "no"]
 
 
 def semantics_table(rows: list[Row]) -> Table:
     shown = Table(title="What each path does to Python values, end to end", title_justify="left")
-    for name in SEMANTICS_HEADER:
+    for name in semantics_header(rows):
         shown.add_column(name, overflow="fold")
     for row in rows:
         cells = semantics_cells(row)
-        styled = [f"[{OUTCOME_STYLE[row.outcomes[path.name].outcome]}]{escape(cell)}[/]"
-                  for path, cell in zip(PATHS, cells[3:-1], strict=True)]
+        styled = [f"[{OUTCOME_STYLE[outcome.outcome]}]{escape(cell)}[/]"
+                  for outcome, cell in zip(row.outcomes.values(), cells[3:-1], strict=True)]
         shown.add_row(*(escape(cell) for cell in cells[:3]), *styled, cells[-1])
     return shown
 
@@ -187,7 +190,8 @@ def _markdown_cell(text: str) -> str:
 
 def semantics_markdown(rows: list[Row], notes: list[str]) -> str:
     """The table as the README holds it: deterministic, so a fresh run can be compared with it."""
-    lines = ["| " + " | ".join(SEMANTICS_HEADER) + " |", "|" + "---|" * len(SEMANTICS_HEADER)]
+    header = semantics_header(rows)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_markdown_cell(cell) for cell in semantics_cells(row)) + " |" for row in rows]
     lines += ["", *(f"Not run here: {note}." for note in notes)] if notes else []
     return "\n".join(lines) + "\n"

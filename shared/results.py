@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from shared import __version__
-from shared.codec import Codec
+from shared.transport import Codec
 from shared.workload import Workload
 
 MAX_FAILURE_SAMPLES = 5
@@ -47,6 +47,7 @@ class Tally:
 
     def __init__(self, requester_id: int, planned: int, workload: Workload, codec: Codec, progress) -> None:
         self.result = RequesterResult(requester_id, planned, array("q", bytes(8 * planned)))
+        self.requester_id, self.workload, self.codec = requester_id, workload, codec
         self.latencies = self.result.latencies
         # The handler itself, not Workload.expected, which only calls it: one Python frame less per reply.
         self.expected, self.decode = workload.handle, codec.decode
@@ -121,7 +122,8 @@ def latency_summary(results: list[RequesterResult]) -> dict:
 
 @dataclass
 class RoleUsage:
-    role: str
+    role: str  # "zmq responder 3"
+    kind: str  # "responder": parent, broker or server, responder, requester, request router, process
     pid: int
     rss_peak_mib: float
     cpu_seconds: float

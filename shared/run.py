@@ -1,9 +1,6 @@
-"""One run, transport-neutral: start the response side, release the requesters together, collect and
-verify their results, measure every process, and stop everything in `finally`.
-
-The transport is a module (zmq_impl or native_impl) with the same `server`, `responder` and `requester`
-surface; this module never names either.
-"""
+"""One run, transport-neutral: start the response side, release the requesters together, collect and verify
+their results, measure every process, and stop everything on the way out. Everything transport-specific is
+asked of `config.transport` (shared/transport.py)."""
 
 from __future__ import annotations
 
@@ -11,214 +8,189 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from types import ModuleType
+from functools import partial
 
-from shared.config import IN_ONE_PROCESS, START_DEADLINE, RunConfig
+from shared.config import START_DEADLINE, RunConfig
 from shared.measure import MemoryTimeline, loopback_bytes, own_usage, process_usage, thread_cpu
 from shared.results import RequesterResult, RoleUsage, RunResult, latency_summary
-from shared.roles import POLL_SECONDS, RoleFailed, Roles
+from shared.supervisor import GRACE, RoleFailed, Supervisor
 from shared.workload import workload_for
 
 log = logging.getLogger(__name__)
-LOSS_GRACE = 1.0  # seconds to look for a dead role behind another role's error
-REPORT_GRACE = 0.5  # seconds for a role's last report to come through the pipe after it ended
 Progress = Callable[[int, int], None]  # (requests answered so far, planned)
 
 
-def role_name(config: RunConfig, role: str) -> str:
-    return f"{config.transport} {role}"
+def supervisor(config: RunConfig, *, local_server: bool = True) -> Supervisor:
+    """A supervisor for the roles of `config`: its transport stops those that are threads; against a server
+    that is not ours, only the requesters."""
+    stop = config.transport.stop_threads if local_server else config.transport.stop_requesters
+    return Supervisor(config.concurrency, partial(stop, config))
 
 
 def as_tasks(config: RunConfig) -> bool:
     return config.concurrency == "asyncio"
 
 
-def responder_code(config: RunConfig, impl: ModuleType) -> ModuleType:
-    """Where `respond` is: the responder module, or with asyncio the transport's tasks module, whose
-    coroutine functions of the same names and arguments run as tasks."""
-    return impl.tasks if as_tasks(config) else impl.responder
-
-
-def requester_code(config: RunConfig, impl: ModuleType) -> ModuleType:
-    return impl.tasks if as_tasks(config) else impl.requester
-
-
-def start_response_side(roles: Roles, config: RunConfig, impl: ModuleType, *, with_server: bool = True) -> None:
+def start_response_side(roles: Supervisor, config: RunConfig, *, with_server: bool = True) -> None:
     """The broker or manager server, then the responders; returns once every one of them is ready."""
-    if with_server and impl.server.needed(config):
-        name = role_name(config, impl.server.ROLE)
-        ready = roles.event()
-        roles.start(name, impl.server.serve, config, ready)
-        roles.wait_ready(name, ready, START_DEADLINE)
+    transport = config.transport
+    if with_server and transport.needs_server(config):
+        name = config.role(transport.server_role)
+        roles.start(name, transport.serve, config, roles.ready(name))
+        roles.wait_ready([name], START_DEADLINE)
         log.info("%s ready on %s", name, config.address)
-    waiting = []
-    for index in range(config.responders):
-        name = role_name(config, f"responder {index}")
-        ready = roles.event()
-        roles.start(name, responder_code(config, impl).respond, config, index, ready)
-        waiting.append((name, ready))
-    for name, ready in waiting:
-        roles.wait_ready(name, ready, START_DEADLINE + config.timeout)  # each may wait for its broker or server
+    respond = transport.respond_async if as_tasks(config) else transport.respond
+    names = [config.role(f"responder {index}") for index in range(config.responders)]
+    for index, name in enumerate(names):
+        roles.start(name, respond, config, index, roles.ready(name))
+    roles.wait_ready(names, START_DEADLINE + config.timeout)  # each may wait for its broker or server
     log.info("%d responders ready", config.responders)
 
 
-def start_request_router(roles: Roles, config: RunConfig, impl: ModuleType) -> RunConfig:
-    """zmq --shared-connection: start the local proxy that carries every requester's requests over one
-    connection, once it has reached the broker; return the requesters' configuration, pointed at it."""
-    router = impl.request_router
-    name = role_name(config, router.ROLE)
-    local, ready = router.local_address(), roles.event()
-    roles.start(name, router.serve, config, local, ready)
-    roles.wait_ready(name, ready, START_DEADLINE + config.timeout)
-    log.info("%s ready on %s, for %s", name, local, config.address)
-    return config.with_(router_address=local)
+def start_request_router(roles: Supervisor, config: RunConfig) -> RunConfig:
+    """A transport's role between the requesters and the response side, if it has one (zmq's shared
+    connection), started and ready; returns the requesters' configuration."""
+    router = config.transport.request_router(config)
+    if router is None:
+        return config
+    serve, arguments, requesters = router
+    name = config.role("request router")
+    roles.start(name, serve, *arguments, roles.ready(name))
+    roles.wait_ready([name], START_DEADLINE + config.timeout)
+    return requesters
 
 
-def run_requesters(roles: Roles, config: RunConfig, impl: ModuleType, progress: Progress | None = None,
+def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | None = None,
                    memory: MemoryTimeline | None = None) -> tuple[list[RequesterResult], list[str]]:
     """Start the requesters, which wait for each other at a barrier, and collect what each brings back.
 
-    A requester that fails (cannot connect, wrong key) breaks the barrier so that the others stop too.
-    A run whose requesters make no progress for START_DEADLINE + timeout seconds is abandoned.
+    A requester that fails (cannot connect, wrong key) breaks the barrier so that the others stop too. A
+    run whose requesters make no progress for START_DEADLINE + timeout seconds is abandoned.
     """
     start = roles.barrier(config.requesters)
     counters = roles.counters(config.requesters)
-    names = [role_name(config, f"requester {i}") for i in range(config.requesters)]
-    request = requester_code(config, impl).request
+    names = [config.role(f"requester {i}") for i in range(config.requesters)]
+    request = config.transport.request_async if as_tasks(config) else config.transport.request
     for requester_id, name in enumerate(names):
         roles.start(name, request, config, requester_id, start, counters)
-    results: dict[str, RequesterResult] = {}
-    errors: dict[str, str] = {}
-    silent_since: dict[str, float] = {}
-    last_change, last_done = time.monotonic(), -1
-    while len(results) + len(errors) < len(names):
-        reports = roles.next_reports(POLL_SECONDS)
-        now = time.monotonic()
-        for name, kind, payload in reports:
-            if kind == "result":
-                results[name] = payload
-            else:
-                errors[name] = payload
-                start.abort()  # the others would wait for the missing party until the deadline
-            last_change = now
-        for name in names:  # a requester that died without a word (killed, crashed hard)
-            if name in results or name in errors or roles.alive(name):
-                continue
-            silent_since.setdefault(name, now)
-            if now - silent_since[name] > 1.0:  # its report may still be in the pipe
-                errors[name] = "exited without reporting a result"
+    stall = START_DEADLINE + config.timeout
+    last = {"done": -1, "changed": time.monotonic()}
+
+    def tick(now: float) -> None:
         if memory is not None:
             memory.sample(now)
         done = sum(counters)
-        if last_done <= 0 < done:
+        if last["done"] <= 0 < done:
             log.info("requests flowing: %d requesters released", config.requesters)
         if progress is not None:
             progress(done, config.requests)
-        if done != last_done:
-            last_change, last_done = now, done
-        elif now - last_change > START_DEADLINE + config.timeout:
+        if done != last["done"]:
+            last.update(done=done, changed=now)
+        elif now - last["changed"] > stall:
             for name in names:
-                errors.setdefault(name, f"no progress for {START_DEADLINE + config.timeout:g} s")
-            start.abort()
+                roles.give_up(name, f"no progress for {stall:g} s")
+            last["changed"] = float("inf")  # once
+
+    results: dict[str, RequesterResult] = {}
+    errors: dict[str, str] = {}
+    for report in roles.watch(names, tick):
+        if report.failed:
+            errors[report.role] = report.error
+            start.abort()  # the others would wait for the missing party until the deadline
+        else:
+            results[report.role] = report.result
     ordered = [results[name] for name in names if name in results]
     return ordered, [f"{name}: {message}" for name, message in errors.items()]
 
 
-def measure_roles(roles: Roles, config: RunConfig, results: list[RequesterResult]) -> list[RoleUsage]:
+def measure_roles(roles: Supervisor, config: RunConfig, results: list[RequesterResult]) -> list[RoleUsage]:
     """Peak memory and CPU per process: live roles read by psutil, requesters from their own account."""
-    if config.concurrency in IN_ONE_PROCESS:  # per thread, see thread_cpu
-        return [own_usage("process (all roles)")]
-    requesters = {role_name(config, f"requester {r.requester_id}"): r for r in results}
-    usage = [own_usage("parent")]
+    if roles.in_one_process:  # per thread, see thread_cpu
+        return [own_usage("process (all roles)", "process")]
+    requesters = {config.role(f"requester {r.requester_id}"): r for r in results}
+    usage = [own_usage("parent", "parent")]
     usage += [u for name, pid in roles.processes()
-              if name not in requesters and (u := process_usage(name, pid)) is not None]
-    usage += [RoleUsage(name, 0, r.rss_peak_mib, r.cpu_seconds) for name, r in requesters.items()]
+              if name not in requesters and (u := process_usage(name, kind_of(config, name), pid)) is not None]
+    usage += [RoleUsage(name, "requester", 0, r.rss_peak_mib, r.cpu_seconds) for name, r in requesters.items()]
     return usage
 
 
-def thread_usage(config: RunConfig, results: list[RequesterResult]) -> dict[str, float]:
+def kind_of(config: RunConfig, name: str) -> str:
+    """'zmq responder 3' → 'responder'."""
+    words = name.removeprefix(config.role("")).split()
+    return " ".join(word for word in words if not word.isdigit())
+
+
+def thread_usage(roles: Supervisor, config: RunConfig, results: list[RequesterResult]) -> dict[str, float]:
     """With every role in this process, CPU seconds by kind of thread: the roles' own (requester threads
     counted as they ended) and the threads that serve them (libzmq's, the manager server's)."""
-    if config.concurrency not in IN_ONE_PROCESS:
+    if not roles.in_one_process:
         return {}
-    ended = {"requester": sum(r.thread_cpu_seconds for r in results)} if config.concurrency == "threads" else {}
-    return thread_cpu(ended)
+    ended = {"requester": sum(r.thread_cpu_seconds for r in results)} if not as_tasks(config) else {}
+    return thread_cpu(ended, config.transport.thread_kinds, config.role(""))
 
 
 def summarize(config: RunConfig, results: list[RequesterResult], errors: list[str], usage: list) -> RunResult:
     answered = [r for r in results if r.ended]
     seconds = (max(r.ended for r in answered) - min(r.began for r in answered)) if answered else 0.0
     ok = sum(r.ok for r in results)
-    duplicated = sum(r.duplicated for r in results)
-    retries = sum(r.retries for r in results)
     failed = config.requests - ok  # whatever did not come back right, including requesters that failed
-    failures = [f for r in results for f in r.failures]
-    answered = sum(r.answered for r in results)
-    return RunResult(config.parameters(), answered, ok, failed, duplicated, retries, seconds, latency_summary(results),
-                     usage, errors, failures)
+    return RunResult(config.parameters(), sum(r.answered for r in results), ok, failed,
+                     sum(r.duplicated for r in results), sum(r.retries for r in results), seconds,
+                     latency_summary(results), usage, errors, [f for r in results for f in r.failures])
 
 
-def run(config: RunConfig, impl: ModuleType, *, local_server: bool = True,
-        progress: Progress | None = None) -> RunResult:
+def run(config: RunConfig, *, local_server: bool = True, progress: Progress | None = None) -> RunResult:
     """A whole run on this machine (or, with local_server=False, requesters against a running server)."""
-    roles = Roles(config, impl.server.stop_threads if local_server else impl.server.stop_requesters)
-    try:
+    with supervisor(config, local_server=local_server) as roles:
         if local_server:
-            start_response_side(roles, config, impl)
+            start_response_side(roles, config)
         memory = MemoryTimeline(roles.processes)
         loopback_before = loopback_bytes()
-        requesters = start_request_router(roles, config, impl) if config.shared_connection else config
-        results, errors = run_requesters(roles, requesters, impl, progress, memory)
+        requesters = start_request_router(roles, config)
+        results, errors = run_requesters(roles, requesters, progress, memory)
         loopback = loopback_bytes() - loopback_before
         usage = measure_roles(roles, config, results)
-        threads = thread_usage(config, results)
-    finally:
-        roles.stop()
+        threads = thread_usage(roles, config, results)
+        errors += [f"{report.role}: {report.error}" for report in roles.stray if report.failed]
     result = summarize(config, results, errors, usage)
     result.rss_timeline = memory.samples
     result.thread_cpu = threads
     workload = workload_for(config)
     sample = workload.request(0, 0)
-    result.bytes_per_request = impl.codec.wire_bytes(config, sample, workload.expected(sample))
+    result.bytes_per_request = config.transport.wire_bytes(config, sample, workload.expected(sample))
     result.bytes_per_request["loopback"] = round(loopback / config.requests) if config.requests else 0
     return result
 
 
 @contextlib.contextmanager
-def response_side(config: RunConfig, impl: ModuleType, *, with_server: bool = True) -> Iterator[Roles]:
+def response_side(config: RunConfig, *, with_server: bool = True) -> Iterator[Supervisor]:
     """The broker or server and its responders, ready while the block runs, stopped when it ends."""
-    roles = Roles(config, impl.server.stop_threads)
-    try:
-        start_response_side(roles, config, impl, with_server=with_server)
+    with supervisor(config) as roles:
+        start_response_side(roles, config, with_server=with_server)
         yield roles
-    finally:
-        roles.stop()
 
 
-def serve(config: RunConfig, impl: ModuleType, on_ready: Callable[[], None], *, with_server: bool = True) -> None:
+def serve(config: RunConfig, on_ready: Callable[[], None], *, with_server: bool = True) -> None:
     """The response side alone, until a signal (KeyboardInterrupt or Terminated) or a role's failure.
 
     A role that died without a word explains the errors of the roles that lost it (responders that lost their
-    server), so it is named first; a role that reported an error and then ended is named with its error.
+    server), so it is named first: the first failure is held for twice the grace, the time a death takes to
+    be reported.
     """
-    with response_side(config, impl, with_server=with_server) as roles:
+    with response_side(config, with_server=with_server) as roles:
         on_ready()
-        names = [role.name for role in roles.started]
-        reported: dict[str, str] = {}
-        dead_since: dict[str, float] = {}
+        failures = []
         blame_after = float("inf")
-        while True:
-            report = roles.next_report(POLL_SECONDS if reported or dead_since else 1.0)
-            now = time.monotonic()
-            if report is not None and report[1] == "error":
-                reported.setdefault(report[0], report[2])
-                blame_after = min(blame_after, now + LOSS_GRACE)
-            for name in names:
-                if name in reported or roles.alive(name):
-                    continue
-                # Its report, if it made one before ending, may still be in the pipe: give it a moment.
-                if now - dead_since.setdefault(name, now) >= REPORT_GRACE:
-                    raise RoleFailed(name, f"exited unexpectedly ({roles.exit_status(name)})")
+
+        def tick(now: float) -> None:
             if now >= blame_after:
-                name, message = next(iter(reported.items()))
-                raise RoleFailed(name, message)
+                died = [report for report in failures if report.kind == "exit"]
+                raise RoleFailed((died or failures)[0].role, (died or failures)[0].error)
+
+        for report in roles.watch(roles.names(), tick):
+            if report.failed:
+                failures.append(report)
+                blame_after = min(blame_after, time.monotonic() + 2 * GRACE)
+        if failures:  # every role ended
+            tick(float("inf"))

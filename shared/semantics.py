@@ -2,8 +2,8 @@
 compare what came back with what was sent, walking both, and say whether it is identical, how it changed,
 or where it failed.
 
-The paths are transport and codec names; the command line hands in the transport modules, so this module
-knows neither implementation.
+The paths are each transport's `semantics_codecs`; the command line hands in the transports, so this module
+knows none of them by name.
 """
 
 from __future__ import annotations
@@ -18,22 +18,24 @@ from decimal import Decimal
 from types import ModuleType
 from typing import Any, NamedTuple
 
-from shared.config import RunConfig, local_addresses
+from shared.config import RunConfig
 from shared.corpus import Case, shown
 from shared.run import response_side
+from shared.transport import Transport
 from shared.workload import Delivery
 
 MAX_NOTES = 3  # distinct changes named per value; the rest are counted
 
 
-class Path(NamedTuple):
-    name: str
-    transport: str
+class SemanticsPath(NamedTuple):
+    name: str  # "zmq+msgpack-ext"; a transport with one codec is named alone ("native")
+    transport: Transport
     codec: str
 
 
-PATHS = (Path("zmq+msgpack", "zmq", "msgpack"), Path("zmq+msgpack-ext", "zmq", "msgpack-ext"),
-         Path("native", "native", "pickle"))
+def semantics_paths(transports: list[Transport]) -> list[SemanticsPath]:
+    return [SemanticsPath(t.name if len(t.semantics_codecs) == 1 else f"{t.name}+{codec}", t, codec)
+            for t in transports for codec in t.semantics_codecs]
 
 
 class Outcome(NamedTuple):
@@ -59,28 +61,22 @@ class Row:
                 "outcomes": {path: o._asdict() for path, o in self.outcomes.items()}}
 
 
-SEMANTICS_MAX_MESSAGE_BYTES = 256 * 1024 * 1024
-
-
 # ---- running -------------------------------------------------------------------------------------------
-def measure(transports: dict[str, ModuleType], cases: list[Case], timeout: float,
+def measure(transports: list[Transport], cases: list[Case], timeout: float,
             progress: Callable[[str], None] | None = None) -> list[Row]:
     """Every case through every path: each path a response side of its own with one mirror responder (a
     process), and one requester sending the values one after the other."""
     values = [case.make() for case in cases]
     outcomes: list[dict[str, Outcome]] = [{} for _ in cases]
-    for path in PATHS:
+    for path in semantics_paths(transports):
         if progress is not None:
             progress(path.name)
-        impl = transports[path.transport]
-        # The 64 MiB value is there to show what each encoding does with it, not the safety limit on
-        # message size that a zmq server applies by default (16 MiB): this run raises that limit.
-        config = RunConfig(transport=path.transport, requests=len(values), requesters=1, responders=1,
-                           workload="mirror", codec=path.codec, timeout=timeout,
-                           max_message_bytes=SEMANTICS_MAX_MESSAGE_BYTES)
-        config = config.with_(**local_addresses(path.transport, config.concurrency))
-        with response_side(config, impl):
-            deliveries = impl.requester.deliver(config, values)
+        transport = path.transport
+        settings = dataclasses.replace(transport.settings_type(), **transport.semantics_settings)
+        config = RunConfig(transport=transport, requests=len(values), requesters=1, responders=1, workload="mirror",
+                           codec=path.codec, timeout=timeout, settings=settings)
+        with transport.loopback(config) as local, response_side(local):
+            deliveries = transport.deliver(local, values)
         for found, value, delivery in zip(outcomes, values, deliveries, strict=True):
             found[path.name] = classify(value, delivery)
     return [Row(case.name, shown(case, value), type_label(value), found)

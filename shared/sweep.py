@@ -1,46 +1,16 @@
-"""What a `reqrep bench` sweep covers: the paths a request can take, the points (one run each) of each preset,
+"""What a `reqrep bench` sweep covers: the points (one run each) of each preset over the transports' paths,
 and how many requests each point sends. Plain data: bench.py runs it, bench_report.py reads it."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
-from shared.config import CONCURRENCY, UsageError
+from shared.config import CONCURRENCY
+from shared.sizes import KIB, MIB, size_text
+from shared.transport import BenchPath, UsageError
 
-KIB, MIB = 1024, 1024 * 1024
-BATCH_WINDOW = 16
-NAGLE_STALL_BYTES = 16 * KIB  # stock managers write a larger message in two sends, and Nagle holds the second
 SCALE_BYTES = 8 * KIB  # requests per point fall as payloads grow past this, so that each point takes about as long
 MIN_PER_REQUESTER = 4  # however large the payload, every requester sends a few
-
-
-@dataclass(frozen=True)
-class BenchPath:
-    """One way a request travels: a transport, its codec and its tuning, as the report names it."""
-
-    name: str
-    transport: str
-    codec: str
-    settings: dict = field(default_factory=dict)  # RunConfig fields that make this path what it is
-    window: int = 1  # requests in flight per requester, except in the window study
-    description: str = ""
-
-
-PATHS: dict[str, BenchPath] = {path.name: path for path in (
-    BenchPath("zmq", "zmq", "msgpack", description="ZeroMQ: msgpack frames through a zmq.proxy broker (ROUTER in "
-                                                  "front, DEALER behind) to REP responders"),
-    BenchPath("native", "native", "pickle", description="multiprocessing.managers: pickled objects through the "
-                                                        "manager server's queues, TCP_NODELAY on every connection "
-                                                        "(reqrep's default)"),
-    BenchPath("native-stock", "native", "pickle", {"stock_managers": True},
-              description="the same with the stock manager connections, Nagle's algorithm left on "
-                          "(`--stock-managers`)"),
-    BenchPath("native-batch", "native", "pickle", {"batch": True}, BATCH_WINDOW,
-              description=f"native, with requests and replies moved many per manager call (`--batch`) and "
-                          f"{BATCH_WINDOW} requests in flight per requester"),
-)}
-COUNT_PATHS = ("zmq", "native")  # the requester and responder study compares the two transports
 
 
 @dataclass(frozen=True)
@@ -70,14 +40,21 @@ class Sweep:
     windows: tuple[int, ...]
     counts: tuple[tuple[int, int], ...]  # (requesters, responders) of the counts study
     requests: int  # per point at small payloads; fewer as payloads grow
-    stall_requests: int  # the most for native-stock at 16 KiB and above, where each request stalls ~80 ms
+    stall_requests: int  # the most for a path that stalls at a payload size, where each request waits ~80 ms
     rounds: int = 1  # passes over the whole plan; each figure is the median of a point's rounds
     timeout: float = 10.0
     requesters: int = 2
     responders: int = 2
     reference_payload: int = KIB  # the payload of the window and counts studies
-    paths: tuple[str, ...] = tuple(PATHS)
+    paths: tuple[BenchPath, ...] = ()  # every transport's paths, the registry's order
     modes: tuple[str, ...] = CONCURRENCY  # the concurrency modes the sweep runs (processes always)
+
+    @property
+    def names(self) -> list[str]:
+        return [path.name for path in self.paths]
+
+    def path(self, name: str) -> BenchPath:
+        return next(path for path in self.paths if path.name == name)
 
     def parameters(self) -> dict:
         return {"preset": self.preset, "payloads": list(self.payloads), "threads_payloads": list(self.threads_payloads),
@@ -86,9 +63,9 @@ class Sweep:
                 "timeout": self.timeout,
                 "requesters": self.requesters, "responders": self.responders,
                 "reference_payload": self.reference_payload, "concurrency": list(self.modes),
-                "paths": {name: {"transport": PATHS[name].transport, "codec": PATHS[name].codec,
-                                 "settings": PATHS[name].settings, "window": PATHS[name].window,
-                                 "description": PATHS[name].description} for name in self.paths}}
+                "paths": {path.name: {"transport": path.transport, "codec": path.codec, "settings": dict(path.settings),
+                                      "window": path.window, "description": path.description}
+                          for path in self.paths}}
 
 
 ALL_PAYLOADS = (16, KIB, 16 * KIB, 32 * KIB, 256 * KIB, MIB)
@@ -104,18 +81,11 @@ PRESETS: dict[str, Sweep] = {
 }
 
 
-def size_text(size: int) -> str:
-    for unit, scale in (("MiB", MIB), ("KiB", KIB)):
-        if size >= scale and size % scale == 0:
-            return f"{size // scale} {unit}"
-    return f"{size} B"
-
-
-def choose_sweep(preset: str, requests: int | None, timeout: float | None,
+def choose_sweep(preset: str, paths: list[BenchPath], requests: int | None, timeout: float | None,
                  modes: list[str] | None = None) -> Sweep:
-    """The preset, with the user's --requests, --timeout and --concurrency checked and applied."""
+    """The preset over `paths`, with the user's --requests, --timeout and --concurrency checked and applied."""
     sweep = PRESETS[preset]
-    changes: dict = {}
+    changes: dict = {"paths": tuple(paths)}
     if modes:  # processes always run: the path, window and stall tables are theirs
         changes["modes"] = tuple(c for c in CONCURRENCY if c == "processes" or c in modes)
     if requests is not None:
@@ -124,23 +94,15 @@ def choose_sweep(preset: str, requests: int | None, timeout: float | None,
         changes["requests"] = requests
         changes["stall_requests"] = min(sweep.stall_requests, requests)
     if timeout is not None:
-        if not 0 < timeout < math.inf:  # an infinite one would leave a lost reply waited for forever
+        if not 0 < timeout < float("inf"):  # an infinite one would leave a lost reply waited for forever
             raise UsageError(f"--timeout must be a positive number of seconds, not {timeout}")
         changes["timeout"] = timeout
     return replace(sweep, **changes)
 
 
-def role_kind(role: str) -> str:
-    """'zmq responder 3' → 'responder'; 'parent' and 'process (all roles)' stay as they are."""
-    words = role.split()
-    if words[0] in ("zmq", "native"):
-        words = words[1:]
-    return " ".join(w for w in words if not w.isdigit())
-
-
-def requests_for(sweep: Sweep, path: str, payload: int, requesters: int) -> int:
+def requests_for(sweep: Sweep, path: BenchPath, payload: int, requesters: int) -> int:
     scaled = sweep.requests * SCALE_BYTES // (SCALE_BYTES + payload)
-    if PATHS[path].settings.get("stock_managers") and payload >= NAGLE_STALL_BYTES:
+    if path.stalls_above and payload >= path.stalls_above:
         scaled = min(scaled, sweep.stall_requests)
     return max(scaled, requesters * MIN_PER_REQUESTER)
 
@@ -150,9 +112,9 @@ def plan(sweep: Sweep) -> dict[Point, list[str]]:
     each payload size, so that a noisy minute on a shared machine touches all of them alike."""
     studies: dict[Point, list[str]] = {}
 
-    def add(study: str, path: str, concurrency: str, payload: int, window: int, requesters: int,
+    def add(study: str, path: BenchPath, concurrency: str, payload: int, window: int, requesters: int,
             responders: int) -> None:
-        point = Point(path, concurrency, payload, window, requesters, responders,
+        point = Point(path.name, concurrency, payload, window, requesters, responders,
                       requests_for(sweep, path, payload, requesters))
         studies.setdefault(point, []).append(study)
 
@@ -160,15 +122,13 @@ def plan(sweep: Sweep) -> dict[Point, list[str]]:
         for concurrency in sweep.modes:
             if concurrency == "processes" or payload in sweep.threads_payloads:
                 for path in sweep.paths:
-                    add("payload", path, concurrency, payload, PATHS[path].window, sweep.requesters,
-                        sweep.responders)
+                    add("payload", path, concurrency, payload, path.window, sweep.requesters, sweep.responders)
     for window in sweep.windows:
         for path in sweep.paths:
             add("window", path, "processes", sweep.reference_payload, window, sweep.requesters, sweep.responders)
     for requesters, responders in sweep.counts:
         for concurrency in sweep.modes:
-            for path in COUNT_PATHS:
-                if path in sweep.paths:
-                    add("counts", path, concurrency, sweep.reference_payload, PATHS[path].window, requesters,
-                        responders)
+            for path in sweep.paths:
+                if path.plain:
+                    add("counts", path, concurrency, sweep.reference_payload, path.window, requesters, responders)
     return studies

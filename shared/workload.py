@@ -160,7 +160,7 @@ class Delivery(NamedTuple):
         return bool(self.stage)
 
 
-def describe(error: BaseException | str) -> str:
+def one_line(error: BaseException | str) -> str:
     """An error in one line that every codec can carry: no lone surrogates, no newlines, bounded length."""
     message = " ".join(str(error).split())
     if isinstance(error, str):
@@ -174,7 +174,7 @@ def describe(error: BaseException | str) -> str:
 def error_body(stage: str, error: BaseException | str) -> dict:
     """A responder's answer to a request it could not decode, handle or encode. Shaped like an rpc error
     (status 400), so that echo and rpc requesters see a wrong reply; the stage tells a mirror requester."""
-    return {"status": 400, "body": describe(error), "stage": stage}
+    return {"status": 400, "body": one_line(error), "stage": stage}
 
 
 def delivery_of(reply: Any) -> Delivery:
@@ -197,7 +197,7 @@ class BadRequests:
     def count(self, stage: str, error: BaseException | str) -> None:
         self.seen += 1
         if self.seen <= LOGGED_BAD_REQUESTS or self.seen % 1000 == 0:
-            log.info("responder %d: bad request #%d: %s: %s", self.index, self.seen, stage, describe(error))
+            log.info("responder %d: bad request #%d: %s: %s", self.index, self.seen, stage, one_line(error))
 
 
 def answer(handle: Callable[[Any], Any], codec, payload: Any,

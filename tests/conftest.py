@@ -3,6 +3,7 @@ loopback ports, the command line as a subprocess, and a check that no test leave
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -12,12 +13,8 @@ import sys
 import psutil
 import pytest
 
-import native_impl
-import zmq_impl
-from shared.config import RunConfig, local_addresses
-
-TRANSPORTS = {"zmq": zmq_impl, "native": native_impl}
-DEFAULT_CODECS = {"zmq": "msgpack", "native": "pickle"}
+from shared.cli import TRANSPORTS
+from shared.config import RunConfig
 
 
 @pytest.fixture(params=sorted(TRANSPORTS))
@@ -27,11 +24,20 @@ def transport(request) -> str:
 
 
 def local_config(transport: str, **changes) -> RunConfig:
-    """A small run on free loopback ports, with a short timeout so that a failure is quick."""
-    concurrency = changes.get("concurrency", "processes")
-    fields = {"requests": 200, "requesters": 2, "responders": 2, "timeout": 5.0,
-              "codec": DEFAULT_CODECS[transport], **changes}
-    return RunConfig(transport=transport, **fields).with_(**local_addresses(transport, concurrency))
+    """A small run on free loopback ports, with a short timeout so that a failure is quick. `changes` may
+    name RunConfig's fields and the transport's settings alike."""
+    chosen = TRANSPORTS[transport]
+    own = {field.name for field in dataclasses.fields(chosen.settings_type)}
+    settings = chosen.settings_type(**{name: changes.pop(name) for name in list(changes) if name in own})
+    fields = {"requests": 200, "requesters": 2, "responders": 2, "timeout": 5.0, **changes}
+    with chosen.loopback(RunConfig(transport=chosen, settings=settings, **fields)) as config:
+        return config  # made no files that leaving would remove: ports and a key only
+
+
+def replies_of(config: RunConfig, values: list) -> list:
+    """Each value sent to the responders in order: the decoded replies, or for one that failed on the way
+    (an error reply, no reply), its Delivery."""
+    return [delivery if delivery.failed else delivery.reply for delivery in config.transport.deliver(config, values)]
 
 
 def reqrep(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:

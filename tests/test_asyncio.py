@@ -7,11 +7,11 @@ import threading
 
 import psutil
 import pytest
-from conftest import TRANSPORTS, local_config, start_reqrep, wait_for_line
+from conftest import local_config, replies_of, start_reqrep, wait_for_line
 
-import zmq_impl
 from shared.config import free_port
 from shared.run import response_side, run
+from zmq_impl import tasks as zmq_tasks
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -21,15 +21,15 @@ def test_200_requester_tasks_on_one_thread_complete_a_verified_zmq_run(monkeypat
     not the thread that watches the run."""
     threads: dict[str, set] = {"request": set(), "respond": set()}
     for name in threads:
-        original = getattr(zmq_impl.tasks, name)
+        original = getattr(zmq_tasks, name)
 
         async def noted(*args, original=original, name=name):
             threads[name].add(threading.get_ident())
             return await original(*args)
 
-        monkeypatch.setattr(zmq_impl.tasks, name, noted)
+        monkeypatch.setattr(zmq_tasks, name, noted)
     config = local_config("zmq", requests=4000, requesters=200, responders=4, concurrency="asyncio")
-    result = run(config, zmq_impl)
+    result = run(config)
     assert (result.ok, result.failed, result.duplicated) == (4000, 0, 0)
     assert result.succeeded and not result.errors
     assert len(threads["request"] | threads["respond"]) == 1
@@ -41,13 +41,12 @@ def test_a_responder_task_whose_handler_raises_answers_500_and_goes_on(transport
     """The rpc route raises ZeroDivisionError inside the one responder task: a 500, and the next requests
     are answered by the same task, so the loop goes on."""
     config = local_config(transport, responders=1, concurrency="asyncio", workload="rpc")
-    impl = TRANSPORTS[transport]
     requests = [{"method": "POST", "path": "/divide", "body": [1, 0]},
                 {"method": "POST", "path": "/sum", "body": [1, 2, 3]},
                 {"method": "POST", "path": "/divide", "body": [7, 0]},
                 {"method": "POST", "path": "/echo", "body": "still here"}]
-    with response_side(config, impl) as roles:
-        replies = impl.requester.exchange(config, requests)
+    with response_side(config) as roles:
+        replies = replies_of(config, requests)
         assert roles.alive(f"{transport} responder 0")
     assert [reply["status"] for reply in replies] == [500, 200, 500, 200]
     assert replies[0]["body"].startswith("ZeroDivisionError")
@@ -60,7 +59,7 @@ def test_asyncio_requesters_and_responders_verify_every_reply(transport, workloa
     98 and 99 of each requester)."""
     config = local_config(transport, requests=400, requesters=2, responders=2, concurrency="asyncio",
                           workload=workload)
-    result = run(config, TRANSPORTS[transport])
+    result = run(config)
     assert (result.ok, result.failed, result.duplicated, result.retries) == (400, 0, 0, 0)
     assert result.succeeded and not result.errors
 
@@ -83,7 +82,7 @@ def test_ctrl_c_while_requester_tasks_wait_for_an_absent_server(transport):
     with them, and nothing holds the exit."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}" if transport == "zmq" else f"127.0.0.1:{port}"
-    flag = "--connect" if transport == "zmq" else "--address"
+    flag = "--front" if transport == "zmq" else "--address"
     request = start_reqrep(transport, "request", flag, address, "--requesters", "20", "--requests", "100",
                            "--timeout", "60", "--concurrency", "asyncio", env={"REQREP_AUTHKEY": "test-key"})
     wait_for_line(request, "waiting for the", stream="stderr")

@@ -11,16 +11,19 @@ from dataclasses import replace
 
 import psutil
 import pytest
-from conftest import reqrep, start_reqrep, wait_for_line
+from conftest import TRANSPORTS, reqrep, start_reqrep, wait_for_line
 
 from shared import bench, bench_report, sweep
 from shared.cli import main, prepare_out
-from shared.machine import describe
+from shared.machine import machine_facts
 from shared.results import RoleUsage, RunResult
+
+PATHS = [path for transport in TRANSPORTS.values() for path in transport.bench_paths]
+NAMES = {path.name for path in PATHS}
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TABLES = ("## Throughput against payload size", "## Latency against payload size", "## Window 1 against window 16",
-          "## The Nagle stall: stock managers against TCP_NODELAY", "## Memory per role", "| 32 KiB / 1 KiB |")
+          "## Stalls around 16 KiB", "## Memory per role", "| 32 KiB / 1 KiB |")
 
 
 @pytest.mark.timeout(120)
@@ -32,18 +35,19 @@ def test_a_tiny_sweep_writes_results_report_and_plots(tmp_path):
 
     results = json.loads((out / "results.json").read_text())
     assert results["format"] == bench.FORMAT and not results["interrupted"]
-    assert set(results["machine"]) >= {"cores", "memory_gib", "cpu_model", "kernel", "python", "pyzmq", "libzmq",
-                                       "msgpack"}
-    assert results["sweep"]["preset"] == "tiny" and set(results["sweep"]["paths"]) == set(sweep.PATHS)
+    assert set(results["machine"]) >= {"cores", "memory_gib", "cpu_model", "kernel", "python", "versions"}
+    assert set(results["machine"]["versions"]) >= {"pyzmq", "libzmq", "msgpack", "python"}
+    assert results["sweep"]["preset"] == "tiny" and set(results["sweep"]["paths"]) == NAMES
     points = results["points"]
-    assert results["points_planned"] == results["runs"] == len(points) == len(sweep.plan(sweep.PRESETS["tiny"]))
+    planned = sweep.plan(sweep.choose_sweep("tiny", PATHS, None, None))
+    assert results["points_planned"] == results["runs"] == len(points) == len(planned)
     for point in points:
         assert set(point) >= {"path", "studies", "concurrency", "payload_bytes", "window", "requesters", "responders",
                               "requests", "succeeded", "errors", "wall_seconds", "median", "rounds"}
         assert point["succeeded"] and len(point["rounds"]) == 1 and point["median"]["throughput_rps"] > 0
         run = point["rounds"][0]
         assert (run["ok"], run["failed"], run["payload_bytes"]) == (point["requests"], 0, point["payload_bytes"])
-    assert {p["path"] for p in points} == set(sweep.PATHS)
+    assert {p["path"] for p in points} == NAMES
     assert {p["concurrency"] for p in points} == {"processes", "threads", "asyncio"}
     assert {p["window"] for p in points} == {1, 16}
 
@@ -101,9 +105,10 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_was_measured(tmp_path):
 def made_up_result(point: sweep.Point, p50: float, failed: int = 0) -> RunResult:
     """A result as a run would give it, for the report's arithmetic without the runs."""
     parameters = {"requests": point.requests, "payload_bytes": point.payload_bytes}
-    roles = ([RoleUsage("process (all roles)", 1, 30.0, 1.0)] if point.concurrency != "processes" else
-             [RoleUsage("parent", 1, 20.0, 0.1), RoleUsage("native server", 2, 25.0, 1.0),
-              RoleUsage("native responder 0", 3, 24.0, 1.0), RoleUsage("native requester 0", 4, 26.0, 1.0)])
+    roles = ([RoleUsage("process (all roles)", "process", 1, 30.0, 1.0)] if point.concurrency != "processes" else
+             [RoleUsage("parent", "parent", 1, 20.0, 0.1), RoleUsage("native server", "server", 2, 25.0, 1.0),
+              RoleUsage("native responder 0", "responder", 3, 24.0, 1.0),
+              RoleUsage("native requester 0", "requester", 4, 26.0, 1.0)])
     return RunResult(parameters, point.requests, point.requests - failed, failed, 0, 0, 1.0,
                      {"p50": p50, "p90": p50, "p99": 2 * p50, "p999": 3 * p50, "max": 4 * p50}, roles,
                      ["requester 0: no reply"] if failed else [], [])
@@ -112,8 +117,8 @@ def made_up_result(point: sweep.Point, p50: float, failed: int = 0) -> RunResult
 @pytest.mark.timeout(10)
 def test_the_report_without_matplotlib_and_with_a_lost_point(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails as if it were not installed
-    session = bench.Bench(replace(sweep.PRESETS["tiny"], rounds=3))
-    session.machine, session.date = describe(), "2026-11-26T12:00:00+00:00"
+    session = bench.Bench(replace(sweep.choose_sweep("tiny", PATHS, None, None), rounds=3))
+    session.machine, session.date = machine_facts(TRANSPORTS.values()), "2026-11-26T12:00:00+00:00"
     for point, studies in session.plan.items():
         record = session.records[point] = bench.Record(point, studies)
         large = point.payload_bytes > 16 * 1024 and point.path == "native"
@@ -126,13 +131,14 @@ def test_the_report_without_matplotlib_and_with_a_lost_point(tmp_path, monkeypat
     assert "matplotlib is not installed" in report
     assert "lost 3" in report and "## Points that lost requests" in report and "requester 0: no reply" in report
     assert "| native | processes | 100 | — | 250 | 2.5× |" in report
-    assert "3 × its p50 at 1 KiB: met (2.5× with processes)" in report
+    assert ("3 × p50 at 1 KiB on every path but those that stall: met (zmq processes 1.0×, native processes 2.5×"
+            in report)
     assert "| native | processes | 20.0 | 25.0 | 24.0 | 26.0 |  | 95.0 |" in report
     assert len(session.lost) == 1 and json.loads((tmp_path / "out" / "results.json").read_text())["lost"] == 1
 
 
 def test_the_plan_shares_points_and_sizes_requests_by_payload():
-    full = sweep.PRESETS["full"]
+    full = sweep.choose_sweep("full", PATHS, None, None)
     points = sweep.plan(full)
     assert len(points) == len(set(points))
     shared = [p for p, studies in points.items() if len(studies) > 1]
@@ -140,13 +146,13 @@ def test_the_plan_shares_points_and_sizes_requests_by_payload():
     sizes = {p.payload_bytes: p.requests for p in points if p.path == "zmq" and p.concurrency == "processes"
              and p.window == 1 and (p.requesters, p.responders) == (2, 2)}
     assert sizes[16] > sizes[32 * 1024] > sizes[1024 * 1024] >= 2 * sweep.MIN_PER_REQUESTER
-    stock = [p for p in points if p.path == "native-stock" and p.payload_bytes >= sweep.NAGLE_STALL_BYTES]
+    stock = [p for p in points if p.path == "native-stock" and p.payload_bytes >= 16 * 1024]
     assert stock and all(p.requests <= full.stall_requests for p in stock)
 
 
 def test_concurrency_chooses_the_modes_of_the_sweep():
-    every = {p.concurrency for p in sweep.plan(sweep.choose_sweep("quick", None, None))}
+    every = {p.concurrency for p in sweep.plan(sweep.choose_sweep("quick", PATHS, None, None))}
     assert every == {"processes", "threads", "asyncio"}
-    chosen = sweep.choose_sweep("quick", None, None, ["asyncio"])
+    chosen = sweep.choose_sweep("quick", PATHS, None, None, ["asyncio"])
     assert {p.concurrency for p in sweep.plan(chosen)} == {"processes", "asyncio"}
     assert chosen.parameters()["concurrency"] == ["processes", "asyncio"]

@@ -41,9 +41,9 @@ def assert_usage_error(done, *fragments: str) -> None:
     (["run", "native", "--rate", "-5"], "--rate must be a positive number"),
     (["run", "zmq", "--codec", "raw", "--window", "4"], "the raw codec has no room for the number"),
     (["run", "zmq", "--payload-bytes", "100", "--workload", "rpc"], "--payload-bytes pads the echo workload"),
-    (["run", "native", "--retries", "1000"], "--retries must be at most 100"),
+    (["run", "native", "--retries", "1000"], "--retries must be from 0 to 100"),
     (["zmq", "serve", "--front", "tcp://127.0.0.1"], "malformed address"),
-    (["zmq", "request", "--connect", "localhost:1337"], "malformed address"),
+    (["zmq", "request", "--front", "localhost:1337"], "malformed address"),
     (["native", "serve", "--address", "127.0.0.1:99999"], "malformed address"),
     (["native", "request", "--address", "no-port"], "malformed address"),
 ])
@@ -64,7 +64,7 @@ def test_a_port_in_use_is_named(transport, flag):
 
 def test_zmq_request_with_no_server_fails_after_the_timeout():
     address = f"tcp://127.0.0.1:{free_port()}"
-    done = reqrep("zmq", "request", "--connect", address, "--timeout", "1", "--requests", "10")
+    done = reqrep("zmq", "request", "--front", address, "--timeout", "1", "--requests", "10")
     assert_usage_error(done, "no zmq broker answered at", address)
 
 
@@ -109,7 +109,7 @@ def test_native_wrong_key_is_refused_and_the_server_keeps_serving():
                                                   ("hello", "asyncio"), ("router", "asyncio")])
 def test_tandem_serve_and_request(transport, example, concurrency, tmp_path):
     address = f"tcp://127.0.0.1:{free_port()}" if transport == "zmq" else f"127.0.0.1:{free_port()}"
-    flag = "--connect" if transport == "zmq" else "--address"
+    flag = "--front" if transport == "zmq" else "--address"
     server = serving(transport, address, env=KEY)
     try:
         counts = [] if example == "hello" else ["--requests", "400", "--requesters", "4"]
@@ -145,11 +145,11 @@ def test_run_writes_the_documented_json(tmp_path):
 def test_compare_prints_one_table_and_writes_json_and_markdown(tmp_path):
     out, md = tmp_path / "compare.json", tmp_path / "compare.md"
     done = reqrep("compare", "--requests", "200", "--requesters", "2", "--responders", "2", "--workload", "rpc",
-                  "--codec", "msgpack-ext", "--json", str(out), "--markdown", str(md))
+                  "--zmq-codec", "msgpack-ext", "--json", str(out), "--markdown", str(md))
     assert done.returncode == 0, done.stderr
     runs = json.loads(out.read_text())["runs"]
     assert [r["transport"] for r in runs] == ["zmq", "native"]
-    assert [r["codec"] for r in runs] == ["msgpack-ext", "pickle"]  # --codec chooses the zmq side's
+    assert [r["codec"] for r in runs] == ["msgpack-ext", "pickle"]  # --zmq-codec chooses the zmq side's
     assert all(r["ok"] == 200 and r["workload"] == "rpc" for r in runs)
     table = md.read_text()
     assert "| zmq | native |" in table and "throughput (requests/s)" in table

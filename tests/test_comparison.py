@@ -12,7 +12,7 @@ import pytest
 
 from shared.corpus import CASES, Plain, shown
 from shared.semantics import Outcome, classify, differences, type_label
-from shared.workload import ENCODE_REQUEST, Delivery, delivery_of, describe, error_body
+from shared.workload import ENCODE_REQUEST, Delivery, delivery_of, error_body, one_line
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -100,10 +100,10 @@ def test_an_error_reply_becomes_its_stage_and_error():
 
 
 def test_an_error_is_described_in_one_safe_line():
-    assert describe(ValueError("two\nlines")) == "ValueError: two lines"
-    assert describe(KeyError("\ud800")) == "KeyError: '\\ud800'"
-    assert describe(ValueError("\ud800")).encode("utf-8")
-    assert len(describe(ValueError("x" * 10_000))) == 300
+    assert one_line(ValueError("two\nlines")) == "ValueError: two lines"
+    assert one_line(KeyError("\ud800")) == "KeyError: '\\ud800'"
+    assert one_line(ValueError("\ud800")).encode("utf-8")
+    assert len(one_line(ValueError("x" * 10_000))) == 300
 
 
 def test_every_case_is_shown_without_memory_addresses():

@@ -49,13 +49,13 @@ def test_a_responder_killed_mid_run_loses_nothing(transport, window, tmp_path):
 def test_zmq_broker_killed_and_started_again_loses_nothing(tmp_path):
     front, back = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
     broker = start_reqrep("zmq", "broker", "--front", front, "--back", back)
-    responders = start_reqrep("zmq", "responders", "--connect", back, "--responders", "2")
+    responders = start_reqrep("zmq", "responders", "--back", back, "--responders", "2")
     out = tmp_path / "run.json"
     run = None
     try:
         wait_for_line(broker, "serving")
         wait_for_line(responders, "serving")
-        run = flowing("zmq", "request", "--connect", front, "--requests", "20000", "--timeout", "1",
+        run = flowing("zmq", "request", "--front", front, "--requests", "20000", "--timeout", "1",
                       "--json", str(out))
         role_process(broker, "reqrep zmq broker").send_signal(signal.SIGKILL)
         assert broker.wait(timeout=10) == 2  # the command says its broker died, and exits

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import TRANSPORTS, local_config, reqrep
+from conftest import local_config, reqrep
 
 from shared.config import CONCURRENCY
 from shared.run import run
@@ -22,7 +22,7 @@ def verified(result, planned: int) -> None:
 @pytest.mark.parametrize("concurrency", CONCURRENCY)
 def test_a_window_of_requests_in_flight(transport, concurrency):
     config = local_config(transport, requests=1200, requesters=3, responders=2, window=8, concurrency=concurrency)
-    result = run(config, TRANSPORTS[transport])
+    result = run(config)
     verified(result, 1200)
     assert result.parameters["window"] == 8
 
@@ -31,18 +31,18 @@ def test_a_window_of_requests_in_flight(transport, concurrency):
 def test_native_batches(concurrency):
     config = local_config("native", requests=1500, requesters=3, responders=2, window=16, batch=True,
                           concurrency=concurrency)
-    verified(run(config, TRANSPORTS["native"]), 1500)
+    verified(run(config), 1500)
 
 
 def test_native_batches_in_lockstep_and_with_the_rpc_workload():
     config = local_config("native", requests=300, requesters=2, responders=2, batch=True, workload="rpc")
-    verified(run(config, TRANSPORTS["native"]), 300)
+    verified(run(config), 300)
 
 
 @pytest.mark.parametrize("concurrency", ["processes", "asyncio"])
 def test_open_loop_keeps_its_schedule(transport, concurrency):
     config = local_config(transport, requests=400, requesters=2, responders=2, rate=400.0, concurrency=concurrency)
-    result = run(config, TRANSPORTS[transport])
+    result = run(config)
     verified(result, 400)
     # 400 requests at 400 per second take a second at least, however fast the server: the schedule rules
     assert result.seconds >= 0.99
@@ -52,19 +52,19 @@ def test_open_loop_keeps_its_schedule(transport, concurrency):
 @pytest.mark.parametrize("size", [1024, 40_000])
 def test_padded_payloads(transport, size):
     config = local_config(transport, requests=200, requesters=2, responders=2, payload_bytes=size)
-    result = run(config, TRANSPORTS[transport])
+    result = run(config)
     verified(result, 200)
     assert result.bytes_per_request["request"] >= size
 
 
 def test_stock_managers_still_work():
     config = local_config("native", requests=200, requesters=2, responders=2, stock_managers=True)
-    verified(run(config, TRANSPORTS["native"]), 200)
+    verified(run(config), 200)
 
 
 def test_latency_recording_can_be_turned_off(transport):
     config = local_config(transport, requests=300, requesters=2, responders=2, record_latency=False)
-    result = run(config, TRANSPORTS[transport])
+    result = run(config)
     verified(result, 300)
     assert result.latency_us["p50"] == 0
 

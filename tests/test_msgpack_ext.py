@@ -15,9 +15,8 @@ from pathlib import Path
 import msgpack
 import pytest
 import zmq
-from conftest import local_config, reqrep
+from conftest import TRANSPORTS, local_config, reqrep
 
-import zmq_impl
 from shared.run import response_side, run
 from shared.semantics import differences
 from zmq_impl import msgpack_ext
@@ -76,15 +75,15 @@ def test_every_claimed_type_comes_back_with_its_type_and_value(name):
 def test_every_claimed_type_through_a_real_responder():
     config = local_config("zmq", codec="msgpack-ext", workload="mirror", responders=1)
     values = [shape for value, hashable in CLAIMED.values() for shape in nestings(value, hashable)]
-    with response_side(config, zmq_impl):
-        deliveries = zmq_impl.requester.deliver(config, values)
+    with response_side(config):
+        deliveries = TRANSPORTS["zmq"].deliver(config, values)
     for value, delivery in zip(values, deliveries, strict=True):
         assert not delivery.failed and differences(value, delivery.reply) == [], (value, delivery)
 
 
 @pytest.mark.parametrize("workload", ["echo", "rpc", "mirror"])
 def test_a_run_with_msgpack_ext_verifies_every_reply(workload):
-    result = run(local_config("zmq", codec="msgpack-ext", workload=workload, requests=300, requesters=3), zmq_impl)
+    result = run(local_config("zmq", codec="msgpack-ext", workload=workload, requests=300, requesters=3))
     assert (result.ok, result.failed, result.duplicated) == (300, 0, 0)
 
 
@@ -155,7 +154,7 @@ def test_what_msgpack_ext_does_not_claim_is_refused_or_converted_as_documented()
 
 def test_a_responder_answers_a_hostile_frame_with_an_error_and_goes_on():
     config = local_config("zmq", codec="msgpack-ext", workload="mirror", responders=1)
-    with response_side(config, zmq_impl):
+    with response_side(config):
         with zmq.Context() as context, context.socket(zmq.REQ) as client:
             client.linger, client.rcvtimeo = 0, 5000
             client.connect(config.address)

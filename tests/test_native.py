@@ -3,7 +3,8 @@ requesters, so that a long-running server does not grow with each run."""
 
 from __future__ import annotations
 
-from native_impl.server import Board, reply_key
+from native_impl.requester import reply_key
+from native_impl.server import Board
 
 
 def test_reply_queues_go_with_their_requesters_and_stop_wakes_the_rest():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import TRANSPORTS, local_config
+from conftest import TRANSPORTS, local_config, replies_of
 
 from shared.config import CONCURRENCY
 from shared.run import response_side, run
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(60)
 def test_hello_example_answers_its_five_requests(transport, concurrency):
     config = local_config(transport, example="hello", requests=5, requesters=1, responders=1,
                           concurrency=concurrency)
-    result = run(config, TRANSPORTS[transport])
+    result = run(config)
     assert (result.ok, result.failed, result.duplicated) == (5, 0, 0)
     assert result.succeeded and not result.errors
 
@@ -29,7 +29,7 @@ def test_hello_example_answers_its_five_requests(transport, concurrency):
 def test_router_example_verifies_every_reply(transport, concurrency, workload):
     config = local_config(transport, requests=301, requesters=3, responders=2, concurrency=concurrency,
                           workload=workload)
-    result = run(config, TRANSPORTS[transport])
+    result = run(config)
     assert (result.ok, result.failed, result.duplicated) == (301, 0, 0)
     assert result.answered == 301
     assert result.seconds > 0 and result.throughput_rps > 0
@@ -39,8 +39,10 @@ def test_router_example_verifies_every_reply(transport, concurrency, workload):
 
 def test_processes_mode_measures_every_process(transport):
     config = local_config(transport, requests=50, requesters=2, responders=3)
-    result = run(config, TRANSPORTS[transport])
+    result = run(config)
     roles = sorted(usage.role for usage in result.roles)
+    assert {usage.kind for usage in result.roles} == {"parent", TRANSPORTS[transport].server_role, "responder",
+                                                      "requester"}
     server = {"zmq": "zmq broker", "native": "native server"}[transport]
     assert roles == sorted(["parent", server, *(f"{transport} responder {i}" for i in range(3)),
                             *(f"{transport} requester {i}" for i in range(2))])
@@ -56,10 +58,10 @@ def sample_requests(workload: str) -> list:
 def test_same_requests_give_identical_replies_on_both_transports(workload):
     requests = sample_requests(workload)
     replies = {}
-    for name, impl in TRANSPORTS.items():
+    for name in TRANSPORTS:
         config = local_config(name, responders=2)
-        with response_side(config, impl):
-            replies[name] = impl.requester.exchange(config, requests)
+        with response_side(config):
+            replies[name] = replies_of(config, requests)
     assert replies["zmq"] == replies["native"]
     assert replies["zmq"] == [WORKLOADS[workload].expected(r) for r in requests]
 
@@ -71,9 +73,8 @@ def test_rpc_replies_carry_status_codes(transport):
                 {"method": "POST", "path": "/echo", "body": "héllo ✓"},
                 {"path": "/echo"}]
     config = local_config(transport, responders=1)
-    impl = TRANSPORTS[transport]
-    with response_side(config, impl):
-        replies = impl.requester.exchange(config, requests)
+    with response_side(config):
+        replies = replies_of(config, requests)
     assert [reply["status"] for reply in replies] == [200, 404, 500, 200, 400]
     assert replies[0]["body"] == 6
     assert replies[2]["body"].startswith("ZeroDivisionError")
@@ -82,16 +83,15 @@ def test_rpc_replies_carry_status_codes(transport):
 
 def test_a_request_the_handler_rejects_gets_an_error_reply_and_the_responder_goes_on(transport):
     config = local_config(transport, responders=1)
-    impl = TRANSPORTS[transport]
-    with response_side(config, impl):
-        bad, good = impl.requester.exchange(config, [12345, "Hello, 0 0"])
-    assert bad["status"] == 400 and "TypeError" in bad["body"]
+    with response_side(config):
+        bad, good = replies_of(config, [12345, "Hello, 0 0"])
+    assert bad.failed and "TypeError" in bad.error
     assert good == "Hello, 0 0 - echoed!"
 
 
 def test_uneven_shares_add_up(transport):
     config = local_config(transport, requests=11, requesters=3, responders=1)
-    result = run(config, TRANSPORTS[transport])
+    result = run(config)
     assert result.ok == 11 and result.succeeded
     assert sorted(config.share(i) for i in range(3)) == [3, 4, 4]
     assert not math.isnan(result.seconds)
@@ -101,7 +101,7 @@ def test_uneven_shares_add_up(transport):
                                                   ("asyncio", {"event loop (every task)"})])
 def test_one_process_modes_measure_cpu_by_thread(transport, concurrency, busiest):
     config = local_config(transport, requests=3000, requesters=3, responders=2, concurrency=concurrency)
-    result = run(config, TRANSPORTS[transport])
+    result = run(config)
     assert result.succeeded
     assert busiest <= result.thread_cpu.keys()
     assert sum(result.thread_cpu[kind] for kind in busiest) > 0  # the kernel counts in ticks of 10 ms

@@ -36,15 +36,15 @@ def test_curve_admits_authorized_clients_only(keys, tmp_path):
     front = f"tcp://127.0.0.1:{free_port()}"
     server = serving("zmq", "serve", "--front", front, "--responders", "2", "--curve", str(keys))
     try:
-        good = reqrep("zmq", "request", "--connect", front, "--curve", str(keys), "--requests", "300", "--quiet")
+        good = reqrep("zmq", "request", "--front", front, "--curve", str(keys), "--requests", "300", "--quiet")
         assert good.returncode == 0, good.stderr
-        plain = reqrep("zmq", "request", "--connect", front, "--requests", "10", "--timeout", "1",
+        plain = reqrep("zmq", "request", "--front", front, "--requests", "10", "--timeout", "1",
                        "--retries", "0")
         assert plain.returncode == 2 and "both sides need the same security" in plain.stderr
         stranger = tmp_path / "stranger"
         assert reqrep("zmq", "keys", str(stranger)).returncode == 0
         shutil.copy(keys / "server.key", stranger / "server.key")  # knows the server, is not known to it
-        refused = reqrep("zmq", "request", "--connect", front, "--curve", str(stranger), "--requests", "10",
+        refused = reqrep("zmq", "request", "--front", front, "--curve", str(stranger), "--requests", "10",
                          "--timeout", "1", "--retries", "0")
         assert refused.returncode == 2 and "refused this client's CURVE key" in refused.stderr
     finally:

@@ -22,12 +22,13 @@ from hypothesis import strategies as st
 
 from shared import corpus
 from shared.run import response_side
-from shared.semantics import PATHS, Outcome, classify
+from shared.semantics import Outcome, classify, semantics_paths
 from shared.workload import DECODE_REQUEST, ENCODE_REPLY, ENCODE_REQUEST, SERVER_REQUEST
 
 pytestmark = pytest.mark.timeout(60)
 README = Path(__file__).resolve().parent.parent / "README.md"
 BEGIN, END = "<!-- semantics table: begin -->", "<!-- semantics table: end -->"
+PATHS = semantics_paths(list(TRANSPORTS.values()))
 PATH_NAMES = [path.name for path in PATHS]
 
 
@@ -124,15 +125,16 @@ def mirrors():
     with contextlib.ExitStack() as stack:
         configs = {}
         for path in PATHS:
-            config = local_config(path.transport, codec=path.codec, workload="mirror", responders=1, timeout=10.0)
-            stack.enter_context(response_side(config, TRANSPORTS[path.transport]))
+            config = local_config(path.transport.name, codec=path.codec, workload="mirror", responders=1, timeout=10.0,
+                                  **path.transport.semantics_settings)
+            stack.enter_context(response_side(config))
             configs[path] = config
         yield configs
 
 
 def send(configs: dict, values: list) -> dict[str, list[Outcome]]:
     return {path.name: [classify(value, delivery) for value, delivery in
-                        zip(values, TRANSPORTS[path.transport].requester.deliver(config, values), strict=True)]
+                        zip(values, path.transport.deliver(config, values), strict=True)]
             for path, config in configs.items()}
 
 
@@ -230,8 +232,8 @@ class Fragile:
 
 def test_native_responder_that_cannot_send_a_reply_says_so_and_goes_on():
     config = local_config("native", workload="mirror", responders=1)
-    with response_side(config, TRANSPORTS["native"]):
-        fragile, after = TRANSPORTS["native"].requester.deliver(config, [Fragile(), "after"])
+    with response_side(config):
+        fragile, after = TRANSPORTS["native"].deliver(config, [Fragile(), "after"])
     assert fragile.stage == ENCODE_REPLY and "will not travel a third time" in fragile.error
     assert after.reply == "after" and not after.failed
 
@@ -244,7 +246,7 @@ def test_zmq_requester_recovers_from_a_reply_that_never_comes():
         broker.bind(config.address)
         outcome: list = []
         requester = threading.Thread(target=lambda: outcome.extend(
-            TRANSPORTS["zmq"].requester.deliver(config, ["ignored", "answered"])))
+            TRANSPORTS["zmq"].deliver(config, ["ignored", "answered"])))
         requester.start()
         try:
             broker.recv_multipart()  # the first request: left unanswered

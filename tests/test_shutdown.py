@@ -84,7 +84,7 @@ def test_ctrl_c_on_the_request_side_leaves_the_server_serving(transport, concurr
     port = free_port()
     server = serve(transport, port, "processes")
     try:
-        flag = "--connect" if transport == "zmq" else "--address"
+        flag = "--front" if transport == "zmq" else "--address"
         address = f"tcp://127.0.0.1:{port}" if transport == "zmq" else f"127.0.0.1:{port}"
         requests = start_reqrep("--verbose", transport, "request", flag, address, "--requests", "5000000",
                                 "--requesters", "4", "--concurrency", concurrency, env=KEY)

@@ -26,7 +26,7 @@ def address_of(transport: str) -> str:
 
 def test_a_request_started_before_its_server_waits_for_it(transport, tmp_path):
     address, out = address_of(transport), tmp_path / "result.json"
-    request = start_reqrep(transport, "request", "--connect" if transport == "zmq" else "--address", address,
+    request = start_reqrep(transport, "request", "--front" if transport == "zmq" else "--address", address,
                            "--requests", "300", "--requesters", "3", "--timeout", "30", "--quiet",
                            "--json", str(out), env=KEY)
     server = None
@@ -43,7 +43,7 @@ def test_a_request_started_before_its_server_waits_for_it(transport, tmp_path):
 
 def test_responders_without_their_server_give_up_after_the_timeout(transport):
     address = address_of(transport)
-    done = reqrep(transport, "responders", "--connect" if transport == "zmq" else "--address", address,
+    done = reqrep(transport, "responders", "--back" if transport == "zmq" else "--address", address,
                   "--responders", "2", "--timeout", "2", env=KEY)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
@@ -68,7 +68,7 @@ def test_shared_connection_carries_every_requester_over_one_connection(tmp_path)
     try:
         wait_for_line(broker, "serving")
         # No responders yet: the first requests wait in the broker, and the connections stay to be counted.
-        request = start_reqrep("zmq", "request", "--connect", front, "--shared-connection", "--requests", "300",
+        request = start_reqrep("zmq", "request", "--front", front, "--shared-connection", "--requests", "300",
                                "--requesters", "3", "--timeout", "30", "--quiet", "--json", str(out))
         deadline = time.monotonic() + POLL_DEADLINE
         while True:  # a poll with a deadline: until the three requesters and the router are connected
@@ -80,7 +80,7 @@ def test_shared_connection_carries_every_requester_over_one_connection(tmp_path)
         to_front = [pid for pid, held in linked.items() for c in held if c.raddr.port == front_port]
         assert len(to_front) == 1, linked  # the router's, and nobody else's
         assert psutil.Process(to_front[0]).cmdline()[:1] == ["reqrep zmq request router"]
-        responders = start_reqrep("zmq", "responders", "--connect", back, "--responders", "2")
+        responders = start_reqrep("zmq", "responders", "--back", back, "--responders", "2")
         assert request.wait(timeout=40) == 0, request.stderr.read()
         result = json.loads(out.read_text())
         assert (result["ok"], result["failed"], result["shared_connection"]) == (300, 0, True)

@@ -9,9 +9,9 @@ import pytest
 import zmq
 from conftest import local_config, reqrep, start_reqrep, wait_for_line
 
-import zmq_impl
 from shared.config import CONCURRENCY, free_port
 from shared.run import response_side, run
+from zmq_impl import codec as zmq_codec
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -19,14 +19,14 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.mark.parametrize("concurrency", CONCURRENCY)
 def test_raw_codec_run(concurrency):
     config = local_config("zmq", codec="raw", requests=300, requesters=3, responders=2, concurrency=concurrency)
-    result = run(config, zmq_impl)
+    result = run(config)
     assert (result.ok, result.failed, result.duplicated) == (300, 0, 0)
 
 
 def test_raw_server_speaks_the_seeds_wire_format():
     """What the original Racket request-router sends: one UTF-8 frame; the reply appends ' - echoed!'."""
     config = local_config("zmq", codec="raw", responders=2)
-    with response_side(config, zmq_impl):
+    with response_side(config):
         with zmq.Context() as context, context.socket(zmq.REQ) as seed:
             seed.linger, seed.rcvtimeo = 0, 5000
             seed.connect(config.address)
@@ -53,7 +53,7 @@ def test_raw_request_talks_to_the_seeds_responder():
     responder.start()
     try:
         assert ready.wait(10)
-        done = reqrep("zmq", "request", "--connect", address, "--codec", "raw", "--example", "hello", "--quiet")
+        done = reqrep("zmq", "request", "--front", address, "--codec", "raw", "--example", "hello", "--quiet")
     finally:
         responder.join(30)
     assert done.returncode == 0, done.stderr
@@ -62,7 +62,7 @@ def test_raw_request_talks_to_the_seeds_responder():
 
 def test_msgpack_frames_are_single_msgpack_values():
     config = local_config("zmq", responders=1)
-    with response_side(config, zmq_impl):
+    with response_side(config):
         with zmq.Context() as context, context.socket(zmq.REQ) as client:
             client.linger, client.rcvtimeo = 0, 5000
             client.connect(config.address)
@@ -74,17 +74,17 @@ def test_msgpack_frames_are_single_msgpack_values():
                                     [b"\xcf" + bytes(8) + b"\xc1"], [b"\xd4\x2a\x00"]])
 def test_malformed_frames_get_an_error_reply_and_the_responder_goes_on(frames):
     config = local_config("zmq", responders=1)
-    with response_side(config, zmq_impl):
+    with response_side(config):
         with zmq.Context() as context, context.socket(zmq.REQ) as client:
             client.linger, client.rcvtimeo = 0, 5000
             client.connect(config.address)
             client.send_multipart(frames)
-            number, body = zmq_impl.codec.split_id(client.recv())
+            number, body = zmq_codec.split_id(client.recv())
             assert number == frames[0][:len(number)]  # the number, when there was one, comes back
-            error = zmq_impl.codec.decode_msgpack(body)
+            error = zmq_codec.decode_msgpack(body)
             assert error["status"] == 400
-            client.send(zmq_impl.codec.CODECS["msgpack"].encode("Hello, 0 1"))
-            assert zmq_impl.codec.decode_msgpack(client.recv()) == "Hello, 0 1 - echoed!"
+            client.send(zmq_codec.CODECS["msgpack"].encode("Hello, 0 1"))
+            assert zmq_codec.decode_msgpack(client.recv()) == "Hello, 0 1 - echoed!"
 
 
 def test_zmq_serve_answers_the_seed_over_raw_frames():

@@ -11,7 +11,6 @@ from conftest import local_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import zmq_impl
 from shared.run import response_side, run
 from zmq_impl.codec import decode_msgpack, request_id, split_id
 
@@ -61,7 +60,7 @@ def answer(client: zmq.Socket, frames: list[bytes]):
 def test_each_hostile_frame_gets_a_reply_and_the_responder_goes_on(case):
     frame = HOSTILE[case]
     config = local_config("zmq", responders=1)
-    with response_side(config, zmq_impl):
+    with response_side(config):
         with zmq.Context() as context, context.socket(zmq.REQ) as client:
             client.linger, client.rcvtimeo = 0, 5000
             client.connect(config.address)
@@ -75,7 +74,7 @@ def test_each_hostile_frame_gets_a_reply_and_the_responder_goes_on(case):
 
 def test_ten_thousand_malformed_messages_then_a_verified_run():
     config = local_config("zmq", responders=2, requests=2000, requesters=4)
-    with response_side(config, zmq_impl):
+    with response_side(config):
         with zmq.Context() as context, context.socket(zmq.REQ) as client:
             client.linger, client.rcvtimeo = 0, 5000
             client.connect(config.address)
@@ -91,13 +90,13 @@ def test_ten_thousand_malformed_messages_then_a_verified_run():
 
             fuzz()
         assert len(sent) >= 10_000
-        result = run(config, zmq_impl, local_server=False)
+        result = run(config, local_server=False)
     assert (result.ok, result.failed, result.duplicated) == (2000, 0, 0)
 
 
 def test_oversized_messages_are_refused_and_others_still_served():
     config = local_config("zmq", responders=1, max_message_bytes=1024 * 1024)
-    with response_side(config, zmq_impl):
+    with response_side(config):
         with zmq.Context() as context, context.socket(zmq.REQ) as big, context.socket(zmq.REQ) as small:
             for client in (big, small):
                 client.linger, client.rcvtimeo = 0, 1000

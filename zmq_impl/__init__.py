@@ -1,5 +1,6 @@
-"""The ZeroMQ variant: msgpack (or the seed's raw) frames through ROUTER | zmq.proxy | DEALER to REP responders."""
+"""The ZeroMQ variant: msgpack (or the seed's raw) frames through ROUTER | zmq.proxy | DEALER to REP responders.
+`TRANSPORT` is what the core sees of it (shared/transport.py)."""
 
-from zmq_impl import codec, request_router, requester, responder, server, tasks
+from zmq_impl.transport import TRANSPORT
 
-__all__ = ["codec", "request_router", "requester", "responder", "server", "tasks"]
+__all__ = ["TRANSPORT"]

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import functools
+import operator
 import pickle
 import struct
 
 import msgpack
 
-from shared.codec import Codec
+from shared.transport import Codec, Framing, identity
 from shared.workload import error_body
 from zmq_impl import msgpack_ext
 
 
 def decode_raw(frame: bytes) -> str:
-    return frame.decode("utf-8")
+    return str(frame, "utf-8")  # str(), not .decode(): a memoryview of a frame is text too
 
 
 def encode_raw(text: str) -> bytes:
@@ -54,7 +55,7 @@ DEFAULT_CODEC = "msgpack"
 
 def error_reply(codec: Codec, stage: str, error: BaseException | str) -> bytes:
     """What a responder answers to a request it cannot decode, handle or encode: a REP socket must answer
-    something. Plain msgpack, which both msgpack codecs decode."""
+    something. Plain msgpack, which both msgpack codecs decode; text for the seed's raw frames."""
     body = error_body(stage, error)
     if codec.name == "raw":
         return f"error: {stage}: {body['body']}".encode()
@@ -64,18 +65,18 @@ def error_reply(codec: Codec, stage: str, error: BaseException | str) -> bytes:
 # A request may carry its number before its body, in the same frame: a msgpack uint64 (0xcf and 8 bytes,
 # big-endian), then the body. The reply carries the same 9 bytes back. A frame is thus a msgpack stream of
 # one or two values that any msgpack library can write; one frame rather than two keeps the broker's and
-# pyzmq's per-frame cost off every request.
+# pyzmq's per-frame cost off every request. The seed's raw text has no room for it: there, the REQ socket
+# alone pairs each reply with its request.
 ID_MARKER = 0xCF
 ID_BYTES = 9
 
-
-def carries_id(codec: Codec) -> bool:
-    """Whether requests carry their number: all but the seed's raw text format, which has no room for it."""
-    return codec.name != "raw"
-
-
 # request_id(n): 0xcf, then n as 8 bytes big-endian; a partial of a struct's pack, so one C call per request.
 request_id = functools.partial(struct.Struct(">BQ").pack, ID_MARKER)
+
+
+def carries_id(codec: Codec) -> bool:
+    """Whether requests carry their number: all but the seed's raw text format."""
+    return codec.name != "raw"
 
 
 def split_id(frame: bytes) -> tuple[bytes, memoryview | bytes]:
@@ -83,6 +84,22 @@ def split_id(frame: bytes) -> tuple[bytes, memoryview | bytes]:
     if len(frame) > ID_BYTES and frame[0] == ID_MARKER:
         return frame[:ID_BYTES], memoryview(frame)[ID_BYTES:]
     return b"", frame
+
+
+def number_of(frame: bytes) -> int:
+    """The number a reply carries, or -1."""
+    return int.from_bytes(frame[1:ID_BYTES], "big") if len(frame) > ID_BYTES and frame[0] == ID_MARKER else -1
+
+
+# Every operation a C call: the requesters' loops make each of them once per request.
+NUMBERED = Framing(tag=request_id, join=bytes.__add__, answers=bytes.startswith,
+                   body=operator.itemgetter(slice(ID_BYTES, None)), number=number_of, listens=False)
+UNNUMBERED = Framing(tag=lambda n: b"", join=bytes.__add__, answers=bytes.startswith, body=identity,
+                     number=lambda frame: -1, listens=False)
+
+
+def framing(codec: Codec) -> Framing:
+    return NUMBERED if carries_id(codec) else UNNUMBERED
 
 
 def wire_bytes(config, request, reply) -> dict:

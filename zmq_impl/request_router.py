@@ -2,8 +2,8 @@
 requesters' REQ sockets meet a local ROUTER, and zmq.proxy carries all their requests to the broker through
 one DEALER, over one TCP connection.
 
-The native variant has no counterpart: a manager proxy makes one synchronous call at a time on its own
-connection, so a shared connection would serialize the requesters instead of multiplexing them.
+zmq only: a manager proxy makes one synchronous call at a time on its own connection, so a shared connection
+would serialize the native requesters instead of multiplexing them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ from __future__ import annotations
 import zmq
 
 from shared.config import RunConfig, free_port
-from zmq_impl.server import Peer, bind, connect, run_proxy, secure_client, shared_context
+from shared.transport import Peer
+from zmq_impl.connection import connect, shared_context
+from zmq_impl.curve import secure_client
+from zmq_impl.server import run_proxy, server_socket
 
 ROLE = "request router"
 
@@ -21,20 +24,20 @@ def local_address() -> str:
     return f"tcp://127.0.0.1:{free_port()}"
 
 
-def serve(config: RunConfig, local: str, ready) -> None:
-    """Route requests from `local` to the broker at `config.address` until interrupted. Ready once the
-    broker has answered: a router without its broker would only hide the requesters' wait."""
-    context = shared_context()
-    front = context.socket(zmq.ROUTER)  # the requesters, on this host: no CURVE between them
-    back = context.socket(zmq.DEALER)  # the one connection to the broker, with the requesters' keys
+def serve(config: RunConfig, ready) -> None:
+    """Route requests from the requesters to the broker at `config.address` until interrupted. Ready once
+    the broker has answered: a router without its broker would only hide the requesters' wait."""
+    local = config.settings.router_address
+    front = back = None
     try:
-        for socket in (front, back):
-            socket.linger = 0
-        bind(front, local)
-        secure_client(back, config)
-        connect(back, config, Peer("zmq request router", "zmq broker", config.address))
+        front = server_socket(config, zmq.ROUTER, local, secure=False)  # the requesters, on this host
+        back = shared_context().socket(zmq.DEALER)  # the one connection to the broker, with the requesters' keys
+        back.linger = 0  # and no send deadline: zmq.proxy would stop at the first one that expires
+        secure_client(back, config.settings.curve)
+        connect(config, Peer(config.role(ROLE), config.role("broker"), config.address), back)
     except BaseException:
-        front.close()
-        back.close()
+        for socket in (front, back):
+            if socket is not None:
+                socket.close()
         raise
     run_proxy(front, back, ready)

@@ -1,79 +1,103 @@
 """A responder: a REP socket that decodes each request, calls the workload's handler, encodes the reply.
 
 A request frame may start with the request's number (see codec.py); the reply starts with it too, so the
-requester can tell which request a reply answers.
+requester can tell which request a reply answers. `answerer` is the whole of it but the socket: the blocking
+loop here and the asyncio task in tasks.py drive it alike.
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 
 import zmq
 
 from shared.config import RunConfig
-from shared.roles import notice_level
+from shared.transport import Codec, Peer, notice_level
 from shared.workload import DECODE_REQUEST, BadRequests, answer, responder_handler
-from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, error_reply
-from zmq_impl.server import (
-    Peer,
-    bind,
-    connect,
-    crosses_tcp,
-    secure_client,
-    secure_server,
-    shared_context,
-    start_authenticator,
-)
+from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, carries_id, error_reply
+from zmq_impl.connection import client_socket, connect, shared_context
+from zmq_impl.curve import secure_server, start_authenticator
+from zmq_impl.server import bind
 
-log = logging.getLogger(__name__)
+
+def answerer(config: RunConfig, bad: BadRequests) -> Callable[[bytes], bytes]:
+    """frame -> reply frame. Every request gets a reply, an error reply (status 400 naming the stage that
+    failed) if need be: a REP socket must answer before it can receive again, and one bad request must not
+    stop the responder. Raw frames carry no number: any UTF-8 text is the seed's request, whatever its first
+    byte."""
+    handle, codec = responder_handler(config.workload), CODECS[config.codec]
+    decode, encode = codec.decode, codec.encode
+
+    def numbered(frame: bytes) -> bytes:
+        if len(frame) > ID_BYTES and frame[0] == ID_MARKER:
+            number, body = frame[:ID_BYTES], memoryview(frame)[ID_BYTES:]
+        else:
+            number, body = b"", frame
+        try:
+            return number + encode(handle(decode(body)))
+        except Exception:
+            return number + answer(handle, codec, body, error_reply, bad)  # again, step by step, to name the stage
+
+    def plain(frame: bytes) -> bytes:
+        try:
+            return encode(handle(decode(frame)))
+        except Exception:
+            return answer(handle, codec, frame, error_reply, bad)
+
+    return numbered if carries_id(codec) else plain
+
+
+def frames_reply(frame: bytes, extra: list, codec: Codec, bad: BadRequests) -> bytes:
+    """The error reply to a request that came in more than one frame (`extra` are the ones after the first)."""
+    problem = ValueError(f"a request is one frame, this one had {len(extra) + 1}")
+    bad.count(DECODE_REQUEST, problem)
+    number = frame[:ID_BYTES] if carries_id(codec) and len(frame) > ID_BYTES and frame[0] == ID_MARKER else b""
+    return number + error_reply(codec, DECODE_REQUEST, problem)
+
+
+def listen_or_connect(config: RunConfig, index: int, socket: zmq.Socket):
+    """The hello example has no broker: its REP socket binds the front address itself (and admits CURVE
+    clients by their keys: returns the authenticator to stop). Otherwise the socket will connect to the
+    broker's back address; returns the peer to connect to."""
+    if config.example == "hello":
+        secure_server(socket, config.settings.curve)
+        handler = start_authenticator(config.settings.curve, shared_context())
+        try:
+            bind(socket, config.address)
+        except BaseException:
+            if handler is not None:
+                handler.stop()
+            raise
+        return handler, None
+    return None, Peer(config.role(f"responder {index}"), config.role("broker"), config.settings.back_address,
+                      notice_level(index))
 
 
 def respond(config: RunConfig, index: int, ready) -> None:
-    """Answer requests until interrupted. Every request gets a reply, an error reply (status 400 naming the
-    stage that failed) if need be: a REP socket must answer before it can receive again, and one bad
-    request must not stop the responder."""
-    handle = responder_handler(config.workload)
-    codec = CODECS[config.codec]
+    """Answer requests until stopped (the context terminated)."""
     bad = BadRequests(index)
-    handler = watch = None
+    reply_to = answerer(config, bad)
     try:
-        socket = shared_context().socket(zmq.REP)
+        socket = client_socket(config, zmq.REP, secure=config.example != "hello")
     except zmq.ContextTerminated:
         return
+    handler = watch = None
     try:
-        socket.linger = 0
-        socket.maxmsgsize = config.max_message_bytes  # also guards the back address against direct peers
-        if config.example == "hello":  # example 1: no broker, REP meets REQ directly
-            secure_server(socket, config)
-            handler = start_authenticator(config)
-            bind(socket, config.address)
-        elif crosses_tcp(config.back_address):
-            secure_client(socket, config)
-            # Waits for the broker (started in any order), then notes its departures: libzmq reconnects.
-            peer = Peer(f"zmq responder {index}", "zmq broker", config.back_address, notice_level(index))
-            watch = connect(socket, config, peer, watch=True)
-        else:  # inproc: the broker, a thread of this process, is bound already (and inproc has no handshake)
-            socket.connect(config.back_address)
+        handler, peer = listen_or_connect(config, index, socket)
+        if peer is not None:  # waits for the broker, started in any order, then notes its departures
+            watch = connect(config, peer, socket, watch=True)
         ready.set()
-        recv, send, decode, encode = socket.recv, socket.send, codec.decode, codec.encode
+        recv, send = socket.recv, socket.send
         while True:
             frame = recv()
-            if len(frame) > ID_BYTES and frame[0] == ID_MARKER:  # split_id, inline: this loop is the hot path
-                number, body = frame[:ID_BYTES], memoryview(frame)[ID_BYTES:]
-            else:
-                number, body = b"", frame
             try:
-                reply = encode(handle(decode(body)))
-            except Exception:
-                reply = answer(handle, codec, body, error_reply, bad)  # again, step by step, to name the stage
-            try:
-                send(number + reply)
+                send(reply_to(frame))
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise
                 # More frames follow: REP answers only once it has taken the whole request. Checking for
                 # them here, on the rare path, spares every request a getsockopt call.
-                socket.send(frames_reply(number, socket.recv_multipart(), codec, bad))
+                socket.send(frames_reply(frame, socket.recv_multipart(), CODECS[config.codec], bad))
     except zmq.ContextTerminated:
         pass
     finally:
@@ -82,10 +106,3 @@ def respond(config: RunConfig, index: int, ready) -> None:
         socket.close()
         if handler is not None:
             handler.stop()
-
-
-def frames_reply(number: bytes, extra: list, codec, bad: BadRequests) -> bytes:
-    """The error reply to a request that came in more than one frame (`extra` are the ones after the first)."""
-    problem = ValueError(f"a request is one frame, this one had {len(extra) + 1}")
-    bad.count(DECODE_REQUEST, problem)
-    return number + error_reply(codec, DECODE_REQUEST, problem)

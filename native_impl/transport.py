@@ -1,0 +1,152 @@
+"""The Python-native variant as the core sees it: one object that fulfils shared/transport.py's contract."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import platform
+import re
+import secrets
+from collections.abc import Iterator
+
+from native_impl import codec, connection, requester, responder, server, tasks
+from shared.config import RunConfig, free_port
+from shared.transport import BenchPath, Settings, Transport, UsageError, option
+
+DEFAULT_ADDRESS = "127.0.0.1:50000"
+DEFAULT_BATCH_SIZE = 16
+NAGLE_STALL_BYTES = 16 * 1024  # stock managers write a larger message in two sends, and Nagle holds the second
+_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
+
+
+@dataclasses.dataclass(frozen=True)
+class NativeSettings(Settings):
+    authkey: bytes = b""  # the managers' shared key: from REQREP_AUTHKEY or a file, or made for a local run
+    batch: bool = False  # move requests and replies many per manager call
+    batch_size: int = DEFAULT_BATCH_SIZE  # with batch: the most requests a responder takes in one call
+    stock_managers: bool = False  # the stock connections, with Nagle's algorithm left on
+
+    def check(self, config: RunConfig) -> None:
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be 1 or more, not {self.batch_size}")
+        if not self.authkey and config.part != "run":
+            raise UsageError(f"{connection.AUTHKEY_VARIABLE} is not set and no --authkey-file was given: the native "
+                             f"server and its peers need a shared key")
+
+    def public(self) -> dict:
+        fields = dataclasses.asdict(self)
+        fields.pop("authkey")
+        return fields
+
+
+TANDEM = "serve responders request"
+LOCAL = "run compare"
+
+
+class NativeTransport(Transport):
+    name = "native"
+    title = ("multiprocessing.managers: pickled objects through the manager server's queues, TCP_NODELAY on every "
+             "connection")
+    server_role = "server"
+    settings_type = NativeSettings
+    thread_kinds = (("|", "server, one thread per connection"),  # the managers name it after its client
+                    ("handle_request", "server, one thread per connection"),  # until its client has said who it is
+                    ("manager accepter", "server, accepting"), ("calls", "manager calls of tasks"))
+    codecs = codec.CODECS
+    default_codec = codec.DEFAULT_CODEC
+    codec_help = ("pickle (default: the manager pickles every value) or msgpack (msgpack bytes, which the manager "
+                  "then pickles as one bytes object: the transport's cost without the encoding's)")
+    semantics_codecs = ("pickle",)
+    default_address = DEFAULT_ADDRESS
+    options = (
+        option("--address", parts=TANDEM, metavar="HOST:PORT", default=DEFAULT_ADDRESS,
+               help=f"the manager server's address (default {DEFAULT_ADDRESS})"),
+        option("--authkey-file", dest="authkey", parts=TANDEM, metavar="PATH", default=None,
+               help=f"read the shared key from this file (default: the variable {connection.AUTHKEY_VARIABLE})"),
+        option("--batch", parts=f"{LOCAL} {TANDEM}", action="store_true",
+               help="move requests and replies many per manager call (the tuned use)"),
+        option("--batch-size", parts=f"{LOCAL} serve responders", type=int, metavar="N", default=DEFAULT_BATCH_SIZE,
+               help=f"with --batch: the most requests a responder takes in one call (default {DEFAULT_BATCH_SIZE})"),
+        option("--stock-managers", parts=f"{LOCAL} {TANDEM}", action="store_true",
+               help="the stock manager connections, with Nagle's algorithm left on"),
+    )
+    parts = {"serve": "the response side: manager server and responders (--responders 0: the server alone)",
+             "responders": "responders alone, for a running manager server"}
+    bench_paths = (
+        BenchPath("native", "native", "pickle", description=title + " (reqrep's default)"),
+        BenchPath("native-stock", "native", "pickle", {"stock_managers": True},
+                  description="the same with the stock manager connections, Nagle's algorithm left on "
+                              "(`--stock-managers`)", stalls_above=NAGLE_STALL_BYTES),
+        BenchPath("native-batch", "native", "pickle", {"batch": True}, DEFAULT_BATCH_SIZE,
+                  description=f"native, with requests and replies moved many per manager call (`--batch`) and "
+                              f"{DEFAULT_BATCH_SIZE} requests in flight per requester"),
+    )
+
+    def settings(self, values) -> NativeSettings:
+        """The key comes from a file or the environment (a tandem command), or is made for a local run."""
+        values = dict(values)
+        if "authkey" in values:
+            values["authkey"] = connection.load_authkey(values["authkey"])
+        return NativeSettings(**values)
+
+    # ---- addresses ---------------------------------------------------------------------------------------
+    def parse_address(self, text: str) -> str:
+        match = _HOST_PORT.match(text)
+        if not match or int(match.group(2)) > 65535:
+            raise UsageError(f"malformed address {text!r}: expected HOST:PORT, for example {DEFAULT_ADDRESS}")
+        return text
+
+    def host_port(self, address: str) -> tuple[str, int]:
+        host, port = address.rsplit(":", 1)
+        return host.strip("[]"), int(port)
+
+    def address_for(self, host: str, port: int) -> str:
+        return f"{f'[{host}]' if ':' in host else host}:{port}"
+
+    @contextlib.contextmanager
+    def loopback(self, config: RunConfig) -> Iterator[RunConfig]:
+        """A free loopback port, and a random key for this run."""
+        settings = dataclasses.replace(config.settings, authkey=secrets.token_bytes(32))
+        yield config.with_(address=f"127.0.0.1:{free_port()}", settings=settings)
+
+    def announcement(self, config: RunConfig, part: str) -> str:
+        return {"serve": f"serving on {config.address} with {config.responders} responders",
+                "responders": f"{config.responders} responders serving for the server at {config.address}"}[part]
+
+    # ---- roles -------------------------------------------------------------------------------------------
+    def needs_server(self, config: RunConfig) -> bool:
+        return True  # both examples: managers have no peer-to-peer mode
+
+    def serve(self, config: RunConfig, ready) -> None:
+        server.serve(config, ready)
+
+    def respond(self, config: RunConfig, index: int, ready) -> None:
+        responder.respond(config, index, ready)
+
+    async def respond_async(self, config: RunConfig, index: int, ready) -> None:
+        await tasks.respond(config, index, ready)
+
+    def request(self, config: RunConfig, requester_id: int, start, progress):
+        return requester.request(config, requester_id, start, progress)
+
+    async def request_async(self, config: RunConfig, requester_id: int, start, progress):
+        return await tasks.request(config, requester_id, start, progress)
+
+    def deliver(self, config: RunConfig, values: list):
+        return requester.deliver(config, values)
+
+    def stop_threads(self, config: RunConfig) -> None:
+        server.stop_threads(config)
+
+    def stop_requesters(self, config: RunConfig) -> None:
+        connection.stop_requesters(config)
+
+    # ---- reports -----------------------------------------------------------------------------------------
+    def wire_bytes(self, config: RunConfig, request, reply) -> dict:
+        return codec.wire_bytes(config, request, reply)
+
+    def versions(self) -> dict[str, str]:
+        return {"python": platform.python_version()}
+
+
+TRANSPORT = NativeTransport()

@@ -1,0 +1,207 @@
+"""The client side of ZeroMQ: this process's context, a role's socket, the wait for its peer's handshake with a
+deadline, and the watch that names a peer when it goes and comes back (libzmq reconnects by itself)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+
+import zmq
+import zmq.asyncio
+from zmq.utils.monitor import parse_monitor_message
+
+from shared.config import RunConfig
+from shared.transport import Peer, UsageError
+from zmq_impl.curve import secure_client
+
+log = logging.getLogger(__name__)
+MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in one process and their monitors
+WAITING_NOTICE_SECONDS = 1.0  # a peer not there by then is announced as awaited (a refusal announces it at once)
+PEER_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+               | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED
+               | zmq.EVENT_MONITOR_STOPPED)  # without it in the mask, libzmq never sends it and a watch never ends
+
+
+def shared_context() -> zmq.Context:
+    """This process's context, which every zmq role in it uses (an asyncio role through a shadow of it), so
+    that inproc addresses reach across them. Sized for a thousand requesters as threads or tasks: libzmq
+    reads the limit when the context creates its first socket, which no caller has done before this."""
+    context = zmq.Context.instance()
+    if context.get(zmq.MAX_SOCKETS) < MAX_SOCKETS:
+        context.set(zmq.MAX_SOCKETS, MAX_SOCKETS)
+    return context
+
+
+def asyncio_context() -> zmq.asyncio.Context:
+    """A shadow of this process's context: awaitable sockets, and inproc reaches the broker's thread."""
+    return zmq.asyncio.Context(shared_context())
+
+
+def crosses_tcp(address: str) -> bool:
+    """Whether a zmq address may reach another process or host (tcp), rather than this process (inproc)."""
+    return address.startswith("tcp://")
+
+
+def client_socket(config: RunConfig, kind: int, *, asynchronous: bool = False, secure: bool = True) -> zmq.Socket:
+    """A socket of `kind` for a role of the client side, not yet connected: no lingering, the run's limit on
+    message size, a deadline on both directions (a REQ socket with no usable peer, a refused CURVE handshake
+    say, blocks in send, not in recv), and the run's CURVE keys unless `secure` is off (a peer on this
+    host, like the request router)."""
+    socket = (asyncio_context() if asynchronous else shared_context()).socket(kind)
+    try:
+        socket.linger = 0
+        socket.maxmsgsize = config.settings.max_message_bytes
+        if kind != zmq.REP:
+            socket.sndtimeo = int(config.timeout * 1000)
+        if kind == zmq.REQ:
+            socket.rcvtimeo = int(config.timeout * 1000)
+        if secure:
+            secure_client(socket, config.settings.curve)
+    except BaseException:
+        socket.close()
+        raise
+    return socket
+
+
+def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, *, watch: bool = False) -> PeerWatch | None:
+    """Connect `socket` to `peer` and wait, until `config.timeout`, for the ZMTP handshake with it: libzmq
+    would connect whenever the peer comes, but a role that waits says so, and one that waits in vain says why.
+
+    A refused CURVE key or a security mismatch ends the wait at once. With `watch`, returns a `PeerWatch`
+    that logs the peer's departures and returns; the caller stops it.
+    """
+    if not crosses_tcp(peer.address):  # inproc: the peer, a thread of this process, is bound already
+        socket.connect(peer.address)
+        return None
+    monitor = monitor_socket(socket, shared_context())
+    try:
+        socket.connect(peer.address)
+        handshake = Handshake(peer, config.timeout)
+        while not (monitor.poll(handshake.wait_ms()) and handshake.done(monitor.recv_multipart())):
+            pass
+    except BaseException:
+        stop_monitor(socket, monitor)
+        raise
+    if not watch:
+        stop_monitor(socket, monitor)
+        return None
+    return PeerWatch(socket, monitor, peer)
+
+
+async def connect_async(config: RunConfig, peer: Peer, socket: zmq.asyncio.Socket) -> None:
+    """`connect` for a task, awaiting the handshake on an awaitable monitor: a thousand requester tasks wait
+    for their broker on the loop, and a task cancelled meanwhile stops its monitor on the way out."""
+    if not crosses_tcp(peer.address):
+        socket.connect(peer.address)
+        return
+    monitor = monitor_socket(socket, asyncio_context())
+    try:
+        socket.connect(peer.address)
+        handshake = Handshake(peer, config.timeout)
+        while not (await monitor.poll(handshake.wait_ms()) and handshake.done(await monitor.recv_multipart())):
+            pass
+    finally:
+        stop_monitor(socket, monitor)
+
+
+def monitor_socket(socket: zmq.Socket, context: zmq.Context) -> zmq.Socket:
+    """A PAIR socket of `context` that receives `socket`'s peer events: a blocking one from the shared
+    context, or an awaitable one from its asyncio shadow (whatever kind `socket` itself is)."""
+    address = f"inproc://reqrep-monitor-{uuid.uuid4().hex}"
+    socket.monitor(address, PEER_EVENTS)
+    monitor = context.socket(zmq.PAIR)
+    monitor.linger = 0
+    monitor.connect(address)
+    return monitor
+
+
+def stop_monitor(socket: zmq.Socket, monitor: zmq.Socket) -> None:
+    try:
+        socket.disable_monitor()
+    except zmq.ZMQError:
+        pass  # the context is being terminated: the monitor is going anyway
+    monitor.close()
+
+
+class Handshake:
+    """The wait for a peer's handshake, without the waiting: `wait_ms` says how long to poll the monitor
+    next (and announces a long wait, or gives up at the deadline), `done` reads one monitor message. The
+    blocking `connect` and `connect_async` drive it alike."""
+
+    def __init__(self, peer: Peer, timeout: float) -> None:
+        self.peer, self.timeout = peer, timeout
+        self.began = time.monotonic()
+        self.deadline = self.began + timeout
+        self.told = self.reached = False
+
+    def wait_ms(self) -> int:
+        now = time.monotonic()
+        if now >= self.deadline:
+            raise UsageError(f"no {self.peer.name} answered at {self.peer.address} within {self.timeout:g} s")
+        if not self.told and now - self.began >= WAITING_NOTICE_SECONDS:
+            self.tell_waiting()
+        slice_end = self.deadline if self.told else min(self.deadline, self.began + WAITING_NOTICE_SECONDS)
+        return max(1, int((slice_end - now) * 1000))
+
+    def done(self, message: list) -> bool:
+        peer, event = self.peer, parse_monitor_message(message)["event"]
+        if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            return True
+        if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            raise UsageError(f"the {peer.name} at {peer.address} refused this client's CURVE key (its public key "
+                             f"must be in the server's authorized folder)")
+        if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            raise UsageError(f"the handshake with the {peer.name} at {peer.address} failed: both sides need the "
+                             f"same security (--curve on both, or on neither)")
+        if event == zmq.EVENT_MONITOR_STOPPED:  # the socket was closed: its asyncio task was cancelled
+            raise UsageError(f"stopped while waiting for the {peer.name} at {peer.address}")
+        self.reached = self.reached or event == zmq.EVENT_CONNECTED  # something listens: a retry is no absence
+        if event == zmq.EVENT_CONNECT_RETRIED and not (self.told or self.reached):
+            self.tell_waiting()
+        return False
+
+    def tell_waiting(self) -> None:
+        self.peer.say("waiting for", f" (up to {self.timeout:g} s)")
+        self.told = True
+
+
+class PeerWatch:
+    """A thread that reads a connected socket's monitor and logs when its peer goes and comes back. It only
+    reports: libzmq reconnects, and requests queue in the meantime."""
+
+    def __init__(self, socket: zmq.Socket, monitor: zmq.Socket, peer: Peer) -> None:
+        self._socket = socket
+        self._thread = threading.Thread(target=self._watch, args=(monitor, peer), name="zmq peer watch")
+        self._thread.start()
+
+    @staticmethod
+    def _watch(monitor: zmq.Socket, peer: Peer) -> None:
+        try:
+            while True:
+                event = parse_monitor_message(monitor.recv_multipart())["event"]
+                if event == zmq.EVENT_DISCONNECTED:
+                    peer.say("lost", "; reconnecting when it is back")
+                elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                    peer.say("connected again to")
+                elif event == zmq.EVENT_MONITOR_STOPPED:
+                    return
+        except zmq.ContextTerminated:
+            pass  # roles running as threads are being stopped
+        finally:
+            monitor.close()  # this thread's socket: closed here, by its only user
+
+    def stop(self) -> None:
+        """Stop the monitor, which wakes the thread with MONITOR_STOPPED, and wait for it."""
+        try:
+            self._socket.disable_monitor()
+        except zmq.ZMQError:
+            pass  # the context is being terminated, which wakes the thread too
+        self._thread.join(timeout=5)
+
+
+def stop_requesters(config: RunConfig) -> None:
+    """Stop requesters running as threads of this process, against a broker elsewhere: terminating this
+    process's context wakes each blocking call with ETERM, and each requester then closes its own socket."""
+    shared_context().term()

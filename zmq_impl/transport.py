@@ -1,0 +1,183 @@
+"""The ZeroMQ variant as the core sees it: one object that fulfils shared/transport.py's contract."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from importlib import metadata
+
+import zmq
+
+from shared.config import IN_ONE_PROCESS, RunConfig, free_port
+from shared.transport import BenchPath, ExtraCommand, Settings, Transport, UsageError, option
+from zmq_impl import codec, connection, request_router, requester, responder, server, tasks
+from zmq_impl.curve import create_keys, keys_for_a_run
+
+DEFAULT_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
+DEFAULT_BACK = "tcp://127.0.0.1:1338"  # where a broker started alone meets its responders
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+MAKE_KEYS = "(made for this run)"  # `--curve` with no folder: keys made for a run on this machine
+_TCP_ENDPOINT = re.compile(r"^tcp://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.*-]+):(\d{1,5})$")
+
+
+@dataclasses.dataclass(frozen=True)
+class ZmqSettings(Settings):
+    back_address: str = DEFAULT_BACK  # where the broker meets its responders
+    curve: str = ""  # the folder of `reqrep zmq keys`, or MAKE_KEYS; empty: no encryption
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # a peer that sends more is disconnected
+    shared_connection: bool = False  # requesters reach the broker over one connection, through a local router
+    router_address: str = ""  # with shared_connection: where that router meets the requesters (set by the run)
+
+    def check(self, config: RunConfig) -> None:
+        if self.max_message_bytes <= 0:
+            raise UsageError(f"--max-message-bytes must be a positive number, not {self.max_message_bytes}")
+        if self.back_address.startswith("tcp://"):
+            TRANSPORT.parse_address(self.back_address)
+        if self.curve == MAKE_KEYS and config.part != "run":
+            raise UsageError("--curve needs the folder of `reqrep zmq keys DIR` here: --curve DIR")
+        if self.curve and self.curve != MAKE_KEYS and not os.path.isdir(self.curve):
+            raise UsageError(f"no CURVE key folder at {self.curve} (create one with `reqrep zmq keys {self.curve}`)")
+        if self.curve and config.part == "run" and config.concurrency != "processes":
+            raise UsageError("--curve runs with --concurrency processes")
+        if config.codec == "raw" and not config.lockstep:
+            raise UsageError("--window and --rate need numbered requests: the raw codec has no room for the number")
+        if config.codec == "raw" and config.workload != "echo":
+            raise UsageError("the raw codec carries the seed's text frames only: use it with --workload echo")
+
+    def public(self) -> dict:
+        fields = dataclasses.asdict(self)
+        fields.pop("router_address")  # a loopback port of the moment, internal to the request side
+        return fields
+
+
+def _keys(values: dict) -> list[str]:
+    made = create_keys(values["folder"], force=values["force"])
+    folder = values["folder"]
+    return [*made, f"the server uses {folder}/server.key_secret and admits the public keys in {folder}/authorized/; "
+                   f"a client uses client.key_secret and server.key"]
+
+
+ALL_SIDES = "run compare serve broker responders request"
+
+
+class ZmqTransport(Transport):
+    name = "zmq"
+    title = "ZeroMQ: msgpack frames through a zmq.proxy broker (ROUTER in front, DEALER behind) to REP responders"
+    server_role = "broker"
+    settings_type = ZmqSettings
+    thread_kinds = (("zmq proxy", "broker's zmq.proxy"), ("ZMQbg/IO", "libzmq I/O"),
+                    ("ZMQbg/Reaper", "libzmq reaper"), ("zmq peer watch", "peer watch"))
+    codecs = codec.CODECS
+    default_codec = codec.DEFAULT_CODEC
+    codec_help = ("msgpack (default), msgpack-ext (msgpack with extension types for tuple, set, datetime, "
+                  "Decimal ...), raw (the seed's UTF-8 frames) or pickle (to tell the encoding's cost from the "
+                  "transport's; never where strangers can send)")
+    semantics_codecs = ("msgpack", "msgpack-ext")
+    default_address = DEFAULT_FRONT
+    options = (
+        option("--front", dest="address", parts="serve broker request", metavar="ADDRESS", default=DEFAULT_FRONT,
+               help=f"the broker's front: where requesters connect (default {DEFAULT_FRONT})"),
+        option("--back", dest="back_address", parts="broker responders", metavar="ADDRESS", default=DEFAULT_BACK,
+               help=f"the broker's back: where responders connect (default {DEFAULT_BACK})"),
+        option("--curve", parts=ALL_SIDES, metavar="DIR", nargs="?", const=MAKE_KEYS, default="",
+               help="CURVE encryption, and clients admitted by their keys: the keys of `reqrep zmq keys DIR`; in "
+                    "run and compare, --curve alone makes keys for the run"),
+        option("--max-message-bytes", parts=ALL_SIDES, type=int, metavar="N", default=DEFAULT_MAX_MESSAGE_BYTES,
+               help=f"a peer that sends a larger message is disconnected (default {DEFAULT_MAX_MESSAGE_BYTES // 2**20} "
+                    f"MiB)"),
+        option("--shared-connection", parts="run compare request", action="store_true",
+               help="all requesters reach the broker over one TCP connection, through a local request router (as "
+                    "the seed's request-router did)"),
+    )
+    parts = {"serve": "the response side: broker and responders",
+             "broker": "the broker alone: ROUTER, zmq.proxy, DEALER",
+             "responders": "responders alone, for a running broker"}
+    commands = (ExtraCommand("keys", "create CURVE key pairs for a server and a client in DIR", (
+        option("folder", parts="keys", metavar="DIR", help="the folder to write the keys into (created)"),
+        option("--force", parts="keys", action="store_true", help="replace keys that are there already"),
+    ), _keys),)
+    bench_paths = (BenchPath("zmq", "zmq", "msgpack", description=title),)
+    # The semantics table shows what each encoding does with a 64 MiB value, not the safety limit on message
+    # size that a broker applies by default.
+    semantics_settings = {"max_message_bytes": 256 * 1024 * 1024}
+
+    # ---- addresses ---------------------------------------------------------------------------------------
+    def parse_address(self, text: str) -> str:
+        """tcp://HOST:PORT: the only zmq transport that crosses processes and hosts."""
+        match = _TCP_ENDPOINT.match(text)
+        if not match or int(match.group(2)) > 65535:
+            raise UsageError(f"malformed address {text!r}: expected tcp://HOST:PORT, for example {DEFAULT_FRONT}")
+        return text
+
+    def host_port(self, address: str) -> tuple[str, int]:
+        host, port = address.removeprefix("tcp://").rsplit(":", 1)
+        return host.strip("[]"), int(port)
+
+    def address_for(self, host: str, port: int) -> str:
+        return f"tcp://{f'[{host}]' if ':' in host else host}:{port}"
+
+    @contextlib.contextmanager
+    def loopback(self, config: RunConfig) -> Iterator[RunConfig]:
+        """Free loopback ports; threads and asyncio tasks share one context, so their broker meets its
+        responders on inproc, as the seed's places did. With `--curve` alone, keys made for the run."""
+        back = (f"inproc://reqrep-responders-{uuid.uuid4().hex}" if config.concurrency in IN_ONE_PROCESS
+                else f"tcp://127.0.0.1:{free_port()}")
+        keys = keys_for_a_run() if config.settings.curve == MAKE_KEYS else contextlib.nullcontext(config.settings.curve)
+        with keys as curve:
+            settings = dataclasses.replace(config.settings, back_address=back, curve=curve)
+            yield config.with_(address=f"tcp://127.0.0.1:{free_port()}", settings=settings)
+
+    def announcement(self, config: RunConfig, part: str) -> str:
+        back = config.settings.back_address
+        return {"serve": f"serving on {config.address} with {config.responders} responders",
+                "broker": f"broker serving on {config.address}, responders on {back}",
+                "responders": f"{config.responders} responders serving for the broker at {back}"}[part]
+
+    # ---- roles -------------------------------------------------------------------------------------------
+    def needs_server(self, config: RunConfig) -> bool:
+        return config.example == "router"  # example 1 (hello) has no broker: the responder binds the front
+
+    def serve(self, config: RunConfig, ready) -> None:
+        server.serve(config, ready)
+
+    def respond(self, config: RunConfig, index: int, ready) -> None:
+        responder.respond(config, index, ready)
+
+    async def respond_async(self, config: RunConfig, index: int, ready) -> None:
+        await tasks.respond(config, index, ready)
+
+    def request(self, config: RunConfig, requester_id: int, start, progress):
+        return requester.request(config, requester_id, start, progress)
+
+    async def request_async(self, config: RunConfig, requester_id: int, start, progress):
+        return await tasks.request(config, requester_id, start, progress)
+
+    def request_router(self, config: RunConfig):
+        if not config.settings.shared_connection:
+            return None
+        routed = config.with_(settings=dataclasses.replace(config.settings,
+                                                           router_address=request_router.local_address()))
+        return request_router.serve, (routed,), routed
+
+    def deliver(self, config: RunConfig, values: list):
+        return requester.deliver(config, values)
+
+    def stop_threads(self, config: RunConfig) -> None:
+        server.stop_threads(config)
+
+    def stop_requesters(self, config: RunConfig) -> None:
+        connection.stop_requesters(config)
+
+    # ---- reports -----------------------------------------------------------------------------------------
+    def wire_bytes(self, config: RunConfig, request, reply) -> dict:
+        return codec.wire_bytes(config, request, reply)
+
+    def versions(self) -> dict[str, str]:
+        return {"pyzmq": zmq.__version__, "libzmq": zmq.zmq_version(), "msgpack": metadata.version("msgpack")}
+
+
+TRANSPORT = ZmqTransport()
