@@ -57,7 +57,6 @@ class NativeTransport(Transport):
     codec_help = ("pickle (default: the manager pickles every value) or msgpack (msgpack bytes, which the manager "
                   "then pickles as one bytes object: the transport's cost without the encoding's)")
     semantics_codecs = ("pickle",)
-    default_address = DEFAULT_ADDRESS
     options = (
         option("--address", parts=TANDEM, metavar="HOST:PORT", default=DEFAULT_ADDRESS,
                help=f"the manager server's address (default {DEFAULT_ADDRESS})"),

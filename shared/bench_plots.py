@@ -12,7 +12,7 @@ from shared.sizes import MIB, size_text
 
 COLOURS = ("tab:blue", "tab:orange", "tab:red", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
 LINES = {"processes": ("-", "o"), "threads": ("--", "s"), "asyncio": (":", "^")}
-PERCENTILES = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9"))
+LATENCY_LINES = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9"))
 KINDS = (("parent", ("parent",)), ("broker or server", ("broker", "server")), ("responders", ("responder",)),
          ("requesters", ("requester",)), ("one process, all roles", ("process",)))
 KIND_COLOURS = ("tab:gray", "tab:purple", "tab:olive", "tab:cyan", "tab:brown")
@@ -75,7 +75,7 @@ def latency(bench: Bench, figure_class) -> object:
     for axes, path in zip(grid.flat, paths, strict=False):
         series = payload_series(bench, path, "processes")
         sizes = [r.point.payload_bytes for r in series]
-        for key, name in PERCENTILES:
+        for key, name in LATENCY_LINES:
             axes.plot(sizes, [max(r.latency(key), 1.0) for r in series], marker="o", label=name)
         payload_axis(axes, list(bench.sweep.payloads))
         axes.set_yscale("log")

@@ -15,7 +15,7 @@ from rich.console import Console
 import native_impl
 import zmq_impl
 from shared import bench, bench_report, corpus, report, semantics, sweep
-from shared.config import RunConfig
+from shared.config import RunConfig, check_timeout
 from shared.options import COMMON, EXIT_USAGE, Grammar, codec_option, scoped
 from shared.results import RunResult
 from shared.run import run, serve
@@ -92,8 +92,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_semantics(args: argparse.Namespace) -> int:
-    if not args.timeout > 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout}")
+    check_timeout(args.timeout)
     cases, notes = corpus.build()
     with report.status(console, not args.quiet) as say:
         rows = semantics.measure(list(TRANSPORTS.values()), cases, args.timeout,

@@ -8,12 +8,11 @@ import socket
 from dataclasses import dataclass, replace
 
 from shared.transport import Settings, Transport, UsageError
+from shared.workload import WORKLOADS
 
 EXAMPLES = ("hello", "router")
 CONCURRENCY = ("processes", "threads", "asyncio")
 IN_ONE_PROCESS = ("threads", "asyncio")  # every role in the process that starts them
-WORKLOADS = ("echo", "rpc", "mirror")
-PARTS = ("run", "serve", "broker", "responders", "request")  # which roles the process that holds it runs
 HELLO_REQUESTS = 5  # the seed's example 1 sends five requests
 ROUTER_REQUESTS, ROUTER_ROLES = 100_000, 5  # example 2: five requesters, five responders
 MAX_RETRIES = 100
@@ -60,15 +59,14 @@ class RunConfig:
     def _check(self) -> None:
         choose("--example", self.example, EXAMPLES)
         choose("--concurrency", self.concurrency, CONCURRENCY)
-        choose("--workload", self.workload, WORKLOADS)
+        choose("--workload", self.workload, tuple(WORKLOADS))
         if self.part in ("run", "request"):
             check_counts(self.requests, self.requesters)
         if self.responders < 0 or (self.responders == 0 and self.part in ("run", "responders")):
             raise UsageError(f"--responders must be a positive number, not {self.responders}")
         if self.example == "hello" and (self.requesters != 1 or self.responders > 1):
             raise UsageError("the hello example is one requester and one responder: use --example router for more")
-        if not 0 < self.timeout < math.inf:  # an infinite one would leave a lost reply waited for forever
-            raise UsageError(f"--timeout must be a positive number of seconds, not {self.timeout}")
+        check_timeout(self.timeout)
         if not 0 <= self.retries <= MAX_RETRIES:
             raise UsageError(f"--retries must be from 0 to {MAX_RETRIES}, not {self.retries}")
         if self.window < 1:
@@ -126,6 +124,11 @@ def check_counts(requests: int, requesters: int) -> None:
         raise UsageError(f"--requesters must be a positive number, not {requesters}")
     if requesters > requests:
         raise UsageError(f"--requesters ({requesters}) cannot exceed --requests ({requests})")
+
+
+def check_timeout(timeout: float) -> None:
+    if not 0 < timeout < math.inf:  # an infinite one would leave a lost reply waited for forever
+        raise UsageError(f"--timeout must be a positive number of seconds, not {timeout}")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -28,7 +28,7 @@ class Level(enum.IntEnum):
     HIGH = 3
 
 
-Point = namedtuple("Point", "x y")
+Pair = namedtuple("Pair", "x y")
 
 
 @dataclasses.dataclass
@@ -114,7 +114,7 @@ CASES: list[Case] = [
     Case("list", lambda: [1, "two", 3.0]),
     Case("tuple", lambda: (1, "two", 3.0)),
     Case("list-nested-tuple", lambda: [1, (2, 3)]),
-    Case("namedtuple", lambda: Point(1, 2)),
+    Case("namedtuple", lambda: Pair(1, 2)),
     Case("list-empty", lambda: []),
     Case("tuple-empty", lambda: ()),
     Case("dict-empty", lambda: {}),

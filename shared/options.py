@@ -9,8 +9,9 @@ import argparse
 from collections.abc import Iterable, Sequence
 
 from shared import __version__
-from shared.config import CONCURRENCY, EXAMPLES, WORKLOADS
+from shared.config import CONCURRENCY, EXAMPLES
 from shared.transport import Option, Transport, option
+from shared.workload import WORKLOADS
 
 EXIT_USAGE = 2
 BENCH_PRESETS = ("full", "quick", "tiny")  # shared/sweep.py defines them
@@ -29,7 +30,7 @@ COMMON: tuple[Option, ...] = (
     option("--concurrency", parts=f"{RESPONSE} request", choices=CONCURRENCY, default="processes",
            help="every role a process (default), every role a thread of one process, or every responder and "
                 "requester an asyncio task of one event loop (the broker or server a thread)"),
-    option("--workload", parts=f"{LOAD} serve responders", choices=WORKLOADS, default="echo",
+    option("--workload", parts=f"{LOAD} serve responders", choices=tuple(WORKLOADS), default="echo",
            help="echo: the seed's text (default); rpc: the blog's {method, path, body} maps; mirror: each request "
                 "comes back as the responder received it (responders answer echo and rpc alike, mirror only when "
                 "started with it)"),

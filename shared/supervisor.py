@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -160,7 +159,3 @@ class Supervisor:
         if stubborn:
             log.warning("had to kill: %s", ", ".join(stubborn))
         return stubborn
-
-
-def default_sigterm() -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)

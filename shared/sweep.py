@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from shared.config import CONCURRENCY
+from shared.config import CONCURRENCY, check_counts, check_timeout
 from shared.sizes import KIB, MIB, size_text
-from shared.transport import BenchPath, UsageError
+from shared.transport import BenchPath
 
 SCALE_BYTES = 8 * KIB  # requests per point fall as payloads grow past this, so that each point takes about as long
 MIN_PER_REQUESTER = 4  # however large the payload, every requester sends a few
@@ -89,13 +89,11 @@ def choose_sweep(preset: str, paths: list[BenchPath], requests: int | None, time
     if modes:  # processes always run: the path, window and stall tables are theirs
         changes["modes"] = tuple(c for c in CONCURRENCY if c == "processes" or c in modes)
     if requests is not None:
-        if requests <= 0:
-            raise UsageError(f"--requests must be a positive number, not {requests}")
+        check_counts(requests, 1)
         changes["requests"] = requests
         changes["stall_requests"] = min(sweep.stall_requests, requests)
     if timeout is not None:
-        if not 0 < timeout < float("inf"):  # an infinite one would leave a lost reply waited for forever
-            raise UsageError(f"--timeout must be a positive number of seconds, not {timeout}")
+        check_timeout(timeout)
         changes["timeout"] = timeout
     return replace(sweep, **changes)
 

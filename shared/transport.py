@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # config.py imports this module: the names are for the type hints only
@@ -21,9 +21,6 @@ if TYPE_CHECKING:  # config.py imports this module: the names are for the type h
     from shared.workload import Delivery
 
 log = logging.getLogger(__name__)
-PART_HELP = {"run": "every role on this machine", "compare": "both variants on this machine",
-             "serve": "the response side", "broker": "the broker alone", "responders": "responders alone",
-             "request": "the request side"}
 
 
 class UsageError(Exception):
@@ -75,8 +72,8 @@ class Settings:
 @dataclasses.dataclass(frozen=True)
 class Option:
     """One command-line flag: argparse's own arguments, the configuration field it sets, and the commands
-    (`PART_HELP`'s keys) where it applies. It is offered there and refused, naming where it applies,
-    anywhere else."""
+    where it applies (run, compare, serve, broker, responders, request, or a transport's own). It is offered
+    there and refused, naming where it applies, anywhere else."""
 
     flags: tuple[str, ...]
     dest: str
@@ -154,8 +151,6 @@ class Transport(ABC):
     codec_help: str  # one line on each codec, for --help
 
     # ---- addresses --------------------------------------------------------------------------------------
-    default_address: str  # where requesters find the response side unless told otherwise
-
     @abstractmethod
     def parse_address(self, text: str) -> str:
         """The address, checked (UsageError when malformed)."""
@@ -240,8 +235,3 @@ class Transport(ABC):
     @abstractmethod
     def versions(self) -> dict[str, str]:
         """The versions of the libraries its figures depend on, for reports."""
-
-
-@contextlib.contextmanager
-def nothing_to_prepare(config: RunConfig) -> Iterator[RunConfig]:
-    yield config

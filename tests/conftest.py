@@ -15,6 +15,7 @@ import pytest
 
 from shared.cli import TRANSPORTS
 from shared.config import RunConfig
+from zmq_impl.codec import ID_BYTES, number_of
 
 
 @pytest.fixture(params=sorted(TRANSPORTS))
@@ -38,6 +39,13 @@ def replies_of(config: RunConfig, values: list) -> list:
     """Each value sent to the responders in order: the decoded replies, or for one that failed on the way
     (an error reply, no reply), its Delivery."""
     return [delivery if delivery.failed else delivery.reply for delivery in config.transport.deliver(config, values)]
+
+
+def split_number(frame: bytes) -> tuple[bytes, bytes]:
+    """A zmq frame's request number (its 9 bytes, or b"" when it has none) and its body."""
+    if number_of(frame) >= 0:
+        return frame[:ID_BYTES], frame[ID_BYTES:]
+    return b"", frame
 
 
 def reqrep(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 import zmq
-from conftest import local_config, reqrep, start_reqrep, wait_for_line
+from conftest import local_config, reqrep, split_number, start_reqrep, wait_for_line
 
 from shared.config import CONCURRENCY, free_port
 from shared.run import response_side, run
@@ -79,7 +79,7 @@ def test_malformed_frames_get_an_error_reply_and_the_responder_goes_on(frames):
             client.linger, client.rcvtimeo = 0, 5000
             client.connect(config.address)
             client.send_multipart(frames)
-            number, body = zmq_codec.split_id(client.recv())
+            number, body = split_number(client.recv())
             assert number == frames[0][:len(number)]  # the number, when there was one, comes back
             error = zmq_codec.decode_msgpack(body)
             assert error["status"] == 400

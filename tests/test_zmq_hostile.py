@@ -7,12 +7,12 @@ from __future__ import annotations
 import msgpack
 import pytest
 import zmq
-from conftest import local_config
+from conftest import local_config, split_number
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.run import response_side, run
-from zmq_impl.codec import decode_msgpack, request_id, split_id
+from zmq_impl.codec import decode_msgpack, request_id
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -64,7 +64,7 @@ def test_each_hostile_frame_gets_a_reply_and_the_responder_goes_on(case):
         with zmq.Context() as context, context.socket(zmq.REQ) as client:
             client.linger, client.rcvtimeo = 0, 5000
             client.connect(config.address)
-            _, body = split_id(answer(client, [frame]))
+            _, body = split_number(answer(client, [frame]))
             reply = decode_msgpack(body)
             assert isinstance(reply, str | dict)
             if isinstance(reply, dict) and reply.get("status") == 400:

@@ -79,13 +79,6 @@ def carries_id(codec: Codec) -> bool:
     return codec.name != "raw"
 
 
-def split_id(frame: bytes) -> tuple[bytes, memoryview | bytes]:
-    """(the number's 9 bytes, or b"" when there is none; the body)."""
-    if len(frame) > ID_BYTES and frame[0] == ID_MARKER:
-        return frame[:ID_BYTES], memoryview(frame)[ID_BYTES:]
-    return b"", frame
-
-
 def number_of(frame: bytes) -> int:
     """The number a reply carries, or -1."""
     return int.from_bytes(frame[1:ID_BYTES], "big") if len(frame) > ID_BYTES and frame[0] == ID_MARKER else -1

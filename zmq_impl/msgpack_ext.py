@@ -1,5 +1,6 @@
 """msgpack-ext: msgpack plus extension types for the Python values plain msgpack loses (tuple, set, frozenset,
-dates and times, Decimal, Fraction, complex, UUID, integers beyond 64 bits).
+dates and times, Decimal, Fraction, complex, UUID, integers beyond 64 bits). zmq only: on the native side
+the manager pickles every value, which keeps these types already.
 
 Every extension payload is plain data (bytes, or a msgpack array of plain values), so decoding never runs
 code chosen by the sender: no pickle, no import by name. Decoding is bounded (`LIMITS`), and an unknown

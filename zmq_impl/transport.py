@@ -77,7 +77,6 @@ class ZmqTransport(Transport):
                   "Decimal ...), raw (the seed's UTF-8 frames) or pickle (to tell the encoding's cost from the "
                   "transport's; never where strangers can send)")
     semantics_codecs = ("msgpack", "msgpack-ext")
-    default_address = DEFAULT_FRONT
     options = (
         option("--front", dest="address", parts="serve broker request", metavar="ADDRESS", default=DEFAULT_FRONT,
                help=f"the broker's front: where requesters connect (default {DEFAULT_FRONT})"),
