@@ -7,6 +7,7 @@ import math
 import socket
 from dataclasses import dataclass, replace
 
+from shared.faults import parse_fault
 from shared.transport import Settings, Transport, UsageError
 from shared.workload import WORKLOADS
 
@@ -40,6 +41,7 @@ class RunConfig:
     rate: float = 0.0  # requests per second in all, sent on schedule (open loop); 0: closed loop
     payload_bytes: int = 0  # size of each echo request's text (0: the seed's "Hello, <id> <n>")
     record_latency: bool = True  # off only to measure what recording costs
+    fault: str = ""  # a fault to inflict on a responder mid-run (see shared/faults.py)
     settings: Settings | None = None  # the transport's own fields; its defaults when None
 
     def __post_init__(self) -> None:
@@ -77,6 +79,10 @@ class RunConfig:
             raise UsageError(f"--payload-bytes must be zero or more, not {self.payload_bytes}")
         if self.payload_bytes and self.workload != "echo":
             raise UsageError("--payload-bytes pads the echo workload's text: use it with --workload echo")
+        if self.fault:
+            parse_fault(self.fault, self.responders)
+            if self.part != "run" or self.concurrency != "processes":
+                raise UsageError("--fault signals a responder's process: it needs a run with --concurrency processes")
         codecs = self.transport.codecs
         if self.codec not in codecs:
             raise UsageError(f"unknown codec {self.codec!r} for {self.transport.name}: choose one of "
@@ -90,7 +96,7 @@ class RunConfig:
         common = {name: getattr(self, name) for name in ("part", "example", "requests", "requesters", "responders",
                                                           "concurrency", "workload", "codec", "timeout", "retries",
                                                           "address", "window", "rate", "payload_bytes",
-                                                          "record_latency")}
+                                                          "record_latency", "fault")}
         return {"transport": self.transport.name, **common, **self.settings.public()}
 
     @property

@@ -47,6 +47,10 @@ COMMON: tuple[Option, ...] = (
            help="echo: pad each request's text to this many bytes (default: the seed's text)"),
     option("--no-latency", dest="record_latency", parts=LOAD, action="store_false",
            help="do not time each request (only to measure what timing costs)"),
+    option("--fault", parts="run compare", metavar="SPEC", default="",
+           help="kill or hang a responder mid-run: KIND[:responder N][@SECONDSs or @PERCENT%%], KIND kill "
+                "(SIGKILL) or hang (SIGSTOP, continued at the end); default responder 1, once a third of the "
+                "requests are answered (processes only)"),
 )
 OUTPUT: tuple[Option, ...] = (
     option("--json", parts=LOAD, metavar="PATH", default=None, help="write the results as JSON"),

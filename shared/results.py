@@ -148,6 +148,7 @@ class RunResult:
     rss_timeline: list = field(default_factory=list)  # (seconds, MiB of all processes), about once a second
     bytes_per_request: dict = field(default_factory=dict)  # encoded sizes, and what crossed loopback
     thread_cpu: dict = field(default_factory=dict)  # threads and asyncio: CPU seconds by kind of thread
+    fault: str = ""  # the fault inflicted, and when ("responder 1 hung at 2.50 s"); empty if none
 
     @property
     def throughput_rps(self) -> float:
@@ -186,6 +187,7 @@ class RunResult:
             "interrupted": self.interrupted,
             "rss_timeline_mib": self.rss_timeline,
             "cpu_seconds_by_thread": self.thread_cpu,
+            "fault_inflicted": self.fault,
             "bytes_per_request": self.bytes_per_request,
             "payload_bytes": self.parameters.get("payload_bytes", 0),
             "reqrep_version": __version__,

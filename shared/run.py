@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
 
 from shared.config import START_DEADLINE, RunConfig
+from shared.faults import KINDS, Fault, parse_fault
 from shared.measure import MemoryTimeline, loopback_bytes, own_usage, process_usage, thread_cpu
 from shared.results import RequesterResult, RoleUsage, RunResult, latency_summary
 from shared.supervisor import GRACE, RoleFailed, Supervisor
@@ -74,14 +76,19 @@ def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | No
     for requester_id, name in enumerate(names):
         roles.start(name, request, config, requester_id, start, counters)
     stall = START_DEADLINE + config.timeout
-    last = {"done": -1, "changed": time.monotonic()}
+    last = {"done": -1, "changed": time.monotonic(), "flowing": 0.0}
 
     def tick(now: float) -> None:
+        nonlocal fault
         if memory is not None:
             memory.sample(now)
         done = sum(counters)
         if last["done"] <= 0 < done:
             log.info("requests flowing: %d requesters released", config.requesters)
+            last["flowing"] = now
+        if fault is not None and done > 0 and fault.due(now - last["flowing"], done, config.requests):
+            inflicted.append(inflict(roles, config, fault, now - last["flowing"]))
+            fault = None  # once
         if progress is not None:
             progress(done, config.requests)
         if done != last["done"]:
@@ -93,14 +100,27 @@ def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | No
 
     results: dict[str, RequesterResult] = {}
     errors: dict[str, str] = {}
-    for report in roles.watch(names, tick):
-        if report.failed:
-            errors[report.role] = report.error
-            start.abort()  # the others would wait for the missing party until the deadline
-        else:
-            results[report.role] = report.result
+    planned = fault = parse_fault(config.fault, config.responders) if config.fault else None
+    inflicted: list[str] = []
+    try:
+        for report in roles.watch(names, tick):
+            if report.failed:
+                errors[report.role] = report.error
+                start.abort()  # the others would wait for the missing party until the deadline
+            else:
+                results[report.role] = report.result
+    finally:
+        if inflicted and planned.kind == "hang":  # continued, so that it can stop like the others
+            roles.signal(config.role(f"responder {planned.responder}"), signal.SIGCONT)
     ordered = [results[name] for name in names if name in results]
-    return ordered, [f"{name}: {message}" for name, message in errors.items()]
+    return ordered, [f"{name}: {message}" for name, message in errors.items()], "; ".join(inflicted)
+
+
+def inflict(roles: Supervisor, config: RunConfig, fault: Fault, elapsed: float) -> str:
+    name = config.role(f"responder {fault.responder}")
+    roles.signal(name, KINDS[fault.kind])
+    log.info("%s: %s", name, fault.describe(elapsed))
+    return fault.describe(elapsed)
 
 
 def measure_roles(roles: Supervisor, config: RunConfig, results: list[RequesterResult]) -> list[RoleUsage]:
@@ -148,7 +168,7 @@ def run(config: RunConfig, *, local_server: bool = True, progress: Progress | No
         memory = MemoryTimeline(roles.processes)
         loopback_before = loopback_bytes()
         requesters = start_request_router(roles, config)
-        results, errors = run_requesters(roles, requesters, progress, memory)
+        results, errors, fault = run_requesters(roles, requesters, progress, memory)
         loopback = loopback_bytes() - loopback_before
         usage = measure_roles(roles, config, results)
         threads = thread_usage(roles, config, results)
@@ -156,6 +176,7 @@ def run(config: RunConfig, *, local_server: bool = True, progress: Progress | No
     result = summarize(config, results, errors, usage)
     result.rss_timeline = memory.samples
     result.thread_cpu = threads
+    result.fault = fault
     workload = workload_for(config)
     sample = workload.request(0, 0)
     result.bytes_per_request = config.transport.wire_bytes(config, sample, workload.expected(sample))

@@ -9,7 +9,9 @@ before it says why, so that a role that died (a server killed) is named rather t
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import queue
 import time
 from collections import deque
@@ -81,6 +83,11 @@ class Supervisor:
 
     def exit_status(self, name: str) -> str:
         return self._roles[name].exit_status()
+
+    def signal(self, name: str, signum: int) -> None:
+        """Send a signal to role `name`, a process (a fault inflicted on purpose)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._roles[name].pid, signum)
 
     def processes(self) -> list[tuple[str, int]]:
         """(name, pid) of the roles that are live processes."""
