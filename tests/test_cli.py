@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import pytest
 from conftest import reqrep, start_reqrep, wait_for_line
@@ -72,6 +73,45 @@ def test_native_request_with_no_server_fails_after_the_timeout():
     address = f"127.0.0.1:{free_port()}"
     done = reqrep("native", "request", "--address", address, "--timeout", "1", "--requests", "10", env=KEY)
     assert_usage_error(done, "no native server answered at", address)
+
+
+def test_native_request_to_a_port_that_never_answers_keeps_its_timeout():
+    """A listening socket that accepts and never speaks: the managers' handshake waits on it, within
+    --timeout, and the error names the address."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        began = time.monotonic()
+        done = reqrep("native", "request", "--address", address, "--timeout", "2", "--requests", "10", env=KEY)
+    assert_usage_error(done, address, "did not answer the managers' handshake within 2 s")
+    assert time.monotonic() - began < 10
+
+
+def test_native_request_to_a_zmq_port_says_it_is_not_a_native_server():
+    address = f"tcp://127.0.0.1:{free_port()}"
+    server = serving("zmq", address, env=KEY)
+    try:
+        done = reqrep("native", "request", "--address", address.removeprefix("tcp://"), "--timeout", "3",
+                      "--requests", "10", env=KEY)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert_usage_error(done, "is not a reqrep native server")
+    assert "AssertionError" not in done.stderr
+
+
+def test_keys_are_not_replaced_without_force_and_secrets_stay_private(tmp_path):
+    folder = tmp_path / "keys"
+    assert reqrep("zmq", "keys", str(folder)).returncode == 0
+    secret = (folder / "server.key_secret").read_bytes()
+    assert (folder.stat().st_mode & 0o777, (folder / "server.key_secret").stat().st_mode & 0o777) == (0o700, 0o600)
+    assert (folder / "client.key_secret").stat().st_mode & 0o077 == 0
+    again = reqrep("zmq", "keys", str(folder))
+    assert_usage_error(again, "already holds keys", "--force")
+    assert (folder / "server.key_secret").read_bytes() == secret
+    assert reqrep("zmq", "keys", str(folder), "--force").returncode == 0
+    assert (folder / "server.key_secret").read_bytes() != secret
 
 
 def test_native_needs_a_key():

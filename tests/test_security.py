@@ -4,6 +4,7 @@ native side's shared key read from a file or the environment, never from the com
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 from conftest import reqrep, start_reqrep, wait_for_line
@@ -47,6 +48,13 @@ def test_curve_admits_authorized_clients_only(keys, tmp_path):
         refused = reqrep("zmq", "request", "--front", front, "--curve", str(stranger), "--requests", "10",
                          "--timeout", "1", "--retries", "0")
         assert refused.returncode == 2 and "refused this client's CURVE key" in refused.stderr
+        wrong = tmp_path / "wrong server key"
+        assert reqrep("zmq", "keys", str(wrong)).returncode == 0  # a server key that is not the server's
+        began = time.monotonic()
+        broken = reqrep("zmq", "request", "--front", front, "--curve", str(wrong), "--requests", "10",
+                        "--timeout", "5")
+        assert broken.returncode == 2 and "broke off the CURVE handshake" in broken.stderr, broken.stderr
+        assert time.monotonic() - began < 5  # told at once, not after the timeout
     finally:
         stop(server)
 

@@ -34,6 +34,21 @@ def test_raw_server_speaks_the_seeds_wire_format():
             assert seed.recv_multipart() == [b"Hello, 3 41 - echoed!"]
 
 
+@pytest.mark.parametrize("concurrency", ["processes", "asyncio"])
+def test_raw_responders_echo_any_utf8_text(concurrency):
+    """The seed's responder echoes any UTF-8; a frame that starts with byte 0xCF (π is CF 80) is text in raw
+    mode, not a numbered request."""
+    texts = ["π is 3.14159", "Ϗ" * 20, "日本語のテキスト", "Hello, 0 1", "", "👋🏽 and more than nine bytes"]
+    config = local_config("zmq", codec="raw", responders=1, concurrency=concurrency)
+    with response_side(config):
+        with zmq.Context() as context, context.socket(zmq.REQ) as seed:
+            seed.linger, seed.rcvtimeo = 0, 5000
+            seed.connect(config.address)
+            for text in texts:
+                seed.send(text.encode())
+                assert seed.recv().decode() == text + " - echoed!"
+
+
 def seed_responder(address: str, ready: threading.Event, served: list) -> None:
     """The seed's example-1 responder, as plainly as in Racket: REP bound, reply = request + ' - echoed!'."""
     with zmq.Context() as context, context.socket(zmq.REP) as rep:

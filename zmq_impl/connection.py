@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in one process and their monitors
 WAITING_NOTICE_SECONDS = 1.0  # a peer not there by then is announced as awaited (a refusal announces it at once)
 PEER_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-               | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED
+               | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED
                | zmq.EVENT_MONITOR_STOPPED)  # without it in the mask, libzmq never sends it and a watch never ends
 
 
@@ -78,7 +78,7 @@ def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, *, watch: bool = 
     monitor = monitor_socket(socket, shared_context())
     try:
         socket.connect(peer.address)
-        handshake = Handshake(peer, config.timeout)
+        handshake = Handshake(peer, config.timeout, bool(config.settings.curve))
         while not (monitor.poll(handshake.wait_ms()) and handshake.done(monitor.recv_multipart())):
             pass
     except BaseException:
@@ -99,7 +99,7 @@ async def connect_async(config: RunConfig, peer: Peer, socket: zmq.asyncio.Socke
     monitor = monitor_socket(socket, asyncio_context())
     try:
         socket.connect(peer.address)
-        handshake = Handshake(peer, config.timeout)
+        handshake = Handshake(peer, config.timeout, bool(config.settings.curve))
         while not (await monitor.poll(handshake.wait_ms()) and handshake.done(await monitor.recv_multipart())):
             pass
     finally:
@@ -130,8 +130,8 @@ class Handshake:
     next (and announces a long wait, or gives up at the deadline), `done` reads one monitor message. The
     blocking `connect` and `connect_async` drive it alike."""
 
-    def __init__(self, peer: Peer, timeout: float) -> None:
-        self.peer, self.timeout = peer, timeout
+    def __init__(self, peer: Peer, timeout: float, curve: bool) -> None:
+        self.peer, self.timeout, self.curve = peer, timeout, curve
         self.began = time.monotonic()
         self.deadline = self.began + timeout
         self.told = self.reached = False
@@ -152,7 +152,10 @@ class Handshake:
         if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
             raise UsageError(f"the {peer.name} at {peer.address} refused this client's CURVE key (its public key "
                              f"must be in the server's authorized folder)")
-        if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        if event == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL and self.curve:  # the peer hung up mid-handshake
+            raise UsageError(f"the {peer.name} at {peer.address} broke off the CURVE handshake: it refused this "
+                             f"client, whose server.key is not that server's public key")
+        if event in (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
             raise UsageError(f"the handshake with the {peer.name} at {peer.address} failed: both sides need the "
                              f"same security (--curve on both, or on neither)")
         if event == zmq.EVENT_MONITOR_STOPPED:  # the socket was closed: its asyncio task was cancelled
