@@ -50,7 +50,7 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     per request, or with a window of requests in flight or on a schedule, item by item or (`batch`) many
     items per manager call."""
     workload, codec = workload_for(config), CODECS[config.codec]
-    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress)
+    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address)
     board = connect(config, peer_of(config, requester_id))
     key = reply_key()
     requests, replies = board.requests(), board.replies(key)

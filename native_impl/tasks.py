@@ -125,7 +125,7 @@ async def respond(config: RunConfig, index: int, ready) -> None:
 async def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
     """requester.request as a task: `start` is a barrier of tasks (shared.modes.LoopBarrier)."""
     workload, codec = workload_for(config), CODECS[config.codec]
-    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress)
+    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address)
     calls = ProxyThread(f"native requester {requester_id} calls")
     try:
         board = await calls.connect(config, peer_of(config, requester_id))

@@ -24,11 +24,12 @@ ROWS: list[tuple[str, Callable[[RunResult], object], str]] = [
     ("duplicated (dropped)", lambda r: r.duplicated, "{:,}"),
     ("retries", lambda r: r.retries, "{:,}"),
     ("seconds", lambda r: r.seconds, "{:.2f}"),
-    ("throughput (requests/s)", lambda r: r.throughput_rps, "{:,.0f}"),
-    ("latency p50 (µs)", lambda r: r.latency_us["p50"], "{:,.1f}"),
-    ("latency p90 (µs)", lambda r: r.latency_us["p90"], "{:,.1f}"),
-    ("latency p99 (µs)", lambda r: r.latency_us["p99"], "{:,.1f}"),
-    ("latency p99.9 (µs)", lambda r: r.latency_us["p999"], "{:,.1f}"),
+    ("throughput (requests/s)", lambda r: r.throughput_rps if r.ok else None, "{:,.0f}"),
+    ("latency p50 (µs)", lambda r: r.latency_us["p50"] if r.ok else None, "{:,.1f}"),
+    ("latency p90 (µs)", lambda r: r.latency_us["p90"] if r.ok else None, "{:,.1f}"),
+    ("latency p99 (µs)", lambda r: r.latency_us["p99"] if r.ok else None, "{:,.1f}"),
+    ("latency p99.9 (µs)", lambda r: r.latency_us["p999"] if r.ok else None, "{:,.1f}"),
+    ("latency max (µs)", lambda r: r.latency_us["max"] if r.ok else None, "{:,.1f}"),
     ("bytes per request (encoded / loopback)",
      lambda r: f"{r.bytes_per_request.get('total', 0):,} / {r.bytes_per_request.get('loopback', 0):,}", "{}"),
     ("peak memory, all processes (MiB)", lambda r: r.rss_peak_mib_total, "{:,.1f}"),
@@ -89,7 +90,8 @@ def factorial_table(results: list[RunResult]) -> Table:
 
 def cells(results: list[RunResult]) -> tuple[list[str], list[list[str]]]:
     header = ["", *(label(r, results) for r in results)]
-    body = [[label, *(fmt.format(read(r)) for r in results)] for label, read, fmt in ROWS]
+    body = [[label, *(NOTHING if (value := read(r)) is None else fmt.format(value) for r in results)]
+            for label, read, fmt in ROWS]
     return header, [row for row in body if any(cell != NOTHING for cell in row[1:])]  # no empty rows
 
 

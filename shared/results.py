@@ -12,10 +12,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from shared import __version__
-from shared.transport import Codec
+from shared.transport import Codec, UsageError
 from shared.workload import Workload
 
 MAX_FAILURE_SAMPLES = 5
+MISMATCH_REPLIES = 3  # this many first replies, every one wrong: the two sides do not speak alike
+
+
+class ReplyMismatch(UsageError):
+    """The first replies are all wrong, or answer no request: the requester stops at once and says why."""
 PROGRESS_EVERY = 63  # a mask: the shared progress counter is written once every 64 replies
 PERCENTILES = (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p999", 0.999))
 
@@ -45,13 +50,14 @@ class Tally:
     `record` is the one call the request loop makes per reply; it allocates nothing but what decoding
     and the check need. The other methods serve the rare paths (a wrong, late or missing reply)."""
 
-    def __init__(self, requester_id: int, planned: int, workload: Workload, codec: Codec, progress) -> None:
+    def __init__(self, requester_id: int, planned: int, workload: Workload, codec: Codec, progress, *,
+                 peer: str = "") -> None:
         self.result = RequesterResult(requester_id, planned, array("q", bytes(8 * planned)))
         self.requester_id, self.workload, self.codec = requester_id, workload, codec
         self.latencies = self.result.latencies
         # The handler itself, not Workload.expected, which only calls it: one Python frame less per reply.
         self.expected, self.decode = workload.handle, codec.decode
-        self.progress, self.slot = progress, requester_id
+        self.progress, self.slot, self.peer = progress, requester_id, peer
         self.wrong = self.answered = 0
 
     def record(self, n: int, latency_ns: int, request, payload) -> None:
@@ -72,9 +78,18 @@ class Tally:
         self.wrong += 1
         if len(self.result.failures) < MAX_FAILURE_SAMPLES:
             self.result.failures.append(reason)
+        if self.wrong == self.answered == MISMATCH_REPLIES:
+            raise ReplyMismatch(f"the first {MISMATCH_REPLIES} replies from {self.peer} were all wrong "
+                                f"({self.result.failures[0].split(': ', 1)[-1]}): {self.same_codec()}")
 
     def duplicate(self) -> None:
         self.result.duplicated += 1
+        if self.answered == 0 and self.result.duplicated == MISMATCH_REPLIES:
+            raise ReplyMismatch(f"the first {MISMATCH_REPLIES} replies from {self.peer} answer no request (they "
+                                f"carry no request number): {self.same_codec()}")
+
+    def same_codec(self) -> str:
+        return f"does the response side use the same codec as this requester (--codec {self.codec.name})?"
 
     def retry(self) -> None:
         self.result.retries += 1

@@ -114,6 +114,23 @@ def test_keys_are_not_replaced_without_force_and_secrets_stay_private(tmp_path):
     assert (folder / "server.key_secret").read_bytes() != secret
 
 
+@pytest.mark.parametrize("served, asked, said", [("raw", "msgpack", "answer no request"),
+                                                 ("msgpack", "raw", "were all wrong")])
+def test_a_codec_mismatch_stops_the_requester_at_once_and_names_the_codecs(served, asked, said):
+    address = f"tcp://127.0.0.1:{free_port()}"
+    server = serving("zmq", address, "--codec", served, env=KEY)
+    try:
+        began = time.monotonic()
+        done = reqrep("zmq", "request", "--front", address, "--codec", asked, "--requests", "100000",
+                      "--timeout", "10")
+        took = time.monotonic() - began
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert_usage_error(done, said, f"same codec as this requester (--codec {asked})")
+    assert took < 5 and "throughput" not in done.stdout
+
+
 def test_native_needs_a_key():
     done = reqrep("native", "serve", "--address", f"127.0.0.1:{free_port()}", env={"REQREP_AUTHKEY": ""})
     assert_usage_error(done, "REQREP_AUTHKEY is not set")

@@ -54,7 +54,7 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     """Send this requester's share once released by `start` (a barrier): in lockstep on a REQ socket, as
     the seed does, or through a DEALER with a window of requests in flight or on a schedule."""
     workload, codec = workload_for(config), CODECS[config.codec]
-    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress)
+    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address)
     if config.lockstep:
         socket = open_socket(config, requester_id)
         try:

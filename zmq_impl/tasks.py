@@ -74,7 +74,7 @@ async def open_socket(config: RunConfig, requester_id: int, kind: int = zmq.REQ,
 async def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
     """requester.request as a task: `start` is a barrier of tasks (shared.modes.LoopBarrier)."""
     workload, codec = workload_for(config), CODECS[config.codec]
-    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress)
+    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address)
     if config.lockstep:
         socket = await open_socket(config, requester_id)
         try:
