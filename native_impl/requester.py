@@ -18,7 +18,7 @@ from native_impl.connection import connect, disconnect, hold, remote_reason
 from shared.config import START_DEADLINE, RunConfig
 from shared.lockstep import Exchange, lockstep
 from shared.pipeline import Stopped, pipeline
-from shared.results import RequesterResult, Tally
+from shared.results import RequesterResult, Tally, shows_exchanges
 from shared.transport import Peer, notice_level
 from shared.workload import (
     DECODE_REPLY,
@@ -50,7 +50,8 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     per request, or with a window of requests in flight or on a schedule, item by item or (`batch`) many
     items per manager call."""
     workload, codec = workload_for(config), CODECS[config.codec]
-    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address)
+    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address,
+                  show=shows_exchanges(config))
     board = connect(config, peer_of(config, requester_id))
     key = reply_key()
     requests, replies = board.requests(), board.replies(key)

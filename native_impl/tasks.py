@@ -24,7 +24,7 @@ from shared.config import START_DEADLINE, RunConfig
 from shared.lockstep import Exchange, lockstep
 from shared.modes import settle
 from shared.pipeline import Stopped, pipeline_async
-from shared.results import RequesterResult, Tally
+from shared.results import RequesterResult, Tally, shows_exchanges
 from shared.transport import PeerLost
 from shared.workload import BadRequests, workload_for
 
@@ -125,7 +125,8 @@ async def respond(config: RunConfig, index: int, ready) -> None:
 async def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
     """requester.request as a task: `start` is a barrier of tasks (shared.modes.LoopBarrier)."""
     workload, codec = workload_for(config), CODECS[config.codec]
-    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address)
+    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address,
+                  show=shows_exchanges(config))
     calls = ProxyThread(f"native requester {requester_id} calls")
     try:
         board = await calls.connect(config, peer_of(config, requester_id))

@@ -71,7 +71,7 @@ def run_one(config: RunConfig, args: argparse.Namespace, *, local_server: bool =
 
 
 def finish(results: list[RunResult], args: argparse.Namespace) -> int:
-    report.print_results(console, results)
+    report.print_results(console, errors, results)
     report.write_outputs(results, args.json, getattr(args, "markdown", None))
     return 0 if all(r.succeeded for r in results) else EXIT_FAILED
 
@@ -85,7 +85,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.factorial:  # the same workload over each transport with each encoding, its own first
         configs = [config.with_(codec=codec) for config in configs
                    for codec in dict.fromkeys((config.codec, "msgpack", "pickle"))]
-    results = [run_local(config, args) for config in configs]
+    results: list[RunResult] = []
+    try:
+        for config in configs:
+            results.append(run_local(config, args))
+    except (KeyboardInterrupt, Terminated):  # what finished is shown and written, then the interruption
+        if results:
+            finish(results, args)
+        raise
     if args.factorial:
         console.print(report.factorial_table(results))
     return finish(results, args)

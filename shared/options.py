@@ -25,8 +25,10 @@ COMMON: tuple[Option, ...] = (
            help="requests in all (default: router 100000, hello 5)"),
     option("--requesters", parts=LOAD, type=int, metavar="N", default=None,
            help="requesters (default: router 5, hello 1)"),
-    option("--responders", parts=RESPONSE, type=int, metavar="N", default=None,
+    option("--responders", parts="run compare", type=int, metavar="N", default=None,
            help="responders (default: router 5, hello 1)"),
+    option("--responders", parts="serve responders", type=int, metavar="N", default=None,
+           help="responders (default 5)"),
     option("--concurrency", parts=f"{RESPONSE} request", choices=CONCURRENCY, default="processes",
            help="every role a process (default), every role a thread of one process, or every responder and "
                 "requester an asyncio task of one event loop (the broker or server a thread)"),

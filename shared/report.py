@@ -59,9 +59,15 @@ def load(parameters: dict) -> str:
 
 
 def title(results: list[RunResult]) -> str:
+    """What was asked of the run. A requester against a response side elsewhere knows its own side only."""
     p = results[0].parameters
-    return (f"{p['example']} example, {p['workload']} workload: {p['requests']:,} requests, "
-            f"{p['requesters']} requesters, {p['responders']} responders")
+    responders = "" if p["part"] == "request" else f", {counted(p['responders'], 'responder')}"
+    return (f"{p['example']} example, {p['workload']} workload: {counted(p['requests'], 'request')}, "
+            f"{counted(p['requesters'], 'requester')}{responders}")
+
+
+def counted(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def label(result: RunResult, results: list[RunResult]) -> str:
@@ -114,16 +120,14 @@ def run_markdown(results: list[RunResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_results(console: Console, results: list[RunResult]) -> None:
-    console.print(run_table(results))
+def print_results(console: Console, diagnostics: Console, results: list[RunResult]) -> None:
+    """The table on `console` (stdout: data); what went wrong on `diagnostics` (stderr), as plain text."""
+    if results:
+        console.print(run_table(results))
     for result in results:
         transport = result.parameters["transport"]
-        for error in result.errors:
-            console.print(f"[red]{transport}: {error}[/red]")
-        for failure in result.failures:
-            console.print(f"[red]{transport}: {failure}[/red]")
-        if result.interrupted:
-            console.print(f"[red]{transport}: interrupted[/red]")
+        for line in [*result.errors, *result.failures, *(["interrupted"] if result.interrupted else [])]:
+            diagnostics.print(f"[red]{transport}: {escape(line)}[/red]", highlight=False)
 
 
 def write_outputs(results: list[RunResult], json_path: str | None, markdown_path: str | None = None) -> None:

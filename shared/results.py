@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import platform
 import resource
+import sys
 import time
 from array import array
 from dataclasses import asdict, dataclass, field
@@ -51,7 +53,7 @@ class Tally:
     and the check need. The other methods serve the rare paths (a wrong, late or missing reply)."""
 
     def __init__(self, requester_id: int, planned: int, workload: Workload, codec: Codec, progress, *,
-                 peer: str = "") -> None:
+                 peer: str = "", show: bool = False) -> None:
         self.result = RequesterResult(requester_id, planned, array("q", bytes(8 * planned)))
         self.requester_id, self.workload, self.codec = requester_id, workload, codec
         self.latencies = self.result.latencies
@@ -59,6 +61,8 @@ class Tally:
         self.expected, self.decode = workload.handle, codec.decode
         self.progress, self.slot, self.peer = progress, requester_id, peer
         self.wrong = self.answered = 0
+        if show:  # the seed prints every exchange; the hot path of a long run is spared the test
+            self.record = self.record_and_show
 
     def record(self, n: int, latency_ns: int, request, payload) -> None:
         """The reply to request n came back after latency_ns: decode it and check it."""
@@ -73,6 +77,15 @@ class Tally:
             self.fail(f"request {n}: expected {self.expected(request)!r}, got {reply!r}")
         if not (self.answered - 1) & PROGRESS_EVERY:  # the first reply, then one in 64: read 10 times a second
             self.progress[self.slot] = self.answered
+
+    def record_and_show(self, n: int, latency_ns: int, request, payload) -> None:
+        """`record`, and the exchange printed as the seed's example 1 prints it."""
+        Tally.record(self, n, latency_ns, request, payload)
+        try:
+            shown = repr(self.decode(payload))
+        except Exception:
+            shown = repr(payload)
+        print(f"requester {self.requester_id}: sent {request!r}, received {shown}", flush=True)
 
     def fail(self, reason: str) -> None:
         self.wrong += 1
@@ -113,6 +126,11 @@ class Tally:
         result.rss_peak_mib = usage.ru_maxrss / 1024  # KiB on Linux
         result.thread_cpu_seconds = time.thread_time()
         return result
+
+
+def shows_exchanges(config) -> bool:
+    """The hello example prints its exchanges, as the seed's does: with --verbose, or on a terminal."""
+    return config.example == "hello" and (logging.getLogger().isEnabledFor(logging.INFO) or sys.stdout.isatty())
 
 
 def no_reply(config) -> str:

@@ -131,6 +131,33 @@ def test_a_codec_mismatch_stops_the_requester_at_once_and_names_the_codecs(serve
     assert took < 5 and "throughput" not in done.stdout
 
 
+def test_a_run_that_lost_requests_puts_the_table_on_stdout_and_the_reasons_on_stderr():
+    """Without retries, a responder hung mid-run costs requests: exit 1, the table and its data on stdout,
+    every reason on stderr (where rich markup must not eat brackets)."""
+    done = reqrep("run", "zmq", "--requests", "4000", "--requesters", "4", "--responders", "3", "--retries", "0",
+                  "--timeout", "0.5", "--fault", "hang@20%")
+    assert done.returncode == 1, done.stderr
+    assert "requests ok" in done.stdout and "zmq:" not in done.stdout
+    assert "zmq:" in done.stderr and "no reply within 0.5 s" in done.stderr
+
+
+def test_the_request_side_reports_what_it_knows_and_hello_shows_its_exchanges(tmp_path):
+    address = f"tcp://127.0.0.1:{free_port()}"
+    server = serving("zmq", address, env=KEY)
+    try:
+        done = reqrep("-v", "zmq", "request", "--front", address, "--example", "hello", "--quiet")
+        assert done.returncode == 0, done.stderr
+        title = done.stdout.split("┏")[0]
+        assert "1 requester" in title and "responder" not in title  # it knows nothing of the responders
+        shown = [line for line in done.stdout.splitlines() if line.startswith("requester 0: sent")]
+        assert shown == [f"requester 0: sent 'Hello, 0 {n}', received 'Hello, 0 {n} - echoed!'" for n in range(5)]
+        quiet = reqrep("zmq", "request", "--front", address, "--example", "hello", "--quiet")
+        assert "requester 0: sent" not in quiet.stdout  # not on a terminal, not asked: no exchanges printed
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def test_native_needs_a_key():
     done = reqrep("native", "serve", "--address", f"127.0.0.1:{free_port()}", env={"REQREP_AUTHKEY": ""})
     assert_usage_error(done, "REQREP_AUTHKEY is not set")

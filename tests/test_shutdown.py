@@ -98,3 +98,17 @@ def test_ctrl_c_on_the_request_side_leaves_the_server_serving(transport, concurr
     finally:
         server.send_signal(signal.SIGTERM)
         assert wait_exit(server, 5) == 0
+
+
+def test_ctrl_c_during_compare_shows_the_variant_that_finished():
+    """zmq runs first and finishes; Ctrl-C while native runs: zmq's table is printed, native is not, and
+    the command ends as interrupted."""
+    compare = start_reqrep("-v", "compare", "--requests", "3000", "--native-codec", "pickle", "--requesters", "2",
+                           "--responders", "2")
+    wait_for_line(compare, "requests flowing", "stderr")  # zmq
+    wait_for_line(compare, "requests flowing", "stderr")  # then native ...
+    compare.send_signal(signal.SIGINT)
+    output, errors = compare.communicate(timeout=30)
+    assert compare.returncode == 130, errors
+    assert "interrupted" in errors and "Traceback" not in errors
+    assert "requests ok" in output and "zmq" in output and "native" not in output.split("requests ok")[0]

@@ -18,7 +18,7 @@ import zmq
 from shared.config import START_DEADLINE, RunConfig
 from shared.lockstep import Exchange, lockstep
 from shared.pipeline import pipeline
-from shared.results import RequesterResult, Tally
+from shared.results import RequesterResult, Tally, shows_exchanges
 from shared.transport import Peer, notice_level
 from shared.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, Delivery, delivery_of, one_line, workload_for
 from zmq_impl.codec import CODECS, framing
@@ -54,7 +54,8 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     """Send this requester's share once released by `start` (a barrier): in lockstep on a REQ socket, as
     the seed does, or through a DEALER with a window of requests in flight or on a schedule."""
     workload, codec = workload_for(config), CODECS[config.codec]
-    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address)
+    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address,
+                  show=shows_exchanges(config))
     if config.lockstep:
         socket = open_socket(config, requester_id)
         try:

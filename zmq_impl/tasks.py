@@ -19,7 +19,7 @@ import zmq.asyncio
 from shared.config import START_DEADLINE, RunConfig
 from shared.lockstep import Exchange, lockstep
 from shared.pipeline import pipeline_async
-from shared.results import RequesterResult, Tally
+from shared.results import RequesterResult, Tally, shows_exchanges
 from shared.workload import BadRequests, workload_for
 from zmq_impl.codec import CODECS, framing
 from zmq_impl.connection import client_socket, connect_async
@@ -74,7 +74,8 @@ async def open_socket(config: RunConfig, requester_id: int, kind: int = zmq.REQ,
 async def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
     """requester.request as a task: `start` is a barrier of tasks (shared.modes.LoopBarrier)."""
     workload, codec = workload_for(config), CODECS[config.codec]
-    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address)
+    tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address,
+                  show=shows_exchanges(config))
     if config.lockstep:
         socket = await open_socket(config, requester_id)
         try:
