@@ -31,7 +31,7 @@ COMMON: tuple[Option, ...] = (
            help="responders (default 5)"),
     option("--concurrency", parts=f"{RESPONSE} request", choices=CONCURRENCY, default="processes",
            help="every role a process (default), every role a thread of one process, or every responder and "
-                "requester an asyncio task of one event loop (the broker or server a thread)"),
+                "requester an asyncio task of one event loop (the listening side, a blocking call, a thread)"),
     option("--workload", parts=f"{LOAD} serve responders", choices=tuple(WORKLOADS), default="echo",
            help="echo: the seed's text (default); rpc: the blog's {method, path, body} maps; mirror: each request "
                 "comes back as the responder received it (responders answer echo and rpc alike, mirror only when "
