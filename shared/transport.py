@@ -135,7 +135,9 @@ def notice_level(index: int) -> int:
 
 class Transport(ABC):
     """What the core needs from a transport. Roles run as processes, threads or asyncio tasks (see
-    shared/supervisor.py); each role function below runs in the role's own process or thread."""
+    shared/supervisor.py); each role function below runs in the role's own process or thread. A transport
+    may fill a role with its module's function (`serve = staticmethod(server.serve)`): the core calls it
+    as `transport.serve(config, ready)`."""
 
     # ---- how it names itself ----------------------------------------------------------------------------
     name: str  # "zmq": the command's word, and every report's label

@@ -7,11 +7,10 @@ import threading
 
 import psutil
 import pytest
-from conftest import local_config, replies_of, start_reqrep, wait_for_line
+from conftest import TRANSPORTS, local_config, replies_of, start_reqrep, wait_for_line
 
 from shared.config import free_port
 from shared.run import response_side, run
-from zmq_impl import tasks as zmq_tasks
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -19,21 +18,21 @@ pytestmark = pytest.mark.timeout(90)
 def test_200_requester_tasks_on_one_thread_complete_a_verified_zmq_run(monkeypatch):
     """Every requester and responder is a coroutine running on the same thread, the event loop's, which is
     not the thread that watches the run."""
-    threads: dict[str, set] = {"request": set(), "respond": set()}
+    threads: dict[str, set] = {"request_async": set(), "respond_async": set()}
     for name in threads:
-        original = getattr(zmq_tasks, name)
+        original = getattr(TRANSPORTS["zmq"], name)
 
         async def noted(*args, original=original, name=name):
             threads[name].add(threading.get_ident())
             return await original(*args)
 
-        monkeypatch.setattr(zmq_tasks, name, noted)
+        monkeypatch.setattr(TRANSPORTS["zmq"], name, noted)
     config = local_config("zmq", requests=4000, requesters=200, responders=4, concurrency="asyncio")
     result = run(config)
     assert (result.ok, result.failed, result.duplicated) == (4000, 0, 0)
     assert result.succeeded and not result.errors
-    assert len(threads["request"] | threads["respond"]) == 1
-    assert threading.get_ident() not in threads["request"]
+    assert len(threads["request_async"] | threads["respond_async"]) == 1
+    assert threading.get_ident() not in threads["request_async"]
     assert result.parameters["concurrency"] == "asyncio"
 
 

@@ -140,20 +140,15 @@ class ZmqTransport(Transport):
     def needs_server(self, config: RunConfig) -> bool:
         return config.example == "router"  # example 1 (hello) has no broker: the responder binds the front
 
-    def serve(self, config: RunConfig, ready) -> None:
-        server.serve(config, ready)
-
-    def respond(self, config: RunConfig, index: int, ready) -> None:
-        responder.respond(config, index, ready)
-
-    async def respond_async(self, config: RunConfig, index: int, ready) -> None:
-        await tasks.respond(config, index, ready)
-
-    def request(self, config: RunConfig, requester_id: int, start, progress):
-        return requester.request(config, requester_id, start, progress)
-
-    async def request_async(self, config: RunConfig, requester_id: int, start, progress):
-        return await tasks.request(config, requester_id, start, progress)
+    serve = staticmethod(server.serve)
+    respond = staticmethod(responder.respond)
+    respond_async = staticmethod(tasks.respond)
+    request = staticmethod(requester.request)
+    request_async = staticmethod(tasks.request)
+    deliver = staticmethod(requester.deliver)
+    stop_threads = staticmethod(server.stop_threads)
+    stop_requesters = staticmethod(connection.stop_requesters)
+    wire_bytes = staticmethod(codec.wire_bytes)
 
     def request_router(self, config: RunConfig):
         if not config.settings.shared_connection:
@@ -162,19 +157,7 @@ class ZmqTransport(Transport):
                                                            router_address=request_router.local_address()))
         return request_router.serve, (routed,), routed
 
-    def deliver(self, config: RunConfig, values: list):
-        return requester.deliver(config, values)
-
-    def stop_threads(self, config: RunConfig) -> None:
-        server.stop_threads(config)
-
-    def stop_requesters(self, config: RunConfig) -> None:
-        connection.stop_requesters(config)
-
     # ---- reports -----------------------------------------------------------------------------------------
-    def wire_bytes(self, config: RunConfig, request, reply) -> dict:
-        return codec.wire_bytes(config, request, reply)
-
     def versions(self) -> dict[str, str]:
         return {"pyzmq": zmq.__version__, "libzmq": zmq.zmq_version(), "msgpack": metadata.version("msgpack")}
 
