@@ -69,6 +69,9 @@ class NativeTransport(Transport):
         option("--stock-managers", parts=f"{LOCAL} {TANDEM}", action="store_true",
                help="the stock manager connections, with Nagle's algorithm left on"),
     )
+    examples = ("REQREP_AUTHKEY=secret reqrep native serve --address 0.0.0.0:50000 --responders 5",
+                "REQREP_AUTHKEY=secret reqrep native request --address server.example:50000 --requests 10000",
+                "reqrep native responders --address server.example:50000 --authkey-file key.txt")
     parts = {"serve": "the response side: manager server and responders (--responders 0: the server alone)",
              "responders": "responders alone, for a running manager server"}
     bench_paths = (

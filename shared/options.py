@@ -102,8 +102,11 @@ class Grammar:
                 if flag.startswith("-") and parser.prog not in self.offered.setdefault(flag, []):
                     self.offered[flag].append(parser.prog)
 
-    def command(self, commands, name: str, help: str, **defaults) -> argparse.ArgumentParser:  # noqa: A002
-        parser = commands.add_parser(name, help=help, description=help)
+    def command(self, commands, name: str, help: str, examples: Sequence[str] = (),  # noqa: A002
+                **defaults) -> argparse.ArgumentParser:
+        epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples) if examples else None
+        parser = commands.add_parser(name, help=help, description=help, epilog=epilog,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
         # -v anywhere: after the subcommand too. SUPPRESS keeps a -v given before it.
         parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                             help="log what the roles are doing")
@@ -119,18 +122,26 @@ class Grammar:
             self.add(parser, (codec_option(transport, flag), *transport.options), part, transport, group)
 
     def build(self) -> argparse.ArgumentParser:
-        parser = Parser(prog="reqrep", description="One request/response workload over ZeroMQ and over "
-                                                   "multiprocessing.managers, verified and measured side by side.")
+        names = [transport.name for transport in self.transports]
+        parser = Parser(prog="reqrep", formatter_class=argparse.RawDescriptionHelpFormatter,
+                        description="One request/response workload over ZeroMQ and over multiprocessing.managers, "
+                                    "verified and measured side by side.",
+                        epilog="examples:\n" + "\n".join(f"  {line}" for line in (
+                            "reqrep compare", f"reqrep run {names[0]} --requests 10000 --concurrency threads",
+                            "reqrep semantics --markdown semantics.md", "reqrep bench --quick",
+                            f"reqrep {names[0]} --help")))
         parser.add_argument("--version", action="version", version=f"reqrep {__version__}")
         parser.add_argument("-v", "--verbose", action="store_true", help="log what the roles are doing")
         commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
-        run = self.command(commands, "run", "run one variant on this machine and print a summary")
+        run = self.command(commands, "run", "run one variant on this machine and print a summary",
+                           [f"reqrep run {name} --requests 10000" for name in names])
         variants = run.add_subparsers(dest="transport", required=True, metavar="VARIANT", parser_class=Parser)
         for transport in self.transports:
             self.local(self.command(variants, transport.name, transport.title, command="run", part="run"), "run",
                        [transport])
         compare = self.command(commands, "compare", "run every variant and print them side by side",
-                               command="compare", part="run")
+                               ["reqrep compare", "reqrep compare --workload rpc --concurrency asyncio",
+                                "reqrep compare --factorial --requests 20000"], command="compare", part="run")
         self.local(compare, "compare", self.transports)
         semantics_command(self.command(commands, "semantics", "send Python values through each path, end to end, "
                                        "and show which arrive identical, changed or not at all", command="semantics"))
@@ -144,7 +155,8 @@ class Grammar:
     def tandem(self, commands, transport: Transport) -> None:
         """The seed's two scripts in two terminals: the response side (whole, or its parts one by one) and
         the request side, each a command of its own."""
-        tandem = self.command(commands, transport.name, f"tandem mode: the {transport.name} roles one command each")
+        tandem = self.command(commands, transport.name, f"tandem mode: the {transport.name} roles one command each",
+                              transport.examples)
         parts = tandem.add_subparsers(dest="part", required=True, metavar="ROLE", parser_class=Parser)
         helps = {**transport.parts, "request": "the request side, against a running response side"}
         for part, help in helps.items():  # noqa: A001

@@ -174,6 +174,7 @@ class Transport(ABC):
     options: tuple[Option, ...]  # its flags; each sets a field of `settings_type` or RunConfig.address
     parts: Mapping[str, str]  # the response side's parts that can run alone ("serve", "responders" ...): help
     commands: tuple[ExtraCommand, ...] = ()
+    examples: tuple[str, ...] = ()  # command lines of its tandem use, for its --help (checked by a test)
 
     def settings(self, values: Mapping[str, Any]) -> Settings:
         """Its settings from the values of its options (given or defaults), checked."""

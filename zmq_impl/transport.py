@@ -99,6 +99,11 @@ class ZmqTransport(Transport):
         option("folder", parts="keys", metavar="DIR", help="the folder to write the keys into (created)"),
         option("--force", parts="keys", action="store_true", help="replace keys that are there already"),
     ), _keys),)
+    examples = ("reqrep zmq serve --front tcp://0.0.0.0:1337 --responders 5",
+                "reqrep zmq request --front tcp://server.example:1337 --requests 10000",
+                "reqrep zmq broker --front tcp://0.0.0.0:1337 --back tcp://0.0.0.0:1338",
+                "reqrep zmq responders --back tcp://server.example:1338 --responders 5",
+                "reqrep zmq keys keys && reqrep zmq serve --curve keys")
     bench_paths = (BenchPath("zmq", "zmq", "msgpack", description=title),)
     # The semantics table shows what each encoding does with a 64 MiB value, not the safety limit on message
     # size that a broker applies by default.
