@@ -144,6 +144,9 @@ class NativeTransport(Transport):
     def wire_bytes(self, config: RunConfig, request, reply) -> dict:
         return codec.wire_bytes(config, request, reply)
 
+    def payload_codec(self, config: RunConfig):
+        return codec.payload_codec(config)
+
     def versions(self) -> dict[str, str]:
         return {"python": platform.python_version()}
 

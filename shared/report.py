@@ -31,6 +31,7 @@ ROWS: list[tuple[str, Callable[[RunResult], object], str]] = [
     ("latency p99.9 (µs)", lambda r: r.latency_us["p999"], "{:,.1f}"),
     ("bytes per request (encoded / loopback)",
      lambda r: f"{r.bytes_per_request.get('total', 0):,} / {r.bytes_per_request.get('loopback', 0):,}", "{}"),
+    ("payload, encoded (bytes; mean of its values)", lambda r: payload_size(r.bytes_per_request), "{}"),
     ("peak memory, all processes (MiB)", lambda r: r.rss_peak_mib_total, "{:,.1f}"),
     ("CPU seconds, all processes", lambda r: r.cpu_seconds, "{:.2f}"),
     ("CPU seconds by thread (one process)", lambda r: by_thread(r.thread_cpu), "{}"),
@@ -49,6 +50,11 @@ def by_thread(seconds: dict[str, float]) -> str:
     return ", ".join(shown + ([f"other {rest:.2f}"] if rest else []))
 
 
+def payload_size(weights: dict) -> str:
+    """A --payload's values encoded as this path carries them, alone: the codec's bytes (zmq) or the pickle."""
+    return f"{weights['payload']:,}" if "payload" in weights else NOTHING
+
+
 def load(parameters: dict) -> str:
     if parameters.get("rate"):
         return f"{parameters['rate']:,.0f}/s open loop"
@@ -59,7 +65,8 @@ def load(parameters: dict) -> str:
 
 def title(results: list[RunResult]) -> str:
     p = results[0].parameters
-    return (f"{p['example']} example, {p['workload']} workload: {p['requests']:,} requests, "
+    payload = f" (payload {p['payload']})" if p.get("payload") else ""
+    return (f"{p['example']} example, {p['workload']} workload{payload}: {p['requests']:,} requests, "
             f"{p['requesters']} requesters, {p['responders']} responders")
 
 

@@ -175,6 +175,9 @@ class ZmqTransport(Transport):
     def wire_bytes(self, config: RunConfig, request, reply) -> dict:
         return codec.wire_bytes(config, request, reply)
 
+    def payload_codec(self, config: RunConfig):
+        return codec.payload_codec(config)
+
     def versions(self) -> dict[str, str]:
         return {"pyzmq": zmq.__version__, "libzmq": zmq.zmq_version(), "msgpack": metadata.version("msgpack")}
 
