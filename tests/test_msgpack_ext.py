@@ -7,6 +7,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
+import subprocess
+import sys
 import uuid
 from decimal import Decimal
 from fractions import Fraction
@@ -173,3 +175,26 @@ def test_run_and_compare_accept_msgpack_ext_only_for_zmq():
     assert done.returncode == 2 and "unknown codec 'msgpack-ext' for native" in done.stderr
     done = reqrep("run", "zmq", "--codec", "msgpack-ext", "--workload", "rpc", "--requests", "200", "--quiet")
     assert done.returncode == 0, done.stderr
+
+
+WITHOUT_NUMPY = """
+import sys
+sys.modules["numpy"] = None  # as if it were not installed: importing it fails
+import msgpack
+from shared import corpus
+from zmq_impl.msgpack_ext import ExtensionError, decode, encode
+cases, notes = corpus.build()
+assert not any(case.name.startswith("numpy") for case in cases) and "numpy" in notes[0], notes
+assert decode(encode((1, 2))) == (1, 2)
+header = msgpack.packb(["<f8", [1], False])
+try:
+    decode(msgpack.packb(msgpack.ExtType(13, len(header).to_bytes(4, "big") + header + bytes(8))))
+except ExtensionError as error:
+    print(error)
+"""
+
+
+def test_without_numpy_the_rows_are_noted_and_an_array_is_refused_in_words():
+    done = subprocess.run([sys.executable, "-c", WITHOUT_NUMPY], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert "an ndarray needs NumPy, which is not installed here" in done.stdout
