@@ -5,6 +5,7 @@ pickles as one bytes object: the transport's cost without the encoding's."""
 from __future__ import annotations
 
 import operator
+import pickle
 from multiprocessing.reduction import ForkingPickler
 
 import msgpack
@@ -31,6 +32,17 @@ def framing(key: int) -> Framing:
     may wait for the next item without sending again."""
     return Framing(tag=int, join=lambda n, payload: (key, n, payload), answers=lambda reply, n: reply[0] == n,
                    body=operator.itemgetter(1), number=operator.itemgetter(0), listens=True)
+
+
+def payload_codec(config) -> Codec:
+    """The run's codec inside the manager's pickle, as a value crosses a connection: ForkingPickler.dumps
+    with the default protocol on the way out (4 up to Python 3.13), pickle.loads on the way in. A NumPy
+    array pickles its buffer in band: `tobytes()` copies it once and the pickle a second time (protocol 4),
+    the reader copies it into a new array; every hop of the four (requester, server, responder, server,
+    requester) does both."""
+    chosen = CODECS[config.codec]
+    return Codec(chosen.name, lambda value: ForkingPickler.dumps(chosen.encode(value)),
+                 lambda data: chosen.decode(pickle.loads(data)))
 
 
 def wire_bytes(config, request, reply) -> dict:

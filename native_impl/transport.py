@@ -130,6 +130,8 @@ class NativeTransport(Transport):
     wire_bytes = staticmethod(codec.wire_bytes)
 
     # ---- reports -----------------------------------------------------------------------------------------
+    payload_codec = staticmethod(codec.payload_codec)
+
     def versions(self) -> dict[str, str]:
         return {"python": platform.python_version()}
 

@@ -16,11 +16,12 @@ import native_impl
 import zmq_impl
 from shared import bench, bench_report, corpus, report, semantics, sweep
 from shared.config import RunConfig, check_timeout
-from shared.options import COMMON, EXIT_USAGE, Grammar, codec_option, scoped
+from shared.options import COMMON, EXIT_USAGE, Grammar, codec_flag, codec_option, scoped
 from shared.results import RunResult
 from shared.run import run, serve
 from shared.supervisor import RoleFailed, Terminated, raise_terminated
 from shared.transport import Transport, UsageError
+from shared.values import Payload, cases, check_payload, load_payload
 
 # The registry: every transport reqrep knows, by the name its commands and reports use.
 TRANSPORTS: dict[str, Transport] = {t.name: t for t in (zmq_impl.TRANSPORT, native_impl.TRANSPORT)}
@@ -35,10 +36,10 @@ errors = Console(stderr=True, soft_wrap=True)
 
 
 # ---- from options to a checked configuration ------------------------------------------------------------
-def config_for(args: argparse.Namespace, transport: Transport) -> RunConfig:
+def config_for(args: argparse.Namespace, transport: Transport, payload: Payload | None = None) -> RunConfig:
     """The configuration the options describe for `transport`: RunConfig checks it all."""
     values = vars(args)
-    common = {each.dest: values[each.dest] for each in COMMON if each.dest in values}
+    common = {each.dest: values[each.dest] for each in COMMON if each.dest in values} | {"payload": payload}
     mine = {each.dest: values[scoped(transport, each.dest)]
             for each in (codec_option(transport), *transport.options) if scoped(transport, each.dest) in values}
     common |= {name: mine.pop(name) for name in list(mine) if name in RUN_FIELDS}
@@ -76,15 +77,24 @@ def finish(results: list[RunResult], args: argparse.Namespace) -> int:
     return 0 if all(r.succeeded for r in results) else EXIT_FAILED
 
 
+def user_payload(args: argparse.Namespace) -> Payload | None:
+    """--payload's values: its file is executed here, once, before any role starts (shared/values.py)."""
+    return load_payload(args.payload) if args.payload else None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    return finish([run_local(config_for(args, TRANSPORTS[args.transport]), args)], args)
+    config = config_for(args, TRANSPORTS[args.transport], user_payload(args))
+    check_payload([config], lambda transport: "--codec")
+    return finish([run_local(config, args)], args)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    configs = [config_for(args, transport) for transport in TRANSPORTS.values()]
+    payload = user_payload(args)
+    configs = [config_for(args, transport, payload) for transport in TRANSPORTS.values()]
     if args.factorial:  # the same workload over each transport with each encoding, its own first
         configs = [config.with_(codec=codec) for config in configs
                    for codec in dict.fromkeys((config.codec, "msgpack", "pickle"))]
+    check_payload(configs, lambda transport: None if args.factorial else codec_flag(transport, len(TRANSPORTS)))
     results: list[RunResult] = []
     try:
         for config in configs:
@@ -100,10 +110,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_semantics(args: argparse.Namespace) -> int:
     check_timeout(args.timeout)
-    cases, notes = corpus.build()
+    chosen, notes = (cases(args.values), []) if args.values else corpus.build()
     with report.status(console, not args.quiet) as say:
-        rows = semantics.measure(list(TRANSPORTS.values()), cases, args.timeout,
-                                 lambda path: say(f"sending {len(cases)} values through {path}"))
+        rows = semantics.measure(list(TRANSPORTS.values()), chosen, args.timeout,
+                                 lambda path: say(f"sending {len(chosen)} values through {path}"))
     console.print(report.semantics_table(rows))
     for note in notes:
         console.print(f"not run here: {note}", highlight=False)
@@ -112,7 +122,8 @@ def cmd_semantics(args: argparse.Namespace) -> int:
 
 
 def cmd_request(args: argparse.Namespace) -> int:
-    config = config_for(args, TRANSPORTS[args.transport])
+    config = config_for(args, TRANSPORTS[args.transport], user_payload(args))
+    check_payload([config], lambda transport: "--codec")
     result = run_one(config, args, local_server=False)
     if result.answered == 0:  # nobody there: one sentence, not a table of failures
         reasons = result.errors + result.failures

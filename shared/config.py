@@ -6,10 +6,14 @@ from __future__ import annotations
 import math
 import socket
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from shared.faults import parse_fault
 from shared.transport import Settings, Transport, UsageError
 from shared.workload import WORKLOADS
+
+if TYPE_CHECKING:  # values.py imports this module's users: the name is for the type hint only
+    from shared.values import Payload
 
 EXAMPLES = ("hello", "router")
 CONCURRENCY = ("processes", "threads", "asyncio")
@@ -40,6 +44,7 @@ class RunConfig:
     window: int = 1  # requests in flight per requester (closed loop); 1 is the seed's lockstep
     rate: float = 0.0  # requests per second in all, sent on schedule (open loop); 0: closed loop
     payload_bytes: int = 0  # size of each echo request's text (0: the seed's "Hello, <id> <n>")
+    payload: Payload | None = None  # the user's values as the requests (--payload), answered by mirror responders
     record_latency: bool = True  # off only to measure what recording costs
     fault: str = ""  # a fault to inflict on a responder mid-run (see shared/faults.py)
     settings: Settings | None = None  # the transport's own fields; its defaults when None
@@ -55,6 +60,8 @@ class RunConfig:
                 object.__setattr__(self, name, value)
         if self.address:
             object.__setattr__(self, "address", self.transport.parse_address(self.address))
+        if self.payload is not None and self.workload == "echo":  # echo's text suffix has no meaning for values
+            object.__setattr__(self, "workload", "mirror")
         self._check()
         self.settings.check(self)
 
@@ -77,6 +84,10 @@ class RunConfig:
             raise UsageError(f"--rate must be a positive number of requests per second, not {self.rate}")
         if self.payload_bytes < 0:
             raise UsageError(f"--payload-bytes must be zero or more, not {self.payload_bytes}")
+        if self.payload is not None and self.workload != "mirror":
+            raise UsageError(f"--payload replaces the echo workload's requests: not with --workload {self.workload}")
+        if self.payload is not None and self.payload_bytes:
+            raise UsageError("--payload-bytes pads the seed's text, --payload sends your values: give one or the other")
         if self.payload_bytes and self.workload != "echo":
             raise UsageError("--payload-bytes pads the echo workload's text: use it with --workload echo")
         if self.fault:
@@ -97,6 +108,7 @@ class RunConfig:
                                                           "concurrency", "workload", "codec", "timeout", "retries",
                                                           "address", "window", "rate", "payload_bytes",
                                                           "record_latency", "fault")}
+        common["payload"] = self.payload.source if self.payload is not None else ""
         return {"transport": self.transport.name, **common, **self.settings.public()}
 
     @property

@@ -78,10 +78,15 @@ def _nested(depth: int) -> list:
     return value
 
 
-def _numpy_array():
+def _numpy():
     import numpy  # only when installed: see build()
 
-    return numpy.arange(6, dtype=numpy.int32).reshape(2, 3)
+    return numpy
+
+
+def _structured():
+    numpy = _numpy()
+    return numpy.array([(1, 2.5, b"ab"), (2, -0.0, b"c")], dtype=[("id", "<i4"), ("x", "<f8"), ("tag", "S2")])
 
 
 AWARE = dt.timezone(dt.timedelta(hours=2))
@@ -150,17 +155,34 @@ CASES: list[Case] = [
     Case("str-1mib", lambda: "x" * MIB, "'x' * 2**20: 1 MiB of text"),
     Case("bytes-64mib", lambda: bytes(range(256)) * (64 * MIB // 256), "bytes(range(256)) * 2**18: 64 MiB"),
 ]
-NUMPY_CASE = Case("numpy-array", _numpy_array, "numpy.arange(6, dtype=int32).reshape(2, 3)")
-NUMPY_SKIPPED = "numpy-array: skipped, numpy is not installed (pip install numpy to add the row)"
+# Each names numpy in its name, so that a reader (and the README's test) can tell the rows that need it.
+NUMPY_CASES: list[Case] = [
+    Case("numpy-float64", lambda: _numpy().arange(5.0) / 4, "numpy.arange(5.0) / 4: 1-D float64"),
+    Case("numpy-slice-2d", lambda: _numpy().arange(24, dtype="int32").reshape(4, 6)[::2, 1::2],
+         "numpy.arange(24).reshape(4, 6)[::2, 1::2]: not contiguous"),
+    Case("numpy-fortran", lambda: _numpy().asfortranarray(_numpy().arange(6.0).reshape(2, 3)),
+         "numpy.asfortranarray(...): 2-D, column-major"),
+    Case("numpy-big-endian", lambda: _numpy().arange(4, dtype=">i4"), "numpy.arange(4, dtype='>i4')"),
+    Case("numpy-structured", _structured, "numpy.array([(1, 2.5, b'ab'), ...], dtype=[id, x, tag])"),
+    Case("numpy-object", lambda: _numpy().array([1, "two", None], dtype=object),
+         "numpy.array([1, 'two', None], dtype=object)"),
+    Case("numpy-0d", lambda: _numpy().array(3.5), "numpy.array(3.5): 0-d"),
+    Case("numpy-scalar", lambda: _numpy().float64(2.5), "numpy.float64(2.5)"),
+    Case("numpy-8mib", lambda: _numpy().arange(2**20, dtype="float64"), "numpy.arange(2**20.0): 8 MiB of float64"),
+]
+NUMPY_SKIPPED = "the numpy-* rows: skipped, numpy is not installed (pip install 'reqrep[numpy]' to add them)"
 
 
 def build() -> tuple[list[Case], list[str]]:
-    """The cases to run here, and notes on those skipped: numpy's row only where numpy is installed."""
+    """The cases to run here, and notes on those skipped: numpy's rows only where numpy is installed."""
     if importlib.util.find_spec("numpy") is not None:
-        return [*CASES, NUMPY_CASE], []
+        return [*CASES, *NUMPY_CASES], []
     return list(CASES), [NUMPY_SKIPPED]
 
 
 def shown(case: Case, value: Any, width: int = 60) -> str:
-    text = case.shown or repr(value)
+    try:
+        text = case.shown or repr(value)
+    except Exception as error:  # a user's value whose __repr__ raises
+        text = f"{type(value).__qualname__} whose repr raised {type(error).__name__}"
     return text if len(text) <= width else text[:width - 1] + "…"

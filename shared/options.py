@@ -47,6 +47,12 @@ COMMON: tuple[Option, ...] = (
                 "counts from each request's intended send time"),
     option("--payload-bytes", parts=LOAD, type=int, metavar="N", default=0,
            help="echo: pad each request's text to this many bytes (default: the seed's text)"),
+    option("--payload", parts=LOAD, metavar="PATH[:NAME]", default="",
+           help="echo your own values instead of the seed's text: PATH is a Python file that reqrep EXECUTES, here "
+                "and before any role starts, and that defines VALUES, a dict of name to value or a list; :NAME "
+                "sends that one value, otherwise they are sent in turn. Responders return each request as they "
+                "received it (the mirror workload), and each reply must come back identical; a value the codec "
+                "cannot carry unchanged is refused before the run starts"),
     option("--no-latency", dest="record_latency", parts=LOAD, action="store_false",
            help="do not time each request (only to measure what timing costs)"),
     option("--fault", parts="run compare", metavar="SPEC", default="",
@@ -74,6 +80,12 @@ class Parser(argparse.ArgumentParser):
 def scoped(transport: Transport, dest: str) -> str:
     """Where a transport's option lands in the parsed namespace: 'zmq.curve'."""
     return f"{transport.name}.{dest}"
+
+
+def codec_flag(transport: Transport, variants: int) -> str:
+    """The flag that sets a transport's codec: --codec where the command runs one variant, --zmq-codec where
+    it runs several."""
+    return "--codec" if variants == 1 else f"--{transport.name}-codec"
 
 
 def codec_option(transport: Transport, flag: str = "--codec") -> Option:
@@ -117,7 +129,7 @@ class Grammar:
         self.add(parser, COMMON, part)
         self.add(parser, OUTPUT, part)
         for transport in transports:
-            flag = "--codec" if len(transports) == 1 else f"--{transport.name}-codec"
+            flag = codec_flag(transport, len(transports))
             group = f"{transport.name} options" if len(transports) > 1 else None
             self.add(parser, (codec_option(transport, flag), *transport.options), part, transport, group)
 
@@ -178,6 +190,10 @@ class Grammar:
 
 
 def semantics_command(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--values", metavar="PATH",
+                        help="your own values instead of reqrep's corpus: PATH is a Python file that reqrep EXECUTES "
+                             "(with your permissions, in this process, before the roles start) and that defines "
+                             "VALUES, a dict of name to value or a list; each value is one row")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="S",
                         help="seconds to wait for any one value to come back (default 60)")
     parser.add_argument("--json", metavar="PATH", help="write the rows as JSON")

@@ -32,6 +32,7 @@ ROWS: list[tuple[str, Callable[[RunResult], object], str]] = [
     ("latency max (µs)", lambda r: r.latency_us["max"] if r.ok else None, "{:,.1f}"),
     ("bytes per request (encoded / loopback)",
      lambda r: f"{r.bytes_per_request.get('total', 0):,} / {r.bytes_per_request.get('loopback', 0):,}", "{}"),
+    ("payload, encoded (bytes; mean of its values)", lambda r: payload_size(r.bytes_per_request), "{}"),
     ("peak memory, all processes (MiB)", lambda r: r.rss_peak_mib_total, "{:,.1f}"),
     ("CPU seconds, all processes", lambda r: r.cpu_seconds, "{:.2f}"),
     ("CPU seconds by thread (one process)", lambda r: by_thread(r.thread_cpu), "{}"),
@@ -50,6 +51,11 @@ def by_thread(seconds: dict[str, float]) -> str:
     return ", ".join(shown + ([f"other {rest:.2f}"] if rest else []))
 
 
+def payload_size(weights: dict) -> str:
+    """A --payload's values encoded as this path carries them, alone: the codec's bytes (zmq) or the pickle."""
+    return f"{weights['payload']:,}" if "payload" in weights else NOTHING
+
+
 def load(parameters: dict) -> str:
     if parameters.get("rate"):
         return f"{parameters['rate']:,.0f}/s open loop"
@@ -62,7 +68,8 @@ def title(results: list[RunResult]) -> str:
     """What was asked of the run. A requester against a response side elsewhere knows its own side only."""
     p = results[0].parameters
     responders = "" if p["part"] == "request" else f", {counted(p['responders'], 'responder')}"
-    return (f"{p['example']} example, {p['workload']} workload: {counted(p['requests'], 'request')}, "
+    payload = f" (payload {p['payload']})" if p.get("payload") else ""
+    return (f"{p['example']} example, {p['workload']} workload{payload}: {counted(p['requests'], 'request')}, "
             f"{counted(p['requesters'], 'requester')}{responders}")
 
 

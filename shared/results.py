@@ -58,7 +58,7 @@ class Tally:
         self.requester_id, self.workload, self.codec = requester_id, workload, codec
         self.latencies = self.result.latencies
         # The handler itself, not Workload.expected, which only calls it: one Python frame less per reply.
-        self.expected, self.decode = workload.handle, codec.decode
+        self.expected, self.same, self.decode = workload.handle, workload.same, codec.decode
         self.progress, self.slot, self.peer = progress, requester_id, peer
         self.wrong = self.answered = 0
         if show:  # the seed prints every exchange; the hot path of a long run is spared the test
@@ -73,7 +73,7 @@ class Tally:
         except Exception as error:
             self.fail(f"request {n}: undecodable reply: {error}")
             return
-        if reply != self.expected(request):
+        if not self.same(self.expected(request), reply):
             self.fail(f"request {n}: expected {self.expected(request)!r}, got {reply!r}")
         if not (self.answered - 1) & PROGRESS_EVERY:  # the first reply, then one in 64: read 10 times a second
             self.progress[self.slot] = self.answered

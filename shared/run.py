@@ -177,11 +177,19 @@ def run(config: RunConfig, *, local_server: bool = True, progress: Progress | No
     result.rss_timeline = memory.samples
     result.thread_cpu = threads
     result.fault = fault
-    workload = workload_for(config)
-    sample = workload.request(0, 0)
-    result.bytes_per_request = config.transport.wire_bytes(config, sample, workload.expected(sample))
+    result.bytes_per_request = request_weight(config)
     result.bytes_per_request["loopback"] = round(loopback / config.requests) if config.requests else 0
     return result
+
+
+def request_weight(config: RunConfig) -> dict:
+    """What a request and its reply weigh on the wire: of the first request, or averaged over a payload's
+    values (with the encoded size of a value alone)."""
+    if config.payload is not None:
+        return config.payload.sizes(config)
+    workload = workload_for(config)
+    sample = workload.request(0, 0)
+    return config.transport.wire_bytes(config, sample, workload.expected(sample))
 
 
 @contextlib.contextmanager

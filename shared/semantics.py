@@ -13,6 +13,7 @@ import datetime as dt
 import enum
 import math
 import reprlib
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from types import ModuleType
@@ -22,7 +23,7 @@ from shared.config import RunConfig
 from shared.corpus import Case, shown
 from shared.run import response_side
 from shared.transport import Transport
-from shared.workload import Delivery
+from shared.workload import BUILD_VALUE, COMPARE_REPLY, Delivery, one_line
 
 MAX_NOTES = 3  # distinct changes named per value; the rest are counted
 
@@ -65,28 +66,42 @@ class Row:
 def measure(transports: list[Transport], cases: list[Case], timeout: float,
             progress: Callable[[str], None] | None = None) -> list[Row]:
     """Every case through every path: each path a response side of its own with one mirror responder (a
-    process), and one requester sending the values one after the other."""
-    values = [case.make() for case in cases]
+    process), and one requester sending the values one after the other. A value that cannot be built is a
+    row of errors, sent nowhere."""
+    built = [build(case) for case in cases]
+    values = [made.reply for made in built if not made.failed]
     outcomes: list[dict[str, Outcome]] = [{} for _ in cases]
     for path in semantics_paths(transports):
         if progress is not None:
             progress(path.name)
         transport = path.transport
         settings = dataclasses.replace(transport.settings_type(), **transport.semantics_settings)
-        config = RunConfig(transport=transport, requests=len(values), requesters=1, responders=1, workload="mirror",
-                           codec=path.codec, timeout=timeout, settings=settings)
+        config = RunConfig(transport=transport, requests=max(1, len(values)), requesters=1, responders=1,
+                           workload="mirror", codec=path.codec, timeout=timeout, settings=settings)
         with transport.loopback(config) as local, response_side(local):
-            deliveries = transport.deliver(local, values)
-        for found, value, delivery in zip(outcomes, values, deliveries, strict=True):
-            found[path.name] = classify(value, delivery)
-    return [Row(case.name, shown(case, value), type_label(value), found)
-            for case, value, found in zip(cases, values, outcomes, strict=True)]
+            deliveries = iter(transport.deliver(local, values))
+        for found, made in zip(outcomes, built, strict=True):
+            found[path.name] = classify(made.reply, made if made.failed else next(deliveries))
+    return [Row(case.name, shown(case, made.reply) if not made.failed else "—",
+                type_label(made.reply) if not made.failed else "—", found)
+            for case, made, found in zip(cases, built, outcomes, strict=True)]
+
+
+def build(case: Case) -> Delivery:
+    """The case's value (as a Delivery's reply), or the error that building it raised."""
+    try:
+        return Delivery(case.make())
+    except Exception as error:
+        return Delivery(stage=BUILD_VALUE, error=one_line(error))
 
 
 def classify(sent: Any, delivery: Delivery) -> Outcome:
     if delivery.failed:
         return Outcome("error", f"{delivery.stage}: {delivery.error}")
-    notes = differences(sent, delivery.reply)
+    try:
+        notes = differences(sent, delivery.reply)
+    except Exception as error:  # a user's value whose own ==, hash or attributes raise
+        return Outcome("error", f"{COMPARE_REPLY}: {one_line(error)}")
     if not notes:
         return Outcome("identical")
     more = f"; and {len(notes) - MAX_NOTES} more" if len(notes) > MAX_NOTES else ""
@@ -153,18 +168,53 @@ def same_value(a: Any, b: Any) -> bool:
         return a.isoformat() == b.isoformat() and a.fold == b.fold
     if isinstance(a, bytes | bytearray | memoryview) and isinstance(b, bytes | bytearray | memoryview):
         return bytes(a) == bytes(b)
-    if type(a).__module__ == "numpy" and type(b).__module__ == "numpy":
-        return (a.dtype, a.shape, a.tobytes()) == (b.dtype, b.shape, b.tobytes())
+    if _is_array(a) and _is_array(b):  # NumPy scalars (arrays are walked by `differences`)
+        return a.dtype == b.dtype and _same_bytes(a, b)
     try:
         return bool(a == b)
     except Exception:
         return False
 
 
-def differences(sent: Any, received: Any) -> list[str]:
+def _is_array(value: Any) -> bool:
+    """A NumPy array or scalar (NumPy is imported already wherever one exists)."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.ndarray | numpy.generic)
+
+
+def _is_array_scalar(value: Any) -> bool:
+    return isinstance(value, sys.modules["numpy"].generic)
+
+
+def _same_bytes(a: Any, b: Any) -> bool:
+    """Two arrays of one dtype and shape hold the same bytes, item for item: nan as nan, -0.0 apart from 0.0,
+    whatever the memory layout of each. One pass over both; no copy of a contiguous array."""
+    numpy = sys.modules["numpy"]
+    flat_a, flat_b = (numpy.ascontiguousarray(x).reshape(-1).view(numpy.uint8) for x in (a, b))
+    return bool(numpy.array_equal(flat_a, flat_b))
+
+
+def _pair_arrays(a: Any, b: Any, at: str, note: Callable[[str, str], None], flags: bool) -> list:
+    """Two arrays: their dtypes, shapes and items; with `flags`, whether one that was writeable arrived
+    read-only. An object array's items are walked as values; any other's are compared as bytes."""
+    if a.dtype != b.dtype:
+        note(f"dtype {a.dtype} → {b.dtype}", at)
+    elif a.shape != b.shape:
+        note(f"shape {a.shape} → {b.shape}", at)
+    elif a.dtype.hasobject:
+        return [(x, y, f"{at}[{i}]") for i, (x, y) in enumerate(zip(a.flat, b.flat, strict=True))]
+    elif not _same_bytes(a, b):
+        note(f"{_short.repr(a)} → {_short.repr(b)}", at)
+    if flags and a.flags.writeable and not b.flags.writeable:
+        note("writeable → read-only", at)
+    return []
+
+
+def differences(sent: Any, received: Any, *, flags: bool = True) -> list[str]:
     """How `received` differs from `sent`, one note per distinct change with the first place it occurs
     (`tuple → list at [1]`). Empty when they are identical: equal, with the same types all the way down and
-    the same sharing of mutable objects. Walks with a stack, not recursion, so 2,000 levels are fine."""
+    the same sharing of mutable objects. Walks with a stack, not recursion, so 2,000 levels are fine.
+    `flags`: an array that arrives read-only counts as changed (the table says so; a run checks values)."""
     notes: dict[str, str] = {}
     partner_of: dict[int, Any] = {}  # id of a sent object -> what it arrived as
     origin_of: dict[int, Any] = {}  # id of a received object -> what it was sent as
@@ -204,6 +254,8 @@ def differences(sent: Any, received: Any) -> list[str]:
             children = _pair_elements(a, b, at, note)
         elif _is_object(a) and type(a) is type(b):
             children = _pair_attributes(a, b, at)
+        elif not retyped and _is_array(a) and not _is_array_scalar(a):
+            children = _pair_arrays(a, b, at, note, flags)
         elif not retyped and not same_value(a, b):  # a new type says it already
             note(f"{_short.repr(a)} → {_short.repr(b)}", at)
         stack.extend(reversed(children))

@@ -232,6 +232,13 @@ class Transport(ABC):
     def wire_bytes(self, config: RunConfig, request: Any, reply: Any) -> dict:
         """What one request and its reply weigh on the wire: request, reply, messages, total."""
 
+    @abstractmethod
+    def payload_codec(self, config: RunConfig) -> Codec:
+        """The run's codec as a value meets it between a requester and a responder: `encode` gives the bytes
+        that carry it (with whatever the transport wraps around the codec's own output, and refusing what the
+        transport would drop), `decode` reads them back. The check before a `--payload` run, and its table's
+        encoded size, use it."""
+
     bench_paths: tuple[BenchPath, ...]  # its paths in `reqrep bench`, the plain one first
     semantics_settings: Mapping[str, Any] = {}  # its settings for `reqrep semantics` (no size limit, say)
 

@@ -9,6 +9,7 @@ sends its values through. A request that fails on the way gets an error reply na
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -20,6 +21,7 @@ class Workload(NamedTuple):
     name: str
     request: Callable[[int, int], Any]  # (requester_id, n) -> the n-th request of that requester
     handle: Callable[[Any], Any]  # request -> reply; the responders' only logic
+    same: Callable[[Any, Any], bool] = operator.eq  # (expected reply, reply) -> whether the reply is right
 
     def expected(self, request: Any) -> Any:
         """The reply a correct run returns: the handler's answer, computed by the requester."""
@@ -98,8 +100,10 @@ def mirror_handle(request: Any) -> Any:
 
 
 def workload_for(config) -> Workload:
-    """The run's workload; with `payload_bytes`, echo requests padded to that many characters (the reply
-    is the request and " - echoed!", as ever)."""
+    """The run's workload: with a payload, the user's values (shared/values.py); with `payload_bytes`, echo
+    requests padded to that many characters (the reply is the request and " - echoed!", as ever)."""
+    if config.payload is not None:
+        return config.payload.workload()
     chosen = WORKLOADS[config.workload]
     size = config.payload_bytes
     if not size:
@@ -136,7 +140,9 @@ def responder_handler(workload: str) -> Callable[[Any], Any]:
 
 # ---- where a request fails, and how a responder says so ----------------------------------------------------
 # The stages a value passes through, in order. The native server unpickles every request it queues and every
-# reply it hands back, so a value can also fail there; a zmq broker never looks inside a frame.
+# reply it hands back, so a value can also fail there; a zmq broker never looks inside a frame. A value of
+# the user's may fail before it is sent (its code raised) or after it came back (its own == raised).
+BUILD_VALUE = "building at the requester"
 ENCODE_REQUEST = "encoding at the requester"
 SERVER_REQUEST = "unpickling at the server"
 DECODE_REQUEST = "decoding at the responder"
@@ -145,6 +151,7 @@ ENCODE_REPLY = "encoding the reply at the responder"
 SERVER_REPLY = "on the way back, at the server"
 DECODE_REPLY = "decoding the reply at the requester"
 NO_REPLY = "waiting for the reply"
+COMPARE_REPLY = "comparing the reply at the requester"
 MAX_ERROR_TEXT = 300
 
 

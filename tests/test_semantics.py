@@ -112,6 +112,30 @@ def test_each_path_gives_the_documented_outcome(semantics_run):
             assert rows[case.name]["outcomes"]["native"]["outcome"] == "identical", case.name
 
 
+# The numpy rows, where NumPy is installed: what each path does to an array.
+NUMPY_DOCUMENTED = {
+    ("numpy-float64", "zmq+msgpack"): ("error", f"{ENCODE_REQUEST}: TypeError: can not serialize 'numpy.ndarray'"),
+    ("numpy-float64", "zmq+msgpack-ext"): ("changed", "writeable → read-only"),
+    ("numpy-slice-2d", "zmq+msgpack-ext"): ("changed", "writeable → read-only"),
+    ("numpy-big-endian", "zmq+msgpack-ext"): ("changed", "writeable → read-only"),
+    ("numpy-big-endian", "native"): ("changed", "dtype >i4 → int32"),
+    ("numpy-object", "zmq+msgpack-ext"): ("error", "object dtype"),
+    ("numpy-object", "native"): ("identical", ""),
+    ("numpy-scalar", "zmq+msgpack"): ("changed", "float64 → float"),
+    ("numpy-scalar", "zmq+msgpack-ext"): ("identical", ""),
+    ("numpy-8mib", "native"): ("identical", ""),
+}
+
+
+def test_each_path_gives_the_documented_outcome_for_arrays(semantics_run):
+    pytest.importorskip("numpy", reason="numpy is not installed: the numpy rows are not run")
+    rows = {row["case"]: row for row in semantics_run[0]}
+    for (case, path), (outcome, detail) in NUMPY_DOCUMENTED.items():
+        found = rows[case]["outcomes"][path]
+        assert found["outcome"] == outcome and detail in found["detail"], (case, path, found)
+    assert all(row["case"].startswith("numpy-") for row in semantics_run[0][len(corpus.CASES):])
+
+
 def test_semantics_refuses_a_bad_timeout():
     done = reqrep("semantics", "--timeout", "0")
     assert done.returncode == 2 and "--timeout must be a positive number" in done.stderr

@@ -95,6 +95,20 @@ def framing(codec: Codec) -> Framing:
     return NUMBERED if carries_id(codec) else UNNUMBERED
 
 
+def payload_codec(config) -> Codec:
+    """The run's codec, refusing a value whose frame the broker and responders would drop: larger, with the
+    request's number, than --max-message-bytes."""
+    chosen, most = CODECS[config.codec], config.settings.max_message_bytes
+
+    def encode(value) -> bytes:
+        frame = chosen.encode(value)
+        if len(frame) + ID_BYTES > most:
+            raise ValueError(f"its frame of {len(frame) + ID_BYTES:,} bytes exceeds --max-message-bytes ({most:,})")
+        return frame
+
+    return Codec(chosen.name, encode, chosen.decode)
+
+
 def wire_bytes(config, request, reply) -> dict:
     """What one request and its reply weigh as frames, before ZeroMQ's and TCP's own framing."""
     codec = CODECS[config.codec]

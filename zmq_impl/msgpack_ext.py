@@ -1,6 +1,7 @@
 """msgpack-ext: msgpack plus extension types for the Python values plain msgpack loses (tuple, set, frozenset,
-dates and times, Decimal, Fraction, complex, UUID, integers beyond 64 bits). zmq only: on the native side
-the manager pickles every value, which keeps these types already.
+dates and times, Decimal, Fraction, complex, UUID, integers beyond 64 bits, and NumPy arrays where NumPy is
+installed: see msgpack_ndarray.py). zmq only: on the native side the manager pickles every value, which keeps
+these types already.
 
 Every extension payload is plain data (bytes, or a msgpack array of plain values), so decoding never runs
 code chosen by the sender: no pickle, no import by name. Decoding is bounded (`LIMITS`), and an unknown
@@ -17,6 +18,9 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 import msgpack
+
+from zmq_impl import msgpack_ndarray
+from zmq_impl.msgpack_ndarray import NDARRAY
 
 
 class Limits(NamedTuple):
@@ -36,7 +40,7 @@ TUPLE, SET, FROZENSET, INT, DATETIME, DATE, TIME, TIMEDELTA, DECIMAL, FRACTION, 
 EXTENSIONS: dict[int, str] = {
     TUPLE: "tuple", SET: "set", FROZENSET: "frozenset", INT: "int beyond 64 bits", DATETIME: "datetime",
     DATE: "date", TIME: "time", TIMEDELTA: "timedelta", DECIMAL: "Decimal", FRACTION: "Fraction",
-    COMPLEX: "complex", UUID: "UUID",
+    COMPLEX: "complex", UUID: "UUID", NDARRAY: "numpy ndarray or scalar",
 }
 INT64_MIN, UINT64_MAX = -(2**63), 2**64 - 1
 
@@ -47,6 +51,8 @@ class ExtensionError(ValueError):
 
 # ---- encoding ---------------------------------------------------------------------------------------------
 def encode(value: Any) -> bytes:
+    if msgpack_ndarray.is_array(value):  # the whole message one array: framed without msgpack's copies
+        return msgpack_ndarray.encode_alone(value, lambda inner: _pack(inner, 1))
     return _pack(value, 0)
 
 
@@ -78,6 +84,8 @@ def _extend(value: Any, depth: int) -> Any:
     def pack(inner: Any) -> bytes:  # a payload is itself msgpack-ext, one level deeper
         return _pack(inner, depth)
 
+    if msgpack_ndarray.is_array(value):  # before float and int: numpy.float64 is a float, and would pass for one
+        return msgpack.ExtType(NDARRAY, b"".join(msgpack_ndarray.payload_parts(value, pack)))
     if isinstance(value, tuple):  # namedtuples too: they arrive as plain tuples (no import by name)
         return msgpack.ExtType(TUPLE, pack(list(value)))
     if isinstance(value, frozenset):
@@ -116,6 +124,10 @@ def _extend(value: Any, depth: int) -> Any:
 def decode(frame: bytes) -> Any:
     if len(frame) > LIMITS.max_frame_bytes:
         raise ExtensionError(f"a frame of {len(frame):,} bytes exceeds the limit of {LIMITS.max_frame_bytes:,}")
+    alone = msgpack_ndarray.span_alone(frame)
+    if alone is not None:  # the whole message one array: read in place, where msgpack would copy it
+        start, length = alone
+        return _restore(NDARRAY, memoryview(frame)[start:start + length], 1)
     return _unpack(frame, 0)
 
 
@@ -199,6 +211,8 @@ RESTORE: dict[int, Callable[[bytes, int], Any]] = {
     FRACTION: _fraction,
     COMPLEX: lambda payload, depth: complex(*_fields(payload, depth, 2, (float, float))),
     UUID: lambda payload, depth: uuid.UUID(bytes=payload),
+    NDARRAY: lambda payload, depth: msgpack_ndarray.restore(payload, lambda header: _unpack(header, depth),
+                                                           LIMITS.max_array_len),
 }
 
 

@@ -91,7 +91,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
         while True:
             frame = recv()
             try:
-                send(reply_to(frame))
+                send(reply_to(frame), copy=False)  # copied all the same below ZERO_COPY_BYTES
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise

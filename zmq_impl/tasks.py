@@ -42,7 +42,7 @@ async def respond(config: RunConfig, index: int, ready) -> None:
         while True:
             frame = await recv()
             try:
-                await send(reply_to(frame))
+                await send(reply_to(frame), copy=False)
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise
@@ -102,7 +102,7 @@ async def drive(exchange: Exchange, socket: zmq.asyncio.Socket, config: RunConfi
         message = next(exchange)
         while True:
             try:
-                await socket.send(message)
+                await socket.send(message, copy=False)
                 reply = await socket.recv()
             except zmq.Again:
                 reply = None
@@ -123,7 +123,7 @@ class DealerChannel:
         self.socket = socket
 
     async def send(self, message: bytes) -> None:
-        await self.socket.send_multipart((b"", message))
+        await self.socket.send_multipart((b"", message), copy=False)
 
     async def flush(self) -> None:
         pass  # every send is on its way already

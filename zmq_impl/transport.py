@@ -163,6 +163,8 @@ class ZmqTransport(Transport):
         return request_router.serve, (routed,), routed
 
     # ---- reports -----------------------------------------------------------------------------------------
+    payload_codec = staticmethod(codec.payload_codec)
+
     def versions(self) -> dict[str, str]:
         return {"pyzmq": zmq.__version__, "libzmq": zmq.zmq_version(), "msgpack": metadata.version("msgpack")}
 
