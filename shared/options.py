@@ -51,6 +51,11 @@ COMMON: tuple[Option, ...] = (
            help="kill or hang a responder mid-run: KIND[:responder N][@SECONDSs or @PERCENT%%], KIND kill "
                 "(SIGKILL) or hang (SIGSTOP, continued at the end); default responder 1, once a third of the "
                 "requests are answered (processes only)"),
+    option("--delay", dest="delay_ms", parts="run compare", type=float, metavar="MS", default=None,
+           help="a relay between the requesters and the broker or server that holds every chunk MS milliseconds "
+                "in each direction, as a network's one-way delay (0: the relay's own cost)"),
+    option("--responder-delay", dest="responder_delay_ms", parts="run compare", type=float, metavar="MS",
+           default=None, help="the same between the responders and the broker or server (with --delay: three hosts)"),
 )
 OUTPUT: tuple[Option, ...] = (
     option("--json", parts=LOAD, metavar="PATH", default=None, help="write the results as JSON"),

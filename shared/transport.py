@@ -168,6 +168,15 @@ class Transport(ABC):
         """The configuration of a run wholly on this machine: free loopback ports and whatever else the run
         needs (keys), made on entry and removed on exit."""
 
+    @abstractmethod
+    def responders_reach(self, config: RunConfig) -> str:
+        """The TCP address where this run's responders reach the broker or server (what a delaying relay
+        stands in front of); a UsageError saying why when they reach it otherwise (in-process, or directly)."""
+
+    @abstractmethod
+    def responders_via(self, config: RunConfig, address: str) -> RunConfig:
+        """The responders' configuration, reaching the broker or server at `address` instead (a relay's)."""
+
     # ---- command-line options -----------------------------------------------------------------------------
     options: tuple[Option, ...]  # its flags; each sets a field of `settings_type` or RunConfig.address
     parts: Mapping[str, str]  # the response side's parts that can run alone ("serve", "responders" ...): help

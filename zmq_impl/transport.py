@@ -130,6 +130,18 @@ class ZmqTransport(Transport):
             settings = dataclasses.replace(config.settings, back_address=back, curve=curve)
             yield config.with_(address=f"tcp://127.0.0.1:{free_port()}", settings=settings)
 
+    def responders_reach(self, config: RunConfig) -> str:
+        if not self.needs_server(config):
+            raise UsageError("the hello example has no broker: its responder binds the front, where the requester "
+                             "connects")
+        if not config.settings.back_address.startswith("tcp://"):
+            raise UsageError(f"with --concurrency {config.concurrency} the zmq responders meet their broker "
+                             f"in-process (inproc://): use --concurrency processes")
+        return config.settings.back_address
+
+    def responders_via(self, config: RunConfig, address: str) -> RunConfig:
+        return config.with_(settings=dataclasses.replace(config.settings, back_address=address))
+
     def announcement(self, config: RunConfig, part: str) -> str:
         back = config.settings.back_address
         return {"serve": f"serving on {config.address} with {config.responders} responders",
