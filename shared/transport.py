@@ -99,10 +99,13 @@ class BenchPath:
     window: int = 1  # requests in flight per requester, except in the window study
     description: str = ""
     stalls_above: int = 0  # from this payload size on, each request waits out a stall (Nagle): fewer are sent
+    # The bench studies it runs in, by name or group ("sweep": payload, window, stalls, memory). The plain path
+    # runs in every study whatever this says.
+    studies: tuple[str, ...] = ("sweep",)
 
     @property
     def plain(self) -> bool:
-        """The transport's own path, as `reqrep run` takes it: the one the counts study compares."""
+        """The transport's own path, as `reqrep run` takes it: the one every study compares."""
         return self.name == self.transport
 
 
@@ -238,7 +241,7 @@ class Transport(ABC):
     def wire_bytes(self, config: RunConfig, request: Any, reply: Any) -> dict:
         """What one request and its reply weigh on the wire: request, reply, messages, total."""
 
-    bench_paths: tuple[BenchPath, ...]  # its paths in `reqrep bench`, the plain one first
+    bench_paths: tuple[BenchPath, ...]  # its paths in `reqrep bench`, the plain one first (see BenchPath.studies)
     semantics_settings: Mapping[str, Any] = {}  # its settings for `reqrep semantics` (no size limit, say)
 
     @abstractmethod

@@ -1,0 +1,2 @@
+"""The studies of `reqrep bench`, one module each: what it runs and what its report section shows (see
+shared/study.py). The sweep's: payload, window, stalls, counts, memory."""
