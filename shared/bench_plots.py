@@ -1,5 +1,5 @@
 """The bench's PNG plots, drawn with matplotlib when it is installed (the `plot` extra): throughput against
-payload size per path, latency percentiles per path, memory per role. Each is a study's
+payload size per path, latency percentiles per path, memory per role, memory over a soak. Each is a study's
 (see its `figures`): draw(study, bench, Figure) returns the figure."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the studies import this module, and bench.py the studies: t
     from shared.bench import Bench, Record
     from shared.studies.memory import Memory
     from shared.studies.payload import Payloads
+    from shared.studies.soak import Soak
     from shared.study import Draw, Study
 
 COLOURS = ("tab:blue", "tab:orange", "tab:red", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
@@ -117,6 +118,22 @@ def memory(study: Memory, bench: Bench, figure_class) -> object:
         axes.set_title(f"{size_text(payload)} payload")
         axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, not on them
     figure.suptitle(f"Memory per role: processes against threads and asyncio ({subtitle(bench)})")
+    return figure
+
+
+def soak(study: Soak, bench: Bench, figure_class) -> object:
+    figure = figure_class(figsize=(11, 4), dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    for index, (path, result) in enumerate(study.timelines(bench).items()):
+        seconds = [second for second, _ in result.rss_timeline]
+        axes.plot(seconds, [mib for _, mib in result.rss_timeline], color=COLOURS[index % len(COLOURS)], marker="o",
+                  markersize=2, label=path)
+    axes.set_xlabel("seconds since the response side was ready")
+    axes.set_ylabel("resident memory, MiB (sum over processes)")
+    axes.set_ylim(bottom=0)
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize="small")
+    figure.suptitle(f"Memory over the soak ({subtitle(bench)})")
     return figure
 
 

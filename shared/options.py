@@ -138,8 +138,9 @@ class Grammar:
         semantics_command(self.command(commands, "semantics", "send Python values through each path, end to end, "
                                        "and show which arrive identical, changed or not at all", command="semantics"))
         bench_command(self.command(commands, "bench", "a preset of studies, each a set of verified runs (paths "
-                                   "against payload sizes, windows and counts, processes, threads and asyncio) "
-                                   "written to results.json, report.md and plots", command="bench"))
+                                   "against payload sizes, windows and counts; recording cost, many requesters, "
+                                   "soak, faults, network delay) written to results.json, report.md and plots",
+                                   command="bench"))
         for transport in self.transports:
             self.tandem(commands, transport)
         return parser

@@ -10,8 +10,13 @@ from typing import Any
 from shared.config import CONCURRENCY, check_counts, check_timeout
 from shared.sizes import KIB, MIB
 from shared.studies.counts import Counts
+from shared.studies.delay import Delay
+from shared.studies.faults import Faults
+from shared.studies.many import Many
 from shared.studies.memory import Memory
 from shared.studies.payload import Payloads
+from shared.studies.recording import Recording
+from shared.studies.soak import Soak
 from shared.studies.stalls import Stalls
 from shared.studies.window import Windows
 from shared.study import Point, Study, options
@@ -80,6 +85,22 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("tiny", "the full sweep's tables from a few points: seconds (a smoke test)",
           (Payloads((KIB, 32 * KIB), (KIB,)), Windows((1, 16)), Stalls((KIB, 32 * KIB)), Memory((KIB,))),
           requests=200, stall_requests=6, timeout=5.0),
+    Sweep("recording", "what timing every request costs: latency recording on and off, alternately, paired per "
+          "round", (Recording(),), requests=30_000, rounds=5, requesters=5, responders=5),
+    Sweep("recording-tiny", "the recording study in seconds", (Recording(),), requests=600, rounds=2),
+    Sweep("many", "10, 100 and 1,000 requesters as processes, threads and asyncio tasks",
+          (Many((10, 100, 1000)),), requests=20_000, responders=5, timeout=30.0),
+    Sweep("many-tiny", "the many-requesters study in seconds", (Many((8,)),), requests=200),
+    Sweep("soak", "a long run per transport: does memory grow?", (Soak(),), requests=500_000, requesters=5,
+          responders=5),
+    Sweep("soak-tiny", "the soak study in seconds", (Soak(),), requests=3000),
+    Sweep("faults", "what each path loses by itself when a responder is killed mid-run, and with reqrep's retries",
+          (Faults(("kill",), (1, 16)),), requests=20_000, rounds=3, requesters=5, responders=3, timeout=1.0),
+    Sweep("faults-tiny", "the faults study in seconds", (Faults(("kill",), (4,)),), requests=3000, requesters=3,
+          responders=3, timeout=0.5),
+    Sweep("delay", "0 and 2 ms of network delay between the requesters, the broker or server and the responders",
+          (Delay((0.0, 2.0)),), requests=2000, rounds=3, requesters=5, responders=5),
+    Sweep("delay-tiny", "the delay study in seconds", (Delay((1.0,)),), requests=100),
 )}
 
 

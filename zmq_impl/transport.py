@@ -99,7 +99,12 @@ class ZmqTransport(Transport):
         option("folder", parts="keys", metavar="DIR", help="the folder to write the keys into (created)"),
         option("--force", parts="keys", action="store_true", help="replace keys that are there already"),
     ), _keys),)
-    bench_paths = (BenchPath("zmq", "zmq", "msgpack", description=title),)
+    bench_paths = (
+        BenchPath("zmq", "zmq", "msgpack", description=title),
+        BenchPath("zmq-shared", "zmq", "msgpack", {"shared_connection": True}, studies=("delay",),
+                  description="zmq, every requester reaching the broker over one connection through a local request "
+                              "router (`--shared-connection`)"),
+    )
     # The semantics table shows what each encoding does with a 64 MiB value, not the safety limit on message
     # size that a broker applies by default.
     semantics_settings = {"max_message_bytes": 256 * 1024 * 1024}
