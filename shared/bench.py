@@ -160,6 +160,13 @@ class Bench:
         return [record for record in self.records.values()
                 if record.errors or not record.results or not (record.succeeded or self.meant_to_lose(record))]
 
+    def order(self, round_number: int) -> list[tuple[Point, list[str]]]:
+        """The plan as round `round_number` runs it: forwards, then backwards, and so on, so that a machine
+        getting busier or quieter over a bench touches the first points and the last alike, and two points
+        compared side by side (recording on and off) run in turn first."""
+        points = list(self.plan.items())
+        return points if round_number % 2 else points[::-1]
+
     def run(self, transports: Mapping[str, Transport], progress: SweepProgress | None = None) -> None:
         """Every point, round after round (a whole pass each, so that a point's rounds are minutes apart).
         Ctrl-C or SIGTERM stops the point under way (its roles with it), marks the bench interrupted and goes
@@ -169,7 +176,7 @@ class Bench:
         rounds = self.sweep.rounds
         try:
             for round_number in range(1, rounds + 1):
-                for point, studies in self.plan.items():
+                for point, studies in self.order(round_number):
                     label = point.label() + (f", round {round_number} of {rounds}" if rounds > 1 else "")
 
                     def advance(fraction: float, done: int = self.runs, label: str = label) -> None:

@@ -86,7 +86,7 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
           (Payloads((KIB, 32 * KIB), (KIB,)), Windows((1, 16)), Stalls((KIB, 32 * KIB)), Memory((KIB,))),
           requests=200, stall_requests=6, timeout=5.0),
     Sweep("recording", "what timing every request costs: latency recording on and off, alternately, paired per "
-          "round", (Recording(),), requests=30_000, rounds=5, requesters=5, responders=5),
+          "round", (Recording(),), requests=100_000, rounds=5, requesters=5, responders=5),
     Sweep("recording-tiny", "the recording study in seconds", (Recording(),), requests=600, rounds=2),
     Sweep("many", "10, 100 and 1,000 requesters as processes, threads and asyncio tasks",
           (Many((10, 100, 1000)),), requests=20_000, responders=5, timeout=30.0),

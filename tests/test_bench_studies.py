@@ -8,7 +8,7 @@ import dataclasses
 import json
 
 import pytest
-from conftest import reqrep
+from conftest import TRANSPORTS, reqrep
 from test_bench import PATHS, made_up_result
 
 from shared import bench, sweep
@@ -140,3 +140,19 @@ def test_a_path_or_a_fault_joins_the_faults_study_with_one_line():
                                                              for fault in ("kill", "hang")}
     assert not any(p.path == "zmq-balancing" for p in sweep.plan(sweep.choose_sweep("tiny", [*PATHS, balancing],
                                                                                    None, None)))
+
+
+def test_every_other_round_runs_the_plan_backwards(monkeypatch):
+    ran = []
+
+    def run_point(record, round_number, config, progress):
+        ran.append((round_number, record.point))
+        record.results[round_number] = made_up_result(record.point, 100.0)
+
+    monkeypatch.setattr(bench, "run_point", run_point)
+    session = made_up_bench("recording-tiny")
+    session.run(TRANSPORTS)
+    forwards = list(session.plan)
+    assert [point for n, point in ran if n == 1] == forwards == [point for n, point in ran if n == 3]
+    assert [point for n, point in ran if n == 2] == forwards[::-1]
+    assert [p.option("record_latency", True) for p in forwards[:2]] == [True, False]  # on and off side by side

@@ -1,5 +1,6 @@
 """What timing every request costs: each transport's run with latency recording on and off (`--no-latency`),
-one after the other in every round, the ratios paired per round so that a noisy minute touches both alike."""
+one after the other in every round (in turn first: the bench runs every other round backwards), the ratios
+paired per round so that a noisy minute touches both alike."""
 
 from __future__ import annotations
 
@@ -79,10 +80,11 @@ class Recording(Study):
         sweep = bench.sweep
         return ["## What recording latency costs", "",
                 f"Each transport's run ({sweep.requests:,} requests, {sweep.requesters} requesters, "
-                f"{sweep.responders} responders, every role a process) with latency recording on, then off "
-                "(`--no-latency`), in every round; the ratios are paired per round and shown as their median "
-                "(and range). Throughput off / on above 1 is what recording costs; CPU per request sums every "
-                "process of the run, and is steadier than throughput on a shared machine.", "",
+                f"{sweep.responders} responders, every role a process) with latency recording on and off "
+                "(`--no-latency`) one after the other in every round, in turn first; the ratios are paired per "
+                "round and shown as their median (and range). Throughput off / on above 1 is what recording "
+                "costs; CPU per request sums every process of the run, and is steadier than throughput on a shared "
+                "machine.", "",
                 *markdown_table(["path", "paired rounds", "requests/s, recording", "requests/s, not recording",
                                  "throughput off / on", "CPU µs per request, recording",
                                  "CPU µs per request, not recording", "CPU on / off"], rows),
