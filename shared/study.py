@@ -48,7 +48,7 @@ class Point:
         return {**dataclasses.asdict(self), "options": dict(self.options)}
 
 
-def options(**given: Any) -> tuple[tuple[str, Any], ...]:
+def run_options(**given: Any) -> tuple[tuple[str, Any], ...]:
     """A point's further run options, leaving out those not set (None)."""
     return tuple(sorted((name, value) for name, value in given.items() if value is not None))
 

@@ -19,7 +19,7 @@ from shared.studies.recording import Recording
 from shared.studies.soak import Soak
 from shared.studies.stalls import Stalls
 from shared.studies.window import Windows
-from shared.study import Point, Study, options
+from shared.study import Point, Study, run_options
 from shared.transport import BenchPath
 
 SCALE_BYTES = 8 * KIB  # requests per point fall as payloads grow past this, so that each point takes about as long
@@ -54,13 +54,11 @@ class Sweep:
         return max(scaled, requesters * MIN_PER_REQUESTER)
 
     def point(self, path: BenchPath, concurrency: str = "processes", payload: int = 0, *, window: int | None = None,
-              requesters: int | None = None, responders: int | None = None, requests: int | None = None,
-              **further: Any) -> Point:
+              requesters: int | None = None, responders: int | None = None, **further: Any) -> Point:
         """A point of `path` with the sweep's counts unless given; `further` run options left out when None."""
         requesters = requesters or self.requesters
-        return Point(path.name, concurrency, payload, window or path.window, requesters,
-                     responders or self.responders, max(requests or self.requests_for(path, payload, requesters),
-                                                        requesters), options(**further))
+        return Point(path.name, concurrency, payload, window or path.window, requesters, responders or self.responders,
+                     self.requests_for(path, payload, requesters), run_options(**further))
 
     def parameters(self) -> dict:
         return {"preset": self.preset, "requests": self.requests, "stall_requests": self.stall_requests,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared.study import Point, Study, find, markdown_table, measured, options, p50_of, p99_of, rate, records_of
+from shared.study import Point, Study, find, markdown_table, measured, p50_of, p99_of, rate, records_of, run_options
 
 if TYPE_CHECKING:
     from shared.bench import Bench
@@ -42,7 +42,7 @@ class Delay(Study):
         rows = []
         for placement, delay, relays in self.conditions():
             for path in self.paths(bench.sweep):
-                record = find(records, path=path.name, options=options(**relays))
+                record = find(records, path=path.name, options=run_options(**relays))
                 if record is not None and record.succeeded:
                     rows.append({"placement": placement, "delay_ms": delay, "path": path.name,
                                  "throughput_rps": round(record.median(rate), 1),
@@ -53,7 +53,7 @@ class Delay(Study):
         records, rows = records_of(bench, self), []
         for placement, delay, relays in self.conditions():
             for path in self.paths(bench.sweep):
-                record = find(records, path=path.name, options=options(**relays))
+                record = find(records, path=path.name, options=run_options(**relays))
                 rows.append([placement, "none (no relay)" if delay is None else f"{delay:g} ms", path.name,
                              measured(record, rate), measured(record, p50_of, scale=1e-3, digits=2),
                              measured(record, p99_of, scale=1e-3, digits=2)])

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.study import NOT_RUN, Point, Study, find, markdown_table, options, records_of
+from shared.study import NOT_RUN, Point, Study, find, markdown_table, records_of, run_options
 
 if TYPE_CHECKING:
     from shared.bench import Bench, Record
@@ -46,7 +46,7 @@ class Faults(Study):
                 for window in self.windows:
                     for path in self.paths(bench.sweep):
                         alone, retried = (find(records, path=path.name, window=window,
-                                               options=options(fault=fault, retries=retries, **condition))
+                                               options=run_options(fault=fault, retries=retries, **condition))
                                           for retries in (BY_ITSELF, None))
                         shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in condition.items()) or "—"
                         yield shown, path.name, fault, window, alone, retried
