@@ -111,6 +111,12 @@ class NativeTransport(Transport):
         settings = dataclasses.replace(config.settings, authkey=secrets.token_bytes(32))
         yield config.with_(address=f"127.0.0.1:{free_port()}", settings=settings)
 
+    def responders_reach(self, config: RunConfig) -> str:
+        return config.address  # the one server serves requesters and responders alike
+
+    def responders_via(self, config: RunConfig, address: str) -> RunConfig:
+        return config.with_(address=address)
+
     def announcement(self, config: RunConfig, part: str) -> str:
         return {"serve": f"serving on {config.address} with {config.responders} responders",
                 "responders": f"{config.responders} responders serving for the server at {config.address}"}[part]

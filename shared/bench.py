@@ -1,6 +1,6 @@
-"""`reqrep bench`: run a sweep (shared/sweep.py), point after point, each a real run on free loopback ports in a
-process of its own; go on past a point that loses requests; keep the records that become results.json (format
-documented in the README).
+"""`reqrep bench`: run a preset's plan (shared/sweep.py), point after point, each a real run on free loopback
+ports in a process of its own; go on past a point that loses requests; keep the records that become
+results.json (format documented in the README).
 
 The transports arrive as a dict from the command line: this module never names them.
 """
@@ -11,21 +11,28 @@ import dataclasses
 import statistics
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from shared.config import START_DEADLINE, RunConfig
 from shared.machine import machine_facts
 from shared.results import RunResult
 from shared.run import run
+from shared.study import Point, Study
 from shared.supervisor import Supervisor, Terminated
-from shared.sweep import Point, Sweep, plan
+from shared.sweep import Sweep, plan
 from shared.transport import Transport
 
-FORMAT = "reqrep-bench/1"
+# results.json format history:
+# - reqrep-bench/1: the sweep (its payload, window and counts studies); a point's rounds as a list.
+# - reqrep-bench/2: studies. `sweep.studies` lists the preset's studies with their parameters, `studies` holds
+#   each study's figures by name; a point's `options` (its run options beyond the counts: retries, fault,
+#   record_latency, delay_ms ...); each round's record carries its `round`, and `errors` are {round, error}.
+FORMAT = "reqrep-bench/2"
 POINT_ROLE = "bench point"
 # A backstop only: run() itself abandons a run that makes no progress for START_DEADLINE + timeout seconds.
 RUN_ALLOWANCE = 300.0
+SLOWEST_RATE = 200.0  # requests per second below which a long point is abandoned (a soak, a thousand requesters)
 
 
 def point_config(sweep: Sweep, point: Point, transports: Mapping[str, Transport]) -> RunConfig:
@@ -33,47 +40,54 @@ def point_config(sweep: Sweep, point: Point, transports: Mapping[str, Transport]
     path = sweep.path(point.path)
     transport = transports[path.transport]
     settings = dataclasses.replace(transport.settings_type(), **path.settings)
+    fields = {"timeout": sweep.timeout, **dict(point.options)}
     return RunConfig(transport=transport, codec=path.codec, requests=point.requests, requesters=point.requesters,
-                     responders=point.responders, concurrency=point.concurrency, timeout=sweep.timeout,
-                     window=point.window, payload_bytes=point.payload_bytes, settings=settings)
+                     responders=point.responders, window=point.window, payload_bytes=point.payload_bytes,
+                     concurrency=point.concurrency, settings=settings, **fields)
 
 
 @dataclass
 class Record:
-    """What one point gave, round after round: its runs' results, and why a round gave none. A figure of the
-    point is the median over its rounds, so that one noisy minute on a shared machine does not decide it."""
+    """What one point gave, round after round: its runs' results, and why a round gave none, by round number.
+    A figure of the point is the median over its rounds, so that one noisy minute on a shared machine does not
+    decide it."""
 
     point: Point
     studies: list[str]
-    results: list[RunResult] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    results: dict[int, RunResult] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)
     wall_seconds: float = 0.0
 
     @property
     def succeeded(self) -> bool:
-        return bool(self.results) and not self.errors and all(result.succeeded for result in self.results)
+        return bool(self.results) and not self.errors and all(result.succeeded for result in self.results.values())
 
     @property
     def failed(self) -> int:
-        return sum(result.failed for result in self.results)
+        return sum(result.failed for result in self.results.values())
+
+    @property
+    def first(self) -> RunResult:
+        return self.results[min(self.results)]
 
     def median(self, read: Callable[[RunResult], float]) -> float:
-        return statistics.median(read(result) for result in self.results)
+        return statistics.median(read(result) for result in self.results.values())
 
     def latency(self, key: str) -> float:
-        return statistics.median(result.latency_us[key] for result in self.results)
+        return self.median(lambda result: result.latency_us[key])
 
     def medians(self) -> dict:
         if not self.results:
             return {}
         return {"throughput_rps": round(self.median(lambda r: r.throughput_rps), 1),
-                "latency_us": {key: self.latency(key) for key in self.results[0].latency_us},
+                "latency_us": {key: self.latency(key) for key in self.first.latency_us},
                 "rss_peak_mib_total": round(self.median(lambda r: r.rss_peak_mib_total), 1)}
 
     def to_json(self) -> dict:
-        return {**asdict(self.point), "studies": self.studies,
-                "succeeded": self.succeeded, "errors": self.errors, "wall_seconds": round(self.wall_seconds, 2),
-                "median": self.medians(), "rounds": [result.to_json() for result in self.results]}
+        return {**self.point.to_json(), "studies": self.studies, "succeeded": self.succeeded,
+                "errors": [{"round": n, "error": error} for n, error in sorted(self.errors.items())],
+                "wall_seconds": round(self.wall_seconds, 2), "median": self.medians(),
+                "rounds": [{"round": n, **result.to_json()} for n, result in sorted(self.results.items())]}
 
 
 def measure_point(config: RunConfig, answered) -> RunResult:
@@ -87,11 +101,12 @@ def measure_point(config: RunConfig, answered) -> RunResult:
         return run(local, progress=progress)
 
 
-def run_point(record: Record, config: RunConfig, progress: Callable[[float], None]) -> None:
+def run_point(record: Record, round_number: int, config: RunConfig, progress: Callable[[float], None]) -> None:
     """One point in a forked process, so that its memory figures start from the same small parent every
     time (a thread run, or a forked role, would otherwise inherit what the points before it left behind)."""
     began = time.monotonic()
-    deadline = began + 2 * START_DEADLINE + config.timeout * config.attempts + RUN_ALLOWANCE
+    allowance = RUN_ALLOWANCE + config.requests / SLOWEST_RATE
+    deadline = began + 2 * START_DEADLINE + config.timeout * config.attempts + allowance
     with Supervisor("processes") as roles:
         answered = roles.counters(1)
         roles.start(POINT_ROLE, measure_point, config, answered)
@@ -103,7 +118,10 @@ def run_point(record: Record, config: RunConfig, progress: Callable[[float], Non
 
         report = next(roles.watch([POINT_ROLE], tick))
     record.wall_seconds += time.monotonic() - began
-    (record.errors if report.failed else record.results).append(report.error if report.failed else report.result)
+    if report.failed:
+        record.errors[round_number] = report.error
+    else:
+        record.results[round_number] = report.result
 
 
 SweepProgress = Callable[[float, str], None]  # (point runs done, fractions included; what runs now)
@@ -130,8 +148,24 @@ class Bench:
         return len(self.plan) * self.sweep.rounds
 
     @property
+    def studies(self) -> dict[str, Study]:
+        return {study.name: study for study in self.sweep.studies}
+
+    def meant_to_lose(self, record: Record) -> bool:
+        return any(self.studies[name].expects_loss(record.point) for name in record.studies)
+
+    @property
     def lost(self) -> list[Record]:
-        return [record for record in self.records.values() if not record.succeeded]
+        """The points that failed: a round that gave no result, or requests lost that were not meant to be."""
+        return [record for record in self.records.values()
+                if record.errors or not record.results or not (record.succeeded or self.meant_to_lose(record))]
+
+    def order(self, round_number: int) -> list[tuple[Point, list[str]]]:
+        """The plan as round `round_number` runs it: forwards, then backwards, and so on, so that a machine
+        getting busier or quieter over a bench touches the first points and the last alike, and two points
+        compared side by side (recording on and off) run in turn first."""
+        points = list(self.plan.items())
+        return points if round_number % 2 else points[::-1]
 
     def run(self, transports: Mapping[str, Transport], progress: SweepProgress | None = None) -> None:
         """Every point, round after round (a whole pass each, so that a point's rounds are minutes apart).
@@ -142,7 +176,7 @@ class Bench:
         rounds = self.sweep.rounds
         try:
             for round_number in range(1, rounds + 1):
-                for point, studies in self.plan.items():
+                for point, studies in self.order(round_number):
                     label = point.label() + (f", round {round_number} of {rounds}" if rounds > 1 else "")
 
                     def advance(fraction: float, done: int = self.runs, label: str = label) -> None:
@@ -151,7 +185,7 @@ class Bench:
 
                     record = self.records.setdefault(point, Record(point, studies))
                     advance(0.0)
-                    run_point(record, point_config(self.sweep, point, transports), advance)
+                    run_point(record, round_number, point_config(self.sweep, point, transports), advance)
                     self.runs += 1
                     advance(1.0)
         except (KeyboardInterrupt, Terminated):
@@ -164,4 +198,5 @@ class Bench:
         return {"format": FORMAT, "date": self.date, "seconds": round(self.seconds, 1),
                 "interrupted": self.interrupted, "machine": self.machine, "sweep": self.sweep.parameters(),
                 "points_planned": len(self.plan), "runs_planned": self.planned, "runs": self.runs,
-                "lost": len(self.lost), "points": [record.to_json() for record in self.records.values()]}
+                "lost": len(self.lost), "studies": {study.name: study.summary(self) for study in self.sweep.studies},
+                "points": [record.to_json() for record in self.records.values()]}

@@ -1,14 +1,23 @@
 """The bench's PNG plots, drawn with matplotlib when it is installed (the `plot` extra): throughput against
-payload size per path, latency percentiles per path, memory per role."""
+payload size per path, latency percentiles per path, memory per role, memory over a soak. Each is a study's
+(see its `figures`): draw(study, bench, Figure) returns the figure."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from shared.bench import Bench, Record
 from shared.config import CONCURRENCY
 from shared.sizes import MIB, size_text
+
+if TYPE_CHECKING:  # the studies import this module, and bench.py the studies: the names are for the hints only
+    from shared.bench import Bench, Record
+    from shared.studies.memory import Memory
+    from shared.studies.payload import Payloads
+    from shared.studies.soak import Soak
+    from shared.study import Draw, Study
 
 COLOURS = ("tab:blue", "tab:orange", "tab:red", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
 LINES = {"processes": ("-", "o"), "threads": ("--", "s"), "asyncio": (":", "^")}
@@ -17,15 +26,11 @@ KINDS = (("parent", ("parent",)), ("broker or server", ("broker", "server")), ("
          ("requesters", ("requester",)), ("one process, all roles", ("process",)))
 KIND_COLOURS = ("tab:gray", "tab:purple", "tab:olive", "tab:cyan", "tab:brown")
 DPI = 100
-CAPTIONS = {"throughput.png": "Throughput against payload size, per path (log-log); processes solid, threads dashed, "
-                              "asyncio dotted.",
-            "latency.png": "Latency percentiles against payload size, per path (processes, log-log).",
-            "memory.png": "Peak memory per role: processes against threads and asyncio."}
 
 
-def payload_series(bench: Bench, path: str, concurrency: str) -> list[Record]:
+def payload_series(study: Payloads, bench: Bench, path: str, concurrency: str) -> list[Record]:
     """The payload study's successful points of one path and mode, smallest payload first."""
-    found = [r for r in bench.records.values() if r.succeeded and "payload" in r.studies and r.point.path == path
+    found = [r for r in bench.records.values() if r.succeeded and study.name in r.studies and r.point.path == path
              and r.point.concurrency == concurrency]
     return sorted(found, key=lambda r: r.point.payload_bytes)
 
@@ -43,12 +48,16 @@ def subtitle(bench: Bench) -> str:
     return f"reqrep bench {bench.sweep.preset}, {bench.date[:10]}, {m.get('cores')} cores, Python {m.get('python')}"
 
 
-def throughput(bench: Bench, figure_class) -> object:
+def names(study: Study, bench: Bench) -> list[str]:
+    return [path.name for path in study.paths(bench.sweep)]
+
+
+def throughput(study: Payloads, bench: Bench, figure_class) -> object:
     figure = figure_class(figsize=(11, 4.5), dpi=DPI, layout="constrained")
     rate, volume = figure.subplots(1, 2)
-    for index, path in enumerate(bench.sweep.names):
+    for index, path in enumerate(names(study, bench)):
         for concurrency in CONCURRENCY:
-            series = payload_series(bench, path, concurrency)
+            series = payload_series(study, bench, path, concurrency)
             if not series:
                 continue
             style, marker = LINES[concurrency]
@@ -59,7 +68,7 @@ def throughput(bench: Bench, figure_class) -> object:
             rate.plot(sizes, rps, **common)
             volume.plot(sizes, [2 * size * r / MIB for size, r in zip(sizes, rps, strict=True)], **common)
     for axes, label in ((rate, "requests per second"), (volume, "payload moved, MiB/s (requests + replies)")):
-        payload_axis(axes, list(bench.sweep.payloads))
+        payload_axis(axes, list(study.payloads))
         axes.set_yscale("log")
         axes.set_ylabel(label)
     rate.legend(fontsize="small")
@@ -67,17 +76,17 @@ def throughput(bench: Bench, figure_class) -> object:
     return figure
 
 
-def latency(bench: Bench, figure_class) -> object:
-    paths = bench.sweep.names
+def latency(study: Payloads, bench: Bench, figure_class) -> object:
+    paths = names(study, bench)
     columns = 2 if len(paths) > 1 else 1
     figure = figure_class(figsize=(11, 3.6 * math.ceil(len(paths) / columns)), dpi=DPI, layout="constrained")
     grid = figure.subplots(math.ceil(len(paths) / columns), columns, sharey=True, squeeze=False)
     for axes, path in zip(grid.flat, paths, strict=False):
-        series = payload_series(bench, path, "processes")
+        series = payload_series(study, bench, path, "processes")
         sizes = [r.point.payload_bytes for r in series]
         for key, name in LATENCY_LINES:
             axes.plot(sizes, [max(r.latency(key), 1.0) for r in series], marker="o", label=name)
-        payload_axis(axes, list(bench.sweep.payloads))
+        payload_axis(axes, list(study.payloads))
         axes.set_yscale("log")
         axes.set_ylabel("latency, µs")
         window = bench.sweep.path(path).window
@@ -89,21 +98,19 @@ def latency(bench: Bench, figure_class) -> object:
     return figure
 
 
-def memory(bench: Bench, figure_class) -> object:
-    sweep = bench.sweep
-    payloads = sorted({sweep.reference_payload, max(sweep.threads_payloads)} & set(sweep.threads_payloads))
-    figure = figure_class(figsize=(11, 1.2 + 0.45 * len(sweep.paths) * len(sweep.modes) * len(payloads)), dpi=DPI,
-                          layout="constrained")
+def memory(study: Memory, bench: Bench, figure_class) -> object:
+    sweep, payloads = bench.sweep, study.payloads
+    figure = figure_class(figsize=(11, 1.2 + 0.45 * len(names(study, bench)) * len(sweep.modes) * len(payloads)),
+                          dpi=DPI, layout="constrained")
     panels = figure.subplots(len(payloads), 1, squeeze=False)[:, 0]
     for axes, payload in zip(panels, payloads, strict=True):
-        rows = [r for path in sweep.names for c in CONCURRENCY for r in bench.records.values()
-                if r.results and "payload" in r.studies and r.point.path == path
+        rows = [r for path in names(study, bench) for c in CONCURRENCY for r in bench.records.values()
+                if r.results and study.name in r.studies and r.point.path == path
                 and r.point.concurrency == c and r.point.payload_bytes == payload]
         labels = [f"{r.point.path}, {r.point.concurrency}" for r in rows]
         left = [0.0] * len(rows)
-        for (kind, names), colour in zip(KINDS, KIND_COLOURS, strict=True):
-            widths = [sum(role.rss_peak_mib for role in r.results[0].roles if role.kind in names)
-                      for r in rows]
+        for (kind, kinds), colour in zip(KINDS, KIND_COLOURS, strict=True):
+            widths = [sum(role.rss_peak_mib for role in r.first.roles if role.kind in kinds) for r in rows]
             axes.barh(labels, widths, left=left, color=colour, label=kind)
             left = [a + b for a, b in zip(left, widths, strict=True)]
         axes.invert_yaxis()
@@ -114,14 +121,30 @@ def memory(bench: Bench, figure_class) -> object:
     return figure
 
 
-def draw(bench: Bench, out: Path) -> list[str] | None:
-    """The plots as PNG files in `out`, their names; None when matplotlib is not installed."""
+def soak(study: Soak, bench: Bench, figure_class) -> object:
+    figure = figure_class(figsize=(11, 4), dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    for index, (path, result) in enumerate(study.timelines(bench).items()):
+        seconds = [second for second, _ in result.rss_timeline]
+        axes.plot(seconds, [mib for _, mib in result.rss_timeline], color=COLOURS[index % len(COLOURS)], marker="o",
+                  markersize=2, label=path)
+    axes.set_xlabel("seconds since the response side was ready")
+    axes.set_ylabel("resident memory, MiB (sum over processes)")
+    axes.set_ylim(bottom=0)
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize="small")
+    figure.suptitle(f"Memory over the soak ({subtitle(bench)})")
+    return figure
+
+
+def draw(bench: Bench, out: Path, figures: Mapping[str, tuple[str, Draw]]) -> dict[str, str] | None:
+    """The studies' figures as PNG files in `out`: {file name: caption}; None when matplotlib is not installed."""
+    if not figures:
+        return {}
     try:
         from matplotlib.figure import Figure  # a Figure of its own: no pyplot, no display, no global state
     except ImportError:
         return None
-    names = []
-    for name, draw_one in zip(CAPTIONS, (throughput, latency, memory), strict=True):
+    for name, (_, draw_one) in figures.items():
         draw_one(bench, Figure).savefig(out / name)
-        names.append(name)
-    return names
+    return {name: caption for name, (caption, _) in figures.items()}

@@ -27,6 +27,7 @@ from shared.values import Payload, cases, check_payload, load_payload
 TRANSPORTS: dict[str, Transport] = {t.name: t for t in (zmq_impl.TRANSPORT, native_impl.TRANSPORT)}
 EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM = 1, 130, 143
 PIPED_WIDTH = 160
+BENCH_OUT = "bench-results"  # where `reqrep bench` writes, one folder per preset, unless --out says otherwise
 RUN_FIELDS = {field.name for field in dataclasses.fields(RunConfig)}
 
 # Piped or redirected, rich would wrap at 80 columns: tables get wide enough for their numbers instead,
@@ -157,7 +158,7 @@ def cmd_extra(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     paths = [path for transport in TRANSPORTS.values() for path in transport.bench_paths]
     chosen = sweep.choose_sweep(args.preset, paths, args.requests, args.timeout, args.concurrency)
-    out = prepare_out(args.out)
+    out = prepare_out(args.out or str(Path(BENCH_OUT) / args.preset))
     session = bench.Bench(chosen)
     try:
         with bench_report.sweep_bar(console, not args.quiet, session.planned) as progress:

@@ -47,6 +47,8 @@ class RunConfig:
     payload: Payload | None = None  # the user's values as the requests (--payload), answered by mirror responders
     record_latency: bool = True  # off only to measure what recording costs
     fault: str = ""  # a fault to inflict on a responder mid-run (see shared/faults.py)
+    delay_ms: float | None = None  # a delaying relay between the requesters and the response side (shared/relay.py)
+    responder_delay_ms: float | None = None  # ... and between the responders and the broker or server
     settings: Settings | None = None  # the transport's own fields; its defaults when None
 
     def __post_init__(self) -> None:
@@ -94,6 +96,9 @@ class RunConfig:
             parse_fault(self.fault, self.responders)
             if self.part != "run" or self.concurrency != "processes":
                 raise UsageError("--fault signals a responder's process: it needs a run with --concurrency processes")
+        for flag, delay in (("--delay", self.delay_ms), ("--responder-delay", self.responder_delay_ms)):
+            if delay is not None and not 0 <= delay < math.inf:
+                raise UsageError(f"{flag} must be zero or more milliseconds, not {delay}")
         codecs = self.transport.codecs
         if self.codec not in codecs:
             raise UsageError(f"unknown codec {self.codec!r} for {self.transport.name}: choose one of "
@@ -107,7 +112,8 @@ class RunConfig:
         common = {name: getattr(self, name) for name in ("part", "example", "requests", "requesters", "responders",
                                                           "concurrency", "workload", "codec", "timeout", "retries",
                                                           "address", "window", "rate", "payload_bytes",
-                                                          "record_latency", "fault")}
+                                                          "record_latency", "fault", "delay_ms",
+                                                          "responder_delay_ms")}
         common["payload"] = self.payload.source if self.payload is not None else ""
         return {"transport": self.transport.name, **common, **self.settings.public()}
 

@@ -10,11 +10,11 @@ from collections.abc import Iterable, Sequence
 
 from shared import __version__
 from shared.config import CONCURRENCY, EXAMPLES
+from shared.sweep import PRESETS
 from shared.transport import Option, Transport, option
 from shared.workload import WORKLOADS
 
 EXIT_USAGE = 2
-BENCH_PRESETS = ("full", "quick", "tiny")  # shared/sweep.py defines them
 LOAD = "run compare request"  # the commands that start requesters
 RESPONSE = "run compare serve responders"  # the commands that start responders
 
@@ -59,6 +59,11 @@ COMMON: tuple[Option, ...] = (
            help="kill or hang a responder mid-run: KIND[:responder N][@SECONDSs or @PERCENT%%], KIND kill "
                 "(SIGKILL) or hang (SIGSTOP, continued at the end); default responder 1, once a third of the "
                 "requests are answered (processes only)"),
+    option("--delay", dest="delay_ms", parts="run compare", type=float, metavar="MS", default=None,
+           help="a relay between the requesters and the broker or server that holds every chunk MS milliseconds "
+                "in each direction, as a network's one-way delay (0: the relay's own cost)"),
+    option("--responder-delay", dest="responder_delay_ms", parts="run compare", type=float, metavar="MS",
+           default=None, help="the same between the responders and the broker or server (with --delay: three hosts)"),
 )
 OUTPUT: tuple[Option, ...] = (
     option("--json", parts=LOAD, metavar="PATH", default=None, help="write the results as JSON"),
@@ -157,8 +162,9 @@ class Grammar:
         self.local(compare, "compare", self.transports)
         semantics_command(self.command(commands, "semantics", "send Python values through each path, end to end, "
                                        "and show which arrive identical, changed or not at all", command="semantics"))
-        bench_command(self.command(commands, "bench", "a sweep of runs (paths, payload sizes, windows, counts, "
-                                   "processes, threads and asyncio) written to results.json, report.md and plots",
+        bench_command(self.command(commands, "bench", "a preset of studies, each a set of verified runs (paths "
+                                   "against payload sizes, windows and counts; recording cost, many requesters, "
+                                   "soak, faults, network delay) written to results.json, report.md and plots",
                                    command="bench"))
         for transport in self.transports:
             self.tandem(commands, transport)
@@ -204,14 +210,16 @@ def semantics_command(parser: argparse.ArgumentParser) -> None:
 def bench_command(parser: argparse.ArgumentParser) -> None:
     presets = parser.add_mutually_exclusive_group()
     presets.add_argument("--quick", dest="preset", action="store_const", const="quick",
-                         help="a reduced sweep: under a minute on 2 cores")
-    presets.add_argument("--preset", choices=BENCH_PRESETS,
-                         help="full (default: minutes), quick (as --quick) or tiny (seconds: a smoke test)")
-    parser.add_argument("--out", metavar="DIR", default="bench-results",
-                        help="where results.json, report.md and the plots go (default bench-results, created)")
+                         help="a reduced sweep: under a minute on 2 cores (as --preset quick)")
+    presets.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
+                         help="what to run (default full): " + "; ".join(f"{name}, {sweep.description}"
+                                                                       for name, sweep in PRESETS.items()))
+    parser.add_argument("--out", metavar="DIR", default=None,
+                        help="where results.json, report.md and the plots go (default bench-results/PRESET, created)")
     parser.add_argument("--requests", type=int, metavar="N",
-                        help="requests per point at small payloads (full: 4000); fewer as payloads grow")
-    parser.add_argument("--timeout", type=float, metavar="S", help="seconds to wait for any one reply (default 10)")
+                        help="requests per point (full: 4000; the sweep's fewer as payloads grow)")
+    parser.add_argument("--timeout", type=float, metavar="S",
+                        help="seconds to wait for any one reply (default: the preset's, 10 for most)")
     parser.add_argument("--concurrency", action="append", choices=CONCURRENCY, metavar="MODE",
                         help="run the threads or asyncio points of the sweep only for the modes given (repeat for "
                              "several; default all of processes, threads and asyncio; processes always run)")

@@ -14,6 +14,7 @@ from functools import partial
 from shared.config import START_DEADLINE, RunConfig
 from shared.faults import KINDS, Fault, parse_fault
 from shared.measure import MemoryTimeline, loopback_bytes, own_usage, process_usage, thread_cpu
+from shared.relay import relayed
 from shared.results import RequesterResult, RoleUsage, RunResult, latency_summary
 from shared.supervisor import GRACE, RoleFailed, Supervisor
 from shared.workload import workload_for
@@ -33,8 +34,10 @@ def as_tasks(config: RunConfig) -> bool:
     return config.concurrency == "asyncio"
 
 
-def start_response_side(roles: Supervisor, config: RunConfig, *, with_server: bool = True) -> None:
-    """The broker or manager server, then the responders; returns once every one of them is ready."""
+def start_response_side(roles: Supervisor, config: RunConfig, *, with_server: bool = True,
+                        responders: RunConfig | None = None) -> None:
+    """The broker or manager server, then the responders (configured by `responders` if given: through a
+    relay); returns once every one of them is ready."""
     transport = config.transport
     if with_server and transport.needs_server(config):
         name = config.role(transport.server_role)
@@ -44,7 +47,7 @@ def start_response_side(roles: Supervisor, config: RunConfig, *, with_server: bo
     respond = transport.respond_async if as_tasks(config) else transport.respond
     names = [config.role(f"responder {index}") for index in range(config.responders)]
     for index, name in enumerate(names):
-        roles.start(name, respond, config, index, roles.ready(name))
+        roles.start(name, respond, responders or config, index, roles.ready(name))
     roles.wait_ready(names, START_DEADLINE + config.timeout)  # each may wait for its broker or server
     log.info("%d responders ready", config.responders)
 
@@ -162,12 +165,12 @@ def summarize(config: RunConfig, results: list[RequesterResult], errors: list[st
 
 def run(config: RunConfig, *, local_server: bool = True, progress: Progress | None = None) -> RunResult:
     """A whole run on this machine (or, with local_server=False, requesters against a running server)."""
-    with supervisor(config, local_server=local_server) as roles:
+    with relayed(config) as sides, supervisor(config, local_server=local_server) as roles:
         if local_server:
-            start_response_side(roles, config)
+            start_response_side(roles, config, responders=sides.responders)
         memory = MemoryTimeline(roles.processes)
         loopback_before = loopback_bytes()
-        requesters = start_request_router(roles, config)
+        requesters = start_request_router(roles, sides.requesters)
         results, errors, fault = run_requesters(roles, requesters, progress, memory)
         loopback = loopback_bytes() - loopback_before
         usage = measure_roles(roles, config, results)

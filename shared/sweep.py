@@ -1,12 +1,25 @@
-"""What a `reqrep bench` sweep covers: the points (one run each) of each preset over the transports' paths,
-and how many requests each point sends. Plain data: bench.py runs it, bench_report.py reads it."""
+"""What a `reqrep bench` covers: the presets, each a named set of studies (shared/studies/) with the counts
+they share, and the plan, every point of those studies once. Plain data: bench.py runs it, the studies read
+what it gave."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from shared.config import CONCURRENCY, check_counts, check_timeout
-from shared.sizes import KIB, MIB, size_text
+from shared.sizes import KIB, MIB
+from shared.studies.counts import Counts
+from shared.studies.delay import Delay
+from shared.studies.faults import Faults
+from shared.studies.many import Many
+from shared.studies.memory import Memory
+from shared.studies.payload import Payloads
+from shared.studies.recording import Recording
+from shared.studies.soak import Soak
+from shared.studies.stalls import Stalls
+from shared.studies.window import Windows
+from shared.study import Point, Study, run_options
 from shared.transport import BenchPath
 
 SCALE_BYTES = 8 * KIB  # requests per point fall as payloads grow past this, so that each point takes about as long
@@ -14,71 +27,79 @@ MIN_PER_REQUESTER = 4  # however large the payload, every requester sends a few
 
 
 @dataclass(frozen=True)
-class Point:
-    """One run of the sweep."""
-
-    path: str
-    concurrency: str
-    payload_bytes: int
-    window: int
-    requesters: int
-    responders: int
-    requests: int
-
-    def label(self) -> str:
-        return (f"{self.path} {self.concurrency} {size_text(self.payload_bytes)} window {self.window} "
-                f"{self.requesters}×{self.responders}")
-
-
-@dataclass(frozen=True)
 class Sweep:
-    """What a sweep covers. Studies share points: a run that serves two tables runs once."""
+    """A preset made ready to run: its studies, and what their points share. Studies share points too: a run
+    that serves two tables runs once."""
 
     preset: str
-    payloads: tuple[int, ...]
-    threads_payloads: tuple[int, ...]  # the payloads also run with every role a thread
-    windows: tuple[int, ...]
-    counts: tuple[tuple[int, int], ...]  # (requesters, responders) of the counts study
-    requests: int  # per point at small payloads; fewer as payloads grow
-    stall_requests: int  # the most for a path that stalls at a payload size, where each request waits ~80 ms
+    description: str  # one line for --help
+    studies: tuple[Study, ...]
+    requests: int  # per point (at small payloads: fewer as payloads grow)
+    stall_requests: int = 60  # the most for a path that stalls at a payload size, where each request waits ~80 ms
     rounds: int = 1  # passes over the whole plan; each figure is the median of a point's rounds
     timeout: float = 10.0
     requesters: int = 2
     responders: int = 2
-    reference_payload: int = KIB  # the payload of the window and counts studies
+    reference_payload: int = KIB  # the payload of the studies that do not vary it, where they pad requests
     paths: tuple[BenchPath, ...] = ()  # every transport's paths, the registry's order
     modes: tuple[str, ...] = CONCURRENCY  # the concurrency modes the sweep runs (processes always)
-
-    @property
-    def names(self) -> list[str]:
-        return [path.name for path in self.paths]
 
     def path(self, name: str) -> BenchPath:
         return next(path for path in self.paths if path.name == name)
 
+    def requests_for(self, path: BenchPath, payload: int, requesters: int) -> int:
+        scaled = self.requests * SCALE_BYTES // (SCALE_BYTES + payload)
+        if path.stalls_above and payload >= path.stalls_above:
+            scaled = min(scaled, self.stall_requests)
+        return max(scaled, requesters * MIN_PER_REQUESTER)
+
+    def point(self, path: BenchPath, concurrency: str = "processes", payload: int = 0, *, window: int | None = None,
+              requesters: int | None = None, responders: int | None = None, **further: Any) -> Point:
+        """A point of `path` with the sweep's counts unless given; `further` run options left out when None."""
+        requesters = requesters or self.requesters
+        return Point(path.name, concurrency, payload, window or path.window, requesters, responders or self.responders,
+                     self.requests_for(path, payload, requesters), run_options(**further))
+
     def parameters(self) -> dict:
-        return {"preset": self.preset, "payloads": list(self.payloads), "threads_payloads": list(self.threads_payloads),
-                "windows": list(self.windows), "counts": [list(pair) for pair in self.counts],
-                "requests": self.requests, "stall_requests": self.stall_requests, "rounds": self.rounds,
-                "timeout": self.timeout,
-                "requesters": self.requesters, "responders": self.responders,
-                "reference_payload": self.reference_payload, "concurrency": list(self.modes),
+        return {"preset": self.preset, "requests": self.requests, "stall_requests": self.stall_requests,
+                "rounds": self.rounds, "timeout": self.timeout, "requesters": self.requesters,
+                "responders": self.responders, "reference_payload": self.reference_payload,
+                "concurrency": list(self.modes), "studies": [study.parameters() for study in self.studies],
                 "paths": {path.name: {"transport": path.transport, "codec": path.codec, "settings": dict(path.settings),
                                       "window": path.window, "description": path.description}
                           for path in self.paths}}
 
 
 ALL_PAYLOADS = (16, KIB, 16 * KIB, 32 * KIB, 256 * KIB, MIB)
-PRESETS: dict[str, Sweep] = {
-    # the README's figures: about five minutes here
-    "full": Sweep("full", ALL_PAYLOADS, ALL_PAYLOADS, (1, 16), ((1, 1), (2, 2), (5, 5), (10, 5)),
-                  requests=4000, stall_requests=60, rounds=3),
-    # within a minute here: every table and plot, with fewer points and requests
-    "quick": Sweep("quick", (KIB, 16 * KIB, 32 * KIB, 256 * KIB), (KIB, 32 * KIB), (1, 16), ((5, 5),),
-                   requests=800, stall_requests=16),
-    # for the tests: a few seconds
-    "tiny": Sweep("tiny", (KIB, 32 * KIB), (KIB,), (1, 16), (), requests=200, stall_requests=6, timeout=5.0),
-}
+STALL_PAYLOADS = (KIB, 16 * KIB, 32 * KIB)
+PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
+    Sweep("full", "every path against payload size, window and counts, as processes, threads and asyncio: "
+          "minutes",
+          (Payloads(ALL_PAYLOADS, ALL_PAYLOADS), Windows((1, 16)), Stalls(STALL_PAYLOADS),
+           Counts(((1, 1), (2, 2), (5, 5), (10, 5))), Memory((KIB, MIB))), requests=4000, rounds=3),
+    Sweep("quick", "the full sweep's tables with fewer points and requests: within a minute",
+          (Payloads((KIB, 16 * KIB, 32 * KIB, 256 * KIB), (KIB, 32 * KIB)), Windows((1, 16)), Stalls(STALL_PAYLOADS),
+           Counts(((5, 5),)), Memory((KIB, 32 * KIB))), requests=800, stall_requests=16),
+    Sweep("tiny", "the full sweep's tables from a few points: seconds (a smoke test)",
+          (Payloads((KIB, 32 * KIB), (KIB,)), Windows((1, 16)), Stalls((KIB, 32 * KIB)), Memory((KIB,))),
+          requests=200, stall_requests=6, timeout=5.0),
+    Sweep("recording", "what timing every request costs: latency recording on and off, alternately, paired per "
+          "round", (Recording(),), requests=100_000, rounds=5, requesters=5, responders=5),
+    Sweep("recording-tiny", "the recording study in seconds", (Recording(),), requests=600, rounds=2),
+    Sweep("many", "10, 100 and 1,000 requesters as processes, threads and asyncio tasks",
+          (Many((10, 100, 1000)),), requests=20_000, responders=5, timeout=30.0),
+    Sweep("many-tiny", "the many-requesters study in seconds", (Many((8,)),), requests=200),
+    Sweep("soak", "a long run per transport: does memory grow?", (Soak(),), requests=500_000, requesters=5,
+          responders=5),
+    Sweep("soak-tiny", "the soak study in seconds", (Soak(),), requests=3000),
+    Sweep("faults", "what each path loses by itself when a responder is killed mid-run, and with reqrep's retries",
+          (Faults(("kill",), (1, 16)),), requests=20_000, rounds=3, requesters=5, responders=3, timeout=1.0),
+    Sweep("faults-tiny", "the faults study in seconds", (Faults(("kill",), (4,)),), requests=3000, requesters=3,
+          responders=3, timeout=0.5),
+    Sweep("delay", "0 and 2 ms of network delay between the requesters, the broker or server and the responders",
+          (Delay((0.0, 2.0)),), requests=2000, rounds=3, requesters=5, responders=5),
+    Sweep("delay-tiny", "the delay study in seconds", (Delay((1.0,)),), requests=100),
+)}
 
 
 def choose_sweep(preset: str, paths: list[BenchPath], requests: int | None, timeout: float | None,
@@ -98,35 +119,10 @@ def choose_sweep(preset: str, paths: list[BenchPath], requests: int | None, time
     return replace(sweep, **changes)
 
 
-def requests_for(sweep: Sweep, path: BenchPath, payload: int, requesters: int) -> int:
-    scaled = sweep.requests * SCALE_BYTES // (SCALE_BYTES + payload)
-    if path.stalls_above and payload >= path.stalls_above:
-        scaled = min(scaled, sweep.stall_requests)
-    return max(scaled, requesters * MIN_PER_REQUESTER)
-
-
 def plan(sweep: Sweep) -> dict[Point, list[str]]:
-    """Every point of the sweep, with the studies it serves, in the order they run. Paths alternate within
-    each payload size, so that a noisy minute on a shared machine touches all of them alike."""
+    """Every point of the sweep's studies, with the studies it serves, in the order they run."""
     studies: dict[Point, list[str]] = {}
-
-    def add(study: str, path: BenchPath, concurrency: str, payload: int, window: int, requesters: int,
-            responders: int) -> None:
-        point = Point(path.name, concurrency, payload, window, requesters, responders,
-                      requests_for(sweep, path, payload, requesters))
-        studies.setdefault(point, []).append(study)
-
-    for payload in sweep.payloads:
-        for concurrency in sweep.modes:
-            if concurrency == "processes" or payload in sweep.threads_payloads:
-                for path in sweep.paths:
-                    add("payload", path, concurrency, payload, path.window, sweep.requesters, sweep.responders)
-    for window in sweep.windows:
-        for path in sweep.paths:
-            add("window", path, "processes", sweep.reference_payload, window, sweep.requesters, sweep.responders)
-    for requesters, responders in sweep.counts:
-        for concurrency in sweep.modes:
-            for path in sweep.paths:
-                if path.plain:
-                    add("counts", path, concurrency, sweep.reference_payload, path.window, requesters, responders)
+    for study in sweep.studies:
+        for point in study.points(sweep):
+            studies.setdefault(point, []).append(study.name)
     return studies

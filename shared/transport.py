@@ -99,10 +99,13 @@ class BenchPath:
     window: int = 1  # requests in flight per requester, except in the window study
     description: str = ""
     stalls_above: int = 0  # from this payload size on, each request waits out a stall (Nagle): fewer are sent
+    # The bench studies it runs in, by name or group ("sweep": payload, window, stalls, memory). The plain path
+    # runs in every study whatever this says.
+    studies: tuple[str, ...] = ("sweep",)
 
     @property
     def plain(self) -> bool:
-        """The transport's own path, as `reqrep run` takes it: the one the counts study compares."""
+        """The transport's own path, as `reqrep run` takes it: the one every study compares."""
         return self.name == self.transport
 
 
@@ -169,6 +172,15 @@ class Transport(ABC):
     def loopback(self, config: RunConfig) -> contextlib.AbstractContextManager[RunConfig]:
         """The configuration of a run wholly on this machine: free loopback ports and whatever else the run
         needs (keys), made on entry and removed on exit."""
+
+    @abstractmethod
+    def responders_reach(self, config: RunConfig) -> str:
+        """The TCP address where this run's responders reach the broker or server (what a delaying relay
+        stands in front of); a UsageError saying why when they reach it otherwise (in-process, or directly)."""
+
+    @abstractmethod
+    def responders_via(self, config: RunConfig, address: str) -> RunConfig:
+        """The responders' configuration, reaching the broker or server at `address` instead (a relay's)."""
 
     # ---- command-line options -----------------------------------------------------------------------------
     options: tuple[Option, ...]  # its flags; each sets a field of `settings_type` or RunConfig.address
@@ -239,7 +251,7 @@ class Transport(ABC):
         transport would drop), `decode` reads them back. The check before a `--payload` run, and its table's
         encoded size, use it."""
 
-    bench_paths: tuple[BenchPath, ...]  # its paths in `reqrep bench`, the plain one first
+    bench_paths: tuple[BenchPath, ...]  # its paths in `reqrep bench`, the plain one first (see BenchPath.studies)
     semantics_settings: Mapping[str, Any] = {}  # its settings for `reqrep semantics` (no size limit, say)
 
     @abstractmethod

@@ -19,7 +19,7 @@ from shared.machine import machine_facts
 from shared.results import RoleUsage, RunResult
 
 PATHS = [path for transport in TRANSPORTS.values() for path in transport.bench_paths]
-NAMES = {path.name for path in PATHS}
+NAMES = {path.name for path in PATHS if path.plain or "sweep" in path.studies}  # the paths of the sweep's studies
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TABLES = ("## Throughput against payload size", "## Latency against payload size", "## Window 1 against window 16",
@@ -37,16 +37,19 @@ def test_a_tiny_sweep_writes_results_report_and_plots(tmp_path):
     assert results["format"] == bench.FORMAT and not results["interrupted"]
     assert set(results["machine"]) >= {"cores", "memory_gib", "cpu_model", "kernel", "python", "versions"}
     assert set(results["machine"]["versions"]) >= {"pyzmq", "libzmq", "msgpack", "python"}
-    assert results["sweep"]["preset"] == "tiny" and set(results["sweep"]["paths"]) == NAMES
+    assert results["sweep"]["preset"] == "tiny" and set(results["sweep"]["paths"]) >= NAMES
+    assert [study["study"] for study in results["sweep"]["studies"]] == ["payload", "window", "stalls", "memory"]
+    assert results["studies"]["stalls"]["target"] == 3.0
     points = results["points"]
     planned = sweep.plan(sweep.choose_sweep("tiny", PATHS, None, None))
     assert results["points_planned"] == results["runs"] == len(points) == len(planned)
     for point in points:
         assert set(point) >= {"path", "studies", "concurrency", "payload_bytes", "window", "requesters", "responders",
-                              "requests", "succeeded", "errors", "wall_seconds", "median", "rounds"}
+                              "requests", "options", "succeeded", "errors", "wall_seconds", "median", "rounds"}
         assert point["succeeded"] and len(point["rounds"]) == 1 and point["median"]["throughput_rps"] > 0
         run = point["rounds"][0]
-        assert (run["ok"], run["failed"], run["payload_bytes"]) == (point["requests"], 0, point["payload_bytes"])
+        assert (run["round"], run["ok"], run["failed"]) == (1, point["requests"], 0)
+        assert run["payload_bytes"] == point["payload_bytes"] and point["options"] == {}
     assert {p["path"] for p in points} == NAMES
     assert {p["concurrency"] for p in points} == {"processes", "threads", "asyncio"}
     assert {p["window"] for p in points} == {1, 16}
@@ -122,15 +125,16 @@ def test_the_report_without_matplotlib_and_with_a_lost_point(tmp_path, monkeypat
     for point, studies in session.plan.items():
         record = session.records[point] = bench.Record(point, studies)
         large = point.payload_bytes > 16 * 1024 and point.path == "native"
-        for p50 in ((250.0, 240.0, 9000.0) if large else (100.0, 5000.0, 90.0)):  # one noisy round in three
+        rounds = (250.0, 240.0, 9000.0) if large else (100.0, 5000.0, 90.0)  # one noisy round in three
+        for round_number, p50 in enumerate(rounds, start=1):
             lost = 3 if (point.path, point.concurrency, point.window, p50) == ("zmq", "threads", 1, 90.0) else 0
-            record.results.append(made_up_result(point, p50, lost))
+            record.results[round_number] = made_up_result(point, p50, lost)
     written = bench_report.write(session, prepare_out(str(tmp_path / "out")))
     assert [path.name for path in written] == ["results.json", "report.md"]
     report = (tmp_path / "out" / "report.md").read_text()
     assert "matplotlib is not installed" in report
     assert "lost 3" in report and "## Points that lost requests" in report and "requester 0: no reply" in report
-    assert "| native | processes | 100 | — | 250 | 2.5× |" in report
+    assert "| native | processes | 100 | 250 | 2.5× |" in report
     assert ("3 × p50 at 1 KiB on every path but those that stall: met (zmq processes 1.0×, native processes 2.5×"
             in report)
     assert "| native | processes | 20.0 | 25.0 | 24.0 | 26.0 |  | 95.0 |" in report

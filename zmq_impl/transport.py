@@ -104,7 +104,12 @@ class ZmqTransport(Transport):
                 "reqrep zmq broker --front tcp://0.0.0.0:1337 --back tcp://0.0.0.0:1338",
                 "reqrep zmq responders --back tcp://server.example:1338 --responders 5",
                 "reqrep zmq keys keys && reqrep zmq serve --curve keys")
-    bench_paths = (BenchPath("zmq", "zmq", "msgpack", description=title),)
+    bench_paths = (
+        BenchPath("zmq", "zmq", "msgpack", description=title),
+        BenchPath("zmq-shared", "zmq", "msgpack", {"shared_connection": True}, studies=("delay",),
+                  description="zmq, every requester reaching the broker over one connection through a local request "
+                              "router (`--shared-connection`)"),
+    )
     # The semantics table shows what each encoding does with a 64 MiB value, not the safety limit on message
     # size that a broker applies by default.
     semantics_settings = {"max_message_bytes": 256 * 1024 * 1024}
@@ -134,6 +139,18 @@ class ZmqTransport(Transport):
         with keys as curve:
             settings = dataclasses.replace(config.settings, back_address=back, curve=curve)
             yield config.with_(address=f"tcp://127.0.0.1:{free_port()}", settings=settings)
+
+    def responders_reach(self, config: RunConfig) -> str:
+        if not self.needs_server(config):
+            raise UsageError("the hello example has no broker: its responder binds the front, where the requester "
+                             "connects")
+        if not config.settings.back_address.startswith("tcp://"):
+            raise UsageError(f"with --concurrency {config.concurrency} the zmq responders meet their broker "
+                             f"in-process (inproc://): use --concurrency processes")
+        return config.settings.back_address
+
+    def responders_via(self, config: RunConfig, address: str) -> RunConfig:
+        return config.with_(settings=dataclasses.replace(config.settings, back_address=address))
 
     def announcement(self, config: RunConfig, part: str) -> str:
         back = config.settings.back_address

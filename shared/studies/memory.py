@@ -1,0 +1,68 @@
+"""Memory per role: what each process of a run holds at its peak, with every role a process against every role
+in one process (threads, asyncio)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from shared import bench_plots
+from shared.sizes import size_text
+from shared.study import NOT_RUN, Point, Study, find, markdown_table, memory_mib, records_of
+
+if TYPE_CHECKING:
+    from shared.bench import Bench, Record
+    from shared.sweep import Sweep
+
+COLUMNS = (("parent", ("parent",)), ("broker or server", ("broker", "server")), ("responder", ("responder",)),
+         ("requester", ("requester",)), ("one process, all roles", ("process",)))
+
+
+@dataclass(frozen=True)
+class Memory(Study):
+    name = "memory"
+    group = "sweep"
+    payloads: tuple[int, ...]
+
+    def points(self, sweep: Sweep) -> Iterator[Point]:
+        for payload in self.payloads:
+            for concurrency in sweep.modes:
+                for path in self.paths(sweep):
+                    yield sweep.point(path, concurrency, payload)
+
+    def section(self, bench: Bench) -> list[str]:
+        records = records_of(bench, self)
+        lines = ["## Memory per role", "",
+                 "Peak resident memory (MiB) of each process: with processes every role is one (a mean, × how "
+                 "many), with threads or asyncio the whole run is one process. The total sums the processes, so "
+                 "pages they share are counted once per process.", ""]
+        for payload in self.payloads:
+            rows = [[path.name, c, *memory_row(find(records, path=path.name, concurrency=c, payload_bytes=payload))]
+                    for path in self.paths(bench.sweep) for c in bench.sweep.modes]
+            lines += [f"**{size_text(payload)}**", ""]
+            lines += markdown_table(["path", "concurrency", *(kind for kind, _ in COLUMNS), "total"], rows)
+        return lines
+
+    def figures(self):
+        return {"memory.png": ("Peak memory per role: processes against threads and asyncio.",
+                               partial(bench_plots.memory, self))}
+
+
+def memory_row(record: Record | None) -> list[str]:
+    """Memory of the point's first round: peak sizes barely move from one round to the next."""
+    if record is None or not record.results:
+        return [NOT_RUN] * (len(COLUMNS) + 1)
+    first = record.first
+    kinds: dict[str, list[float]] = {}
+    for role in first.roles:
+        kinds.setdefault(role.kind, []).append(role.rss_peak_mib)
+
+    def cell(names: tuple[str, ...]) -> str:
+        values = [value for name in names for value in kinds.get(name, [])]
+        if not values:
+            return ""
+        return f"{sum(values) / len(values):,.1f}" + (f" × {len(values)}" if len(values) > 1 else "")
+
+    return [*(cell(names) for _, names in COLUMNS), f"{memory_mib(first):,.1f}"]

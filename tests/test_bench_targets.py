@@ -1,0 +1,60 @@
+"""The bench's targets at full size: each study's preset as a user runs it, minutes each, so not part of the
+default run (`pytest -m bench` runs them; run them on a quiet machine, since throughput on a loaded one means
+little). Each writes its results where `--basetemp` puts them, for a look afterwards."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import reqrep
+
+pytestmark = pytest.mark.bench
+
+
+def bench(preset: str, out, minutes: float) -> tuple[dict, int]:
+    done = reqrep("bench", "--preset", preset, "--out", str(out), "--quiet", timeout=minutes * 60)
+    assert "Traceback" not in done.stderr, done.stderr
+    return json.loads((out / "results.json").read_text()), done.returncode
+
+
+@pytest.mark.timeout(15 * 60)
+def test_recording_latency_costs_at_most_two_percent_of_throughput(tmp_path):
+    results, status = bench("recording", tmp_path, 14)
+    assert status == 0 and results["lost"] == 0
+    figures = results["studies"]["recording"]
+    assert figures["met"], figures["paths"]
+
+
+@pytest.mark.timeout(30 * 60)
+def test_a_thousand_requesters_in_every_mode_lose_nothing(tmp_path):
+    results, status = bench("many", tmp_path, 29)
+    assert status == 0 and results["lost"] == 0
+    assert {p["requesters"] for p in results["points"]} >= {1000}
+
+
+@pytest.mark.timeout(20 * 60)
+def test_soak_memory_grows_by_less_than_ten_percent(tmp_path):
+    results, status = bench("soak", tmp_path, 19)
+    assert status == 0 and results["lost"] == 0
+    figures = results["studies"]["soak"]
+    assert figures["met"], figures["paths"]
+
+
+@pytest.mark.timeout(15 * 60)
+def test_faults_lose_nothing_with_retries(tmp_path):
+    results, status = bench("faults", tmp_path, 14)
+    assert status == 0 and results["lost"] == 0  # the runs without retries lose on purpose: not counted
+    assert results["studies"]["faults"]["nothing_lost_with_retries"]
+    inflicted = [r["inflicted"] for case in results["studies"]["faults"]["cases"]
+                 for r in case["by_itself"] + case["with_retries"]]
+    assert all("killed at" in text for text in inflicted), inflicted
+
+
+@pytest.mark.timeout(15 * 60)
+def test_network_delay_costs_each_crossing_its_round_trip(tmp_path):
+    results, status = bench("delay", tmp_path, 14)
+    assert status == 0 and results["lost"] == 0
+    for row in results["studies"]["delay"]["rows"]:
+        crossings = {"loopback": 0, "requesters away": 2, "three hosts": 4}[row["placement"]]
+        assert row["p50_us"] >= crossings * (row["delay_ms"] or 0) * 1000, row
