@@ -135,6 +135,8 @@ def cmd_request(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """serve, broker and responders: the response side, or a part of it, until Ctrl-C or SIGTERM."""
     config = config_for(args, TRANSPORTS[args.transport])
+    if args.part == "serve":
+        config = config.transport.serving(config)
 
     def announce() -> None:
         console.print(f"reqrep {config.transport.name} {config.transport.announcement(config, args.part)} "

@@ -16,10 +16,11 @@ from shared.faults import KINDS, Fault, parse_fault
 from shared.measure import MemoryTimeline, loopback_bytes, own_usage, process_usage, thread_cpu
 from shared.relay import relayed
 from shared.results import RequesterResult, RoleUsage, RunResult, latency_summary
-from shared.supervisor import GRACE, RoleFailed, Supervisor
+from shared.supervisor import GRACE, POLL_SECONDS, RoleFailed, Supervisor
 from shared.workload import workload_for
 
 log = logging.getLogger(__name__)
+FAULT_POLL_SECONDS = 0.005
 Progress = Callable[[int, int], None]  # (requests answered so far, planned)
 
 
@@ -66,7 +67,7 @@ def start_request_router(roles: Supervisor, config: RunConfig) -> RunConfig:
 
 
 def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | None = None,
-                   memory: MemoryTimeline | None = None) -> tuple[list[RequesterResult], list[str]]:
+                   memory: MemoryTimeline | None = None) -> tuple[list[RequesterResult], list[str], str]:
     """Start the requesters, which wait for each other at a barrier, and collect what each brings back.
 
     A requester that fails (cannot connect, wrong key) breaks the barrier so that the others stop too. A
@@ -106,7 +107,8 @@ def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | No
     planned = fault = parse_fault(config.fault, config.responders) if config.fault else None
     inflicted: list[str] = []
     try:
-        for report in roles.watch(names, tick):
+        # A fault is inflicted at a share of the requests: a short run is looked at often enough to find it.
+        for report in roles.watch(names, tick, FAULT_POLL_SECONDS if fault else POLL_SECONDS):
             if report.failed:
                 errors[report.role] = report.error
                 start.abort()  # the others would wait for the missing party until the deadline

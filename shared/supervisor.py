@@ -111,15 +111,16 @@ class Supervisor:
         except queue.Empty:
             pass
 
-    def watch(self, names: Iterable[str], tick: Callable[[float], None] | None = None) -> Iterator[Report]:
+    def watch(self, names: Iterable[str], tick: Callable[[float], None] | None = None,
+              every: float = POLL_SECONDS) -> Iterator[Report]:
         """Yield the reports of the roles `names` as they come (`ready` ones included), until every one of
-        them has ended; `tick(now)` runs between reads, at least every POLL_SECONDS. A role seen gone without
-        a word is reported GRACE seconds later as an 'exit'."""
+        them has ended; `tick(now)` runs between reads, at least every `every` seconds. A role seen gone
+        without a word is reported GRACE seconds later as an 'exit'."""
         waiting = set(names)
         gone_since: dict[str, float] = {}
         next_look = 0.0
         while waiting:
-            self._read(POLL_SECONDS)
+            self._read(every)
             while self._backlog:
                 report = self._backlog.popleft()
                 if report.role not in waiting:

@@ -178,6 +178,11 @@ class Transport(ABC):
         """The TCP address where this run's responders reach the broker or server (what a delaying relay
         stands in front of); a UsageError saying why when they reach it otherwise (in-process, or directly)."""
 
+    def serving(self, config: RunConfig) -> RunConfig:
+        """A whole response side served from this host (`serve`): the addresses only its own roles use,
+        chosen free now (zmq: the broker's back). The default: there are none."""
+        return config
+
     @abstractmethod
     def responders_via(self, config: RunConfig, address: str) -> RunConfig:
         """The responders' configuration, reaching the broker or server at `address` instead (a relay's)."""

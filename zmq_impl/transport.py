@@ -64,6 +64,14 @@ def _keys(values: dict) -> list[str]:
 ALL_SIDES = "run compare serve broker responders request"
 
 
+def internal_back(config: RunConfig) -> str:
+    """Where a broker meets responders started with it: threads and asyncio tasks share one context, so
+    inproc, as the seed's places did; processes need TCP, on a free loopback port."""
+    if config.concurrency in IN_ONE_PROCESS:
+        return f"inproc://reqrep-responders-{uuid.uuid4().hex}"
+    return f"tcp://127.0.0.1:{free_port()}"
+
+
 class ZmqTransport(Transport):
     name = "zmq"
     title = "ZeroMQ: msgpack frames through a zmq.proxy broker (ROUTER in front, DEALER behind) to REP responders"
@@ -133,8 +141,7 @@ class ZmqTransport(Transport):
     def loopback(self, config: RunConfig) -> Iterator[RunConfig]:
         """Free loopback ports; threads and asyncio tasks share one context, so their broker meets its
         responders on inproc, as the seed's places did. With `--curve` alone, keys made for the run."""
-        back = (f"inproc://reqrep-responders-{uuid.uuid4().hex}" if config.concurrency in IN_ONE_PROCESS
-                else f"tcp://127.0.0.1:{free_port()}")
+        back = internal_back(config)
         keys = keys_for_a_run() if config.settings.curve == MAKE_KEYS else contextlib.nullcontext(config.settings.curve)
         with keys as curve:
             settings = dataclasses.replace(config.settings, back_address=back, curve=curve)
@@ -151,6 +158,11 @@ class ZmqTransport(Transport):
 
     def responders_via(self, config: RunConfig, address: str) -> RunConfig:
         return config.with_(settings=dataclasses.replace(config.settings, back_address=address))
+
+    def serving(self, config: RunConfig) -> RunConfig:
+        """`zmq serve` starts the broker and its responders together: their back is theirs alone, on a free
+        loopback port (inproc for threads and tasks), never the default that a `zmq broker` would use."""
+        return config.with_(settings=dataclasses.replace(config.settings, back_address=internal_back(config)))
 
     def announcement(self, config: RunConfig, part: str) -> str:
         back = config.settings.back_address
