@@ -57,6 +57,7 @@ class Record:
     results: dict[int, RunResult] = field(default_factory=dict)
     errors: dict[int, str] = field(default_factory=dict)
     wall_seconds: float = 0.0
+    cut_short: int = 0  # the round that Ctrl-C or SIGTERM stopped while it ran, if any: no loss of its own
 
     @property
     def succeeded(self) -> bool:
@@ -157,8 +158,13 @@ class Bench:
     @property
     def lost(self) -> list[Record]:
         """The points that failed: a round that gave no result, or requests lost that were not meant to be."""
-        return [record for record in self.records.values()
-                if record.errors or not record.results or not (record.succeeded or self.meant_to_lose(record))]
+        return [record for record in self.records.values() if record.errors
+                or (not record.results and not record.cut_short)
+                or (record.results and not (record.succeeded or self.meant_to_lose(record)))]
+
+    @property
+    def cut_short(self) -> list[Record]:
+        return [record for record in self.records.values() if record.cut_short]
 
     def order(self, round_number: int) -> list[tuple[Point, list[str]]]:
         """The plan as round `round_number` runs it: forwards, then backwards, and so on, so that a machine
@@ -185,7 +191,11 @@ class Bench:
 
                     record = self.records.setdefault(point, Record(point, studies))
                     advance(0.0)
-                    run_point(record, round_number, point_config(self.sweep, point, transports), advance)
+                    try:
+                        run_point(record, round_number, point_config(self.sweep, point, transports), advance)
+                    except (KeyboardInterrupt, Terminated):
+                        record.cut_short = round_number  # stopped under way: not a loss of the point's
+                        raise
                     self.runs += 1
                     advance(1.0)
         except (KeyboardInterrupt, Terminated):

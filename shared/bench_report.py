@@ -63,7 +63,10 @@ def introduction(bench: Bench) -> list[str]:
                  "plan, so that a point's rounds are apart in time; a table that lists every round says so."
                  if sweep.rounds > 1 else ""), ""]
     if bench.interrupted:
-        lines += ["**Interrupted:** the bench was stopped before its end; the tables hold the points measured.", ""]
+        under_way = "; ".join(f"{record.point.label()}, round {record.cut_short}" for record in bench.cut_short)
+        lines += ["**Interrupted:** the bench was stopped before its end; the tables hold the points measured."
+                  + (f" The point under way then ({under_way}) was cut short, and counts as not run." if under_way
+                     else ""), ""]
     ran = {point.path for point in bench.plan}
     lines += ["| path | what travels, and how |", "|---|---|"]
     lines += [f"| {path.name} | {path.description} |" for path in sweep.paths if path.name in ran]
@@ -117,7 +120,9 @@ def tally(bench: Bench) -> str:
     lost = (f"{len(failed)} points lost requests (listed at the end)" if failed else
             "no point lost a request" + (f" but the {len(meant)} that lose them on purpose" if meant else ""))
     rounds = f" ({bench.runs} of {bench.planned} runs: {bench.sweep.rounds} rounds)" if bench.sweep.rounds > 1 else ""
-    return f"{len(bench.records)} of {len(bench.plan)} points{rounds} in {bench.seconds:,.0f} s; {lost}"
+    measured = sum(1 for record in bench.records.values() if record.results or record.errors)
+    stopped = "; interrupted" if bench.interrupted else ""
+    return f"{measured} of {len(bench.plan)} points{rounds} in {bench.seconds:,.0f} s; {lost}{stopped}"
 
 
 def summary(bench: Bench, written: list[Path]) -> list[str]:

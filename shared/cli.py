@@ -165,10 +165,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     try:
         with bench_report.sweep_bar(console, not args.quiet, session.planned) as progress:
             session.run(TRANSPORTS, progress)
-    finally:  # also after Ctrl-C: what was measured is kept
+    finally:  # also after Ctrl-C: what was measured is kept, and the terminal says where
         written = bench_report.write(session, out)
-    for line in bench_report.summary(session, written):
-        console.print(line, highlight=False, markup=False)
+        for line in bench_report.summary(session, written):
+            (errors if session.interrupted else console).print(line, highlight=False, markup=False)
     return EXIT_FAILED if session.lost else 0
 
 

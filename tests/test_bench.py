@@ -102,7 +102,10 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_was_measured(tmp_path):
     assert not alive
     results = json.loads((out / "results.json").read_text())
     assert results["interrupted"] and results["runs"] < results["runs_planned"]
-    assert "Interrupted" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "Interrupted" in report and "was cut short, and counts as not run" in report
+    assert "## Points that lost requests" not in report and results["lost"] == 0  # the cut point is not blamed
+    assert f"wrote {out / 'results.json'}, {out / 'report.md'}" in errors  # the terminal says where they went
 
 
 def made_up_result(point: sweep.Point, p50: float, failed: int = 0) -> RunResult:
