@@ -8,6 +8,7 @@ import socket
 from dataclasses import dataclass, replace
 
 from shared.faults import parse_fault
+from shared.service_time import parse_service_time
 from shared.transport import Settings, Transport, UsageError
 from shared.workload import WORKLOADS
 
@@ -42,6 +43,7 @@ class RunConfig:
     payload_bytes: int = 0  # size of each echo request's text (0: the seed's "Hello, <id> <n>")
     record_latency: bool = True  # off only to measure what recording costs
     fault: str = ""  # a fault to inflict on a responder mid-run (see shared/faults.py)
+    service_time: str = ""  # how long each request's handling takes (see shared/service_time.py); empty: none
     settings: Settings | None = None  # the transport's own fields; its defaults when None
 
     def __post_init__(self) -> None:
@@ -83,10 +85,20 @@ class RunConfig:
             parse_fault(self.fault, self.responders)
             if self.part != "run" or self.concurrency != "processes":
                 raise UsageError("--fault signals a responder's process: it needs a run with --concurrency processes")
+        if self.service_time:
+            self._check_service_time()
         codecs = self.transport.codecs
         if self.codec not in codecs:
             raise UsageError(f"unknown codec {self.codec!r} for {self.transport.name}: choose one of "
                              f"{', '.join(codecs)}")
+
+    def _check_service_time(self) -> None:
+        service = parse_service_time(self.service_time)
+        if self.workload == "mirror":
+            raise UsageError("--service-time paces the echo and rpc workloads: use it with --workload echo or rpc")
+        if self.part == "run" and service.seconds >= self.timeout:
+            raise UsageError(f"--service-time {self.service_time}: requests that take {service.seconds:g} s would "
+                             f"each wait out --timeout ({self.timeout:g} s) and be sent again")
 
     def with_(self, **changes) -> RunConfig:
         return replace(self, **changes)
@@ -96,7 +108,7 @@ class RunConfig:
         common = {name: getattr(self, name) for name in ("part", "example", "requests", "requesters", "responders",
                                                           "concurrency", "workload", "codec", "timeout", "retries",
                                                           "address", "window", "rate", "payload_bytes",
-                                                          "record_latency", "fault")}
+                                                          "record_latency", "fault", "service_time")}
         return {"transport": self.transport.name, **common, **self.settings.public()}
 
     @property

@@ -47,6 +47,9 @@ COMMON: tuple[Option, ...] = (
            help="echo: pad each request's text to this many bytes (default: the seed's text)"),
     option("--no-latency", dest="record_latency", parts=LOAD, action="store_false",
            help="do not time each request (only to measure what timing costs)"),
+    option("--service-time", parts="run compare serve responders", metavar="SPEC", default="",
+           help="how long responders take to handle each request, by sleeping: fixed:2ms, exp:1ms (exponential, "
+                "mean 1 ms) or slow:1%%:50ms (1%% of the requests take 50 ms, the others no time); echo and rpc"),
     option("--fault", parts="run compare", metavar="SPEC", default="",
            help="kill or hang a responder mid-run: KIND[:responder N][@SECONDSs or @PERCENT%%], KIND kill "
                 "(SIGKILL) or hang (SIGSTOP, continued at the end); default responder 1, once a third of the "

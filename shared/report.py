@@ -23,6 +23,7 @@ ROWS: list[tuple[str, Callable[[RunResult], object], str]] = [
     ("codec", lambda r: r.parameters["codec"], "{}"),
     ("load", lambda r: load(r.parameters), "{}"),
     ("broker", lambda r: r.parameters.get("broker") or NOTHING, "{}"),
+    ("service time", lambda r: r.parameters.get("service_time") or NOTHING, "{}"),
     ("fault", lambda r: r.fault or NOTHING, "{}"),
     ("requests ok", lambda r: r.ok, "{:,}"),
     ("failed", lambda r: r.failed, "{:,}"),

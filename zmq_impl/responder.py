@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from time import sleep
 
 import zmq
 
 from shared.config import RunConfig
+from shared.service_time import service_delay
 from shared.transport import Codec, Peer, notice_level
 from shared.workload import DECODE_REQUEST, BadRequests, answer, responder_handler
 from zmq_impl.balancing import Duty, Frames
@@ -104,7 +106,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
         work(config, index, ready)
         return
     bad = BadRequests(index)
-    reply_to = answerer(config, bad)
+    reply_to, delay = answerer(config, bad), service_delay(config)
     try:
         socket = client_socket(config, zmq.REP, secure=config.example != "hello")
     except zmq.ContextTerminated:
@@ -118,6 +120,8 @@ def respond(config: RunConfig, index: int, ready) -> None:
         recv, send = socket.recv, socket.send
         while True:
             frame = recv()
+            if delay:
+                sleep(delay())
             try:
                 send(reply_to(frame))
             except zmq.ZMQError as error:
@@ -139,7 +143,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
 def work(config: RunConfig, index: int, ready) -> None:
     """A responder for a balancing broker, until stopped: READY once connected, then each request answered
     in its envelope, and a heartbeat whenever it has been quiet for an interval."""
-    shift = duty(config, index, BadRequests(index))
+    shift, delay = duty(config, index, BadRequests(index)), service_delay(config)
     try:
         socket = client_socket(config, zmq.DEALER)
     except zmq.ContextTerminated:
@@ -153,6 +157,8 @@ def work(config: RunConfig, index: int, ready) -> None:
             if socket.poll(shift.wait_ms()):
                 request = shift.heard(receive(socket))
                 if request is not None:
+                    if delay:
+                        sleep(delay())
                     tell(socket, shift.answer(request))
             tell(socket, shift.due())
     except zmq.ContextTerminated:

@@ -10,6 +10,7 @@ leaves the loop free: libzmq tells the loop through its file descriptor when a s
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 
@@ -20,6 +21,7 @@ from shared.config import START_DEADLINE, RunConfig
 from shared.lockstep import Exchange, lockstep
 from shared.pipeline import pipeline_async
 from shared.results import RequesterResult, Tally
+from shared.service_time import service_delay
 from shared.workload import BadRequests, workload_for
 from zmq_impl.balancing import Frames
 from zmq_impl.codec import CODECS, framing
@@ -42,7 +44,7 @@ async def respond(config: RunConfig, index: int, ready) -> None:
         await work(config, index, ready)
         return
     bad = BadRequests(index)
-    reply_to = answerer(config, bad)
+    reply_to, delay = answerer(config, bad), service_delay(config)
     socket = client_socket(config, zmq.REP, asynchronous=True, secure=config.example != "hello")
     handler = None
     try:
@@ -53,6 +55,8 @@ async def respond(config: RunConfig, index: int, ready) -> None:
         recv, send = socket.recv, socket.send
         while True:
             frame = await recv()
+            if delay:
+                await asyncio.sleep(delay())
             try:
                 await send(reply_to(frame))
             except zmq.ZMQError as error:
@@ -68,8 +72,8 @@ async def respond(config: RunConfig, index: int, ready) -> None:
 
 
 async def work(config: RunConfig, index: int, ready) -> None:
-    """responder.work as a task."""
-    shift = duty(config, index, BadRequests(index))
+    """responder.work as a task: its service time awaited, so that the loop's other tasks go on."""
+    shift, delay = duty(config, index, BadRequests(index)), service_delay(config)
     socket = client_socket(config, zmq.DEALER, asynchronous=True)
     try:
         socket.routing_id = routing_id(index)
@@ -80,6 +84,8 @@ async def work(config: RunConfig, index: int, ready) -> None:
             if await socket.poll(shift.wait_ms()):
                 request = shift.heard(await socket.recv_multipart())
                 if request is not None:
+                    if delay:
+                        await asyncio.sleep(delay())
                     await tell(socket, shift.answer(request))
             await tell(socket, shift.due())
     except zmq.ContextTerminated:
