@@ -34,8 +34,9 @@ COMMON: tuple[Option, ...] = (
            help="echo: the seed's text (default); rpc: the blog's {method, path, body} maps; mirror: each request "
                 "comes back as the responder received it (responders answer echo and rpc alike, mirror only when "
                 "started with it)"),
-    option("--timeout", parts=f"{LOAD} serve responders", type=float, metavar="S", default=10.0,
-           help="seconds to wait for any one reply or peer (default 10)"),
+    option("--timeout", parts=f"{LOAD} serve broker responders", type=float, metavar="S", default=10.0,
+           help="seconds to wait for any one reply or peer; a connection that has not completed its handshake "
+                "with a listening side by then is closed (default 10)"),
     option("--retries", parts=LOAD, type=int, metavar="N", default=3,
            help="times a request without a reply is sent again (default 3)"),
     option("--window", parts=LOAD, type=int, metavar="N", default=1,

@@ -21,6 +21,9 @@ from zmq_impl.connection import crosses_tcp, shared_context
 from zmq_impl.curve import secure_server, start_authenticator
 
 SIGNAL_POLL_SECONDS = 0.2
+# Connections waiting to be accepted, as on the native server: with libzmq's 100, a thousand requesters that
+# connect at once, or a flood of idle connections, would have the others' connections retried for seconds.
+BACKLOG = 4096
 
 
 def bind(socket: zmq.Socket, address: str) -> None:
@@ -35,12 +38,15 @@ def bind(socket: zmq.Socket, address: str) -> None:
 
 def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = True) -> zmq.Socket:
     """A socket of `kind` bound on `address`: no lingering, the run's limit on message size (a peer that
-    sends more is disconnected by libzmq before the message is ever assembled), CURVE when it crosses TCP
-    (unless `secure` is off: peers on this host only)."""
+    sends more is disconnected by libzmq before the message is ever assembled), a connection that has not
+    completed ZMTP's handshake within the timeout closed, and CURVE when it crosses TCP (unless `secure` is
+    off: peers on this host only)."""
     socket = shared_context().socket(kind)
     try:
         socket.linger = 0
         socket.maxmsgsize = config.settings.max_message_bytes
+        socket.handshake_ivl = handshake_ms(config)
+        socket.backlog = BACKLOG
         if secure and crosses_tcp(address):  # responders on other hosts are let in by their key, like requesters
             secure_server(socket, config.settings.curve)
         bind(socket, address)
@@ -48,6 +54,12 @@ def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = 
         socket.close()
         raise
     return socket
+
+
+def handshake_ms(config: RunConfig) -> int:
+    """ZMQ_HANDSHAKE_IVL: the run's timeout, within which a peer that connected must complete the handshake
+    (libzmq's default is 30 s): connections that never speak are closed, not held."""
+    return max(1, round(config.timeout * 1000))
 
 
 def serve(config: RunConfig, ready) -> None:
