@@ -23,7 +23,7 @@ from zmq_impl.balancing import Duty, Frames
 from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, carries_id, error_reply
 from zmq_impl.connection import client_socket, connect, shared_context
 from zmq_impl.curve import secure_server, start_authenticator
-from zmq_impl.server import bind, receive, send
+from zmq_impl.server import bind, handshake_ms, receive, send
 
 
 def answerer(config: RunConfig, bad: BadRequests) -> Callable[[bytes], bytes]:
@@ -66,6 +66,7 @@ def listen_or_connect(config: RunConfig, index: int, socket: zmq.Socket):
     clients by their keys: returns the authenticator to stop). Otherwise the socket will connect to the
     broker's back address; returns the peer to connect to."""
     if config.example == "hello":
+        socket.handshake_ivl = handshake_ms(config)
         secure_server(socket, config.settings.curve)
         handler = start_authenticator(config.settings.curve, shared_context())
         try:
