@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import time
 
+import psutil
 import pytest
 from conftest import local_config, reqrep, role_process, start_reqrep, wait_for_line
 
-from shared.config import free_port
+from shared.config import CONCURRENCY, free_port
 from shared.run import run
 
 pytestmark = pytest.mark.timeout(120)
@@ -92,6 +94,31 @@ def test_balancing_drops_a_silent_responder_and_takes_it_back(tmp_path):
         for process in (responders, broker):
             process.terminate()
             process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("concurrency", CONCURRENCY)
+def test_balancing_roles_stop_on_ctrl_c(concurrency, tmp_path):
+    """The broker's loop and the responders' (processes, threads, tasks) end on Ctrl-C, and nothing stays."""
+    front, back = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+    broker = start_reqrep("zmq", "broker", "--broker", "balancing", "--front", front, "--back", back)
+    responders = start_reqrep("zmq", "responders", "--broker", "balancing", "--back", back, "--responders", "3",
+                              "--concurrency", concurrency)
+    try:
+        wait_for_line(broker, "serving")
+        wait_for_line(responders, "serving")
+        result = requested(front, tmp_path / "run.json")
+        assert (result["ok"], result["failed"]) == (300, 0)
+        roles = [child for parent in (responders, broker) for child in psutil.Process(parent.pid).children()]
+        for command in (responders, broker):
+            command.send_signal(signal.SIGINT)
+            assert command.wait(timeout=5) == 0
+        _, alive = psutil.wait_procs(roles, timeout=1)
+        assert not alive
+    finally:
+        for command in (responders, broker):
+            if command.poll() is None:
+                command.terminate()
+                command.wait(timeout=10)
 
 
 @pytest.mark.parametrize("arguments, message", [

@@ -121,8 +121,8 @@ class ZmqTransport(Transport):
                help=f"with --broker balancing: seconds between heartbeats of a broker and a responder that have "
                     f"nothing else to say (default {DEFAULT_HEARTBEAT:g})"),
         option("--liveness", parts=BROKER_SIDES, type=int, metavar="N", default=DEFAULT_LIVENESS,
-               help=f"with --broker balancing: heartbeats missed before a peer is presumed lost and logged so "
-                    f"(default {DEFAULT_LIVENESS})"),
+               help=f"with --broker balancing: heartbeats missed before a peer is presumed lost and logged so; a "
+                    f"responder busy with one request for longer looks hung (default {DEFAULT_LIVENESS})"),
     )
     parts = {"serve": "the response side: broker and responders",
              "broker": "the broker alone: ROUTER, zmq.proxy, DEALER (or, with --broker balancing, ROUTER, a loop "
