@@ -12,6 +12,7 @@ scripted stand-in for the connection, so that what is sent and what is accepted 
 
 from __future__ import annotations
 
+import errno
 import hmac
 import logging
 import selectors
@@ -28,6 +29,7 @@ PENDING_MAX = 1024  # connections waiting for authentication; past it the oldest
 ACCEPTS_PER_ROUND = 64  # a flood of connections does not keep the gate from the handshakes under way
 MESSAGE_MAX = 256  # the stock server reads no handshake message longer (recv_bytes(256))
 _LENGTH = struct.Struct("!i")  # multiprocessing.connection's header: a message's length
+_SHORT_OF = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}  # accept() failing for want of room
 
 
 class _Paused(Exception):
@@ -208,10 +210,12 @@ class Gate:
                 sock, _ = self.listener.accept()
             except BlockingIOError:
                 return
-            except OSError as error:  # out of descriptors, say: the oldest waiting goes first
-                log.warning("native server: cannot accept a connection: %s", error.strerror)
-                self.make_room()
-                return
+            except OSError as error:
+                if error.errno in _SHORT_OF:  # out of descriptors, say: the oldest waiting goes first
+                    log.warning("native server: cannot accept a connection: %s", error.strerror)
+                    self.make_room()
+                    return
+                continue  # a connection reset before it was accepted
             self.admit(sock)
 
     def admit(self, sock: socket.socket) -> None:
@@ -240,7 +244,7 @@ class Gate:
         admission = self.pending[fd]
         try:
             done = admission.readable()
-        except (OSError, EOFError, connection.AuthenticationError) as error:
+        except Exception as error:  # a wrong key, a broken message, a peer gone: that connection only
             log.info("native server: closed a connection that did not authenticate: %s", error)
             self.close(fd)
             return
@@ -253,7 +257,11 @@ class Gate:
         self.selector.unregister(sock)
         sock.setblocking(True)
         client = connection.Connection(sock.detach())
-        threading.Thread(target=self.server.handle_request, args=(client,), daemon=True).start()
+        try:
+            threading.Thread(target=self.server.handle_request, args=(client,), daemon=True).start()
+        except RuntimeError as error:  # no thread to be had: this client is refused, the server goes on
+            log.warning("native server: cannot serve a client: %s", error)
+            client.close()
 
     def expire(self, now: float) -> None:
         """Close the connections past their deadline; say how many, once a timeout at most."""

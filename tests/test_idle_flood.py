@@ -5,6 +5,7 @@ a measurement: `python tests/flood.py VARIANT`."""
 
 from __future__ import annotations
 
+import socket
 import time
 
 import psutil
@@ -40,3 +41,18 @@ def test_idle_connections_are_closed_at_the_deadline_while_a_run_is_served(trans
         finally:
             close_all(flood)
         assert wait_until(lambda: holding(server)["descriptors"] <= idle["descriptors"] + 4, 5)
+
+
+@pytest.mark.parametrize("first_message", [(2**31 - 1).to_bytes(4, "big"), (5).to_bytes(4, "big") + b"wrong"],
+                         ids=["too-long", "wrong-answer"])
+def test_a_broken_handshake_is_closed_at_once_and_the_server_goes_on(first_message):
+    """The native server's door reads a handshake message no longer than the managers do (256 bytes), and
+    closes a connection whose answer is wrong without waiting for its deadline."""
+    config = local_config("native", timeout=30.0, requests=200)
+    host, port = config.transport.host_port(config.address)
+    with response_side(config):
+        with socket.create_connection((host, port), timeout=10) as sock:
+            sock.sendall(first_message)
+            assert closed_by_peer(sock, time.monotonic() + 10)  # long before the 30 s deadline
+        result = run(config, local_server=False)
+    assert (result.ok, result.failed) == (200, 0)
