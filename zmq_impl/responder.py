@@ -23,7 +23,7 @@ from zmq_impl.balancing import Duty, Frames
 from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, carries_id, error_reply
 from zmq_impl.connection import client_socket, connect, shared_context
 from zmq_impl.curve import secure_server, start_authenticator
-from zmq_impl.server import bind, handshake_ms, receive, send
+from zmq_impl.server import bind, handshake_ms, receive_frames, send_frames
 
 
 def answerer(config: RunConfig, bad: BadRequests) -> Callable[[bytes], bytes]:
@@ -156,7 +156,7 @@ def work(config: RunConfig, index: int, ready) -> None:
         ready.set()
         while True:
             if socket.poll(shift.wait_ms()):
-                request = shift.heard(receive(socket))
+                request = shift.heard(receive_frames(socket))
                 if request is not None:
                     if delay:
                         sleep(delay())
@@ -173,6 +173,6 @@ def tell(socket: zmq.Socket, frames: Frames | None) -> None:
     loses the message: a reply's requester sends the request again, and a heartbeat is only a heartbeat."""
     if frames is not None:
         try:
-            send(socket, frames)
+            send_frames(socket, frames)
         except zmq.Again:
             pass

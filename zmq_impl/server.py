@@ -159,9 +159,9 @@ def dispatch(front: zmq.Socket, back: zmq.Socket, roster: Roster) -> None:
         now = clock()
         for socket, _ in polled:
             if socket is back:
-                from_responder(receive(back), front, roster, now)
+                from_responder(receive_frames(back), front, roster, now)
             else:
-                to_responder(receive(front), back, roster, now)
+                to_responder(receive_frames(front), back, roster, now)
         if now >= roster.next_tick:
             for identity in roster.tick(now):
                 deliver(back, roster, identity, [HEARTBEAT], now)
@@ -171,7 +171,7 @@ def dispatch(front: zmq.Socket, back: zmq.Socket, roster: Roster) -> None:
 NOBLOCK, SNDMORE, RCVMORE = int(zmq.NOBLOCK), int(zmq.SNDMORE), int(zmq.RCVMORE)
 
 
-def receive(socket: zmq.Socket) -> Frames:
+def receive_frames(socket: zmq.Socket) -> Frames:
     """A message of several frames. pyzmq's recv_multipart costs about four times this on small frames, once
     per request and per reply here, where zmq.proxy moves them in C."""
     recv, more = socket.recv, socket.get
@@ -181,8 +181,8 @@ def receive(socket: zmq.Socket) -> Frames:
     return frames
 
 
-def send(socket: zmq.Socket, frames: Frames, flags: int = 0) -> None:
-    """send_multipart, as `receive` is recv_multipart. Once the first frame is taken, the others are too."""
+def send_frames(socket: zmq.Socket, frames: Frames, flags: int = 0) -> None:
+    """send_multipart, as `receive_frames` is recv_multipart. Once the first frame is taken, the others are too."""
     put, more = socket.send, flags | SNDMORE
     for frame in frames[:-1]:
         put(frame, more)
@@ -199,7 +199,7 @@ def from_responder(frames: Frames, front: zmq.Socket, roster: Roster, now: float
             return
     else:
         try:
-            send(front, rest, NOBLOCK)  # a requester gone: the ROUTER drops it
+            send_frames(front, rest, NOBLOCK)  # a requester gone: the ROUTER drops it
         except zmq.Again:
             pass
     if unknown:
@@ -218,7 +218,7 @@ def to_responder(frames: Frames, back: zmq.Socket, roster: Roster, now: float) -
 def deliver(back: zmq.Socket, roster: Roster, identity: bytes, frames: Frames, now: float) -> bool:
     """Send to one responder, never blocking; one that is gone is struck off the roster."""
     try:
-        send(back, [identity, *frames], NOBLOCK)
+        send_frames(back, [identity, *frames], NOBLOCK)
     except zmq.ZMQError as error:
         if error.errno == zmq.EHOSTUNREACH:
             roster.forget(identity, "disconnected")
