@@ -154,8 +154,10 @@ def work(config: RunConfig, index: int, ready) -> None:
         connect(config, broker_peer(config, index), socket)
         tell(socket, shift.hello())
         ready.set()
+        poller = zmq.Poller()  # one for the run: Socket.poll makes a new one each time
+        poller.register(socket, zmq.POLLIN)
         while True:
-            if socket.poll(shift.wait_ms()):
+            if poller.poll(shift.wait_ms()):
                 request = shift.heard(receive_frames(socket))
                 if request is not None:
                     if delay:
