@@ -1,5 +1,6 @@
-"""The client side of the managers: the connections (TCP_NODELAY, and a deadline on the handshake), the shared
-key, the wait for the server with a deadline, and closing a connection from any thread.
+"""The client side of the managers: the connections (TCP_NODELAY, and a deadline on the handshake; the server's
+side of it is gate.py), the shared key, the wait for the server with a deadline, and closing a connection
+from any thread.
 
 multiprocessing.connection writes a message's 4-byte length and its body in two `send` calls when the body
 is larger than 16 KiB, and the authentication handshake is a volley of small messages. With Nagle's
@@ -52,16 +53,10 @@ def _tune(conn: connection.Connection, nodelay: bool) -> None:
 
 
 class Listener(connection.Listener):
-    """The server's listener: the managers authenticate each connection later, in its own thread."""
+    """The server's listener. The server's gate (gate.py) accepts from its socket, and turns Nagle's
+    algorithm off on each connection unless `nodelay` is off, before the handshake, which would stall too."""
 
     nodelay = True
-
-    def accept(self) -> connection.Connection:
-        if self._listener is None:
-            raise OSError("listener is closed")
-        accepted = self._listener.accept()
-        _tune(accepted, self.nodelay)  # before the handshake, which would stall too
-        return accepted
 
 
 class NagleListener(Listener):

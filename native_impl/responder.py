@@ -7,10 +7,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from multiprocessing.managers import RemoteError
+from time import sleep
 
 from native_impl.codec import CODECS, error_reply
 from native_impl.connection import connect, disconnect, remote_reason
 from shared.config import RunConfig
+from shared.service_time import service_delay
 from shared.transport import Codec, Peer, PeerLost, notice_level
 from shared.workload import DECODE_REQUEST, ENCODE_REPLY, SERVER_REPLY, BadRequests, answer, one_line, responder_handler
 
@@ -51,14 +53,14 @@ def dropped(index: int, error: Exception) -> None:
 def respond(config: RunConfig, index: int, ready) -> None:
     """Answer requests until stopped (handed None, or the server gone)."""
     bad = BadRequests(index)
-    answer_item, codec = answerer(config, bad), CODECS[config.codec]
+    answer_item, codec, delay = answerer(config, bad), CODECS[config.codec], service_delay(config)
     board = connect(config, peer_of(config, index))
     requests = board.requests()
     get, reply_to = requests.get, board.reply
     try:
         ready.set()
         if config.settings.batch:
-            respond_in_batches(config, index, board, answer_item, codec)
+            respond_in_batches(config, index, board, answer_item, codec, delay)
             return
         while True:
             try:
@@ -70,6 +72,8 @@ def respond(config: RunConfig, index: int, ready) -> None:
                 continue
             if item is None:
                 break
+            if delay:
+                sleep(delay())
             answered = answer_item(item)
             if answered is None:
                 continue
@@ -86,15 +90,23 @@ def respond(config: RunConfig, index: int, ready) -> None:
         disconnect(requests, board)
 
 
-def respond_in_batches(config: RunConfig, index: int, board, answer_item, codec: Codec) -> None:
+def respond_in_batches(config: RunConfig, index: int, board, answer_item, codec: Codec, delay) -> None:
     """The tuned loop (--batch): take the requests waiting, up to --batch-size, in one call; answer them all
     in one call. A batch whose replies the server cannot take goes back one reply at a time, so that each
     requester hears what became of its own."""
     while True:
-        answers, stop = answer_batch(board.take_requests(config.settings.batch_size), answer_item)
+        items = board.take_requests(config.settings.batch_size)
+        if delay:
+            sleep(batch_delay(delay, items))
+        answers, stop = answer_batch(items, answer_item)
         reply_batch(board, answers, codec, index)
         if stop:
             return
+
+
+def batch_delay(delay: Callable[[], float], items: list) -> float:
+    """A batch's service time: each of its requests', one after the other, since their replies go together."""
+    return sum(delay() for item in items if item is not None)
 
 
 def answer_batch(items: list, answer_item) -> tuple[list[Answered], bool]:

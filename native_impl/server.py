@@ -1,5 +1,6 @@
 """The listening side of the managers: a multiprocessing.managers server holding one shared request queue
-(responders compete for it, as REP sockets behind a DEALER do) and one reply queue per requester.
+(responders pull from it, each taking a request when it is free) and one reply queue per requester. Its
+door (gate.py) authenticates every new connection within the run's timeout.
 
 This plays the part of Racket's distributed places: Python objects, pickled for you, over TCP with a key.
 """
@@ -8,12 +9,12 @@ from __future__ import annotations
 
 import errno
 import queue
-import socket
 import threading
 import weakref
 from multiprocessing.managers import BaseManager, dispatch
 
 from native_impl.connection import Client, connect, disconnect, serializer
+from native_impl.gate import Gate, Server
 from shared.config import RunConfig
 from shared.transport import Peer, UsageError
 
@@ -95,7 +96,8 @@ def _server_for(board: Board, address: tuple[str, int], authkey: bytes, stock: b
                          method_to_typeid={"requests": "Queue", "replies": "Queue"})
     BoardServer.register("Queue")
     try:
-        server = BoardServer(address=address, authkey=authkey, serializer=serializer(stock)).get_server()
+        # BaseManager.get_server, with the server that leaves authentication to the gate
+        server = Server(BoardServer._registry, address, authkey, serializer(stock))
         # The managers listen with a backlog of 16: a thousand requesters connecting at once would see their
         # connections dropped and retried for seconds. listen() again on Linux just resizes the backlog.
         server.listener._listener._socket.listen(BACKLOG)
@@ -106,47 +108,17 @@ def _server_for(board: Board, address: tuple[str, int], authkey: bytes, stock: b
         raise UsageError(f"cannot listen on {address[0]}:{address[1]}: {error.strerror}") from None
 
 
-def _accept(server) -> None:
-    """The manager's accept loop, ours so that it can end: the stock one retries forever, even once closed."""
-    while True:
-        try:
-            connection = server.listener.accept()
-        except OSError:
-            if server.stop_event.is_set():
-                return
-            continue
-        if server.stop_event.is_set():
-            connection.close()
-            return
-        # One thread per client connection, as in the stock server; it ends when the client disconnects.
-        threading.Thread(target=server.handle_request, args=(connection,), daemon=True).start()
-
-
-def _wake(address: tuple[str, int]) -> None:
-    host = "127.0.0.1" if address[0] in ("", "0.0.0.0") else address[0]
-    try:
-        socket.create_connection((host, address[1]), timeout=1).close()
-    except OSError:
-        pass  # the listener is already gone
-
-
 def serve(config: RunConfig, ready) -> None:
-    """Run the manager server until interrupted (SIGTERM in its own process, `stop_threads` in threads)."""
+    """Run the manager server until interrupted (SIGTERM in its own process, `stop_threads` in threads). The
+    gate runs in this thread, in slices: SIGTERM gets in between two of them."""
     address = config.transport.host_port(config.address)
     server = _server_for(Board(), address, config.settings.authkey, config.settings.stock_managers)
-    server.stop_event = threading.Event()  # serve_client() polls it; serve_forever() would have made it
-    accepter = threading.Thread(target=_accept, args=(server,), name="manager accepter", daemon=True)
+    server.stop_event = threading.Event()  # set by the managers' own 'shutdown' message
     try:
-        accepter.start()
         ready.set()
-        # Set by the managers' own 'shutdown' message. Waiting in slices lets SIGTERM in: the kernel may hand
-        # it to any thread, and only a main thread that wakes up runs Python's handler.
-        while not server.stop_event.wait(SIGNAL_POLL_SECONDS):
-            pass
+        Gate(server, config.timeout).run(server.stop_event, SIGNAL_POLL_SECONDS)
     finally:
         server.stop_event.set()
-        _wake(address)
-        accepter.join(timeout=5)
         server.listener.close()
 
 

@@ -18,13 +18,14 @@ from collections.abc import Callable
 from native_impl.codec import CODECS, framing
 from native_impl.connection import connect, disconnect, hang_up
 from native_impl.requester import BatchChannel, QueueChannel, peer_of, reply_key
-from native_impl.responder import answer_batch, answerer, dropped, reply_batch, send_reply
+from native_impl.responder import answer_batch, answerer, batch_delay, dropped, reply_batch, send_reply
 from native_impl.responder import peer_of as responder_peer
 from shared.config import START_DEADLINE, RunConfig
 from shared.lockstep import Exchange, lockstep
 from shared.modes import settle
 from shared.pipeline import Stopped, pipeline_async
 from shared.results import RequesterResult, Tally, shows_exchanges
+from shared.service_time import service_delay
 from shared.transport import PeerLost
 from shared.workload import BadRequests, workload_for
 
@@ -90,7 +91,7 @@ async def respond(config: RunConfig, index: int, ready) -> None:
     """responder.respond as a task: the get and the reply are calls on the task's thread; the answer is made
     on the loop."""
     bad = BadRequests(index)
-    answer_item, codec = answerer(config, bad), CODECS[config.codec]
+    answer_item, codec, delay = answerer(config, bad), CODECS[config.codec], service_delay(config)
     calls = ProxyThread(f"native responder {index} calls")
     try:
         board = await calls.connect(config, responder_peer(config, index))
@@ -98,8 +99,10 @@ async def respond(config: RunConfig, index: int, ready) -> None:
         ready.set()
         if config.settings.batch:
             while True:
-                answers, stop = answer_batch(await calls.call(board.take_requests, config.settings.batch_size),
-                                             answer_item)
+                items = await calls.call(board.take_requests, config.settings.batch_size)
+                if delay:
+                    await asyncio.sleep(batch_delay(delay, items))
+                answers, stop = answer_batch(items, answer_item)
                 await calls.call(reply_batch, board, answers, codec, index)
                 if stop:
                     return
@@ -113,6 +116,8 @@ async def respond(config: RunConfig, index: int, ready) -> None:
                 continue
             if item is None:
                 break
+            if delay:
+                await asyncio.sleep(delay())
             answered = answer_item(item)
             if answered is not None:
                 await calls.call(send_reply, board.reply, answered, codec, index)

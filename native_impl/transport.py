@@ -51,7 +51,7 @@ class NativeTransport(Transport):
     settings_type = NativeSettings
     thread_kinds = (("|", "server, one thread per connection"),  # the managers name it after its client
                     ("handle_request", "server, one thread per connection"),  # until its client has said who it is
-                    ("manager accepter", "server, accepting"), ("calls", "manager calls of tasks"))
+                    ("calls", "manager calls of tasks"))  # the server's own thread accepts and authenticates
     codecs = codec.CODECS
     default_codec = codec.DEFAULT_CODEC
     codec_help = ("pickle (default: the manager pickles every value) or msgpack (msgpack bytes, which the manager "

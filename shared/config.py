@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from shared.faults import parse_fault
+from shared.service_time import parse_service_time
 from shared.transport import Settings, Transport, UsageError
 from shared.workload import WORKLOADS
 
@@ -49,6 +50,7 @@ class RunConfig:
     fault: str = ""  # a fault to inflict on a responder mid-run (see shared/faults.py)
     delay_ms: float | None = None  # a delaying relay between the requesters and the response side (shared/relay.py)
     responder_delay_ms: float | None = None  # ... and between the responders and the broker or server
+    service_time: str = ""  # how long each request's handling takes (see shared/service_time.py); empty: none
     settings: Settings | None = None  # the transport's own fields; its defaults when None
 
     def __post_init__(self) -> None:
@@ -99,10 +101,20 @@ class RunConfig:
         for flag, delay in (("--delay", self.delay_ms), ("--responder-delay", self.responder_delay_ms)):
             if delay is not None and not 0 <= delay < math.inf:
                 raise UsageError(f"{flag} must be zero or more milliseconds, not {delay}")
+        if self.service_time:
+            self._check_service_time()
         codecs = self.transport.codecs
         if self.codec not in codecs:
             raise UsageError(f"unknown codec {self.codec!r} for {self.transport.name}: choose one of "
                              f"{', '.join(codecs)}")
+
+    def _check_service_time(self) -> None:
+        service = parse_service_time(self.service_time)
+        if self.workload == "mirror":
+            raise UsageError("--service-time paces the echo and rpc workloads: use it with --workload echo or rpc")
+        if self.part == "run" and service.seconds >= self.timeout:
+            raise UsageError(f"--service-time {self.service_time}: requests that take {service.seconds:g} s would "
+                             f"each wait out --timeout ({self.timeout:g} s) and be sent again")
 
     def with_(self, **changes) -> RunConfig:
         return replace(self, **changes)
@@ -112,8 +124,8 @@ class RunConfig:
         common = {name: getattr(self, name) for name in ("part", "example", "requests", "requesters", "responders",
                                                           "concurrency", "workload", "codec", "timeout", "retries",
                                                           "address", "window", "rate", "payload_bytes",
-                                                          "record_latency", "fault", "delay_ms",
-                                                          "responder_delay_ms")}
+                                                          "record_latency", "fault", "service_time",
+                                                          "delay_ms", "responder_delay_ms")}
         common["payload"] = self.payload.source if self.payload is not None else ""
         return {"transport": self.transport.name, **common, **self.settings.public()}
 

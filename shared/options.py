@@ -36,8 +36,9 @@ COMMON: tuple[Option, ...] = (
            help="echo: the seed's text (default); rpc: the blog's {method, path, body} maps; mirror: each request "
                 "comes back as the responder received it (responders answer echo and rpc alike, mirror only when "
                 "started with it)"),
-    option("--timeout", parts=f"{LOAD} serve responders", type=float, metavar="S", default=10.0,
-           help="seconds to wait for any one reply or peer (default 10)"),
+    option("--timeout", parts=f"{LOAD} serve broker responders", type=float, metavar="S", default=10.0,
+           help="seconds to wait for any one reply or peer; a connection that has not completed its handshake "
+                "with a listening side by then is closed (default 10)"),
     option("--retries", parts=LOAD, type=int, metavar="N", default=3,
            help="times a request without a reply is sent again (default 3)"),
     option("--window", parts=LOAD, type=int, metavar="N", default=1,
@@ -55,6 +56,9 @@ COMMON: tuple[Option, ...] = (
                 "cannot carry unchanged is refused before the run starts"),
     option("--no-latency", dest="record_latency", parts=LOAD, action="store_false",
            help="do not time each request (only to measure what timing costs)"),
+    option("--service-time", parts="run compare serve responders", metavar="SPEC", default="",
+           help="how long responders take to handle each request, by sleeping: fixed:2ms, exp:1ms (exponential, "
+                "mean 1 ms) or slow:1%%:50ms (1%% of the requests take 50 ms, the others no time); echo and rpc"),
     option("--fault", parts="run compare", metavar="SPEC", default="",
            help="kill or hang a responder mid-run: KIND[:responder N][@SECONDSs or @PERCENT%%], KIND kill "
                 "(SIGKILL) or hang (SIGSTOP, continued at the end); default responder 1, once a third of the "

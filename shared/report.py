@@ -14,11 +14,17 @@ from rich.table import Table
 from shared.results import RunResult, write_json
 from shared.semantics import Outcome, Row
 
+SHOWN_THREAD_KINDS = 4
+NOTHING = "—"  # a row that is this in every column is left out (CPU by thread, with processes)
+
 # (label, how to read it off a result, format); one row of the table each
 ROWS: list[tuple[str, Callable[[RunResult], object], str]] = [
     ("concurrency", lambda r: r.parameters["concurrency"], "{}"),
     ("codec", lambda r: r.parameters["codec"], "{}"),
     ("load", lambda r: load(r.parameters), "{}"),
+    ("broker", lambda r: r.parameters.get("broker") or NOTHING, "{}"),
+    ("service time", lambda r: r.parameters.get("service_time") or NOTHING, "{}"),
+    ("fault", lambda r: r.fault or NOTHING, "{}"),
     ("requests ok", lambda r: r.ok, "{:,}"),
     ("failed", lambda r: r.failed, "{:,}"),
     ("duplicated (dropped)", lambda r: r.duplicated, "{:,}"),
@@ -37,8 +43,6 @@ ROWS: list[tuple[str, Callable[[RunResult], object], str]] = [
     ("CPU seconds, all processes", lambda r: r.cpu_seconds, "{:.2f}"),
     ("CPU seconds by thread (one process)", lambda r: by_thread(r.thread_cpu), "{}"),
 ]
-SHOWN_THREAD_KINDS = 4
-NOTHING = "—"  # a row that is this in every column is left out (CPU by thread, with processes)
 
 
 def by_thread(seconds: dict[str, float]) -> str:

@@ -75,6 +75,17 @@ def wait_for_line(process: subprocess.Popen, text: str, stream: str = "stdout") 
     raise AssertionError(f"exited without printing {text!r}: {process.stderr.read()}")
 
 
+def role_process(parent, title: str) -> psutil.Process:
+    """The process of a role that `parent` started, by its title ('reqrep zmq responder 1')."""
+    for child in psutil.Process(parent.pid).children(recursive=True):
+        try:
+            if child.cmdline()[:1] == [title]:  # setproctitle blanks the other arguments
+                return child
+        except psutil.Error:
+            continue
+    raise AssertionError(f"no process titled {title!r}")
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

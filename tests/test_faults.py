@@ -9,7 +9,7 @@ import signal
 
 import psutil
 import pytest
-from conftest import local_config, start_reqrep, wait_for_line
+from conftest import local_config, role_process, start_reqrep, wait_for_line
 
 from shared.config import free_port
 from shared.run import run
@@ -18,16 +18,6 @@ from shared.transport import UsageError
 pytestmark = pytest.mark.timeout(90)
 KEY = {"REQREP_AUTHKEY": "test-key"}
 ENOUGH = {"zmq": "20000", "native": "6000"}  # two seconds or so of requests on this machine
-
-
-def role_process(parent, title: str) -> psutil.Process:
-    for child in psutil.Process(parent.pid).children(recursive=True):
-        try:
-            if child.cmdline()[:1] == [title]:  # setproctitle blanks the other arguments
-                return child
-        except psutil.Error:
-            continue
-    raise AssertionError(f"no process titled {title!r}")
 
 
 def flowing(*arguments: str, env: dict | None = None):
@@ -54,7 +44,8 @@ def test_a_responder_killed_mid_run_loses_nothing(transport, window, tmp_path):
 def test_fault_option_inflicts_it_and_the_run_says_when(transport, spec, said):
     """`--fault` signals the responder itself; a hung one is continued at the end so that it stops. (zmq's
     proxy keeps handing a hung responder its share, one timeout each: a short run and timeout keep it quick.)"""
-    config = local_config(transport, requests=300, requesters=2, responders=3, timeout=0.2, fault=spec)
+    config = local_config(transport, requests=300, requesters=2, responders=3, timeout=0.2, fault=spec,
+                          service_time="fixed:2ms")  # 0.3 s at least: the run watches for the fault 10 times a second
     result = run(config)
     assert result.succeeded and (result.ok, result.failed) == (300, 0)
     assert said in result.fault and result.to_json()["fault_inflicted"] == result.fault

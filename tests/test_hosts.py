@@ -1,7 +1,8 @@
 """Across hosts, for real: the broker or manager server on one network namespace, the responders on a
 second, the requesters on a third, each with its own network stack, talking over a bridge. Started in
 reverse order (the responders first, which wait and say so); every reply verified; the server stopped at the
-end, which the responders notice. Skips, saying why, only where namespaces cannot be created."""
+end, which the responders notice. Each variant, and zmq with the load-balancing broker. Skips, saying why,
+only where namespaces cannot be created."""
 
 from __future__ import annotations
 
@@ -43,18 +44,22 @@ class Deployment:
     peer: str  # what the responders wait for, and lose, and where: "zmq broker at tcp://..."
     request_options: list[list[str]] = field(default_factory=lambda: [[]])
     env: dict = field(default_factory=dict)
+    lost: str = "reconnecting when it is back"  # how a zmq responder says it lost its broker, and stays
 
 
-def deployment(transport: str, network: Network, folder) -> Deployment:
+def deployment(variant: str, network: Network, folder) -> Deployment:
     host = network["server"].address
-    if transport == "zmq":
+    if variant.startswith("zmq"):
         keys = folder / "keys"
         assert reqrep("zmq", "keys", str(keys)).returncode == 0
         front, back, curve = f"tcp://{host}:5555", f"tcp://{host}:5556", ["--curve", str(keys)]
-        return Deployment(server=["zmq", "broker", "--front", front, "--back", back, *curve],
-                          responders=["zmq", "responders", "--back", back, *curve],
+        # a balancing broker's responders notice its silence: heartbeats, twice a second
+        broker = ["--broker", "balancing", "--heartbeat", "0.5"] if variant == "zmq-balancing" else []
+        return Deployment(server=["zmq", "broker", "--front", front, "--back", back, *curve, *broker],
+                          responders=["zmq", "responders", "--back", back, *curve, *broker],
                           request=["zmq", "request", "--front", front, *curve], peer=f"zmq broker at {back}",
-                          request_options=[[], ["--shared-connection"]])
+                          request_options=[[], ["--shared-connection"]],
+                          lost="waiting for it to speak again" if broker else Deployment.lost)
     key = folder / "key"
     key.write_text("a secret shared by the three hosts\n")
     address, authkey = f"{host}:50000", ["--authkey-file", str(key)]
@@ -65,8 +70,9 @@ def deployment(transport: str, network: Network, folder) -> Deployment:
                       env={"REQREP_AUTHKEY": ""})  # the file, not the environment
 
 
-def test_roles_on_three_hosts(transport, network, tmp_path):
-    plan = deployment(transport, network, tmp_path)
+@pytest.mark.parametrize("variant", ["zmq", "zmq-balancing", "native"])
+def test_roles_on_three_hosts(variant, network, tmp_path):
+    plan = deployment(variant, network, tmp_path)
     responders = server = None
     try:
         responders = start_on(network, "responders", *plan.responders, "--responders", "2", "--timeout", "60",
@@ -85,8 +91,8 @@ def test_roles_on_three_hosts(transport, network, tmp_path):
             assert result.get("shared_connection", False) == bool(options)
         stop(server)
         lost = wait_for_line(responders, f"lost the {plan.peer}", stream="stderr")
-        if transport == "zmq":  # libzmq reconnects: the responders say so and stay for the broker's return
-            assert "reconnecting when it is back" in lost and responders.poll() is None
+        if variant.startswith("zmq"):  # libzmq reconnects: the responders say so and stay for the broker's return
+            assert plan.lost in lost and responders.poll() is None
         else:  # the queues went with the server: nothing to reconnect to, so the command ends, non-zero
             assert responders.wait(timeout=10) == 2
     finally:

@@ -1,23 +1,29 @@
-"""A responder: a REP socket that decodes each request, calls the workload's handler, encodes the reply.
+"""A responder: a REP socket that decodes each request, calls the workload's handler, encodes the reply; for
+a balancing broker (`--broker balancing`), a DEALER that says when it is free and exchanges heartbeats with
+the broker (balancing.py).
 
 A request frame may start with the request's number (see codec.py); the reply starts with it too, so the
-requester can tell which request a reply answers. `answerer` is the whole of it but the socket: the blocking
-loop here and the asyncio task in tasks.py drive it alike.
+requester can tell which request a reply answers. `answerer` is the whole of it but the socket (and `Duty`
+the balancing protocol's part): the blocking loops here and the asyncio tasks in tasks.py drive them alike.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from time import sleep
 
 import zmq
 
 from shared.config import RunConfig
+from shared.service_time import service_delay
 from shared.transport import Codec, Peer, notice_level
 from shared.workload import DECODE_REQUEST, BadRequests, answer, responder_handler
+from zmq_impl.balancing import Duty, Frames
 from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, carries_id, error_reply
 from zmq_impl.connection import client_socket, connect, shared_context
 from zmq_impl.curve import secure_server, start_authenticator
-from zmq_impl.server import bind
+from zmq_impl.server import bind, handshake_ms, receive_frames, send_frames
 
 
 def answerer(config: RunConfig, bad: BadRequests) -> Callable[[bytes], bytes]:
@@ -60,6 +66,7 @@ def listen_or_connect(config: RunConfig, index: int, socket: zmq.Socket):
     clients by their keys: returns the authenticator to stop). Otherwise the socket will connect to the
     broker's back address; returns the peer to connect to."""
     if config.example == "hello":
+        socket.handshake_ivl = handshake_ms(config)
         secure_server(socket, config.settings.curve)
         handler = start_authenticator(config.settings.curve, shared_context())
         try:
@@ -69,14 +76,38 @@ def listen_or_connect(config: RunConfig, index: int, socket: zmq.Socket):
                 handler.stop()
             raise
         return handler, None
-    return None, Peer(config.role(f"responder {index}"), config.role("broker"), config.settings.back_address,
-                      notice_level(index))
+    return None, broker_peer(config, index)
+
+
+def broker_peer(config: RunConfig, index: int) -> Peer:
+    return Peer(config.role(f"responder {index}"), config.role("broker"), config.settings.back_address,
+                notice_level(index))
+
+
+def balanced(config: RunConfig) -> bool:
+    """Whether the responders work for a load-balancing broker, which hands them requests when they are free."""
+    return config.settings.broker == "balancing"
+
+
+def duty(config: RunConfig, index: int, bad: BadRequests) -> Duty:
+    """A responder's part of the balancing protocol, its answers made by `answerer`."""
+    codec = CODECS[config.codec]
+    return Duty(config, broker_peer(config, index), answerer(config, bad),
+                lambda frame, extra: frames_reply(frame, extra, codec, bad), bad)
+
+
+def routing_id(index: int) -> bytes:
+    """The name a balancing broker knows a responder by, in its logs too: unique across hosts and restarts."""
+    return f"responder {index} {uuid.uuid4().hex[:6]}".encode()
 
 
 def respond(config: RunConfig, index: int, ready) -> None:
     """Answer requests until stopped (the context terminated)."""
+    if balanced(config):
+        work(config, index, ready)
+        return
     bad = BadRequests(index)
-    reply_to = answerer(config, bad)
+    reply_to, delay = answerer(config, bad), service_delay(config)
     try:
         socket = client_socket(config, zmq.REP, secure=config.example != "hello")
     except zmq.ContextTerminated:
@@ -90,6 +121,8 @@ def respond(config: RunConfig, index: int, ready) -> None:
         recv, send = socket.recv, socket.send
         while True:
             frame = recv()
+            if delay:
+                sleep(delay())
             try:
                 send(reply_to(frame), copy=False)  # copied all the same below ZERO_COPY_BYTES
             except zmq.ZMQError as error:
@@ -106,3 +139,42 @@ def respond(config: RunConfig, index: int, ready) -> None:
         socket.close()
         if handler is not None:
             handler.stop()
+
+
+def work(config: RunConfig, index: int, ready) -> None:
+    """A responder for a balancing broker, until stopped: READY once connected, then each request answered
+    in its envelope, and a heartbeat whenever it has been quiet for an interval."""
+    shift, delay = duty(config, index, BadRequests(index)), service_delay(config)
+    try:
+        socket = client_socket(config, zmq.DEALER)
+    except zmq.ContextTerminated:
+        return
+    try:
+        socket.routing_id = routing_id(index)
+        connect(config, broker_peer(config, index), socket)
+        tell(socket, shift.hello())
+        ready.set()
+        poller = zmq.Poller()  # one for the run: Socket.poll makes a new one each time
+        poller.register(socket, zmq.POLLIN)
+        while True:
+            if poller.poll(shift.wait_ms()):
+                request = shift.heard(receive_frames(socket))
+                if request is not None:
+                    if delay:
+                        sleep(delay())
+                    tell(socket, shift.answer(request))
+            tell(socket, shift.due())
+    except zmq.ContextTerminated:
+        pass
+    finally:
+        socket.close()
+
+
+def tell(socket: zmq.Socket, frames: Frames | None) -> None:
+    """Send to the broker if there is something to send. A broker that takes nothing within the timeout
+    loses the message: a reply's requester sends the request again, and a heartbeat is only a heartbeat."""
+    if frames is not None:
+        try:
+            send_frames(socket, frames)
+        except zmq.Again:
+            pass

@@ -1,5 +1,7 @@
-"""The listening side of ZeroMQ: the broker, a ROUTER bound on the front address, zmq.proxy, and a DEALER
-bound on the back address where the responders connect.
+"""The listening side of ZeroMQ: the broker. With `--broker proxy` (the seed's), a ROUTER bound on the front
+address, zmq.proxy, and a DEALER bound on the back address where the responders connect; with `--broker
+balancing`, a ROUTER on each side and a loop that hands each request to a responder that said it is free
+(the protocol and its bookkeeping are in balancing.py).
 
 The seed's final response-router had the two sockets swapped (DEALER in front, ROUTER behind), which
 drops every request; this is the layout of its earlier, working revision.
@@ -8,15 +10,20 @@ drops every request; this is the layout of its earlier, working revision.
 from __future__ import annotations
 
 import threading
+import time
 
 import zmq
 
 from shared.config import RunConfig
 from shared.transport import UsageError
+from zmq_impl.balancing import HEARTBEAT, READY, Frames, Roster
 from zmq_impl.connection import crosses_tcp, shared_context
 from zmq_impl.curve import secure_server, start_authenticator
 
 SIGNAL_POLL_SECONDS = 0.2
+# Connections waiting to be accepted, as on the native server: with libzmq's 100, a thousand requesters that
+# connect at once, or a flood of idle connections, would have the others' connections retried for seconds.
+BACKLOG = 4096
 
 
 def bind(socket: zmq.Socket, address: str) -> None:
@@ -31,12 +38,15 @@ def bind(socket: zmq.Socket, address: str) -> None:
 
 def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = True) -> zmq.Socket:
     """A socket of `kind` bound on `address`: no lingering, the run's limit on message size (a peer that
-    sends more is disconnected by libzmq before the message is ever assembled), CURVE when it crosses TCP
-    (unless `secure` is off: peers on this host only)."""
+    sends more is disconnected by libzmq before the message is ever assembled), a connection that has not
+    completed ZMTP's handshake within the timeout closed, and CURVE when it crosses TCP (unless `secure` is
+    off: peers on this host only)."""
     socket = shared_context().socket(kind)
     try:
         socket.linger = 0
         socket.maxmsgsize = config.settings.max_message_bytes
+        socket.handshake_ivl = handshake_ms(config)
+        socket.backlog = BACKLOG
         if secure and crosses_tcp(address):  # responders on other hosts are let in by their key, like requesters
             secure_server(socket, config.settings.curve)
         bind(socket, address)
@@ -46,8 +56,17 @@ def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = 
     return socket
 
 
+def handshake_ms(config: RunConfig) -> int:
+    """ZMQ_HANDSHAKE_IVL: the run's timeout, within which a peer that connected must complete the handshake
+    (libzmq's default is 30 s): connections that never speak are closed, not held."""
+    return max(1, round(config.timeout * 1000))
+
+
 def serve(config: RunConfig, ready) -> None:
     """Run the broker until interrupted (SIGTERM in its own process, `stop_threads` in threads)."""
+    if config.settings.broker == "balancing":
+        balance(config, ready)
+        return
     handler = start_authenticator(config.settings.curve, shared_context())
     front = back = None
     try:
@@ -98,6 +117,114 @@ def run_proxy(front: zmq.Socket, back: zmq.Socket, ready, handler=None) -> None:
         proxy.join()
     if failures:
         raise failures[0]
+
+
+def balance(config: RunConfig, ready) -> None:
+    """The load-balancing broker until interrupted: requests from the front go to the responder free the
+    longest, each holding one at a time; a responder silent past its liveness gets none (see balancing.py).
+
+    Its loop is Python's, where zmq.proxy's is C: what that costs is the ratio `--broker balancing` shows
+    against `--broker proxy`. It polls in slices of a heartbeat at most, so a signal gets in.
+    """
+    handler = start_authenticator(config.settings.curve, shared_context())
+    front = back = None
+    try:
+        front = server_socket(config, zmq.ROUTER, config.address)
+        back = server_socket(config, zmq.ROUTER, config.settings.back_address)
+        back.router_mandatory = 1  # a request handed to a responder that is gone fails here, and goes to another
+        back.router_handover = 1  # a responder that reconnects under its name takes its place at once
+        ready.set()
+        dispatch(front, back, Roster(config))
+    except zmq.ContextTerminated:
+        pass  # roles running as threads are being stopped
+    finally:
+        for socket in (front, back):
+            if socket is not None:
+                socket.close()
+        if handler is not None:
+            handler.stop()
+
+
+def dispatch(front: zmq.Socket, back: zmq.Socket, roster: Roster) -> None:
+    """The broker's loop: the front is read only while a responder is free, so requests wait in its queue
+    (and, past its high-water mark, in TCP) rather than in a responder's."""
+    both, responders = zmq.Poller(), zmq.Poller()
+    for poller in (both, responders):
+        poller.register(back, zmq.POLLIN)
+    both.register(front, zmq.POLLIN)
+    poll_both, poll_responders, clock = both.poll, responders.poll, time.monotonic
+    now = clock()
+    while True:
+        polled = (poll_both if roster.free else poll_responders)(roster.wait_ms(now))
+        now = clock()
+        for socket, _ in polled:
+            if socket is back:
+                from_responder(receive_frames(back), front, roster, now)
+            else:
+                to_responder(receive_frames(front), back, roster, now)
+        if now >= roster.next_tick:
+            for identity in roster.tick(now):
+                deliver(back, roster, identity, [HEARTBEAT], now)
+
+
+# Plain ints: combining pyzmq's flag enums costs more than the call they are passed to.
+NOBLOCK, SNDMORE, RCVMORE = int(zmq.NOBLOCK), int(zmq.SNDMORE), int(zmq.RCVMORE)
+
+
+def receive_frames(socket: zmq.Socket) -> Frames:
+    """A message of several frames. pyzmq's recv_multipart costs about four times this on small frames, once
+    per request and per reply here, where zmq.proxy moves them in C."""
+    recv, more = socket.recv, socket.get
+    frames = [recv()]
+    while more(RCVMORE):
+        frames.append(recv())
+    return frames
+
+
+def send_frames(socket: zmq.Socket, frames: Frames, flags: int = 0) -> None:
+    """send_multipart, as `receive_frames` is recv_multipart. Once the first frame is taken, the others are too."""
+    put, more = socket.send, flags | SNDMORE
+    for frame in frames[:-1]:
+        put(frame, more)
+    put(frames[-1], flags)
+
+
+def from_responder(frames: Frames, front: zmq.Socket, roster: Roster, now: float) -> None:
+    """A responder's READY, heartbeat or reply. A heartbeat from one not on the roster (dropped, or met by a
+    broker started since) takes it back as free: responders send heartbeats between requests only."""
+    identity, rest = frames[0], frames[1:]
+    unknown = roster.heard(identity, now)
+    if len(rest) == 1:
+        if rest[0] not in (READY, HEARTBEAT) or (rest[0] == HEARTBEAT and not unknown):
+            return
+    else:
+        try:
+            send_frames(front, rest, NOBLOCK)  # a requester gone: the ROUTER drops it
+        except zmq.Again:
+            pass
+    if unknown:
+        roster.take_back(identity, greeting=rest == [READY])
+    roster.release(identity)
+
+
+def to_responder(frames: Frames, back: zmq.Socket, roster: Roster, now: float) -> None:
+    """Hand a request to the responder free the longest; if it is gone, to the next. With none left the
+    request is dropped, and its requester sends it again."""
+    while (identity := roster.next_free()) is not None:
+        if deliver(back, roster, identity, frames, now):
+            return
+
+
+def deliver(back: zmq.Socket, roster: Roster, identity: bytes, frames: Frames, now: float) -> bool:
+    """Send to one responder, never blocking; one that is gone is struck off the roster."""
+    try:
+        send_frames(back, [identity, *frames], NOBLOCK)
+    except zmq.ZMQError as error:
+        if error.errno == zmq.EHOSTUNREACH:
+            roster.forget(identity, "disconnected")
+        return False  # EAGAIN: its queue is full; it is not free, and its silence will tell
+    roster.sent(identity, now)
+    return True
 
 
 def stop_threads(config: RunConfig) -> None:

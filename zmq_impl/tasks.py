@@ -1,8 +1,8 @@
 """`--concurrency asyncio`: the responder and the requester as asyncio tasks, on `zmq.asyncio` sockets that
 make every send and receive awaitable, so that one event loop on one thread holds a thousand requests in
 flight. Each drives the same core as its blocking counterpart (responder.answerer, shared/lockstep.py,
-shared/pipeline.py) with `await` where that one blocks; the broker stays `zmq.proxy`, a blocking C call, in a
-thread of its own.
+shared/pipeline.py) with `await` where that one blocks, and the balancing broker's responders their `Duty`;
+the broker (zmq.proxy, a blocking C call, or the balancing broker's loop) stays in a thread of its own.
 
 Unlike a Racket green thread blocked in a ZeroMQ call (the seed's reason for places), a task waiting here
 leaves the loop free: libzmq tells the loop through its file descriptor when a socket is ready.
@@ -10,6 +10,7 @@ leaves the loop free: libzmq tells the loop through its file descriptor when a s
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 
@@ -20,17 +21,30 @@ from shared.config import START_DEADLINE, RunConfig
 from shared.lockstep import Exchange, lockstep
 from shared.pipeline import pipeline_async
 from shared.results import RequesterResult, Tally, shows_exchanges
+from shared.service_time import service_delay
 from shared.workload import BadRequests, workload_for
+from zmq_impl.balancing import Frames
 from zmq_impl.codec import CODECS, framing
 from zmq_impl.connection import client_socket, connect_async
 from zmq_impl.requester import peer_of
-from zmq_impl.responder import answerer, frames_reply, listen_or_connect
+from zmq_impl.responder import (
+    answerer,
+    balanced,
+    broker_peer,
+    duty,
+    frames_reply,
+    listen_or_connect,
+    routing_id,
+)
 
 
 async def respond(config: RunConfig, index: int, ready) -> None:
     """responder.respond as a task."""
+    if balanced(config):
+        await work(config, index, ready)
+        return
     bad = BadRequests(index)
-    reply_to = answerer(config, bad)
+    reply_to, delay = answerer(config, bad), service_delay(config)
     socket = client_socket(config, zmq.REP, asynchronous=True, secure=config.example != "hello")
     handler = None
     try:
@@ -41,6 +55,8 @@ async def respond(config: RunConfig, index: int, ready) -> None:
         recv, send = socket.recv, socket.send
         while True:
             frame = await recv()
+            if delay:
+                await asyncio.sleep(delay())
             try:
                 await send(reply_to(frame), copy=False)
             except zmq.ZMQError as error:
@@ -53,6 +69,38 @@ async def respond(config: RunConfig, index: int, ready) -> None:
         socket.close()
         if handler is not None:
             handler.stop()
+
+
+async def work(config: RunConfig, index: int, ready) -> None:
+    """responder.work as a task: its service time awaited, so that the loop's other tasks go on."""
+    shift, delay = duty(config, index, BadRequests(index)), service_delay(config)
+    socket = client_socket(config, zmq.DEALER, asynchronous=True)
+    try:
+        socket.routing_id = routing_id(index)
+        await connect_async(config, broker_peer(config, index), socket)
+        await tell(socket, shift.hello())
+        ready.set()
+        while True:
+            if await socket.poll(shift.wait_ms()):
+                request = shift.heard(await socket.recv_multipart())
+                if request is not None:
+                    if delay:
+                        await asyncio.sleep(delay())
+                    await tell(socket, shift.answer(request))
+            await tell(socket, shift.due())
+    except zmq.ContextTerminated:
+        pass
+    finally:
+        socket.close()
+
+
+async def tell(socket: zmq.asyncio.Socket, frames: Frames | None) -> None:
+    """responder.tell, awaited."""
+    if frames is not None:
+        try:
+            await socket.send_multipart(frames)
+        except zmq.Again:
+            pass
 
 
 async def open_socket(config: RunConfig, requester_id: int, kind: int = zmq.REQ, *,

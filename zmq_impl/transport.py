@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 import re
 import uuid
@@ -20,6 +21,8 @@ from zmq_impl.curve import create_keys, keys_for_a_run
 DEFAULT_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
 DEFAULT_BACK = "tcp://127.0.0.1:1338"  # where a broker started alone meets its responders
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+BROKERS = ("proxy", "balancing")
+DEFAULT_HEARTBEAT, DEFAULT_LIVENESS = 1.0, 3  # the zguide's Paranoid Pirate: a peer is lost after 3 s of silence
 MAKE_KEYS = "(made for this run)"  # `--curve` with no folder: keys made for a run on this machine
 _TCP_ENDPOINT = re.compile(r"^tcp://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.*-]+):(\d{1,5})$")
 
@@ -31,8 +34,12 @@ class ZmqSettings(Settings):
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # a peer that sends more is disconnected
     shared_connection: bool = False  # requesters reach the broker over one connection, through a local router
     router_address: str = ""  # with shared_connection: where that router meets the requesters (set by the run)
+    broker: str = "proxy"  # proxy: the seed's zmq.proxy, pushing; balancing: requests for free responders only
+    heartbeat: float = DEFAULT_HEARTBEAT  # balancing: seconds between heartbeats when there is nothing else to say
+    liveness: int = DEFAULT_LIVENESS  # balancing: heartbeats missed before a peer is presumed lost
 
     def check(self, config: RunConfig) -> None:
+        self.check_broker(config)
         if self.max_message_bytes <= 0:
             raise UsageError(f"--max-message-bytes must be a positive number, not {self.max_message_bytes}")
         if self.back_address.startswith("tcp://"):
@@ -48,6 +55,19 @@ class ZmqSettings(Settings):
         if config.codec == "raw" and config.workload != "echo":
             raise UsageError("the raw codec carries the seed's text frames only: use it with --workload echo")
 
+    def check_broker(self, config: RunConfig) -> None:
+        if self.broker not in BROKERS:
+            raise UsageError(f"--broker must be one of {', '.join(BROKERS)}, not {self.broker!r}")
+        if self.broker == "proxy" and (self.heartbeat, self.liveness) != (DEFAULT_HEARTBEAT, DEFAULT_LIVENESS):
+            raise UsageError("--heartbeat and --liveness pace a balancing broker and its responders: use them with "
+                             "--broker balancing")
+        if self.broker == "balancing" and config.example == "hello":
+            raise UsageError("the hello example has no broker: --broker balancing needs --example router")
+        if not 0 < self.heartbeat < math.inf:
+            raise UsageError(f"--heartbeat must be a positive number of seconds, not {self.heartbeat}")
+        if self.liveness < 1:
+            raise UsageError(f"--liveness must be 1 or more, not {self.liveness}")
+
     def public(self) -> dict:
         fields = dataclasses.asdict(self)
         fields.pop("router_address")  # a loopback port of the moment, internal to the request side
@@ -62,6 +82,7 @@ def _keys(values: dict) -> list[str]:
 
 
 ALL_SIDES = "run compare serve broker responders request"
+BROKER_SIDES = "run compare serve broker responders"  # responders speak the protocol of the broker they serve
 
 
 def internal_back(config: RunConfig) -> str:
@@ -99,9 +120,21 @@ class ZmqTransport(Transport):
         option("--shared-connection", parts="run compare request", action="store_true",
                help="all requesters reach the broker over one TCP connection, through a local request router (as "
                     "the seed's request-router did)"),
+        option("--broker", parts=BROKER_SIDES, choices=BROKERS, default="proxy",
+               help="proxy: the seed's zmq.proxy, whose DEALER pushes requests to the responders in turn, hung or "
+                    "not (default); balancing: the zguide's load-balancing broker, which hands a request only to a "
+                    "responder that said it is free, and drops a silent one (a broker and its responders need the "
+                    "same)"),
+        option("--heartbeat", parts=BROKER_SIDES, type=float, metavar="S", default=DEFAULT_HEARTBEAT,
+               help=f"with --broker balancing: seconds between heartbeats of a broker and a responder that have "
+                    f"nothing else to say (default {DEFAULT_HEARTBEAT:g})"),
+        option("--liveness", parts=BROKER_SIDES, type=int, metavar="N", default=DEFAULT_LIVENESS,
+               help=f"with --broker balancing: heartbeats missed before a peer is presumed lost and logged so; a "
+                    f"responder busy with one request for longer looks hung (default {DEFAULT_LIVENESS})"),
     )
     parts = {"serve": "the response side: broker and responders",
-             "broker": "the broker alone: ROUTER, zmq.proxy, DEALER",
+             "broker": "the broker alone: ROUTER, zmq.proxy, DEALER (or, with --broker balancing, ROUTER, a loop "
+                       "that hands requests to free responders, ROUTER)",
              "responders": "responders alone, for a running broker"}
     commands = (ExtraCommand("keys", "create CURVE key pairs for a server and a client in DIR", (
         option("folder", parts="keys", metavar="DIR", help="the folder to write the keys into (created)"),
@@ -165,10 +198,11 @@ class ZmqTransport(Transport):
         return config.with_(settings=dataclasses.replace(config.settings, back_address=internal_back(config)))
 
     def announcement(self, config: RunConfig, part: str) -> str:
-        back = config.settings.back_address
-        return {"serve": f"serving on {config.address} with {config.responders} responders",
-                "broker": f"broker serving on {config.address}, responders on {back}",
-                "responders": f"{config.responders} responders serving for the broker at {back}"}[part]
+        back, kind = config.settings.back_address, config.settings.broker
+        broker = "balancing broker" if kind == "balancing" else "broker"
+        return {"serve": f"serving on {config.address} with {config.responders} responders behind a {kind} broker",
+                "broker": f"{broker} serving on {config.address}, responders on {back}",
+                "responders": f"{config.responders} responders serving for the {broker} at {back}"}[part]
 
     # ---- roles -------------------------------------------------------------------------------------------
     def needs_server(self, config: RunConfig) -> bool:

@@ -1,0 +1,281 @@
+"""The native server's door: one thread accepts every connection and runs the managers' authentication for
+all of them at once, message by message as their bytes come, each within the run's timeout; only a client
+that proved it holds the key gets the thread the managers give each connection.
+
+Native only: the stock server starts that thread at once, and it waits for the answer to its challenge with
+no deadline, so anyone who can reach the port holds a thread and its stack for nothing, for ever. libzmq
+runs ZMTP's handshake in its I/O thread, and ZMQ_HANDSHAKE_IVL (zmq_impl/server.py) bounds it.
+
+The challenges themselves are the standard library's own (`deliver_challenge`, `answer_challenge`), run on a
+scripted stand-in for the connection, so that what is sent and what is accepted follow the Python in use.
+"""
+
+from __future__ import annotations
+
+import errno
+import hmac
+import logging
+import selectors
+import socket
+import struct
+import threading
+import time
+from collections import OrderedDict
+from multiprocessing import connection, managers
+from traceback import format_exc
+
+log = logging.getLogger(__name__)
+PENDING_MAX = 1024  # connections waiting for authentication; past it the oldest is closed to make room
+ACCEPTS_PER_ROUND = 64  # a flood of connections does not keep the gate from the handshakes under way
+MESSAGE_MAX = 256  # the stock server reads no handshake message longer (recv_bytes(256))
+_LENGTH = struct.Struct("!i")  # multiprocessing.connection's header: a message's length
+_SHORT_OF = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}  # accept() failing for want of room
+
+
+class _Paused(Exception):
+    """A challenge function wants the next message, which has not come yet."""
+
+
+class _Script:
+    """A stand-in connection for the standard library's challenge functions: it hands them the messages
+    given, keeps what they send, and pauses them when they wait for more."""
+
+    def __init__(self, *incoming: bytes) -> None:
+        self.incoming, self.sent = list(incoming), []
+
+    def send_bytes(self, data: bytes) -> None:
+        self.sent.append(bytes(data))
+
+    def recv_bytes(self, maxlength: int | None = None) -> bytes:
+        if not self.incoming:
+            raise _Paused()
+        return self.incoming.pop(0)
+
+
+def _challenge(authkey: bytes) -> bytes:
+    """A new challenge, worded as this Python's `deliver_challenge` words it."""
+    script = _Script()
+    try:
+        connection.deliver_challenge(script, authkey)
+    except _Paused:
+        pass
+    return script.sent[0]
+
+
+def _answer(authkey: bytes, challenge: bytes) -> bytes:
+    """What a peer with the key answers to `challenge`, as this Python's `answer_challenge` answers it."""
+    script = _Script(challenge)
+    try:
+        connection.answer_challenge(script, authkey)
+    except _Paused:
+        pass
+    return script.sent[0]
+
+
+def _accepts(authkey: bytes, challenge: bytes, response: bytes) -> bool:
+    """Whether `response` answers our `challenge`: as this Python answers it, or with HMAC-MD5, which the
+    standard library's own server accepts from an older client (3.12 and later; the same digest before)."""
+    legacy = hmac.new(authkey, challenge[len(connection.CHALLENGE):], "md5").digest()
+    return hmac.compare_digest(response, _answer(authkey, challenge)) or hmac.compare_digest(response, legacy)
+
+
+class Admission:
+    """One connection's authentication, the stock server's steps in its order: our challenge and the peer's
+    answer, then the peer's challenge and ours. Each `readable` reads what has come, no further than the
+    message under way: what follows the last one is the client's first request, the managers' to read."""
+
+    def __init__(self, sock: socket.socket, authkey: bytes, deadline: float) -> None:
+        self.socket, self.authkey, self.deadline = sock, authkey, deadline
+        self.step = self._answered
+        self.buffer, self.need, self.header = bytearray(), _LENGTH.size, True
+        self.challenge = _challenge(authkey)
+        self._send(self.challenge)
+
+    def _send(self, message: bytes) -> None:
+        """Handshake messages are small and the socket's buffer empty: a short write means a broken peer."""
+        data = _LENGTH.pack(len(message)) + message
+        if self.socket.send(data) != len(data):
+            raise ConnectionError("the peer does not read")
+
+    def readable(self) -> bool:
+        """Read what came; True once the peer is authenticated. Raises on a wrong key or a broken message,
+        and ConnectionError when the peer went."""
+        while True:
+            try:
+                chunk = self.socket.recv(self.need - len(self.buffer))
+            except BlockingIOError:
+                return False
+            if not chunk:
+                raise ConnectionError("the peer closed the connection")
+            self.buffer += chunk
+            if len(self.buffer) < self.need:
+                continue
+            if self.header:
+                length = _LENGTH.unpack(self.buffer)[0]
+                if not 0 <= length <= MESSAGE_MAX:
+                    raise ConnectionError(f"a handshake message of {length} bytes")
+                self.buffer, self.need, self.header = bytearray(), length, False
+                if length:
+                    continue
+            message = bytes(self.buffer)
+            self.buffer, self.need, self.header = bytearray(), _LENGTH.size, True
+            if self.step(message):
+                return True
+
+    def _answered(self, response: bytes) -> bool:
+        if not _accepts(self.authkey, self.challenge, response):
+            self._send(connection.FAILURE)
+            raise connection.AuthenticationError("digest received was wrong")
+        self._send(connection.WELCOME)
+        self.step = self._challenged
+        return False
+
+    def _challenged(self, challenge: bytes) -> bool:
+        if not challenge.startswith(connection.CHALLENGE):
+            raise connection.AuthenticationError("the peer sent no challenge")
+        self._send(_answer(self.authkey, challenge))
+        self.step = self._welcomed
+        return False
+
+    def _welcomed(self, response: bytes) -> bool:
+        if response != connection.WELCOME:
+            raise connection.AuthenticationError("digest sent was rejected")
+        return True
+
+
+class Server(managers.Server):
+    """The managers' server for connections the gate has authenticated: the stock request handling, from the
+    client's first request on."""
+
+    def _handle_request(self, c) -> None:
+        # The stock method after its two challenges (Python 3.11 to 3.13 alike).
+        request = None
+        try:
+            request = c.recv()
+            ignore, funcname, args, kwds = request
+            assert funcname in self.public, f"{funcname!r} unrecognized"
+            func = getattr(self, funcname)
+        except Exception:
+            msg = ("#TRACEBACK", format_exc())
+        else:
+            try:
+                msg = ("#RETURN", func(c, *args, **kwds))
+            except Exception:
+                msg = ("#TRACEBACK", format_exc())
+        try:
+            c.send(msg)
+        except Exception:
+            log.debug("the managers' server could not answer %r", request)
+
+
+class Gate:
+    """The accepting thread's work: new connections in, authenticated ones handed to a thread of their own,
+    the others closed at their deadline; never more than PENDING_MAX waiting."""
+
+    def __init__(self, server: Server, timeout: float) -> None:
+        self.server, self.timeout = server, timeout
+        self.listener: socket.socket = server.listener._listener._socket
+        self.nodelay = getattr(server.listener, "nodelay", True)
+        self.pending: OrderedDict[int, Admission] = OrderedDict()  # by age: the oldest first
+        self.selector = selectors.DefaultSelector()
+        self.crowded = False  # whether PENDING_MAX was reached (said once)
+        self.expired, self.next_word = 0, 0.0  # connections closed at their deadline, not said yet; when to say
+
+    def run(self, stop: threading.Event, poll_seconds: float) -> None:
+        """Until `stop` is set."""
+        self.listener.setblocking(False)
+        self.selector.register(self.listener, selectors.EVENT_READ)
+        try:
+            while not stop.is_set():
+                for key, _ in self.selector.select(self.wait(poll_seconds)):
+                    if key.fileobj is self.listener:
+                        self.accept()
+                    else:
+                        self.advance(key.fd)
+                self.expire(time.monotonic())
+        finally:
+            for fd in list(self.pending):
+                self.close(fd)
+            self.selector.close()
+
+    def wait(self, poll_seconds: float) -> float:
+        if not self.pending:
+            return poll_seconds
+        oldest = next(iter(self.pending.values()))
+        return max(0.0, min(poll_seconds, oldest.deadline - time.monotonic()))
+
+    def accept(self) -> None:
+        for _ in range(ACCEPTS_PER_ROUND):
+            try:
+                sock, _ = self.listener.accept()
+            except BlockingIOError:
+                return
+            except OSError as error:
+                if error.errno in _SHORT_OF:  # out of descriptors, say: the oldest waiting goes first
+                    log.warning("native server: cannot accept a connection: %s", error.strerror)
+                    self.make_room()
+                    return
+                continue  # a connection reset before it was accepted
+            self.admit(sock)
+
+    def admit(self, sock: socket.socket) -> None:
+        if len(self.pending) >= PENDING_MAX:
+            self.make_room()
+        sock.setblocking(False)
+        if self.nodelay:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            admission = Admission(sock, bytes(self.server.authkey), time.monotonic() + self.timeout)
+        except OSError:
+            sock.close()
+            return
+        self.pending[sock.fileno()] = admission
+        self.selector.register(sock, selectors.EVENT_READ)
+
+    def make_room(self) -> None:
+        if not self.crowded:
+            log.warning("native server: %d connections wait for authentication: closing the oldest as more "
+                        "come (said once)", len(self.pending))
+            self.crowded = True
+        if self.pending:
+            self.close(next(iter(self.pending)))
+
+    def advance(self, fd: int) -> None:
+        admission = self.pending[fd]
+        try:
+            done = admission.readable()
+        except Exception as error:  # a wrong key, a broken message, a peer gone: that connection only
+            log.info("native server: closed a connection that did not authenticate: %s", error)
+            self.close(fd)
+            return
+        if done:
+            self.hand_over(fd)
+
+    def hand_over(self, fd: int) -> None:
+        """The managers' own thread for an authenticated client, as the stock server starts one."""
+        sock = self.pending.pop(fd).socket
+        self.selector.unregister(sock)
+        sock.setblocking(True)
+        client = connection.Connection(sock.detach())
+        try:
+            threading.Thread(target=self.server.handle_request, args=(client,), daemon=True).start()
+        except RuntimeError as error:  # no thread to be had: this client is refused, the server goes on
+            log.warning("native server: cannot serve a client: %s", error)
+            client.close()
+
+    def expire(self, now: float) -> None:
+        """Close the connections past their deadline; say how many, once a timeout at most."""
+        while self.pending and next(iter(self.pending.values())).deadline <= now:
+            self.close(next(iter(self.pending)))
+            self.expired += 1
+        if self.expired and now >= self.next_word:
+            log.info("native server: closed %d connections that did not authenticate within %g s", self.expired,
+                     self.timeout)
+            self.expired, self.next_word = 0, now + self.timeout
+        if not self.pending:
+            self.crowded = False
+
+    def close(self, fd: int) -> None:
+        sock = self.pending.pop(fd).socket
+        self.selector.unregister(sock)
+        sock.close()

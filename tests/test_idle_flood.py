@@ -1,0 +1,58 @@
+"""Connections that never speak, against each listening side: a few hundred idle connections and a few
+half-written handshakes cost the native server no thread each, both servers close them once the deadline
+(the run's timeout) has passed, and a run meanwhile is served and verified. The 10,000-connection figure is
+a measurement: `python tests/flood.py VARIANT`."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import psutil
+import pytest
+from conftest import local_config
+from flood import close_all, closed_by_peer, half_written, holding, open_idle, wait_until
+
+from shared.run import response_side, run
+
+pytestmark = pytest.mark.timeout(120)
+IDLE, HALF = 300, 20
+DEADLINE = 4.0  # seconds: long enough for the run to happen while the flood is held
+
+
+def test_idle_connections_are_closed_at_the_deadline_while_a_run_is_served(transport):
+    config = local_config(transport, timeout=DEADLINE, requests=1000, requesters=2, responders=2)
+    host, port = config.transport.host_port(config.address)
+    with response_side(config) as roles:
+        server = psutil.Process(dict(roles.processes())[config.role(config.transport.server_role)])
+        idle = holding(server)
+        flood = []
+        try:
+            flood = open_idle(host, port, IDLE) + [half_written(host, port, transport) for _ in range(HALF)]
+            opened = time.monotonic()
+            assert wait_until(lambda: holding(server)["descriptors"] >= idle["descriptors"] + IDLE + HALF, DEADLINE / 2)
+            if transport == "native":  # one thread for all of them, where the stock server starts one each
+                assert holding(server)["threads"] <= idle["threads"] + 2
+            result = run(config, local_server=False)
+            assert (result.ok, result.failed, result.duplicated) == (1000, 0, 0)
+            ends = opened + DEADLINE + 5
+            assert all(closed_by_peer(sock, ends) for sock in flood)
+            assert time.monotonic() - opened >= DEADLINE - 0.5  # closed at the deadline, not before
+        finally:
+            close_all(flood)
+        assert wait_until(lambda: holding(server)["descriptors"] <= idle["descriptors"] + 4, 5)
+
+
+@pytest.mark.parametrize("first_message", [(2**31 - 1).to_bytes(4, "big"), (5).to_bytes(4, "big") + b"wrong"],
+                         ids=["too-long", "wrong-answer"])
+def test_a_broken_handshake_is_closed_at_once_and_the_server_goes_on(first_message):
+    """The native server's door reads a handshake message no longer than the managers do (256 bytes), and
+    closes a connection whose answer is wrong without waiting for its deadline."""
+    config = local_config("native", timeout=30.0, requests=200)
+    host, port = config.transport.host_port(config.address)
+    with response_side(config):
+        with socket.create_connection((host, port), timeout=10) as sock:
+            sock.sendall(first_message)
+            assert closed_by_peer(sock, time.monotonic() + 10)  # long before the 30 s deadline
+        result = run(config, local_server=False)
+    assert (result.ok, result.failed) == (200, 0)
