@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-import math
 import platform
 import resource
+import threading
 import time
-from array import array
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from shared import __version__
+from shared.latency import Histogram, merged
+from shared.measure import RoleUsage, proportional_mib
 from shared.transport import Codec
 from shared.workload import Workload
 
@@ -22,11 +23,12 @@ PERCENTILES = (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p999", 0.999))
 
 @dataclass
 class RequesterResult:
-    """One requester's account. Latencies are nanoseconds, indexed by request number, 0 where unanswered."""
+    """One requester's account. Latencies are in a histogram (shared/latency.py): its size does not depend on
+    how many requests the requester sent."""
 
     requester_id: int
     planned: int
-    latencies: array = field(repr=False)
+    latency: Histogram = field(repr=False)
     answered: int = 0  # replies received, right or wrong
     ok: int = 0
     failed: int = 0
@@ -36,28 +38,34 @@ class RequesterResult:
     ended: float = 0.0  # when the last reply arrived (or the requester gave up)
     cpu_seconds: float = 0.0
     rss_peak_mib: float = 0.0
+    pss_mib: float = 0.0  # its proportional and unique set sizes as it ended (see shared/measure.py)
+    uss_mib: float = 0.0
     thread_cpu_seconds: float = 0.0  # the CPU of the thread it ran on (its own, unless it is an asyncio task)
     failures: list[str] = field(default_factory=list)  # the first few reasons, for the summary
 
 
 class Tally:
-    """Counts one requester's outcomes and checks each reply against the handler's answer to its request.
-    `record` is the one call the request loop makes per reply; it allocates nothing but what decoding
-    and the check need. The other methods serve the rare paths (a wrong, late or missing reply)."""
+    """Counts one requester's outcomes. The request loops (shared/lockstep.py, shared/pipeline.py) check each
+    reply themselves against the encoding of the right one (`expect`), which costs one comparison of bytes or
+    tuples, and add its latency to `latency`; `check` is the rare path of a reply whose encoding differs (a
+    wrong reply, or a responder that encodes the same value differently). The other methods serve the rare
+    paths too (a late or missing reply)."""
 
     def __init__(self, requester_id: int, planned: int, workload: Workload, codec: Codec, progress) -> None:
-        self.result = RequesterResult(requester_id, planned, array("q", bytes(8 * planned)))
+        self.result = RequesterResult(requester_id, planned, Histogram())
         self.requester_id, self.workload, self.codec = requester_id, workload, codec
-        self.latencies = self.result.latencies
-        # The handler itself, not Workload.expected, which only calls it: one Python frame less per reply.
-        self.expected, self.decode = workload.handle, codec.decode
+        self.latency = self.result.latency
+        self.expected, self.encode, self.decode = workload.handle, codec.encode, codec.decode
         self.progress, self.slot = progress, requester_id
         self.wrong = self.answered = 0
 
-    def record(self, n: int, latency_ns: int, request, payload) -> None:
-        """The reply to request n came back after latency_ns: decode it and check it."""
-        self.latencies[n] = latency_ns
-        self.answered += 1
+    def expect(self, request):
+        """The encoding of the right reply to `request`: the handler's answer, encoded as a responder would."""
+        return self.encode(self.expected(request))
+
+    def check(self, n: int, request, payload) -> None:
+        """A reply to request n whose encoding is not the expected one: decode it, and count it wrong unless
+        it is the handler's answer all the same."""
         try:
             reply = self.decode(payload)
         except Exception as error:
@@ -65,8 +73,6 @@ class Tally:
             return
         if reply != self.expected(request):
             self.fail(f"request {n}: expected {self.expected(request)!r}, got {reply!r}")
-        if not (self.answered - 1) & PROGRESS_EVERY:  # the first reply, then one in 64: read 10 times a second
-            self.progress[self.slot] = self.answered
 
     def fail(self, reason: str) -> None:
         self.wrong += 1
@@ -96,6 +102,8 @@ class Tally:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         result.cpu_seconds = usage.ru_utime + usage.ru_stime
         result.rss_peak_mib = usage.ru_maxrss / 1024  # KiB on Linux
+        if threading.current_thread() is threading.main_thread():  # a process of its own: it ends with this
+            result.pss_mib, result.uss_mib = proportional_mib()  # (threads and tasks: the parent samples theirs)
         result.thread_cpu_seconds = time.thread_time()
         return result
 
@@ -106,27 +114,11 @@ def no_reply(config) -> str:
     return f"no reply within {config.timeout:g} s from {config.address} (sent {tries})"
 
 
-def percentile(ordered: list[int], fraction: float) -> int:
-    """Nearest-rank percentile of an ascending list."""
-    if not ordered:
-        return 0
-    rank = max(1, math.ceil(round(fraction * len(ordered), 9)))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
 def latency_summary(results: list[RequesterResult]) -> dict:
-    ordered = sorted(ns for r in results for ns in r.latencies if ns > 0)
-    shown = {name: round(percentile(ordered, fraction) / 1000, 1) for name, fraction in PERCENTILES}
-    return shown | {"max": round((ordered[-1] if ordered else 0) / 1000, 1)}
-
-
-@dataclass
-class RoleUsage:
-    role: str  # "zmq responder 3"
-    kind: str  # "responder": parent, broker or server, responder, requester, request router, process
-    pid: int
-    rss_peak_mib: float
-    cpu_seconds: float
+    """The run's percentiles in µs, from the requesters' histograms added up (within 0.4% of exact)."""
+    whole = merged(r.latency for r in results)
+    shown = {name: round(whole.percentile(fraction) / 1000, 1) for name, fraction in PERCENTILES}
+    return shown | {"max": round(whole.highest() / 1000, 1)}
 
 
 @dataclass
@@ -145,7 +137,8 @@ class RunResult:
     errors: list[str]
     failures: list[str]
     interrupted: bool = False
-    rss_timeline: list = field(default_factory=list)  # (seconds, MiB of all processes), about once a second
+    rss_timeline: list = field(default_factory=list)  # (seconds, RSS MiB of all processes), about once a second
+    pss_timeline: list = field(default_factory=list)  # (seconds, PSS MiB of all processes), the same moments
     bytes_per_request: dict = field(default_factory=dict)  # encoded sizes, and what crossed loopback
     thread_cpu: dict = field(default_factory=dict)  # threads and asyncio: CPU seconds by kind of thread
     fault: str = ""  # the fault inflicted, and when ("responder 1 hung at 2.50 s"); empty if none
@@ -156,7 +149,24 @@ class RunResult:
 
     @property
     def rss_peak_mib_total(self) -> float:
+        """Every process's peak resident size, summed: pages shared by forked processes count once per process,
+        so this overstates what a run of processes takes. Kept for comparison with older figures."""
         return sum(r.rss_peak_mib for r in self.roles)
+
+    @property
+    def pss_peak_mib_total(self) -> float:
+        """The run's memory: the largest PSS of all its processes summed at one moment, as sampled; each role's
+        own peak, summed, if no sample was taken while every role was there (a run shorter than one tick)."""
+        if self.pss_timeline:
+            return max(mib for _, mib in self.pss_timeline)
+        return sum(r.pss_peak_mib for r in self.roles)
+
+    def pss_by_kind(self) -> dict[str, float]:
+        """Peak PSS by kind of role (requester, responder, broker ...), each kind's processes summed."""
+        kinds: dict[str, float] = {}
+        for role in self.roles:
+            kinds[role.kind] = kinds.get(role.kind, 0.0) + role.pss_peak_mib
+        return {kind: round(mib, 1) for kind, mib in kinds.items()}
 
     @property
     def cpu_seconds(self) -> float:
@@ -168,8 +178,11 @@ class RunResult:
         return not self.interrupted and self.ok == planned and self.failed == 0
 
     def to_json(self) -> dict:
+        """The run's parameters and its figures, flat (the format of a round: see shared/document.py)."""
+        return {**self.parameters, **self.figures()}
+
+    def figures(self) -> dict:
         return {
-            **self.parameters,
             "answered": self.answered,
             "ok": self.ok,
             "failed": self.failed,
@@ -178,13 +191,17 @@ class RunResult:
             "seconds": round(self.seconds, 4),
             "throughput_rps": round(self.throughput_rps, 1),
             "latency_us": self.latency_us,
+            "pss_peak_mib_total": round(self.pss_peak_mib_total, 1),
+            "pss_peak_mib_by_kind": self.pss_by_kind(),
             "rss_peak_mib_total": round(self.rss_peak_mib_total, 1),
             "cpu_seconds": round(self.cpu_seconds, 2),
-            "roles": [asdict(r) | {"rss_peak_mib": round(r.rss_peak_mib, 1),
-                                    "cpu_seconds": round(r.cpu_seconds, 3)} for r in self.roles],
+            "roles": [asdict(r) | {key: round(getattr(r, key), 1) for key in ("rss_peak_mib", "pss_peak_mib",
+                                                                              "uss_peak_mib")}
+                      | {"cpu_seconds": round(r.cpu_seconds, 3)} for r in self.roles],
             "errors": self.errors,
             "failures": self.failures,
             "interrupted": self.interrupted,
+            "pss_timeline_mib": self.pss_timeline,
             "rss_timeline_mib": self.rss_timeline,
             "cpu_seconds_by_thread": self.thread_cpu,
             "fault_inflicted": self.fault,
@@ -194,6 +211,14 @@ class RunResult:
             "python": platform.python_version(),
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+
+
+# The keys of RunResult.figures: what a round's JSON holds besides the run's parameters.
+FIGURE_KEYS = frozenset({
+    "answered", "ok", "failed", "duplicated", "retries", "seconds", "throughput_rps", "latency_us",
+    "pss_peak_mib_total", "pss_peak_mib_by_kind", "rss_peak_mib_total", "cpu_seconds", "roles", "errors", "failures",
+    "interrupted", "pss_timeline_mib", "rss_timeline_mib", "cpu_seconds_by_thread", "fault_inflicted",
+    "bytes_per_request", "payload_bytes", "reqrep_version", "python", "date"})
 
 
 def write_json(path: str, document: dict | list) -> None:
