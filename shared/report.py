@@ -1,5 +1,5 @@
-"""What people read: the progress bar, the side-by-side table (terminal and Markdown), the JSON files, and
-the semantics table."""
+"""What people read: the progress bar, the side-by-side table of run or compare documents (terminal and
+Markdown) with the ratios under a comparison, the JSON files, and the semantics table."""
 
 from __future__ import annotations
 
@@ -11,32 +11,56 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shared.results import RunResult, write_json
+from shared.document import COMPARE, label, variants
+from shared.results import write_json
 from shared.semantics import Outcome, Row
+from shared.summary import CONFIDENCE, rounds_for_significance
 
-# (label, how to read it off a result, format); one row of the table each
-ROWS: list[tuple[str, Callable[[RunResult], object], str]] = [
-    ("concurrency", lambda r: r.parameters["concurrency"], "{}"),
-    ("codec", lambda r: r.parameters["codec"], "{}"),
-    ("load", lambda r: load(r.parameters), "{}"),
-    ("requests ok", lambda r: r.ok, "{:,}"),
-    ("failed", lambda r: r.failed, "{:,}"),
-    ("duplicated (dropped)", lambda r: r.duplicated, "{:,}"),
-    ("retries", lambda r: r.retries, "{:,}"),
-    ("seconds", lambda r: r.seconds, "{:.2f}"),
-    ("throughput (requests/s)", lambda r: r.throughput_rps, "{:,.0f}"),
-    ("latency p50 (µs)", lambda r: r.latency_us["p50"], "{:,.1f}"),
-    ("latency p90 (µs)", lambda r: r.latency_us["p90"], "{:,.1f}"),
-    ("latency p99 (µs)", lambda r: r.latency_us["p99"], "{:,.1f}"),
-    ("latency p99.9 (µs)", lambda r: r.latency_us["p999"], "{:,.1f}"),
+
+def spread(read: Callable[[dict], float], spread_of: Callable[[dict], list], shape: str) -> Callable[[dict], str]:
+    """A median figure, and the lowest and highest round after it when there were several."""
+
+    def cell(run: dict) -> str:
+        text = shape.format(read(run))
+        if len(run["rounds"]) < 2:
+            return text
+        low, high = spread_of(run["spread"])
+        return f"{text} ({shape.format(low)}–{shape.format(high)})"
+
+    return cell
+
+
+def latency(key: str) -> Callable[[dict], str]:
+    return spread(lambda run: run["latency_us"][key], lambda s: s["latency_us"][key], "{:,.1f}")
+
+
+# One row of the table each: (label, the cell of a run document). Figures are medians of the rounds, with the
+# lowest and highest round in brackets; counts, seconds and CPU seconds are the rounds' sums.
+ROWS: list[tuple[str, Callable[[dict], str]]] = [
+    ("concurrency", lambda run: run["concurrency"]),
+    ("codec", lambda run: run["codec"]),
+    ("load", lambda run: load(run)),
+    ("rounds", lambda run: f"{len(run['rounds'])}"),
+    ("requests ok", lambda run: f"{run['ok']:,}"),
+    ("failed", lambda run: f"{run['failed']:,}"),
+    ("duplicated (dropped)", lambda run: f"{run['duplicated']:,}"),
+    ("retries", lambda run: f"{run['retries']:,}"),
+    ("seconds, all rounds", lambda run: f"{run['seconds']:.2f}"),
+    ("throughput (requests/s)", spread(lambda run: run["throughput_rps"], lambda s: s["throughput_rps"], "{:,.0f}")),
+    ("latency p50 (µs)", latency("p50")),
+    ("latency p90 (µs)", latency("p90")),
+    ("latency p99 (µs)", latency("p99")),
+    ("latency p99.9 (µs)", latency("p999")),
     ("bytes per request (encoded / loopback)",
-     lambda r: f"{r.bytes_per_request.get('total', 0):,} / {r.bytes_per_request.get('loopback', 0):,}", "{}"),
-    ("peak memory, all processes (MiB)", lambda r: r.rss_peak_mib_total, "{:,.1f}"),
-    ("CPU seconds, all processes", lambda r: r.cpu_seconds, "{:.2f}"),
-    ("CPU seconds by thread (one process)", lambda r: by_thread(r.thread_cpu), "{}"),
+     lambda run: f"{run['bytes_per_request'].get('total', 0):,} / {run['bytes_per_request'].get('loopback', 0):,}"),
+    ("memory: PSS of all processes (MiB)",
+     spread(lambda run: run["pss_peak_mib_total"], lambda s: s["pss_peak_mib_total"], "{:,.1f}")),
+    ("CPU seconds, all processes", lambda run: f"{run['cpu_seconds']:.2f}"),
+    ("CPU seconds by thread (one process)", lambda run: by_thread(run.get("cpu_seconds_by_thread", {}))),
 ]
 SHOWN_THREAD_KINDS = 4
 NOTHING = "—"  # a row that is this in every column is left out (CPU by thread, with processes)
+RATIO_NAMES = {"throughput_rps": "throughput", "latency_p50_us": "latency p50", "latency_p99_us": "latency p99"}
 
 
 def by_thread(seconds: dict[str, float]) -> str:
@@ -57,45 +81,42 @@ def load(parameters: dict) -> str:
     return "lockstep" if window == 1 and not tuned else f"window {window}{tuned}"
 
 
-def title(results: list[RunResult]) -> str:
-    p = results[0].parameters
-    return (f"{p['example']} example, {p['workload']} workload: {p['requests']:,} requests, "
+def title(document: dict) -> str:
+    runs = variants(document)
+    p, rounds = runs[0], len(runs[0]["rounds"])
+    alternating = len(runs) > 1 and document.get("alternated", False)
+    over = (f" in {rounds} rounds" + (", the variants alternating" if alternating else "")) if rounds > 1 else ""
+    return (f"{p['example']} example, {p['workload']} workload: {p['requests']:,} requests{over}, "
             f"{p['requesters']} requesters, {p['responders']} responders")
 
 
-def label(result: RunResult, results: list[RunResult]) -> str:
-    """A column's name: the transport, and the codec too when a transport appears twice (--factorial)."""
-    transport = result.parameters["transport"]
-    if sum(r.parameters["transport"] == transport for r in results) > 1:
-        return f"{transport}+{result.parameters['codec']}"
-    return transport
-
-
-def factorial_table(results: list[RunResult]) -> Table:
+def factorial_table(document: dict) -> Table:
     """The 2 x 2 of `compare --factorial`: how much of the difference is the transport, how much the codec."""
+    runs = variants(document)
     shown = Table(title="throughput (requests/s) and latency p50 (µs): transport x encoding", title_justify="left")
     codecs = ["msgpack", "pickle"]
     shown.add_column("transport")
     for codec in codecs:
         shown.add_column(codec, justify="right")
-    for transport in dict.fromkeys(r.parameters["transport"] for r in results):
+    for transport in dict.fromkeys(run["transport"] for run in runs):
         row = [transport]
         for codec in codecs:
-            found = [r for r in results if (r.parameters["transport"], r.parameters["codec"]) == (transport, codec)]
-            row.append(f"{found[0].throughput_rps:,.0f} / {found[0].latency_us['p50']:,.0f}" if found else "")
+            found = [run for run in runs if (run["transport"], run["codec"]) == (transport, codec)]
+            row.append(f"{found[0]['throughput_rps']:,.0f} / {found[0]['latency_us']['p50']:,.0f}" if found else "")
         shown.add_row(*row)
     return shown
 
 
-def cells(results: list[RunResult]) -> tuple[list[str], list[list[str]]]:
-    header = ["", *(label(r, results) for r in results)]
-    body = [[label, *(fmt.format(read(r)) for r in results)] for label, read, fmt in ROWS]
+def cells(document: dict) -> tuple[list[str], list[list[str]]]:
+    runs = variants(document)
+    header = ["", *(label(run, runs) for run in runs)]
+    body = [[name, *(read(run) for run in runs)] for name, read in ROWS]
     return header, [row for row in body if any(cell != NOTHING for cell in row[1:])]  # no empty rows
 
 
-def run_table(results: list[RunResult]) -> Table:
-    header, body = cells(results)
-    shown = Table(title=title(results), title_justify="left")
+def run_table(document: dict) -> Table:
+    header, body = cells(document)
+    shown = Table(title=title(document), title_justify="left")
     shown.add_column(header[0])
     for name in header[1:]:
         shown.add_column(name, justify="right")
@@ -104,33 +125,58 @@ def run_table(results: list[RunResult]) -> Table:
     return shown
 
 
-def run_markdown(results: list[RunResult]) -> str:
-    header, body = cells(results)
-    lines = [f"**{title(results)}**", "", "| " + " | ".join(header) + " |",
+def ratio_lines(document: dict) -> list[str]:
+    """Under a comparison: each ratio with its interval, and what the interval can and cannot say."""
+    ratios = document.get("ratios") if document["format"] == COMPARE else None
+    if not ratios:
+        return []
+    rounds = ratios["rounds"]
+    figures = ", ".join(f"{name} {ratios[key]['median']:.3g} ({ratios[key]['low']:.3g}–{ratios[key]['high']:.3g})"
+                        for key, name in RATIO_NAMES.items())
+    lines = [f"{ratios['numerator']} / {ratios['denominator']}, round by round, median (interval): {figures}"]
+    confidence = min(ratios[key]["confidence"] for key in RATIO_NAMES)
+    if confidence < CONFIDENCE:
+        lines.append(f"With {rounds} round{'s' if rounds > 1 else ''}, the interval holds the median ratio with "
+                     f"{confidence:.0%} confidence only: too few rounds to call any difference significant "
+                     f"(--rounds {rounds_for_significance()} or more reach {CONFIDENCE:.0%}).")
+        return lines
+    significant = [name for key, name in RATIO_NAMES.items() if ratios[key]["significant"]]
+    others = [name for key, name in RATIO_NAMES.items() if not ratios[key]["significant"]]
+    lines.append(f"Significant at {confidence:.0%} confidence (the interval leaves out 1): "
+                 f"{', '.join(significant) or 'none'}" + (f"; not: {', '.join(others)}" if others else "") + ".")
+    return lines
+
+
+def run_markdown(document: dict) -> str:
+    header, body = cells(document)
+    lines = [f"**{title(document)}**", "", "| " + " | ".join(header) + " |",
              "|" + "---|" + "---:|" * (len(header) - 1)]
     lines += ["| " + " | ".join(row) + " |" for row in body]
-    return "\n".join(lines) + "\n"
+    notes = ratio_lines(document)
+    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
 
-def print_results(console: Console, results: list[RunResult]) -> None:
-    console.print(run_table(results))
-    for result in results:
-        transport = result.parameters["transport"]
-        for error in result.errors:
-            console.print(f"[red]{transport}: {error}[/red]")
-        for failure in result.failures:
-            console.print(f"[red]{transport}: {failure}[/red]")
-        if result.interrupted:
-            console.print(f"[red]{transport}: interrupted[/red]")
+def print_results(console: Console, document: dict) -> None:
+    console.print(run_table(document))
+    for line in ratio_lines(document):
+        console.print(line, highlight=False)
+    runs = variants(document)
+    for run in runs:
+        name = label(run, runs)
+        for error in run["errors"]:
+            console.print(f"[red]{escape(name)}: {escape(error)}[/red]")
+        for failure in run["failures"]:
+            console.print(f"[red]{escape(name)}: {escape(failure)}[/red]")
+        if run["interrupted"]:
+            console.print(f"[red]{escape(name)}: interrupted[/red]")
 
 
-def write_outputs(results: list[RunResult], json_path: str | None, markdown_path: str | None = None) -> None:
+def write_outputs(document: dict, json_path: str | None, markdown_path: str | None = None) -> None:
     if json_path:
-        documents = [r.to_json() for r in results]
-        write_json(json_path, documents[0] if len(documents) == 1 else {"runs": documents})
+        write_json(json_path, document)
     if markdown_path:
         with open(markdown_path, "w", encoding="utf-8") as out:
-            out.write(run_markdown(results))
+            out.write(run_markdown(document))
 
 
 @contextlib.contextmanager
