@@ -17,12 +17,16 @@ import math
 SUB_BITS = 8
 SUB_SHIFT = SUB_BITS - 1
 BUCKETS = (64 - SUB_BITS + 1) << SUB_SHIFT  # enough for any latency that fits in an int64 of nanoseconds
+# By a value's bit length: how far to shift it, and the first bucket of its power of two, less what the shifted
+# value adds (it has its top bit set). Two lookups cost fewer instructions than the arithmetic they replace.
+SHIFTS = [max(bits - SUB_BITS, 0) for bits in range(65)]
+BASES = [shift << SUB_SHIFT for shift in SHIFTS]
 
 
 def bucket(ns: int) -> int:
     """The bucket of a latency of `ns` nanoseconds (0 <= ns < 2**63)."""
-    shift = ns.bit_length() - SUB_BITS
-    return (shift << SUB_SHIFT) + (ns >> shift) if shift > 0 else ns
+    bits = ns.bit_length()
+    return BASES[bits] + (ns >> SHIFTS[bits])
 
 
 def bounds(index: int) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from collections.abc import Generator
 from typing import Any
 
 from shared.config import RunConfig
-from shared.latency import SUB_BITS, SUB_SHIFT
+from shared.latency import BASES, SHIFTS
 from shared.results import PROGRESS_EVERY, Tally, no_reply
 from shared.transport import Framing
 
@@ -32,7 +32,7 @@ def lockstep(config: RunConfig, tally: Tally, framing: Framing) -> Exchange:
     """The requests of `tally`'s plan, one at a time; each reply checked, and its latency recorded, in `tally`."""
     make, encode, handle, requester_id = tally.workload.request, tally.encode, tally.expected, tally.requester_id
     tag_of, join, expect = framing.tag, framing.join, framing.expect
-    counts, progress, slot = tally.latency.counts, tally.progress, tally.slot
+    counts, bases, shifts, progress, slot = tally.latency.counts, BASES, SHIFTS, tally.progress, tally.slot
     timed = config.record_latency
     clock = time.perf_counter_ns if timed else int  # int() is 0: recording off, to measure what it costs
     answered = 0
@@ -55,8 +55,8 @@ def lockstep(config: RunConfig, tally: Tally, framing: Framing) -> Exchange:
                     tally.check(n, request, framing.body(reply))
             if timed:  # latency.bucket(ns), inline: a Python call less per request
                 ns = clock() - sent
-                shift = ns.bit_length() - SUB_BITS
-                counts[(shift << SUB_SHIFT) + (ns >> shift) if shift > 0 else ns] += 1
+                bits = ns.bit_length()
+                counts[bases[bits] + (ns >> shifts[bits])] += 1
             answered = n + 1
             if not n & PROGRESS_EVERY:  # the first reply, then one in 64: the bar reads 10 times a second
                 progress[slot] = answered
