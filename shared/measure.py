@@ -34,13 +34,19 @@ class RoleUsage:
     uss_peak_mib: float = 0.0  # the largest sampled USS: pages of this process alone
 
 
-def proportional_mib(process: psutil.Process | None = None) -> tuple[float, float]:
-    """(PSS, USS) of a process (this one by default), MiB; zeros where the system does not say."""
+def full_memory(pid: int | None = None):
+    """psutil's account of a process's memory (this process's when None), PSS and USS included on Linux; None
+    if the process has just ended."""
     try:
-        memory = (process or psutil.Process()).memory_full_info()
+        return (psutil.Process(pid) if pid else psutil.Process()).memory_full_info()
     except (psutil.Error, OSError):
-        return 0.0, 0.0
-    return getattr(memory, "pss", 0) / MIB, getattr(memory, "uss", 0) / MIB
+        return None
+
+
+def proportional_mib(pid: int | None = None) -> tuple[float, float]:
+    """(PSS, USS) of a process (this one by default), MiB; zeros where the system does not say."""
+    memory = full_memory(pid)
+    return (getattr(memory, "pss", 0) / MIB, getattr(memory, "uss", 0) / MIB) if memory else (0.0, 0.0)
 
 
 def _peak_rss_mib(process: psutil.Process) -> float:
@@ -130,10 +136,9 @@ class MemorySampler:
         if now < self.due and not force:
             return
         pss_total = rss_total = 0.0
-        for name, process in [(self.SELF, psutil.Process()), *((n, _process(pid)) for n, pid in self.processes())]:
-            try:
-                memory = process.memory_full_info()
-            except (psutil.Error, OSError, AttributeError):
+        for name, pid in [(self.SELF, None), *self.processes()]:
+            memory = full_memory(pid)
+            if memory is None:
                 continue  # it has just ended
             pss, uss = getattr(memory, "pss", 0) / MIB, getattr(memory, "uss", 0) / MIB
             before = self.peaks.get(name, (0.0, 0.0))
@@ -149,13 +154,6 @@ class MemorySampler:
         """A role's (PSS, USS) peaks: the sampled ones, or what it measured itself as it ended, if larger."""
         sampled = self.peaks.get(name, (0.0, 0.0))
         return max(sampled[0], own[0]), max(sampled[1], own[1])
-
-
-def _process(pid: int) -> psutil.Process | None:
-    try:
-        return psutil.Process(pid)
-    except psutil.Error:
-        return None
 
 
 def loopback_bytes() -> int:

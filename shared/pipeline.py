@@ -102,11 +102,10 @@ class Schedule:
 
     def resize(self, size: int) -> None:
         """A ring of `size` slots (a power of two), holding what the old one held for the requests in flight."""
-        old = getattr(self, "mask", None)
         started, last_try, tries = array("q", bytes(8 * size)), array("q", bytes(8 * size)), bytearray(size)
         answered, expected = bytearray(size), [None] * size
-        for n in range(self.oldest, self.sent) if old is not None else ():
-            here, there = n & old, n & (size - 1)
+        for n in range(self.oldest, self.sent):  # none when the first ring is made
+            here, there = n & self.mask, n & (size - 1)
             started[there], last_try[there], tries[there] = self.started[here], self.last_try[here], self.tries[here]
             answered[there], expected[there] = self.answered[here], self.expected[here]
         self.started, self.last_try, self.tries, self.answered, self.expected = (started, last_try, tries, answered,
@@ -178,5 +177,5 @@ class Schedule:
             if timed:
                 counts[bucket(arrived - self.started[n & mask])] += 1
         tally.answered = self.done
-        if self.done - self.shown >= PROGRESS_EVERY or not self.shown:  # the bar's counter, once in 64 replies
+        if self.done - self.shown > PROGRESS_EVERY or not self.shown:  # the bar's counter, once in 64 replies
             tally.progress[tally.slot] = self.shown = self.done

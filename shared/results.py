@@ -46,10 +46,10 @@ class RequesterResult:
 
 class Tally:
     """Counts one requester's outcomes. The request loops (shared/lockstep.py, shared/pipeline.py) check each
-    reply themselves against the encoding of the right one (`expect`), which costs one comparison of bytes or
-    tuples, and add its latency to `latency`; `check` is the rare path of a reply whose encoding differs (a
-    wrong reply, or a responder that encodes the same value differently). The other methods serve the rare
-    paths too (a late or missing reply)."""
+    reply themselves against the right one (the handler's answer, `expected`, encoded with `encode` and framed),
+    which costs one comparison of bytes or tuples, and add its latency to `latency`; `check` is the rare path of
+    a reply that differs (a wrong reply, or a responder that encodes the same value otherwise). The other
+    methods serve the rare paths too (a late or missing reply)."""
 
     def __init__(self, requester_id: int, planned: int, workload: Workload, codec: Codec, progress) -> None:
         self.result = RequesterResult(requester_id, planned, Histogram())
@@ -58,10 +58,6 @@ class Tally:
         self.expected, self.encode, self.decode = workload.handle, codec.encode, codec.decode
         self.progress, self.slot = progress, requester_id
         self.wrong = self.answered = 0
-
-    def expect(self, request):
-        """The encoding of the right reply to `request`: the handler's answer, encoded as a responder would."""
-        return self.encode(self.expected(request))
 
     def check(self, n: int, request, payload) -> None:
         """A reply to request n whose encoding is not the expected one: decode it, and count it wrong unless
