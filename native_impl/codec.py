@@ -20,6 +20,13 @@ CODECS: dict[str, Codec] = {
 DEFAULT_CODEC = "pickle"
 
 
+def own_codec(name: str) -> Codec:
+    """The codec `name` for one role (a process, thread or task) to use alone: msgpack's encoder is a Packer
+    of its own, as on the zmq side (there is nothing to keep for pickle: the manager pickles)."""
+    codec = CODECS[name]
+    return codec._replace(encode=msgpack.Packer().pack) if name == "msgpack" else codec
+
+
 def error_reply(codec: Codec, stage: str, error: BaseException | str):
     """What a responder answers to a request it cannot handle, so that the requester is not left waiting."""
     body = error_body(stage, error)
@@ -30,8 +37,9 @@ def framing(key: int) -> Framing:
     """A request is the tuple (the requester's reply key, its number, the value); a reply is (number, value),
     put into the requester's own queue. A queue may hold a late answer to an earlier request, and a requester
     may wait for the next item without sending again."""
-    return Framing(tag=int, join=lambda n, payload: (key, n, payload), answers=lambda reply, n: reply[0] == n,
-                   body=operator.itemgetter(1), number=operator.itemgetter(0), listens=True)
+    return Framing(tag=int, join=lambda n, payload: (key, n, payload), expect=lambda n, payload: (n, payload),
+                   answers=lambda reply, n: reply[0] == n, body=operator.itemgetter(1),
+                   number=operator.itemgetter(0), listens=True)
 
 
 def payload_codec(config) -> Codec:

@@ -13,7 +13,7 @@ import secrets
 import time
 from multiprocessing.managers import RemoteError
 
-from native_impl.codec import CODECS, framing
+from native_impl.codec import CODECS, framing, own_codec
 from native_impl.connection import connect, disconnect, hold, remote_reason
 from shared.config import START_DEADLINE, RunConfig
 from shared.lockstep import Exchange, lockstep
@@ -49,7 +49,7 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     """Send this requester's share once released by `start` (a barrier): in lockstep, one put and one get
     per request, or with a window of requests in flight or on a schedule, item by item or (`batch`) many
     items per manager call."""
-    workload, codec = workload_for(config), CODECS[config.codec]
+    workload, codec = workload_for(config), own_codec(config.codec)
     tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address,
                   show=shows_exchanges(config))
     board = connect(config, peer_of(config, requester_id))
@@ -77,22 +77,25 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
 
 def drive(exchange: Exchange, put, get, config: RunConfig) -> None:
     """Put what the lockstep loop yields and hand it each reply, until it ends. None from the queue is the
-    server's stop."""
+    server's stop. Closes the loop on the way out, whatever ends it."""
     timeout = config.timeout
-    message = next(exchange)
-    while True:
-        if message is not None:  # None: wait for another reply without putting the request again
-            put(message)
-        try:
-            reply = get(True, timeout)
-            if reply is None:
-                raise Stopped()
-        except queue.Empty:
-            reply = None
-        try:
-            message = exchange.send(reply)
-        except StopIteration:
-            return
+    try:
+        message = next(exchange)
+        while True:
+            if message is not None:  # None: wait for another reply without putting the request again
+                put(message)
+            try:
+                reply = get(True, timeout)
+                if reply is None:
+                    raise Stopped()
+            except queue.Empty:
+                reply = None
+            try:
+                message = exchange.send(reply)
+            except StopIteration:
+                return
+    finally:
+        exchange.close()
 
 
 class QueueChannel:

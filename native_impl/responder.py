@@ -9,7 +9,7 @@ from collections.abc import Callable
 from multiprocessing.managers import RemoteError
 from time import sleep
 
-from native_impl.codec import CODECS, error_reply
+from native_impl.codec import CODECS, error_reply, own_codec
 from native_impl.connection import connect, disconnect, remote_reason
 from shared.config import RunConfig
 from shared.service_time import service_delay
@@ -24,7 +24,7 @@ def answerer(config: RunConfig, bad: BadRequests) -> Callable[[object], Answered
     """item -> the board's `reply` arguments, or None for an item of another shape, which is counted and
     dropped: with no reply key there is nobody to answer. Every request gets a reply, an error reply if need
     be, so that its requester is not left waiting and the responder goes on."""
-    handle, codec = responder_handler(config.workload), CODECS[config.codec]
+    handle, codec = responder_handler(config.workload), own_codec(config.codec)
     decode, encode = codec.decode, codec.encode
 
     def answer_item(item) -> Answered | None:

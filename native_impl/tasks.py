@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from native_impl.codec import CODECS, framing
+from native_impl.codec import CODECS, framing, own_codec
 from native_impl.connection import connect, disconnect, hang_up
 from native_impl.requester import BatchChannel, QueueChannel, peer_of, reply_key
 from native_impl.responder import answer_batch, answerer, batch_delay, dropped, reply_batch, send_reply
@@ -129,7 +129,7 @@ async def respond(config: RunConfig, index: int, ready) -> None:
 
 async def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
     """requester.request as a task: `start` is a barrier of tasks (shared.modes.LoopBarrier)."""
-    workload, codec = workload_for(config), CODECS[config.codec]
+    workload, codec = workload_for(config), own_codec(config.codec)
     tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address,
                   show=shows_exchanges(config))
     calls = ProxyThread(f"native requester {requester_id} calls")
@@ -158,20 +158,23 @@ async def request(config: RunConfig, requester_id: int, start, progress) -> Requ
 async def drive(exchange: Exchange, put, get, config: RunConfig, calls: ProxyThread) -> None:
     """requester.drive, each manager call awaited on the task's thread."""
     timeout, call = config.timeout, calls.call
-    message = next(exchange)
-    while True:
-        if message is not None:
-            await call(put, message)
-        try:
-            reply = await call(get, True, timeout)
-            if reply is None:
-                raise Stopped()
-        except queue.Empty:
-            reply = None
-        try:
-            message = exchange.send(reply)
-        except StopIteration:
-            return
+    try:
+        message = next(exchange)
+        while True:
+            if message is not None:
+                await call(put, message)
+            try:
+                reply = await call(get, True, timeout)
+                if reply is None:
+                    raise Stopped()
+            except queue.Empty:
+                reply = None
+            try:
+                message = exchange.send(reply)
+            except StopIteration:
+                return
+    finally:
+        exchange.close()
 
 
 class ChannelCalls:

@@ -14,10 +14,11 @@ from rich.console import Console
 
 import native_impl
 import zmq_impl
-from shared import bench, bench_report, corpus, report, semantics, sweep
+from shared import bench, bench_report, corpus, document, pyperf_file, report, semantics, sweep
 from shared.config import RunConfig, check_timeout
 from shared.options import COMMON, EXIT_USAGE, Grammar, codec_flag, codec_option, scoped
 from shared.results import RunResult
+from shared.rounds import alternate, check_rounds, rounds_for
 from shared.run import run, serve
 from shared.supervisor import RoleFailed, Terminated, raise_terminated
 from shared.transport import Transport, UsageError
@@ -60,22 +61,43 @@ def prepare_out(folder: str) -> Path:
 
 
 # ---- commands ---------------------------------------------------------------------------------------------
-def run_local(config: RunConfig, args: argparse.Namespace) -> RunResult:
-    """A run wholly on this machine, on free loopback ports."""
-    with config.transport.loopback(config) as local:
-        return run_one(local, args)
+def measure(configs: list[RunConfig], args: argparse.Namespace, *, local_server: bool = True) -> dict:
+    """Every variant's rounds, alternating, each a whole run (on free loopback ports when local), as the
+    document that the tables, --json and --pyperf show."""
+    rounds = rounds_for(args.rounds, configs[0])
+
+    def one(config: RunConfig, number: int, of: int) -> RunResult:
+        label = f"{config.transport.name} ({config.concurrency})" + (f", round {number} of {of}" if of > 1 else "")
+        with report.progress_bar(console, not args.quiet, label) as progress:
+            if not local_server:
+                return answered_at_all(run(config, local_server=False, progress=progress), config)
+            with config.transport.loopback(config) as local:
+                return run(local, progress=progress)
+
+    done: list[list[RunResult]] = [[] for _ in configs]
+    try:
+        alternate(configs, rounds, one, done)
+    except (KeyboardInterrupt, Terminated):  # the rounds that finished are shown and written, then it ends
+        if any(done):
+            finish(document.of_results([rounds for rounds in done if rounds]), args)
+        raise
+    return document.of_results(done)
 
 
-def run_one(config: RunConfig, args: argparse.Namespace, *, local_server: bool = True) -> RunResult:
-    label = f"{config.transport.name} ({config.concurrency})"
-    with report.progress_bar(console, not args.quiet, label) as progress:
-        return run(config, local_server=local_server, progress=progress)
+def answered_at_all(result: RunResult, config: RunConfig) -> RunResult:
+    """A request side's result, unless nobody answered: then one sentence, not a table of failures."""
+    if result.answered == 0:
+        reasons = result.errors + result.failures
+        raise UsageError(reasons[0].split(": ", 1)[-1] if reasons else f"no reply from {config.address}")
+    return result
 
 
-def finish(results: list[RunResult], args: argparse.Namespace) -> int:
-    report.print_results(console, errors, results)
-    report.write_outputs(results, args.json, getattr(args, "markdown", None))
-    return 0 if all(r.succeeded for r in results) else EXIT_FAILED
+def finish(shown: dict, args: argparse.Namespace) -> int:
+    report.print_results(console, errors, shown)
+    report.write_outputs(shown, args.json, getattr(args, "markdown", None))
+    if args.pyperf:
+        pyperf_file.write(shown, args.pyperf)
+    return 0 if all(document.succeeded(run) for run in document.variants(shown)) else EXIT_FAILED
 
 
 def user_payload(args: argparse.Namespace) -> Payload | None:
@@ -86,7 +108,7 @@ def user_payload(args: argparse.Namespace) -> Payload | None:
 def cmd_run(args: argparse.Namespace) -> int:
     config = config_for(args, TRANSPORTS[args.transport], user_payload(args))
     check_payload([config], lambda transport: "--codec")
-    return finish([run_local(config, args)], args)
+    return finish(measure([config], args), args)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -96,17 +118,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
         configs = [config.with_(codec=codec) for config in configs
                    for codec in dict.fromkeys((config.codec, "msgpack", "pickle"))]
     check_payload(configs, lambda transport: None if args.factorial else codec_flag(transport, len(TRANSPORTS)))
-    results: list[RunResult] = []
-    try:
-        for config in configs:
-            results.append(run_local(config, args))
-    except (KeyboardInterrupt, Terminated):  # what finished is shown and written, then the interruption
-        if results:
-            finish(results, args)
-        raise
+    compared = measure(configs, args)
     if args.factorial:
-        console.print(report.factorial_table(results))
-    return finish(results, args)
+        console.print(report.factorial_table(compared))
+    return finish(compared, args)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Saved documents printed again (and written again, as JSON of the current format, Markdown or pyperf)."""
+    documents = [document.read(path) for path in args.files]
+    shown = documents[0] if len(documents) == 1 else document.side_by_side(documents)
+    finish(shown, args)
+    return 0
 
 
 def cmd_semantics(args: argparse.Namespace) -> int:
@@ -125,11 +148,7 @@ def cmd_semantics(args: argparse.Namespace) -> int:
 def cmd_request(args: argparse.Namespace) -> int:
     config = config_for(args, TRANSPORTS[args.transport], user_payload(args))
     check_payload([config], lambda transport: "--codec")
-    result = run_one(config, args, local_server=False)
-    if result.answered == 0:  # nobody there: one sentence, not a table of failures
-        reasons = result.errors + result.failures
-        raise UsageError(reasons[0].split(": ", 1)[-1] if reasons else f"no reply from {config.address}")
-    return finish([result], args)
+    return finish(measure([config], args, local_server=False), args)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -160,6 +179,8 @@ def cmd_extra(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     paths = [path for transport in TRANSPORTS.values() for path in transport.bench_paths]
     chosen = sweep.choose_sweep(args.preset, paths, args.requests, args.timeout, args.concurrency)
+    if args.rounds is not None:
+        chosen = dataclasses.replace(chosen, rounds=check_rounds(args.rounds))
     out = prepare_out(args.out or str(Path(BENCH_OUT) / args.preset))
     session = bench.Bench(chosen)
     try:
@@ -172,7 +193,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_FAILED if session.lost else 0
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "semantics": cmd_semantics, "serve": cmd_serve,
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "show": cmd_show, "semantics": cmd_semantics, "serve": cmd_serve,
             "request": cmd_request, "extra": cmd_extra, "bench": cmd_bench}
 
 

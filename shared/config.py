@@ -22,6 +22,7 @@ IN_ONE_PROCESS = ("threads", "asyncio")  # every role in the process that starts
 HELLO_REQUESTS = 5  # the seed's example 1 sends five requests
 ROUTER_REQUESTS, ROUTER_ROLES = 100_000, 5  # example 2: five requesters, five responders
 MAX_RETRIES = 100
+MAX_REQUESTS = 2**63 - 1
 START_DEADLINE = 60.0  # seconds for every role of a run to be connected and ready
 
 
@@ -156,6 +157,9 @@ def choose(flag: str, value: str, choices: tuple[str, ...]) -> None:
 def check_counts(requests: int, requesters: int) -> None:
     if requests <= 0:
         raise UsageError(f"--requests must be a positive number, not {requests}")
+    if requests > MAX_REQUESTS:  # nothing else bounds it: a requester's memory does not grow with its share
+        raise UsageError(f"--requests must be at most {MAX_REQUESTS:,} (requests are numbered in 64 bits), "
+                         f"not {requests:,}")
     if requesters <= 0:
         raise UsageError(f"--requesters must be a positive number, not {requesters}")
     if requesters > requests:

@@ -5,7 +5,13 @@ stray reply (send again, up to `retries` times, then presume the server down).
 `lockstep` is a generator with no I/O of its own. It yields each message to send; the transport's loop sends
 it, waits up to the timeout for one reply and sends back what came, or None if nothing did. It yields None
 instead of a message when it wants another reply without sending (a transport whose Framing `listens`).
-The blocking requester and the asyncio task of each transport drive it alike, with `send` or `await send`.
+The blocking requester and the asyncio task of each transport drive it alike, with `send` or `await send`,
+and close it when they stop, early or not: closing it settles the tally's count of answered requests.
+
+The hot path is one comparison per reply: the reply message against the one a right answer makes (the
+request's tag and the handler's answer, encoded as a responder encodes it). That one test covers the
+number and the value; anything else (no reply, a late one, another encoding of the same value, a wrong one)
+goes the slow way.
 """
 
 from __future__ import annotations
@@ -15,32 +21,53 @@ from collections.abc import Generator
 from typing import Any
 
 from shared.config import RunConfig
-from shared.results import Tally, no_reply
+from shared.latency import BASES, SHIFTS
+from shared.results import PROGRESS_EVERY, Tally, no_reply
 from shared.transport import Framing
 
 Exchange = Generator[Any, Any, None]
 
 
 def lockstep(config: RunConfig, tally: Tally, framing: Framing) -> Exchange:
-    """The requests of `tally`'s plan, one at a time; each reply recorded in `tally`."""
-    make, encode, record, requester_id = tally.workload.request, tally.codec.encode, tally.record, tally.requester_id
-    tag_of, join, answers, body = framing.tag, framing.join, framing.answers, framing.body
-    clock = time.perf_counter_ns if config.record_latency else int  # int() is 0: recording off, for its cost
-    for n in range(tally.result.planned):
-        request = make(requester_id, n)
-        tag = tag_of(n)
-        message = join(tag, encode(request))
-        sent = clock()
-        reply = yield message
-        if reply is None or not answers(reply, tag):
-            reply = yield from recover(config, framing, tally, message, tag, reply)
-            if reply is None:
-                tally.give_up(no_reply(config))
-                return
-        record(n, clock() - sent, request, body(reply))
+    """The requests of `tally`'s plan, one at a time; each reply checked, and its latency recorded, in `tally`."""
+    make, encode, handle, requester_id = tally.workload.request, tally.encode, tally.expected, tally.requester_id
+    tag_of, join, expect = framing.tag, framing.join, framing.expect
+    counts, bases, shifts, progress, slot = tally.latency.counts, BASES, SHIFTS, tally.progress, tally.slot
+    timed, show = config.record_latency, tally.show
+    clock = time.perf_counter_ns if timed else int  # int() is 0: recording off, to measure what it costs
+    answered = 0
+    try:
+        for n in range(tally.result.planned):
+            request = make(requester_id, n)
+            tag = tag_of(n)
+            message = join(tag, encode(request))
+            expected = expect(tag, encode(handle(request)))
+            sent = clock()
+            reply = yield message
+            if reply != expected:
+                if reply is None or not framing.answers(reply, tag):
+                    reply = yield from recover(config, framing, tally, message, tag, reply, answered)
+                    if reply is None:
+                        tally.answered = answered
+                        tally.give_up(no_reply(config))
+                        return
+                if reply != expected:
+                    tally.check(n, request, framing.body(reply), answered)
+            if timed:  # latency.bucket(ns), inline: a Python call less per request
+                ns = clock() - sent
+                bits = ns.bit_length()
+                counts[bases[bits] + (ns >> shifts[bits])] += 1
+            answered = n + 1
+            if show:  # the hello example prints its exchanges, as the seed's does
+                tally.shown(request, framing.body(reply))
+            if not n & PROGRESS_EVERY:  # the first reply, then one in 64: the bar reads 10 times a second
+                progress[slot] = answered
+    finally:
+        tally.answered = answered
 
 
-def recover(config: RunConfig, framing: Framing, tally: Tally, message: Any, tag: Any, reply: Any) -> Exchange:
+def recover(config: RunConfig, framing: Framing, tally: Tally, message: Any, tag: Any, reply: Any,
+            seen: int) -> Exchange:
     """Off the hot path: no reply within the timeout, or one that answers another request (a late answer to
     a request sent again, counted and dropped: the caller sees each reply once). Returns the reply to
     `message`, or None once it went unanswered `retries` more times."""
@@ -49,7 +76,7 @@ def recover(config: RunConfig, framing: Framing, tally: Tally, message: Any, tag
         if reply is not None:
             if framing.answers(reply, tag):
                 return reply
-            tally.duplicate()
+            tally.stray(seen)
             if framing.listens and time.monotonic() < deadline:
                 reply = yield None  # the reply may still come: wait for it, without sending again
                 continue

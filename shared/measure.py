@@ -1,4 +1,12 @@
-"""Memory and CPU of the processes of a run, read from the kernel (VmHWM: the exact peak resident size)."""
+"""Memory and CPU of the processes of a run, read from the kernel.
+
+Memory is counted as proportional set size (PSS, /proc/PID/smaps_rollup, read through psutil): each page a
+process maps, divided by the number of processes that share it. Forked roles share most of their pages (the
+interpreter, the libraries), so PSS summed over a run's processes is what the run takes; their resident
+sizes (RSS) summed count every shared page once per process, several times too much. USS is what a process
+holds alone: what ending it would give back. The peak resident size (VmHWM) is kept as well, labelled as
+what it is.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +14,39 @@ import resource
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import psutil
 
-from shared.results import RoleUsage
 from shared.sizes import MIB
+
+SAMPLE_SHARE = 0.05  # the most of a core that sampling memory may take: many processes are sampled less often
+
+
+@dataclass
+class RoleUsage:
+    role: str  # "zmq responder 3"
+    kind: str  # "responder": parent, broker or server, responder, requester, request router, process
+    pid: int
+    rss_peak_mib: float  # the kernel's VmHWM: shared pages counted in full
+    cpu_seconds: float
+    pss_peak_mib: float = 0.0  # the largest sampled PSS: shared pages divided among their sharers
+    uss_peak_mib: float = 0.0  # the largest sampled USS: pages of this process alone
+
+
+def full_memory(pid: int | None = None):
+    """psutil's account of a process's memory (this process's when None), PSS and USS included on Linux; None
+    if the process has just ended."""
+    try:
+        return (psutil.Process(pid) if pid else psutil.Process()).memory_full_info()
+    except (psutil.Error, OSError):
+        return None
+
+
+def proportional_mib(pid: int | None = None) -> tuple[float, float]:
+    """(PSS, USS) of a process (this one by default), MiB; zeros where the system does not say."""
+    memory = full_memory(pid)
+    return (getattr(memory, "pss", 0) / MIB, getattr(memory, "uss", 0) / MIB) if memory else (0.0, 0.0)
 
 
 def _peak_rss_mib(process: psutil.Process) -> float:
@@ -24,21 +60,23 @@ def _peak_rss_mib(process: psutil.Process) -> float:
     return process.memory_info().rss / MIB  # no /proc: the current size is the best we have
 
 
-def process_usage(role: str, kind: str, pid: int) -> RoleUsage | None:
-    """Peak memory and CPU seconds so far of a live process; None if it is gone."""
+def process_usage(role: str, kind: str, pid: int, peaks: tuple[float, float]) -> RoleUsage | None:
+    """Peak memory and CPU seconds so far of a live process, with its sampled (PSS, USS) peaks; None if it
+    is gone."""
     try:
         process = psutil.Process(pid)
         with process.oneshot():
             cpu = process.cpu_times()
-            return RoleUsage(role, kind, pid, _peak_rss_mib(process), cpu.user + cpu.system)
+            return RoleUsage(role, kind, pid, _peak_rss_mib(process), cpu.user + cpu.system, *peaks)
     except psutil.Error:
         return None
 
 
-def own_usage(role: str, kind: str) -> RoleUsage:
-    """This process: its peak resident size and CPU seconds since it started."""
+def own_usage(role: str, kind: str, peaks: tuple[float, float]) -> RoleUsage:
+    """This process: its peak resident size and CPU seconds since it started, with its sampled peaks."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return RoleUsage(role, kind, psutil.Process().pid, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
+    return RoleUsage(role, kind, psutil.Process().pid, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
+                     *peaks)
 
 
 # What each thread of a run in one process is, by its name, besides those a transport names (its
@@ -80,26 +118,42 @@ def _kernel_name(tid: int) -> str:
         return "other"
 
 
-class MemoryTimeline:
-    """Resident memory of all of a run's processes, summed, about once a second while the run goes on: how
-    a long run shows a leak. `sample` is called from the parent's wait loop and rate-limits itself."""
+class MemorySampler:
+    """PSS, USS and RSS of every process of a run while it runs: each role's peaks, and the run's PSS and RSS
+    summed over its processes about once a second (a timeline that shows a leak). `sample` is called from
+    the parent's wait loop and rate-limits itself: reading smaps_rollup costs the kernel about half a
+    millisecond per process, so a run of many processes is sampled less often (SAMPLE_SHARE)."""
+
+    SELF = "parent"  # this process's key among the roles: the parent, or the one process of threads and asyncio
 
     def __init__(self, processes: Callable[[], list[tuple[str, int]]], interval: float = 1.0) -> None:
         self.processes, self.interval = processes, interval
         self.began = self.due = time.monotonic()
-        self.samples: list[tuple[float, float]] = []  # (seconds since the start, MiB)
+        self.peaks: dict[str, tuple[float, float]] = {}  # role -> (PSS, USS) peaks, MiB
+        self.timeline: list[tuple[float, float, float]] = []  # (seconds since the start, PSS MiB, RSS MiB)
 
-    def sample(self, now: float) -> None:
-        if now < self.due:
+    def sample(self, now: float, *, force: bool = False) -> None:
+        if now < self.due and not force:
             return
-        self.due = now + self.interval
-        total = psutil.Process().memory_info().rss
-        for _, pid in self.processes():
-            try:
-                total += psutil.Process(pid).memory_info().rss
-            except psutil.Error:
-                pass  # it has just ended
-        self.samples.append((round(now - self.began, 2), round(total / MIB, 1)))
+        pss_total = rss_total = 0.0
+        for name, pid in [(self.SELF, None), *self.processes()]:
+            memory = full_memory(pid)
+            if memory is None:
+                continue  # it has just ended
+            pss, uss = getattr(memory, "pss", 0) / MIB, getattr(memory, "uss", 0) / MIB
+            before = self.peaks.get(name, (0.0, 0.0))
+            self.peaks[name] = (max(before[0], pss), max(before[1], uss))
+            pss_total += pss
+            rss_total += memory.rss / MIB
+        took = time.monotonic() - now
+        self.due = now + max(self.interval, took / SAMPLE_SHARE)
+        if not force:
+            self.timeline.append((round(now - self.began, 2), round(pss_total, 1), round(rss_total, 1)))
+
+    def peak(self, name: str, own: tuple[float, float] = (0.0, 0.0)) -> tuple[float, float]:
+        """A role's (PSS, USS) peaks: the sampled ones, or what it measured itself as it ended, if larger."""
+        sampled = self.peaks.get(name, (0.0, 0.0))
+        return max(sampled[0], own[0]), max(sampled[1], own[1])
 
 
 def loopback_bytes() -> int:

@@ -70,8 +70,15 @@ COMMON: tuple[Option, ...] = (
            default=None, help="the same between the responders and the broker or server (with --delay: three hosts)"),
 )
 OUTPUT: tuple[Option, ...] = (
-    option("--json", parts=LOAD, metavar="PATH", default=None, help="write the results as JSON"),
-    option("--markdown", parts="run compare", metavar="PATH", default=None, help="write the table as Markdown"),
+    option("--rounds", parts=LOAD, type=int, metavar="N", default=None,
+           help="run N times, --requests split over them; figures are the medians of the rounds, with the lowest "
+                "and highest (default 3, fewer if the requests do not go round, 1 for the hello example; compare "
+                "alternates the variants round by round)"),
+    option("--json", parts=f"{LOAD} show", metavar="PATH", default=None,
+           help="write the results as JSON (the format `reqrep show` reads back)"),
+    option("--markdown", parts="run compare show", metavar="PATH", default=None, help="write the table as Markdown"),
+    option("--pyperf", parts=f"{LOAD} show", metavar="PATH", default=None,
+           help="write the rounds as a pyperf benchmark file (python -m pyperf stats|hist|compare_to read it)"),
     option("--quiet", parts=LOAD, action="store_true", help="no progress bar"),
     option("--factorial", parts="compare", action="store_true",
            help="four runs: each variant with msgpack and with pickle, to tell the transport's cost from the "
@@ -164,6 +171,11 @@ class Grammar:
                                ["reqrep compare", "reqrep compare --workload rpc --concurrency asyncio",
                                 "reqrep compare --factorial --requests 20000"], command="compare", part="run")
         self.local(compare, "compare", self.transports)
+        show = self.command(commands, "show", "print the results of saved --json files of run or compare again",
+                            command="show")
+        show.add_argument("files", nargs="+", metavar="FILE", help="a --json file of reqrep run or reqrep compare; "
+                                                                   "several run files are shown side by side")
+        self.add(show, OUTPUT, "show")
         semantics_command(self.command(commands, "semantics", "send Python values through each path, end to end, "
                                        "and show which arrive identical, changed or not at all", command="semantics"))
         bench_command(self.command(commands, "bench", "a preset of studies, each a set of verified runs (paths "
@@ -224,6 +236,9 @@ def bench_command(parser: argparse.ArgumentParser) -> None:
                         help="requests per point (full: 4000; the sweep's fewer as payloads grow)")
     parser.add_argument("--timeout", type=float, metavar="S",
                         help="seconds to wait for any one reply (default: the preset's, 10 for most)")
+    parser.add_argument("--rounds", type=int, metavar="N",
+                        help="passes over the whole bench; each figure is the median of a point's rounds (default: "
+                             "the preset's)")
     parser.add_argument("--concurrency", action="append", choices=CONCURRENCY, metavar="MODE",
                         help="run the threads or asyncio points of the sweep only for the modes given (repeat for "
                              "several; default all of processes, threads and asyncio; processes always run)")

@@ -1,5 +1,5 @@
-"""What people read: the progress bar, the side-by-side table (terminal and Markdown), the JSON files, and
-the semantics table."""
+"""What people read: the progress bar, the side-by-side table of run or compare documents (terminal and
+Markdown) with the ratios under a comparison, the JSON files, and the semantics table."""
 
 from __future__ import annotations
 
@@ -11,38 +11,65 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shared.results import RunResult, write_json
+from shared.document import COMPARE, label, variants
+from shared.results import write_json
 from shared.semantics import Outcome, Row
+from shared.summary import CONFIDENCE, rounds_for_significance
 
-SHOWN_THREAD_KINDS = 4
 NOTHING = "—"  # a row that is this in every column is left out (CPU by thread, with processes)
 
-# (label, how to read it off a result, format); one row of the table each
-ROWS: list[tuple[str, Callable[[RunResult], object], str]] = [
-    ("concurrency", lambda r: r.parameters["concurrency"], "{}"),
-    ("codec", lambda r: r.parameters["codec"], "{}"),
-    ("load", lambda r: load(r.parameters), "{}"),
-    ("broker", lambda r: r.parameters.get("broker") or NOTHING, "{}"),
-    ("service time", lambda r: r.parameters.get("service_time") or NOTHING, "{}"),
-    ("fault", lambda r: r.fault or NOTHING, "{}"),
-    ("requests ok", lambda r: r.ok, "{:,}"),
-    ("failed", lambda r: r.failed, "{:,}"),
-    ("duplicated (dropped)", lambda r: r.duplicated, "{:,}"),
-    ("retries", lambda r: r.retries, "{:,}"),
-    ("seconds", lambda r: r.seconds, "{:.2f}"),
-    ("throughput (requests/s)", lambda r: r.throughput_rps if r.ok else None, "{:,.0f}"),
-    ("latency p50 (µs)", lambda r: r.latency_us["p50"] if r.ok else None, "{:,.1f}"),
-    ("latency p90 (µs)", lambda r: r.latency_us["p90"] if r.ok else None, "{:,.1f}"),
-    ("latency p99 (µs)", lambda r: r.latency_us["p99"] if r.ok else None, "{:,.1f}"),
-    ("latency p99.9 (µs)", lambda r: r.latency_us["p999"] if r.ok else None, "{:,.1f}"),
-    ("latency max (µs)", lambda r: r.latency_us["max"] if r.ok else None, "{:,.1f}"),
+
+def spread(read: Callable[[dict], float], spread_of: Callable[[dict], list], shape: str) -> Callable[[dict], str]:
+    """A median figure, and the lowest and highest round after it when there were several; nothing for a run
+    in which no request succeeded (its throughput and latencies would describe failures)."""
+
+    def cell(run: dict) -> str:
+        if not run["ok"]:
+            return NOTHING
+        text = shape.format(read(run))
+        if len(run["rounds"]) < 2:
+            return text
+        low, high = spread_of(run["spread"])
+        return f"{text} ({shape.format(low)}–{shape.format(high)})"
+
+    return cell
+
+
+def latency(key: str) -> Callable[[dict], str]:
+    return spread(lambda run: run["latency_us"][key], lambda s: s["latency_us"][key], "{:,.1f}")
+
+
+# One row of the table each: (label, the cell of a run document). Figures are medians of the rounds, with the
+# lowest and highest round in brackets; counts, seconds and CPU seconds are the rounds' sums.
+ROWS: list[tuple[str, Callable[[dict], str]]] = [
+    ("concurrency", lambda run: run["concurrency"]),
+    ("codec", lambda run: run["codec"]),
+    ("load", lambda run: load(run)),
+    ("broker", lambda run: run.get("broker") or NOTHING),
+    ("service time", lambda run: run.get("service_time") or NOTHING),
+    ("fault", lambda run: run.get("fault_inflicted") or NOTHING),
+    ("rounds", lambda run: f"{len(run['rounds'])}"),
+    ("requests ok", lambda run: f"{run['ok']:,}"),
+    ("failed", lambda run: f"{run['failed']:,}"),
+    ("duplicated (dropped)", lambda run: f"{run['duplicated']:,}"),
+    ("retries", lambda run: f"{run['retries']:,}"),
+    ("seconds, all rounds", lambda run: f"{run['seconds']:.2f}"),
+    ("throughput (requests/s)", spread(lambda run: run["throughput_rps"], lambda s: s["throughput_rps"], "{:,.0f}")),
+    ("latency p50 (µs)", latency("p50")),
+    ("latency p90 (µs)", latency("p90")),
+    ("latency p99 (µs)", latency("p99")),
+    ("latency p99.9 (µs)", latency("p999")),
+    ("latency max (µs)", latency("max")),
     ("bytes per request (encoded / loopback)",
-     lambda r: f"{r.bytes_per_request.get('total', 0):,} / {r.bytes_per_request.get('loopback', 0):,}", "{}"),
-    ("payload, encoded (bytes; mean of its values)", lambda r: payload_size(r.bytes_per_request), "{}"),
-    ("peak memory, all processes (MiB)", lambda r: r.rss_peak_mib_total, "{:,.1f}"),
-    ("CPU seconds, all processes", lambda r: r.cpu_seconds, "{:.2f}"),
-    ("CPU seconds by thread (one process)", lambda r: by_thread(r.thread_cpu), "{}"),
+     lambda run: f"{run['bytes_per_request'].get('total', 0):,} / {run['bytes_per_request'].get('loopback', 0):,}"),
+    ("payload, encoded (bytes; mean of its values)", lambda run: payload_size(run["bytes_per_request"])),
+    ("memory: PSS of all processes (MiB)",
+     spread(lambda run: run["pss_peak_mib_total"], lambda s: s["pss_peak_mib_total"], "{:,.1f}")),
+    ("CPU seconds, all processes", lambda run: f"{run['cpu_seconds']:.2f}"),
+    ("CPU seconds by thread (one process)", lambda run: by_thread(run.get("cpu_seconds_by_thread", {}))),
 ]
+SHOWN_THREAD_KINDS = 4
+RATIO_NAMES = {"throughput_rps": "throughput", "latency_p50_us": "latency p50", "latency_p99_us": "latency p99"}
 
 
 def by_thread(seconds: dict[str, float]) -> str:
@@ -68,12 +95,14 @@ def load(parameters: dict) -> str:
     return "lockstep" if window == 1 and not tuned else f"window {window}{tuned}"
 
 
-def title(results: list[RunResult]) -> str:
-    """What was asked of the run. A requester against a response side elsewhere knows its own side only."""
-    p = results[0].parameters
-    responders = "" if p["part"] == "request" else f", {counted(p['responders'], 'responder')}"
+def title(document: dict) -> str:
+    runs = variants(document)
+    p, rounds = runs[0], len(runs[0]["rounds"])
+    alternating = len(runs) > 1 and document.get("alternated", False)
+    over = (f" in {rounds} rounds" + (", the variants alternating" if alternating else "")) if rounds > 1 else ""
+    responders = "" if p.get("part") == "request" else f", {counted(p['responders'], 'responder')}"
     payload = f" (payload {p['payload']})" if p.get("payload") else ""
-    return (f"{p['example']} example, {p['workload']} workload{payload}: {counted(p['requests'], 'request')}, "
+    return (f"{p['example']} example, {p['workload']} workload{payload}: {counted(p['requests'], 'request')}{over}, "
             f"{counted(p['requesters'], 'requester')}{responders}")
 
 
@@ -81,40 +110,33 @@ def counted(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
-def label(result: RunResult, results: list[RunResult]) -> str:
-    """A column's name: the transport, and the codec too when a transport appears twice (--factorial)."""
-    transport = result.parameters["transport"]
-    if sum(r.parameters["transport"] == transport for r in results) > 1:
-        return f"{transport}+{result.parameters['codec']}"
-    return transport
-
-
-def factorial_table(results: list[RunResult]) -> Table:
+def factorial_table(document: dict) -> Table:
     """The 2 x 2 of `compare --factorial`: how much of the difference is the transport, how much the codec."""
+    runs = variants(document)
     shown = Table(title="throughput (requests/s) and latency p50 (µs): transport x encoding", title_justify="left")
     codecs = ["msgpack", "pickle"]
     shown.add_column("transport")
     for codec in codecs:
         shown.add_column(codec, justify="right")
-    for transport in dict.fromkeys(r.parameters["transport"] for r in results):
+    for transport in dict.fromkeys(run["transport"] for run in runs):
         row = [transport]
         for codec in codecs:
-            found = [r for r in results if (r.parameters["transport"], r.parameters["codec"]) == (transport, codec)]
-            row.append(f"{found[0].throughput_rps:,.0f} / {found[0].latency_us['p50']:,.0f}" if found else "")
+            found = [run for run in runs if (run["transport"], run["codec"]) == (transport, codec)]
+            row.append(f"{found[0]['throughput_rps']:,.0f} / {found[0]['latency_us']['p50']:,.0f}" if found else "")
         shown.add_row(*row)
     return shown
 
 
-def cells(results: list[RunResult]) -> tuple[list[str], list[list[str]]]:
-    header = ["", *(label(r, results) for r in results)]
-    body = [[label, *(NOTHING if (value := read(r)) is None else fmt.format(value) for r in results)]
-            for label, read, fmt in ROWS]
+def cells(document: dict) -> tuple[list[str], list[list[str]]]:
+    runs = variants(document)
+    header = ["", *(label(run, runs) for run in runs)]
+    body = [[name, *(read(run) for run in runs)] for name, read in ROWS]
     return header, [row for row in body if any(cell != NOTHING for cell in row[1:])]  # no empty rows
 
 
-def run_table(results: list[RunResult]) -> Table:
-    header, body = cells(results)
-    shown = Table(title=title(results), title_justify="left")
+def run_table(document: dict) -> Table:
+    header, body = cells(document)
+    shown = Table(title=title(document), title_justify="left")
     shown.add_column(header[0])
     for name in header[1:]:
         shown.add_column(name, justify="right")
@@ -123,31 +145,55 @@ def run_table(results: list[RunResult]) -> Table:
     return shown
 
 
-def run_markdown(results: list[RunResult]) -> str:
-    header, body = cells(results)
-    lines = [f"**{title(results)}**", "", "| " + " | ".join(header) + " |",
+def ratio_lines(document: dict) -> list[str]:
+    """Under a comparison: each ratio with its interval, and what the interval can and cannot say."""
+    ratios = document.get("ratios") if document["format"] == COMPARE else None
+    if not ratios:
+        return []
+    rounds = ratios["rounds"]
+    figures = ", ".join(f"{name} {ratios[key]['median']:.3g} ({ratios[key]['low']:.3g}–{ratios[key]['high']:.3g})"
+                        for key, name in RATIO_NAMES.items())
+    lines = [f"{ratios['numerator']} / {ratios['denominator']}, round by round, median (interval): {figures}"]
+    confidence = min(ratios[key]["confidence"] for key in RATIO_NAMES)
+    if confidence < CONFIDENCE:
+        lines.append(f"With {rounds} round{'s' if rounds > 1 else ''}, the interval holds the median ratio with "
+                     f"{confidence:.0%} confidence only: too few rounds to call any difference significant "
+                     f"(--rounds {rounds_for_significance()} or more reach {CONFIDENCE:.0%}).")
+        return lines
+    significant = [name for key, name in RATIO_NAMES.items() if ratios[key]["significant"]]
+    others = [name for key, name in RATIO_NAMES.items() if not ratios[key]["significant"]]
+    lines.append(f"Significant at {confidence:.0%} confidence (the interval leaves out 1): "
+                 f"{', '.join(significant) or 'none'}" + (f"; not: {', '.join(others)}" if others else "") + ".")
+    return lines
+
+
+def run_markdown(document: dict) -> str:
+    header, body = cells(document)
+    lines = [f"**{title(document)}**", "", "| " + " | ".join(header) + " |",
              "|" + "---|" + "---:|" * (len(header) - 1)]
     lines += ["| " + " | ".join(row) + " |" for row in body]
-    return "\n".join(lines) + "\n"
+    notes = ratio_lines(document)
+    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
 
-def print_results(console: Console, diagnostics: Console, results: list[RunResult]) -> None:
-    """The table on `console` (stdout: data); what went wrong on `diagnostics` (stderr), as plain text."""
-    if results:
-        console.print(run_table(results))
-    for result in results:
-        transport = result.parameters["transport"]
-        for line in [*result.errors, *result.failures, *(["interrupted"] if result.interrupted else [])]:
-            diagnostics.print(f"[red]{transport}: {escape(line)}[/red]", highlight=False)
+def print_results(console: Console, diagnostics: Console, document: dict) -> None:
+    """The table and the ratios on `console` (stdout: data); what went wrong on `diagnostics` (stderr)."""
+    console.print(run_table(document))
+    for line in ratio_lines(document):
+        console.print(line, highlight=False, markup=False)
+    runs = variants(document)
+    for run in runs:
+        name = label(run, runs)
+        for line in [*run["errors"], *run["failures"], *(["interrupted"] if run["interrupted"] else [])]:
+            diagnostics.print(f"[red]{escape(name)}: {escape(line)}[/red]", highlight=False)
 
 
-def write_outputs(results: list[RunResult], json_path: str | None, markdown_path: str | None = None) -> None:
+def write_outputs(document: dict, json_path: str | None, markdown_path: str | None = None) -> None:
     if json_path:
-        documents = [r.to_json() for r in results]
-        write_json(json_path, documents[0] if len(documents) == 1 else {"runs": documents})
+        write_json(json_path, document)
     if markdown_path:
         with open(markdown_path, "w", encoding="utf-8") as out:
-            out.write(run_markdown(results))
+            out.write(run_markdown(document))
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from functools import partial
 
 from shared.config import START_DEADLINE, RunConfig
 from shared.faults import KINDS, Fault, parse_fault
-from shared.measure import MemoryTimeline, loopback_bytes, own_usage, process_usage, thread_cpu
+from shared.measure import MemorySampler, loopback_bytes, own_usage, process_usage, thread_cpu
 from shared.relay import relayed
 from shared.results import RequesterResult, RoleUsage, RunResult, latency_summary
 from shared.supervisor import GRACE, POLL_SECONDS, RoleFailed, Supervisor
@@ -67,7 +67,7 @@ def start_request_router(roles: Supervisor, config: RunConfig) -> RunConfig:
 
 
 def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | None = None,
-                   memory: MemoryTimeline | None = None) -> tuple[list[RequesterResult], list[str], str]:
+                   memory: MemorySampler | None = None) -> tuple[list[RequesterResult], list[str], str]:
     """Start the requesters, which wait for each other at a barrier, and collect what each brings back.
 
     A requester that fails (cannot connect, wrong key) breaks the barrier so that the others stop too. A
@@ -109,6 +109,8 @@ def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | No
     try:
         # A fault is inflicted at a share of the requests: a short run is looked at often enough to find it.
         for report in roles.watch(names, tick, FAULT_POLL_SECONDS if fault else POLL_SECONDS):
+            if memory is not None and not memory.timeline:  # a run shorter than a tick: sampled once, now
+                memory.sample(time.monotonic())
             if report.failed:
                 errors[report.role] = report.error
                 start.abort()  # the others would wait for the missing party until the deadline
@@ -128,15 +130,19 @@ def inflict(roles: Supervisor, config: RunConfig, fault: Fault, elapsed: float) 
     return fault.describe(elapsed)
 
 
-def measure_roles(roles: Supervisor, config: RunConfig, results: list[RequesterResult]) -> list[RoleUsage]:
-    """Peak memory and CPU per process: live roles read by psutil, requesters from their own account."""
+def measure_roles(roles: Supervisor, config: RunConfig, results: list[RequesterResult],
+                  memory: MemorySampler) -> list[RoleUsage]:
+    """Peak memory and CPU per process: live roles read by psutil, requesters from their own account, each
+    with the peaks of its PSS and USS sampled during the run."""
+    memory.sample(time.monotonic(), force=True)  # the live roles once more, at the end
     if roles.in_one_process:  # per thread, see thread_cpu
-        return [own_usage("process (all roles)", "process")]
+        return [own_usage("process (all roles)", "process", memory.peak(memory.SELF))]
     requesters = {config.role(f"requester {r.requester_id}"): r for r in results}
-    usage = [own_usage("parent", "parent")]
-    usage += [u for name, pid in roles.processes()
-              if name not in requesters and (u := process_usage(name, kind_of(config, name), pid)) is not None]
-    usage += [RoleUsage(name, "requester", 0, r.rss_peak_mib, r.cpu_seconds) for name, r in requesters.items()]
+    usage = [own_usage("parent", "parent", memory.peak(memory.SELF))]
+    usage += [u for name, pid in roles.processes() if name not in requesters
+              and (u := process_usage(name, kind_of(config, name), pid, memory.peak(name))) is not None]
+    usage += [RoleUsage(name, "requester", 0, r.rss_peak_mib, r.cpu_seconds, *memory.peak(name, (r.pss_mib, r.uss_mib)))
+              for name, r in requesters.items()]
     return usage
 
 
@@ -170,16 +176,17 @@ def run(config: RunConfig, *, local_server: bool = True, progress: Progress | No
     with relayed(config) as sides, supervisor(config, local_server=local_server) as roles:
         if local_server:
             start_response_side(roles, config, responders=sides.responders)
-        memory = MemoryTimeline(roles.processes)
+        memory = MemorySampler(roles.processes)
         loopback_before = loopback_bytes()
         requesters = start_request_router(roles, sides.requesters)
         results, errors, fault = run_requesters(roles, requesters, progress, memory)
         loopback = loopback_bytes() - loopback_before
-        usage = measure_roles(roles, config, results)
+        usage = measure_roles(roles, config, results, memory)
         threads = thread_usage(roles, config, results)
         errors += [f"{report.role}: {report.error}" for report in roles.stray if report.failed]
     result = summarize(config, results, errors, usage)
-    result.rss_timeline = memory.samples
+    result.pss_timeline = [(seconds, pss) for seconds, pss, _ in memory.timeline]
+    result.rss_timeline = [(seconds, rss) for seconds, _, rss in memory.timeline]
     result.thread_cpu = threads
     result.fault = fault
     result.bytes_per_request = request_weight(config)

@@ -46,6 +46,7 @@ class Framing(NamedTuple):
 
     tag: Callable[[int], Any]  # n -> what marks request n on the wire
     join: Callable[[Any, Any], Any]  # (tag, encoded request) -> the message sent
+    expect: Callable[[Any, Any], Any]  # (tag, encoded reply) -> the reply message that answers with it
     answers: Callable[[Any, Any], bool]  # (reply message, tag) -> whether it answers the tagged request
     body: Callable[[Any], Any]  # reply message -> the encoded reply
     number: Callable[[Any], int]  # reply message -> the number of the request it answers (-1: none)

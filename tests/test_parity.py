@@ -47,6 +47,19 @@ def test_processes_mode_measures_every_process(transport):
     assert roles == sorted(["parent", server, *(f"{transport} responder {i}" for i in range(3)),
                             *(f"{transport} requester {i}" for i in range(2))])
     assert all(usage.rss_peak_mib > 5 for usage in result.roles)
+    # Forked roles share most of their pages: each one's PSS counts its share of them, its RSS all of them.
+    assert all(0 < usage.uss_peak_mib <= usage.pss_peak_mib < usage.rss_peak_mib for usage in result.roles)
+    assert 0 < result.pss_peak_mib_total < result.rss_peak_mib_total / 2
+    assert result.pss_timeline and result.to_json()["pss_peak_mib_by_kind"].keys() == {
+        "parent", TRANSPORTS[transport].server_role, "responder", "requester"}
+
+
+@pytest.mark.parametrize("concurrency", ["threads", "asyncio"])
+def test_one_process_modes_measure_their_one_process(transport, concurrency):
+    result = run(local_config(transport, requests=100, requesters=2, responders=2, concurrency=concurrency))
+    assert [(usage.role, usage.kind) for usage in result.roles] == [("process (all roles)", "process")]
+    usage = result.roles[0]
+    assert 0 < usage.uss_peak_mib <= usage.pss_peak_mib <= usage.rss_peak_mib
 
 
 def sample_requests(workload: str) -> list:

@@ -29,9 +29,11 @@ def reject_extension(code: int, data: bytes):
     raise ValueError(f"unknown msgpack extension code {code}")
 
 
-# Untrusted bytes: msgpack bounds every length by the frame's size and nesting by its own stack; extension
-# types are refused (no code runs on decode). A partial, not a def: no Python frame on every request.
-decode_msgpack = functools.partial(msgpack.unpackb, ext_hook=reject_extension)
+def decode_msgpack(frame: bytes):
+    """Untrusted bytes: msgpack bounds every length by the frame's size and nesting by its own stack; extension
+    types are refused (no code runs on decode). A def, not a partial: a partial with a keyword copies its
+    keywords into a new dict on every call, which costs more than the Python frame."""
+    return msgpack.unpackb(frame, ext_hook=reject_extension)
 
 
 def decode_pickle(frame: bytes):
@@ -51,6 +53,15 @@ CODECS: dict[str, Codec] = {
     "pickle": Codec("pickle", encode_pickle, decode_pickle),
 }
 DEFAULT_CODEC = "msgpack"
+
+
+def own_codec(name: str) -> Codec:
+    """The codec `name` for one role (a process, thread or task) to use alone. msgpack's `packb` builds a new
+    Packer for every value, which costs more than the packing itself; a role keeps one instead (a Packer is
+    not for sharing between threads). A Packer keeps its buffer at the size of the largest value it packed:
+    one message's worth per role."""
+    codec = CODECS[name]
+    return codec._replace(encode=msgpack.Packer().pack) if name == "msgpack" else codec
 
 
 def error_reply(codec: Codec, stage: str, error: BaseException | str) -> bytes:
@@ -84,11 +95,12 @@ def number_of(frame: bytes) -> int:
     return int.from_bytes(frame[1:ID_BYTES], "big") if len(frame) > ID_BYTES and frame[0] == ID_MARKER else -1
 
 
-# Every operation a C call: the requesters' loops make each of them once per request.
-NUMBERED = Framing(tag=request_id, join=bytes.__add__, answers=bytes.startswith,
+# Every operation on the hot path a C call: the requesters' loops make each of them once per request.
+# operator.add, not bytes.__add__: called as a function, a slot wrapper packs its arguments into a tuple.
+NUMBERED = Framing(tag=request_id, join=operator.add, expect=operator.add, answers=bytes.startswith,
                    body=operator.itemgetter(slice(ID_BYTES, None)), number=number_of, listens=False)
-UNNUMBERED = Framing(tag=lambda n: b"", join=bytes.__add__, answers=bytes.startswith, body=identity,
-                     number=lambda frame: -1, listens=False)
+UNNUMBERED = Framing(tag=lambda n: b"", join=operator.add, expect=operator.add, answers=bytes.startswith,
+                     body=identity, number=lambda frame: -1, listens=False)
 
 
 def framing(codec: Codec) -> Framing:

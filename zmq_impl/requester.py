@@ -21,7 +21,7 @@ from shared.pipeline import pipeline
 from shared.results import RequesterResult, Tally, shows_exchanges
 from shared.transport import Peer, notice_level
 from shared.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, Delivery, delivery_of, one_line, workload_for
-from zmq_impl.codec import CODECS, framing
+from zmq_impl.codec import CODECS, framing, own_codec
 from zmq_impl.connection import client_socket, connect
 
 
@@ -53,7 +53,7 @@ def open_socket(config: RunConfig, requester_id: int, kind: int = zmq.REQ, *, wa
 def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
     """Send this requester's share once released by `start` (a barrier): in lockstep on a REQ socket, as
     the seed does, or through a DEALER with a window of requests in flight or on a schedule."""
-    workload, codec = workload_for(config), CODECS[config.codec]
+    workload, codec = workload_for(config), own_codec(config.codec)
     tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address,
                   show=shows_exchanges(config))
     if config.lockstep:
@@ -77,7 +77,7 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
 
 
 def drive(exchange: Exchange, socket: zmq.Socket, config: RunConfig, requester_id: int) -> None:
-    """Send what the lockstep loop yields and hand it each reply, until it ends; close the socket then."""
+    """Send what the lockstep loop yields and hand it each reply, until it ends; close it and the socket then."""
     try:
         message = next(exchange)
         while True:
@@ -93,6 +93,7 @@ def drive(exchange: Exchange, socket: zmq.Socket, config: RunConfig, requester_i
             except StopIteration:
                 return
     finally:
+        exchange.close()
         socket.close()
 
 

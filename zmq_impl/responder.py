@@ -20,10 +20,13 @@ from shared.service_time import service_delay
 from shared.transport import Codec, Peer, notice_level
 from shared.workload import DECODE_REQUEST, BadRequests, answer, responder_handler
 from zmq_impl.balancing import Duty, Frames
-from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, carries_id, error_reply
+from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, carries_id, error_reply, own_codec
 from zmq_impl.connection import client_socket, connect, shared_context
 from zmq_impl.curve import secure_server, start_authenticator
 from zmq_impl.server import bind, handshake_ms, receive_frames, send_frames
+
+# Below this size a slice of a frame (a copy) costs fewer instructions than a memoryview of it, above it more.
+VIEW_FROM = 8 * 1024
 
 
 def answerer(config: RunConfig, bad: BadRequests) -> Callable[[bytes], bytes]:
@@ -31,12 +34,13 @@ def answerer(config: RunConfig, bad: BadRequests) -> Callable[[bytes], bytes]:
     failed) if need be: a REP socket must answer before it can receive again, and one bad request must not
     stop the responder. Raw frames carry no number: any UTF-8 text is the seed's request, whatever its first
     byte."""
-    handle, codec = responder_handler(config.workload), CODECS[config.codec]
+    handle, codec = responder_handler(config.workload), own_codec(config.codec)
     decode, encode = codec.decode, codec.encode
 
     def numbered(frame: bytes) -> bytes:
-        if len(frame) > ID_BYTES and frame[0] == ID_MARKER:
-            number, body = frame[:ID_BYTES], memoryview(frame)[ID_BYTES:]
+        size = len(frame)
+        if size > ID_BYTES and frame[0] == ID_MARKER:
+            number, body = frame[:ID_BYTES], frame[ID_BYTES:] if size < VIEW_FROM else memoryview(frame)[ID_BYTES:]
         else:
             number, body = b"", frame
         try:

@@ -24,7 +24,7 @@ from shared.results import RequesterResult, Tally, shows_exchanges
 from shared.service_time import service_delay
 from shared.workload import BadRequests, workload_for
 from zmq_impl.balancing import Frames
-from zmq_impl.codec import CODECS, framing
+from zmq_impl.codec import CODECS, framing, own_codec
 from zmq_impl.connection import client_socket, connect_async
 from zmq_impl.requester import peer_of
 from zmq_impl.responder import (
@@ -121,7 +121,7 @@ async def open_socket(config: RunConfig, requester_id: int, kind: int = zmq.REQ,
 
 async def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
     """requester.request as a task: `start` is a barrier of tasks (shared.modes.LoopBarrier)."""
-    workload, codec = workload_for(config), CODECS[config.codec]
+    workload, codec = workload_for(config), own_codec(config.codec)
     tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address,
                   show=shows_exchanges(config))
     if config.lockstep:
@@ -161,6 +161,7 @@ async def drive(exchange: Exchange, socket: zmq.asyncio.Socket, config: RunConfi
             except StopIteration:
                 return
     finally:
+        exchange.close()
         socket.close()
 
 
