@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import random
 import socket
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ ROUTER_REQUESTS, ROUTER_ROLES = 100_000, 5  # example 2: five requesters, five r
 MAX_RETRIES = 100
 MAX_REQUESTS = 2**63 - 1
 START_DEADLINE = 60.0  # seconds for every role of a run to be connected and ready
+PORTS_FROM, PROBES = 20000, 50  # where free_port starts looking (above well-known services), and how often
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,25 @@ def check_timeout(timeout: float) -> None:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port that is free now; the caller binds it at once (as the floor does)."""
-    with socket.socket() as probe:
+    """A port that is free now, for the caller to bind at once. It is drawn below the kernel's range of
+    ephemeral ports, which outgoing connections take theirs from: one made anywhere on the machine between
+    this probe and the bind cannot take the port first."""
+    low = _ephemeral_low()
+    for port in random.sample(range(PORTS_FROM, low), min(PROBES, max(0, low - PORTS_FROM))):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as probe:  # a kernel whose ephemeral range starts low: any free port
         probe.bind((host, 0))
         return probe.getsockname()[1]
+
+
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as ports:
+            return int(ports.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's usual start, and below BSD's and Windows' ranges too
