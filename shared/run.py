@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 
 from shared.config import START_DEADLINE, RunConfig
-from shared.faults import KINDS, Fault, parse_fault
+from shared.faults import KINDS, parse_fault
 from shared.measure import MemorySampler, loopback_bytes, own_usage, process_usage, thread_cpu
 from shared.relay import relayed
 from shared.results import RequesterResult, RoleUsage, RunResult, latency_summary
@@ -68,7 +68,8 @@ def start_request_router(roles: Supervisor, config: RunConfig) -> RunConfig:
 
 def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | None = None,
                    memory: MemorySampler | None = None) -> tuple[list[RequesterResult], list[str], str]:
-    """Start the requesters, which wait for each other at a barrier, and collect what each brings back.
+    """Start the requesters, which wait for each other at a barrier, and collect what each brings back, the
+    errors of those that failed, and the fault inflicted (if any).
 
     A requester that fails (cannot connect, wrong key) breaks the barrier so that the others stop too. A
     run whose requesters make no progress for START_DEADLINE + timeout seconds is abandoned.
@@ -79,36 +80,12 @@ def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | No
     request = config.transport.request_async if as_tasks(config) else config.transport.request
     for requester_id, name in enumerate(names):
         roles.start(name, request, config, requester_id, start, counters)
-    stall = START_DEADLINE + config.timeout
-    last = {"done": -1, "changed": time.monotonic(), "flowing": 0.0}
-
-    def tick(now: float) -> None:
-        nonlocal fault
-        if memory is not None:
-            memory.sample(now)
-        done = sum(counters)
-        if last["done"] <= 0 < done:
-            log.info("requests flowing: %d requesters released", config.requesters)
-            last["flowing"] = now
-        if fault is not None and done > 0 and fault.due(now - last["flowing"], done, config.requests):
-            inflicted.append(inflict(roles, config, fault, now - last["flowing"]))
-            fault = None  # once
-        if progress is not None:
-            progress(done, config.requests)
-        if done != last["done"]:
-            last.update(done=done, changed=now)
-        elif now - last["changed"] > stall:
-            for name in names:
-                roles.give_up(name, f"no progress for {stall:g} s")
-            last["changed"] = float("inf")  # once
-
+    watch = RequesterWatch(roles, config, names, counters, progress, memory)
     results: dict[str, RequesterResult] = {}
     errors: dict[str, str] = {}
-    planned = fault = parse_fault(config.fault, config.responders) if config.fault else None
-    inflicted: list[str] = []
     try:
         # A fault is inflicted at a share of the requests: a short run is looked at often enough to find it.
-        for report in roles.watch(names, tick, FAULT_POLL_SECONDS if fault else POLL_SECONDS):
+        for report in roles.watch(names, watch.tick, FAULT_POLL_SECONDS if config.fault else POLL_SECONDS):
             if memory is not None and not memory.timeline:  # a run shorter than a tick: sampled once, now
                 memory.sample(time.monotonic())
             if report.failed:
@@ -117,17 +94,53 @@ def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | No
             else:
                 results[report.role] = report.result
     finally:
-        if inflicted and planned.kind == "hang":  # continued, so that it can stop like the others
-            roles.signal(config.role(f"responder {planned.responder}"), signal.SIGCONT)
+        watch.end()
     ordered = [results[name] for name in names if name in results]
-    return ordered, [f"{name}: {message}" for name, message in errors.items()], "; ".join(inflicted)
+    return ordered, [f"{name}: {message}" for name, message in errors.items()], watch.inflicted
 
 
-def inflict(roles: Supervisor, config: RunConfig, fault: Fault, elapsed: float) -> str:
-    name = config.role(f"responder {fault.responder}")
-    roles.signal(name, KINDS[fault.kind])
-    log.info("%s: %s", name, fault.describe(elapsed))
-    return fault.describe(elapsed)
+class RequesterWatch:
+    """What the watch over the requesters does between their reports: sample memory, show progress, inflict
+    the run's fault when it is due, and abandon a run that makes no progress."""
+
+    def __init__(self, roles: Supervisor, config: RunConfig, names: list[str], counters, progress: Progress | None,
+                 memory: MemorySampler | None) -> None:
+        self.roles, self.config, self.names, self.counters = roles, config, names, counters
+        self.progress, self.memory = progress, memory
+        self.fault = parse_fault(config.fault, config.responders) if config.fault else None
+        self.inflicted = ""
+        self.stall = START_DEADLINE + config.timeout
+        self.done, self.changed, self.flowing = -1, time.monotonic(), 0.0
+
+    def tick(self, now: float) -> None:
+        if self.memory is not None:
+            self.memory.sample(now)
+        done = sum(self.counters)
+        if self.done <= 0 < done:
+            log.info("requests flowing: %d requesters released", self.config.requesters)
+            self.flowing = now
+        if self.fault is not None and not self.inflicted and done > 0:
+            if self.fault.due(now - self.flowing, done, self.config.requests):
+                self.inflict(now - self.flowing)
+        if self.progress is not None:
+            self.progress(done, self.config.requests)
+        if done != self.done:
+            self.done, self.changed = done, now
+        elif now - self.changed > self.stall:
+            for name in self.names:
+                self.roles.give_up(name, f"no progress for {self.stall:g} s")
+            self.changed = float("inf")  # once
+
+    def inflict(self, elapsed: float) -> None:
+        name = self.config.role(f"responder {self.fault.responder}")
+        self.roles.signal(name, KINDS[self.fault.kind])
+        self.inflicted = self.fault.describe(elapsed)
+        log.info("%s: %s", name, self.inflicted)
+
+    def end(self) -> None:
+        """A hung responder is continued, so that it can stop like the others."""
+        if self.inflicted and self.fault.kind == "hang":
+            self.roles.signal(self.config.role(f"responder {self.fault.responder}"), signal.SIGCONT)
 
 
 def measure_roles(roles: Supervisor, config: RunConfig, results: list[RequesterResult],
