@@ -138,10 +138,10 @@ def cmd_semantics(args: argparse.Namespace) -> int:
     with report.status(console, not args.quiet) as say:
         rows = semantics.measure(list(TRANSPORTS.values()), chosen, args.timeout,
                                  lambda path: say(f"sending {len(chosen)} values through {path}"))
-    console.print(report.semantics_table(rows))
+    console.print(report.semantics_table(rows, args.brief))
     for note in notes:
         console.print(f"not run here: {note}", highlight=False)
-    report.write_semantics(rows, notes, args.json, args.markdown)
+    report.write_semantics(rows, notes, args.json, args.markdown, args.brief)
     return 0
 
 

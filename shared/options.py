@@ -220,6 +220,9 @@ def semantics_command(parser: argparse.ArgumentParser) -> None:
                         help="seconds to wait for any one value to come back (default 60)")
     parser.add_argument("--json", metavar="PATH", help="write the rows as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="write the table as Markdown")
+    parser.add_argument("--brief", action="store_true",
+                        help="the table (printed and Markdown) shows only the values on which the paths disagree, "
+                             "in short cells: '=' identical, the change, or where it failed (JSON keeps every row)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
 
 

@@ -34,10 +34,10 @@ PATH_NAMES = [path.name for path in PATHS]
 
 @pytest.fixture(scope="module")
 def semantics_run(tmp_path_factory):
-    """`reqrep semantics --json --markdown`, once: (rows, markdown, stdout)."""
+    """`reqrep semantics --json --markdown --brief`, once: (rows, the brief markdown, stdout)."""
     out = tmp_path_factory.mktemp("semantics")
     done = reqrep("semantics", "--quiet", "--json", str(out / "rows.json"), "--markdown", str(out / "table.md"),
-                  timeout=50, env={"COLUMNS": "250"})  # wide enough for rich not to fold the header
+                  "--brief", timeout=50, env={"COLUMNS": "250"})  # wide enough for rich not to fold the header
     assert done.returncode == 0, done.stderr
     return json.loads((out / "rows.json").read_text()), (out / "table.md").read_text(), done.stdout
 
@@ -53,7 +53,8 @@ def test_the_readme_table_is_what_a_fresh_run_gives(semantics_run):
     committed = readme.split(BEGIN, 1)[1].split(END, 1)[0]
     _, fresh, _ = semantics_run
     assert without_numpy(committed) == without_numpy(fresh), (
-        "README.md's semantics table differs from a fresh run: regenerate it with `reqrep semantics --markdown`")
+        "README.md's semantics table differs from a fresh run: regenerate it with `reqrep semantics --brief "
+        "--markdown PATH`")
 
 
 def test_rows_have_the_documented_shape(semantics_run):
