@@ -14,12 +14,13 @@ from shared.studies.delay import Delay
 from shared.studies.faults import Faults
 from shared.studies.many import Many
 from shared.studies.memory import Memory
+from shared.studies.ndarray import Arrays
 from shared.studies.payload import Payloads
 from shared.studies.recording import Recording
 from shared.studies.soak import Soak
 from shared.studies.stalls import Stalls
 from shared.studies.window import Windows
-from shared.study import Point, Study, run_options
+from shared.study import TEXT, Point, Study, run_options
 from shared.transport import BenchPath
 
 SCALE_BYTES = 8 * KIB  # requests per point fall as payloads grow past this, so that each point takes about as long
@@ -54,11 +55,12 @@ class Sweep:
         return max(scaled, requesters * MIN_PER_REQUESTER)
 
     def point(self, path: BenchPath, concurrency: str = "processes", payload: int = 0, *, window: int | None = None,
-              requesters: int | None = None, responders: int | None = None, **further: Any) -> Point:
+              requesters: int | None = None, responders: int | None = None, payload_kind: str = TEXT,
+              **further: Any) -> Point:
         """A point of `path` with the sweep's counts unless given; `further` run options left out when None."""
         requesters = requesters or self.requesters
         return Point(path.name, concurrency, payload, window or path.window, requesters, responders or self.responders,
-                     self.requests_for(path, payload, requesters), run_options(**further))
+                     self.requests_for(path, payload, requesters), run_options(**further), payload_kind)
 
     def parameters(self) -> dict:
         return {"preset": self.preset, "requests": self.requests, "stall_requests": self.stall_requests,
@@ -72,6 +74,7 @@ class Sweep:
 
 ALL_PAYLOADS = (16, KIB, 16 * KIB, 32 * KIB, 256 * KIB, MIB)
 STALL_PAYLOADS = (KIB, 16 * KIB, 32 * KIB)
+ARRAY_SIZES = (KIB, 8 * KIB, 64 * KIB, 256 * KIB, 512 * KIB, MIB, 8 * MIB)  # zero-copy sends pay from 256 or 512 KiB
 PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("full", "every path against payload size, window and counts, as processes, threads and asyncio: "
           "minutes",
@@ -99,6 +102,11 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("delay", "0 and 2 ms of network delay between the requesters, the broker or server and the responders",
           (Delay((0.0, 2.0)),), requests=2000, rounds=3, requesters=5, responders=5),
     Sweep("delay-tiny", "the delay study in seconds", (Delay((1.0,)),), requests=100),
+    Sweep("ndarray", "NumPy arrays of 1 KiB to 8 MiB on every path that carries them, zero-copy sends on and off, "
+          "and where each round trip's time goes", (Arrays(ARRAY_SIZES),), requests=8000, rounds=3, requesters=1,
+          responders=1),
+    Sweep("ndarray-tiny", "the ndarray study in seconds", (Arrays((8 * KIB, MIB)),), requests=200, requesters=1,
+          responders=1),
 )}
 
 
@@ -106,6 +114,8 @@ def choose_sweep(preset: str, paths: list[BenchPath], requests: int | None, time
                  modes: list[str] | None = None) -> Sweep:
     """The preset over `paths`, with the user's --requests, --timeout and --concurrency checked and applied."""
     sweep = PRESETS[preset]
+    for study in sweep.studies:
+        study.requires()
     changes: dict = {"paths": tuple(paths)}
     if modes:  # processes always run: the path, window and stall tables are theirs
         changes["modes"] = tuple(c for c in CONCURRENCY if c == "processes" or c in modes)

@@ -257,6 +257,10 @@ class Transport(ABC):
         encoded size, use it."""
 
     bench_paths: tuple[BenchPath, ...]  # its paths in `reqrep bench`, the plain one first (see BenchPath.studies)
+    # How many times a request's value goes through payload_codec's encode and decode on its round trip, from
+    # the requester to a responder and back: the bench splits an array's round trip into this codec work and
+    # the rest (sockets, copies, waiting).
+    codec_passes: int
     semantics_settings: Mapping[str, Any] = {}  # its settings for `reqrep semantics` (no size limit, say)
 
     @abstractmethod

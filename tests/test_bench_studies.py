@@ -1,11 +1,13 @@
-"""The bench's own studies (shared/studies/): each preset's tiny form runs for real and writes its section and
-its figures to results.json; the arithmetic behind the verdicts (paired rounds, growth, losses on purpose)
-on made-up results; and a path or a fault added to the faults study with one line."""
+"""The bench's own studies (shared/studies/): each preset's tiny form runs for real and writes its sections and
+its figures to results.json; the arithmetic behind the verdicts (paired rounds, growth, losses on purpose,
+where an array's time goes) on made-up results; and a path or a fault added to the faults study with one
+line."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 
 import pytest
 from conftest import TRANSPORTS, reqrep
@@ -13,11 +15,13 @@ from test_bench import PATHS, made_up_result
 
 from shared import bench, sweep
 from shared.studies.faults import Faults
+from shared.studies.ndarray import Arrays
 from shared.studies.recording import Recording
 from shared.studies.soak import growth
-from shared.transport import BenchPath
+from shared.transport import BenchPath, UsageError
 
 PLAIN = {path.name for path in PATHS if path.plain}
+ARRAYS = {path.name for path in PATHS if "ndarray" in path.studies}
 
 
 def bench_tiny(preset: str, out) -> dict:
@@ -30,21 +34,24 @@ def bench_tiny(preset: str, out) -> dict:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("preset, heading", [
-    ("recording-tiny", "## What recording latency costs"),
-    ("many-tiny", "## Many requesters"),
-    ("soak-tiny", "## Soak: memory over a long run"),
-    ("faults-tiny", "## Faults by themselves, and with reqrep's retries"),
-    ("delay-tiny", "## Network delay"),
+@pytest.mark.parametrize("preset, headings", [
+    ("recording-tiny", ["## What recording latency costs"]),
+    ("many-tiny", ["## Many requesters"]),
+    ("soak-tiny", ["## Soak: memory over a long run"]),
+    ("faults-tiny", ["## Faults by themselves, and with reqrep's retries"]),
+    ("delay-tiny", ["## Network delay"]),
+    ("ndarray-tiny", ["## NumPy arrays"]),
 ])
-def test_each_preset_runs_tiny_and_writes_its_section(preset, heading, tmp_path):
+def test_each_preset_runs_tiny_and_writes_its_section(preset, headings, tmp_path):
+    if preset == "ndarray-tiny":
+        pytest.importorskip("numpy", reason="numpy is not installed: the ndarray study sends NumPy arrays")
     results = bench_tiny(preset, tmp_path)
-    study = preset.removesuffix("-tiny")
-    assert list(results["studies"]) == [study] and results["studies"][study]
-    assert all(point["studies"] == [study] for point in results["points"])
+    studies = [study.name for study in sweep.PRESETS[preset].studies]
+    assert list(results["studies"]) == studies and all(results["studies"].values())
+    assert all(set(point["studies"]) <= set(studies) for point in results["points"])
     report = (tmp_path / "report.md").read_text()
-    assert heading in report and "| path |" in report
-    CHECKS[study](results, report)
+    assert all(heading in report for heading in headings) and "| path |" in report or "| array |" in report
+    CHECKS[preset.removesuffix("-tiny")](results, report)
 
 
 def recording(results: dict, report: str) -> None:
@@ -91,7 +98,24 @@ def delay(results: dict, report: str) -> None:
     assert "zmq-shared" in {row["path"] for row in rows}
 
 
-CHECKS = {"recording": recording, "many": many, "soak": soak, "faults": faults, "delay": delay}
+def ndarray(results: dict, report: str) -> None:
+    assert {p["path"] for p in results["points"]} == ARRAYS and {p["payload_kind"] for p in results["points"]} == {
+        "ndarray"}
+    for point in results["points"]:
+        run = point["rounds"][0]
+        assert run["payload"] == f"ndarray: float64, {'8 KiB' if point['payload_bytes'] < 2**20 else '1 MiB'}"
+        assert point["payload_bytes"] <= run["codec_costs"]["encoded_bytes"] < point["payload_bytes"] + 200
+        assert run["codec_costs"]["passes"] in (2, 4) and run["codec_costs"]["encode_us"] > 0
+        settings = results["sweep"]["paths"][point["path"]]["settings"]
+        assert settings.get("zero_copy_above", "default") in ("default", 0, None)
+    figures = results["studies"]["ndarray"]
+    assert set(figures["paths"]) == ARRAYS and figures["throughput_ratios"]["zmq-ext / native"]["1048576"] > 0
+    assert set(figures["p50_ratios_paired"]) == {"zmq-ext-zero-copy / zmq-ext", "zmq-ext-copy / zmq-ext"}
+    assert "| 1 MiB | zmq-ext | 1,048,598 |" in report and "**Where a round trip's time goes**" in report
+    assert "](ndarray.png)" in report or "matplotlib is not installed" in report
+
+
+CHECKS = {"recording": recording, "many": many, "soak": soak, "faults": faults, "delay": delay, "ndarray": ndarray}
 
 
 def made_up_bench(preset: str) -> bench.Bench:
@@ -156,3 +180,27 @@ def test_every_other_round_runs_the_plan_backwards(monkeypatch):
     assert [point for n, point in ran if n == 1] == forwards == [point for n, point in ran if n == 3]
     assert [point for n, point in ran if n == 2] == forwards[::-1]
     assert [p.option("record_latency", True) for p in forwards[:2]] == [True, False]  # on and off side by side
+
+
+def test_where_an_arrays_time_goes_from_made_up_costs():
+    session = made_up_bench("ndarray-tiny")
+    for point, studies in session.plan.items():
+        record = session.records[point] = bench.Record(point, studies)
+        native = point.path == "native"
+        for n in (1, 2, 3):
+            record.results[n] = made_up_result(point, 400.0 if native else 200.0)
+            record.results[n].seconds = 2.0 if native else 1.0
+            record.codec_costs[n] = {"encoded_bytes": point.payload_bytes + 20, "passes": 4 if native else 2,
+                                     "encode_us": 30.0 + n, "decode_us": 10.0, "copy_us": 8.0}
+    study = Arrays((8 * 1024, 1024 * 1024))
+    lines = "\n".join(study.section(session))
+    assert "| 1 MiB | zmq-ext | 1,048,596 | 32.0 | 10.0 | 8.0 | 2 × 42.0 = 84 | 200 | 116 | 14.5 |" in lines
+    assert "| 1 MiB | native | 1,048,596 | 32.0 | 10.0 | 8.0 | 4 × 42.0 = 168 | 400 | 232 | 29.0 |" in lines
+    assert study.summary(session)["throughput_ratios"]["zmq-ext / native"] == {"8192": 2.0, "1048576": 2.0}
+    assert "throughput of zmq-ext over native: 2.00× at 8 KiB, 2.00× at 1 MiB" in study.verdict(session)
+
+
+def test_the_ndarray_study_says_it_needs_numpy(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numpy", None)  # as if it were not installed
+    with pytest.raises(UsageError, match=r"NumPy is not installed: pip install 'reqrep\[numpy\]'"):
+        sweep.choose_sweep("ndarray-tiny", PATHS, None, None)

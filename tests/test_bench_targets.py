@@ -58,3 +58,15 @@ def test_network_delay_costs_each_crossing_its_round_trip(tmp_path):
     for row in results["studies"]["delay"]["rows"]:
         crossings = {"loopback": 0, "requesters away": 2, "three hosts": 4}[row["placement"]]
         assert row["p50_us"] >= crossings * (row["delay_ms"] or 0) * 1000, row
+
+
+@pytest.mark.timeout(15 * 60)
+def test_arrays_of_every_size_travel_every_path_and_their_codec_work_is_measured(tmp_path):
+    pytest.importorskip("numpy", reason="numpy is not installed: the ndarray study sends NumPy arrays")
+    results, status = bench("ndarray", tmp_path, 14)
+    assert status == 0 and results["lost"] == 0
+    figures = results["studies"]["ndarray"]
+    sizes = {str(size) for size in results["sweep"]["studies"][0]["sizes"]}
+    for path, rows in figures["paths"].items():
+        assert set(rows) == sizes and all(row["costs"]["rest_us"] > 0 for row in rows.values()), path
+    assert all(figures["throughput_ratios"]["zmq-ext / native"].values())

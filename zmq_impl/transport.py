@@ -171,7 +171,17 @@ class ZmqTransport(Transport):
         BenchPath("zmq-shared", "zmq", "msgpack", {"shared_connection": True}, studies=("delay",),
                   description="zmq, every requester reaching the broker over one connection through a local request "
                               "router (`--shared-connection`)"),
+        # The ndarray study's: msgpack-ext carries arrays (plain msgpack cannot), with zero-copy sends from the
+        # default size on, for every frame, and for none.
+        BenchPath("zmq-ext", "zmq", "msgpack-ext", studies=("ndarray",),
+                  description=f"zmq with msgpack-ext, an array as its dtype, shape and raw bytes (`--codec "
+                              f"msgpack-ext`), frames of {ZERO_COPY_BYTES // 1024} KiB or more sent without a copy"),
+        BenchPath("zmq-ext-zero-copy", "zmq", "msgpack-ext", {"zero_copy_above": 0}, studies=("ndarray",),
+                  description="the same, every frame sent without a copy (`--zero-copy-above 0`)"),
+        BenchPath("zmq-ext-copy", "zmq", "msgpack-ext", {"zero_copy_above": None}, studies=("ndarray",),
+                  description="the same, every frame copied into libzmq's message (`--zero-copy-above off`)"),
     )
+    codec_passes = 2  # the requester's request and the responder's reply: the broker forwards frames unread
     # The semantics table shows what each encoding does with a 64 MiB value, not the safety limit on message
     # size that a broker applies by default.
     semantics_settings = {"max_message_bytes": 256 * 1024 * 1024}
