@@ -168,7 +168,7 @@ class Grammar:
                                        "and show which arrive identical, changed or not at all", command="semantics"))
         bench_command(self.command(commands, "bench", "a preset of studies, each a set of verified runs (paths "
                                    "against payload sizes, windows and counts; recording cost, many requesters, "
-                                   "soak, faults, network delay, NumPy arrays) "
+                                   "soak, faults and push against pull dispatch, network delay, NumPy arrays) "
                                    "written to results.json, report.md and plots",
                                    command="bench"))
         for transport in self.transports:

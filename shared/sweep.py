@@ -11,6 +11,7 @@ from shared.config import CONCURRENCY, check_counts, check_timeout
 from shared.sizes import KIB, MIB
 from shared.studies.counts import Counts
 from shared.studies.delay import Delay
+from shared.studies.dispatch import Dispatch
 from shared.studies.faults import Faults
 from shared.studies.many import Many
 from shared.studies.memory import Memory
@@ -95,9 +96,16 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("soak", "a long run per transport: does memory grow?", (Soak(),), requests=500_000, requesters=5,
           responders=5),
     Sweep("soak-tiny", "the soak study in seconds", (Soak(),), requests=3000),
-    Sweep("faults", "what each path loses by itself when a responder is killed mid-run, and with reqrep's retries",
-          (Faults(("kill",), (1, 16)),), requests=20_000, rounds=3, requesters=5, responders=3, timeout=1.0),
-    Sweep("faults-tiny", "the faults study in seconds", (Faults(("kill",), (4,)),), requests=3000, requesters=3,
+    # A hang comes once 98% of the requests are answered: after it, a pushing broker costs nearly every request a
+    # timeout (15 to 30 requests a second go through), so that its run takes a minute or less; the pulling paths
+    # pay one timeout wherever it lands. The target needs a healthy run several times the timeout: 30,000 requests.
+    # Two rounds: the preset takes about 6 minutes on 2 busy cores (3 rounds took 10).
+    Sweep("faults", "push against pull: a responder killed or hung mid-run and uneven service times, with reqrep's "
+          "retries and by themselves, on every path of the fault study: minutes",
+          (Dispatch(("kill", "hang@98%"), ("slow:1%:50ms", "slow:0.5%:50ms", "exp:1ms")),
+           Faults(("kill", "hang@98%"), (1,))), requests=30_000, rounds=2, requesters=5, responders=5, timeout=1.0),
+    Sweep("faults-tiny", "the fault studies in seconds",
+          (Dispatch(("hang@99%",), ("slow:1%:50ms",)), Faults(("hang@99%",), (1,))), requests=2000, requesters=3,
           responders=3, timeout=0.5),
     Sweep("delay", "0 and 2 ms of network delay between the requesters, the broker or server and the responders",
           (Delay((0.0, 2.0)),), requests=2000, rounds=3, requesters=5, responders=5),

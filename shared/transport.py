@@ -102,6 +102,9 @@ class BenchPath:
     # The bench studies it runs in, by name or group ("sweep": payload, window, stalls, memory). The plain path
     # runs in every study whatever this says.
     studies: tuple[str, ...] = ("sweep",)
+    # Whether a broker pushes requests to the responders in turn, busy or hung (a zmq.proxy's DEALER), rather
+    # than each responder taking one when it is free: the fault study reports push and pull side by side.
+    pushes: bool = False
 
     @property
     def plain(self) -> bool:

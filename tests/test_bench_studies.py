@@ -1,7 +1,7 @@
 """The bench's own studies (shared/studies/): each preset's tiny form runs for real and writes its sections and
-its figures to results.json; the arithmetic behind the verdicts (paired rounds, growth, losses on purpose,
-where an array's time goes) on made-up results; and a path or a fault added to the faults study with one
-line."""
+its figures to results.json; the arithmetic behind the verdicts (paired rounds, growth, losses on purpose, a
+hung responder against the healthy run, where an array's time goes) on made-up results; and a path or a fault
+added to the faults study with one line."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from shared.studies.soak import growth
 from shared.transport import BenchPath, UsageError
 
 PLAIN = {path.name for path in PATHS if path.plain}
+FAULTY = {path.name for path in PATHS if path.plain or "faults" in path.studies}  # the fault studies' paths
 ARRAYS = {path.name for path in PATHS if "ndarray" in path.studies}
 
 
@@ -38,7 +39,8 @@ def bench_tiny(preset: str, out) -> dict:
     ("recording-tiny", ["## What recording latency costs"]),
     ("many-tiny", ["## Many requesters"]),
     ("soak-tiny", ["## Soak: memory over a long run"]),
-    ("faults-tiny", ["## Faults by themselves, and with reqrep's retries"]),
+    ("faults-tiny", ["## Push against pull: faults and uneven service times",
+                     "## Faults by themselves, and with reqrep's retries"]),
     ("delay-tiny", ["## Network delay"]),
     ("ndarray-tiny", ["## NumPy arrays"]),
 ])
@@ -83,10 +85,19 @@ def soak(results: dict, report: str) -> None:
 def faults(results: dict, report: str) -> None:
     figures = results["studies"]["faults"]
     assert figures["nothing_lost_with_retries"] is True
-    assert {(case["path"], case["fault"]) for case in figures["cases"]} == {(path, "kill") for path in PLAIN}
-    alone = [p for p in results["points"] if p["options"] == {"fault": "kill", "retries": 0}]
-    assert len(alone) == len(PLAIN)
+    assert {(case["path"], case["fault"]) for case in figures["cases"]} == {(path, "hang@99%") for path in FAULTY}
+    alone = [p for p in results["points"] if p["options"] == {"fault": "hang@99%", "retries": 0}]
+    assert len(alone) == len(FAULTY)
     assert "but the" in report or all(p["succeeded"] for p in alone)  # losses on purpose are not the bench's
+    shared = [p for p in results["points"] if p["studies"] == ["dispatch", "faults"]]
+    assert {p["path"] for p in shared} == FAULTY  # the hang with retries serves both studies, run once
+    dispatch = results["studies"]["dispatch"]
+    assert {(case["case"], case["path"]) for case in dispatch["cases"]} == {
+        (case, path) for case in ("healthy", "--fault hang@99%", "--service-time slow:1%:50ms") for path in FAULTY}
+    assert all(case["rounds"] and case["rounds"][0]["lost"] == 0 for case in dispatch["cases"])
+    assert dispatch["delivered_twice"] == 0 and set(dispatch["hung"]) == {"zmq-balancing hang@99%", "native hang@99%"}
+    assert "responder 1 hung at" in report and "| --service-time slow:1%:50ms | zmq-balancing | pull |" in report
+    assert "no reply reached a caller twice anywhere" in report and "zmq-balancing / zmq" in report
 
 
 def delay(results: dict, report: str) -> None:
@@ -152,34 +163,49 @@ def test_faults_by_themselves_lose_on_purpose_but_not_with_retries():
         record.results[1] = made_up_result(point, 100.0, failed=7)  # every run lost 7
     lost = {record.point.option("retries", 3) for record in session.lost}
     assert lost == {3}  # only the runs with reqrep's retries count as lost
-    assert Faults(("kill",), (4,)).summary(session)["nothing_lost_with_retries"] is False
+    assert session.studies["faults"].summary(session)["nothing_lost_with_retries"] is False
 
 
 def test_a_path_or_a_fault_joins_the_faults_study_with_one_line():
-    balancing = BenchPath("zmq-balancing", "zmq", "msgpack", {"max_message_bytes": 1024}, studies=("faults",))
-    chosen = dataclasses.replace(sweep.choose_sweep("faults", [*PATHS, balancing], None, None),
+    small = BenchPath("zmq-small", "zmq", "msgpack", {"max_message_bytes": 1024}, studies=("faults",))
+    chosen = dataclasses.replace(sweep.choose_sweep("faults", [*PATHS, small], None, None),
                                  studies=(Faults(("kill", "hang"), (1,)),))
     points = sweep.plan(chosen)
-    assert {(p.path, p.option("fault")) for p in points} == {(path, fault) for path in (*PLAIN, "zmq-balancing")
+    assert {(p.path, p.option("fault")) for p in points} == {(path, fault) for path in (*FAULTY, "zmq-small")
                                                              for fault in ("kill", "hang")}
-    assert not any(p.path == "zmq-balancing" for p in sweep.plan(sweep.choose_sweep("tiny", [*PATHS, balancing],
-                                                                                   None, None)))
+    assert not any(p.path == "zmq-small" for p in sweep.plan(sweep.choose_sweep("tiny", [*PATHS, small], None, None)))
 
 
-def test_every_other_round_runs_the_plan_backwards(monkeypatch):
-    ran = []
+def test_a_hung_responder_is_measured_against_the_healthy_run_push_and_pull_apart():
+    session = made_up_bench("faults-tiny")
+    seconds = {"healthy": 2.0, "pull": 2.8, "push": 60.0}  # pulling: 1.4× its healthy time; pushing: 30×
+    for point, studies in session.plan.items():
+        record = session.records[point] = bench.Record(point, studies)
+        for n in (1, 2, 3):
+            result = made_up_result(point, 100.0)
+            pushes = session.sweep.path(point.path).pushes
+            result.seconds = seconds["healthy" if not point.options else "push" if pushes else "pull"]
+            result.fault = "responder 1 hung at 1.90 s" if point.option("fault") else ""
+            record.results[n] = result
+    study = session.studies["dispatch"]
+    summary = study.summary(session)
+    assert summary["met"] is True and summary["delivered_twice"] == 0
+    assert {name: figure["ratio"] for name, figure in summary["hung"].items()} == {
+        "zmq-balancing hang@99%": 1.4, "native hang@99%": 1.4}
+    verdict = study.verdict(session)
+    assert "within 1.5× its healthy time, nothing lost: met" in verdict
+    assert "Pushing, as it is: zmq hang@99% 60.0 s, 30.0×" in verdict
+    assert "| --fault hang@99% | zmq | push | 60.00 | 30.00× | 0 | 0 | 0 | 0.10 | 0.20 | 0.30 |" in "\n".join(
+        study.section(session))
 
-    def run_point(record, round_number, config, progress):
-        ran.append((round_number, record.point))
-        record.results[round_number] = made_up_result(record.point, 100.0)
-
-    monkeypatch.setattr(bench, "run_point", run_point)
-    session = made_up_bench("recording-tiny")
-    session.run(TRANSPORTS)
-    forwards = list(session.plan)
-    assert [point for n, point in ran if n == 1] == forwards == [point for n, point in ran if n == 3]
-    assert [point for n, point in ran if n == 2] == forwards[::-1]
-    assert [p.option("record_latency", True) for p in forwards[:2]] == [True, False]  # on and off side by side
+    hung = next(r for r in session.records.values() if r.point.path == "native" and r.point.option("fault"))
+    hung.results[2].seconds = 3.2  # 1.6×: the median of the rounds is still 1.4×
+    hung.results[3].answered += 1  # a reply taken twice: a duplicate that reached the caller
+    summary = study.summary(session)
+    assert summary["met"] is True and summary["delivered_twice"] == 1
+    assert "1 replies reached a caller twice: not met" in study.verdict(session)
+    hung.results[3].seconds = 3.2
+    assert study.summary(session)["met"] is False
 
 
 def test_where_an_arrays_time_goes_from_made_up_costs():
@@ -204,3 +230,19 @@ def test_the_ndarray_study_says_it_needs_numpy(monkeypatch):
     monkeypatch.setitem(sys.modules, "numpy", None)  # as if it were not installed
     with pytest.raises(UsageError, match=r"NumPy is not installed: pip install 'reqrep\[numpy\]'"):
         sweep.choose_sweep("ndarray-tiny", PATHS, None, None)
+
+
+def test_every_other_round_runs_the_plan_backwards(monkeypatch):
+    ran = []
+
+    def run_point(record, round_number, config, progress):
+        ran.append((round_number, record.point))
+        record.results[round_number] = made_up_result(record.point, 100.0)
+
+    monkeypatch.setattr(bench, "run_point", run_point)
+    session = made_up_bench("recording-tiny")
+    session.run(TRANSPORTS)
+    forwards = list(session.plan)
+    assert [point for n, point in ran if n == 1] == forwards == [point for n, point in ran if n == 3]
+    assert [point for n, point in ran if n == 2] == forwards[::-1]
+    assert [p.option("record_latency", True) for p in forwards[:2]] == [True, False]  # on and off side by side

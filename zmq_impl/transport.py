@@ -167,18 +167,21 @@ class ZmqTransport(Transport):
                 "reqrep zmq responders --back tcp://server.example:1338 --responders 5",
                 "reqrep zmq keys keys && reqrep zmq serve --curve keys")
     bench_paths = (
-        BenchPath("zmq", "zmq", "msgpack", description=title),
-        BenchPath("zmq-shared", "zmq", "msgpack", {"shared_connection": True}, studies=("delay",),
+        BenchPath("zmq", "zmq", "msgpack", description=title, pushes=True),
+        BenchPath("zmq-shared", "zmq", "msgpack", {"shared_connection": True}, studies=("delay",), pushes=True,
                   description="zmq, every requester reaching the broker over one connection through a local request "
                               "router (`--shared-connection`)"),
+        BenchPath("zmq-balancing", "zmq", "msgpack", {"broker": "balancing"}, studies=("faults",),
+                  description="zmq with the zguide's load-balancing broker (`--broker balancing`): a request goes "
+                              "only to a responder that said it is free, and heartbeats drop a silent one"),
         # The ndarray study's: msgpack-ext carries arrays (plain msgpack cannot), with zero-copy sends from the
         # default size on, for every frame, and for none.
-        BenchPath("zmq-ext", "zmq", "msgpack-ext", studies=("ndarray",),
+        BenchPath("zmq-ext", "zmq", "msgpack-ext", studies=("ndarray",), pushes=True,
                   description=f"zmq with msgpack-ext, an array as its dtype, shape and raw bytes (`--codec "
                               f"msgpack-ext`), frames of {ZERO_COPY_BYTES // 1024} KiB or more sent without a copy"),
-        BenchPath("zmq-ext-zero-copy", "zmq", "msgpack-ext", {"zero_copy_above": 0}, studies=("ndarray",),
+        BenchPath("zmq-ext-zero-copy", "zmq", "msgpack-ext", {"zero_copy_above": 0}, studies=("ndarray",), pushes=True,
                   description="the same, every frame sent without a copy (`--zero-copy-above 0`)"),
-        BenchPath("zmq-ext-copy", "zmq", "msgpack-ext", {"zero_copy_above": None}, studies=("ndarray",),
+        BenchPath("zmq-ext-copy", "zmq", "msgpack-ext", {"zero_copy_above": None}, studies=("ndarray",), pushes=True,
                   description="the same, every frame copied into libzmq's message (`--zero-copy-above off`)"),
     )
     codec_passes = 2  # the requester's request and the responder's reply: the broker forwards frames unread
