@@ -111,10 +111,10 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
           (Delay((0.0, 2.0)),), requests=2000, rounds=3, requesters=5, responders=5),
     Sweep("delay-tiny", "the delay study in seconds", (Delay((1.0,)),), requests=100),
     Sweep("ndarray", "NumPy arrays of 1 KiB to 8 MiB on every path that carries them, zero-copy sends on and off, "
-          "and where each round trip's time goes", (Arrays(ARRAY_SIZES),), requests=8000, rounds=3, requesters=1,
-          responders=1),
-    Sweep("ndarray-tiny", "the ndarray study in seconds", (Arrays((8 * KIB, MIB)),), requests=200, requesters=1,
-          responders=1),
+          "and where each round trip's time goes", (Arrays(ARRAY_SIZES, fewest=100),), requests=8000, rounds=3,
+          requesters=1, responders=1),
+    Sweep("ndarray-tiny", "the ndarray study in seconds", (Arrays((8 * KIB, MIB), fewest=8),), requests=200,
+          requesters=1, responders=1),
 )}
 
 

@@ -52,7 +52,7 @@ def test_each_preset_runs_tiny_and_writes_its_section(preset, headings, tmp_path
     assert list(results["studies"]) == studies and all(results["studies"].values())
     assert all(set(point["studies"]) <= set(studies) for point in results["points"])
     report = (tmp_path / "report.md").read_text()
-    assert all(heading in report for heading in headings) and "| path |" in report or "| array |" in report
+    assert all(heading in report for heading in headings) and ("| path |" in report or "| array |" in report)
     CHECKS[preset.removesuffix("-tiny")](results, report)
 
 

@@ -5,6 +5,7 @@ rest."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import statistics
 from collections.abc import Callable, Iterator
@@ -30,6 +31,9 @@ KIND = "ndarray"  # the points' payload kind (shared.values.BENCH_VALUES)
 class Arrays(Study):
     name = "ndarray"
     sizes: tuple[int, ...]  # bytes of each array
+    # Requests per point at the least, however large the array: the sweep's scaling leaves a handful at 8 MiB,
+    # where the first request (its connections' buffers growing) would weigh too much on the throughput.
+    fewest: int = 0
 
     def paths(self, sweep: Sweep) -> list[BenchPath]:
         """Only the paths that name the study: a transport's own path may have a codec that cannot carry an
@@ -44,7 +48,11 @@ class Arrays(Study):
     def points(self, sweep: Sweep) -> Iterator[Point]:
         for size in self.sizes:  # the paths side by side at each size: a noisy moment touches all alike
             for path in self.paths(sweep):
-                yield sweep.point(path, "processes", size, payload_kind=KIND)
+                yield self.point(sweep, path, size)
+
+    def point(self, sweep: Sweep, path: BenchPath, size: int) -> Point:
+        point = sweep.point(path, "processes", size, payload_kind=KIND)
+        return dataclasses.replace(point, requests=max(point.requests, min(self.fewest, sweep.requests)))
 
     # ---- reading ------------------------------------------------------------------------------------------
     def record(self, bench: Bench, path: BenchPath, size: int) -> Record | None:
@@ -126,7 +134,7 @@ class Arrays(Study):
         sweep = bench.sweep
         paths, firsts = self.paths(sweep), self.firsts(sweep)
         pairs = list(zip(firsts, firsts[1:], strict=False))
-        counts = listed(f"{size_text(size)} {sweep.requests_for(paths[0], size, sweep.requesters):,}"
+        counts = listed(f"{size_text(size)} {self.point(sweep, paths[0], size).requests:,}"
                         for size in self.sizes) if paths else ""
         lines = ["## NumPy arrays", "",
                  f"Each request is one float64 array of the size given, echoed back and compared with what was sent "
@@ -146,7 +154,8 @@ class Arrays(Study):
                                   for size in self.sizes])]
         return lines + self.settings_table(bench) + self.breakdown(bench)
 
-    def cell(self, bench: Bench, path: BenchPath, size: int, read, scale: float, digits: int) -> str:
+    def cell(self, bench: Bench, path: BenchPath, size: int, read: Callable[[RunResult], float], scale: float,
+             digits: int) -> str:
         record = self.record(bench, path, size)
         return f"{record.median(read) * scale:,.{digits}f}" if record is not None else NOT_RUN
 
