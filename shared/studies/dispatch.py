@@ -160,8 +160,10 @@ class Dispatch(Study):
                  "for nearly every request after it. *× healthy* is the time over the same path's healthy time, "
                  "paired per round; *lost* and *duplicated* (late replies to resent requests, dropped by the "
                  "requester: the caller sees each reply once) add up every round, the rest are medians. With 1% of "
-                 "requests slow, p99 falls on the slow requests themselves on every path; p99.9, the time and the "
-                 "0.5% rows show what the waits behind them cost.", "",
+                 "the requests slow, p99 sits at the edge of the slow requests themselves on every path (a few more "
+                 "or fewer of them in a run move it across); p99.9, the time and the 0.5% rows show what waiting "
+                 "behind them costs: a pushing broker queues fast requests behind a slow one, so that its p99 is "
+                 "still about a slow request's with 0.5% of them slow.", "",
                  *markdown_table(["case", "path", "dispatch", "seconds", "× healthy", "retries", "lost",
                                   "duplicated", "p50 (ms)", "p99 (ms)", "p99.9 (ms)", "fault (first round)"], rows),
                  self.verdict(bench), ""]
