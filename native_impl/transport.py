@@ -75,7 +75,8 @@ class NativeTransport(Transport):
     parts = {"serve": "the response side: manager server and responders (--responders 0: the server alone)",
              "responders": "responders alone, for a running manager server"}
     bench_paths = (
-        BenchPath("native", "native", "pickle", description=title + " (reqrep's default)"),
+        BenchPath("native", "native", "pickle", description=title + " (reqrep's default)",
+                  studies=("sweep", "ndarray")),  # pickle carries arrays
         BenchPath("native-stock", "native", "pickle", {"stock_managers": True},
                   description="the same with the stock manager connections, Nagle's algorithm left on "
                               "(`--stock-managers`)", stalls_above=NAGLE_STALL_BYTES),
@@ -83,6 +84,7 @@ class NativeTransport(Transport):
                   description=f"native, with requests and replies moved many per manager call (`--batch`) and "
                               f"{DEFAULT_BATCH_SIZE} requests in flight per requester"),
     )
+    codec_passes = 4  # the server unpickles every value it receives and pickles it again for the one who gets it
 
     def settings(self, values) -> NativeSettings:
         """The key comes from a file or the environment (a tandem command), or is made for a local run."""

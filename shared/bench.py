@@ -14,21 +14,26 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from shared.codec_cost import codec_costs
 from shared.config import START_DEADLINE, RunConfig
 from shared.machine import machine_facts
 from shared.results import RunResult
 from shared.run import run
-from shared.study import Point, Study
+from shared.study import TEXT, Point, Study
 from shared.supervisor import Supervisor, Terminated
 from shared.sweep import Sweep, plan
 from shared.transport import Transport
+from shared.values import BENCH_VALUES
 
 # results.json format history:
 # - reqrep-bench/1: the sweep (its payload, window and counts studies); a point's rounds as a list.
 # - reqrep-bench/2: studies. `sweep.studies` lists the preset's studies with their parameters, `studies` holds
 #   each study's figures by name; a point's `options` (its run options beyond the counts: retries, fault,
 #   record_latency, delay_ms ...); each round's record carries its `round`, and `errors` are {round, error}.
-FORMAT = "reqrep-bench/2"
+# - reqrep-bench/3: a point's `payload_kind`: "text" (the echo text padded to `payload_bytes`) or "ndarray" (one
+#   float64 array of `payload_bytes`, sent as a --payload run sends values); each round of a point of values
+#   carries `codec_costs` (shared/codec_cost.py, measured in the point's process once its run has ended).
+FORMAT = "reqrep-bench/3"
 POINT_ROLE = "bench point"
 # A backstop only: run() itself abandons a run that makes no progress for START_DEADLINE + timeout seconds.
 RUN_ALLOWANCE = 300.0
@@ -41,9 +46,13 @@ def point_config(sweep: Sweep, point: Point, transports: Mapping[str, Transport]
     transport = transports[path.transport]
     settings = dataclasses.replace(transport.settings_type(), **path.settings)
     fields = {"timeout": sweep.timeout, **dict(point.options)}
+    if point.payload_kind == TEXT:
+        fields["payload_bytes"] = point.payload_bytes
+    else:
+        fields["payload"] = BENCH_VALUES[point.payload_kind](point.payload_bytes)
     return RunConfig(transport=transport, codec=path.codec, requests=point.requests, requesters=point.requesters,
-                     responders=point.responders, window=point.window, payload_bytes=point.payload_bytes,
-                     concurrency=point.concurrency, settings=settings, **fields)
+                     responders=point.responders, window=point.window, concurrency=point.concurrency,
+                     settings=settings, **fields)
 
 
 @dataclass
@@ -56,6 +65,7 @@ class Record:
     studies: list[str]
     results: dict[int, RunResult] = field(default_factory=dict)
     errors: dict[int, str] = field(default_factory=dict)
+    codec_costs: dict[int, dict] = field(default_factory=dict)  # a point of values: its codec's costs, by round
     wall_seconds: float = 0.0
     cut_short: int = 0  # the round that Ctrl-C or SIGTERM stopped while it ran, if any: no loss of its own
 
@@ -88,18 +98,23 @@ class Record:
         return {**self.point.to_json(), "studies": self.studies, "succeeded": self.succeeded,
                 "errors": [{"round": n, "error": error} for n, error in sorted(self.errors.items())],
                 "wall_seconds": round(self.wall_seconds, 2), "median": self.medians(),
-                "rounds": [{"round": n, **result.to_json()} for n, result in sorted(self.results.items())]}
+                "rounds": [{"round": n, **result.to_json(), **self.costs_json(n)}
+                           for n, result in sorted(self.results.items())]}
+
+    def costs_json(self, round_number: int) -> dict:
+        return {"codec_costs": self.codec_costs[round_number]} if round_number in self.codec_costs else {}
 
 
-def measure_point(config: RunConfig, answered) -> RunResult:
+def measure_point(config: RunConfig, answered) -> tuple[RunResult, dict]:
     """In the point's own process: the run on free loopback ports, with its progress where the sweep's loop
-    can read it."""
+    can read it; then, for a point of values, what they cost the codec here (once the run's roles are gone)."""
 
     def progress(done: int, planned: int) -> None:
         answered[0] = done
 
     with config.transport.loopback(config) as local:
-        return run(local, progress=progress)
+        result = run(local, progress=progress)
+        return result, codec_costs(local) if config.payload is not None and result.succeeded else {}
 
 
 def run_point(record: Record, round_number: int, config: RunConfig, progress: Callable[[float], None]) -> None:
@@ -121,8 +136,10 @@ def run_point(record: Record, round_number: int, config: RunConfig, progress: Ca
     record.wall_seconds += time.monotonic() - began
     if report.failed:
         record.errors[round_number] = report.error
-    else:
-        record.results[round_number] = report.result
+        return
+    record.results[round_number], costs = report.result
+    if costs:
+        record.codec_costs[round_number] = costs
 
 
 SweepProgress = Callable[[float, str], None]  # (point runs done, fractions included; what runs now)

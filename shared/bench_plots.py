@@ -1,6 +1,6 @@
 """The bench's PNG plots, drawn with matplotlib when it is installed (the `plot` extra): throughput against
-payload size per path, latency percentiles per path, memory per role, memory over a soak. Each is a study's
-(see its `figures`): draw(study, bench, Figure) returns the figure."""
+payload size per path, latency percentiles per path, memory per role, memory over a soak, arrays by size. Each
+is a study's (see its `figures`): draw(study, bench, Figure) returns the figure."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from shared.sizes import MIB, size_text
 if TYPE_CHECKING:  # the studies import this module, and bench.py the studies: the names are for the hints only
     from shared.bench import Bench, Record
     from shared.studies.memory import Memory
+    from shared.studies.ndarray import Arrays
     from shared.studies.payload import Payloads
     from shared.studies.soak import Soak
     from shared.study import Draw, Study
@@ -134,6 +135,26 @@ def soak(study: Soak, bench: Bench, figure_class) -> object:
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize="small")
     figure.suptitle(f"Memory over the soak ({subtitle(bench)})")
+    return figure
+
+
+def arrays(study: Arrays, bench: Bench, figure_class) -> object:
+    figure = figure_class(figsize=(11, 4.5), dpi=DPI, layout="constrained")
+    latency, volume = figure.subplots(1, 2)
+    for index, path in enumerate(study.paths(bench.sweep)):
+        found = [(size, record) for size in study.sizes if (record := study.record(bench, path, size)) is not None]
+        common = {"color": COLOURS[index % len(COLOURS)], "marker": "o", "label": path.name}
+        latency.plot([size for size, _ in found], [record.latency("p50") / 1000 for _, record in found], **common)
+        volume.plot([size for size, _ in found],
+                    [size * record.median(lambda result: result.throughput_rps) / MIB for size, record in found],
+                    **common)
+    for axes, label in ((latency, "p50 latency, ms"), (volume, "arrays moved each way, MiB/s")):
+        payload_axis(axes, list(study.sizes))
+        axes.set_xlabel("float64 array (request and reply, each)")
+        axes.set_yscale("log")
+        axes.set_ylabel(label)
+    latency.legend(fontsize="small")
+    figure.suptitle(f"NumPy arrays against their size, every role a process ({subtitle(bench)})")
     return figure
 
 

@@ -180,7 +180,8 @@ class Grammar:
                                        "and show which arrive identical, changed or not at all", command="semantics"))
         bench_command(self.command(commands, "bench", "a preset of studies, each a set of verified runs (paths "
                                    "against payload sizes, windows and counts; recording cost, many requesters, "
-                                   "soak, faults, network delay) written to results.json, report.md and plots",
+                                   "soak, faults and push against pull dispatch, network delay, NumPy arrays) "
+                                   "written to results.json, report.md and plots",
                                    command="bench"))
         for transport in self.transports:
             self.tandem(commands, transport)

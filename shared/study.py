@@ -22,10 +22,15 @@ NOT_RUN = "—"
 Draw = Callable[["Bench", type], object]  # (bench, matplotlib's Figure class) -> the figure
 
 
+TEXT = "text"  # a point's payload kind: the echo workload's text, padded to payload_bytes
+
+
 @dataclasses.dataclass(frozen=True)
 class Point:
     """One run of the bench: a path with its counts, and any further run options (RunConfig fields such as
-    `retries`, `fault`, `record_latency`, `delay_ms`) as sorted (name, value) pairs."""
+    `retries`, `fault`, `record_latency`, `delay_ms`) as sorted (name, value) pairs. Its requests are the echo
+    workload's text padded to payload_bytes, or values of another kind of that size (shared.values.BENCH_VALUES:
+    `ndarray`), sent as a `--payload` run sends the user's."""
 
     path: str
     concurrency: str
@@ -35,13 +40,15 @@ class Point:
     responders: int
     requests: int
     options: tuple[tuple[str, Any], ...] = ()
+    payload_kind: str = TEXT
 
     def option(self, name: str, default: Any = None) -> Any:
         return dict(self.options).get(name, default)
 
     def label(self) -> str:
         shown = "".join(f", {name.replace('_', ' ')} {value}" for name, value in self.options)
-        return (f"{self.path} {self.concurrency} {size_text(self.payload_bytes)} window {self.window} "
+        kind = f" {self.payload_kind}" if self.payload_kind != TEXT else ""
+        return (f"{self.path} {self.concurrency} {size_text(self.payload_bytes)}{kind} window {self.window} "
                 f"{self.requesters}×{self.responders}{shown}")
 
     def to_json(self) -> dict:
@@ -91,6 +98,9 @@ class Study(ABC):
         """Its plots: file name -> (caption, draw)."""
         return {}
 
+    def requires(self) -> None:  # noqa: B027 (most studies need nothing more: no need to override)
+        """Refuse, with a UsageError, to start a study this machine cannot run (a library it needs missing)."""
+
     def parameters(self) -> dict:
         return {"study": self.name, **dataclasses.asdict(self)}
 
@@ -102,8 +112,10 @@ def records_of(bench: Bench, study: Study) -> list[Record]:
 
 
 def find(records: Iterable[Record], **wanted: Any) -> Record | None:
-    """The record whose point has every field given (`options` compared as given, default none)."""
+    """The record whose point has every field given (`options` compared as given, default none; the payload
+    kind, default text)."""
     wanted.setdefault("options", ())
+    wanted.setdefault("payload_kind", TEXT)
     for record in records:
         if all(getattr(record.point, name) == value for name, value in wanted.items()):
             return record

@@ -11,15 +11,17 @@ from shared.config import CONCURRENCY, check_counts, check_timeout
 from shared.sizes import KIB, MIB
 from shared.studies.counts import Counts
 from shared.studies.delay import Delay
+from shared.studies.dispatch import Dispatch
 from shared.studies.faults import Faults
 from shared.studies.many import Many
 from shared.studies.memory import Memory
+from shared.studies.ndarray import Arrays
 from shared.studies.payload import Payloads
 from shared.studies.recording import Recording
 from shared.studies.soak import Soak
 from shared.studies.stalls import Stalls
 from shared.studies.window import Windows
-from shared.study import Point, Study, run_options
+from shared.study import TEXT, Point, Study, run_options
 from shared.transport import BenchPath
 
 SCALE_BYTES = 8 * KIB  # requests per point fall as payloads grow past this, so that each point takes about as long
@@ -54,11 +56,12 @@ class Sweep:
         return max(scaled, requesters * MIN_PER_REQUESTER)
 
     def point(self, path: BenchPath, concurrency: str = "processes", payload: int = 0, *, window: int | None = None,
-              requesters: int | None = None, responders: int | None = None, **further: Any) -> Point:
+              requesters: int | None = None, responders: int | None = None, payload_kind: str = TEXT,
+              **further: Any) -> Point:
         """A point of `path` with the sweep's counts unless given; `further` run options left out when None."""
         requesters = requesters or self.requesters
         return Point(path.name, concurrency, payload, window or path.window, requesters, responders or self.responders,
-                     self.requests_for(path, payload, requesters), run_options(**further))
+                     self.requests_for(path, payload, requesters), run_options(**further), payload_kind)
 
     def parameters(self) -> dict:
         return {"preset": self.preset, "requests": self.requests, "stall_requests": self.stall_requests,
@@ -72,6 +75,7 @@ class Sweep:
 
 ALL_PAYLOADS = (16, KIB, 16 * KIB, 32 * KIB, 256 * KIB, MIB)
 STALL_PAYLOADS = (KIB, 16 * KIB, 32 * KIB)
+ARRAY_SIZES = (KIB, 8 * KIB, 64 * KIB, 256 * KIB, 512 * KIB, MIB, 8 * MIB)  # zero-copy sends pay from 256 or 512 KiB
 PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("full", "every path against payload size, window and counts, as processes, threads and asyncio: "
           "minutes",
@@ -92,13 +96,25 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("soak", "a long run per transport: does memory grow?", (Soak(),), requests=500_000, requesters=5,
           responders=5),
     Sweep("soak-tiny", "the soak study in seconds", (Soak(),), requests=3000),
-    Sweep("faults", "what each path loses by itself when a responder is killed mid-run, and with reqrep's retries",
-          (Faults(("kill",), (1, 16)),), requests=20_000, rounds=3, requesters=5, responders=3, timeout=1.0),
-    Sweep("faults-tiny", "the faults study in seconds", (Faults(("kill",), (4,)),), requests=3000, requesters=3,
+    # A hang comes once 98% of the requests are answered: after it, a pushing broker costs nearly every request a
+    # timeout (15 to 30 requests a second go through), so that its run takes a minute or less; the pulling paths
+    # pay one timeout wherever it lands. The target needs a healthy run several times the timeout: 30,000 requests.
+    # Two rounds: the preset takes about 6 minutes on 2 busy cores (3 rounds took 10).
+    Sweep("faults", "push against pull: a responder killed or hung mid-run and uneven service times, with reqrep's "
+          "retries and by themselves, on every path of the fault study: minutes",
+          (Dispatch(("kill", "hang@98%"), ("slow:1%:50ms", "slow:0.5%:50ms", "exp:1ms")),
+           Faults(("kill", "hang@98%"), (1,))), requests=30_000, rounds=2, requesters=5, responders=5, timeout=1.0),
+    Sweep("faults-tiny", "the fault studies in seconds",
+          (Dispatch(("hang@99%",), ("slow:1%:50ms",)), Faults(("hang@99%",), (1,))), requests=2000, requesters=3,
           responders=3, timeout=0.5),
     Sweep("delay", "0 and 2 ms of network delay between the requesters, the broker or server and the responders",
           (Delay((0.0, 2.0)),), requests=2000, rounds=3, requesters=5, responders=5),
     Sweep("delay-tiny", "the delay study in seconds", (Delay((1.0,)),), requests=100),
+    Sweep("ndarray", "NumPy arrays of 1 KiB to 8 MiB on every path that carries them, zero-copy sends on and off, "
+          "and where each round trip's time goes", (Arrays(ARRAY_SIZES, fewest=100),), requests=8000, rounds=3,
+          requesters=1, responders=1),
+    Sweep("ndarray-tiny", "the ndarray study in seconds", (Arrays((8 * KIB, MIB), fewest=8),), requests=200,
+          requesters=1, responders=1),
 )}
 
 
@@ -106,6 +122,8 @@ def choose_sweep(preset: str, paths: list[BenchPath], requests: int | None, time
                  modes: list[str] | None = None) -> Sweep:
     """The preset over `paths`, with the user's --requests, --timeout and --concurrency checked and applied."""
     sweep = PRESETS[preset]
+    for study in sweep.studies:
+        study.requires()
     changes: dict = {"paths": tuple(paths)}
     if modes:  # processes always run: the path, window and stall tables are theirs
         changes["modes"] = tuple(c for c in CONCURRENCY if c == "processes" or c in modes)

@@ -103,6 +103,9 @@ class BenchPath:
     # The bench studies it runs in, by name or group ("sweep": payload, window, stalls, memory). The plain path
     # runs in every study whatever this says.
     studies: tuple[str, ...] = ("sweep",)
+    # Whether a broker pushes requests to the responders in turn, busy or hung (a zmq.proxy's DEALER), rather
+    # than each responder taking one when it is free: the fault study reports push and pull side by side.
+    pushes: bool = False
 
     @property
     def plain(self) -> bool:
@@ -258,6 +261,10 @@ class Transport(ABC):
         encoded size, use it."""
 
     bench_paths: tuple[BenchPath, ...]  # its paths in `reqrep bench`, the plain one first (see BenchPath.studies)
+    # How many times a request's value goes through payload_codec's encode and decode on its round trip, from
+    # the requester to a responder and back: the bench splits an array's round trip into this codec work and
+    # the rest (sockets, copies, waiting).
+    codec_passes: int
     semantics_settings: Mapping[str, Any] = {}  # its settings for `reqrep semantics` (no size limit, say)
 
     @abstractmethod

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.corpus import Case
 from shared.semantics import differences
+from shared.sizes import size_text
 from shared.transport import Transport, UsageError
 from shared.workload import Workload, mirror_handle, one_line
 
@@ -188,3 +189,15 @@ def check_payload(configs: list[RunConfig], flag_of: Callable[[Transport], str |
                  for sentence in refusals(config, flag_of(config.transport))]
     if sentences:
         raise UsageError("the payload cannot travel as it is:\n  " + "\n  ".join(sentences))
+
+
+# ---- the bench's own values ----------------------------------------------------------------------------------
+def ndarray_values(size: int) -> Payload:
+    """One float64 array of `size` bytes: `reqrep bench`'s ndarray payload kind. NumPy is imported here, in the
+    bench's process, only when a study of arrays runs (it checks first that NumPy is installed)."""
+    import numpy
+
+    return Payload(f"ndarray: float64, {size_text(size)}", ("ndarray",), (numpy.arange(size // 8, dtype="float64"),))
+
+
+BENCH_VALUES: dict[str, Callable[[int], Payload]] = {"ndarray": ndarray_values}  # payload kind -> values of a size

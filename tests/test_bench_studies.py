@@ -1,11 +1,13 @@
-"""The bench's own studies (shared/studies/): each preset's tiny form runs for real and writes its section and
-its figures to results.json; the arithmetic behind the verdicts (paired rounds, growth, losses on purpose)
-on made-up results; and a path or a fault added to the faults study with one line."""
+"""The bench's own studies (shared/studies/): each preset's tiny form runs for real and writes its sections and
+its figures to results.json; the arithmetic behind the verdicts (paired rounds, growth, losses on purpose, a
+hung responder against the healthy run, where an array's time goes) on made-up results; and a path or a fault
+added to the faults study with one line."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 
 import pytest
 from conftest import TRANSPORTS, reqrep
@@ -13,11 +15,14 @@ from test_bench import PATHS, made_up_result
 
 from shared import bench, sweep
 from shared.studies.faults import Faults
+from shared.studies.ndarray import Arrays
 from shared.studies.recording import Recording
 from shared.studies.soak import growth
-from shared.transport import BenchPath
+from shared.transport import BenchPath, UsageError
 
 PLAIN = {path.name for path in PATHS if path.plain}
+FAULTY = {path.name for path in PATHS if path.plain or "faults" in path.studies}  # the fault studies' paths
+ARRAYS = {path.name for path in PATHS if "ndarray" in path.studies}
 
 
 def bench_tiny(preset: str, out) -> dict:
@@ -30,21 +35,25 @@ def bench_tiny(preset: str, out) -> dict:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("preset, heading", [
-    ("recording-tiny", "## What recording latency costs"),
-    ("many-tiny", "## Many requesters"),
-    ("soak-tiny", "## Soak: memory over a long run"),
-    ("faults-tiny", "## Faults by themselves, and with reqrep's retries"),
-    ("delay-tiny", "## Network delay"),
+@pytest.mark.parametrize("preset, headings", [
+    ("recording-tiny", ["## What recording latency costs"]),
+    ("many-tiny", ["## Many requesters"]),
+    ("soak-tiny", ["## Soak: memory over a long run"]),
+    ("faults-tiny", ["## Push against pull: faults and uneven service times",
+                     "## Faults by themselves, and with reqrep's retries"]),
+    ("delay-tiny", ["## Network delay"]),
+    ("ndarray-tiny", ["## NumPy arrays"]),
 ])
-def test_each_preset_runs_tiny_and_writes_its_section(preset, heading, tmp_path):
+def test_each_preset_runs_tiny_and_writes_its_section(preset, headings, tmp_path):
+    if preset == "ndarray-tiny":
+        pytest.importorskip("numpy", reason="numpy is not installed: the ndarray study sends NumPy arrays")
     results = bench_tiny(preset, tmp_path)
-    study = preset.removesuffix("-tiny")
-    assert list(results["studies"]) == [study] and results["studies"][study]
-    assert all(point["studies"] == [study] for point in results["points"])
+    studies = [study.name for study in sweep.PRESETS[preset].studies]
+    assert list(results["studies"]) == studies and all(results["studies"].values())
+    assert all(set(point["studies"]) <= set(studies) for point in results["points"])
     report = (tmp_path / "report.md").read_text()
-    assert heading in report and "| path |" in report
-    CHECKS[study](results, report)
+    assert all(heading in report for heading in headings) and ("| path |" in report or "| array |" in report)
+    CHECKS[preset.removesuffix("-tiny")](results, report)
 
 
 def recording(results: dict, report: str) -> None:
@@ -76,10 +85,19 @@ def soak(results: dict, report: str) -> None:
 def faults(results: dict, report: str) -> None:
     figures = results["studies"]["faults"]
     assert figures["nothing_lost_with_retries"] is True
-    assert {(case["path"], case["fault"]) for case in figures["cases"]} == {(path, "kill") for path in PLAIN}
-    alone = [p for p in results["points"] if p["options"] == {"fault": "kill", "retries": 0}]
-    assert len(alone) == len(PLAIN)
+    assert {(case["path"], case["fault"]) for case in figures["cases"]} == {(path, "hang@99%") for path in FAULTY}
+    alone = [p for p in results["points"] if p["options"] == {"fault": "hang@99%", "retries": 0}]
+    assert len(alone) == len(FAULTY)
     assert "but the" in report or all(p["succeeded"] for p in alone)  # losses on purpose are not the bench's
+    shared = [p for p in results["points"] if p["studies"] == ["dispatch", "faults"]]
+    assert {p["path"] for p in shared} == FAULTY  # the hang with retries serves both studies, run once
+    dispatch = results["studies"]["dispatch"]
+    assert {(case["case"], case["path"]) for case in dispatch["cases"]} == {
+        (case, path) for case in ("healthy", "--fault hang@99%", "--service-time slow:1%:50ms") for path in FAULTY}
+    assert all(case["rounds"] and case["rounds"][0]["lost"] == 0 for case in dispatch["cases"])
+    assert dispatch["delivered_twice"] == 0 and set(dispatch["hung"]) == {"zmq-balancing hang@99%", "native hang@99%"}
+    assert "responder 1 hung at" in report and "| --service-time slow:1%:50ms | zmq-balancing | pull |" in report
+    assert "no reply reached a caller twice anywhere" in report and "zmq-balancing / zmq" in report
 
 
 def delay(results: dict, report: str) -> None:
@@ -91,7 +109,24 @@ def delay(results: dict, report: str) -> None:
     assert "zmq-shared" in {row["path"] for row in rows}
 
 
-CHECKS = {"recording": recording, "many": many, "soak": soak, "faults": faults, "delay": delay}
+def ndarray(results: dict, report: str) -> None:
+    assert {p["path"] for p in results["points"]} == ARRAYS and {p["payload_kind"] for p in results["points"]} == {
+        "ndarray"}
+    for point in results["points"]:
+        run = point["rounds"][0]
+        assert run["payload"] == f"ndarray: float64, {'8 KiB' if point['payload_bytes'] < 2**20 else '1 MiB'}"
+        assert point["payload_bytes"] <= run["codec_costs"]["encoded_bytes"] < point["payload_bytes"] + 200
+        assert run["codec_costs"]["passes"] in (2, 4) and run["codec_costs"]["encode_us"] > 0
+        settings = results["sweep"]["paths"][point["path"]]["settings"]
+        assert settings.get("zero_copy_above", "default") in ("default", 0, None)
+    figures = results["studies"]["ndarray"]
+    assert set(figures["paths"]) == ARRAYS and figures["throughput_ratios"]["zmq-ext / native"]["1048576"] > 0
+    assert set(figures["p50_ratios_paired"]) == {"zmq-ext-zero-copy / zmq-ext", "zmq-ext-copy / zmq-ext"}
+    assert "| 1 MiB | zmq-ext | 1,048,598 |" in report and "**Where a round trip's time goes**" in report
+    assert "](ndarray.png)" in report or "matplotlib is not installed" in report
+
+
+CHECKS = {"recording": recording, "many": many, "soak": soak, "faults": faults, "delay": delay, "ndarray": ndarray}
 
 
 def made_up_bench(preset: str) -> bench.Bench:
@@ -128,18 +163,73 @@ def test_faults_by_themselves_lose_on_purpose_but_not_with_retries():
         record.results[1] = made_up_result(point, 100.0, failed=7)  # every run lost 7
     lost = {record.point.option("retries", 3) for record in session.lost}
     assert lost == {3}  # only the runs with reqrep's retries count as lost
-    assert Faults(("kill",), (4,)).summary(session)["nothing_lost_with_retries"] is False
+    assert session.studies["faults"].summary(session)["nothing_lost_with_retries"] is False
 
 
 def test_a_path_or_a_fault_joins_the_faults_study_with_one_line():
-    balancing = BenchPath("zmq-balancing", "zmq", "msgpack", {"max_message_bytes": 1024}, studies=("faults",))
-    chosen = dataclasses.replace(sweep.choose_sweep("faults", [*PATHS, balancing], None, None),
+    small = BenchPath("zmq-small", "zmq", "msgpack", {"max_message_bytes": 1024}, studies=("faults",))
+    chosen = dataclasses.replace(sweep.choose_sweep("faults", [*PATHS, small], None, None),
                                  studies=(Faults(("kill", "hang"), (1,)),))
     points = sweep.plan(chosen)
-    assert {(p.path, p.option("fault")) for p in points} == {(path, fault) for path in (*PLAIN, "zmq-balancing")
+    assert {(p.path, p.option("fault")) for p in points} == {(path, fault) for path in (*FAULTY, "zmq-small")
                                                              for fault in ("kill", "hang")}
-    assert not any(p.path == "zmq-balancing" for p in sweep.plan(sweep.choose_sweep("tiny", [*PATHS, balancing],
-                                                                                   None, None)))
+    assert not any(p.path == "zmq-small" for p in sweep.plan(sweep.choose_sweep("tiny", [*PATHS, small], None, None)))
+
+
+def test_a_hung_responder_is_measured_against_the_healthy_run_push_and_pull_apart():
+    session = made_up_bench("faults-tiny")
+    seconds = {"healthy": 2.0, "pull": 2.8, "push": 60.0}  # pulling: 1.4× its healthy time; pushing: 30×
+    for point, studies in session.plan.items():
+        record = session.records[point] = bench.Record(point, studies)
+        for n in (1, 2, 3):
+            result = made_up_result(point, 100.0)
+            pushes = session.sweep.path(point.path).pushes
+            result.seconds = seconds["healthy" if not point.options else "push" if pushes else "pull"]
+            result.fault = "responder 1 hung at 1.90 s" if point.option("fault") else ""
+            record.results[n] = result
+    study = session.studies["dispatch"]
+    summary = study.summary(session)
+    assert summary["met"] is True and summary["delivered_twice"] == 0
+    assert {name: figure["ratio"] for name, figure in summary["hung"].items()} == {
+        "zmq-balancing hang@99%": 1.4, "native hang@99%": 1.4}
+    verdict = study.verdict(session)
+    assert "within 1.5× its healthy time, nothing lost: met" in verdict
+    assert "Pushing, as it is: zmq hang@99% 60.0 s, 30.0×" in verdict
+    assert "| --fault hang@99% | zmq | push | 60.00 | 30.00× | 0 | 0 | 0 | 0.10 | 0.20 | 0.30 |" in "\n".join(
+        study.section(session))
+
+    hung = next(r for r in session.records.values() if r.point.path == "native" and r.point.option("fault"))
+    hung.results[2].seconds = 3.2  # 1.6×: the median of the rounds is still 1.4×
+    hung.results[3].answered += 1  # a reply taken twice: a duplicate that reached the caller
+    summary = study.summary(session)
+    assert summary["met"] is True and summary["delivered_twice"] == 1
+    assert "1 replies reached a caller twice: not met" in study.verdict(session)
+    hung.results[3].seconds = 3.2
+    assert study.summary(session)["met"] is False
+
+
+def test_where_an_arrays_time_goes_from_made_up_costs():
+    session = made_up_bench("ndarray-tiny")
+    for point, studies in session.plan.items():
+        record = session.records[point] = bench.Record(point, studies)
+        native = point.path == "native"
+        for n in (1, 2, 3):
+            record.results[n] = made_up_result(point, 400.0 if native else 200.0)
+            record.results[n].seconds = 2.0 if native else 1.0
+            record.codec_costs[n] = {"encoded_bytes": point.payload_bytes + 20, "passes": 4 if native else 2,
+                                     "encode_us": 30.0 + n, "decode_us": 10.0, "copy_us": 8.0}
+    study = Arrays((8 * 1024, 1024 * 1024))
+    lines = "\n".join(study.section(session))
+    assert "| 1 MiB | zmq-ext | 1,048,596 | 32.0 | 10.0 | 8.0 | 2 × 42.0 = 84 | 200 | 116 | 14.5 |" in lines
+    assert "| 1 MiB | native | 1,048,596 | 32.0 | 10.0 | 8.0 | 4 × 42.0 = 168 | 400 | 232 | 29.0 |" in lines
+    assert study.summary(session)["throughput_ratios"]["zmq-ext / native"] == {"8192": 2.0, "1048576": 2.0}
+    assert "throughput of zmq-ext over native: 2.00× at 8 KiB, 2.00× at 1 MiB" in study.verdict(session)
+
+
+def test_the_ndarray_study_says_it_needs_numpy(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numpy", None)  # as if it were not installed
+    with pytest.raises(UsageError, match=r"NumPy is not installed: pip install 'reqrep\[numpy\]'"):
+        sweep.choose_sweep("ndarray-tiny", PATHS, None, None)
 
 
 def test_every_other_round_runs_the_plan_backwards(monkeypatch):

@@ -42,13 +42,29 @@ def test_soak_memory_grows_by_less_than_ten_percent(tmp_path):
 
 
 @pytest.mark.timeout(15 * 60)
-def test_faults_lose_nothing_with_retries(tmp_path):
+def test_faults_lose_nothing_with_retries_and_a_hung_responder_costs_pulling_paths_little(tmp_path):
     results, status = bench("faults", tmp_path, 14)
     assert status == 0 and results["lost"] == 0  # the runs without retries lose on purpose: not counted
     assert results["studies"]["faults"]["nothing_lost_with_retries"]
     inflicted = [r["inflicted"] for case in results["studies"]["faults"]["cases"]
                  for r in case["by_itself"] + case["with_retries"]]
-    assert all("killed at" in text for text in inflicted), inflicted
+    assert all("killed at" in text or "hung at" in text for text in inflicted), inflicted
+    dispatch = results["studies"]["dispatch"]
+    assert dispatch["delivered_twice"] == 0  # no reply reaches a caller twice, anywhere
+    assert set(dispatch["hung"]) == {"zmq-balancing hang@98%", "native hang@98%"}
+    assert dispatch["met"], dispatch["hung"]  # within 1.5× the healthy time, nothing lost
+
+
+@pytest.mark.timeout(15 * 60)
+def test_arrays_of_every_size_travel_every_path_and_their_codec_work_is_measured(tmp_path):
+    pytest.importorskip("numpy", reason="numpy is not installed: the ndarray study sends NumPy arrays")
+    results, status = bench("ndarray", tmp_path, 14)
+    assert status == 0 and results["lost"] == 0
+    figures = results["studies"]["ndarray"]
+    sizes = {str(size) for size in results["sweep"]["studies"][0]["sizes"]}
+    for path, rows in figures["paths"].items():
+        assert set(rows) == sizes and all(row["costs"]["rest_us"] > 0 for row in rows.values()), path
+    assert all(figures["throughput_ratios"]["zmq-ext / native"].values())
 
 
 @pytest.mark.timeout(15 * 60)

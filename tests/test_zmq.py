@@ -1,5 +1,5 @@
-"""What only the zmq variant has: the seed's raw wire format, spoken both ways, and a REQ meeting a REP
-directly as in the seed's example 1."""
+"""What only the zmq variant has: the seed's raw wire format, spoken both ways, a REQ meeting a REP directly as
+in the seed's example 1, and the size from which frames are sent without a copy (--zero-copy-above)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import pytest
 import zmq
 from conftest import local_config, reqrep, split_number, start_reqrep, wait_for_line
 
+from shared import cli
 from shared.config import CONCURRENCY, free_port
 from shared.run import response_side, run
 from zmq_impl import codec as zmq_codec
+from zmq_impl.connection import NEVER_ZERO_COPY, ZERO_COPY_BYTES, client_socket
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -116,3 +118,31 @@ def test_zmq_serve_answers_the_seed_over_raw_frames():
     finally:
         server.terminate()
         assert server.wait(timeout=10) == 0
+
+
+@pytest.mark.parametrize("given, threshold", [([], ZERO_COPY_BYTES), (["--zero-copy-above", "0"], 0),
+                                              (["--zero-copy-above", "4096"], 4096),
+                                              (["--zero-copy-above", "off"], NEVER_ZERO_COPY)])
+def test_zero_copy_above_sets_the_sockets_copy_threshold(given, threshold):
+    config = cli.config_for(cli.parse(["run", "zmq", *given]), cli.TRANSPORTS["zmq"])
+    assert config.settings.zero_copy_above == (None if given[1:] == ["off"] else threshold)
+    socket = client_socket(config, zmq.DEALER)
+    try:
+        assert socket.copy_threshold == threshold
+    finally:
+        socket.close()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["run", "zmq", "--zero-copy-above", "lots"], "expected a number of bytes or off, not 'lots'"),
+    (["run", "zmq", "--zero-copy-above", "-1"], "--zero-copy-above must be zero or more bytes, or off, not -1"),
+    (["run", "native", "--zero-copy-above", "off"], "--zero-copy-above does not apply to `reqrep run native`"),
+    (["zmq", "broker", "--zero-copy-above", "0"], "--zero-copy-above does not apply to `reqrep zmq broker`"),
+])
+def test_zero_copy_above_is_refused_where_it_does_not_fit(arguments, message, capsys):
+    try:
+        status = cli.main(arguments)
+    except SystemExit as stop:  # argparse's own errors leave through sys.exit
+        status = stop.code
+    error = capsys.readouterr().err
+    assert status == 2 and message in error and "Traceback" not in error, error

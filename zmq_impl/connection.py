@@ -19,11 +19,13 @@ from zmq_impl.curve import secure_client
 log = logging.getLogger(__name__)
 MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in one process and their monitors
 # Roles send with copy=False: a frame this large or larger is handed to libzmq without a copy, a smaller one is
-# copied (pyzmq's copy_threshold). A zero-copy send costs a fixed few microseconds (pyzmq's garbage-collector
-# thread releases the bytes once sent), so it pays only when the copy it saves takes longer: from 512 KiB on,
-# by benchmarks/zero_copy.py (256 KiB: 8% slower than copying; 512 KiB to 8 MiB: 15-22% faster). pyzmq's own
-# default, 64 KiB, was 8-22% slower from 64 to 256 KiB.
+# copied (pyzmq's copy_threshold, set by --zero-copy-above). A zero-copy send costs a fixed few microseconds
+# (pyzmq's garbage-collector thread releases the bytes once sent), so it pays only when the copy it saves takes
+# longer: from 512 KiB on, as first measured (256 KiB: 8% slower than copying; 512 KiB to 8 MiB: 15-22% faster;
+# pyzmq's own default, 64 KiB, was 8-22% slower from 64 to 256 KiB). `reqrep bench --preset ndarray` measures it
+# again: its paths send arrays with zero-copy from 0 bytes, from this default, and never.
 ZERO_COPY_BYTES = 512 * 1024
+NEVER_ZERO_COPY = 2**31 - 1  # copy_threshold is a C int: no frame that a broker accepts reaches it
 WAITING_NOTICE_SECONDS = 1.0  # a peer not there by then is announced as awaited (a refusal announces it at once)
 PEER_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
                | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED
@@ -53,14 +55,15 @@ def crosses_tcp(address: str) -> bool:
 
 def client_socket(config: RunConfig, kind: int, *, asynchronous: bool = False, secure: bool = True) -> zmq.Socket:
     """A socket of `kind` for a role of the client side, not yet connected: no lingering, the run's limit on
-    message size, zero-copy sends of large frames (ZERO_COPY_BYTES), a deadline on both directions (a REQ
+    message size, zero-copy sends of large frames (--zero-copy-above), a deadline on both directions (a REQ
     socket with no usable peer, a refused CURVE handshake say, blocks in send, not in recv), and the run's
     CURVE keys unless `secure` is off (a peer on this host, like the request router)."""
     socket = (asyncio_context() if asynchronous else shared_context()).socket(kind)
     try:
         socket.linger = 0
         socket.maxmsgsize = config.settings.max_message_bytes
-        socket.copy_threshold = ZERO_COPY_BYTES
+        above = config.settings.zero_copy_above
+        socket.copy_threshold = NEVER_ZERO_COPY if above is None else above
         if kind != zmq.REP:
             socket.sndtimeo = int(config.timeout * 1000)
         if kind == zmq.REQ:

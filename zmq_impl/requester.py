@@ -82,7 +82,7 @@ def drive(exchange: Exchange, socket: zmq.Socket, config: RunConfig, requester_i
         message = next(exchange)
         while True:
             try:
-                socket.send(message, copy=False)  # copied all the same below ZERO_COPY_BYTES
+                socket.send(message, copy=False)  # copied all the same below --zero-copy-above
                 reply = socket.recv()
             except zmq.Again:
                 reply = None

@@ -128,7 +128,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
             if delay:
                 sleep(delay())
             try:
-                send(reply_to(frame), copy=False)  # copied all the same below ZERO_COPY_BYTES
+                send(reply_to(frame), copy=False)  # copied all the same below --zero-copy-above
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise

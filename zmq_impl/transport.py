@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import math
@@ -16,6 +17,7 @@ import zmq
 from shared.config import IN_ONE_PROCESS, RunConfig, free_port
 from shared.transport import BenchPath, ExtraCommand, Settings, Transport, UsageError, option
 from zmq_impl import codec, connection, request_router, requester, responder, server, tasks
+from zmq_impl.connection import ZERO_COPY_BYTES
 from zmq_impl.curve import create_keys, keys_for_a_run
 
 DEFAULT_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
@@ -37,11 +39,14 @@ class ZmqSettings(Settings):
     broker: str = "proxy"  # proxy: the seed's zmq.proxy, pushing; balancing: requests for free responders only
     heartbeat: float = DEFAULT_HEARTBEAT  # balancing: seconds between heartbeats when there is nothing else to say
     liveness: int = DEFAULT_LIVENESS  # balancing: heartbeats missed before a peer is presumed lost
+    zero_copy_above: int | None = ZERO_COPY_BYTES  # frames this large or larger are sent uncopied; None: never
 
     def check(self, config: RunConfig) -> None:
         self.check_broker(config)
         if self.max_message_bytes <= 0:
             raise UsageError(f"--max-message-bytes must be a positive number, not {self.max_message_bytes}")
+        if self.zero_copy_above is not None and self.zero_copy_above < 0:
+            raise UsageError(f"--zero-copy-above must be zero or more bytes, or off, not {self.zero_copy_above}")
         if self.back_address.startswith("tcp://"):
             TRANSPORT.parse_address(self.back_address)
         if self.curve == MAKE_KEYS and config.part != "run":
@@ -74,6 +79,16 @@ class ZmqSettings(Settings):
         return fields
 
 
+def zero_copy_bytes(text: str) -> int | None:
+    """--zero-copy-above: a size in bytes, or `off` (None: every frame copied)."""
+    if text == "off":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of bytes or off, not {text!r}") from None
+
+
 def _keys(values: dict) -> list[str]:
     made = create_keys(values["folder"], force=values["force"])
     folder = values["folder"]
@@ -82,6 +97,7 @@ def _keys(values: dict) -> list[str]:
 
 
 ALL_SIDES = "run compare serve broker responders request"
+SENDING_SIDES = "run compare serve responders request"  # the requesters and responders: the broker sends in C
 BROKER_SIDES = "run compare serve broker responders"  # responders speak the protocol of the broker they serve
 
 
@@ -131,6 +147,11 @@ class ZmqTransport(Transport):
         option("--liveness", parts=BROKER_SIDES, type=int, metavar="N", default=DEFAULT_LIVENESS,
                help=f"with --broker balancing: heartbeats missed before a peer is presumed lost and logged so; a "
                     f"responder busy with one request for longer looks hung (default {DEFAULT_LIVENESS})"),
+        option("--zero-copy-above", parts=SENDING_SIDES, type=zero_copy_bytes, metavar="BYTES|off",
+               default=ZERO_COPY_BYTES,
+               help=f"requesters and responders hand a frame of this many bytes or more to libzmq without copying "
+                    f"it, and copy a smaller one: a zero-copy send has a fixed cost that pays only for large frames "
+                    f"(default {ZERO_COPY_BYTES} bytes, 512 KiB; 0: every frame; off: none)"),
     )
     parts = {"serve": "the response side: broker and responders",
              "broker": "the broker alone: ROUTER, zmq.proxy, DEALER (or, with --broker balancing, ROUTER, a loop "
@@ -146,11 +167,24 @@ class ZmqTransport(Transport):
                 "reqrep zmq responders --back tcp://server.example:1338 --responders 5",
                 "reqrep zmq keys keys && reqrep zmq serve --curve keys")
     bench_paths = (
-        BenchPath("zmq", "zmq", "msgpack", description=title),
-        BenchPath("zmq-shared", "zmq", "msgpack", {"shared_connection": True}, studies=("delay",),
+        BenchPath("zmq", "zmq", "msgpack", description=title, pushes=True),
+        BenchPath("zmq-shared", "zmq", "msgpack", {"shared_connection": True}, studies=("delay",), pushes=True,
                   description="zmq, every requester reaching the broker over one connection through a local request "
                               "router (`--shared-connection`)"),
+        BenchPath("zmq-balancing", "zmq", "msgpack", {"broker": "balancing"}, studies=("faults",),
+                  description="zmq with the zguide's load-balancing broker (`--broker balancing`): a request goes "
+                              "only to a responder that said it is free, and heartbeats drop a silent one"),
+        # The ndarray study's: msgpack-ext carries arrays (plain msgpack cannot), with zero-copy sends from the
+        # default size on, for every frame, and for none.
+        BenchPath("zmq-ext", "zmq", "msgpack-ext", studies=("ndarray",), pushes=True,
+                  description=f"zmq with msgpack-ext, an array as its dtype, shape and raw bytes (`--codec "
+                              f"msgpack-ext`), frames of {ZERO_COPY_BYTES // 1024} KiB or more sent without a copy"),
+        BenchPath("zmq-ext-zero-copy", "zmq", "msgpack-ext", {"zero_copy_above": 0}, studies=("ndarray",), pushes=True,
+                  description="the same, every frame sent without a copy (`--zero-copy-above 0`)"),
+        BenchPath("zmq-ext-copy", "zmq", "msgpack-ext", {"zero_copy_above": None}, studies=("ndarray",), pushes=True,
+                  description="the same, every frame copied into libzmq's message (`--zero-copy-above off`)"),
     )
+    codec_passes = 2  # the requester's request and the responder's reply: the broker forwards frames unread
     # The semantics table shows what each encoding does with a 64 MiB value, not the safety limit on message
     # size that a broker applies by default.
     semantics_settings = {"max_message_bytes": 256 * 1024 * 1024}
