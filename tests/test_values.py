@@ -88,6 +88,26 @@ def test_run_sends_the_five_values_in_turn_and_checks_every_reply(tmp_path, tran
     assert "payload, encoded" in done.stdout
 
 
+ARRAYS = """
+    import numpy
+
+    VALUES = {"small": numpy.arange(16.0), "grid": numpy.arange(12, dtype=numpy.int32).reshape(3, 4)}
+"""
+
+
+@pytest.mark.parametrize("window", ["1", "4"])
+@pytest.mark.parametrize("transport, codec", [("zmq", "msgpack-ext"), ("native", "pickle")])
+def test_arrays_as_requests_are_checked_on_the_fast_path_and_the_slow(tmp_path, transport, codec, window):
+    """An array's == is no truth: the request loops compare its framed reply all the same (lockstep and
+    window alike), and a reply is right only if the array came back identical."""
+    pytest.importorskip("numpy", reason="NumPy is not installed (pip install 'reqrep[numpy]')")
+    out = tmp_path / "run.json"
+    done = reqrep("run", transport, "--codec", codec, "--payload", values_file(tmp_path, ARRAYS), "--requests", "40",
+                  "--requesters", "2", "--responders", "2", "--window", window, "--quiet", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    assert (json.loads(out.read_text())["ok"], json.loads(out.read_text())["failed"]) == (40, 0)
+
+
 def test_the_check_refuses_what_msgpack_cannot_carry_before_anything_starts(tmp_path):
     path = values_file(tmp_path, FIVE)
     done = reqrep("run", "zmq", "--payload", path, "--requests", "10")
