@@ -120,6 +120,8 @@ def workload_for(config) -> Workload:
 def handle_any(request: Any) -> Any:
     """What a responder calls: text is the echo workload, a map is rpc. One response side thus serves
     requesters of either workload, as the seed's and the blog's servers would."""
+    if type(request) is str:  # the seed's echo, the common case: answered here, without a further call
+        return request + ECHO_SUFFIX
     if isinstance(request, dict):
         return rpc_handle(request)
     return echo_handle(request)

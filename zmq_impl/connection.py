@@ -3,10 +3,12 @@ deadline, and the watch that names a peer when it goes and comes back (libzmq re
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 import zmq
 import zmq.asyncio
@@ -25,6 +27,7 @@ MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in o
 # pyzmq's own default, 64 KiB, was 8-22% slower from 64 to 256 KiB). `reqrep bench --preset ndarray` measures it
 # again: its paths send arrays with zero-copy from 0 bytes, from this default, and never.
 ZERO_COPY_BYTES = 512 * 1024
+SMALL_FRAME_SLACK = 1024  # what a frame adds to --payload-bytes at most: the request's number, encoding, suffix
 NEVER_ZERO_COPY = 2**31 - 1  # copy_threshold is a C int: no frame that a broker accepts reaches it
 WAITING_NOTICE_SECONDS = 1.0  # a peer not there by then is announced as awaited (a refusal announces it at once)
 PEER_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
@@ -46,6 +49,19 @@ def shared_context() -> zmq.Context:
 def asyncio_context() -> zmq.asyncio.Context:
     """A shadow of this process's context: awaitable sockets, and inproc reaches the broker's thread."""
     return zmq.asyncio.Context(shared_context())
+
+
+def small_frames(config: RunConfig) -> bool:
+    """Whether every frame of the run stays below --zero-copy-above. Asking pyzmq for copy=False costs about
+    170 ns a frame even below the threshold (it copies all the same then): only a run whose frames may reach
+    it (your values, --payload; long padded texts) pays that, and the seed's small frames go the plain way."""
+    above = config.settings.zero_copy_above
+    return above is None or (config.payload is None and config.payload_bytes + SMALL_FRAME_SLACK < above)
+
+
+def sender(socket: zmq.Socket, config: RunConfig) -> Callable:
+    """The socket's send for this run's frames (see small_frames)."""
+    return socket.send if small_frames(config) else functools.partial(socket.send, copy=False)
 
 
 def crosses_tcp(address: str) -> bool:

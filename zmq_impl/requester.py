@@ -22,7 +22,7 @@ from shared.results import RequesterResult, Tally, shows_exchanges
 from shared.transport import Peer, notice_level
 from shared.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, Delivery, delivery_of, one_line, workload_for
 from zmq_impl.codec import CODECS, framing, own_codec
-from zmq_impl.connection import client_socket, connect
+from zmq_impl.connection import client_socket, connect, sender
 
 
 def peer_of(config: RunConfig, requester_id: int) -> Peer:
@@ -66,7 +66,7 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
         began = time.perf_counter()
         drive(lockstep(config, tally, framing(codec)), socket, config, requester_id)
     else:
-        channel = DealerChannel(open_socket(config, requester_id, zmq.DEALER))
+        channel = DealerChannel(open_socket(config, requester_id, zmq.DEALER), config)
         try:
             start.wait(START_DEADLINE + config.timeout)
             began = time.perf_counter()
@@ -80,14 +80,16 @@ def drive(exchange: Exchange, socket: zmq.Socket, config: RunConfig, requester_i
     """Send what the lockstep loop yields and hand it each reply, until it ends; close it and the socket then."""
     try:
         message = next(exchange)
+        send, recv = sender(socket, config), socket.recv
         while True:
             try:
-                socket.send(message, copy=False)  # copied all the same below --zero-copy-above
-                reply = socket.recv()
+                send(message)
+                reply = recv()
             except zmq.Again:
                 reply = None
                 socket.close()  # a REQ socket that missed its reply can only be closed: the next try is on a new one
                 socket = open_socket(config, requester_id, wait=False)
+                send, recv = sender(socket, config), socket.recv
             try:
                 message = exchange.send(reply)
             except StopIteration:
@@ -101,12 +103,12 @@ class DealerChannel:
     """Numbered requests through a DEALER socket, any number in flight; replies come back in any order.
     A DEALER adds no envelope of its own, so it sends the empty delimiter a REP responder expects."""
 
-    def __init__(self, socket: zmq.Socket) -> None:
-        self.socket = socket
+    def __init__(self, socket: zmq.Socket, config: RunConfig) -> None:
+        self.socket, self.send_frame = socket, sender(socket, config)
 
     def send(self, message: bytes) -> None:
         self.socket.send(b"", zmq.SNDMORE)
-        self.socket.send(message, copy=False)
+        self.send_frame(message)
 
     def flush(self) -> None:
         pass  # every send is on its way already

@@ -21,7 +21,7 @@ from shared.transport import Codec, Peer, notice_level
 from shared.workload import DECODE_REQUEST, BadRequests, answer, responder_handler
 from zmq_impl.balancing import Duty, Frames
 from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, carries_id, error_reply, own_codec
-from zmq_impl.connection import client_socket, connect, shared_context
+from zmq_impl.connection import client_socket, connect, sender, shared_context
 from zmq_impl.curve import secure_server, start_authenticator
 from zmq_impl.server import bind, handshake_ms, receive_frames, send_frames
 
@@ -122,13 +122,13 @@ def respond(config: RunConfig, index: int, ready) -> None:
         if peer is not None:  # waits for the broker, started in any order, then notes its departures
             watch = connect(config, peer, socket, watch=True)
         ready.set()
-        recv, send = socket.recv, socket.send
+        recv, send = socket.recv, sender(socket, config)
         while True:
             frame = recv()
             if delay:
                 sleep(delay())
             try:
-                send(reply_to(frame), copy=False)  # copied all the same below --zero-copy-above
+                send(reply_to(frame))
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise

@@ -25,7 +25,7 @@ from shared.service_time import service_delay
 from shared.workload import BadRequests, workload_for
 from zmq_impl.balancing import Frames
 from zmq_impl.codec import CODECS, framing, own_codec
-from zmq_impl.connection import client_socket, connect_async
+from zmq_impl.connection import client_socket, connect_async, sender, small_frames
 from zmq_impl.requester import peer_of
 from zmq_impl.responder import (
     answerer,
@@ -52,13 +52,13 @@ async def respond(config: RunConfig, index: int, ready) -> None:
         if peer is not None:
             await connect_async(config, peer, socket)
         ready.set()
-        recv, send = socket.recv, socket.send
+        recv, send = socket.recv, sender(socket, config)
         while True:
             frame = await recv()
             if delay:
                 await asyncio.sleep(delay())
             try:
-                await send(reply_to(frame), copy=False)
+                await send(reply_to(frame))
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise
@@ -134,7 +134,7 @@ async def request(config: RunConfig, requester_id: int, start, progress) -> Requ
         began = time.perf_counter()
         await drive(lockstep(config, tally, framing(codec)), socket, config, requester_id)
     else:
-        channel = DealerChannel(await open_socket(config, requester_id, zmq.DEALER))
+        channel = DealerChannel(await open_socket(config, requester_id, zmq.DEALER), config)
         try:
             await start.wait(START_DEADLINE + config.timeout)
             began = time.perf_counter()
@@ -148,14 +148,16 @@ async def drive(exchange: Exchange, socket: zmq.asyncio.Socket, config: RunConfi
     """requester.drive, awaiting each send and receive."""
     try:
         message = next(exchange)
+        send, recv = sender(socket, config), socket.recv
         while True:
             try:
-                await socket.send(message, copy=False)
-                reply = await socket.recv()
+                await send(message)
+                reply = await recv()
             except zmq.Again:
                 reply = None
                 socket.close()
                 socket = await open_socket(config, requester_id, wait=False)
+                send, recv = sender(socket, config), socket.recv
             try:
                 message = exchange.send(reply)
             except StopIteration:
@@ -168,11 +170,12 @@ async def drive(exchange: Exchange, socket: zmq.asyncio.Socket, config: RunConfi
 class DealerChannel:
     """requester.DealerChannel with awaitable sends and receives."""
 
-    def __init__(self, socket: zmq.asyncio.Socket) -> None:
+    def __init__(self, socket: zmq.asyncio.Socket, config: RunConfig) -> None:
         self.socket = socket
+        self.copy = small_frames(config)  # False: the run's frames may be large (--payload)
 
     async def send(self, message: bytes) -> None:
-        await self.socket.send_multipart((b"", message), copy=False)
+        await self.socket.send_multipart((b"", message), copy=self.copy)
 
     async def flush(self) -> None:
         pass  # every send is on its way already
