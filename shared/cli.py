@@ -140,7 +140,7 @@ def cmd_semantics(args: argparse.Namespace) -> int:
                                  lambda path: say(f"sending {len(chosen)} values through {path}"))
     console.print(report.semantics_table(rows, args.brief))
     for note in notes:
-        console.print(f"not run here: {note}", highlight=False)
+        console.print(f"not run here: {note}", highlight=False, markup=False)
     report.write_semantics(rows, notes, args.json, args.markdown, args.brief)
     return 0
 
@@ -159,7 +159,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     def announce() -> None:
         console.print(f"reqrep {config.transport.name} {config.transport.announcement(config, args.part)} "
-                      f"({config.concurrency}, codec {config.codec}); Ctrl-C to stop", highlight=False)
+                      f"({config.concurrency}, codec {config.codec}); Ctrl-C to stop", highlight=False, markup=False)
 
     try:
         serve(config, announce, with_server=args.part != "responders")

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared import corpus
+from shared.cli import main
 from shared.run import response_side
 from shared.semantics import Outcome, classify, semantics_paths
 from shared.workload import DECODE_REQUEST, ENCODE_REPLY, ENCODE_REQUEST, SERVER_REQUEST
@@ -281,3 +282,11 @@ def test_zmq_requester_recovers_from_a_reply_that_never_comes():
             requester.join(10)
     assert [d.stage for d in outcome] == ["waiting for the reply", ""]
     assert outcome[1].reply == "answered"
+
+
+def test_a_note_keeps_its_brackets_on_the_terminal(monkeypatch, capsys):
+    """What reqrep prints is text, not rich markup: `pip install 'reqrep[numpy]'` must not lose its extra."""
+    note = "the numpy-* rows: skipped (pip install 'reqrep[numpy]' to add them)"
+    monkeypatch.setattr(corpus, "build", lambda: ([corpus.Case("int", lambda: 7)], [note]))
+    assert main(["semantics", "--quiet", "--timeout", "20"]) == 0
+    assert f"not run here: {note}" in capsys.readouterr().out
