@@ -1,7 +1,7 @@
 """reqrep's JSON documents: what `reqrep run` and `reqrep compare` write with --json, and what `reqrep show`
 reads back. One format for both, versioned.
 
-A run document, "format": "reqrep-run/2":
+A run document, "format": "reqrep-run/3":
 - the run's parameters, flat, as a round has them (transport, example, concurrency, codec, workload,
   requesters, responders, window, rate ...), but "requests" is the number in all, over every round;
 - the headline figures, flat and named as in a round: "answered", "ok", "failed", "duplicated", "retries",
@@ -16,17 +16,27 @@ A run document, "format": "reqrep-run/2":
   (the format `reqrep bench` keeps for its rounds too): its own requests, seconds, throughput, latency,
   "pss_peak_mib_total", "rss_peak_mib_total", "roles" with each process's pid, timelines of memory ...
 
-A compare document, "format": "reqrep-compare/2":
+A compare document, "format": "reqrep-compare/3":
 - "runs": a run document per variant, in the order each round ran them;
 - "alternated": true when the variants' rounds alternated (false: files of separate runs shown side by side);
 - "ratios": the first variant against the first of another transport (zmq against native), round by round:
-  "numerator", "denominator", and for "throughput_rps", "latency_p50_us" and "latency_p99_us" the
-  "median" of the per-round ratios, "low" and "high" (an interval around that median, see shared/summary.py),
-  its "confidence" (0 to 1) and "significant" (whether it leaves out 1 with at least 95% confidence).
+  "numerator", "denominator", "rounds" (how many pairs), and for each of "throughput_rps", "latency_p50_us"
+  and "latency_p99_us":
+  - "median": the median of the per-round ratios; "geomean": their geometric mean;
+  - "low", "high": the 95% confidence interval of the paired ratio, a t-interval on the log ratios around
+    "geomean" (see shared/summary.py); null with one round, which has no interval;
+  - "confidence": 0.95, null with no interval; "significant": whether the interval leaves out 1 (false
+    with one round);
+  - "rounds": the pairs this figure stands on (0, and every figure null, when it was not measured).
+  {} when there is no other transport, or when the rounds do not pair up (an interrupted comparison).
 
 Memory is in MiB, times in seconds, latencies in µs (from a histogram: within 0.4% of exact).
 
 # JSON format history
+# 3: "ratios" give the 95% t-interval of the paired ratio (on the log ratios, pyperf's t table), with
+#   "geomean" and each figure's "rounds", "low" and "high" null with one round; version 2's were the sign
+#   test's interval of the median, whose "confidence" fell short of 95% below 6 rounds. Run documents are
+#   unchanged. `reqrep show` reads version 2 files, and works the ratios out again from their rounds.
 # 2 (reqrep 0.2): "format"; "requests" in all, split over "rounds"; headline figures are medians of the
 #   rounds, with "spread"; "ratios" in compare; memory as PSS ("pss_peak_mib_total", "pss_peak_mib_by_kind",
 #   per role "pss_peak_mib" and "uss_peak_mib", "pss_timeline_mib" in rounds), "rss_peak_mib_total" kept
@@ -46,8 +56,9 @@ from shared.results import RunResult
 from shared.summary import headline, parameters, ratios
 from shared.transport import UsageError
 
-VERSION = 2
+VERSION = 3
 RUN, COMPARE = f"reqrep-run/{VERSION}", f"reqrep-compare/{VERSION}"
+RUN_2, COMPARE_2 = "reqrep-run/2", "reqrep-compare/2"  # read, and brought up to date
 
 
 def stamp() -> dict:
@@ -122,6 +133,12 @@ def read(path: str) -> dict:
     kind = document.get("format")
     if kind in (RUN, COMPARE):
         return document
+    if kind == RUN_2:
+        return document | {"format": RUN}
+    if kind == COMPARE_2 and isinstance(document.get("runs"), list):
+        runs = [run | {"format": RUN} for run in document["runs"]]
+        return document | {"format": COMPARE, "runs": runs,
+                           "ratios": pair_ratios(runs) if document.get("alternated") else {}}
     if kind is None and "runs" in document and all(is_round(run) for run in document["runs"]):
         return compare_document([[run] for run in document["runs"]])
     if kind is None and is_round(document):

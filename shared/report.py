@@ -14,7 +14,7 @@ from rich.table import Table
 from shared.document import COMPARE, label, variants
 from shared.results import write_json
 from shared.semantics import Outcome, Row
-from shared.summary import CONFIDENCE, rounds_for_significance
+from shared.summary import CONFIDENCE
 
 NOTHING = "—"  # a row that is this in every column is left out (CPU by thread, with processes)
 
@@ -146,25 +146,35 @@ def run_table(document: dict) -> Table:
 
 
 def ratio_lines(document: dict) -> list[str]:
-    """Under a comparison: each ratio with its interval, and what the interval can and cannot say."""
+    """Under a comparison: each ratio, the median of the rounds' with its 95% interval, and which differences
+    that interval calls significant; with one round, that there is no interval."""
     ratios = document.get("ratios") if document["format"] == COMPARE else None
     if not ratios:
         return []
     rounds = ratios["rounds"]
-    figures = ", ".join(f"{name} {ratios[key]['median']:.3g} ({ratios[key]['low']:.3g}–{ratios[key]['high']:.3g})"
-                        for key, name in RATIO_NAMES.items())
-    lines = [f"{ratios['numerator']} / {ratios['denominator']}, round by round, median (interval): {figures}"]
-    confidence = min(ratios[key]["confidence"] for key in RATIO_NAMES)
-    if confidence < CONFIDENCE:
-        lines.append(f"With {rounds} round{'s' if rounds > 1 else ''}, the interval holds the median ratio with "
-                     f"{confidence:.0%} confidence only: too few rounds to call any difference significant "
-                     f"(--rounds {rounds_for_significance()} or more reach {CONFIDENCE:.0%}).")
+    figures = ", ".join(f"{name} {ratio_text(ratios[key])}" for key, name in RATIO_NAMES.items())
+    over = "one round" if rounds == 1 else f"paired round by round over {rounds} rounds"
+    shape = "median" if rounds == 1 else f"median ({CONFIDENCE:.0%} interval)"
+    lines = [f"{ratios['numerator']} / {ratios['denominator']}, {over}, {shape}: {figures}"]
+    judged = {key: name for key, name in RATIO_NAMES.items() if ratios[key]["low"] is not None}
+    if not judged:
+        lines.append(("One round" if rounds == 1 else "Fewer than two rounds measured") +
+                     ": no interval, so no difference is called significant (--rounds 2 or more give one).")
         return lines
-    significant = [name for key, name in RATIO_NAMES.items() if ratios[key]["significant"]]
-    others = [name for key, name in RATIO_NAMES.items() if not ratios[key]["significant"]]
-    lines.append(f"Significant at {confidence:.0%} confidence (the interval leaves out 1): "
-                 f"{', '.join(significant) or 'none'}" + (f"; not: {', '.join(others)}" if others else "") + ".")
+    significant = [name for key, name in judged.items() if ratios[key]["significant"]]
+    others = [name for key, name in judged.items() if not ratios[key]["significant"]]
+    lines.append(f"Significant (the {CONFIDENCE:.0%} interval leaves out 1): {', '.join(significant) or 'none'}"
+                 + (f"; not: {', '.join(others)}" if others else "") + ".")
     return lines
+
+
+def ratio_text(ratio: dict) -> str:
+    """'3.02 (2.91–3.13)'; '3.02' with one round; 'not measured' when the figure was not (--no-latency)."""
+    if ratio["median"] is None:
+        return "not measured"
+    if ratio["low"] is None:
+        return f"{ratio['median']:.3g}"
+    return f"{ratio['median']:.3g} ({ratio['low']:.3g}–{ratio['high']:.3g})"
 
 
 def run_markdown(document: dict) -> str:

@@ -1,12 +1,13 @@
 """What rounds add up to. A variant's headline: its counts, seconds and CPU summed over the rounds, and each
 figure the median of the rounds with its spread (the lowest and highest round). Between two variants whose
-rounds alternated, the ratio of each figure, round by round, and its median with a confidence interval.
+rounds alternated, the ratio of each figure, round by round: the median of the per-round ratios, and the 95%
+confidence interval of the paired ratio.
 
-The interval is the distribution-free one for a median (the sign test's): the k-th lowest and k-th highest of
-the paired ratios, whose confidence is exact whatever the distribution of the rounds (a shared machine's noise
-is anything but normal), computed from the binomial distribution with `math.comb`; medians come from the
-standard library's `statistics`. Its price is honesty about small samples: with fewer than 6 rounds no
-interval reaches 95%, so no difference is called significant; with 3, lowest to highest is a 75% interval.
+The interval is a paired t-interval on the log ratios, exp(mean +/- t95(n - 1) * stdev / sqrt(n)): a ratio's
+noise is multiplicative, so its logarithm is what is close to normal, and pairing the rounds cancels the drift
+of the machine that alternating puts into both variants alike. The mean and standard deviation come from the
+standard library's `statistics`, the t quantile from pyperf's own table, the one `python -m pyperf compare_to`
+judges significance with. With one round there is no interval and nothing is called significant.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from dataclasses import asdict, dataclass
 
 from shared.results import FIGURE_KEYS
 
-CONFIDENCE = 0.95  # what `significant` asks of an interval that leaves out 1
+try:  # pyperf keeps it private; reqrep names the exact need, should a pyperf release move it
+    from pyperf._utils import tdist95conf_level
+except ImportError as missing:
+    raise ImportError("reqrep's intervals use the t table of pyperf (pyperf._utils.tdist95conf_level), which the "
+                      "installed pyperf does not have: install one that does (2.6 to 2.11 have it)"
+                      ) from missing
+
+CONFIDENCE = 0.95  # the interval's: pyperf's table is of 95% quantiles
 COUNTS = ("answered", "ok", "failed", "duplicated", "retries")
 SUMMED = ("seconds", "cpu_seconds")  # what rounds spend, in all
 MEDIANS = ("throughput_rps", "pss_peak_mib_total", "rss_peak_mib_total")  # the figures, each with its spread
@@ -93,50 +101,43 @@ def labelled(rounds: list[dict], key: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Interval:
-    """A ratio's median over paired rounds, the interval around it, the interval's confidence, and whether
-    the interval leaves out 1 with at least CONFIDENCE."""
+    """A ratio over paired rounds: the median of the per-round ratios, their geometric mean, its 95% interval
+    (None with one round: no interval), and whether that interval leaves out 1. `rounds` is how many pairs
+    it stands on (None and 0 when the figure was not measured, as latency under --no-latency)."""
 
-    median: float
-    low: float
-    high: float
-    confidence: float
+    rounds: int
+    median: float | None
+    geomean: float | None
+    low: float | None
+    high: float | None
     significant: bool
 
     def to_json(self) -> dict:
-        return {key: round(value, 4) if isinstance(value, float) else value for key, value in asdict(self).items()}
+        shown = {key: round(value, 4) if isinstance(value, float) else value for key, value in asdict(self).items()}
+        return shown | {"confidence": CONFIDENCE if self.low is not None else None}
 
 
-def order_interval(values: list[float]) -> tuple[float, float, float]:
-    """(low, high, confidence): the k-th lowest and k-th highest of `values`, with k as large as keeps the
-    confidence that they bound the median at CONFIDENCE or more (k = 1 if no k does)."""
-    ordered, n = sorted(values), len(values)
-
-    def confidence(k: int) -> float:  # the median lies outside only if k or fewer values fall on one side
-        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
-
-    k = 1
-    while 2 * (k + 1) <= n and confidence(k + 1) >= CONFIDENCE:
-        k += 1
-    return ordered[k - 1], ordered[n - k], confidence(k)
+def t_interval(logs: list[float]) -> tuple[float, float]:
+    """The 95% interval of the mean of `logs` (two or more): mean +/- t95(n - 1) * stdev / sqrt(n)."""
+    center, n = statistics.fmean(logs), len(logs)
+    half = tdist95conf_level(n - 1) * statistics.stdev(logs) / math.sqrt(n)
+    return center - half, center + half
 
 
 def paired_ratio(numerators: list[float], denominators: list[float]) -> Interval:
-    ratios = [a / b for a, b in zip(numerators, denominators, strict=True) if b]
+    """numerator / denominator round by round, over the rounds in which both were measured (> 0)."""
+    ratios = [a / b for a, b in zip(numerators, denominators, strict=True) if a > 0 and b > 0]
     if not ratios:
-        return Interval(0.0, 0.0, 0.0, 0.0, False)
-    low, high, confidence = order_interval(ratios)
-    return Interval(median(ratios), low, high, confidence, confidence >= CONFIDENCE and (low > 1 or high < 1))
+        return Interval(0, None, None, None, None, False)
+    logs = [math.log(ratio) for ratio in ratios]
+    geomean = math.exp(statistics.fmean(logs))
+    if len(ratios) < 2:  # one pair has no spread to judge a difference by
+        return Interval(1, median(ratios), geomean, None, None, False)
+    low, high = (math.exp(end) for end in t_interval(logs))
+    return Interval(len(ratios), median(ratios), geomean, low, high, low > 1 or high < 1)
 
 
 def ratios(numerator: list[dict], denominator: list[dict]) -> dict[str, Interval]:
     """Each figure of RATIOS, numerator / denominator, paired round by round."""
     return {name: paired_ratio([read(r) for r in numerator], [read(r) for r in denominator])
             for name, read in RATIOS.items()}
-
-
-def rounds_for_significance() -> int:
-    """The fewest rounds whose lowest-to-highest interval reaches CONFIDENCE."""
-    n = 1
-    while order_interval([0.0] * n)[2] < CONFIDENCE:
-        n += 1
-    return n

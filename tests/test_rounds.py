@@ -4,6 +4,7 @@ interval, the versioned JSON format read back by `reqrep show`, and pyperf files
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -16,9 +17,11 @@ from test_cli import assert_usage_error
 from shared import document, rounds
 from shared.results import FIGURE_KEYS
 from shared.run import run
-from shared.summary import headline, order_interval, paired_ratio, rounds_for_significance
+from shared.summary import headline, paired_ratio
 
 pytestmark = pytest.mark.timeout(120)
+FIGURES = {"throughput_rps": lambda r: r["throughput_rps"], "latency_p50_us": lambda r: r["latency_us"]["p50"],
+           "latency_p99_us": lambda r: r["latency_us"]["p99"]}  # what a round's ratio is of
 
 
 def test_rounds_split_the_requests_and_alternate_the_variants(transport):
@@ -61,19 +64,39 @@ def test_the_headline_is_the_median_of_the_rounds_with_its_spread():
     assert (figures["ok"], figures["seconds"], figures["cpu_seconds"]) == (300, 3.5, 3.0)  # summed, not medians
 
 
-@pytest.mark.parametrize("count, confidence", [(1, 0.0), (3, 0.75), (5, 0.9375), (6, 0.96875), (10, 0.978515625)])
-def test_an_interval_says_how_confident_it_is(count, confidence):
-    low, high, said = order_interval(list(range(count)))
-    assert said == pytest.approx(confidence)
-    assert low <= (count - 1) / 2 <= high
-    assert rounds_for_significance() == 6
+def test_the_interval_is_the_paired_t_interval_of_the_log_ratios():
+    ratio = paired_ratio([2.0, 8.0, 4.0], [1.0, 1.0, 1.0])  # logs ln 2 x (1, 3, 2): mean 2 ln 2, stdev ln 2
+    half = 4.303 * math.log(2) / math.sqrt(3)  # t95 with 2 degrees of freedom, as pyperf's table has it
+    assert (ratio.rounds, ratio.median, ratio.geomean) == (3, 4.0, pytest.approx(4.0))
+    assert ratio.low == pytest.approx(4 * math.exp(-half)) and ratio.high == pytest.approx(4 * math.exp(half))
+    assert not ratio.significant  # 0.72 to 22: this spread cannot tell 4x from 1x
+    assert ratio.to_json()["confidence"] == 0.95
 
 
-def test_three_rounds_never_claim_significance_six_can():
-    assert not paired_ratio([300.0, 310.0, 305.0], [100.0, 101.0, 99.0]).significant  # 3x, but 75% at most
-    six = paired_ratio([300.0, 310.0, 305.0, 290.0, 320.0, 300.0], [100.0, 101.0, 99.0, 100.0, 98.0, 102.0])
-    assert six.significant and six.low > 2.8 and six.confidence >= 0.95
+def test_three_rounds_tell_a_clear_difference_from_noise():
+    three_times = paired_ratio([300.0, 310.0, 305.0], [100.0, 101.0, 99.0])
+    assert three_times.significant and 2.8 < three_times.low < three_times.median < three_times.high < 3.3
+    slower = paired_ratio([100.0, 101.0, 99.0], [300.0, 310.0, 305.0])
+    assert slower.significant and slower.high < 0.4  # a ratio below 1 is as significant
+    noisy = paired_ratio([9_800.0, 10_400.0, 9_500.0], [10_100.0, 9_700.0, 10_300.0])
+    assert not noisy.significant and noisy.low < 1 < noisy.high
     assert not paired_ratio([1.0, 1.1, 0.9, 1.05, 0.95, 1.0], [1.0] * 6).significant  # the interval holds 1
+
+
+def test_one_round_has_no_interval_and_nothing_measured_no_ratio():
+    one = paired_ratio([300.0], [100.0])
+    assert (one.rounds, one.median, one.low, one.high, one.significant) == (1, 3.0, None, None, False)
+    assert one.to_json()["confidence"] is None
+    unmeasured = paired_ratio([0.0, 0.0], [0.0, 0.0])  # latency under --no-latency
+    assert (unmeasured.rounds, unmeasured.median, unmeasured.low, unmeasured.significant) == (0, None, None, False)
+
+
+def test_a_pyperf_without_its_t_table_is_named_when_reqrep_starts():
+    hide = ("import pyperf._utils; del pyperf._utils.tdist95conf_level\n"
+            "try:\n    import shared.summary\nexcept ImportError as error:\n    print(error)")
+    shown = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert "pyperf._utils.tdist95conf_level" in shown.stdout and "install one that does" in shown.stdout
 
 
 def test_compare_writes_rounds_medians_and_ratios(tmp_path):
@@ -82,10 +105,10 @@ def test_compare_writes_rounds_medians_and_ratios(tmp_path):
                   "--json", str(out), "--pyperf", str(pyperf_out))
     assert done.returncode == 0, done.stderr
     saved = json.loads(out.read_text())
-    assert saved["format"] == "reqrep-compare/2" and saved["alternated"]
+    assert saved["format"] == "reqrep-compare/3" and saved["alternated"]
     assert [run["transport"] for run in saved["runs"]] == ["zmq", "native"]
     for variant in saved["runs"]:
-        assert variant["format"] == "reqrep-run/2" and variant["requests"] == 600 and variant["ok"] == 600
+        assert variant["format"] == "reqrep-run/3" and variant["requests"] == 600 and variant["ok"] == 600
         assert [each["requests"] for each in variant["rounds"]] == [200, 200, 200]
         assert variant["throughput_rps"] == sorted(each["throughput_rps"] for each in variant["rounds"])[1]
         throughputs = [each["throughput_rps"] for each in variant["rounds"]]
@@ -95,13 +118,38 @@ def test_compare_writes_rounds_medians_and_ratios(tmp_path):
     ratios = saved["ratios"]
     assert (ratios["numerator"], ratios["denominator"], ratios["rounds"]) == ("zmq", "native", 3)
     for name in ("throughput_rps", "latency_p50_us", "latency_p99_us"):
-        assert ratios[name].keys() == {"median", "low", "high", "confidence", "significant"}
-        assert ratios[name]["low"] <= ratios[name]["median"] <= ratios[name]["high"]
-        assert ratios[name]["confidence"] == 0.75 and ratios[name]["significant"] is False
-    assert "too few rounds to call any difference significant" in done.stdout
+        ratio = ratios[name]
+        assert ratio.keys() == {"rounds", "median", "geomean", "low", "high", "confidence", "significant"}
+        assert ratio["rounds"] == 3 and ratio["confidence"] == 0.95
+        assert ratio["low"] <= ratio["geomean"] <= ratio["high"] and ratio["low"] <= ratio["median"] <= ratio["high"]
+        assert ratio["significant"] == (ratio["low"] > 1 or ratio["high"] < 1)
+        zmq, native = ([FIGURES[name](each) for each in run["rounds"]] for run in saved["runs"])
+        paired = sorted(a / b for a, b in zip(zmq, native, strict=True))
+        assert ratio["median"] == pytest.approx(paired[1], abs=1e-4)  # the median of the per-round ratios
+    assert "zmq / native, paired round by round over 3 rounds, median (95% interval): throughput " in done.stdout
+    assert "Significant (the 95% interval leaves out 1): " in done.stdout
     assert "in 3 rounds, the variants alternating" in done.stdout
+    older, again = tmp_path / "version2.json", tmp_path / "again.json"  # reqrep 0.2's file: its own ratios
+    older.write_text(json.dumps(saved | {"format": "reqrep-compare/2", "ratios": {"rounds": 3, "stale": True},
+                                         "runs": [run | {"format": "reqrep-run/2"} for run in saved["runs"]]}))
+    assert reqrep("show", str(older), "--json", str(again)).returncode == 0
+    brought = json.loads(again.read_text())
+    assert brought["format"] == "reqrep-compare/3" and brought["ratios"] == ratios  # worked out again
     benchmarks = pyperf.BenchmarkSuite.load(str(pyperf_out)).get_benchmarks()
     assert len(benchmarks) == 6 and all(bench.get_nvalue() == 3 for bench in benchmarks)
+
+
+def test_a_comparison_of_one_round_says_it_has_no_interval(tmp_path):
+    out = tmp_path / "compare.json"
+    done = reqrep("compare", "--rounds", "1", "--requests", "100", "--requesters", "1", "--responders", "1",
+                  "--quiet", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "zmq / native, one round, median: throughput " in done.stdout
+    assert "One round: no interval, so no difference is called significant" in done.stdout
+    ratios = json.loads(out.read_text())["ratios"]
+    for name in FIGURES:
+        assert ratios[name]["median"] > 0 and ratios[name]["low"] is None and ratios[name]["high"] is None
+        assert ratios[name]["significant"] is False
 
 
 def test_pyperf_compares_the_files_of_two_runs(tmp_path):
