@@ -173,8 +173,13 @@ def ratio_text(ratio: dict) -> str:
     if ratio["median"] is None:
         return "not measured"
     if ratio["low"] is None:
-        return f"{ratio['median']:.3g}"
-    return f"{ratio['median']:.3g} ({ratio['low']:.3g}–{ratio['high']:.3g})"
+        return digits(ratio["median"])
+    return f"{digits(ratio['median'])} ({digits(ratio['low'])}–{digits(ratio['high'])})"
+
+
+def digits(value: float) -> str:
+    """Three significant digits, kept when they are zeros: '3.00', '0.346', '125'."""
+    return f"{value:#.3g}".rstrip(".")
 
 
 def run_markdown(document: dict) -> str:
