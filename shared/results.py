@@ -152,7 +152,7 @@ def latency_summary(results: list[RequesterResult]) -> dict:
 
 @dataclass
 class RunResult:
-    """A whole run. `to_json` gives the documented JSON format (see the README)."""
+    """A whole run. `to_json` gives a round of the documented JSON format (shared/document.py)."""
 
     parameters: dict
     answered: int
