@@ -128,7 +128,7 @@ class RequesterWatch:
             self.done, self.changed = done, now
         elif now - self.changed > self.stall:
             for name in self.names:
-                self.roles.give_up(name, f"no progress for {self.stall:g} s")
+                self.roles.give_up(name, f"no progress for {self.stall:g} s (no reply from {self.config.address})")
             self.changed = float("inf")  # once
 
     def inflict(self, elapsed: float) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
+import threading
 import time
+from multiprocessing import connection
 
 import pytest
 from conftest import reqrep, start_reqrep, wait_for_line
@@ -86,6 +89,57 @@ def test_native_request_to_a_port_that_never_answers_keeps_its_timeout():
         done = reqrep("native", "request", "--address", address, "--timeout", "2", "--requests", "10", env=KEY)
     assert_usage_error(done, address, "did not answer the managers' handshake within 2 s")
     assert time.monotonic() - began < 10
+
+
+class KeyTaker:
+    """A peer that completes the managers' handshake with the right key and then says nothing: a server
+    stuck after its handshake looks the same to a requester."""
+
+    def __init__(self, key: bytes) -> None:
+        self.listening = socket.create_server(("127.0.0.1", 0))
+        self.listening.settimeout(0.1)  # the thread looks at `stop` between accepts
+        self.address = f"127.0.0.1:{self.listening.getsockname()[1]}"
+        self.key, self.held, self.stop = key, [], threading.Event()
+        self.thread = threading.Thread(target=self.serve)
+
+    def serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                accepted, _ = self.listening.accept()
+            except TimeoutError:
+                continue
+            accepted.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 5, 0))  # still blocking
+            opened = connection.Connection(accepted.detach())
+            self.held.append(opened)
+            try:
+                connection.deliver_challenge(opened, self.key)
+                connection.answer_challenge(opened, self.key)
+            except (OSError, EOFError, connection.AuthenticationError):
+                pass  # a probe that only looked whether the port is open
+
+    def __enter__(self) -> KeyTaker:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+        for opened in self.held:
+            opened.close()
+        self.listening.close()
+
+
+@pytest.mark.parametrize("role", ["request", "responders"])
+def test_native_peer_that_takes_the_key_and_never_answers_keeps_the_timeout(role):
+    """After the handshake the managers' first calls (dummy, create) wait for their answer within --timeout
+    too, and the error names the address."""
+    with KeyTaker(KEY["REQREP_AUTHKEY"].encode()) as silent:
+        began = time.monotonic()
+        counts = ["--requests", "10", "--requesters", "1"] if role == "request" else ["--responders", "1"]
+        done = reqrep("native", role, "--address", silent.address, "--timeout", "2", *counts, env=KEY)
+        took = time.monotonic() - began
+    assert_usage_error(done, silent.address, "did not answer the managers' handshake within 2 s")
+    assert took < 10
 
 
 def test_native_request_to_a_zmq_port_says_it_is_not_a_native_server():
