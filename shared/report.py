@@ -45,7 +45,7 @@ ROWS: list[tuple[str, Callable[[dict], str]]] = [
     ("concurrency", lambda run: run["concurrency"]),
     ("codec", lambda run: run["codec"]),
     ("load", lambda run: load(run)),
-    ("broker", lambda run: run.get("broker") or NOTHING),
+    ("broker", lambda run: (run.get("broker") or NOTHING) if brokered(run) else NOTHING),
     ("service time", lambda run: run.get("service_time") or NOTHING),
     ("fault", lambda run: run.get("fault_inflicted") or NOTHING),
     ("rounds", lambda run: f"{len(run['rounds'])}"),
@@ -70,6 +70,12 @@ ROWS: list[tuple[str, Callable[[dict], str]]] = [
 ]
 SHOWN_THREAD_KINDS = 4
 RATIO_NAMES = {"throughput_rps": "throughput", "latency_p50_us": "latency p50", "latency_p99_us": "latency p99"}
+
+
+def brokered(run: dict) -> bool:
+    """Whether the run's own side knows its broker: a request side only knows the address it sends to (one
+    REP socket there looks the same), and the hello example, the seed's example 1, has none."""
+    return run.get("part") != "request" and run.get("example") != "hello"
 
 
 def by_thread(seconds: dict[str, float]) -> str:

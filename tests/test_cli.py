@@ -207,6 +207,11 @@ def test_the_request_side_reports_what_it_knows_and_hello_shows_its_exchanges(tm
         assert shown == [f"requester 0: sent 'Hello, 0 {n}', received 'Hello, 0 {n} - echoed!'" for n in range(5)]
         quiet = reqrep("zmq", "request", "--front", address, "--example", "hello", "--quiet")
         assert "requester 0: sent" not in quiet.stdout  # not on a terminal, not asked: no exchanges printed
+        router = reqrep("zmq", "request", "--front", address, "--requests", "60", "--requesters", "3", "--quiet")
+        assert router.returncode == 0, router.stderr
+        rows = [line.split("│")[1].strip() for line in router.stdout.splitlines() if line.startswith("│")]
+        assert "responder" not in router.stdout.split("┏")[0] and "broker" not in rows  # settings of the far side
+        assert "requests ok" in rows
     finally:
         server.terminate()
         server.wait(timeout=10)
