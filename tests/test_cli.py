@@ -4,8 +4,11 @@ traceback; the tandem commands work against each other; the output files hold wh
 from __future__ import annotations
 
 import json
+import os
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 from multiprocessing import connection
@@ -215,6 +218,31 @@ def test_the_request_side_reports_what_it_knows_and_hello_shows_its_exchanges(tm
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_hello_shows_its_exchanges_on_a_terminal(transport):
+    """As the seed's example 1 prints every echo: stdout a terminal, no -v."""
+    main, terminal = os.openpty()
+    try:
+        began = time.monotonic()
+        ran = subprocess.Popen([sys.executable, "-m", "shared.cli", "run", transport, "--example", "hello", "--quiet"],
+                               stdout=terminal, stderr=subprocess.PIPE, env={**os.environ, **KEY})
+        os.close(terminal)
+        shown = b""
+        while time.monotonic() - began < 30:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the run ended and closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert ran.wait(timeout=30) == 0, ran.stderr.read()
+        ran.stderr.close()
+    finally:
+        os.close(main)
+    lines = [line.strip() for line in shown.decode().splitlines() if line.strip().startswith("requester 0: sent")]
+    assert lines == [f"requester 0: sent 'Hello, 0 {n}', received 'Hello, 0 {n} - echoed!'" for n in range(5)]
 
 
 def test_native_needs_a_key():
