@@ -220,6 +220,14 @@ def test_the_request_side_reports_what_it_knows_and_hello_shows_its_exchanges(tm
         server.wait(timeout=10)
 
 
+@pytest.mark.parametrize("at", [0, 1, 2, 9])
+def test_verbose_is_taken_anywhere_on_the_line(transport, at):
+    arguments = ["run", transport, "--requests", "20", "--requesters", "2", "--responders", "1", "--quiet"]
+    done = reqrep(*arguments[:at], "-v", *arguments[at:], env=KEY)
+    assert done.returncode == 0, done.stderr
+    assert "requests flowing" in done.stderr
+
+
 def test_hello_shows_its_exchanges_on_a_terminal(transport):
     """As the seed's example 1 prints every echo: stdout a terminal, no -v."""
     main, terminal = os.openpty()
