@@ -3,6 +3,7 @@ traceback; the tandem commands work against each other; the output files hold wh
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import socket
@@ -16,7 +17,9 @@ from multiprocessing import connection
 import pytest
 from conftest import reqrep, start_reqrep, wait_for_line
 
+from shared.cli import TRANSPORTS
 from shared.config import free_port
+from shared.options import Grammar
 
 pytestmark = pytest.mark.timeout(60)
 KEY = {"REQREP_AUTHKEY": "test-key"}
@@ -251,6 +254,31 @@ def test_hello_shows_its_exchanges_on_a_terminal(transport):
         os.close(main)
     lines = [line.strip() for line in shown.decode().splitlines() if line.strip().startswith("requester 0: sent")]
     assert lines == [f"requester 0: sent 'Hello, 0 {n}', received 'Hello, 0 {n} - echoed!'" for n in range(5)]
+
+
+FOREIGN = {"zmq": ("native", "manager"), "native": ("zmq", "zeromq", "broker", "curve")}
+
+
+def variant_helps(transport: str) -> dict[str, str]:
+    """The --help text of `run TRANSPORT`, of `TRANSPORT` and of each of its roles, by command."""
+    parser = Grammar(list(TRANSPORTS.values())).build()
+    commands = {action.dest: action.choices for action in parser._actions
+                if isinstance(action, argparse._SubParsersAction)}["command"]
+    helps = {f"run {transport}": next(action.choices[transport] for action in commands["run"]._actions
+                                      if isinstance(action, argparse._SubParsersAction)).format_help(),
+             transport: commands[transport].format_help()}
+    for action in commands[transport]._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps |= {f"{transport} {role}": sub.format_help() for role, sub in action.choices.items()}
+    return helps
+
+
+def test_each_variants_help_speaks_of_that_variant_only(transport):
+    helps = variant_helps(transport)
+    assert len(helps) >= 5
+    for command, text in helps.items():
+        said = [word for word in FOREIGN[transport] if word in text.lower()]
+        assert not said, f"`reqrep {command} --help` speaks of {said}"
 
 
 def test_native_needs_a_key():
