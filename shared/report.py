@@ -141,13 +141,15 @@ def cells(document: dict) -> tuple[list[str], list[list[str]]]:
 
 
 def run_table(document: dict) -> Table:
+    """The table for the terminal. Its text is escaped: rich would take `[int]` in a payload's name, or
+    any other bracketed word, for markup and drop it."""
     header, body = cells(document)
-    shown = Table(title=title(document), title_justify="left")
-    shown.add_column(header[0])
+    shown = Table(title=escape(title(document)), title_justify="left")
+    shown.add_column(escape(header[0]))
     for name in header[1:]:
-        shown.add_column(name, justify="right")
+        shown.add_column(escape(name), justify="right")
     for row in body:
-        shown.add_row(*row)
+        shown.add_row(*(escape(cell) for cell in row))
     return shown
 
 

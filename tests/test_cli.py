@@ -256,6 +256,15 @@ def test_hello_shows_its_exchanges_on_a_terminal(transport):
     assert lines == [f"requester 0: sent 'Hello, 0 {n}', received 'Hello, 0 {n} - echoed!'" for n in range(5)]
 
 
+def test_the_table_keeps_the_brackets_of_what_the_user_named(tmp_path):
+    """Rich markup must not eat text: a payload file and value named with brackets show as named."""
+    (tmp_path / "values[plot].py").write_text('VALUES = {"list[int]": [1, 2, 3]}\n')
+    done = reqrep("run", "zmq", "--payload", f"{tmp_path / 'values[plot].py'}:list[int]", "--requests", "20",
+                  "--requesters", "2", "--responders", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "values[plot].py:list[int]" in "".join(done.stdout.split())  # the title wraps where it likes
+
+
 FOREIGN = {"zmq": ("native", "manager"), "native": ("zmq", "zeromq", "broker", "curve")}
 
 
