@@ -21,7 +21,7 @@ from shared.results import RunResult
 from shared.rounds import alternate, check_rounds, rounds_for
 from shared.run import run, serve
 from shared.supervisor import RoleFailed, Terminated, raise_terminated
-from shared.transport import Transport, UsageError
+from shared.transport import OUT_OF_MEMORY, Transport, UsageError
 from shared.values import Payload, cases, check_payload, load_payload
 
 # The registry: every transport reqrep knows, by the name its commands and reports use.
@@ -227,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (UsageError, RoleFailed) as error:
         errors.print(f"reqrep: error: {error}", highlight=False, markup=False)
+        return EXIT_USAGE
+    except MemoryError:
+        errors.print(f"reqrep: error: {OUT_OF_MEMORY}", highlight=False, markup=False)
         return EXIT_USAGE
     except KeyboardInterrupt:
         errors.print("reqrep: interrupted", highlight=False)

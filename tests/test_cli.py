@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import socket
 import struct
 import subprocess
@@ -51,6 +52,8 @@ def assert_usage_error(done, *fragments: str) -> None:
     (["run", "native", "--rate", "-5"], "--rate must be a positive number"),
     (["run", "zmq", "--codec", "raw", "--window", "4"], "the raw codec has no room for the number"),
     (["run", "zmq", "--payload-bytes", "100", "--workload", "rpc"], "--payload-bytes pads the echo workload"),
+    (["run", "zmq", "--payload-bytes", "100000000"], "more than --max-message-bytes (16,777,216)"),
+    (["zmq", "request", "--payload-bytes", "2000", "--max-message-bytes", "1024"], "more than --max-message-bytes"),
     (["run", "native", "--retries", "1000"], "--retries must be from 0 to 100"),
     (["zmq", "serve", "--front", "tcp://127.0.0.1"], "malformed address"),
     (["zmq", "request", "--front", "localhost:1337"], "malformed address"),
@@ -76,6 +79,17 @@ def test_zmq_request_with_no_server_fails_after_the_timeout():
     address = f"tcp://127.0.0.1:{free_port()}"
     done = reqrep("zmq", "request", "--front", address, "--timeout", "1", "--requests", "10")
     assert_usage_error(done, "no zmq broker answered at", address)
+
+
+def test_a_run_larger_than_the_memory_gets_a_sentence():
+    """Its address space bounded to 4 GiB, a run that pads each request to a terabyte: no empty MemoryError."""
+    def bounded() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30))
+
+    done = subprocess.run([sys.executable, "-m", "shared.cli", "run", "native", "--payload-bytes", str(10**12),
+                           "--requests", "10", "--requesters", "1", "--responders", "1"], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, **KEY}, preexec_fn=bounded)
+    assert_usage_error(done, "out of memory: the run asks for more than this machine has")
 
 
 def test_native_request_with_no_server_fails_after_the_timeout():
