@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -151,6 +152,14 @@ def cmd_request(args: argparse.Namespace) -> int:
     return finish(measure([config], args, local_server=False), args)
 
 
+def how_to_stop() -> str:
+    """A job started in the background (`&`) by a script has SIGINT ignored, and Python keeps it so: Ctrl-C, or
+    kill -INT, would not stop it, and the announcement says what does."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        return f"SIGINT is ignored here (a background job): stop it with SIGTERM, kill {os.getpid()}"
+    return "Ctrl-C to stop"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """serve, broker and responders: the response side, or a part of it, until Ctrl-C or SIGTERM."""
     config = config_for(args, TRANSPORTS[args.transport])
@@ -159,7 +168,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     def announce() -> None:
         console.print(f"reqrep {config.transport.name} {config.transport.announcement(config, args.part)} "
-                      f"({config.concurrency}, codec {config.codec}); Ctrl-C to stop", highlight=False, markup=False)
+                      f"({config.concurrency}, codec {config.codec}); {how_to_stop()}", highlight=False, markup=False,
+                      soft_wrap=True)
 
     try:
         serve(config, announce, with_server=args.part != "responders")
