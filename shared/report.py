@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shared.config import counted
 from shared.document import COMPARE, label, variants
 from shared.results import write_json
 from shared.semantics import Outcome, Row
@@ -110,10 +111,6 @@ def title(document: dict) -> str:
     payload = f" (payload {p['payload']})" if p.get("payload") else ""
     return (f"{p['example']} example, {p['workload']} workload{payload}: {counted(p['requests'], 'request')}{over}, "
             f"{counted(p['requesters'], 'requester')}{responders}")
-
-
-def counted(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def factorial_table(document: dict) -> Table:

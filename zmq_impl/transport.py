@@ -14,7 +14,7 @@ from importlib import metadata
 
 import zmq
 
-from shared.config import IN_ONE_PROCESS, RunConfig, free_port
+from shared.config import IN_ONE_PROCESS, RunConfig, counted, free_port
 from shared.transport import BenchPath, ExtraCommand, Settings, Transport, UsageError, option
 from shared.workload import ECHO_SUFFIX
 from zmq_impl import codec, connection, request_router, requester, responder, server, tasks
@@ -246,9 +246,10 @@ class ZmqTransport(Transport):
     def announcement(self, config: RunConfig, part: str) -> str:
         back, kind = config.settings.back_address, config.settings.broker
         broker = "balancing broker" if kind == "balancing" else "broker"
-        return {"serve": f"serving on {config.address} with {config.responders} responders behind a {kind} broker",
+        responders = counted(config.responders, "responder")
+        return {"serve": f"serving on {config.address} with {responders} behind a {kind} broker",
                 "broker": f"{broker} serving on {config.address}, responders on {back}",
-                "responders": f"{config.responders} responders serving for the {broker} at {back}"}[part]
+                "responders": f"{responders} serving for the {broker} at {back}"}[part]
 
     # ---- roles -------------------------------------------------------------------------------------------
     def needs_server(self, config: RunConfig) -> bool:
