@@ -16,8 +16,10 @@ import logging
 import os
 import socket
 import struct
+import threading
 import time
 import weakref
+from contextlib import contextmanager
 from multiprocessing import AuthenticationError, connection
 from multiprocessing.managers import BaseManager, listener_client
 
@@ -30,6 +32,7 @@ AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
 CONNECT_RETRY_SECONDS = 0.1
 PROBE_SECONDS = 1.0  # one attempt to reach the server's port; a peer not there by then is announced as awaited
 handshake_seconds = 10.0  # this process's deadline on a connection's handshake: the run's timeout (`connect`)
+_setting_up = threading.local()  # `connect` under way on this thread: its connections keep the deadline
 
 
 def _socket_of(conn: connection.Connection) -> socket.socket:
@@ -65,7 +68,9 @@ class NagleListener(Listener):
 
 def _client(address, authkey, nodelay: bool) -> connection.Connection:
     """A connection to the server, the handshake done within `handshake_seconds`: a port that accepts and
-    never answers fails it instead of holding the caller forever."""
+    never answers fails it instead of holding the caller forever. The connections of `connect` (its manager
+    calls: dummy, create, incref, get_methods) keep the deadline after the handshake too: a peer that takes
+    the key and then says nothing fails them as well."""
     raw = socket.create_connection(address, timeout=handshake_seconds)
     raw.settimeout(None)  # the deadline below is the kernel's: the connection reads the descriptor itself
     opened = connection.Connection(raw.detach())
@@ -75,7 +80,8 @@ def _client(address, authkey, nodelay: bool) -> connection.Connection:
             _deadline(opened, handshake_seconds)
             connection.answer_challenge(opened, authkey)
             connection.deliver_challenge(opened, authkey)
-            _deadline(opened, 0)  # a get() waits for a reply as long as the caller asked
+            if not getattr(_setting_up, "active", False):
+                _deadline(opened, 0)  # a get() waits for a reply as long as the caller asked
     except BaseException:
         opened.close()
         raise
@@ -148,8 +154,9 @@ def connect(config: RunConfig, peer: Peer):
             time.sleep(min(CONNECT_RETRY_SECONDS, max(0.0, deadline - time.monotonic())))  # a retry interval
             continue
         try:
-            client.connect()
-            return client.board()
+            with _setup():
+                client.connect()
+                return client.board()
         except AuthenticationError:
             raise UsageError(f"authentication with the native server at {config.address} failed: "
                              f"wrong key ({AUTHKEY_VARIABLE})") from None
@@ -157,10 +164,19 @@ def connect(config: RunConfig, peer: Peer):
             continue  # it went between the probe and the connection: wait for it again
         except (BlockingIOError, TimeoutError):
             raise UsageError(f"whatever listens at {config.address} did not answer the managers' handshake within "
-                             f"{config.timeout:g} s: it is not a reqrep native server") from None
+                             f"{config.timeout:g} s: it is not a reqrep native server, or one that is stuck") from None
         except (EOFError, ConnectionResetError, AssertionError, OSError):
             raise UsageError(f"whatever listens at {config.address} is not a reqrep native server (it broke off "
                              f"the managers' handshake)") from None
+
+
+@contextmanager
+def _setup():
+    _setting_up.active = True
+    try:
+        yield
+    finally:
+        _setting_up.active = False
 
 
 def _reachable(address: tuple[str, int], seconds: float) -> bool:

@@ -88,6 +88,7 @@ class Admission:
         self.socket, self.authkey, self.deadline = sock, authkey, deadline
         self.step = self._answered
         self.buffer, self.need, self.header = bytearray(), _LENGTH.size, True
+        self.heard = False  # whether the peer sent anything: a probe of the port (a requester's) never does
         self.challenge = _challenge(authkey)
         self._send(self.challenge)
 
@@ -107,6 +108,7 @@ class Admission:
                 return False
             if not chunk:
                 raise ConnectionError("the peer closed the connection")
+            self.heard = True
             self.buffer += chunk
             if len(self.buffer) < self.need:
                 continue
@@ -245,7 +247,10 @@ class Gate:
         try:
             done = admission.readable()
         except Exception as error:  # a wrong key, a broken message, a peer gone: that connection only
-            log.info("native server: closed a connection that did not authenticate: %s", error)
+            if admission.heard or not isinstance(error, ConnectionError):
+                log.info("native server: closed a connection that did not authenticate: %s", error)
+            else:  # it only looked whether the port is open, as every requester and responder does first
+                log.debug("native server: a connection closed before it said anything: %s", error)
             self.close(fd)
             return
         if done:

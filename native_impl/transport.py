@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Iterator
 
 from native_impl import codec, connection, requester, responder, server, tasks
-from shared.config import RunConfig, free_port
+from shared.config import RunConfig, counted, free_port
 from shared.transport import BenchPath, Settings, Transport, UsageError, option
 
 DEFAULT_ADDRESS = "127.0.0.1:50000"
@@ -120,8 +120,9 @@ class NativeTransport(Transport):
         return config.with_(address=address)
 
     def announcement(self, config: RunConfig, part: str) -> str:
-        return {"serve": f"serving on {config.address} with {config.responders} responders",
-                "responders": f"{config.responders} responders serving for the server at {config.address}"}[part]
+        responders = counted(config.responders, "responder")
+        return {"serve": f"serving on {config.address} with {responders}",
+                "responders": f"{responders} serving for the server at {config.address}"}[part]
 
     # ---- roles -------------------------------------------------------------------------------------------
     def needs_server(self, config: RunConfig) -> bool:

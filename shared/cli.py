@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ from shared.results import RunResult
 from shared.rounds import alternate, check_rounds, rounds_for
 from shared.run import run, serve
 from shared.supervisor import RoleFailed, Terminated, raise_terminated
-from shared.transport import Transport, UsageError
+from shared.transport import OUT_OF_MEMORY, Transport, UsageError
 from shared.values import Payload, cases, check_payload, load_payload
 
 # The registry: every transport reqrep knows, by the name its commands and reports use.
@@ -151,6 +152,14 @@ def cmd_request(args: argparse.Namespace) -> int:
     return finish(measure([config], args, local_server=False), args)
 
 
+def how_to_stop() -> str:
+    """A job started in the background (`&`) by a script has SIGINT ignored, and Python keeps it so: Ctrl-C, or
+    kill -INT, would not stop it, and the announcement says what does."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        return f"SIGINT is ignored here (a background job): stop it with SIGTERM, kill {os.getpid()}"
+    return "Ctrl-C to stop"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """serve, broker and responders: the response side, or a part of it, until Ctrl-C or SIGTERM."""
     config = config_for(args, TRANSPORTS[args.transport])
@@ -159,7 +168,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     def announce() -> None:
         console.print(f"reqrep {config.transport.name} {config.transport.announcement(config, args.part)} "
-                      f"({config.concurrency}, codec {config.codec}); Ctrl-C to stop", highlight=False, markup=False)
+                      f"({config.concurrency}, codec {config.codec}); {how_to_stop()}", highlight=False, markup=False,
+                      soft_wrap=True)
 
     try:
         serve(config, announce, with_server=args.part != "responders")
@@ -227,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (UsageError, RoleFailed) as error:
         errors.print(f"reqrep: error: {error}", highlight=False, markup=False)
+        return EXIT_USAGE
+    except MemoryError:
+        errors.print(f"reqrep: error: {OUT_OF_MEMORY}", highlight=False, markup=False)
         return EXIT_USAGE
     except KeyboardInterrupt:
         errors.print("reqrep: interrupted", highlight=False)

@@ -151,6 +151,11 @@ class RunConfig:
         return f"{self.transport.name} {kind}"
 
 
+def counted(number: int, noun: str) -> str:
+    """'1 responder', '5 responders', '2,000 requests': a count as reports and announcements say it."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def choose(flag: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise UsageError(f"{flag} must be one of {', '.join(choices)}, not {value!r}")

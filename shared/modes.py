@@ -25,7 +25,7 @@ from typing import Any
 
 from setproctitle import setproctitle
 
-from shared.transport import UsageError
+from shared.transport import OUT_OF_MEMORY, UsageError
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
@@ -61,6 +61,8 @@ def failure(role: str, error: BaseException) -> Report:
     anything else by its type (the traceback with --verbose)."""
     if isinstance(error, UsageError):
         return Report(role, "error", error=str(error))
+    if isinstance(error, MemoryError):
+        return Report(role, "error", error=OUT_OF_MEMORY)
     log.debug("%s failed:\n%s", role, traceback.format_exc())
     return Report(role, "error", error=f"{type(error).__name__}: {error}")
 

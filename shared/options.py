@@ -17,6 +17,7 @@ from shared.workload import WORKLOADS
 EXIT_USAGE = 2
 LOAD = "run compare request"  # the commands that start requesters
 RESPONSE = "run compare serve responders"  # the commands that start responders
+SERVER = "<server>"  # in a help text: what the variants of the command call their server ("broker", "server")
 
 COMMON: tuple[Option, ...] = (
     option("--example", parts=LOAD, choices=EXAMPLES, default="router",
@@ -64,10 +65,10 @@ COMMON: tuple[Option, ...] = (
                 "(SIGKILL) or hang (SIGSTOP, continued at the end); default responder 1, once a third of the "
                 "requests are answered (processes only)"),
     option("--delay", dest="delay_ms", parts="run compare", type=float, metavar="MS", default=None,
-           help="a relay between the requesters and the broker or server that holds every chunk MS milliseconds "
+           help=f"a relay between the requesters and the {SERVER} that holds every chunk MS milliseconds "
                 "in each direction, as a network's one-way delay (0: the relay's own cost)"),
     option("--responder-delay", dest="responder_delay_ms", parts="run compare", type=float, metavar="MS",
-           default=None, help="the same between the responders and the broker or server (with --delay: three hosts)"),
+           default=None, help=f"the same between the responders and the {SERVER} (with --delay: three hosts)"),
 )
 OUTPUT: tuple[Option, ...] = (
     option("--rounds", parts=LOAD, type=int, metavar="N", default=None,
@@ -117,7 +118,8 @@ class Grammar:
         self.offered: dict[str, list[str]] = {}  # flag -> the commands that offer it
 
     def add(self, parser: argparse.ArgumentParser, options: Iterable[Option], part: str,
-            scope: Transport | None = None, group: str | None = None) -> None:
+            scope: Transport | None = None, group: str | None = None, server: str = "server") -> None:
+        """The options of `part`; a help text's SERVER becomes `server`, so that each variant's speaks of its own."""
         target = parser.add_argument_group(group) if group else parser
         for each in options:
             if part not in each.parts:
@@ -125,7 +127,7 @@ class Grammar:
             arguments = dict(each.arguments)
             if each.flags[0].startswith("-"):
                 arguments["dest"] = scoped(scope, each.dest) if scope else each.dest
-            target.add_argument(*each.flags, help=each.help, **arguments)
+            target.add_argument(*each.flags, help=each.help.replace(SERVER, server), **arguments)
             for flag in each.flags:
                 if flag.startswith("-") and parser.prog not in self.offered.setdefault(flag, []):
                     self.offered[flag].append(parser.prog)
@@ -142,7 +144,7 @@ class Grammar:
         return parser
 
     def local(self, parser: argparse.ArgumentParser, part: str, transports: Sequence[Transport]) -> None:
-        self.add(parser, COMMON, part)
+        self.add(parser, COMMON, part, server=" or ".join(dict.fromkeys(each.server_role for each in transports)))
         self.add(parser, OUTPUT, part)
         for transport in transports:
             flag = codec_flag(transport, len(transports))

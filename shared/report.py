@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shared.config import counted
 from shared.document import COMPARE, label, variants
 from shared.results import write_json
 from shared.semantics import Outcome, Row
@@ -45,7 +46,7 @@ ROWS: list[tuple[str, Callable[[dict], str]]] = [
     ("concurrency", lambda run: run["concurrency"]),
     ("codec", lambda run: run["codec"]),
     ("load", lambda run: load(run)),
-    ("broker", lambda run: run.get("broker") or NOTHING),
+    ("broker", lambda run: (run.get("broker") or NOTHING) if brokered(run) else NOTHING),
     ("service time", lambda run: run.get("service_time") or NOTHING),
     ("fault", lambda run: run.get("fault_inflicted") or NOTHING),
     ("rounds", lambda run: f"{len(run['rounds'])}"),
@@ -70,6 +71,12 @@ ROWS: list[tuple[str, Callable[[dict], str]]] = [
 ]
 SHOWN_THREAD_KINDS = 4
 RATIO_NAMES = {"throughput_rps": "throughput", "latency_p50_us": "latency p50", "latency_p99_us": "latency p99"}
+
+
+def brokered(run: dict) -> bool:
+    """Whether the run's own side knows its broker: a request side only knows the address it sends to (one
+    REP socket there looks the same), and the hello example, the seed's example 1, has none."""
+    return run.get("part") != "request" and run.get("example") != "hello"
 
 
 def by_thread(seconds: dict[str, float]) -> str:
@@ -106,10 +113,6 @@ def title(document: dict) -> str:
             f"{counted(p['requesters'], 'requester')}{responders}")
 
 
-def counted(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
-
-
 def factorial_table(document: dict) -> Table:
     """The 2 x 2 of `compare --factorial`: how much of the difference is the transport, how much the codec."""
     runs = variants(document)
@@ -135,13 +138,15 @@ def cells(document: dict) -> tuple[list[str], list[list[str]]]:
 
 
 def run_table(document: dict) -> Table:
+    """The table for the terminal. Its text is escaped: rich would take `[int]` in a payload's name, or
+    any other bracketed word, for markup and drop it."""
     header, body = cells(document)
-    shown = Table(title=title(document), title_justify="left")
-    shown.add_column(header[0])
+    shown = Table(title=escape(title(document)), title_justify="left")
+    shown.add_column(escape(header[0]))
     for name in header[1:]:
-        shown.add_column(name, justify="right")
+        shown.add_column(escape(name), justify="right")
     for row in body:
-        shown.add_row(*row)
+        shown.add_row(*(escape(cell) for cell in row))
     return shown
 
 

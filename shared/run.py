@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from functools import partial
 
-from shared.config import START_DEADLINE, RunConfig
+from shared.config import START_DEADLINE, RunConfig, counted
 from shared.faults import KINDS, parse_fault
 from shared.measure import MemorySampler, loopback_bytes, own_usage, process_usage, thread_cpu
 from shared.relay import relayed
@@ -50,7 +50,7 @@ def start_response_side(roles: Supervisor, config: RunConfig, *, with_server: bo
     for index, name in enumerate(names):
         roles.start(name, respond, responders or config, index, roles.ready(name))
     roles.wait_ready(names, START_DEADLINE + config.timeout)  # each may wait for its broker or server
-    log.info("%d responders ready", config.responders)
+    log.info("%s ready", counted(config.responders, "responder"))
 
 
 def start_request_router(roles: Supervisor, config: RunConfig) -> RunConfig:
@@ -128,7 +128,7 @@ class RequesterWatch:
             self.done, self.changed = done, now
         elif now - self.changed > self.stall:
             for name in self.names:
-                self.roles.give_up(name, f"no progress for {self.stall:g} s")
+                self.roles.give_up(name, f"no progress for {self.stall:g} s (no reply from {self.config.address})")
             self.changed = float("inf")  # once
 
     def inflict(self, elapsed: float) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import signal
 import sys
 from dataclasses import replace
@@ -106,6 +107,18 @@ def test_ctrl_c_stops_the_sweep_and_keeps_what_was_measured(tmp_path):
     assert "Interrupted" in report and "was cut short, and counts as not run" in report
     assert "## Points that lost requests" not in report and results["lost"] == 0  # the cut point is not blamed
     assert f"wrote {out / 'results.json'}, {out / 'report.md'}" in errors  # the terminal says where they went
+
+
+@pytest.mark.timeout(60)
+def test_without_matplotlib_the_terminal_says_how_to_get_the_plots(tmp_path):
+    """The line names the extra in brackets, which rich would take for markup and drop."""
+    hidden = tmp_path / "hidden" / "matplotlib"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text('raise ImportError("not installed, for this test")\n')
+    done = reqrep("bench", "--preset", "soak-tiny", "--out", str(tmp_path / "out"), "--quiet",
+                  env={"PYTHONPATH": os.pathsep.join(filter(None, [str(hidden.parent), os.environ.get("PYTHONPATH")]))})
+    assert done.returncode == 0, done.stderr
+    assert "no plots: matplotlib is not installed (pip install 'reqrep[plot]')" in done.stdout
 
 
 def made_up_result(point: sweep.Point, p50: float, failed: int = 0) -> RunResult:

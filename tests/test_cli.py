@@ -3,14 +3,24 @@ traceback; the tandem commands work against each other; the output files hold wh
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import resource
 import socket
+import struct
+import subprocess
+import sys
+import threading
 import time
+from multiprocessing import connection
 
 import pytest
 from conftest import reqrep, start_reqrep, wait_for_line
 
+from shared.cli import TRANSPORTS
 from shared.config import free_port
+from shared.options import Grammar
 
 pytestmark = pytest.mark.timeout(60)
 KEY = {"REQREP_AUTHKEY": "test-key"}
@@ -42,6 +52,8 @@ def assert_usage_error(done, *fragments: str) -> None:
     (["run", "native", "--rate", "-5"], "--rate must be a positive number"),
     (["run", "zmq", "--codec", "raw", "--window", "4"], "the raw codec has no room for the number"),
     (["run", "zmq", "--payload-bytes", "100", "--workload", "rpc"], "--payload-bytes pads the echo workload"),
+    (["run", "zmq", "--payload-bytes", "100000000"], "more than --max-message-bytes (16,777,216)"),
+    (["zmq", "request", "--payload-bytes", "2000", "--max-message-bytes", "1024"], "more than --max-message-bytes"),
     (["run", "native", "--retries", "1000"], "--retries must be from 0 to 100"),
     (["zmq", "serve", "--front", "tcp://127.0.0.1"], "malformed address"),
     (["zmq", "request", "--front", "localhost:1337"], "malformed address"),
@@ -69,6 +81,17 @@ def test_zmq_request_with_no_server_fails_after_the_timeout():
     assert_usage_error(done, "no zmq broker answered at", address)
 
 
+def test_a_run_larger_than_the_memory_gets_a_sentence():
+    """Its address space bounded to 4 GiB, a run that pads each request to a terabyte: no empty MemoryError."""
+    def bounded() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30))
+
+    done = subprocess.run([sys.executable, "-m", "shared.cli", "run", "native", "--payload-bytes", str(10**12),
+                           "--requests", "10", "--requesters", "1", "--responders", "1"], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, **KEY}, preexec_fn=bounded)
+    assert_usage_error(done, "out of memory: the run asks for more than this machine has")
+
+
 def test_native_request_with_no_server_fails_after_the_timeout():
     address = f"127.0.0.1:{free_port()}"
     done = reqrep("native", "request", "--address", address, "--timeout", "1", "--requests", "10", env=KEY)
@@ -86,6 +109,57 @@ def test_native_request_to_a_port_that_never_answers_keeps_its_timeout():
         done = reqrep("native", "request", "--address", address, "--timeout", "2", "--requests", "10", env=KEY)
     assert_usage_error(done, address, "did not answer the managers' handshake within 2 s")
     assert time.monotonic() - began < 10
+
+
+class KeyTaker:
+    """A peer that completes the managers' handshake with the right key and then says nothing: a server
+    stuck after its handshake looks the same to a requester."""
+
+    def __init__(self, key: bytes) -> None:
+        self.listening = socket.create_server(("127.0.0.1", 0))
+        self.listening.settimeout(0.1)  # the thread looks at `stop` between accepts
+        self.address = f"127.0.0.1:{self.listening.getsockname()[1]}"
+        self.key, self.held, self.stop = key, [], threading.Event()
+        self.thread = threading.Thread(target=self.serve)
+
+    def serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                accepted, _ = self.listening.accept()
+            except TimeoutError:
+                continue
+            accepted.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 5, 0))  # still blocking
+            opened = connection.Connection(accepted.detach())
+            self.held.append(opened)
+            try:
+                connection.deliver_challenge(opened, self.key)
+                connection.answer_challenge(opened, self.key)
+            except (OSError, EOFError, connection.AuthenticationError):
+                pass  # a probe that only looked whether the port is open
+
+    def __enter__(self) -> KeyTaker:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+        for opened in self.held:
+            opened.close()
+        self.listening.close()
+
+
+@pytest.mark.parametrize("role", ["request", "responders"])
+def test_native_peer_that_takes_the_key_and_never_answers_keeps_the_timeout(role):
+    """After the handshake the managers' first calls (dummy, create) wait for their answer within --timeout
+    too, and the error names the address."""
+    with KeyTaker(KEY["REQREP_AUTHKEY"].encode()) as silent:
+        began = time.monotonic()
+        counts = ["--requests", "10", "--requesters", "1"] if role == "request" else ["--responders", "1"]
+        done = reqrep("native", role, "--address", silent.address, "--timeout", "2", *counts, env=KEY)
+        took = time.monotonic() - began
+    assert_usage_error(done, silent.address, "did not answer the managers' handshake within 2 s")
+    assert took < 10
 
 
 def test_native_request_to_a_zmq_port_says_it_is_not_a_native_server():
@@ -153,9 +227,82 @@ def test_the_request_side_reports_what_it_knows_and_hello_shows_its_exchanges(tm
         assert shown == [f"requester 0: sent 'Hello, 0 {n}', received 'Hello, 0 {n} - echoed!'" for n in range(5)]
         quiet = reqrep("zmq", "request", "--front", address, "--example", "hello", "--quiet")
         assert "requester 0: sent" not in quiet.stdout  # not on a terminal, not asked: no exchanges printed
+        router = reqrep("zmq", "request", "--front", address, "--requests", "60", "--requesters", "3", "--quiet")
+        assert router.returncode == 0, router.stderr
+        rows = [line.split("│")[1].strip() for line in router.stdout.splitlines() if line.startswith("│")]
+        assert "responder" not in router.stdout.split("┏")[0] and "broker" not in rows  # settings of the far side
+        assert "requests ok" in rows
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("at", [0, 1, 2, 9])
+def test_verbose_is_taken_anywhere_on_the_line(transport, at):
+    arguments = ["run", transport, "--requests", "20", "--requesters", "2", "--responders", "1", "--quiet"]
+    done = reqrep(*arguments[:at], "-v", *arguments[at:], env=KEY)
+    assert done.returncode == 0, done.stderr
+    assert "requests flowing" in done.stderr
+    assert "did not authenticate" not in done.stderr  # a peer's look at the port is no failed handshake
+
+
+def test_hello_shows_its_exchanges_on_a_terminal(transport):
+    """As the seed's example 1 prints every echo: stdout a terminal, no -v."""
+    main, terminal = os.openpty()
+    try:
+        began = time.monotonic()
+        ran = subprocess.Popen([sys.executable, "-m", "shared.cli", "run", transport, "--example", "hello", "--quiet"],
+                               stdout=terminal, stderr=subprocess.PIPE, env={**os.environ, **KEY})
+        os.close(terminal)
+        shown = b""
+        while time.monotonic() - began < 30:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the run ended and closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert ran.wait(timeout=30) == 0, ran.stderr.read()
+        ran.stderr.close()
+    finally:
+        os.close(main)
+    lines = [line.strip() for line in shown.decode().splitlines() if line.strip().startswith("requester 0: sent")]
+    assert lines == [f"requester 0: sent 'Hello, 0 {n}', received 'Hello, 0 {n} - echoed!'" for n in range(5)]
+
+
+def test_the_table_keeps_the_brackets_of_what_the_user_named(tmp_path):
+    """Rich markup must not eat text: a payload file and value named with brackets show as named."""
+    (tmp_path / "values[plot].py").write_text('VALUES = {"list[int]": [1, 2, 3]}\n')
+    done = reqrep("run", "zmq", "--payload", f"{tmp_path / 'values[plot].py'}:list[int]", "--requests", "20",
+                  "--requesters", "2", "--responders", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "values[plot].py:list[int]" in "".join(done.stdout.split())  # the title wraps where it likes
+
+
+FOREIGN = {"zmq": ("native", "manager"), "native": ("zmq", "zeromq", "broker", "curve")}
+
+
+def variant_helps(transport: str) -> dict[str, str]:
+    """The --help text of `run TRANSPORT`, of `TRANSPORT` and of each of its roles, by command."""
+    parser = Grammar(list(TRANSPORTS.values())).build()
+    commands = {action.dest: action.choices for action in parser._actions
+                if isinstance(action, argparse._SubParsersAction)}["command"]
+    helps = {f"run {transport}": next(action.choices[transport] for action in commands["run"]._actions
+                                      if isinstance(action, argparse._SubParsersAction)).format_help(),
+             transport: commands[transport].format_help()}
+    for action in commands[transport]._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps |= {f"{transport} {role}": sub.format_help() for role, sub in action.choices.items()}
+    return helps
+
+
+def test_each_variants_help_speaks_of_that_variant_only(transport):
+    helps = variant_helps(transport)
+    assert len(helps) >= 5
+    for command, text in helps.items():
+        said = [word for word in FOREIGN[transport] if word in text.lower()]
+        assert not said, f"`reqrep {command} --help` speaks of {said}"
 
 
 def test_native_needs_a_key():

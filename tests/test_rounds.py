@@ -186,6 +186,22 @@ def test_show_reads_a_file_of_the_first_format(tmp_path):
     assert "requests ok" in shown.stdout and "60" in shown.stdout
 
 
+def test_a_run_in_which_nothing_succeeded_shows_no_throughput_or_latency(tmp_path):
+    """Its figures would describe failures: the rows stay empty, and so the table leaves them out."""
+    out = tmp_path / "run.json"
+    done = reqrep("run", "zmq", "--rounds", "2", "--requests", "40", "--requesters", "2", "--responders", "1",
+                  "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "throughput (requests/s)" in done.stdout and "latency p50 (µs)" in done.stdout
+    saved = json.loads(out.read_text())
+    failed = saved | {"ok": 0, "failed": saved["requests"], "rounds": [one | {"ok": 0, "failed": one["requests"]}
+                                                                        for one in saved["rounds"]]}
+    (tmp_path / "failed.json").write_text(json.dumps(failed))
+    shown = reqrep("show", str(tmp_path / "failed.json"))
+    assert "requests ok" in shown.stdout and "failed" in shown.stdout
+    assert "throughput" not in shown.stdout and "latency" not in shown.stdout
+
+
 def test_show_refuses_what_it_cannot_read(tmp_path):
     (tmp_path / "bench.json").write_text(json.dumps({"format": "reqrep-bench/1", "points": []}))
     (tmp_path / "text.json").write_text("not json")

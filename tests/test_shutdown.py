@@ -3,7 +3,10 @@ its ports are free, and running it again at once works."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import time
 
 import psutil
@@ -112,3 +115,25 @@ def test_ctrl_c_during_compare_shows_the_variant_that_finished():
     assert compare.returncode == 130, errors
     assert "interrupted" in errors and "Traceback" not in errors
     assert "requests ok" in output and "zmq" in output and "native" not in output.split("requests ok")[0]
+
+
+def ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a non-interactive shell does for a `&` job
+
+
+def test_a_background_server_says_that_sigterm_stops_it(transport):
+    """Started as a script's `&` job is, with SIGINT ignored (Python keeps it so): Ctrl-C cannot stop it,
+    and the announcement says what does; SIGTERM then stops it."""
+    address = f"tcp://127.0.0.1:{free_port()}" if transport == "zmq" else f"127.0.0.1:{free_port()}"
+    flag = "--front" if transport == "zmq" else "--address"
+    server = subprocess.Popen([sys.executable, "-m", "shared.cli", transport, "serve", flag, address,
+                               "--responders", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, **KEY}, preexec_fn=ignore_sigint)
+    try:
+        line = wait_for_line(server, "serving on")
+        assert f"SIGINT is ignored here (a background job): stop it with SIGTERM, kill {server.pid}" in line
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert wait_exit(server, 5) == 0
+        server.stdout.close()
+        server.stderr.close()

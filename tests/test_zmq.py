@@ -75,6 +75,8 @@ def test_raw_request_talks_to_the_seeds_responder():
         responder.join(30)
     assert done.returncode == 0, done.stderr
     assert served == [f"Hello, 0 {n}".encode() for n in range(5)]
+    rows = [line.split("│")[1].strip() for line in done.stdout.splitlines() if line.startswith("│")]
+    assert "responder" not in done.stdout.split("┏")[0] and "broker" not in rows  # a REP socket is all it met
 
 
 def test_msgpack_frames_are_single_msgpack_values():

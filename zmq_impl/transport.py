@@ -14,8 +14,9 @@ from importlib import metadata
 
 import zmq
 
-from shared.config import IN_ONE_PROCESS, RunConfig, free_port
+from shared.config import IN_ONE_PROCESS, RunConfig, counted, free_port
 from shared.transport import BenchPath, ExtraCommand, Settings, Transport, UsageError, option
+from shared.workload import ECHO_SUFFIX
 from zmq_impl import codec, connection, request_router, requester, responder, server, tasks
 from zmq_impl.connection import ZERO_COPY_BYTES
 from zmq_impl.curve import create_keys, keys_for_a_run
@@ -23,6 +24,7 @@ from zmq_impl.curve import create_keys, keys_for_a_run
 DEFAULT_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
 DEFAULT_BACK = "tcp://127.0.0.1:1338"  # where a broker started alone meets its responders
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+ENVELOPE_BYTES = 64  # what a codec adds to a text, at most: msgpack's str32 header 5, pickle's framing about 20
 BROKERS = ("proxy", "balancing")
 DEFAULT_HEARTBEAT, DEFAULT_LIVENESS = 1.0, 3  # the zguide's Paranoid Pirate: a peer is lost after 3 s of silence
 MAKE_KEYS = "(made for this run)"  # `--curve` with no folder: keys made for a run on this machine
@@ -59,6 +61,16 @@ class ZmqSettings(Settings):
             raise UsageError("--window and --rate need numbered requests: the raw codec has no room for the number")
         if config.codec == "raw" and config.workload != "echo":
             raise UsageError("the raw codec carries the seed's text frames only: use it with --workload echo")
+        self.check_payload_bytes(config)
+
+    def check_payload_bytes(self, config: RunConfig) -> None:
+        """A padded request whose reply (the request and " - echoed!") would exceed --max-message-bytes gets
+        its sender disconnected, and the run would only time out: refused before it starts."""
+        largest = config.payload_bytes + len(ECHO_SUFFIX) + codec.ID_BYTES + ENVELOPE_BYTES
+        if config.payload_bytes and largest > self.max_message_bytes:
+            raise UsageError(f"--payload-bytes {config.payload_bytes:,} makes replies of about {largest:,} bytes, "
+                             f"more than --max-message-bytes ({self.max_message_bytes:,}), for which a peer is "
+                             f"disconnected: raise --max-message-bytes on every side, or pad less")
 
     def check_broker(self, config: RunConfig) -> None:
         if self.broker not in BROKERS:
@@ -234,9 +246,10 @@ class ZmqTransport(Transport):
     def announcement(self, config: RunConfig, part: str) -> str:
         back, kind = config.settings.back_address, config.settings.broker
         broker = "balancing broker" if kind == "balancing" else "broker"
-        return {"serve": f"serving on {config.address} with {config.responders} responders behind a {kind} broker",
+        responders = counted(config.responders, "responder")
+        return {"serve": f"serving on {config.address} with {responders} behind a {kind} broker",
                 "broker": f"{broker} serving on {config.address}, responders on {back}",
-                "responders": f"{config.responders} responders serving for the {broker} at {back}"}[part]
+                "responders": f"{responders} serving for the {broker} at {back}"}[part]
 
     # ---- roles -------------------------------------------------------------------------------------------
     def needs_server(self, config: RunConfig) -> bool:
