@@ -12,7 +12,6 @@ the same (`--stock-managers` leaves it on). Both kinds are registered in
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import struct
@@ -24,7 +23,6 @@ from multiprocessing.managers import BaseManager, listener_client
 from shared.config import RunConfig
 from shared.transport import Peer, UsageError
 
-log = logging.getLogger(__name__)
 NODELAY, NAGLE = "pickle-nodelay", "pickle-nagle"
 AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
 CONNECT_RETRY_SECONDS = 0.1

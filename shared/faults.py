@@ -9,7 +9,6 @@ or some seconds after the requesters were released.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 from dataclasses import dataclass
@@ -32,9 +31,6 @@ class Fault:
         if self.seconds is not None:
             return elapsed >= self.seconds
         return answered >= self.share * planned
-
-    def inflict(self, pid: int) -> None:
-        os.kill(pid, KINDS[self.kind])
 
     def describe(self, at_seconds: float) -> str:
         return f"responder {self.responder} {'killed' if self.kind == 'kill' else 'hung'} at {at_seconds:.2f} s"
