@@ -136,7 +136,7 @@ def connect(config: RunConfig, peer: Peer):
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise UsageError(f"no native server answered at {config.address} within {config.timeout:g} s")
+            raise UsageError(f"no {peer.name} answered at {peer.address} within {config.timeout:g} s")
         # The managers' own connect has no deadline: across hosts, a port that drops packets would hold it for
         # minutes. A plain TCP connection with one is tried first; the server shrugs it off.
         if not _reachable(address, min(remaining, PROBE_SECONDS)):
@@ -159,6 +159,12 @@ def connect(config: RunConfig, peer: Peer):
         except (EOFError, ConnectionResetError, AssertionError, OSError):
             raise UsageError(f"whatever listens at {config.address} is not a reqrep native server (it broke off "
                              f"the managers' handshake)") from None
+
+
+def lost(peer: Peer, error: BaseException) -> str:
+    """What a role says of its server gone mid-run (a connection reset, EOF): the server's queues went with it,
+    so there is nothing to reconnect to, unlike a zmq peer (see zmq_impl/connection.PeerWatch)."""
+    return f"lost the {peer.name} at {peer.address}: {error!r}"
 
 
 def _reachable(address: tuple[str, int], seconds: float) -> bool:
