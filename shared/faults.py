@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from shared.transport import UsageError
 
-KINDS = {"kill": signal.SIGKILL, "hang": signal.SIGSTOP}
+SIGNALS = {"kill": signal.SIGKILL, "hang": signal.SIGSTOP}
 _SPEC = re.compile(r"^(?P<kind>[a-z]+)(?::responder (?P<index>\d+))?(?:@(?P<at>\d+(?:\.\d+)?)(?P<unit>s|%))?$")
 DEFAULT_SHARE = 1 / 3
 
@@ -39,9 +39,9 @@ class Fault:
 def parse_fault(text: str, responders: int) -> Fault:
     """The fault `text` describes (see the module's docstring), checked against the run's responders."""
     match = _SPEC.match(text.strip())
-    if not match or match["kind"] not in KINDS:
+    if not match or match["kind"] not in SIGNALS:
         raise UsageError(f"--fault {text!r} is not a fault: KIND[:responder N][@SECONDSs or @PERCENT%], KIND one of "
-                         f"{', '.join(KINDS)} (for example hang@2.5s)")
+                         f"{', '.join(SIGNALS)} (for example hang@2.5s)")
     index = int(match["index"]) if match["index"] is not None else min(1, responders - 1)
     if not 0 <= index < responders:
         raise UsageError(f"--fault {text!r}: there is no responder {index} among {responders}")
