@@ -19,7 +19,7 @@ from shared.summary import CONFIDENCE, rounds_for_significance
 NOTHING = "—"  # a row that is this in every column is left out (CPU by thread, with processes)
 
 
-def spread(read: Callable[[dict], float], spread_of: Callable[[dict], list], shape: str) -> Callable[[dict], str]:
+def median_cell(read: Callable[[dict], float], spread_of: Callable[[dict], list], shape: str) -> Callable[[dict], str]:
     """A median figure, and the lowest and highest round after it when there were several; nothing for a run
     in which no request succeeded (its throughput and latencies would describe failures)."""
 
@@ -35,8 +35,8 @@ def spread(read: Callable[[dict], float], spread_of: Callable[[dict], list], sha
     return cell
 
 
-def latency(key: str) -> Callable[[dict], str]:
-    return spread(lambda run: run["latency_us"][key], lambda s: s["latency_us"][key], "{:,.1f}")
+def latency_cell(key: str) -> Callable[[dict], str]:
+    return median_cell(lambda run: run["latency_us"][key], lambda s: s["latency_us"][key], "{:,.1f}")
 
 
 # One row of the table each: (label, the cell of a run document). Figures are medians of the rounds, with the
@@ -54,17 +54,18 @@ ROWS: list[tuple[str, Callable[[dict], str]]] = [
     ("duplicated (dropped)", lambda run: f"{run['duplicated']:,}"),
     ("retries", lambda run: f"{run['retries']:,}"),
     ("seconds, all rounds", lambda run: f"{run['seconds']:.2f}"),
-    ("throughput (requests/s)", spread(lambda run: run["throughput_rps"], lambda s: s["throughput_rps"], "{:,.0f}")),
-    ("latency p50 (µs)", latency("p50")),
-    ("latency p90 (µs)", latency("p90")),
-    ("latency p99 (µs)", latency("p99")),
-    ("latency p99.9 (µs)", latency("p999")),
-    ("latency max (µs)", latency("max")),
+    ("throughput (requests/s)",
+     median_cell(lambda run: run["throughput_rps"], lambda s: s["throughput_rps"], "{:,.0f}")),
+    ("latency p50 (µs)", latency_cell("p50")),
+    ("latency p90 (µs)", latency_cell("p90")),
+    ("latency p99 (µs)", latency_cell("p99")),
+    ("latency p99.9 (µs)", latency_cell("p999")),
+    ("latency max (µs)", latency_cell("max")),
     ("bytes per request (encoded / loopback)",
      lambda run: f"{run['bytes_per_request'].get('total', 0):,} / {run['bytes_per_request'].get('loopback', 0):,}"),
     ("payload, encoded (bytes; mean of its values)", lambda run: payload_size(run["bytes_per_request"])),
     ("memory: PSS of all processes (MiB)",
-     spread(lambda run: run["pss_peak_mib_total"], lambda s: s["pss_peak_mib_total"], "{:,.1f}")),
+     median_cell(lambda run: run["pss_peak_mib_total"], lambda s: s["pss_peak_mib_total"], "{:,.1f}")),
     ("CPU seconds, all processes", lambda run: f"{run['cpu_seconds']:.2f}"),
     ("CPU seconds by thread (one process)", lambda run: by_thread(run.get("cpu_seconds_by_thread", {}))),
 ]
