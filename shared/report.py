@@ -111,11 +111,10 @@ def counted(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
-def factorial_table(document: dict) -> Table:
+def factorial_table(document: dict, codecs: tuple[str, ...]) -> Table:
     """The 2 x 2 of `compare --factorial`: how much of the difference is the transport, how much the codec."""
     runs = variants(document)
     shown = Table(title="throughput (requests/s) and latency p50 (µs): transport x encoding", title_justify="left")
-    codecs = ["msgpack", "pickle"]
     shown.add_column("transport")
     for codec in codecs:
         shown.add_column(codec, justify="right")

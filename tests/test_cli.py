@@ -209,8 +209,11 @@ def test_tandem_serve_and_request(transport, example, concurrency, tmp_path):
         assert result["ok"] == (5 if example == "hello" else 400) and result["failed"] == 0
         assert result["concurrency"] == concurrency
         # A second run against the same server at once: nothing of the first is left to confuse it.
-        again = reqrep(transport, "request", flag, address, "--example", example, *counts, "--quiet", env=KEY)
+        table = tmp_path / "result.md"
+        again = reqrep(transport, "request", flag, address, "--example", example, *counts, "--quiet",
+                       "--markdown", str(table), env=KEY)
         assert again.returncode == 0, again.stderr
+        assert "requests ok" in table.read_text()
     finally:
         stop(server)
 
