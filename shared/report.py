@@ -47,7 +47,7 @@ ROWS: list[tuple[str, Callable[[dict], str]]] = [
     ("load", lambda run: load(run)),
     ("broker", lambda run: run.get("broker") or NOTHING),
     ("service time", lambda run: run.get("service_time") or NOTHING),
-    ("fault", lambda run: run.get("fault_inflicted") or NOTHING),
+    ("fault", lambda run: fault(run)),
     ("rounds", lambda run: f"{len(run['rounds'])}"),
     ("requests ok", lambda run: f"{run['ok']:,}"),
     ("failed", lambda run: f"{run['failed']:,}"),
@@ -81,6 +81,13 @@ def by_thread(seconds: dict[str, float]) -> str:
     shown = [f"{kind} {value:.2f}" for kind, value in ranked[:SHOWN_THREAD_KINDS]]
     rest = sum(value for _, value in ranked[SHOWN_THREAD_KINDS:])
     return ", ".join(shown + ([f"other {rest:.2f}"] if rest else []))
+
+
+def fault(run: dict) -> str:
+    """What --fault did: when it struck, or that the run ended before it was due (never silently nothing)."""
+    if run.get("fault_inflicted"):
+        return run["fault_inflicted"]
+    return f"{run['fault']}: not inflicted, the run ended first" if run.get("fault") else NOTHING
 
 
 def payload_size(weights: dict) -> str:
