@@ -45,7 +45,7 @@ ROWS: list[tuple[str, Callable[[dict], str]]] = [
     ("concurrency", lambda run: run["concurrency"]),
     ("codec", lambda run: run["codec"]),
     ("load", lambda run: load(run)),
-    ("broker", lambda run: run.get("broker") or NOTHING),
+    ("broker", lambda run: run.get("broker", NOTHING) if run["example"] != "hello" else NOTHING),  # hello: none
     ("service time", lambda run: run.get("service_time") or NOTHING),
     ("fault", lambda run: fault(run)),
     ("rounds", lambda run: f"{len(run['rounds'])}"),
