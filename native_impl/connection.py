@@ -12,7 +12,6 @@ the same (`--stock-managers` leaves it on). Both kinds are registered in
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import struct
@@ -26,7 +25,6 @@ from multiprocessing.managers import BaseManager, listener_client
 from shared.config import RunConfig
 from shared.transport import Peer, UsageError
 
-log = logging.getLogger(__name__)
 NODELAY, NAGLE = "pickle-nodelay", "pickle-nagle"
 AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
 CONNECT_RETRY_SECONDS = 0.1
@@ -144,7 +142,7 @@ def connect(config: RunConfig, peer: Peer):
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise UsageError(f"no native server answered at {config.address} within {config.timeout:g} s")
+            raise UsageError(f"no {peer.name} answered at {peer.address} within {config.timeout:g} s")
         # The managers' own connect has no deadline: across hosts, a port that drops packets would hold it for
         # minutes. A plain TCP connection with one is tried first; the server shrugs it off.
         if not _reachable(address, min(remaining, PROBE_SECONDS)):
@@ -177,6 +175,12 @@ def _setup():
         yield
     finally:
         _setting_up.active = False
+
+
+def lost(peer: Peer, error: BaseException) -> str:
+    """What a role says of its server gone mid-run (a connection reset, EOF): the server's queues went with it,
+    so there is nothing to reconnect to, unlike a zmq peer (see zmq_impl/connection.PeerWatch)."""
+    return f"lost the {peer.name} at {peer.address}: {error!r}"
 
 
 def _reachable(address: tuple[str, int], seconds: float) -> bool:

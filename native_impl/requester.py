@@ -14,7 +14,7 @@ import time
 from multiprocessing.managers import RemoteError
 
 from native_impl.codec import CODECS, framing, own_codec
-from native_impl.connection import connect, disconnect, hold, remote_reason
+from native_impl.connection import connect, disconnect, hold, lost, remote_reason
 from shared.config import START_DEADLINE, RunConfig
 from shared.lockstep import Exchange, lockstep
 from shared.pipeline import Stopped, pipeline
@@ -52,7 +52,8 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     workload, codec = workload_for(config), own_codec(config.codec)
     tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address,
                   show=shows_exchanges(config))
-    board = connect(config, peer_of(config, requester_id))
+    peer = peer_of(config, requester_id)
+    board = connect(config, peer)
     key = reply_key()
     requests, replies = board.requests(), board.replies(key)
     hold(replies)
@@ -69,7 +70,7 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
         except Stopped:
             tally.give_up("stopped while waiting for a reply")
         except (EOFError, ConnectionError) as error:
-            tally.give_up(f"lost the native server at {config.address}: {error!r}")
+            tally.give_up(lost(peer, error))
         return tally.close(began, time.perf_counter())
     finally:
         disconnect(replies, requests, board)

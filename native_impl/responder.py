@@ -10,7 +10,7 @@ from multiprocessing.managers import RemoteError
 from time import sleep
 
 from native_impl.codec import CODECS, error_reply, own_codec
-from native_impl.connection import connect, disconnect, remote_reason
+from native_impl.connection import connect, disconnect, lost, remote_reason
 from shared.config import RunConfig
 from shared.service_time import service_delay
 from shared.transport import Codec, Peer, PeerLost, notice_level
@@ -54,7 +54,8 @@ def respond(config: RunConfig, index: int, ready) -> None:
     """Answer requests until stopped (handed None, or the server gone)."""
     bad = BadRequests(index)
     answer_item, codec, delay = answerer(config, bad), CODECS[config.codec], service_delay(config)
-    board = connect(config, peer_of(config, index))
+    peer = peer_of(config, index)
+    board = connect(config, peer)
     requests = board.requests()
     get, reply_to = requests.get, board.reply
     try:
@@ -85,7 +86,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
                 send_error_reply(reply_to, answered, error, codec, index)
     except (EOFError, ConnectionError) as error:
         # Its queues went with it, so there is nothing to reconnect to: say so, and let the command exit.
-        raise PeerLost(f"lost the native server at {config.address}: {error!r}") from None
+        raise PeerLost(lost(peer, error)) from None
     finally:
         disconnect(requests, board)
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from native_impl.codec import CODECS, framing, own_codec
-from native_impl.connection import connect, disconnect, hang_up
+from native_impl.connection import connect, disconnect, hang_up, lost
 from native_impl.requester import BatchChannel, QueueChannel, peer_of, reply_key
 from native_impl.responder import answer_batch, answerer, batch_delay, dropped, reply_batch, send_reply
 from native_impl.responder import peer_of as responder_peer
@@ -94,7 +94,8 @@ async def respond(config: RunConfig, index: int, ready) -> None:
     answer_item, codec, delay = answerer(config, bad), CODECS[config.codec], service_delay(config)
     calls = ProxyThread(f"native responder {index} calls")
     try:
-        board = await calls.connect(config, responder_peer(config, index))
+        peer = responder_peer(config, index)
+        board = await calls.connect(config, peer)
         requests = await calls.proxy(board.requests)
         ready.set()
         if config.settings.batch:
@@ -122,7 +123,7 @@ async def respond(config: RunConfig, index: int, ready) -> None:
             if answered is not None:
                 await calls.call(send_reply, board.reply, answered, codec, index)
     except (EOFError, ConnectionError) as error:
-        raise PeerLost(f"lost the native server at {config.address}: {error!r}") from None
+        raise PeerLost(lost(peer, error)) from None
     finally:
         calls.close()
 
@@ -134,7 +135,8 @@ async def request(config: RunConfig, requester_id: int, start, progress) -> Requ
                   show=shows_exchanges(config))
     calls = ProxyThread(f"native requester {requester_id} calls")
     try:
-        board = await calls.connect(config, peer_of(config, requester_id))
+        peer = peer_of(config, requester_id)
+        board = await calls.connect(config, peer)
         key = reply_key()
         requests, replies = await calls.proxy(board.requests), await calls.proxy(board.replies, key)
         await start.wait(START_DEADLINE + config.timeout)
@@ -149,7 +151,7 @@ async def request(config: RunConfig, requester_id: int, start, progress) -> Requ
         except Stopped:
             tally.give_up("stopped while waiting for a reply")
         except (EOFError, ConnectionError) as error:
-            tally.give_up(f"lost the native server at {config.address}: {error!r}")
+            tally.give_up(lost(peer, error))
         return tally.close(began, time.perf_counter())
     finally:
         calls.close()

@@ -29,6 +29,9 @@ class NativeSettings(Settings):
     def check(self, config: RunConfig) -> None:
         if self.batch_size < 1:
             raise UsageError(f"--batch-size must be 1 or more, not {self.batch_size}")
+        if self.batch_size != DEFAULT_BATCH_SIZE and not self.batch:
+            raise UsageError("--batch-size is how many requests a responder takes in one call of --batch: use it "
+                             "with --batch")
         if not self.authkey and config.part != "run":
             raise UsageError(f"{connection.AUTHKEY_VARIABLE} is not set and no --authkey-file was given: the native "
                              f"server and its peers need a shared key")

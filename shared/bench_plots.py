@@ -23,8 +23,9 @@ if TYPE_CHECKING:  # the studies import this module, and bench.py the studies: t
 COLOURS = ("tab:blue", "tab:orange", "tab:red", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
 LINES = {"processes": ("-", "o"), "threads": ("--", "s"), "asyncio": (":", "^")}
 LATENCY_LINES = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9"))
-KINDS = (("parent", ("parent",)), ("broker or server", ("broker", "server")), ("responders", ("responder",)),
-         ("requesters", ("requester",)), ("one process, all roles", ("process",)))
+# The kinds of role a run has, as the memory study groups them (label, RoleUsage kinds): its table and figure alike.
+ROLE_KINDS = (("parent", ("parent",)), ("broker or server", ("broker", "server")), ("responder", ("responder",)),
+              ("requester", ("requester",)), ("one process, all roles", ("process",)))
 KIND_COLOURS = ("tab:gray", "tab:purple", "tab:olive", "tab:cyan", "tab:brown")
 DPI = 100
 
@@ -110,7 +111,7 @@ def memory(study: Memory, bench: Bench, figure_class) -> object:
                 and r.point.concurrency == c and r.point.payload_bytes == payload]
         labels = [f"{r.point.path}, {r.point.concurrency}" for r in rows]
         left = [0.0] * len(rows)
-        for (kind, kinds), colour in zip(KINDS, KIND_COLOURS, strict=True):
+        for (kind, kinds), colour in zip(ROLE_KINDS, KIND_COLOURS, strict=True):
             widths = [sum(role.rss_peak_mib for role in r.first.roles if role.kind in kinds) for r in rows]
             axes.barh(labels, widths, left=left, color=colour, label=kind)
             left = [a + b for a, b in zip(left, widths, strict=True)]

@@ -31,6 +31,7 @@ EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM = 1, 130, 143
 PIPED_WIDTH = 160
 BENCH_OUT = "bench-results"  # where `reqrep bench` writes, one folder per preset, unless --out says otherwise
 RUN_FIELDS = {field.name for field in dataclasses.fields(RunConfig)}
+FACTORIAL_CODECS = ("msgpack", "pickle")  # --factorial: each transport with each, beside its own codec
 
 # Piped or redirected, rich would wrap at 80 columns: tables get wide enough for their numbers instead,
 # and a message stays one line however long.
@@ -95,7 +96,7 @@ def answered_at_all(result: RunResult, config: RunConfig) -> RunResult:
 
 def finish(shown: dict, args: argparse.Namespace) -> int:
     report.print_results(console, errors, shown)
-    report.write_outputs(shown, args.json, getattr(args, "markdown", None))
+    report.write_outputs(shown, args.json, args.markdown)
     if args.pyperf:
         pyperf_file.write(shown, args.pyperf)
     return 0 if all(document.succeeded(run) for run in document.variants(shown)) else EXIT_FAILED
@@ -117,11 +118,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     configs = [config_for(args, transport, payload) for transport in TRANSPORTS.values()]
     if args.factorial:  # the same workload over each transport with each encoding, its own first
         configs = [config.with_(codec=codec) for config in configs
-                   for codec in dict.fromkeys((config.codec, "msgpack", "pickle"))]
+                   for codec in dict.fromkeys((config.codec, *FACTORIAL_CODECS))]
     check_payload(configs, lambda transport: None if args.factorial else codec_flag(transport, len(TRANSPORTS)))
     compared = measure(configs, args)
     if args.factorial:
-        console.print(report.factorial_table(compared))
+        console.print(report.factorial_table(compared, FACTORIAL_CODECS))
     return finish(compared, args)
 
 

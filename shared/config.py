@@ -89,6 +89,9 @@ class RunConfig:
             raise UsageError(f"--window must be 1 or more, not {self.window}")
         if self.rate < 0:
             raise UsageError(f"--rate must be a positive number of requests per second, not {self.rate}")
+        if self.rate and self.window != 1:
+            raise UsageError("--rate sends on a schedule whatever the replies do, --window keeps a number of requests "
+                             "in flight: give one or the other")
         if self.payload_bytes < 0:
             raise UsageError(f"--payload-bytes must be zero or more, not {self.payload_bytes}")
         if self.payload is not None and self.workload != "mirror":

@@ -9,14 +9,13 @@ or some seconds after the requesters were released.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 from dataclasses import dataclass
 
 from shared.transport import UsageError
 
-KINDS = {"kill": signal.SIGKILL, "hang": signal.SIGSTOP}
+SIGNALS = {"kill": signal.SIGKILL, "hang": signal.SIGSTOP}
 _SPEC = re.compile(r"^(?P<kind>[a-z]+)(?::responder (?P<index>\d+))?(?:@(?P<at>\d+(?:\.\d+)?)(?P<unit>s|%))?$")
 DEFAULT_SHARE = 1 / 3
 
@@ -33,9 +32,6 @@ class Fault:
             return elapsed >= self.seconds
         return answered >= self.share * planned
 
-    def inflict(self, pid: int) -> None:
-        os.kill(pid, KINDS[self.kind])
-
     def describe(self, at_seconds: float) -> str:
         return f"responder {self.responder} {'killed' if self.kind == 'kill' else 'hung'} at {at_seconds:.2f} s"
 
@@ -43,9 +39,9 @@ class Fault:
 def parse_fault(text: str, responders: int) -> Fault:
     """The fault `text` describes (see the module's docstring), checked against the run's responders."""
     match = _SPEC.match(text.strip())
-    if not match or match["kind"] not in KINDS:
+    if not match or match["kind"] not in SIGNALS:
         raise UsageError(f"--fault {text!r} is not a fault: KIND[:responder N][@SECONDSs or @PERCENT%], KIND one of "
-                         f"{', '.join(KINDS)} (for example hang@2.5s)")
+                         f"{', '.join(SIGNALS)} (for example hang@2.5s)")
     index = int(match["index"]) if match["index"] is not None else min(1, responders - 1)
     if not 0 <= index < responders:
         raise UsageError(f"--fault {text!r}: there is no responder {index} among {responders}")

@@ -77,7 +77,7 @@ OUTPUT: tuple[Option, ...] = (
                 "alternates the variants round by round)"),
     option("--json", parts=f"{LOAD} show", metavar="PATH", default=None,
            help="write the results as JSON (the format `reqrep show` reads back)"),
-    option("--markdown", parts="run compare show", metavar="PATH", default=None, help="write the table as Markdown"),
+    option("--markdown", parts=f"{LOAD} show", metavar="PATH", default=None, help="write the table as Markdown"),
     option("--pyperf", parts=f"{LOAD} show", metavar="PATH", default=None,
            help="write the rounds as a pyperf benchmark file (python -m pyperf stats|hist|compare_to read it)"),
     option("--quiet", parts=LOAD, action="store_true", help="no progress bar"),

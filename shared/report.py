@@ -20,7 +20,7 @@ from shared.summary import CONFIDENCE
 NOTHING = "—"  # a row that is this in every column is left out (CPU by thread, with processes)
 
 
-def spread(read: Callable[[dict], float], spread_of: Callable[[dict], list], shape: str) -> Callable[[dict], str]:
+def median_cell(read: Callable[[dict], float], spread_of: Callable[[dict], list], shape: str) -> Callable[[dict], str]:
     """A median figure, and the lowest and highest round after it when there were several; nothing for a run
     in which no request succeeded (its throughput and latencies would describe failures)."""
 
@@ -36,8 +36,8 @@ def spread(read: Callable[[dict], float], spread_of: Callable[[dict], list], sha
     return cell
 
 
-def latency(key: str) -> Callable[[dict], str]:
-    return spread(lambda run: run["latency_us"][key], lambda s: s["latency_us"][key], "{:,.1f}")
+def latency_cell(key: str) -> Callable[[dict], str]:
+    return median_cell(lambda run: run["latency_us"][key], lambda s: s["latency_us"][key], "{:,.1f}")
 
 
 # One row of the table each: (label, the cell of a run document). Figures are medians of the rounds, with the
@@ -48,24 +48,25 @@ ROWS: list[tuple[str, Callable[[dict], str]]] = [
     ("load", lambda run: load(run)),
     ("broker", lambda run: (run.get("broker") or NOTHING) if brokered(run) else NOTHING),
     ("service time", lambda run: run.get("service_time") or NOTHING),
-    ("fault", lambda run: run.get("fault_inflicted") or NOTHING),
+    ("fault", lambda run: fault(run)),
     ("rounds", lambda run: f"{len(run['rounds'])}"),
     ("requests ok", lambda run: f"{run['ok']:,}"),
     ("failed", lambda run: f"{run['failed']:,}"),
     ("duplicated (dropped)", lambda run: f"{run['duplicated']:,}"),
     ("retries", lambda run: f"{run['retries']:,}"),
     ("seconds, all rounds", lambda run: f"{run['seconds']:.2f}"),
-    ("throughput (requests/s)", spread(lambda run: run["throughput_rps"], lambda s: s["throughput_rps"], "{:,.0f}")),
-    ("latency p50 (µs)", latency("p50")),
-    ("latency p90 (µs)", latency("p90")),
-    ("latency p99 (µs)", latency("p99")),
-    ("latency p99.9 (µs)", latency("p999")),
-    ("latency max (µs)", latency("max")),
+    ("throughput (requests/s)",
+     median_cell(lambda run: run["throughput_rps"], lambda s: s["throughput_rps"], "{:,.0f}")),
+    ("latency p50 (µs)", latency_cell("p50")),
+    ("latency p90 (µs)", latency_cell("p90")),
+    ("latency p99 (µs)", latency_cell("p99")),
+    ("latency p99.9 (µs)", latency_cell("p999")),
+    ("latency max (µs)", latency_cell("max")),
     ("bytes per request (encoded / loopback)",
      lambda run: f"{run['bytes_per_request'].get('total', 0):,} / {run['bytes_per_request'].get('loopback', 0):,}"),
     ("payload, encoded (bytes; mean of its values)", lambda run: payload_size(run["bytes_per_request"])),
     ("memory: PSS of all processes (MiB)",
-     spread(lambda run: run["pss_peak_mib_total"], lambda s: s["pss_peak_mib_total"], "{:,.1f}")),
+     median_cell(lambda run: run["pss_peak_mib_total"], lambda s: s["pss_peak_mib_total"], "{:,.1f}")),
     ("CPU seconds, all processes", lambda run: f"{run['cpu_seconds']:.2f}"),
     ("CPU seconds by thread (one process)", lambda run: by_thread(run.get("cpu_seconds_by_thread", {}))),
 ]
@@ -87,6 +88,13 @@ def by_thread(seconds: dict[str, float]) -> str:
     shown = [f"{kind} {value:.2f}" for kind, value in ranked[:SHOWN_THREAD_KINDS]]
     rest = sum(value for _, value in ranked[SHOWN_THREAD_KINDS:])
     return ", ".join(shown + ([f"other {rest:.2f}"] if rest else []))
+
+
+def fault(run: dict) -> str:
+    """What --fault did: when it struck, or that the run ended before it was due (never silently nothing)."""
+    if run.get("fault_inflicted"):
+        return run["fault_inflicted"]
+    return f"{run['fault']}: not inflicted, the run ended first" if run.get("fault") else NOTHING
 
 
 def payload_size(weights: dict) -> str:
@@ -113,11 +121,10 @@ def title(document: dict) -> str:
             f"{counted(p['requesters'], 'requester')}{responders}")
 
 
-def factorial_table(document: dict) -> Table:
+def factorial_table(document: dict, codecs: tuple[str, ...]) -> Table:
     """The 2 x 2 of `compare --factorial`: how much of the difference is the transport, how much the codec."""
     runs = variants(document)
     shown = Table(title="throughput (requests/s) and latency p50 (µs): transport x encoding", title_justify="left")
-    codecs = ["msgpack", "pickle"]
     shown.add_column("transport")
     for codec in codecs:
         shown.add_column(codec, justify="right")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 
 from shared.config import START_DEADLINE, RunConfig, counted
-from shared.faults import KINDS, parse_fault
+from shared.faults import SIGNALS, parse_fault
 from shared.measure import MemorySampler, loopback_bytes, own_usage, process_usage, thread_cpu
 from shared.relay import relayed
 from shared.results import RequesterResult, RoleUsage, RunResult, latency_summary
@@ -133,7 +133,7 @@ class RequesterWatch:
 
     def inflict(self, elapsed: float) -> None:
         name = self.config.role(f"responder {self.fault.responder}")
-        self.roles.signal(name, KINDS[self.fault.kind])
+        self.roles.signal(name, SIGNALS[self.fault.kind])
         self.inflicted = self.fault.describe(elapsed)
         log.info("%s: %s", name, self.inflicted)
 

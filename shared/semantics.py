@@ -68,7 +68,7 @@ def measure(transports: list[Transport], cases: list[Case], timeout: float,
     """Every case through every path: each path a response side of its own with one mirror responder (a
     process), and one requester sending the values one after the other. A value that cannot be built is a
     row of errors, sent nowhere."""
-    built = [build(case) for case in cases]
+    built = [built_value(case) for case in cases]
     values = [made.reply for made in built if not made.failed]
     outcomes: list[dict[str, Outcome]] = [{} for _ in cases]
     for path in semantics_paths(transports):
@@ -87,7 +87,7 @@ def measure(transports: list[Transport], cases: list[Case], timeout: float,
             for case, made, found in zip(cases, built, outcomes, strict=True)]
 
 
-def build(case: Case) -> Delivery:
+def built_value(case: Case) -> Delivery:
     """The case's value (as a Delivery's reply), or the error that building it raised."""
     try:
         return Delivery(case.make())

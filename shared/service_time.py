@@ -30,10 +30,6 @@ class ServiceTime:
     seconds: float  # fixed: every request's; exp: the mean; slow: a slow request's
     share: float = 1.0  # slow: the share of requests that are slow
 
-    @property
-    def mean(self) -> float:
-        return self.seconds * self.share
-
     def sampler(self, rng: random.Random) -> Callable[[], float]:
         """A function that draws the next request's service time, in seconds."""
         seconds, share = self.seconds, self.share

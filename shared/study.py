@@ -157,7 +157,7 @@ def ratio(top: float | None, bottom: float | None) -> str:
     return f"{top / bottom:.1f}×" if top and bottom else NOT_RUN
 
 
-def spread(values: list[float], digits: int = 3) -> str:
+def ratio_spread(values: list[float], digits: int = 3) -> str:
     """'1.012 (0.990 to 1.030)': the median of paired ratios and their range."""
     if not values:
         return NOT_RUN

@@ -51,6 +51,10 @@ def assert_usage_error(done, *fragments: str) -> None:
     (["run", "zmq", "--window", "0"], "--window must be 1 or more"),
     (["run", "native", "--rate", "-5"], "--rate must be a positive number"),
     (["run", "zmq", "--codec", "raw", "--window", "4"], "the raw codec has no room for the number"),
+    (["run", "native", "--rate", "100", "--window", "4"], "--rate sends on a schedule"),
+    (["run", "native", "--batch-size", "4"], "use it with --batch"),
+    (["run", "zmq", "--concurrency", "threads", "--curve"], "--curve runs with --concurrency processes"),
+    (["zmq", "serve", "--concurrency", "asyncio", "--curve", "keys"], "--curve serves with --concurrency processes"),
     (["run", "zmq", "--payload-bytes", "100", "--workload", "rpc"], "--payload-bytes pads the echo workload"),
     (["run", "zmq", "--payload-bytes", "100000000"], "more than --max-message-bytes (16,777,216)"),
     (["zmq", "request", "--payload-bytes", "2000", "--max-message-bytes", "1024"], "more than --max-message-bytes"),
@@ -352,8 +356,11 @@ def test_tandem_serve_and_request(transport, example, concurrency, tmp_path):
         assert result["ok"] == (5 if example == "hello" else 400) and result["failed"] == 0
         assert result["concurrency"] == concurrency
         # A second run against the same server at once: nothing of the first is left to confuse it.
-        again = reqrep(transport, "request", flag, address, "--example", example, *counts, "--quiet", env=KEY)
+        table = tmp_path / "result.md"
+        again = reqrep(transport, "request", flag, address, "--example", example, *counts, "--quiet",
+                       "--markdown", str(table), env=KEY)
         assert again.returncode == 0, again.stderr
+        assert "requests ok" in table.read_text()
     finally:
         stop(server)
 

@@ -9,7 +9,7 @@ import signal
 
 import psutil
 import pytest
-from conftest import local_config, role_process, start_reqrep, wait_for_line
+from conftest import local_config, reqrep, role_process, start_reqrep, wait_for_line
 
 from shared.config import free_port
 from shared.run import run
@@ -49,6 +49,12 @@ def test_fault_option_inflicts_it_and_the_run_says_when(transport, spec, said):
     result = run(config)
     assert result.succeeded and (result.ok, result.failed) == (300, 0)
     assert said in result.fault and result.to_json()["fault_inflicted"] == result.fault
+
+
+def test_a_fault_the_run_ends_before_says_so():
+    done = reqrep("run", "native", "--requests", "50", "--fault", "kill@60s", "--rounds", "1")
+    assert done.returncode == 0, done.stderr
+    assert "kill@60s: not inflicted, the run ended first" in done.stdout
 
 
 @pytest.mark.parametrize("spec, message", [("boom", "is not a fault"), ("kill:responder 3", "no responder 3"),

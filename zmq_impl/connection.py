@@ -4,7 +4,6 @@ deadline, and the watch that names a peer when it goes and comes back (libzmq re
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 import time
 import uuid
@@ -18,7 +17,6 @@ from shared.config import RunConfig
 from shared.transport import Peer, UsageError
 from zmq_impl.curve import secure_client
 
-log = logging.getLogger(__name__)
 MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in one process and their monitors
 # Roles send with copy=False: a frame this large or larger is handed to libzmq without a copy, a smaller one is
 # copied (pyzmq's copy_threshold, set by --zero-copy-above). A zero-copy send costs a fixed few microseconds

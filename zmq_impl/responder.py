@@ -80,10 +80,10 @@ def listen_or_connect(config: RunConfig, index: int, socket: zmq.Socket):
                 handler.stop()
             raise
         return handler, None
-    return None, broker_peer(config, index)
+    return None, peer_of(config, index)
 
 
-def broker_peer(config: RunConfig, index: int) -> Peer:
+def peer_of(config: RunConfig, index: int) -> Peer:
     return Peer(config.role(f"responder {index}"), config.role("broker"), config.settings.back_address,
                 notice_level(index))
 
@@ -96,7 +96,7 @@ def balanced(config: RunConfig) -> bool:
 def duty(config: RunConfig, index: int, bad: BadRequests) -> Duty:
     """A responder's part of the balancing protocol, its answers made by `answerer`."""
     codec = CODECS[config.codec]
-    return Duty(config, broker_peer(config, index), answerer(config, bad),
+    return Duty(config, peer_of(config, index), answerer(config, bad),
                 lambda frame, extra: frames_reply(frame, extra, codec, bad), bad)
 
 
@@ -155,7 +155,7 @@ def work(config: RunConfig, index: int, ready) -> None:
         return
     try:
         socket.routing_id = routing_id(index)
-        connect(config, broker_peer(config, index), socket)
+        connect(config, peer_of(config, index), socket)
         tell(socket, shift.hello())
         ready.set()
         poller = zmq.Poller()  # one for the run: Socket.poll makes a new one each time

@@ -164,7 +164,7 @@ def dispatch(front: zmq.Socket, back: zmq.Socket, roster: Roster) -> None:
                 to_responder(receive_frames(front), back, roster, now)
         if now >= roster.next_tick:
             for identity in roster.tick(now):
-                deliver(back, roster, identity, [HEARTBEAT], now)
+                hand_to(back, roster, identity, [HEARTBEAT], now)
 
 
 # Plain ints: combining pyzmq's flag enums costs more than the call they are passed to.
@@ -211,11 +211,11 @@ def to_responder(frames: Frames, back: zmq.Socket, roster: Roster, now: float) -
     """Hand a request to the responder free the longest; if it is gone, to the next. With none left the
     request is dropped, and its requester sends it again."""
     while (identity := roster.next_free()) is not None:
-        if deliver(back, roster, identity, frames, now):
+        if hand_to(back, roster, identity, frames, now):
             return
 
 
-def deliver(back: zmq.Socket, roster: Roster, identity: bytes, frames: Frames, now: float) -> bool:
+def hand_to(back: zmq.Socket, roster: Roster, identity: bytes, frames: Frames, now: float) -> bool:
     """Send to one responder, never blocking; one that is gone is struck off the roster."""
     try:
         send_frames(back, [identity, *frames], NOBLOCK)

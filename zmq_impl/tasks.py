@@ -30,12 +30,12 @@ from zmq_impl.requester import peer_of
 from zmq_impl.responder import (
     answerer,
     balanced,
-    broker_peer,
     duty,
     frames_reply,
     listen_or_connect,
     routing_id,
 )
+from zmq_impl.responder import peer_of as responder_peer
 
 
 async def respond(config: RunConfig, index: int, ready) -> None:
@@ -77,7 +77,7 @@ async def work(config: RunConfig, index: int, ready) -> None:
     socket = client_socket(config, zmq.DEALER, asynchronous=True)
     try:
         socket.routing_id = routing_id(index)
-        await connect_async(config, broker_peer(config, index), socket)
+        await connect_async(config, responder_peer(config, index), socket)
         await tell(socket, shift.hello())
         ready.set()
         while True:

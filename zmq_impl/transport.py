@@ -51,12 +51,14 @@ class ZmqSettings(Settings):
             raise UsageError(f"--zero-copy-above must be zero or more bytes, or off, not {self.zero_copy_above}")
         if self.back_address.startswith("tcp://"):
             TRANSPORT.parse_address(self.back_address)
+        # A broker that is a thread of the roles' process hangs a run under CURVE, and ends a serve with the
+        # authenticator's tracebacks; requesters and responders alone are clients, and need no authenticator.
+        if self.curve and config.part in ("run", "serve") and config.concurrency != "processes":
+            raise UsageError(f"--curve {'runs' if config.part == 'run' else 'serves'} with --concurrency processes")
         if self.curve == MAKE_KEYS and config.part != "run":
             raise UsageError("--curve needs the folder of `reqrep zmq keys DIR` here: --curve DIR")
         if self.curve and self.curve != MAKE_KEYS and not os.path.isdir(self.curve):
             raise UsageError(f"no CURVE key folder at {self.curve} (create one with `reqrep zmq keys {self.curve}`)")
-        if self.curve and config.part == "run" and config.concurrency != "processes":
-            raise UsageError("--curve runs with --concurrency processes")
         if config.codec == "raw" and not config.lockstep:
             raise UsageError("--window and --rate need numbered requests: the raw codec has no room for the number")
         if config.codec == "raw" and config.workload != "echo":

@@ -13,8 +13,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.faults import parse_fault
-from shared.studies.faults import when
-from shared.study import NOT_RUN, Point, Study, find, listed, markdown_table, rate, records_of, run_options, spread
+from shared.studies.faults import inflicted_at
+from shared.study import (
+    NOT_RUN,
+    Point,
+    Study,
+    find,
+    listed,
+    markdown_table,
+    rate,
+    ratio_spread,
+    records_of,
+    run_options,
+)
 
 if TYPE_CHECKING:
     from shared.bench import Bench, Record
@@ -169,7 +180,7 @@ class Dispatch(Study):
                  self.verdict(bench), ""]
         if healthy:
             lines += ["Healthy throughput of each path over its transport's own path, paired per round: "
-                      + listed(f"{name} {spread(ratios)}" for name, ratios in healthy.items()) + ".", ""]
+                      + listed(f"{name} {ratio_spread(ratios)}" for name, ratios in healthy.items()) + ".", ""]
         return lines
 
     def cells(self, bench: Bench, path: BenchPath, options: dict, record: Record | None) -> list[str]:
@@ -187,7 +198,7 @@ class Dispatch(Study):
                 f"{middle(lambda r: r.retries):,.0f}", f"{sum(r.failed for r in results):,}",
                 f"{sum(r.duplicated for r in results):,}",
                 *(f"{middle(lambda r, key=key: r.latency_us[key]) / 1000:,.2f}" for key in ("p50", "p99", "p999")),
-                when(record) if "fault" in options else NOT_RUN]
+                inflicted_at(record) if "fault" in options else NOT_RUN]
 
 
 def seconds(result: RunResult) -> float:

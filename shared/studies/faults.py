@@ -69,9 +69,9 @@ class Faults(Study):
 
     def section(self, bench: Bench) -> list[str]:
         rows = [[*([condition] if len(self.conditions) > 1 else []), path, fault, str(window),
-                 when(alone or retried), column(alone, "lost"), column(alone, "duplicated"), column(alone, "seconds"),
-                 column(retried, "lost"), column(retried, "retries"), column(retried, "duplicated"),
-                 column(retried, "seconds")]
+                 inflicted_at(alone or retried), column(alone, "lost"), column(alone, "duplicated"),
+                 column(alone, "seconds"), column(retried, "lost"), column(retried, "retries"),
+                 column(retried, "duplicated"), column(retried, "seconds")]
                 for condition, path, fault, window, alone, retried in self.cases(bench)]
         sweep = bench.sweep
         return ["## Faults by themselves, and with reqrep's retries", "",
@@ -102,6 +102,6 @@ def column(record: Record | None, key: str) -> str:
     return ", ".join(f"{r[key]:,.1f}" if key == "seconds" else f"{r[key]:,}" for r in found)
 
 
-def when(record: Record | None) -> str:
+def inflicted_at(record: Record | None) -> str:
     found = rounds(record)
     return (found[0]["inflicted"] or "not inflicted") if found else NOT_RUN

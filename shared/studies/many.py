@@ -59,7 +59,7 @@ class Many(Study):
                     record = find(records, path=path.name, concurrency=concurrency, requesters=n)
                     rows.append([f"{n:,}", path.name, concurrency, measured(record, rate),
                                  measured(record, p50_of, p99_of, scale=1e-3, digits=1), measured(record, memory_mib),
-                                 self.per_requester(records, record), processes(record), seconds(record)])
+                                 self.per_requester(records, record), processes(record), round_seconds(record)])
         sweep = bench.sweep
         return ["## Many requesters", "",
                 f"Each transport with more and more requesters ({listed(f'{n:,}' for n in self.steps)}) in each "
@@ -87,5 +87,5 @@ def processes(record: Record | None) -> str:
     return f"{len(record.first.roles):,}" if record is not None and record.results else NOT_RUN
 
 
-def seconds(record: Record | None) -> str:
+def round_seconds(record: Record | None) -> str:
     return f"{record.wall_seconds / len(record.results):,.1f}" if record is not None and record.results else NOT_RUN

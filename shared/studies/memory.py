@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from shared.bench import Bench, Record
     from shared.sweep import Sweep
 
-COLUMNS = (("parent", ("parent",)), ("broker or server", ("broker", "server")), ("responder", ("responder",)),
-         ("requester", ("requester",)), ("one process, all roles", ("process",)))
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,8 @@ class Memory(Study):
             rows = [[path.name, c, *memory_row(find(records, path=path.name, concurrency=c, payload_bytes=payload))]
                     for path in self.paths(bench.sweep) for c in bench.sweep.modes]
             lines += [f"**{size_text(payload)}**", ""]
-            lines += markdown_table(["path", "concurrency", *(kind for kind, _ in COLUMNS), "total"], rows)
+            kinds = [kind for kind, _ in bench_plots.ROLE_KINDS]
+            lines += markdown_table(["path", "concurrency", *kinds, "total"], rows)
         return lines
 
     def figures(self):
@@ -53,7 +52,7 @@ class Memory(Study):
 def memory_row(record: Record | None) -> list[str]:
     """Memory of the point's first round: peak sizes barely move from one round to the next."""
     if record is None or not record.results:
-        return [NOT_RUN] * (len(COLUMNS) + 1)
+        return [NOT_RUN] * (len(bench_plots.ROLE_KINDS) + 1)
     first = record.first
     kinds: dict[str, list[float]] = {}
     for role in first.roles:
@@ -65,4 +64,4 @@ def memory_row(record: Record | None) -> list[str]:
             return ""
         return f"{sum(values) / len(values):,.1f}" + (f" × {len(values)}" if len(values) > 1 else "")
 
-    return [*(cell(names) for _, names in COLUMNS), f"{memory_mib(first):,.1f}"]
+    return [*(cell(names) for _, names in bench_plots.ROLE_KINDS), f"{memory_mib(first):,.1f}"]

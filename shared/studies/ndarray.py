@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from shared import bench_plots
 from shared.sizes import MIB, size_text
-from shared.study import NOT_RUN, Point, Study, find, listed, markdown_table, p50_of, rate, records_of, spread
+from shared.study import NOT_RUN, Point, Study, find, listed, markdown_table, p50_of, rate, ratio_spread, records_of
 from shared.transport import UsageError
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ class Arrays(Study):
                  "the next one's, paired per round (the median, and the range):", "",
                  *markdown_table(["array", *(p.name for p in paths), *(f"{a.name} / {b.name}" for a, b in pairs)],
                                  [[size_text(size), *(self.cell(bench, p, size, rate, 1, 0) for p in paths),
-                                   *(spread(self.paired(bench, a, b, size, rate), 2) for a, b in pairs)]
+                                   *(ratio_spread(self.paired(bench, a, b, size, rate), 2) for a, b in pairs)]
                                   for size in self.sizes]),
                  "**p50 latency, ms** (lower is better), and arrays moved each way per second, MiB/s:", "",
                  *markdown_table(["array", *(p.name for p in paths), *(f"{p.name}, MiB/s" for p in firsts)],
@@ -167,7 +167,7 @@ class Arrays(Study):
         return ["**A setting on and off**: the p50 of each transport's other paths over its first one's, paired per "
                 "round (below 1: the other path is faster). " + described + ".", "",
                 *markdown_table(["array", *(f"{v.name} / {first.name}" for v, first in variants)],
-                                [[size_text(size), *(spread(self.paired(bench, v, first, size, p50_of), 2)
+                                [[size_text(size), *(ratio_spread(self.paired(bench, v, first, size, p50_of), 2)
                                                      for v, first in variants)] for size in self.sizes])]
 
     def breakdown(self, bench: Bench) -> list[str]:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared.study import Point, Study, find, markdown_table, measured, rate, records_of, spread
+from shared.study import Point, Study, find, markdown_table, measured, rate, ratio_spread, records_of
 
 if TYPE_CHECKING:
     from shared.bench import Bench, Record
@@ -74,9 +74,9 @@ class Recording(Study):
             on, off = self.record(records, path.name, True), self.record(records, path.name, False)
             paired = pairs.get(path.name, [])
             rows.append([path.name, str(len(paired)), measured(on, rate), measured(off, rate),
-                         spread([b.throughput_rps / a.throughput_rps for a, b in paired]),
+                         ratio_spread([b.throughput_rps / a.throughput_rps for a, b in paired]),
                          measured(on, cpu_us, digits=1), measured(off, cpu_us, digits=1),
-                         spread([cpu_us(a) / cpu_us(b) for a, b in paired])])
+                         ratio_spread([cpu_us(a) / cpu_us(b) for a, b in paired])])
         sweep = bench.sweep
         return ["## What recording latency costs", "",
                 f"Each transport's run ({sweep.requests:,} requests, {sweep.requesters} requesters, "
