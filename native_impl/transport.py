@@ -41,6 +41,11 @@ class NativeSettings(Settings):
         fields.pop("authkey")
         return fields
 
+    def described(self, config: RunConfig) -> dict[str, str]:
+        if not self.batch:
+            return {"manager calls": "one request each"}
+        return {"manager calls": f"batched (a responder takes up to {self.batch_size} a call)"}
+
 
 TANDEM = "serve responders request"
 LOCAL = "run compare"

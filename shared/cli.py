@@ -63,7 +63,7 @@ def prepare_out(folder: str) -> Path:
 
 
 # ---- commands ---------------------------------------------------------------------------------------------
-def measure(configs: list[RunConfig], args: argparse.Namespace, *, local_server: bool = True) -> dict:
+def run_rounds(configs: list[RunConfig], args: argparse.Namespace, *, local_server: bool = True) -> dict:
     """Every variant's rounds, alternating, each a whole run (on free loopback ports when local), as the
     document that the tables, --json and --pyperf show."""
     rounds = rounds_for(args.rounds, configs[0])
@@ -110,7 +110,7 @@ def user_payload(args: argparse.Namespace) -> Payload | None:
 def cmd_run(args: argparse.Namespace) -> int:
     config = config_for(args, TRANSPORTS[args.transport], user_payload(args))
     check_payload([config], lambda transport: "--codec")
-    return finish(measure([config], args), args)
+    return finish(run_rounds([config], args), args)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -120,7 +120,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         configs = [config.with_(codec=codec) for config in configs
                    for codec in dict.fromkeys((config.codec, *FACTORIAL_CODECS))]
     check_payload(configs, lambda transport: None if args.factorial else codec_flag(transport, len(TRANSPORTS)))
-    compared = measure(configs, args)
+    compared = run_rounds(configs, args)
     if args.factorial:
         console.print(report.factorial_table(compared, FACTORIAL_CODECS))
     return finish(compared, args)
@@ -150,7 +150,7 @@ def cmd_semantics(args: argparse.Namespace) -> int:
 def cmd_request(args: argparse.Namespace) -> int:
     config = config_for(args, TRANSPORTS[args.transport], user_payload(args))
     check_payload([config], lambda transport: "--codec")
-    return finish(measure([config], args, local_server=False), args)
+    return finish(run_rounds([config], args, local_server=False), args)
 
 
 def how_to_stop() -> str:

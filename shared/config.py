@@ -133,7 +133,8 @@ class RunConfig:
                                                           "record_latency", "fault", "service_time",
                                                           "delay_ms", "responder_delay_ms")}
         common["payload"] = self.payload.source if self.payload is not None else ""
-        return {"transport": self.transport.name, **common, **self.settings.public()}
+        return {"transport": self.transport.name, **common, **self.settings.public(),
+                "described": self.settings.described(self)}
 
     @property
     def lockstep(self) -> bool:

@@ -46,7 +46,6 @@ ROWS: list[tuple[str, Callable[[dict], str]]] = [
     ("concurrency", lambda run: run["concurrency"]),
     ("codec", lambda run: run["codec"]),
     ("load", lambda run: load(run)),
-    ("broker", lambda run: (run.get("broker") or NOTHING) if brokered(run) else NOTHING),
     ("service time", lambda run: run.get("service_time") or NOTHING),
     ("fault", lambda run: fault(run)),
     ("rounds", lambda run: f"{len(run['rounds'])}"),
@@ -72,12 +71,6 @@ ROWS: list[tuple[str, Callable[[dict], str]]] = [
 ]
 SHOWN_THREAD_KINDS = 4
 RATIO_NAMES = {"throughput_rps": "throughput", "latency_p50_us": "latency p50", "latency_p99_us": "latency p99"}
-
-
-def brokered(run: dict) -> bool:
-    """Whether the run's own side knows its broker: a request side only knows the address it sends to (one
-    REP socket there looks the same), and the hello example, the seed's example 1, has none."""
-    return run.get("part") != "request" and run.get("example") != "hello"
 
 
 def by_thread(seconds: dict[str, float]) -> str:
@@ -106,8 +99,7 @@ def load(parameters: dict) -> str:
     if parameters.get("rate"):
         return f"{parameters['rate']:,.0f}/s open loop"
     window = parameters.get("window", 1)
-    tuned = " batched" if parameters.get("batch") else ""
-    return "lockstep" if window == 1 and not tuned else f"window {window}{tuned}"
+    return "lockstep" if window == 1 else f"window {window}"
 
 
 def title(document: dict) -> str:
@@ -137,10 +129,18 @@ def factorial_table(document: dict, codecs: tuple[str, ...]) -> Table:
     return shown
 
 
+def with_settings(rows: list, runs: list[dict]) -> list:
+    """ROWS with, after the load, a row for each setting a transport describes (Settings.described)."""
+    described = dict.fromkeys(name for run in runs for name in run.get("described", {}))
+    own = [(name, lambda run, name=name: run.get("described", {}).get(name, NOTHING)) for name in described]
+    at = next(index for index, (name, _) in enumerate(rows) if name == "load") + 1
+    return rows[:at] + own + rows[at:]
+
+
 def cells(document: dict) -> tuple[list[str], list[list[str]]]:
     runs = variants(document)
     header = ["", *(label(run, runs) for run in runs)]
-    body = [[name, *(read(run) for run in runs)] for name, read in ROWS]
+    body = [[name, *(read(run) for run in runs)] for name, read in with_settings(ROWS, runs)]
     return header, [row for row in body if any(cell != NOTHING for cell in row[1:])]  # no empty rows
 
 

@@ -74,6 +74,11 @@ class Settings:
         """The fields for reports and JSON: never a key."""
         return dataclasses.asdict(self)
 
+    def described(self, config: RunConfig) -> dict[str, str]:
+        """The settings a run's table shows, as {row: cell} (zmq: {"broker": "proxy"}); only what the run's own
+        side knows (a request side does not know which broker answers it). The default: none."""
+        return {}
+
 
 @dataclasses.dataclass(frozen=True)
 class Option:

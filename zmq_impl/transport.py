@@ -92,6 +92,11 @@ class ZmqSettings(Settings):
         fields.pop("router_address")  # a loopback port of the moment, internal to the request side
         return fields
 
+    def described(self, config: RunConfig) -> dict[str, str]:
+        # A request side knows only the address it sends to (one REP socket there looks the same), and the
+        # hello example, the seed's example 1, has no broker.
+        return {} if config.part == "request" or config.example == "hello" else {"broker": self.broker}
+
 
 def zero_copy_bytes(text: str) -> int | None:
     """--zero-copy-above: a size in bytes, or `off` (None: every frame copied)."""
