@@ -179,6 +179,21 @@ def test_native_request_to_a_zmq_port_says_it_is_not_a_native_server():
     assert "AssertionError" not in done.stderr
 
 
+def test_zmq_request_to_a_native_port_says_it_is_not_a_zmq_broker():
+    address = f"127.0.0.1:{free_port()}"
+    server = serving("native", address, env=KEY)
+    try:
+        started = time.monotonic()
+        done = reqrep("zmq", "request", "--front", f"tcp://{address}", "--timeout", "5", "--requests", "10")
+        took = time.monotonic() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert_usage_error(done, f"whatever listens at tcp://{address} hung up before the ZMTP handshake",
+                       "is not a zmq broker")
+    assert took < 5, "it waited out the timeout instead of telling what it met"
+
+
 def test_keys_are_not_replaced_without_force_and_secrets_stay_private(tmp_path):
     folder = tmp_path / "keys"
     assert reqrep("zmq", "keys", str(folder)).returncode == 0

@@ -183,6 +183,9 @@ class Handshake:
         if event in (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
             raise UsageError(f"the handshake with the {peer.name} at {peer.address} failed: both sides need the "
                              f"same security (--curve on both, or on neither)")
+        if event == zmq.EVENT_DISCONNECTED and self.reached:  # a listener that took the connection, then hung up
+            raise UsageError(f"whatever listens at {peer.address} hung up before the ZMTP handshake: it is not a "
+                             f"{peer.name} (a reqrep native server, say)")
         if event == zmq.EVENT_MONITOR_STOPPED:  # the socket was closed: its asyncio task was cancelled
             raise UsageError(f"stopped while waiting for the {peer.name} at {peer.address}")
         self.reached = self.reached or event == zmq.EVENT_CONNECTED  # something listens: a retry is no absence
