@@ -1,7 +1,8 @@
 """Connections that never speak, against each listening side: a few hundred idle connections and a few
 half-written handshakes cost the native server no thread each, both servers close them once the deadline
-(the run's timeout) has passed, and a run meanwhile is served and verified. The 10,000-connection figure is
-a measurement: `python tests/flood.py VARIANT`."""
+(the run's timeout) has passed, and a run meanwhile is served and verified; past its bound of connections
+waiting for authentication, the native server closes the oldest, so a flood holds no more than that. The
+10,000-connection figure is a measurement: `python tests/flood.py VARIANT`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from conftest import local_config
 from flood import close_all, closed_by_peer, half_written, holding, open_idle, wait_until
 
+from native_impl import gate
 from shared.run import response_side, run
 
 pytestmark = pytest.mark.timeout(120)
@@ -58,3 +60,27 @@ def test_a_broken_handshake_is_closed_at_once_and_the_server_goes_on(first_messa
             assert closed_by_peer(sock, time.monotonic() + 10)  # long before the 30 s deadline
         result = run(config, local_server=False)
     assert (result.ok, result.failed) == (200, 0)
+
+
+def test_the_native_server_bounds_the_connections_waiting_for_authentication(monkeypatch):
+    """Past gate.PENDING_MAX connections waiting, each new one closes the oldest (here long before their 30 s
+    deadline): however many come, the server holds that many and no more, and an authenticated run is served."""
+    bound = 40
+    monkeypatch.setattr(gate, "PENDING_MAX", bound)  # the server is forked: it inherits the bound
+    config = local_config("native", timeout=30.0, requests=500)
+    host, port = config.transport.host_port(config.address)
+    with response_side(config) as roles:
+        server = psutil.Process(dict(roles.processes())[config.role(config.transport.server_role)])
+        idle = holding(server)
+        flood = []
+        try:
+            flood = open_idle(host, port, 3 * bound)
+            oldest, newest = flood[:2 * bound], flood[2 * bound:]
+            assert all(closed_by_peer(sock, time.monotonic() + 10) for sock in oldest)
+            assert not any(closed_by_peer(sock, time.monotonic() + 0.05) for sock in newest)  # still waiting
+            assert holding(server)["descriptors"] <= idle["descriptors"] + bound + SLACK
+            assert holding(server)["threads"] <= idle["threads"] + 2
+            result = run(config, local_server=False)
+            assert (result.ok, result.failed, result.duplicated) == (500, 0, 0)
+        finally:
+            close_all(flood)
