@@ -45,9 +45,10 @@ def framing(key: int) -> Framing:
 def payload_codec(config) -> Codec:
     """The run's codec inside the manager's pickle, as a value crosses a connection: ForkingPickler.dumps
     with the default protocol on the way out (4 up to Python 3.13), pickle.loads on the way in. A NumPy
-    array pickles its buffer in band: `tobytes()` copies it once and the pickle a second time (protocol 4),
-    the reader copies it into a new array; every hop of the four (requester, server, responder, server,
-    requester) does both."""
+    array pickles its buffer in band: `tobytes()` copies it once and the pickle a second time (protocol 4,
+    which also rebuilds a foreign byte order as the native one); the reader copies the bytes out of the
+    message once, into a bytes object that the new array then lies over (writeable, as NumPy makes it).
+    Every hop of the four (requester, server, responder, server, requester) does all three copies."""
     chosen = CODECS[config.codec]
     return Codec(chosen.name, lambda value: ForkingPickler.dumps(chosen.encode(value)),
                  lambda data: chosen.decode(pickle.loads(data)))
