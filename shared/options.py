@@ -19,6 +19,11 @@ LOAD = "run compare request"  # the commands that start requesters
 RESPONSE = "run compare serve responders"  # the commands that start responders
 SERVER = "<server>"  # in a help text: what the variants of the command call their server ("broker", "server")
 
+PAYLOAD_HELP = ("echo your own values instead of the seed's text: PATH is a Python file that reqrep EXECUTES, here "
+                "and before any role starts, and that defines VALUES, a dict of name to value or a list; :NAME "
+                "sends that one value, otherwise they are sent in turn. Responders return each request as they "
+                "received it (the mirror workload), and each reply must come back identical; a value the codec "
+                "cannot carry unchanged is refused before the run starts")
 COMMON: tuple[Option, ...] = (
     option("--example", parts=LOAD, choices=EXAMPLES, default="router",
            help="hello: the seed's example 1 (1 requester, 1 responder, 5 requests); router: example 2 (default)"),
@@ -49,12 +54,9 @@ COMMON: tuple[Option, ...] = (
                 "counts from each request's intended send time"),
     option("--payload-bytes", parts=LOAD, type=int, metavar="N", default=0,
            help="echo: pad each request's text to this many bytes (default: the seed's text)"),
-    option("--payload", parts=LOAD, metavar="PATH[:NAME]", default="",
-           help="echo your own values instead of the seed's text: PATH is a Python file that reqrep EXECUTES, here "
-                "and before any role starts, and that defines VALUES, a dict of name to value or a list; :NAME "
-                "sends that one value, otherwise they are sent in turn. Responders return each request as they "
-                "received it (the mirror workload), and each reply must come back identical; a value the codec "
-                "cannot carry unchanged is refused before the run starts"),
+    option("--payload", parts="run compare", metavar="PATH[:NAME]", default="", help=PAYLOAD_HELP),
+    option("--payload", parts="request", metavar="PATH[:NAME]", default="",
+           help=PAYLOAD_HELP + " (start the response side with --workload mirror, and the same --codec)"),
     option("--no-latency", dest="record_latency", parts=LOAD, action="store_false",
            help="do not time each request (only to measure what timing costs)"),
     option("--service-time", parts="run compare serve responders", metavar="SPEC", default="",

@@ -8,8 +8,9 @@ import json
 import textwrap
 
 import pytest
-from conftest import local_config, reqrep
+from conftest import local_config, reqrep, start_reqrep, wait_for_line
 
+from shared.config import free_port
 from shared.run import run
 from shared.transport import UsageError
 from shared.values import Payload, load_payload, refusals
@@ -119,6 +120,30 @@ def test_the_check_refuses_what_msgpack_cannot_carry_before_anything_starts(tmp_
     done = reqrep("compare", "--payload", f"{path}:price", "--requests", "10")
     assert done.returncode == 2 and "zmq: `price` (Decimal) cannot be encoded by msgpack" in done.stderr
     assert "try `--zmq-codec msgpack-ext`" in done.stderr
+
+
+@pytest.mark.parametrize("transport, codec", [("zmq", "msgpack-ext"), ("native", "pickle")])
+def test_a_request_side_sends_the_values_to_a_mirroring_response_side(tmp_path, transport, codec):
+    """Tandem: `VARIANT request --payload` against `VARIANT serve --workload mirror`, every reply checked."""
+    flag, address = ("--front", f"tcp://127.0.0.1:{free_port()}") if transport == "zmq" else (
+        "--address", f"127.0.0.1:{free_port()}")
+    key = {"REQREP_AUTHKEY": "values-key"}
+    server = start_reqrep(transport, "serve", flag, address, "--responders", "2", "--workload", "mirror",
+                          "--codec", codec, env=key)
+    try:
+        wait_for_line(server, "serving on")
+        out = tmp_path / "request.json"
+        done = reqrep(transport, "request", flag, address, "--codec", codec, "--payload", values_file(tmp_path, FIVE),
+                      "--requests", "50", "--requesters", "2", "--quiet", "--json", str(out), env=key)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(out.read_text())
+        assert (result["ok"], result["failed"], result["workload"]) == (50, 0, "mirror")
+        refused = reqrep(transport, "request", flag, address, "--codec", "msgpack", "--payload",
+                         f"{values_file(tmp_path, FIVE)}:when", "--requests", "5", env=key)
+        assert refused.returncode == 2 and "`when` (datetime) cannot be encoded by msgpack" in refused.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def test_a_class_of_the_file_travels_in_a_native_run_with_threads(tmp_path):
