@@ -19,11 +19,11 @@ from shared.config import START_DEADLINE, RunConfig
 from shared.machine import machine_facts
 from shared.results import RunResult
 from shared.run import run
-from shared.study import TEXT, Point, Study
+from shared.study import TEXT, VALUES, Point, Study
 from shared.supervisor import Supervisor, Terminated
 from shared.sweep import Sweep, plan
-from shared.transport import Transport
-from shared.values import BENCH_VALUES
+from shared.transport import Transport, UsageError
+from shared.values import BENCH_VALUES, refusals
 
 # results.json format history:
 # - reqrep-bench/1: the sweep (its payload, window and counts studies); a point's rounds as a list.
@@ -33,7 +33,10 @@ from shared.values import BENCH_VALUES
 # - reqrep-bench/3: a point's `payload_kind`: "text" (the echo text padded to `payload_bytes`) or "ndarray" (one
 #   float64 array of `payload_bytes`, sent as a --payload run sends values); each round of a point of values
 #   carries `codec_costs` (shared/codec_cost.py, measured in the point's process once its run has ended).
-FORMAT = "reqrep-bench/3"
+# - reqrep-bench/4: the payload kind "values", the user's own (`--payload`, the values preset), whose
+#   `payload_bytes` is only about their size; `sweep.payload` names the file, `sweep.left_out` gives, by path,
+#   why a path whose codec cannot carry them was left out.
+FORMAT = "reqrep-bench/4"
 POINT_ROLE = "bench point"
 # A backstop only: run() itself abandons a run that makes no progress for START_DEADLINE + timeout seconds.
 RUN_ALLOWANCE = 300.0
@@ -48,11 +51,27 @@ def point_config(sweep: Sweep, point: Point, transports: Mapping[str, Transport]
     fields = {"timeout": sweep.timeout, **dict(point.options)}
     if point.payload_kind == TEXT:
         fields["payload_bytes"] = point.payload_bytes
+    elif point.payload_kind == VALUES:
+        fields["payload"] = sweep.payload
     else:
         fields["payload"] = BENCH_VALUES[point.payload_kind](point.payload_bytes)
     return RunConfig(transport=transport, codec=path.codec, requests=point.requests, requesters=point.requesters,
                      responders=point.responders, window=point.window, concurrency=point.concurrency,
                      settings=settings, **fields)
+
+
+def leave_out(sweep: Sweep, transports: Mapping[str, Transport]) -> Sweep:
+    """The sweep without the paths whose codec cannot carry every one of the user's values unchanged, each
+    with the check's sentences (as `reqrep run --payload` refuses them), before any point starts; a payload
+    that no path carries is the user's to fix."""
+    valued = {point.path: point for point in plan(sweep) if point.payload_kind == VALUES}
+    left_out = {name: tuple(found) for name, point in valued.items()
+                if (found := refusals(point_config(sweep, point, transports), None))}
+    if valued and len(left_out) == len(valued):
+        sentences = [f"{name}: {why}" for name, reasons in left_out.items() for why in reasons]
+        raise UsageError("the payload cannot travel on any path of the bench:\n  " + "\n  ".join(sentences))
+    return dataclasses.replace(sweep, paths=tuple(path for path in sweep.paths if path.name not in left_out),
+                               left_out=tuple(left_out.items()))
 
 
 @dataclass

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from shared import bench_plots
 from shared.bench import Bench, SweepProgress
 from shared.results import write_json
+from shared.sweep import Sweep
 
 
 @contextlib.contextmanager
@@ -49,9 +50,8 @@ def introduction(bench: Bench) -> list[str]:
     lines = [f"# reqrep bench: the {sweep.preset} preset", "",
              f"Measured {bench.date[:10]} at {bench.date[11:16]} UTC on {machine_sentence(bench.machine)}. "
              f"{tally(bench)}.", "",
-             "Every point is a real `reqrep run` on loopback, verified reply by reply: the echo workload, each "
-             "request's text padded to the payload size where a table gives one (the reply is the request and 10 "
-             f"bytes more), the seed's text otherwise; {sweep.requesters} requesters and {sweep.responders} "
+             f"Every point is a real `reqrep run` on loopback, verified reply by reply: {workload(sweep)}; "
+             f"{sweep.requesters} requesters and {sweep.responders} "
              "responders unless a table says otherwise, each requester sending its next request when the reply to "
              "the last one came (window 1) unless a table gives a window; every role a process unless the table "
              "says threads (every role a thread of one process) or asyncio (every responder and requester a task "
@@ -71,6 +71,14 @@ def introduction(bench: Bench) -> list[str]:
     lines += ["| path | what travels, and how |", "|---|---|"]
     lines += [f"| {path.name} | {path.description} |" for path in sweep.paths if path.name in ran]
     return [*lines, ""]
+
+
+def workload(sweep: Sweep) -> str:
+    """What every point's requests are."""
+    if sweep.payload is not None:
+        return f"the values of `{sweep.payload.source}` as the requests, each reply the request as it was sent"
+    return ("the echo workload, each request's text padded to the payload size where a table gives one (the reply "
+            "is the request and 10 bytes more), the seed's text otherwise")
 
 
 def plots_section(bench: Bench, plots: dict[str, str] | None) -> list[str]:

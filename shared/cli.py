@@ -189,10 +189,15 @@ def cmd_extra(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     paths = [path for transport in TRANSPORTS.values() for path in transport.bench_paths]
-    chosen = sweep.choose_sweep(args.preset, paths, args.requests, args.timeout, args.concurrency)
+    chosen = sweep.choose_sweep(args.preset, paths, args.requests, args.timeout, args.concurrency,
+                                user_payload(args))
     if args.rounds is not None:
         chosen = dataclasses.replace(chosen, rounds=check_rounds(args.rounds))
-    out = prepare_out(args.out or str(Path(BENCH_OUT) / args.preset))
+    chosen = bench.leave_out(chosen, TRANSPORTS)
+    for name, why in chosen.left_out:
+        errors.print(f"reqrep: {name} left out, its codec cannot carry the values: {'; '.join(why)}",
+                     highlight=False, markup=False)
+    out = prepare_out(args.out or str(Path(BENCH_OUT) / chosen.preset))
     session = bench.Bench(chosen)
     try:
         with bench_report.sweep_bar(console, not args.quiet, session.planned) as progress:

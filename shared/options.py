@@ -184,8 +184,8 @@ class Grammar:
                                        "and show which arrive identical, changed or not at all", command="semantics"))
         bench_command(self.command(commands, "bench", "a preset of studies, each a set of verified runs (paths "
                                    "against payload sizes, windows and counts; recording cost, many requesters, "
-                                   "soak, faults and push against pull dispatch, network delay, NumPy arrays) "
-                                   "written to results.json, report.md and plots",
+                                   "soak, faults and push against pull dispatch, network delay, NumPy arrays; "
+                                   "your own values) written to results.json, report.md and plots",
                                    command="bench"))
         for transport in self.transports:
             self.tandem(commands, transport)
@@ -238,6 +238,11 @@ def bench_command(parser: argparse.ArgumentParser) -> None:
     presets.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
                          help="what to run (default full): " + "; ".join(f"{name}, {sweep.description}"
                                                                        for name, sweep in PRESETS.items()))
+    presets.add_argument("--payload", metavar="PATH[:NAME]", default="",
+                         help="the values preset: your own values as the requests of each path whose codec carries "
+                              "them (the others left out, saying why), as `reqrep run --payload` sends them; PATH is "
+                              "a Python file that reqrep EXECUTES, here and before any run starts, and that defines "
+                              "VALUES, a dict of name to value or a list (:NAME: that one value)")
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="where results.json, report.md and the plots go (default bench-results/PRESET, created)")
     parser.add_argument("--requests", type=int, metavar="N",
@@ -251,4 +256,4 @@ def bench_command(parser: argparse.ArgumentParser) -> None:
                         help="run the threads or asyncio points of the sweep only for the modes given (repeat for "
                              "several; default all of processes, threads and asyncio; processes always run)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(preset="full")  # for both flags: each would set its own default
+    parser.set_defaults(preset=None)  # full, or values with --payload (sweep.choose_sweep)

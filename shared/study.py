@@ -23,6 +23,7 @@ Draw = Callable[["Bench", type], object]  # (bench, matplotlib's Figure class) -
 
 
 TEXT = "text"  # a point's payload kind: the echo workload's text, padded to payload_bytes
+VALUES = "values"  # another: the user's own values (bench --payload), payload_bytes only about their size
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Point:
     """One run of the bench: a path with its counts, and any further run options (RunConfig fields such as
     `retries`, `fault`, `record_latency`, `delay_ms`) as sorted (name, value) pairs. Its requests are the echo
     workload's text padded to payload_bytes, or values of another kind of that size (shared.values.BENCH_VALUES:
-    `ndarray`), sent as a `--payload` run sends the user's."""
+    `ndarray`), sent as a `--payload` run sends the user's, or the user's own (VALUES: the sweep's payload)."""
 
     path: str
     concurrency: str

@@ -5,7 +5,7 @@ what it gave."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.config import CONCURRENCY, check_counts, check_timeout
 from shared.sizes import KIB, MIB
@@ -20,9 +20,13 @@ from shared.studies.payload import Payloads
 from shared.studies.recording import Recording
 from shared.studies.soak import Soak
 from shared.studies.stalls import Stalls
+from shared.studies.values import Values
 from shared.studies.window import Windows
 from shared.study import TEXT, Point, Study, run_options
-from shared.transport import BenchPath
+from shared.transport import BenchPath, UsageError
+
+if TYPE_CHECKING:
+    from shared.values import Payload
 
 SCALE_BYTES = 8 * KIB  # requests per point fall as payloads grow past this, so that each point takes about as long
 MIN_PER_REQUESTER = 4  # however large the payload, every requester sends a few
@@ -45,6 +49,8 @@ class Sweep:
     reference_payload: int = KIB  # the payload of the studies that do not vary it, where they pad requests
     paths: tuple[BenchPath, ...] = ()  # every transport's paths, the registry's order
     modes: tuple[str, ...] = CONCURRENCY  # the concurrency modes the sweep runs (processes always)
+    payload: Payload | None = None  # the user's values (--payload), for the points of the values study
+    left_out: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (path, why): paths whose codec cannot carry them
 
     def path(self, name: str) -> BenchPath:
         return next(path for path in self.paths if path.name == name)
@@ -68,6 +74,8 @@ class Sweep:
                 "rounds": self.rounds, "timeout": self.timeout, "requesters": self.requesters,
                 "responders": self.responders, "reference_payload": self.reference_payload,
                 "concurrency": list(self.modes), "studies": [study.parameters() for study in self.studies],
+                "payload": self.payload.source if self.payload is not None else None,
+                "left_out": {name: list(why) for name, why in self.left_out},
                 "paths": {path.name: {"transport": path.transport, "codec": path.codec, "settings": dict(path.settings),
                                       "window": path.window, "description": path.description}
                           for path in self.paths}}
@@ -116,15 +124,21 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("ndarray-tiny", "the ndarray study in seconds", (Arrays((8 * KIB, MIB), fewest=8),), requests=200,
           requesters=1, responders=1),
 )}
+# The preset of --payload, chosen by it alone: the user's values on each path that carries them.
+VALUES_SWEEP = Sweep("values", "your own values on each transport's own path and zmq's msgpack-ext", (Values(),),
+                     requests=20_000, rounds=3, requesters=5, responders=5)
 
 
-def choose_sweep(preset: str, paths: list[BenchPath], requests: int | None, timeout: float | None,
-                 modes: list[str] | None = None) -> Sweep:
-    """The preset over `paths`, with the user's --requests, --timeout and --concurrency checked and applied."""
-    sweep = PRESETS[preset]
+def choose_sweep(preset: str | None, paths: list[BenchPath], requests: int | None, timeout: float | None,
+                 modes: list[str] | None = None, payload: Payload | None = None) -> Sweep:
+    """The preset over `paths` (None: full, or values with a payload), with the user's --requests, --timeout,
+    --concurrency and --payload checked and applied."""
+    if payload is not None and preset is not None:
+        raise UsageError(f"--payload sends your values in a preset of its own: not with --preset {preset}")
+    sweep = VALUES_SWEEP if payload is not None else PRESETS[preset or "full"]
     for study in sweep.studies:
         study.requires()
-    changes: dict = {"paths": tuple(paths)}
+    changes: dict = {"paths": tuple(paths), "payload": payload}
     if modes:  # processes always run: the path, window and stall tables are theirs
         changes["modes"] = tuple(c for c in CONCURRENCY if c == "processes" or c in modes)
     if requests is not None:

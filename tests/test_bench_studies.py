@@ -1,7 +1,7 @@
 """The bench's own studies (shared/studies/): each preset's tiny form runs for real and writes its sections and
 its figures to results.json; the arithmetic behind the verdicts (paired rounds, growth, losses on purpose, a
-hung responder against the healthy run, where an array's time goes) on made-up results; and a path or a fault
-added to the faults study with one line."""
+hung responder against the healthy run, where an array's time goes) on made-up results; a path or a fault
+added to the faults study with one line; and `--payload`, the user's values on each path that carries them."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from shared.studies.ndarray import Arrays
 from shared.studies.recording import Recording
 from shared.studies.soak import growth
 from shared.transport import BenchPath, UsageError
+from shared.values import load_payload
 
 PLAIN = {path.name for path in PATHS if path.plain}
 FAULTY = {path.name for path in PATHS if path.plain or "faults" in path.studies}  # the fault studies' paths
@@ -246,3 +247,49 @@ def test_every_other_round_runs_the_plan_backwards(monkeypatch):
     assert [point for n, point in ran if n == 1] == forwards == [point for n, point in ran if n == 3]
     assert [point for n, point in ran if n == 2] == forwards[::-1]
     assert [p.option("record_latency", True) for p in forwards[:2]] == [True, False]  # on and off side by side
+
+
+# ---- your own values (bench --payload) --------------------------------------------------------------------------
+OWN = """
+import datetime as dt
+
+VALUES = {"when": dt.datetime(2024, 5, 17, 13, 45), "pair": (1, ("two", 3.0)), "blob": bytes(range(256))}
+"""
+
+
+@pytest.mark.timeout(120)
+def test_bench_payload_runs_your_values_on_each_path_that_carries_them(tmp_path):
+    values = tmp_path / "values.py"
+    values.write_text(OWN)
+    out = tmp_path / "bench"
+    done = reqrep("bench", "--payload", str(values), "--requests", "60", "--rounds", "2", "--out", str(out), "--quiet",
+                  timeout=100)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert "reqrep: zmq left out, its codec cannot carry the values: `when` (datetime) cannot be encoded by " \
+           "msgpack" in done.stderr and "`pair` (tuple) comes back changed through msgpack" in done.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert results["format"] == bench.FORMAT and results["lost"] == 0 and results["sweep"]["preset"] == "values"
+    assert {(p["path"], p["payload_kind"]) for p in results["points"]} == {("zmq-ext", "values"),
+                                                                           ("native", "values")}
+    for point in results["points"]:
+        assert all(run["ok"] == point["requests"] and run["workload"] == "mirror" for run in point["rounds"])
+    figures = results["studies"]["values"]
+    assert figures["values"] == ["when", "pair", "blob"] and set(figures["left_out"]) == {"zmq"}
+    assert all(path["payload_bytes"] > 0 for path in figures["paths"].values())
+    assert len(figures["throughput_ratios"]["zmq-ext / native"]) == 2  # paired, round by round
+    report = (out / "report.md").read_text()
+    assert "## Your values" in report and "| zmq-ext | msgpack-ext |" in report and "- `zmq`: `when`" in report
+
+
+def test_bench_payload_that_no_path_carries_is_refused_before_anything_starts(tmp_path):
+    values = tmp_path / "values.py"
+    values.write_text("import threading\nVALUES = [threading.Lock()]\n")
+    out = tmp_path / "bench"
+    done = reqrep("bench", "--payload", str(values), "--out", str(out))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "the payload cannot travel on any path of the bench" in done.stderr
+    assert "native: `0` (lock) cannot be encoded by pickle" in done.stderr and not out.exists()
+    done = reqrep("bench", "--payload", str(values), "--preset", "tiny")
+    assert done.returncode == 2 and "not allowed with argument --payload" in done.stderr
+    with pytest.raises(UsageError, match="--payload sends your values in a preset of its own"):
+        sweep.choose_sweep("tiny", PATHS, None, None, payload=load_payload(str(values)))
