@@ -187,8 +187,16 @@ def cmd_extra(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_paths(args: argparse.Namespace) -> list:
+    """Every transport's bench paths, as its own bench flags (--broker) make them."""
+    values = vars(args)
+    return [path for transport in TRANSPORTS.values() for path in transport.paths_for_bench(
+        {each.dest: values[scoped(transport, each.dest)] for each in transport.options
+         if scoped(transport, each.dest) in values and "bench" in each.parts})]
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
-    paths = [path for transport in TRANSPORTS.values() for path in transport.bench_paths]
+    paths = bench_paths(args)
     chosen = sweep.choose_sweep(args.preset, paths, args.requests, args.timeout, args.concurrency,
                                 user_payload(args))
     if args.rounds is not None:

@@ -182,11 +182,13 @@ class Grammar:
         self.add(show, OUTPUT, "show")
         semantics_command(self.command(commands, "semantics", "send Python values through each path, end to end, "
                                        "and show which arrive identical, changed or not at all", command="semantics"))
-        bench_command(self.command(commands, "bench", "a preset of studies, each a set of verified runs (paths "
-                                   "against payload sizes, windows and counts; recording cost, many requesters, "
-                                   "soak, faults and push against pull dispatch, network delay, NumPy arrays; "
-                                   "your own values) written to results.json, report.md and plots",
-                                   command="bench"))
+        bench = self.command(commands, "bench", "a preset of studies, each a set of verified runs (paths against "
+                             "payload sizes, windows and counts; recording cost, many requesters, soak, faults and "
+                             "push against pull dispatch, network delay, NumPy arrays; your own values) written to "
+                             "results.json, report.md and plots", command="bench")
+        bench_command(bench)
+        for transport in self.transports:  # a transport's own flags for its bench paths
+            self.add(bench, transport.options, "bench", transport, f"{transport.name} options")
         for transport in self.transports:
             self.tandem(commands, transport)
         return parser

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from shared.results import RunResult
 from shared.sizes import size_text
+from shared.transport import EVERY_STUDY
 
 if TYPE_CHECKING:  # bench.py and sweep.py import this module: the names are for the type hints only
     from shared.bench import Bench, Record
@@ -71,7 +72,7 @@ class Study(ABC):
     group: ClassVar[str] = ""
 
     def paths(self, sweep: Sweep) -> list[BenchPath]:
-        wanted = {self.name, self.group} - {""}
+        wanted = {self.name, self.group, EVERY_STUDY} - {""}
         return [path for path in sweep.paths if path.plain or wanted & set(path.studies)]
 
     @abstractmethod

@@ -110,8 +110,8 @@ class BenchPath:
     window: int = 1  # requests in flight per requester, except in the window study
     description: str = ""
     stalls_above: int = 0  # from this payload size on, each request waits out a stall (Nagle): fewer are sent
-    # The bench studies it runs in, by name or group ("sweep": payload, window, stalls, memory). The plain path
-    # runs in every study whatever this says.
+    # The bench studies it runs in, by name or group ("sweep": payload, window, stalls, memory; EVERY_STUDY:
+    # wherever the plain path does, for a twin of it). The plain path runs in every study whatever this says.
     studies: tuple[str, ...] = ("sweep",)
     # Whether a broker pushes requests to the responders in turn, busy or hung (a zmq.proxy's DEALER), rather
     # than each responder taking one when it is free: the fault study reports push and pull side by side.
@@ -121,6 +121,9 @@ class BenchPath:
     def plain(self) -> bool:
         """The transport's own path, as `reqrep run` takes it: the one every study compares."""
         return self.name == self.transport
+
+
+EVERY_STUDY = "every"  # a BenchPath.studies entry: the path runs in every study that its plain path runs in
 
 
 class ExtraCommand(NamedTuple):
@@ -271,6 +274,12 @@ class Transport(ABC):
         encoded size, use it."""
 
     bench_paths: tuple[BenchPath, ...]  # its paths in `reqrep bench`, the plain one first (see BenchPath.studies)
+
+    def paths_for_bench(self, values: Mapping[str, Any]) -> tuple[BenchPath, ...]:
+        """Its paths in `reqrep bench` as the values of its options for the bench (those whose parts name
+        `bench`) make them. The default: it has none, and its paths are bench_paths."""
+        return self.bench_paths
+
     # How many times a request's value goes through payload_codec's encode and decode on its round trip, from
     # the requester to a responder and back: the bench splits an array's round trip into this codec work and
     # the rest (sockets, copies, waiting).

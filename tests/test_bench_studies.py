@@ -1,7 +1,8 @@
 """The bench's own studies (shared/studies/): each preset's tiny form runs for real and writes its sections and
 its figures to results.json; the arithmetic behind the verdicts (paired rounds, growth, losses on purpose, a
 hung responder against the healthy run, where an array's time goes) on made-up results; a path or a fault
-added to the faults study with one line; and `--payload`, the user's values on each path that carries them."""
+added to the faults study with one line; `--payload`, the user's values on each path that carries them; and
+`--broker`, the zmq paths behind each broker given."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from conftest import TRANSPORTS, reqrep
 from test_bench import PATHS, made_up_result
 
 from shared import bench, sweep
+from shared.cli import bench_paths, parse
 from shared.studies.faults import Faults
 from shared.studies.ndarray import Arrays
 from shared.studies.recording import Recording
@@ -293,3 +295,41 @@ def test_bench_payload_that_no_path_carries_is_refused_before_anything_starts(tm
     assert done.returncode == 2 and "not allowed with argument --payload" in done.stderr
     with pytest.raises(UsageError, match="--payload sends your values in a preset of its own"):
         sweep.choose_sweep("tiny", PATHS, None, None, payload=load_payload(str(values)))
+
+
+# ---- the zmq brokers (bench --broker) ---------------------------------------------------------------------------
+def broker_paths(*brokers: str) -> dict:
+    args = parse(["bench", *(f"--broker={broker}" for broker in brokers)])
+    return {path.name: path for path in bench_paths(args) if path.transport == "zmq"}
+
+
+def test_bench_broker_puts_every_zmq_path_behind_each_broker_given():
+    assert set(broker_paths()) == {path.name for path in PATHS if path.transport == "zmq"}  # the presets' own
+    alone = broker_paths("balancing")
+    assert "zmq-balancing" not in alone and all(p.settings["broker"] == "balancing" and not p.pushes
+                                                for p in alone.values())
+    both = broker_paths("proxy", "balancing")
+    twins = {name for name in both if name.endswith("-balancing")}
+    assert twins == {f"{name}-balancing" for name in both if name not in twins}
+    assert all("broker" not in both[name].settings and both[name].pushes for name in set(both) - twins)
+    assert all(both[name].settings["broker"] == "balancing" and not both[name].pushes for name in twins)
+    chosen = sweep.choose_sweep("tiny", [*both.values(), *(p for p in PATHS if p.transport != "zmq")], None, None)
+    planned = {(point.path, point.concurrency) for point in sweep.plan(chosen)}
+    assert {("zmq-balancing", mode) for mode in ("processes", "threads", "asyncio")} <= planned  # as zmq runs
+
+
+@pytest.mark.timeout(120)
+def test_bench_broker_balancing_alone_runs_the_fault_studies_behind_it(tmp_path):
+    results = json.loads(bench_tiny_with(tmp_path, "faults-tiny", "--broker", "balancing").read_text())
+    paths = results["sweep"]["paths"]
+    assert {point["path"] for point in results["points"]} == {"zmq", "native"}
+    assert all(path["settings"]["broker"] == "balancing" for path in paths.values() if path["transport"] == "zmq")
+    dispatch = results["studies"]["dispatch"]
+    assert {case["path"]: case["pushes"] for case in dispatch["cases"]} == {"zmq": False, "native": False}
+    assert set(dispatch["hung"]) == {"zmq hang@99%", "native hang@99%"} and dispatch["delivered_twice"] == 0
+
+
+def bench_tiny_with(tmp_path, preset: str, *extra: str):
+    done = reqrep("bench", "--preset", preset, *extra, "--out", str(tmp_path), "--quiet", timeout=100)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    return tmp_path / "results.json"

@@ -15,7 +15,7 @@ from importlib import metadata
 import zmq
 
 from shared.config import IN_ONE_PROCESS, RunConfig, counted, free_port
-from shared.transport import BenchPath, ExtraCommand, Settings, Transport, UsageError, option
+from shared.transport import EVERY_STUDY, BenchPath, ExtraCommand, Settings, Transport, UsageError, option
 from shared.workload import ECHO_SUFFIX
 from zmq_impl import codec, connection, request_router, requester, responder, server, tasks
 from zmq_impl.connection import ZERO_COPY_BYTES
@@ -160,6 +160,11 @@ class ZmqTransport(Transport):
                     "not (default); balancing: the zguide's load-balancing broker, which hands a request only to a "
                     "responder that said it is free, and drops a silent one (a broker and its responders need the "
                     "same)"),
+        option("--broker", parts="bench", action="append", choices=BROKERS, default=None,
+               help="the zmq paths of every study behind this broker: proxy (the seed's zmq.proxy) or balancing "
+                    "(the load-balancing broker); given twice, each zmq path runs behind the first under its own "
+                    "name and behind the second as PATH-BROKER, zmq-balancing say (default: proxy, and the "
+                    "balancing broker beside it in the fault studies)"),
         option("--heartbeat", parts=BROKER_SIDES, type=float, metavar="S", default=DEFAULT_HEARTBEAT,
                help=f"with --broker balancing: seconds between heartbeats of a broker and a responder that have "
                     f"nothing else to say (default {DEFAULT_HEARTBEAT:g})"),
@@ -204,6 +209,18 @@ class ZmqTransport(Transport):
         BenchPath("zmq-ext-copy", "zmq", "msgpack-ext", {"zero_copy_above": None}, studies=("ndarray",), pushes=True,
                   description="the same, every frame copied into libzmq's message (`--zero-copy-above off`)"),
     )
+    def paths_for_bench(self, values) -> tuple[BenchPath, ...]:
+        """bench_paths, or with --broker each path behind each broker given: under its own name behind the
+        first, as `reqrep run zmq --broker B` runs it, and behind a second as its twin PATH-balancing, which
+        runs wherever it does. The fault studies' own balancing path goes: the brokers given say it all."""
+        brokers = list(dict.fromkeys(values.get("broker") or ()))
+        if not brokers:
+            return self.bench_paths
+        first, *others = brokers
+        paths = [path for path in self.bench_paths if "broker" not in path.settings]
+        return (*(behind(path, first) for path in paths),
+                *(behind(path, broker, twin=True) for broker in others for path in paths))
+
     codec_passes = 2  # the requester's request and the responder's reply: the broker forwards frames unread
     # The semantics table shows what each encoding does with a 64 MiB value, not the safety limit on message
     # size that a broker applies by default.
@@ -285,6 +302,17 @@ class ZmqTransport(Transport):
 
     def versions(self) -> dict[str, str]:
         return {"pyzmq": zmq.__version__, "libzmq": zmq.zmq_version(), "msgpack": metadata.version("msgpack")}
+
+
+def behind(path: BenchPath, broker: str, *, twin: bool = False) -> BenchPath:
+    """`path` with its requests through `broker`; a twin is named for the broker, and runs where the path does."""
+    if broker == "proxy" and not twin:
+        return path
+    changes: dict = {"settings": {**path.settings, "broker": broker}, "pushes": broker == "proxy",
+                     "description": f"{path.description}; behind the {broker} broker (`--broker {broker}`)"}
+    if twin:
+        changes |= {"name": f"{path.name}-{broker}", "studies": (*path.studies, *((EVERY_STUDY,) * path.plain))}
+    return dataclasses.replace(path, **changes)
 
 
 TRANSPORT = ZmqTransport()

@@ -25,6 +25,7 @@ from shared.study import (
     ratio_spread,
     records_of,
 )
+from shared.transport import EVERY_STUDY
 
 if TYPE_CHECKING:
     from shared.bench import Bench, Record
@@ -38,7 +39,7 @@ class Values(Study):
 
     def paths(self, sweep: Sweep) -> list[BenchPath]:
         """Each transport's own path and those that name the study (another codec: zmq's msgpack-ext)."""
-        return [path for path in sweep.paths if path.plain or self.name in path.studies]
+        return [path for path in sweep.paths if path.plain or {self.name, EVERY_STUDY} & set(path.studies)]
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
         for path in self.paths(sweep):
