@@ -115,6 +115,13 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("faults-tiny", "the fault studies in seconds",
           (Dispatch(("hang@99%",), ("slow:1%:50ms",)), Faults(("hang@99%",), (1,))), requests=2000, requesters=3,
           responders=3, timeout=0.5),
+    # The healthy runs of the fault study alone, in more rounds: what the balancing broker's Python loop costs
+    # against zmq.proxy's C, as a ratio paired per round (each round a pass over the three paths).
+    Sweep("brokers", "healthy runs of the fault study's paths (zmq proxy, zmq balancing, native), paired per round: "
+          "what the balancing broker costs against zmq.proxy, about a minute", (Dispatch((), ()),), requests=30_000,
+          rounds=5, requesters=5, responders=5),
+    Sweep("brokers-tiny", "the brokers study in seconds", (Dispatch((), ()),), requests=2000, rounds=2, requesters=3,
+          responders=3),
     Sweep("delay", "0 and 2 ms of network delay between the requesters, the broker or server and the responders",
           (Delay((0.0, 2.0)),), requests=2000, rounds=3, requesters=5, responders=5),
     Sweep("delay-tiny", "the delay study in seconds", (Delay((1.0,)),), requests=100),

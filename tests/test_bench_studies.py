@@ -44,6 +44,7 @@ def bench_tiny(preset: str, out) -> dict:
     ("soak-tiny", ["## Soak: memory over a long run"]),
     ("faults-tiny", ["## Push against pull: faults and uneven service times",
                      "## Faults by themselves, and with reqrep's retries"]),
+    ("brokers-tiny", ["## Push against pull: faults and uneven service times"]),
     ("delay-tiny", ["## Network delay"]),
     ("ndarray-tiny", ["## NumPy arrays"]),
 ])
@@ -103,6 +104,14 @@ def faults(results: dict, report: str) -> None:
     assert "no reply reached a caller twice anywhere" in report and "zmq-balancing / zmq" in report
 
 
+def brokers(results: dict, report: str) -> None:
+    dispatch = results["studies"]["dispatch"]
+    assert {(case["case"], case["path"]) for case in dispatch["cases"]} == {("healthy", path) for path in FAULTY}
+    assert len(dispatch["healthy_throughput_ratios"]["zmq-balancing / zmq"]) == 2  # paired, round by round
+    assert "Healthy throughput of each path over its transport's own path, paired per round: zmq-balancing / zmq " \
+           in report
+
+
 def delay(results: dict, report: str) -> None:
     rows = results["studies"]["delay"]["rows"]
     assert len(rows) == 3 * len([p for p in PATHS if p.plain or "delay" in p.studies])
@@ -129,7 +138,8 @@ def ndarray(results: dict, report: str) -> None:
     assert "](ndarray.png)" in report or "matplotlib is not installed" in report
 
 
-CHECKS = {"recording": recording, "many": many, "soak": soak, "faults": faults, "delay": delay, "ndarray": ndarray}
+CHECKS = {"recording": recording, "many": many, "soak": soak, "faults": faults, "brokers": brokers, "delay": delay,
+          "ndarray": ndarray}
 
 
 def made_up_bench(preset: str) -> bench.Bench:

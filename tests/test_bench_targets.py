@@ -55,6 +55,14 @@ def test_faults_lose_nothing_with_retries_and_a_hung_responder_costs_pulling_pat
     assert dispatch["met"], dispatch["hung"]  # within 1.5× the healthy time, nothing lost
 
 
+@pytest.mark.timeout(10 * 60)
+def test_the_balancing_brokers_healthy_throughput_is_a_ratio_to_the_proxys_paired_over_rounds(tmp_path):
+    results, status = bench("brokers", tmp_path, 9)
+    assert status == 0 and results["lost"] == 0
+    ratios = results["studies"]["dispatch"]["healthy_throughput_ratios"]["zmq-balancing / zmq"]
+    assert len(ratios) == results["sweep"]["rounds"] == 5 and all(ratio > 0 for ratio in ratios)
+
+
 @pytest.mark.timeout(15 * 60)
 def test_arrays_of_every_size_travel_every_path_and_their_codec_work_is_measured(tmp_path):
     pytest.importorskip("numpy", reason="numpy is not installed: the ndarray study sends NumPy arrays")
