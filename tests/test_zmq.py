@@ -1,8 +1,10 @@
 """What only the zmq variant has: the seed's raw wire format, spoken both ways, a REQ meeting a REP directly as
-in the seed's example 1, and the size from which frames are sent without a copy (--zero-copy-above)."""
+in the seed's example 1, and the size from which frames are sent without a copy (--zero-copy-above), seen as
+pyzmq's hold on a frame it lent to libzmq."""
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -12,8 +14,9 @@ from conftest import local_config, reqrep, split_number, start_reqrep, wait_for_
 from shared import cli
 from shared.config import CONCURRENCY, free_port
 from shared.run import response_side, run
+from shared.values import Payload
 from zmq_impl import codec as zmq_codec
-from zmq_impl.connection import NEVER_ZERO_COPY, ZERO_COPY_BYTES, client_socket
+from zmq_impl.connection import NEVER_ZERO_COPY, ZERO_COPY_BYTES, client_socket, sender, shared_context
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -133,6 +136,40 @@ def test_zero_copy_above_sets_the_sockets_copy_threshold(given, threshold):
         assert socket.copy_threshold == threshold
     finally:
         socket.close()
+
+
+def held_by_libzmq(config, size: int) -> bool:
+    """Whether a frame of `size` bytes, sent as a role of `config` sends it, is lent to libzmq (zero-copy: pyzmq
+    keeps a reference to it until it is delivered) rather than copied into libzmq's message."""
+    address = f"inproc://zero-copy-{size}-{id(config)}"
+    pull = shared_context().socket(zmq.PULL)
+    push = client_socket(config, zmq.PUSH)
+    try:
+        pull.bind(address)
+        push.connect(address)
+        frame = bytes(size)
+        before = sys.getrefcount(frame)
+        sender(push, config)(frame)
+        held = sys.getrefcount(frame) > before  # still in the pipe: the reader has not taken it
+        assert len(pull.recv()) == size
+        return held
+    finally:
+        push.close()
+        pull.close()
+
+
+@pytest.mark.parametrize("changes, size, held", [
+    ({"payload": "values"}, ZERO_COPY_BYTES, True),  # a run of values: copy=False, from the threshold on
+    ({"payload": "values"}, ZERO_COPY_BYTES - 1, False),
+    ({"payload": "values", "zero_copy_above": 0}, 100, True),
+    ({"payload": "values", "zero_copy_above": None}, 4 * ZERO_COPY_BYTES, False),
+    ({"payload_bytes": ZERO_COPY_BYTES}, ZERO_COPY_BYTES, True),  # a long padded text too
+    ({}, ZERO_COPY_BYTES, False),  # the seed's small frames: the plain send, which copies whatever it is given
+])
+def test_large_frames_are_lent_to_libzmq_without_a_copy(changes, size, held):
+    if changes.get("payload"):
+        changes = {**changes, "payload": Payload("test", ("a",), ("a",))}
+    assert held_by_libzmq(local_config("zmq", **changes), size) is held
 
 
 @pytest.mark.parametrize("arguments, message", [
