@@ -1,3 +1,3 @@
 """reqrep's common package: the workload, the runner, measurements, reports and the command line."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from shared import bench_plots
 from shared.bench import Bench, SweepProgress
+from shared.machine import machine_sentence
 from shared.results import write_json
 from shared.sweep import Sweep
 
@@ -37,14 +38,6 @@ def sweep_bar(console: Console, enabled: bool, runs: int) -> Iterator[SweepProgr
 
 
 # ---- the sections ------------------------------------------------------------------------------------------
-def machine_sentence(machine: dict) -> str:
-    kind = "virtual machine" if machine.get("virtual_machine") else "machine"
-    versions = ", ".join(f"{name} {version}" for name, version in machine["versions"].items() if version)
-    return (f"a {machine['cores']}-core {kind} ({machine['cpu_model']}, {machine['memory_gib']:g} GiB, "
-            f"{machine['system']} {machine['kernel']}); {versions}; load average {machine['load_average'][0]:g} "
-            f"when the bench began")
-
-
 def introduction(bench: Bench) -> list[str]:
     sweep = bench.sweep
     lines = [f"# reqrep bench: the {sweep.preset} preset", "",

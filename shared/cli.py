@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 import logging
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ import native_impl
 import zmq_impl
 from shared import bench, bench_report, corpus, document, pyperf_file, report, semantics, sweep
 from shared.config import RunConfig, check_timeout
+from shared.machine import machine_facts
 from shared.options import COMMON, EXIT_USAGE, Grammar, codec_flag, codec_option, scoped
 from shared.results import RunResult
 from shared.rounds import alternate, check_rounds, rounds_for
@@ -81,9 +83,14 @@ def run_rounds(configs: list[RunConfig], args: argparse.Namespace, *, local_serv
         alternate(configs, rounds, one, done)
     except (KeyboardInterrupt, Terminated):  # the rounds that finished are shown and written, then it ends
         if any(done):
-            finish(document.of_results([rounds for rounds in done if rounds]), args)
+            finish(document.of_results([rounds for rounds in done if rounds], made_by(args)), args)
         raise
-    return document.of_results(done)
+    return document.of_results(done, made_by(args))
+
+
+def made_by(args: argparse.Namespace) -> dict:
+    """What a document says made it: the command line as typed, and the machine it ran on."""
+    return {"command": args.command_text, "machine": machine_facts(TRANSPORTS.values())}
 
 
 def answered_at_all(result: RunResult, config: RunConfig) -> RunResult:
@@ -226,6 +233,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     grammar = Grammar(list(TRANSPORTS.values()))
     parser = grammar.build()
     args, extras = parser.parse_known_args(argv)
+    args.command_text = shlex.join(["reqrep", *(sys.argv[1:] if argv is None else argv)])
     if extras:
         prog = command_line(args)
         flag = next((extra for extra in extras if extra.startswith("-")), extras[0])

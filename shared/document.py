@@ -30,17 +30,22 @@ A compare document, "format": "reqrep-compare/3":
   - "rounds": the pairs this figure stands on (0, and every figure null, when it was not measured).
   {} when there is no other transport, or when the rounds do not pair up (an interrupted comparison).
 
+Both carry "reqrep_version", "python" and "date" (UTC, ISO 8601), and as written by a command "command" (the
+command line, `reqrep ...`) and "machine" (cores, memory_gib, cpu_model, virtual_machine, system, kernel, the
+versions of what the figures depend on, and the load average at the start).
+
 Memory is in MiB, times in seconds, latencies in µs (from a histogram: within 0.4% of exact).
 
 # JSON format history
-# 3: "ratios" give the 95% t-interval of the paired ratio (on the log ratios, pyperf's t table), with
-#   "geomean" and each figure's "rounds", "low" and "high" null with one round; version 2's were the sign
-#   test's interval of the median, whose "confidence" fell short of 95% below 6 rounds. Run documents are
-#   unchanged. `reqrep show` reads version 2 files, and works the ratios out again from their rounds.
-# 2 (reqrep 0.2): "format"; "requests" in all, split over "rounds"; headline figures are medians of the
-#   rounds, with "spread"; "ratios" in compare; memory as PSS ("pss_peak_mib_total", "pss_peak_mib_by_kind",
-#   per role "pss_peak_mib" and "uss_peak_mib", "pss_timeline_mib" in rounds), "rss_peak_mib_total" kept
-#   as the sum of resident sizes it always was.
+# 3 (reqrep 0.2): "command" and "machine", what made the document and where; "ratios" give the 95%
+#   t-interval of the paired ratio (on the log ratios, pyperf's t table), with "geomean" and each figure's
+#   "rounds", "low" and "high" null with one round; version 2's were the sign test's interval of the median,
+#   whose "confidence" fell short of 95% below 6 rounds. Run documents are otherwise unchanged. `reqrep show`
+#   reads version 2 files, and works the ratios out again from their rounds.
+# 2 (a development version of reqrep 0.2): "format"; "requests" in all, split over "rounds"; headline
+#   figures are medians of the rounds, with "spread"; "ratios" in compare; memory as PSS
+#   ("pss_peak_mib_total", "pss_peak_mib_by_kind", per role "pss_peak_mib" and "uss_peak_mib",
+#   "pss_timeline_mib" in rounds), "rss_peak_mib_total" kept as the sum of resident sizes it always was.
 # 1 (reqrep 0.1, no "format" key): `run` wrote one run's figures, one sample; `compare` wrote {"runs": [...]}.
 #   `reqrep show` reads these as documents of one round.
 """
@@ -96,10 +101,12 @@ def label(run: dict, runs: list[dict] | None = None) -> str:
     return run["transport"]
 
 
-def of_results(variants: list[list[RunResult]]) -> dict:
-    """The document a command writes for its variants' results: a run's, or a comparison's."""
+def of_results(variants: list[list[RunResult]], made_by: dict | None = None) -> dict:
+    """The document a command writes for its variants' results: a run's, or a comparison's; `made_by` its
+    "command" and "machine" (shared/machine.py), so that a table says what made it, when and where."""
     rounds = [[result.to_json() for result in results] for results in variants]
-    return run_document(rounds[0]) if len(rounds) == 1 else compare_document(rounds)
+    made = run_document(rounds[0]) if len(rounds) == 1 else compare_document(rounds)
+    return made | (made_by or {})
 
 
 def side_by_side(documents: list[dict]) -> dict:

@@ -51,3 +51,12 @@ def machine_facts(transports: Iterable[Transport]) -> dict:
     return {"cores": os.cpu_count(), "memory_gib": _memory_gib(), "cpu_model": model, "virtual_machine": virtual,
             "system": platform.system(), "kernel": platform.release(), "python": platform.python_version(),
             "versions": versions, "load_average": [round(load, 2) for load in os.getloadavg()]}
+
+
+def machine_sentence(machine: dict) -> str:
+    """'a 2-core virtual machine (AMD EPYC ..., 23.5 GiB, Linux 6.18); python 3.11.7, pyzmq 27.3.0, ...'."""
+    kind = "virtual machine" if machine.get("virtual_machine") else "machine"
+    versions = ", ".join(f"{name} {version}" for name, version in machine["versions"].items() if version)
+    return (f"a {machine['cores']}-core {kind} ({machine['cpu_model']}, {machine['memory_gib']:g} GiB, "
+            f"{machine['system']} {machine['kernel']}); {versions}; load average {machine['load_average'][0]:g} "
+            f"at the start")

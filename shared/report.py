@@ -13,6 +13,7 @@ from rich.table import Table
 
 from shared.config import counted
 from shared.document import COMPARE, label, variants
+from shared.machine import machine_sentence
 from shared.results import write_json
 from shared.semantics import Outcome, Row
 from shared.summary import CONFIDENCE
@@ -199,8 +200,18 @@ def run_markdown(document: dict) -> str:
     lines = [f"**{title(document)}**", "", "| " + " | ".join(header) + " |",
              "|" + "---|" + "---:|" * (len(header) - 1)]
     lines += ["| " + " | ".join(row) + " |" for row in body]
-    notes = ratio_lines(document)
+    notes = ratio_lines(document) + made(document)
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+
+
+def made(document: dict) -> list[str]:
+    """Where a Markdown table comes from: the command, when, and on what (documents written before reqrep
+    recorded these say nothing)."""
+    if "command" not in document or "machine" not in document:
+        return []
+    date = document["date"]
+    return [f"Made by `{document['command']}` on {date[:10]} at {date[11:16]} UTC, on "
+            f"{machine_sentence(document['machine'])}."]
 
 
 def print_results(console: Console, diagnostics: Console, document: dict) -> None:
