@@ -72,11 +72,24 @@ def process_usage(role: str, kind: str, pid: int, peaks: tuple[float, float]) ->
         return None
 
 
-def own_usage(role: str, kind: str, peaks: tuple[float, float]) -> RoleUsage:
-    """This process: its peak resident size and CPU seconds since it started, with its sampled peaks."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return RoleUsage(role, kind, psutil.Process().pid, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
-                     *peaks)
+class CpuBaseline:
+    """This process's CPU seconds when a run began, in all and per live thread: a compare or a bench runs many
+    runs in one process, and each run's figures count from its own start, not the process's."""
+
+    def __init__(self) -> None:
+        self.process = own_cpu()
+        self.threads = {thread.id: thread.user_time + thread.system_time for thread in psutil.Process().threads()}
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of the process, ended ones included
+    return usage.ru_utime + usage.ru_stime
+
+
+def own_usage(role: str, kind: str, peaks: tuple[float, float], since: CpuBaseline) -> RoleUsage:
+    """This process: its peak resident size, and CPU seconds since `since`, with its sampled peaks."""
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return RoleUsage(role, kind, psutil.Process().pid, peak_rss, own_cpu() - since.process, *peaks)
 
 
 # What each thread of a run in one process is, by its name, besides those a transport names (its
@@ -96,16 +109,19 @@ def thread_kind(name: str, kinds: tuple[tuple[str, str], ...], prefix: str) -> s
     return " ".join(w for w in name.removeprefix(prefix).split() if not w.isdigit()) or "other"
 
 
-def thread_cpu(ended: dict[str, float], kinds: tuple[tuple[str, str], ...], prefix: str) -> dict[str, float]:
-    """CPU seconds of this process's threads by kind: the live ones read from the kernel, plus `ended`
-    (kind: seconds) for threads that ended before (requesters that finished). `kinds` adds the transport's
-    own threads to THREAD_KINDS; `prefix` is what role names start with ("zmq ")."""
+def thread_cpu(ended: dict[str, float], kinds: tuple[tuple[str, str], ...], prefix: str,
+               since: CpuBaseline) -> dict[str, float]:
+    """CPU seconds of this process's threads by kind since `since`: the live ones read from the kernel (less
+    what a thread older than the run had spent before it), plus `ended` (kind: seconds) for threads that ended
+    before (requesters that finished). `kinds` adds the transport's own threads to THREAD_KINDS; `prefix` is
+    what role names start with ("zmq ")."""
     names = {thread.native_id: thread.name for thread in threading.enumerate()}
     by_kind = dict(ended)
     for thread in psutil.Process().threads():
         name = names.get(thread.id) or _kernel_name(thread.id)
         kind = thread_kind(name, (*kinds, *THREAD_KINDS), prefix)
-        by_kind[kind] = by_kind.get(kind, 0.0) + thread.user_time + thread.system_time
+        spent = thread.user_time + thread.system_time - since.threads.get(thread.id, 0.0)
+        by_kind[kind] = by_kind.get(kind, 0.0) + spent
     return {kind: round(seconds, 3) for kind, seconds in sorted(by_kind.items(), key=lambda item: -item[1])}
 
 

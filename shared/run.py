@@ -13,7 +13,7 @@ from functools import partial
 
 from shared.config import START_DEADLINE, RunConfig, counted
 from shared.faults import SIGNALS, parse_fault
-from shared.measure import MemorySampler, loopback_bytes, own_usage, process_usage, thread_cpu
+from shared.measure import CpuBaseline, MemorySampler, loopback_bytes, own_usage, process_usage, thread_cpu
 from shared.relay import relayed
 from shared.results import RequesterResult, RoleUsage, RunResult, latency_summary
 from shared.supervisor import GRACE, POLL_SECONDS, RoleFailed, Supervisor
@@ -144,14 +144,14 @@ class RequesterWatch:
 
 
 def measure_roles(roles: Supervisor, config: RunConfig, results: list[RequesterResult],
-                  memory: MemorySampler) -> list[RoleUsage]:
+                  memory: MemorySampler, since: CpuBaseline) -> list[RoleUsage]:
     """Peak memory and CPU per process: live roles read by psutil, requesters from their own account, each
     with the peaks of its PSS and USS sampled during the run."""
     memory.sample(time.monotonic(), force=True)  # the live roles once more, at the end
     if roles.in_one_process:  # per thread, see thread_cpu
-        return [own_usage("process (all roles)", "process", memory.peak(memory.SELF))]
+        return [own_usage("process (all roles)", "process", memory.peak(memory.SELF), since)]
     requesters = {config.role(f"requester {r.requester_id}"): r for r in results}
-    usage = [own_usage("parent", "parent", memory.peak(memory.SELF))]
+    usage = [own_usage("parent", "parent", memory.peak(memory.SELF), since)]
     usage += [u for name, pid in roles.processes() if name not in requesters
               and (u := process_usage(name, kind_of(config, name), pid, memory.peak(name))) is not None]
     usage += [RoleUsage(name, "requester", 0, r.rss_peak_mib, r.cpu_seconds, *memory.peak(name, (r.pss_mib, r.uss_mib)))
@@ -165,13 +165,14 @@ def kind_of(config: RunConfig, name: str) -> str:
     return " ".join(word for word in words if not word.isdigit())
 
 
-def thread_usage(roles: Supervisor, config: RunConfig, results: list[RequesterResult]) -> dict[str, float]:
+def thread_usage(roles: Supervisor, config: RunConfig, results: list[RequesterResult],
+                 since: CpuBaseline) -> dict[str, float]:
     """With every role in this process, CPU seconds by kind of thread: the roles' own (requester threads
     counted as they ended) and the threads that serve them (libzmq's, the manager server's)."""
     if not roles.in_one_process:
         return {}
     ended = {"requester": sum(r.thread_cpu_seconds for r in results)} if not as_tasks(config) else {}
-    return thread_cpu(ended, config.transport.thread_kinds, config.role(""))
+    return thread_cpu(ended, config.transport.thread_kinds, config.role(""), since)
 
 
 def summarize(config: RunConfig, results: list[RequesterResult], errors: list[str], usage: list) -> RunResult:
@@ -186,6 +187,7 @@ def summarize(config: RunConfig, results: list[RequesterResult], errors: list[st
 
 def run(config: RunConfig, *, local_server: bool = True, progress: Progress | None = None) -> RunResult:
     """A whole run on this machine (or, with local_server=False, requesters against a running server)."""
+    since = CpuBaseline()
     with relayed(config) as sides, supervisor(config, local_server=local_server) as roles:
         if local_server:
             start_response_side(roles, config, responders=sides.responders)
@@ -194,8 +196,8 @@ def run(config: RunConfig, *, local_server: bool = True, progress: Progress | No
         requesters = start_request_router(roles, sides.requesters)
         results, errors, fault = run_requesters(roles, requesters, progress, memory)
         loopback = loopback_bytes() - loopback_before
-        usage = measure_roles(roles, config, results, memory)
-        threads = thread_usage(roles, config, results)
+        usage = measure_roles(roles, config, results, memory, since)
+        threads = thread_usage(roles, config, results, since)
         errors += [f"{report.role}: {report.error}" for report in roles.stray if report.failed]
     result = summarize(config, results, errors, usage)
     result.pss_timeline = [(seconds, pss) for seconds, pss, _ in memory.timeline]

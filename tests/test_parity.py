@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 from conftest import TRANSPORTS, local_config, replies_of
@@ -120,3 +121,16 @@ def test_one_process_modes_measure_cpu_by_thread(transport, concurrency, busiest
     assert sum(result.thread_cpu[kind] for kind in busiest) > 0  # the kernel counts in ticks of 10 ms
     assert sum(result.thread_cpu.values()) <= result.cpu_seconds * 1.05  # a share of the process, not more
     assert result.to_json()["cpu_seconds_by_thread"] == result.thread_cpu
+
+
+@pytest.mark.parametrize("concurrency", ["processes", "threads"])
+def test_a_run_counts_its_own_cpu_not_what_its_process_spent_before(transport, concurrency):
+    """compare and bench run many runs in one process: each run's CPU seconds start at its own start."""
+    burn_until = time.process_time() + 1.0
+    while time.process_time() < burn_until:  # a second of CPU spent before the run, in this process
+        pass
+    result = run(local_config(transport, requests=300, requesters=2, responders=2, concurrency=concurrency))
+    assert result.succeeded
+    own = next(usage for usage in result.roles if usage.kind in ("process", "parent"))
+    assert own.cpu_seconds < 0.9, f"{own.role} counted {own.cpu_seconds:.2f} s: the CPU spent before the run too"
+    assert result.thread_cpu.get("main (watching the run)", 0.0) < 0.9
