@@ -112,11 +112,11 @@ def memory(study: Memory, bench: Bench, figure_class) -> object:
         labels = [f"{r.point.path}, {r.point.concurrency}" for r in rows]
         left = [0.0] * len(rows)
         for (kind, kinds), colour in zip(ROLE_KINDS, KIND_COLOURS, strict=True):
-            widths = [sum(role.rss_peak_mib for role in r.first.roles if role.kind in kinds) for r in rows]
+            widths = [sum(role.pss_peak_mib for role in r.first.roles if role.kind in kinds) for r in rows]
             axes.barh(labels, widths, left=left, color=colour, label=kind)
             left = [a + b for a, b in zip(left, widths, strict=True)]
         axes.invert_yaxis()
-        axes.set_xlabel("peak resident memory, MiB (sum over processes)")
+        axes.set_xlabel("peak PSS, MiB (sum over processes)")
         axes.set_title(f"{size_text(payload)} payload")
         axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, not on them
     figure.suptitle(f"Memory per role: processes against threads and asyncio ({subtitle(bench)})")
@@ -127,11 +127,11 @@ def soak(study: Soak, bench: Bench, figure_class) -> object:
     figure = figure_class(figsize=(11, 4), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     for index, (path, result) in enumerate(study.timelines(bench).items()):
-        seconds = [second for second, _ in result.rss_timeline]
-        axes.plot(seconds, [mib for _, mib in result.rss_timeline], color=COLOURS[index % len(COLOURS)], marker="o",
+        seconds = [second for second, _ in result.pss_timeline]
+        axes.plot(seconds, [mib for _, mib in result.pss_timeline], color=COLOURS[index % len(COLOURS)], marker="o",
                   markersize=2, label=path)
     axes.set_xlabel("seconds since the response side was ready")
-    axes.set_ylabel("resident memory, MiB (sum over processes)")
+    axes.set_ylabel("PSS, MiB (sum over processes)")
     axes.set_ylim(bottom=0)
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize="small")

@@ -136,8 +136,9 @@ p50_of, p99_of = latency_of("p50"), latency_of("p99")
 
 
 def memory_mib(result: RunResult) -> float:
-    """A run's memory figure: the peak resident sizes of its processes, summed."""
-    return result.rss_peak_mib_total
+    """A run's memory figure: the peak proportional set size (PSS) of its processes, summed, so that a page
+    they share counts once (summed resident sizes count it once per process)."""
+    return result.pss_peak_mib_total
 
 
 def measured(record: Record | None, *reads: Callable[[RunResult], float], scale: float = 1.0, digits: int = 0) -> str:

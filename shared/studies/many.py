@@ -65,10 +65,10 @@ class Many(Study):
                 f"Each transport with more and more requesters ({listed(f'{n:,}' for n in self.steps)}) in each "
                 f"concurrency mode: {sweep.requests:,} requests in all, {sweep.responders} responders, each requester "
                 "in lockstep. With that many requests in flight, latency is mostly queueing: p50 comes close to the "
-                "requesters divided by the throughput (Little's law). Memory is the peak resident size of each "
-                "process, summed: forked processes count the pages they share once each. *Per added requester* is "
-                "the memory this count takes beyond the fewest requesters, divided by the requesters added; the "
-                "wall time includes starting every role.", "",
+                "requesters divided by the throughput (Little's law). Memory is the peak proportional set size (PSS) "
+                "of the run's processes, summed: a page that forked processes share counts once. *Per added "
+                "requester* is the memory this count takes beyond the fewest requesters, divided by the requesters "
+                "added; the wall time includes starting every role.", "",
                 *markdown_table(["requesters", "path", "concurrency", "requests/s", "p50 / p99 (ms)",
                                  "memory (MiB)", "per added requester (MiB)", "processes", "wall (s)"], rows)]
 

@@ -33,9 +33,9 @@ class Memory(Study):
     def section(self, bench: Bench) -> list[str]:
         records = records_of(bench, self)
         lines = ["## Memory per role", "",
-                 "Peak resident memory (MiB) of each process: with processes every role is one (a mean, × how "
-                 "many), with threads or asyncio the whole run is one process. The total sums the processes, so "
-                 "pages they share are counted once per process.", ""]
+                 "Peak proportional set size (PSS, MiB) of each process: with processes every role is one (a mean, "
+                 "× how many), with threads or asyncio the whole run is one process. PSS divides a page that "
+                 "processes share among them, so the total, their sum, counts it once.", ""]
         for payload in self.payloads:
             rows = [[path.name, c, *memory_row(find(records, path=path.name, concurrency=c, payload_bytes=payload))]
                     for path in self.paths(bench.sweep) for c in bench.sweep.modes]
@@ -56,7 +56,7 @@ def memory_row(record: Record | None) -> list[str]:
     first = record.first
     kinds: dict[str, list[float]] = {}
     for role in first.roles:
-        kinds.setdefault(role.kind, []).append(role.rss_peak_mib)
+        kinds.setdefault(role.kind, []).append(role.pss_peak_mib)
 
     def cell(names: tuple[str, ...]) -> str:
         values = [value for name in names for value in kinds.get(name, [])]

@@ -1,5 +1,5 @@
-"""A long run per transport with the resident memory of all its processes sampled every second: does memory
-grow? Growth compares the largest sample of the run's last tenth with the largest of its first tenth."""
+"""A long run per transport with the proportional set size (PSS) of all its processes sampled every second:
+does memory grow? Growth compares the largest sample of the run's last tenth with the largest of its first tenth."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class Soak(Study):
         return found
 
     def summary(self, bench: Bench) -> dict:
-        figures = {path: growth(result.rss_timeline) for path, result in self.timelines(bench).items()}
+        figures = {path: growth(result.pss_timeline) for path, result in self.timelines(bench).items()}
         growths = [figure["growth"] for figure in figures.values() if figure]
         return {"target": TARGET, "met": all(g < TARGET for g in growths) if growths else None, "paths": figures}
 
@@ -74,13 +74,14 @@ class Soak(Study):
         sweep = bench.sweep
         return ["## Soak: memory over a long run", "",
                 f"One long run per transport ({sweep.requests:,} requests, {sweep.requesters} requesters, "
-                f"{sweep.responders} responders, every role a process), the resident memory of all its processes "
-                "summed once a second. Growth compares the largest sample of the run's last tenth with the largest "
-                "of its first tenth (start-up included): a leak in the request loops would show as growth.", "",
+                f"{sweep.responders} responders, every role a process), the proportional set size (PSS) of all its "
+                "processes summed once a second (a page they share counts once). Growth compares the largest sample "
+                "of the run's last tenth with the largest of its first tenth (start-up included): a leak in the "
+                "request loops would show as growth.", "",
                 *markdown_table(["path", "requests ok", "seconds", "requests/s", "samples", "first tenth, max (MiB)",
                                  "last tenth, max (MiB)", "peak (MiB)", "growth"], rows),
                 self.verdict(bench), ""]
 
     def figures(self):
-        return {"soak.png": ("Resident memory of all the run's processes over the soak, per path.",
+        return {"soak.png": ("PSS of all the run's processes over the soak, per path.",
                              partial(bench_plots.soak, self))}
