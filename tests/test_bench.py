@@ -124,10 +124,12 @@ def test_without_matplotlib_the_terminal_says_how_to_get_the_plots(tmp_path):
 def made_up_result(point: sweep.Point, p50: float, failed: int = 0) -> RunResult:
     """A result as a run would give it, for the report's arithmetic without the runs."""
     parameters = {"requests": point.requests, "payload_bytes": point.payload_bytes}
-    roles = ([RoleUsage("process (all roles)", "process", 1, 30.0, 1.0)] if point.concurrency != "processes" else
-             [RoleUsage("parent", "parent", 1, 20.0, 0.1), RoleUsage("native server", "server", 2, 25.0, 1.0),
-              RoleUsage("native responder 0", "responder", 3, 24.0, 1.0),
-              RoleUsage("native requester 0", "requester", 4, 26.0, 1.0)])
+    # (role, kind, pid, peak RSS, CPU seconds, peak PSS): the reports show PSS, never the resident sizes
+    roles = ([RoleUsage("process (all roles)", "process", 1, 30.0, 1.0, 15.0)] if point.concurrency != "processes" else
+             [RoleUsage("parent", "parent", 1, 20.0, 0.1, 10.0),
+              RoleUsage("native server", "server", 2, 25.0, 1.0, 12.0),
+              RoleUsage("native responder 0", "responder", 3, 24.0, 1.0, 11.0),
+              RoleUsage("native requester 0", "requester", 4, 26.0, 1.0, 13.0)])
     return RunResult(parameters, point.requests, point.requests - failed, failed, 0, 0, 1.0,
                      {"p50": p50, "p90": p50, "p99": 2 * p50, "p999": 3 * p50, "max": 4 * p50}, roles,
                      ["requester 0: no reply"] if failed else [], [])
@@ -153,7 +155,7 @@ def test_the_report_without_matplotlib_and_with_a_lost_point(tmp_path, monkeypat
     assert "| native | processes | 100 | 250 | 2.5× |" in report
     assert ("3 × p50 at 1 KiB on every path but those that stall: met (zmq processes 1.0×, native processes 2.5×"
             in report)
-    assert "| native | processes | 20.0 | 25.0 | 24.0 | 26.0 |  | 95.0 |" in report
+    assert "| native | processes | 10.0 | 12.0 | 11.0 | 13.0 |  | 46.0 |" in report  # PSS, summed
     assert len(session.lost) == 1 and json.loads((tmp_path / "out" / "results.json").read_text())["lost"] == 1
 
 
