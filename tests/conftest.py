@@ -18,6 +18,13 @@ from shared.config import RunConfig
 from zmq_impl.codec import ID_BYTES, number_of
 
 
+def pytest_xdist_auto_num_workers(config) -> int | None:
+    """`-n auto` runs the tests on every core, except the opt-in benchmarks (`pytest -m bench`): they measure
+    speed, and one at a time."""
+    chosen = config.option.markexpr or ""
+    return 0 if "bench" in chosen and "not bench" not in chosen else None
+
+
 @pytest.fixture(params=sorted(TRANSPORTS))
 def transport(request) -> str:
     """Every parity test runs once per transport, with the same assertions."""
