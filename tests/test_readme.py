@@ -32,9 +32,27 @@ def commands_in(text: str) -> list[str]:
     return found
 
 
+INLINE = re.compile(r"`(reqrep [^`]*)`")
+PLACEHOLDERS = {"MS": "2", "PATH": "out.md", "FILE": "values.py", "FILE...": "saved.json", "DIR": "keys"}
+
+
+def inline_commands(text: str) -> list[str]:
+    """The `reqrep ...` code spans of the prose and tables, with their placeholders filled in (--delay MS,
+    FILE, DIR) and each alternative of a synopsis (`serve\\|broker`) a command of its own."""
+    found = []
+    for span in INLINE.findall(FENCE.sub("", text)):
+        words = [PLACEHOLDERS.get(word, word) for word in span.split()]
+        choices = [word.split("\\|") for word in words]
+        widest = max(len(choice) for choice in choices)
+        for pick in range(widest):
+            found.append(shlex.join(choice[pick] if len(choice) > 1 else choice[0] for choice in choices))
+    return found
+
+
 def readme_commands() -> list[str]:
-    blocks = FENCE.findall(README.read_text(encoding="utf-8"))
-    return [command for block in blocks for command in commands_in(block)]
+    text = README.read_text(encoding="utf-8")
+    fenced = [command for block in FENCE.findall(text) for command in commands_in(block)]
+    return list(dict.fromkeys(fenced + inline_commands(text)))
 
 
 def help_examples() -> list[str]:
