@@ -1,6 +1,24 @@
 """`reqrep bench`: run a preset's plan (shared/sweep.py), point after point, each a real run on free loopback
 ports in a process of its own; go on past a point that loses requests; keep the records that become
-results.json (format documented in the README).
+results.json.
+
+results.json is one object:
+- "format" ("reqrep-bench/4"), "date" (UTC, when the bench began), "seconds" (how long it took),
+  "interrupted" (Ctrl-C or SIGTERM stopped it; what was measured until then is all there);
+- "machine": cores, memory_gib, cpu_model, virtual_machine, system, kernel, python, the versions of what the
+  figures depend on, and the load average when the bench began (shared/machine.py);
+- "sweep": the preset and its parameters (Sweep.parameters): requests per point, rounds, timeout, counts, the
+  concurrency modes, each study with its own parameters, and per path its transport, codec, settings, window
+  and description;
+- "points_planned", "runs_planned" (points x rounds), "runs" (done), "lost" (points that lost requests they
+  were not meant to lose);
+- "studies": each study's figures and verdicts by name (Study.summary), what its report section says;
+- "points": a record per point: what ran (path, concurrency, payload_bytes, payload_kind, window, requesters,
+  responders, requests, options), the studies it serves, "succeeded", "errors" ({round, error}: a round
+  that gave no result), "wall_seconds", "median" (over the rounds: throughput_rps, each latency_us
+  percentile, pss_peak_mib_total, and rss_peak_mib_total, the resident sizes summed), and "rounds": each
+  round's whole result in the format of a round of `reqrep run --json` (shared/document.py), with its
+  "round" and, for a point of values, its "codec_costs".
 
 The transports arrive as a dict from the command line: this module never names them.
 """
@@ -35,7 +53,7 @@ from shared.values import BENCH_VALUES, refusals
 #   carries `codec_costs` (shared/codec_cost.py, measured in the point's process once its run has ended).
 # - reqrep-bench/4: the payload kind "values", the user's own (`--payload`, the values preset), whose
 #   `payload_bytes` is only about their size; `sweep.payload` names the file, `sweep.left_out` gives, by path,
-#   why a path whose codec cannot carry them was left out.
+#   why a path whose codec cannot carry them was left out; a point's "median" adds "pss_peak_mib_total".
 FORMAT = "reqrep-bench/4"
 POINT_ROLE = "bench point"
 # A backstop only: run() itself abandons a run that makes no progress for START_DEADLINE + timeout seconds.
@@ -111,6 +129,7 @@ class Record:
             return {}
         return {"throughput_rps": round(self.median(lambda r: r.throughput_rps), 1),
                 "latency_us": {key: self.latency(key) for key in self.first.latency_us},
+                "pss_peak_mib_total": round(self.median(lambda r: r.pss_peak_mib_total), 1),
                 "rss_peak_mib_total": round(self.median(lambda r: r.rss_peak_mib_total), 1)}
 
     def to_json(self) -> dict:

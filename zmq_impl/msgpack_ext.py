@@ -5,7 +5,39 @@ these types already.
 
 Every extension payload is plain data (bytes, or a msgpack array of plain values), so decoding never runs
 code chosen by the sender: no pickle, no import by name. Decoding is bounded (`LIMITS`), and an unknown
-extension code is an error, not an opaque object. The README's extension table describes the same layout.
+extension code is an error, not an opaque object.
+
+The wire format, enough to write msgpack-ext in another language. Everything but the extensions is plain
+msgpack: nil, bool, integers in [-2^63, 2^64 - 1], float64, str (UTF-8), bin, array, and maps with keys of
+any of these types. An *array* below is a msgpack array whose items are themselves msgpack-ext, so
+extensions nest (a tuple of datetimes, a set of tuples).
+
+| code | type | payload |
+|---|---|---|
+| 1 | tuple | an array of the items |
+| 2 | set | an array of the elements, in any order |
+| 3 | frozenset | an array of the elements, in any order |
+| 4 | int beyond 64 bits | the integer in two's complement, big-endian, in the fewest bytes that hold its sign
+  bit (at least one); only for integers outside [-2^63, 2^64 - 1] |
+| 5 | datetime | an array [year, month, day, hour, minute, second, microsecond, offset, fold]: offset is the UTC
+  offset in integer microseconds (east of UTC positive), nil for a naive datetime; fold is 0 or 1 (PEP 495) |
+| 6 | date | an array [year, month, day] |
+| 7 | time | an array [hour, minute, second, microsecond, offset, fold], offset and fold as for datetime |
+| 8 | timedelta | an array [days, seconds, microseconds], 0 <= seconds < 86,400, 0 <= microseconds < 1,000,000 |
+| 9 | Decimal | the number as ASCII text, Python's `str(Decimal)`: `3.14`, `-0`, `-1.50E+1000`, `NaN`, `sNaN` |
+| 10 | Fraction | an array [numerator, denominator] of integers (code 4 when large), denominator > 0 |
+| 11 | complex | an array [real, imaginary] of two float64 |
+| 12 | UUID | the UUID's 16 bytes in network order (RFC 9562) |
+| 13 | numpy ndarray or scalar | its dtype, shape and raw bytes: see msgpack_ndarray.py |
+
+Encoding: an aware datetime or time keeps its UTC offset but not its zone's name or rules (a ZoneInfo arrives
+as a fixed-offset timezone); a time whose zone has no fixed offset is refused. bytearray and memoryview go as
+bin, IntEnum and other int subclasses as int, a namedtuple as a tuple (code 1), subclasses of str, bytes,
+float, list and dict as their base type; anything else (Enum, dataclasses, your classes, exceptions) is
+refused with a TypeError at the requester. Decoding also reads msgpack's timestamp extension (-1) as an aware
+UTC datetime, though msgpack-ext never writes it. Limits when decoding (`LIMITS`): a frame of 128 MiB, one
+str, bin or extension payload of 128 MiB, 2^24 items in an array, 2^22 pairs in a map, 100 levels of
+extensions in extensions, and 1,024 levels of arrays and maps (the fixed stack of msgpack's C unpacker).
 """
 
 from __future__ import annotations
@@ -35,7 +67,7 @@ LIMITS = Limits()
 # holds 1,024 levels and it raises an empty StackError beyond that (measured with msgpack 1.2.4).
 C_UNPACKER_DEPTH = 1024
 
-# The extension codes, in the README's order: (code, Python type, name in the README).
+# The extension codes, in the order of the table above, with their names there.
 TUPLE, SET, FROZENSET, INT, DATETIME, DATE, TIME, TIMEDELTA, DECIMAL, FRACTION, COMPLEX, UUID = range(1, 13)
 EXTENSIONS: dict[int, str] = {
     TUPLE: "tuple", SET: "set", FROZENSET: "frozenset", INT: "int beyond 64 bits", DATETIME: "datetime",
