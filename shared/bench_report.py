@@ -79,7 +79,7 @@ def plots_section(bench: Bench, plots: dict[str, str] | None) -> list[str]:
     if not any(study.figures() for study in bench.sweep.studies):
         return []
     if bench.interrupted:
-        return ["## Plots", "", "None: the bench was interrupted.", ""]
+        return ["## Plots", "", "No plots: the bench was interrupted before its end.", ""]
     if plots is None:
         return ["## Plots", "", "matplotlib is not installed, so there are no plots: `pip install 'reqrep[plot]'` "
                 "and run the bench again to draw them.", ""]
