@@ -120,7 +120,9 @@ def thread_cpu(ended: dict[str, float], kinds: tuple[tuple[str, str], ...], pref
     for thread in psutil.Process().threads():
         name = names.get(thread.id) or _kernel_name(thread.id)
         kind = thread_kind(name, (*kinds, *THREAD_KINDS), prefix)
-        spent = thread.user_time + thread.system_time - since.threads.get(thread.id, 0.0)
+        spent = thread.user_time + thread.system_time
+        before = since.threads.get(thread.id, 0.0)
+        spent -= before if spent >= before else 0.0  # less: a new thread that took an old one's id
         by_kind[kind] = by_kind.get(kind, 0.0) + spent
     return {kind: round(seconds, 3) for kind, seconds in sorted(by_kind.items(), key=lambda item: -item[1])}
 
