@@ -182,23 +182,27 @@ class Gate:
         self.selector = selectors.DefaultSelector()
         self.crowded = False  # whether PENDING_MAX was reached (said once)
         self.expired, self.next_word = 0, 0.0  # connections closed at their deadline, not said yet; when to say
+        self.listener.setblocking(False)
+        self.selector.register(self.listener, selectors.EVENT_READ)  # its key's data: None
 
     def run(self, stop: threading.Event, poll_seconds: float) -> None:
         """Until `stop` is set."""
-        self.listener.setblocking(False)
-        self.selector.register(self.listener, selectors.EVENT_READ)
         try:
             while not stop.is_set():
-                for key, _ in self.selector.select(self.wait(poll_seconds)):
-                    if key.fileobj is self.listener:
-                        self.accept()
-                    else:
-                        self.advance(key.fd)
-                self.expire(time.monotonic())
+                self.step(poll_seconds)
         finally:
-            for fd in list(self.pending):
-                self.close(fd)
-            self.selector.close()
+            self.close_all()
+
+    def step(self, poll_seconds: float) -> None:
+        """One batch of events, then the deadlines. An event of a batch may be for a connection that an
+        earlier one closed (to make room) or handed over, and whose descriptor a newer connection may have
+        taken since: each key carries the admission it was registered for, which must still be the one there."""
+        for key, _ in self.selector.select(self.wait(poll_seconds)):
+            if key.data is None:
+                self.accept()
+            elif self.pending.get(key.fd) is key.data:
+                self.advance(key.fd)
+        self.expire(time.monotonic())
 
     def wait(self, poll_seconds: float) -> float:
         if not self.pending:
@@ -223,16 +227,16 @@ class Gate:
     def admit(self, sock: socket.socket) -> None:
         if len(self.pending) >= PENDING_MAX:
             self.make_room()
-        sock.setblocking(False)
-        if self.nodelay:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
+            sock.setblocking(False)
+            if self.nodelay:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             admission = Admission(sock, bytes(self.server.authkey), time.monotonic() + self.timeout)
-        except OSError:
+        except OSError:  # reset already, say: that connection only
             sock.close()
             return
         self.pending[sock.fileno()] = admission
-        self.selector.register(sock, selectors.EVENT_READ)
+        self.selector.register(sock, selectors.EVENT_READ, admission)
 
     def make_room(self) -> None:
         if not self.crowded:
@@ -279,6 +283,12 @@ class Gate:
             self.expired, self.next_word = 0, now + self.timeout
         if not self.pending:
             self.crowded = False
+
+    def close_all(self) -> None:
+        """Every connection still waiting; the listener is the server's to close."""
+        for fd in list(self.pending):
+            self.close(fd)
+        self.selector.close()
 
     def close(self, fd: int) -> None:
         sock = self.pending.pop(fd).socket

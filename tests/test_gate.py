@@ -1,0 +1,63 @@
+"""The native server's door (native_impl/gate.py) against peers without the key: driven batch by batch where
+the order of events matters, and as a whole server where what matters is that it goes on."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from flood import closed_by_peer, wait_until
+
+from native_impl import gate
+from native_impl.server import Board, _server_for
+from shared.config import free_port
+
+pytestmark = pytest.mark.timeout(60)
+KEY = b"gate-test-key"
+BOUND = 2  # connections waiting for authentication, in the tests that drive a gate of their own
+
+
+@pytest.fixture
+def door(monkeypatch):
+    """A gate of its own on a real listening socket, no more than BOUND connections waiting."""
+    monkeypatch.setattr(gate, "PENDING_MAX", BOUND)
+    server = _server_for(Board(), ("127.0.0.1", free_port()), KEY, stock=False)
+    opened = gate.Gate(server, timeout=30.0)
+    try:
+        yield opened
+    finally:
+        opened.close_all()
+        server.listener.close()
+
+
+def dial(door: gate.Gate) -> socket.socket:
+    return socket.create_connection(door.listener.getsockname()[:2], timeout=5)
+
+
+def admitted(door: gate.Gate, sockets: list) -> socket.socket:
+    """A new connection, once the gate has it waiting (the gate not at its bound yet)."""
+    sockets.append(dial(door))
+    waiting, deadline = len(door.pending), time.monotonic() + 5
+    while len(door.pending) == waiting and time.monotonic() < deadline:
+        door.step(0.1)
+    assert len(door.pending) == waiting + 1
+    return sockets[-1]
+
+
+def test_an_event_for_a_connection_closed_earlier_in_the_same_batch_is_passed_over(door):
+    """A new connection and a byte from the oldest waiting one come in one batch, the new one first: making
+    room for it closes the oldest, and the byte that follows is for a connection no longer there."""
+    sockets = []
+    try:
+        oldest = admitted(door, sockets)
+        admitted(door, sockets)
+        sockets.append(dial(door))  # the listener is ready first ...
+        oldest.sendall(b"\0")  # ... then the oldest: epoll hands them over in that order
+        assert wait_until(lambda: len(door.selector.select(0)) == 2, 5)
+        door.step(0)
+        assert closed_by_peer(oldest, time.monotonic() + 5)
+        assert len(door.pending) == BOUND
+    finally:
+        for sock in sockets:
+            sock.close()
