@@ -89,6 +89,7 @@ class Admission:
         self.step = self._answered
         self.buffer, self.need, self.header = bytearray(), _LENGTH.size, True
         self.heard = False  # whether the peer sent anything: a probe of the port (a requester's) never does
+        self.proven = False  # whether the peer answered our challenge: it holds the key
         self.challenge = _challenge(authkey)
         self._send(self.challenge)
 
@@ -129,6 +130,7 @@ class Admission:
             self._send(connection.FAILURE)
             raise connection.AuthenticationError("digest received was wrong")
         self._send(connection.WELCOME)
+        self.proven = True
         self.step = self._challenged
         return False
 
@@ -240,11 +242,16 @@ class Gate:
 
     def make_room(self) -> None:
         if not self.crowded:
-            log.warning("native server: %d connections wait for authentication: closing the oldest as more "
-                        "come (said once)", len(self.pending))
+            log.warning("native server: %d connections wait for authentication: closing the oldest that has not "
+                        "answered as more come (said once)", len(self.pending))
             self.crowded = True
-        if self.pending:
-            self.close(next(iter(self.pending)))
+        # The oldest that has not proved it holds the key: a flood of strangers cannot push out a client that
+        # answered, however fast it comes back.
+        oldest = next((fd for fd, admission in self.pending.items() if not admission.proven), None)
+        if oldest is None and self.pending:
+            oldest = next(iter(self.pending))
+        if oldest is not None:
+            self.close(oldest)
 
     def advance(self, fd: int) -> None:
         admission = self.pending[fd]

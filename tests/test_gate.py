@@ -4,7 +4,10 @@ the order of events matters, and as a whole server where what matters is that it
 from __future__ import annotations
 
 import socket
+import struct
+import threading
 import time
+from multiprocessing import connection
 
 import pytest
 from flood import closed_by_peer, wait_until
@@ -60,4 +63,33 @@ def test_an_event_for_a_connection_closed_earlier_in_the_same_batch_is_passed_ov
         assert len(door.pending) == BOUND
     finally:
         for sock in sockets:
+            sock.close()
+
+
+def client_of(door: gate.Gate) -> connection.Connection:
+    """A connection as the managers' clients hold one: blocking, with a deadline on each read."""
+    sock = dial(door)
+    sock.settimeout(None)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 5, 0))
+    return connection.Connection(sock.detach())
+
+
+def test_a_client_that_answered_the_challenge_is_not_pushed_out_by_strangers(door):
+    """Past the bound, the oldest connection that has not answered goes, not one that proved it holds the
+    key: strangers that come back as fast as they are closed cannot keep a client from authenticating."""
+    stop, strangers = threading.Event(), []
+    running = threading.Thread(target=door.run, args=(stop, 0.05))
+    running.start()
+    client = client_of(door)
+    try:
+        connection.answer_challenge(client, KEY)  # the first half: the gate has its answer, and welcomed it
+        strangers = [dial(door) for _ in range(BOUND + 2)]
+        pushed_out = [closed_by_peer(sock, time.monotonic() + 5) for sock in strangers[:-1]]
+        assert all(pushed_out), "the client was pushed out in place of a stranger"
+        connection.deliver_challenge(client, KEY)  # the second half: the client was kept
+    finally:
+        stop.set()
+        running.join(timeout=5)
+        client.close()
+        for sock in strangers:
             sock.close()
