@@ -182,7 +182,7 @@ class Gate:
         self.nodelay = getattr(server.listener, "nodelay", True)
         self.pending: OrderedDict[int, Admission] = OrderedDict()  # by age: the oldest first
         self.selector = selectors.DefaultSelector()
-        self.crowded = False  # whether PENDING_MAX was reached (said once)
+        self.crowded = self.short = False  # whether PENDING_MAX was reached, accept() short of room (said once)
         self.expired, self.next_word = 0, 0.0  # connections closed at their deadline, not said yet; when to say
         self.listener.setblocking(False)
         self.selector.register(self.listener, selectors.EVENT_READ)  # its key's data: None
@@ -220,7 +220,9 @@ class Gate:
                 return
             except OSError as error:
                 if error.errno in _SHORT_OF:  # out of descriptors, say: the oldest waiting goes first
-                    log.warning("native server: cannot accept a connection: %s", error.strerror)
+                    if not self.short:  # once: a flood would otherwise write a line for each connection
+                        log.warning("native server: cannot accept a connection: %s (said once)", error.strerror)
+                        self.short = True
                     self.make_room()
                     return
                 continue  # a connection reset before it was accepted
@@ -289,7 +291,7 @@ class Gate:
                      self.timeout)
             self.expired, self.next_word = 0, now + self.timeout
         if not self.pending:
-            self.crowded = False
+            self.crowded = self.short = False
 
     def close_all(self) -> None:
         """Every connection still waiting; the listener is the server's to close."""

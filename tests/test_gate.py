@@ -3,14 +3,18 @@ the order of events matters, and as a whole server where what matters is that it
 
 from __future__ import annotations
 
+import os
+import resource
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 from multiprocessing import connection
 
 import pytest
-from flood import closed_by_peer, wait_until
+from flood import ReconnectingFlood, closed_by_peer, wait_until
 
 from native_impl import gate
 from native_impl.server import Board, _server_for
@@ -93,3 +97,32 @@ def test_a_client_that_answered_the_challenge_is_not_pushed_out_by_strangers(doo
         client.close()
         for sock in strangers:
             sock.close()
+
+
+def limited(descriptors: int):
+    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (descriptors, descriptors))
+
+
+def test_a_server_short_of_descriptors_says_so_once_and_goes_on_serving():
+    """Out of descriptors (a soft limit of 1,024 is common, the gate's bound as high), each connection the
+    server cannot accept closes the oldest waiting one, said once: a line per connection would let a flood
+    fill the server's log, or block it on a pipe that nobody reads."""
+    address = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "REQREP_AUTHKEY": "test-key"}
+    server = subprocess.Popen([sys.executable, "-m", "shared.cli", "native", "serve", "--address", address,
+                               "--responders", "2", "--timeout", "30"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env, preexec_fn=limited(100))
+    try:
+        assert "serving" in server.stdout.readline()
+        host, port = address.split(":")
+        with ReconnectingFlood(host, int(port), 120, interval=0.2) as flood:  # 100 descriptors: some 80 wait
+            assert wait_until(lambda: flood.reopened >= 100 or server.poll() is not None, 15)
+            done = subprocess.run([sys.executable, "-m", "shared.cli", "native", "request", "--address", address,
+                                   "--requests", "200", "--quiet"], capture_output=True, text=True, env=env,
+                                  timeout=30)
+        assert done.returncode == 0, done.stderr
+    finally:
+        server.terminate()
+        _, complaints = server.communicate(timeout=20)
+    assert server.returncode == 0, complaints
+    assert complaints.count("cannot accept a connection") == 1, complaints[:2000]
