@@ -59,6 +59,12 @@ class Listener(connection.Listener):
 
     nodelay = True
 
+    def __init__(self, address=None, family=None, backlog=1, authkey=None) -> None:
+        # multiprocessing takes every (host, port) for IPv4: an IPv6 host, ::1 say, needs its family named
+        if family is None and isinstance(address, tuple) and ":" in address[0]:
+            family = "AF_INET6"
+        super().__init__(address, family, backlog, authkey)
+
 
 class NagleListener(Listener):
     nodelay = False

@@ -15,6 +15,7 @@ import pytest
 
 from shared.cli import TRANSPORTS
 from shared.config import RunConfig
+from shared.transport import LOOPBACK
 from zmq_impl.codec import ID_BYTES, number_of
 
 
@@ -31,14 +32,14 @@ def transport(request) -> str:
     return request.param
 
 
-def local_config(transport: str, **changes) -> RunConfig:
-    """A small run on free loopback ports, with a short timeout so that a failure is quick. `changes` may
-    name RunConfig's fields and the transport's settings alike."""
+def local_config(transport: str, *, host: str = LOOPBACK, **changes) -> RunConfig:
+    """A small run on free ports of the loopback `host`, with a short timeout so that a failure is quick.
+    `changes` may name RunConfig's fields and the transport's settings alike."""
     chosen = TRANSPORTS[transport]
     own = {field.name for field in dataclasses.fields(chosen.settings_type)}
     settings = chosen.settings_type(**{name: changes.pop(name) for name in list(changes) if name in own})
     fields = {"requests": 200, "requesters": 2, "responders": 2, "timeout": 5.0, **changes}
-    with chosen.loopback(RunConfig(transport=chosen, settings=settings, **fields)) as config:
+    with chosen.loopback(RunConfig(transport=chosen, settings=settings, **fields), host) as config:
         return config  # made no files that leaving would remove: ports and a key only
 
 
@@ -93,11 +94,11 @@ def role_process(parent, title: str) -> psutil.Process:
     raise AssertionError(f"no process titled {title!r}")
 
 
-def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
+def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(("127.0.0.1", port))
+            probe.bind((host, port))
         except OSError:
             return False
         return True
