@@ -56,10 +56,16 @@ def split_number(frame: bytes) -> tuple[bytes, bytes]:
     return b"", frame
 
 
+def environment(env: dict | None) -> dict:
+    """This process's environment with `env`'s changes: a value of None removes the variable."""
+    changed = {**os.environ, **(env or {})}
+    return {name: value for name, value in changed.items() if value is not None}
+
+
 def reqrep(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
     """The real command line, in its own process, as a user would run it (no terminal)."""
     return subprocess.run([sys.executable, "-m", "shared.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+                          timeout=timeout, env=environment(env))
 
 
 def _default_sigint() -> None:
@@ -71,7 +77,7 @@ def _default_sigint() -> None:
 def start_reqrep(*args: str, env: dict | None = None) -> subprocess.Popen:
     """The command line in the background, for the tests that signal it while it serves or runs."""
     return subprocess.Popen([sys.executable, "-m", "shared.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+                            stderr=subprocess.PIPE, text=True, env=environment(env),
                             preexec_fn=_default_sigint)
 
 
