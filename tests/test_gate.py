@@ -14,11 +14,13 @@ import time
 from multiprocessing import connection
 
 import pytest
+from conftest import local_config
 from flood import ReconnectingFlood, closed_by_peer, wait_until
 
 from native_impl import gate
 from native_impl.server import Board, _server_for
 from shared.config import free_port
+from shared.run import response_side, run
 
 pytestmark = pytest.mark.timeout(60)
 KEY = b"gate-test-key"
@@ -126,3 +128,44 @@ def test_a_server_short_of_descriptors_says_so_once_and_goes_on_serving():
         _, complaints = server.communicate(timeout=20)
     assert server.returncode == 0, complaints
     assert complaints.count("cannot accept a connection") == 1, complaints[:2000]
+
+
+def reset(sock: socket.socket) -> None:
+    """Close with a TCP reset rather than a FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+# What peers without the key may do at the door, each to one connection: whatever the first bytes, the server
+# closes it (or sees it gone) and goes on.
+HOSTILE = {
+    "reset before a word": b"",
+    "reset mid-header": b"\0\0",
+    "half-closed mid-header": b"\0\0",
+    "oversize message": (2**31 - 1).to_bytes(4, "big"),
+    "negative length": (-1).to_bytes(4, "big", signed=True) + bytes(8),
+    "empty answer": bytes(4),
+    "garbage": bytes(range(256)) * 2,
+}
+
+
+def test_hostile_first_bytes_each_end_one_connection_and_the_native_server_goes_on():
+    config = local_config("native", timeout=30.0, requests=300)
+    host, port = config.transport.host_port(config.address)
+    with response_side(config):
+        for kind, first in HOSTILE.items():
+            peers = [socket.create_connection((host, port), timeout=5) for _ in range(30)]
+            try:
+                for sock in peers:
+                    sock.sendall(first)
+                    if kind.startswith("reset"):
+                        reset(sock)
+                    elif kind.startswith("half-closed"):
+                        sock.shutdown(socket.SHUT_WR)
+                alive = [sock for sock in peers if sock.fileno() != -1]
+                assert all(closed_by_peer(sock, time.monotonic() + 10) for sock in alive), kind
+            finally:
+                for sock in peers:
+                    sock.close()
+        result = run(config, local_server=False)
+    assert (result.ok, result.failed, result.duplicated) == (300, 0, 0), result.errors
