@@ -329,11 +329,12 @@ def test_native_needs_a_key():
     assert_usage_error(done, "REQREP_AUTHKEY is not set")
 
 
-@pytest.mark.parametrize("key, problem", [("", "is empty"), (" ", "holds nothing but whitespace"),
-                                          ("\t \n", "holds nothing but whitespace"),
-                                          ("secret7", "holds a key of 7 bytes, too short to be a secret"),
-                                          ("  secret7 ", "holds a key of 7 bytes")])
-@pytest.mark.parametrize("command", ["serve", "responders", "request"])
+@pytest.mark.parametrize("command, key, problem", [
+    ("serve", "", "is empty"), ("responders", "", "is empty"), ("request", "", "is empty"),
+    ("serve", " ", "holds nothing but whitespace"), ("request", "\t \n", "holds nothing but whitespace"),
+    ("serve", "secret7", "holds a key of 7 bytes, too short to be a secret"),
+    ("request", "  secret7 ", "holds a key of 7 bytes"),
+])
 def test_native_refuses_a_key_too_weak_to_be_a_secret(command, key, problem):
     """An empty REQREP_AUTHKEY is not "not set", and a blank or short one is refused: whoever guesses the key
     owns the server. The same for the contents of --authkey-file (a line end is not part of the key)."""
