@@ -182,7 +182,8 @@ class Gate:
         self.nodelay = getattr(server.listener, "nodelay", True)
         self.pending: OrderedDict[int, Admission] = OrderedDict()  # by age: the oldest first
         self.selector = selectors.DefaultSelector()
-        self.crowded = self.short = False  # whether PENDING_MAX was reached, accept() short of room (said once)
+        self.crowded = False  # whether PENDING_MAX was reached (said once)
+        self.short = False  # whether accept() was short of descriptors or memory (said once)
         self.expired, self.next_word = 0, 0.0  # connections closed at their deadline, not said yet; when to say
         self.listener.setblocking(False)
         self.selector.register(self.listener, selectors.EVENT_READ)  # its key's data: None
@@ -198,7 +199,7 @@ class Gate:
     def step(self, poll_seconds: float) -> None:
         """One batch of events, then the deadlines. An event of a batch may be for a connection that an
         earlier one closed (to make room) or handed over, and whose descriptor a newer connection may have
-        taken since: each key carries the admission it was registered for, which must still be the one there."""
+        taken since: each key carries the admission it was registered for, which must still be there."""
         for key, _ in self.selector.select(self.wait(poll_seconds)):
             if key.data is None:
                 self.accept()
@@ -221,7 +222,8 @@ class Gate:
             except OSError as error:
                 if error.errno in _SHORT_OF:  # out of descriptors, say: the oldest waiting goes first
                     if not self.short:  # once: a flood would otherwise write a line for each connection
-                        log.warning("native server: cannot accept a connection: %s (said once)", error.strerror)
+                        log.warning("native server: cannot accept a connection: %s (said once)",
+                                    error.strerror)
                         self.short = True
                     self.make_room()
                     return
@@ -244,8 +246,8 @@ class Gate:
 
     def make_room(self) -> None:
         if not self.crowded:
-            log.warning("native server: %d connections wait for authentication: closing the oldest that has not "
-                        "answered as more come (said once)", len(self.pending))
+            log.warning("native server: %d connections wait for authentication: closing the oldest that "
+                        "has not answered as more come (said once)", len(self.pending))
             self.crowded = True
         # The oldest that has not proved it holds the key: a flood of strangers cannot push out a client that
         # answered, however fast it comes back.

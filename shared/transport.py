@@ -189,7 +189,8 @@ class Transport(ABC):
         """An address of this transport at a TCP host and port."""
 
     @abstractmethod
-    def loopback(self, config: RunConfig, host: str = LOOPBACK) -> contextlib.AbstractContextManager[RunConfig]:
+    def loopback(self, config: RunConfig,
+                 host: str = LOOPBACK) -> contextlib.AbstractContextManager[RunConfig]:
         """The configuration of a run wholly on this machine: free ports on the loopback `host` (::1 for
         IPv6) and whatever else the run needs (keys), made on entry and removed on exit."""
 

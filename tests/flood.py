@@ -252,8 +252,8 @@ def measure_reconnecting(transport: str, connections: int, interval: float, seco
     address = endpoint(transport, port)
     started = response_side(transport, address, deadline)
     try:
-        report = {"transport": transport, "connections": connections, "interval_s": interval, "seconds": seconds,
-                  "deadline_s": deadline}
+        report = {"transport": transport, "connections": connections, "interval_s": interval,
+                  "seconds": seconds, "deadline_s": deadline}
         runs = []
         with ReconnectingFlood("127.0.0.1", port, connections, interval) as flood, \
                 tempfile.TemporaryDirectory() as folder:
@@ -283,8 +283,8 @@ def request(transport: str, address: str, requests: int, folder: str) -> subproc
     flag = "--front" if transport == "zmq" else "--address"
     out = Path(folder) / "run.json"
     out.unlink(missing_ok=True)
-    return reqrep(transport, "request", flag, address, "--requests", str(requests), "--quiet", "--json", str(out),
-                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return reqrep(transport, "request", flag, address, "--requests", str(requests), "--quiet", "--json",
+                  str(out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def outcome(run: subprocess.Popen, folder: str) -> dict:
@@ -312,14 +312,15 @@ def main() -> None:
     parser.add_argument("--reconnecting", action="store_true",
                         help="connections that write a byte every --interval and come back when closed, for "
                              "--seconds, verified runs of --requests one after the other meanwhile")
-    parser.add_argument("--interval", type=float, default=0.5, help="with --reconnecting: seconds between bytes")
+    parser.add_argument("--interval", type=float, default=0.5,
+                        help="with --reconnecting: seconds between bytes")
     parser.add_argument("--seconds", type=float, default=30.0, help="with --reconnecting: the flood's length")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # one descriptor per connection, and then some
     if args.reconnecting:
-        report = measure_reconnecting(args.transport, args.connections, args.interval, args.seconds, args.deadline,
-                                      args.requests)
+        report = measure_reconnecting(args.transport, args.connections, args.interval, args.seconds,
+                                      args.deadline, args.requests)
     else:
         report = measure(args.transport, args.connections, args.deadline, args.requests, args.trickle)
     print(json.dumps(report, indent=2))

@@ -339,7 +339,8 @@ def test_native_refuses_a_key_too_weak_to_be_a_secret(command, key, problem):
     """An empty REQREP_AUTHKEY is not "not set", and a blank or short one is refused: whoever guesses the key
     owns the server. The same for the contents of --authkey-file (a line end is not part of the key)."""
     # TEST-NET-1: nothing listens there, nor can: a key let through ends the command within its timeout
-    done = reqrep("native", command, "--address", "192.0.2.1:5556", "--timeout", "1", env={"REQREP_AUTHKEY": key})
+    done = reqrep("native", command, "--address", "192.0.2.1:5556", "--timeout", "1",
+                  env={"REQREP_AUTHKEY": key})
     assert_usage_error(done, f"REQREP_AUTHKEY {problem}", "8 bytes or more")
 
 
@@ -348,8 +349,8 @@ def test_native_refuses_a_key_too_weak_to_be_a_secret(command, key, problem):
 def test_native_refuses_a_key_file_too_weak_to_be_a_secret(tmp_path, contents, problem):
     key = tmp_path / "key"
     key.write_bytes(contents)
-    done = reqrep("native", "request", "--address", "192.0.2.1:5556", "--timeout", "1", "--authkey-file", str(key),
-                  env={"REQREP_AUTHKEY": None})
+    done = reqrep("native", "request", "--address", "192.0.2.1:5556", "--timeout", "1", "--authkey-file",
+                  str(key), env={"REQREP_AUTHKEY": None})
     assert_usage_error(done, f"the key file {key} {problem}")
 
 

@@ -119,9 +119,9 @@ def test_a_server_short_of_descriptors_says_so_once_and_goes_on_serving():
         host, port = address.split(":")
         with ReconnectingFlood(host, int(port), 120, interval=0.2) as flood:  # 100 descriptors: some 80 wait
             assert wait_until(lambda: flood.reopened >= 100 or server.poll() is not None, 15)
-            done = subprocess.run([sys.executable, "-m", "shared.cli", "native", "request", "--address", address,
-                                   "--requests", "200", "--quiet"], capture_output=True, text=True, env=env,
-                                  timeout=30)
+            done = subprocess.run([sys.executable, "-m", "shared.cli", "native", "request", "--address",
+                                   address, "--requests", "200", "--quiet"], capture_output=True, text=True,
+                                  env=env, timeout=30)
         assert done.returncode == 0, done.stderr
     finally:
         server.terminate()
