@@ -27,6 +27,7 @@ from shared.transport import Peer, UsageError
 
 NODELAY, NAGLE = "pickle-nodelay", "pickle-nagle"
 AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
+KEY_MIN_BYTES = 8  # a shared key shorter than this is refused: a guess away from owning the server
 CONNECT_RETRY_SECONDS = 0.1
 PROBE_SECONDS = 1.0  # one attempt to reach the server's port; a peer not there by then is announced as awaited
 handshake_seconds = 10.0  # this process's deadline on a connection's handshake: the run's timeout (`connect`)
@@ -58,6 +59,12 @@ class Listener(connection.Listener):
     algorithm off on each connection unless `nodelay` is off, before the handshake, which would stall too."""
 
     nodelay = True
+
+    def __init__(self, address=None, family=None, backlog=1, authkey=None) -> None:
+        # multiprocessing takes every (host, port) for IPv4: an IPv6 host, ::1 say, needs its family named
+        if family is None and isinstance(address, tuple) and ":" in address[0]:
+            family = "AF_INET6"
+        super().__init__(address, family, backlog, authkey)
 
 
 class NagleListener(Listener):
@@ -103,22 +110,37 @@ def serializer(stock: bool) -> str:
 
 
 def load_authkey(path: str | None = None) -> bytes:
-    """The shared key: from a file if one is named, else from REQREP_AUTHKEY. Never from the command line,
-    where `ps` would show it to everyone on the machine. There is no default key."""
+    """The shared key: from a file if one is named (whitespace at its ends, a line end say, is not part of
+    it), else from REQREP_AUTHKEY. Never from the command line, where `ps` would show it to everyone on the
+    machine. There is no default key, and none too weak to be a secret (see `strong_enough`)."""
     if path:
         try:
             with open(path, "rb") as source:
-                key = source.read().strip()
+                key = source.read()
         except OSError as error:
             raise UsageError(f"cannot read the key file {path}: {error.strerror}") from None
-        if not key:
-            raise UsageError(f"the key file {path} is empty")
-        return key
-    key = os.environ.get(AUTHKEY_VARIABLE, "")
-    if not key:
+        return strong_enough(key, f"the key file {path}").strip()
+    key = os.environ.get(AUTHKEY_VARIABLE)
+    if key is None:
         raise UsageError(f"{AUTHKEY_VARIABLE} is not set and no --authkey-file was given: the native server and "
                          f"its peers need a shared key")
-    return key.encode()
+    return strong_enough(key.encode(), AUTHKEY_VARIABLE)
+
+
+def strong_enough(key: bytes, source: str) -> bytes:
+    """`key`, unless it is empty, nothing but whitespace, or shorter than KEY_MIN_BYTES without it: whoever
+    guesses the key owns the server and every responder (unpickling runs the sender's code)."""
+    if not key:
+        problem = "is empty"
+    elif not key.strip():
+        problem = "holds nothing but whitespace"
+    elif len(key.strip()) < KEY_MIN_BYTES:
+        problem = f"holds a key of {len(key.strip())} bytes, too short to be a secret"
+    else:
+        return key
+    raise UsageError(f"{source} {problem}: the native server and its peers need a shared key of "
+                     f"{KEY_MIN_BYTES} bytes or more (a random one: python3 -c 'import secrets; "
+                     f"print(secrets.token_urlsafe())')")
 
 
 class BoardClient(BaseManager):

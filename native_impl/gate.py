@@ -89,6 +89,7 @@ class Admission:
         self.step = self._answered
         self.buffer, self.need, self.header = bytearray(), _LENGTH.size, True
         self.heard = False  # whether the peer sent anything: a probe of the port (a requester's) never does
+        self.proven = False  # whether the peer answered our challenge: it holds the key
         self.challenge = _challenge(authkey)
         self._send(self.challenge)
 
@@ -129,6 +130,7 @@ class Admission:
             self._send(connection.FAILURE)
             raise connection.AuthenticationError("digest received was wrong")
         self._send(connection.WELCOME)
+        self.proven = True
         self.step = self._challenged
         return False
 
@@ -181,24 +183,29 @@ class Gate:
         self.pending: OrderedDict[int, Admission] = OrderedDict()  # by age: the oldest first
         self.selector = selectors.DefaultSelector()
         self.crowded = False  # whether PENDING_MAX was reached (said once)
+        self.short = False  # whether accept() was short of descriptors or memory (said once)
         self.expired, self.next_word = 0, 0.0  # connections closed at their deadline, not said yet; when to say
+        self.listener.setblocking(False)
+        self.selector.register(self.listener, selectors.EVENT_READ)  # its key's data: None
 
     def run(self, stop: threading.Event, poll_seconds: float) -> None:
         """Until `stop` is set."""
-        self.listener.setblocking(False)
-        self.selector.register(self.listener, selectors.EVENT_READ)
         try:
             while not stop.is_set():
-                for key, _ in self.selector.select(self.wait(poll_seconds)):
-                    if key.fileobj is self.listener:
-                        self.accept()
-                    else:
-                        self.advance(key.fd)
-                self.expire(time.monotonic())
+                self.step(poll_seconds)
         finally:
-            for fd in list(self.pending):
-                self.close(fd)
-            self.selector.close()
+            self.close_all()
+
+    def step(self, poll_seconds: float) -> None:
+        """One batch of events, then the deadlines. An event of a batch may be for a connection that an
+        earlier one closed (to make room) or handed over, and whose descriptor a newer connection may have
+        taken since: each key carries the admission it was registered for, which must still be there."""
+        for key, _ in self.selector.select(self.wait(poll_seconds)):
+            if key.data is None:
+                self.accept()
+            elif self.pending.get(key.fd) is key.data:
+                self.advance(key.fd)
+        self.expire(time.monotonic())
 
     def wait(self, poll_seconds: float) -> float:
         if not self.pending:
@@ -214,7 +221,10 @@ class Gate:
                 return
             except OSError as error:
                 if error.errno in _SHORT_OF:  # out of descriptors, say: the oldest waiting goes first
-                    log.warning("native server: cannot accept a connection: %s", error.strerror)
+                    if not self.short:  # once: a flood would otherwise write a line for each connection
+                        log.warning("native server: cannot accept a connection: %s (said once)",
+                                    error.strerror)
+                        self.short = True
                     self.make_room()
                     return
                 continue  # a connection reset before it was accepted
@@ -223,24 +233,29 @@ class Gate:
     def admit(self, sock: socket.socket) -> None:
         if len(self.pending) >= PENDING_MAX:
             self.make_room()
-        sock.setblocking(False)
-        if self.nodelay:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
+            sock.setblocking(False)
+            if self.nodelay:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             admission = Admission(sock, bytes(self.server.authkey), time.monotonic() + self.timeout)
-        except OSError:
+        except OSError:  # reset already, say: that connection only
             sock.close()
             return
         self.pending[sock.fileno()] = admission
-        self.selector.register(sock, selectors.EVENT_READ)
+        self.selector.register(sock, selectors.EVENT_READ, admission)
 
     def make_room(self) -> None:
         if not self.crowded:
-            log.warning("native server: %d connections wait for authentication: closing the oldest as more "
-                        "come (said once)", len(self.pending))
+            log.warning("native server: %d connections wait for authentication: closing the oldest that "
+                        "has not answered as more come (said once)", len(self.pending))
             self.crowded = True
-        if self.pending:
-            self.close(next(iter(self.pending)))
+        # The oldest that has not proved it holds the key: a flood of strangers cannot push out a client that
+        # answered, however fast it comes back.
+        oldest = next((fd for fd, admission in self.pending.items() if not admission.proven), None)
+        if oldest is None and self.pending:
+            oldest = next(iter(self.pending))
+        if oldest is not None:
+            self.close(oldest)
 
     def advance(self, fd: int) -> None:
         admission = self.pending[fd]
@@ -278,7 +293,13 @@ class Gate:
                      self.timeout)
             self.expired, self.next_word = 0, now + self.timeout
         if not self.pending:
-            self.crowded = False
+            self.crowded = self.short = False
+
+    def close_all(self) -> None:
+        """Every connection still waiting; the listener is the server's to close."""
+        for fd in list(self.pending):
+            self.close(fd)
+        self.selector.close()
 
     def close(self, fd: int) -> None:
         sock = self.pending.pop(fd).socket

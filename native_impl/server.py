@@ -103,9 +103,11 @@ def _server_for(board: Board, address: tuple[str, int], authkey: bytes, stock: b
         server.listener._listener._socket.listen(BACKLOG)
         return server
     except OSError as error:
+        host, port = address
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         if error.errno == errno.EADDRINUSE:
-            raise UsageError(f"port {address[1]} is already in use ({address[0]}:{address[1]})") from None
-        raise UsageError(f"cannot listen on {address[0]}:{address[1]}: {error.strerror}") from None
+            raise UsageError(f"port {port} is already in use ({where})") from None
+        raise UsageError(f"cannot listen on {where}: {error.strerror}") from None
 
 
 def serve(config: RunConfig, ready) -> None:

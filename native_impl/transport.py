@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from native_impl import codec, connection, requester, responder, server, tasks
 from shared.config import RunConfig, counted, free_port
-from shared.transport import BenchPath, Settings, Transport, UsageError, option
+from shared.transport import LOOPBACK, BenchPath, Settings, Transport, UsageError, option
 
 DEFAULT_ADDRESS = "127.0.0.1:50000"
 DEFAULT_BATCH_SIZE = 16
@@ -116,10 +116,10 @@ class NativeTransport(Transport):
         return f"{f'[{host}]' if ':' in host else host}:{port}"
 
     @contextlib.contextmanager
-    def loopback(self, config: RunConfig) -> Iterator[RunConfig]:
+    def loopback(self, config: RunConfig, host: str = LOOPBACK) -> Iterator[RunConfig]:
         """A free loopback port, and a random key for this run."""
         settings = dataclasses.replace(config.settings, authkey=secrets.token_bytes(32))
-        yield config.with_(address=f"127.0.0.1:{free_port()}", settings=settings)
+        yield config.with_(address=self.address_for(host, free_port(host)), settings=settings)
 
     def responders_reach(self, config: RunConfig) -> str:
         return config.address  # the one server serves requesters and responders alike

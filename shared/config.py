@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from shared.faults import parse_fault
 from shared.service_time import parse_service_time
-from shared.transport import Settings, Transport, UsageError
+from shared.transport import LOOPBACK, Settings, Transport, UsageError
 from shared.workload import WORKLOADS
 
 if TYPE_CHECKING:  # values.py imports this module's users: the name is for the type hint only
@@ -182,19 +182,20 @@ def check_timeout(timeout: float) -> None:
         raise UsageError(f"--timeout must be a positive number of seconds, not {timeout}")
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port that is free now, for the caller to bind at once. It is drawn below the kernel's range of
-    ephemeral ports, which outgoing connections take theirs from: one made anywhere on the machine between
-    this probe and the bind cannot take the port first."""
+def free_port(host: str = LOOPBACK) -> int:
+    """A port that is free now on `host` (an IPv4 or IPv6 address), for the caller to bind at once. It is
+    drawn below the kernel's range of ephemeral ports, which outgoing connections take theirs from: one made
+    anywhere on the machine between this probe and the bind cannot take the port first."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     low = _ephemeral_low()
     for port in random.sample(range(PORTS_FROM, low), min(PROBES, max(0, low - PORTS_FROM))):
-        with socket.socket() as probe:
+        with socket.socket(family) as probe:
             try:
                 probe.bind((host, port))
             except OSError:
                 continue
             return port
-    with socket.socket() as probe:  # a kernel whose ephemeral range starts low: any free port
+    with socket.socket(family) as probe:  # a kernel whose ephemeral range starts low: any free port
         probe.bind((host, 0))
         return probe.getsockname()[1]
 

@@ -27,6 +27,9 @@ class UsageError(Exception):
     """A mistake the user can fix; the command line prints it as one sentence and exits 2."""
 
 
+LOOPBACK = "127.0.0.1"  # where a run wholly on this machine listens, unless it asks for another (::1)
+
+
 # A MemoryError says nothing (its message is empty): what reqrep says instead, in a role and on the command line.
 OUT_OF_MEMORY = ("out of memory: the run asks for more than this machine has (a smaller --payload-bytes, --payload, "
                  "--requesters or --window fits)")
@@ -186,9 +189,10 @@ class Transport(ABC):
         """An address of this transport at a TCP host and port."""
 
     @abstractmethod
-    def loopback(self, config: RunConfig) -> contextlib.AbstractContextManager[RunConfig]:
-        """The configuration of a run wholly on this machine: free loopback ports and whatever else the run
-        needs (keys), made on entry and removed on exit."""
+    def loopback(self, config: RunConfig,
+                 host: str = LOOPBACK) -> contextlib.AbstractContextManager[RunConfig]:
+        """The configuration of a run wholly on this machine: free ports on the loopback `host` (::1 for
+        IPv6) and whatever else the run needs (keys), made on entry and removed on exit."""
 
     @abstractmethod
     def responders_reach(self, config: RunConfig) -> str:

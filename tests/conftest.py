@@ -15,6 +15,7 @@ import pytest
 
 from shared.cli import TRANSPORTS
 from shared.config import RunConfig
+from shared.transport import LOOPBACK
 from zmq_impl.codec import ID_BYTES, number_of
 
 
@@ -31,14 +32,14 @@ def transport(request) -> str:
     return request.param
 
 
-def local_config(transport: str, **changes) -> RunConfig:
-    """A small run on free loopback ports, with a short timeout so that a failure is quick. `changes` may
-    name RunConfig's fields and the transport's settings alike."""
+def local_config(transport: str, *, host: str = LOOPBACK, **changes) -> RunConfig:
+    """A small run on free ports of the loopback `host`, with a short timeout so that a failure is quick.
+    `changes` may name RunConfig's fields and the transport's settings alike."""
     chosen = TRANSPORTS[transport]
     own = {field.name for field in dataclasses.fields(chosen.settings_type)}
     settings = chosen.settings_type(**{name: changes.pop(name) for name in list(changes) if name in own})
     fields = {"requests": 200, "requesters": 2, "responders": 2, "timeout": 5.0, **changes}
-    with chosen.loopback(RunConfig(transport=chosen, settings=settings, **fields)) as config:
+    with chosen.loopback(RunConfig(transport=chosen, settings=settings, **fields), host) as config:
         return config  # made no files that leaving would remove: ports and a key only
 
 
@@ -55,10 +56,16 @@ def split_number(frame: bytes) -> tuple[bytes, bytes]:
     return b"", frame
 
 
+def environment(env: dict | None) -> dict:
+    """This process's environment with `env`'s changes: a value of None removes the variable."""
+    changed = {**os.environ, **(env or {})}
+    return {name: value for name, value in changed.items() if value is not None}
+
+
 def reqrep(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
     """The real command line, in its own process, as a user would run it (no terminal)."""
     return subprocess.run([sys.executable, "-m", "shared.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+                          timeout=timeout, env=environment(env))
 
 
 def _default_sigint() -> None:
@@ -70,7 +77,7 @@ def _default_sigint() -> None:
 def start_reqrep(*args: str, env: dict | None = None) -> subprocess.Popen:
     """The command line in the background, for the tests that signal it while it serves or runs."""
     return subprocess.Popen([sys.executable, "-m", "shared.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+                            stderr=subprocess.PIPE, text=True, env=environment(env),
                             preexec_fn=_default_sigint)
 
 
@@ -93,11 +100,11 @@ def role_process(parent, title: str) -> psutil.Process:
     raise AssertionError(f"no process titled {title!r}")
 
 
-def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
+def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(("127.0.0.1", port))
+            probe.bind((host, port))
         except OSError:
             return False
         return True

@@ -325,8 +325,33 @@ def test_each_variants_help_speaks_of_that_variant_only(transport):
 
 
 def test_native_needs_a_key():
-    done = reqrep("native", "serve", "--address", f"127.0.0.1:{free_port()}", env={"REQREP_AUTHKEY": ""})
+    done = reqrep("native", "serve", "--address", f"127.0.0.1:{free_port()}", env={"REQREP_AUTHKEY": None})
     assert_usage_error(done, "REQREP_AUTHKEY is not set")
+
+
+@pytest.mark.parametrize("command, key, problem", [
+    ("serve", "", "is empty"), ("responders", "", "is empty"), ("request", "", "is empty"),
+    ("serve", " ", "holds nothing but whitespace"), ("request", "\t \n", "holds nothing but whitespace"),
+    ("serve", "secret7", "holds a key of 7 bytes, too short to be a secret"),
+    ("request", "  secret7 ", "holds a key of 7 bytes"),
+])
+def test_native_refuses_a_key_too_weak_to_be_a_secret(command, key, problem):
+    """An empty REQREP_AUTHKEY is not "not set", and a blank or short one is refused: whoever guesses the key
+    owns the server. The same for the contents of --authkey-file (a line end is not part of the key)."""
+    # TEST-NET-1: nothing listens there, nor can: a key let through ends the command within its timeout
+    done = reqrep("native", command, "--address", "192.0.2.1:5556", "--timeout", "1",
+                  env={"REQREP_AUTHKEY": key})
+    assert_usage_error(done, f"REQREP_AUTHKEY {problem}", "8 bytes or more")
+
+
+@pytest.mark.parametrize("contents, problem", [(b"", "is empty"), (b" \n\n", "holds nothing but whitespace"),
+                                               (b"secret7\n", "holds a key of 7 bytes")])
+def test_native_refuses_a_key_file_too_weak_to_be_a_secret(tmp_path, contents, problem):
+    key = tmp_path / "key"
+    key.write_bytes(contents)
+    done = reqrep("native", "request", "--address", "192.0.2.1:5556", "--timeout", "1", "--authkey-file",
+                  str(key), env={"REQREP_AUTHKEY": None})
+    assert_usage_error(done, f"the key file {key} {problem}")
 
 
 def serving(transport: str, address: str, *extra: str, env: dict | None = None):

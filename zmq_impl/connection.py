@@ -67,6 +67,20 @@ def crosses_tcp(address: str) -> bool:
     return address.startswith("tcp://")
 
 
+def ipv6_for(socket: zmq.Socket, address: str) -> None:
+    """ZMQ_IPV6 where `address` is an IPv6 one (tcp://[::1]:5555): libzmq speaks IPv4 only unless told, and
+    then refuses to bind (ENODEV) and never reaches the peer. Told only there: with it on, a name such as
+    localhost may resolve to ::1, where a peer listening on 127.0.0.1 is not."""
+    if address.startswith("tcp://["):
+        socket.ipv6 = True
+
+
+def reach(socket: zmq.Socket, address: str) -> None:
+    """socket.connect, IPv6 included: every connect of the client side goes through here."""
+    ipv6_for(socket, address)
+    socket.connect(address)
+
+
 def client_socket(config: RunConfig, kind: int, *, asynchronous: bool = False, secure: bool = True) -> zmq.Socket:
     """A socket of `kind` for a role of the client side, not yet connected: no lingering, the run's limit on
     message size, zero-copy sends of large frames (--zero-copy-above), a deadline on both directions (a REQ
@@ -98,11 +112,11 @@ def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, *, watch: bool = 
     that logs the peer's departures and returns; the caller stops it.
     """
     if not crosses_tcp(peer.address):  # inproc: the peer, a thread of this process, is bound already
-        socket.connect(peer.address)
+        reach(socket, peer.address)
         return None
     monitor = monitor_socket(socket, shared_context())
     try:
-        socket.connect(peer.address)
+        reach(socket, peer.address)
         handshake = Handshake(peer, config.timeout, bool(config.settings.curve))
         while not (monitor.poll(handshake.wait_ms()) and handshake.done(monitor.recv_multipart())):
             pass
@@ -119,11 +133,11 @@ async def connect_async(config: RunConfig, peer: Peer, socket: zmq.asyncio.Socke
     """`connect` for a task, awaiting the handshake on an awaitable monitor: a thousand requester tasks wait
     for their broker on the loop, and a task cancelled meanwhile stops its monitor on the way out."""
     if not crosses_tcp(peer.address):
-        socket.connect(peer.address)
+        reach(socket, peer.address)
         return
     monitor = monitor_socket(socket, asyncio_context())
     try:
-        socket.connect(peer.address)
+        reach(socket, peer.address)
         handshake = Handshake(peer, config.timeout, bool(config.settings.curve))
         while not (await monitor.poll(handshake.wait_ms()) and handshake.done(await monitor.recv_multipart())):
             pass

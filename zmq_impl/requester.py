@@ -22,7 +22,7 @@ from shared.results import RequesterResult, Tally, shows_exchanges
 from shared.transport import Peer, notice_level
 from shared.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, Delivery, delivery_of, one_line, workload_for
 from zmq_impl.codec import CODECS, framing, own_codec
-from zmq_impl.connection import client_socket, connect, sender
+from zmq_impl.connection import client_socket, connect, reach, sender
 
 
 def peer_of(config: RunConfig, requester_id: int) -> Peer:
@@ -43,7 +43,7 @@ def open_socket(config: RunConfig, requester_id: int, kind: int = zmq.REQ, *, wa
         if wait:
             connect(config, peer, socket)
         else:
-            socket.connect(peer.address)
+            reach(socket, peer.address)
     except BaseException:
         socket.close()
         raise

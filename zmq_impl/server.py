@@ -17,7 +17,7 @@ import zmq
 from shared.config import RunConfig
 from shared.transport import UsageError
 from zmq_impl.balancing import HEARTBEAT, READY, Frames, Roster
-from zmq_impl.connection import crosses_tcp, shared_context
+from zmq_impl.connection import crosses_tcp, ipv6_for, shared_context
 from zmq_impl.curve import secure_server, start_authenticator
 
 SIGNAL_POLL_SECONDS = 0.2
@@ -27,7 +27,8 @@ BACKLOG = 4096
 
 
 def bind(socket: zmq.Socket, address: str) -> None:
-    """Bind, turning the usual failures into one sentence for the user."""
+    """Bind, IPv6 included, turning the usual failures into one sentence for the user."""
+    ipv6_for(socket, address)
     try:
         socket.bind(address)
     except zmq.ZMQError as error:

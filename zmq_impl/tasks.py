@@ -25,7 +25,7 @@ from shared.service_time import service_delay
 from shared.workload import BadRequests, workload_for
 from zmq_impl.balancing import Frames
 from zmq_impl.codec import CODECS, framing, own_codec
-from zmq_impl.connection import client_socket, connect_async, sender, small_frames
+from zmq_impl.connection import client_socket, connect_async, reach, sender, small_frames
 from zmq_impl.requester import peer_of
 from zmq_impl.responder import (
     answerer,
@@ -112,7 +112,7 @@ async def open_socket(config: RunConfig, requester_id: int, kind: int = zmq.REQ,
         if wait:
             await connect_async(config, peer, socket)
         else:
-            socket.connect(peer.address)
+            reach(socket, peer.address)
     except BaseException:
         socket.close()
         raise

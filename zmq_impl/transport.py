@@ -15,7 +15,7 @@ from importlib import metadata
 import zmq
 
 from shared.config import IN_ONE_PROCESS, RunConfig, counted, free_port
-from shared.transport import EVERY_STUDY, BenchPath, ExtraCommand, Settings, Transport, UsageError, option
+from shared.transport import EVERY_STUDY, LOOPBACK, BenchPath, ExtraCommand, Settings, Transport, UsageError, option
 from shared.workload import ECHO_SUFFIX
 from zmq_impl import codec, connection, request_router, requester, responder, server, tasks
 from zmq_impl.connection import ZERO_COPY_BYTES
@@ -120,12 +120,16 @@ SENDING_SIDES = "run compare serve responders request"  # the requesters and res
 BROKER_SIDES = "run compare serve broker responders"  # responders speak the protocol of the broker they serve
 
 
-def internal_back(config: RunConfig) -> str:
+def endpoint(host: str, port: int) -> str:
+    return f"tcp://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def internal_back(config: RunConfig, host: str = LOOPBACK) -> str:
     """Where a broker meets responders started with it: threads and asyncio tasks share one context, so
-    inproc, as the seed's places did; processes need TCP, on a free loopback port."""
+    inproc, as the seed's places did; processes need TCP, on a free port of the loopback `host`."""
     if config.concurrency in IN_ONE_PROCESS:
         return f"inproc://reqrep-responders-{uuid.uuid4().hex}"
-    return f"tcp://127.0.0.1:{free_port()}"
+    return endpoint(host, free_port(host))
 
 
 class ZmqTransport(Transport):
@@ -239,17 +243,17 @@ class ZmqTransport(Transport):
         return host.strip("[]"), int(port)
 
     def address_for(self, host: str, port: int) -> str:
-        return f"tcp://{f'[{host}]' if ':' in host else host}:{port}"
+        return endpoint(host, port)
 
     @contextlib.contextmanager
-    def loopback(self, config: RunConfig) -> Iterator[RunConfig]:
+    def loopback(self, config: RunConfig, host: str = LOOPBACK) -> Iterator[RunConfig]:
         """Free loopback ports; threads and asyncio tasks share one context, so their broker meets its
         responders on inproc, as the seed's places did. With `--curve` alone, keys made for the run."""
-        back = internal_back(config)
+        back = internal_back(config, host)
         keys = keys_for_a_run() if config.settings.curve == MAKE_KEYS else contextlib.nullcontext(config.settings.curve)
         with keys as curve:
             settings = dataclasses.replace(config.settings, back_address=back, curve=curve)
-            yield config.with_(address=f"tcp://127.0.0.1:{free_port()}", settings=settings)
+            yield config.with_(address=endpoint(host, free_port(host)), settings=settings)
 
     def responders_reach(self, config: RunConfig) -> str:
         if not self.needs_server(config):
