@@ -57,10 +57,11 @@ def answerer(config: RunConfig, bad: BadRequests) -> Callable[[bytes], bytes]:
     return numbered if carries_id(codec) else plain
 
 
-def frames_reply(frame: bytes, extra: list, codec: Codec, bad: BadRequests) -> bytes:
-    """The error reply to a request that came in more than one frame (`extra` are the ones after the first)."""
-    problem = ValueError(f"a request is one frame, this one had {len(extra) + 1}")
+def frames_reply(frames: list, codec: Codec, bad: BadRequests) -> bytes:
+    """The error reply to a request that came in more frames than one, or none; numbered as its first."""
+    problem = ValueError(f"a request is one frame, this one had {len(frames)}")
     bad.count(DECODE_REQUEST, problem)
+    frame = frames[0] if frames else b""
     number = frame[:ID_BYTES] if carries_id(codec) and len(frame) > ID_BYTES and frame[0] == ID_MARKER else b""
     return number + error_reply(codec, DECODE_REQUEST, problem)
 
@@ -97,7 +98,7 @@ def duty(config: RunConfig, index: int, bad: BadRequests) -> Duty:
     """A responder's part of the balancing protocol, its answers made by `answerer`."""
     codec = CODECS[config.codec]
     return Duty(config, peer_of(config, index), answerer(config, bad),
-                lambda frame, extra: frames_reply(frame, extra, codec, bad), bad)
+                lambda frames: frames_reply(frames, codec, bad), bad)
 
 
 def routing_id(index: int) -> bytes:
@@ -134,7 +135,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
                     raise
                 # More frames follow: REP answers only once it has taken the whole request. Checking for
                 # them here, on the rare path, spares every request a getsockopt call.
-                socket.send(frames_reply(frame, socket.recv_multipart(), CODECS[config.codec], bad))
+                socket.send(frames_reply([frame, *socket.recv_multipart()], CODECS[config.codec], bad))
     except zmq.ContextTerminated:
         pass
     finally:

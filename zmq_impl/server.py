@@ -16,7 +16,7 @@ import zmq
 
 from shared.config import RunConfig
 from shared.transport import UsageError
-from zmq_impl.balancing import HEARTBEAT, READY, Frames, Roster
+from zmq_impl.balancing import HEARTBEAT, READY, Frames, Roster, envelope_of
 from zmq_impl.connection import crosses_tcp, shared_context
 from zmq_impl.curve import secure_server, start_authenticator
 
@@ -146,8 +146,8 @@ def balance(config: RunConfig, ready) -> None:
 
 
 def dispatch(front: zmq.Socket, back: zmq.Socket, roster: Roster) -> None:
-    """The broker's loop: the front is read only while a responder is free, so requests wait in its queue
-    (and, past its high-water mark, in TCP) rather than in a responder's."""
+    """The broker's loop: the front is read only while a responder can take a request, so requests wait in
+    its queue (and, past its high-water mark, in TCP) rather than in a responder's."""
     both, responders = zmq.Poller(), zmq.Poller()
     for poller in (both, responders):
         poller.register(back, zmq.POLLIN)
@@ -155,7 +155,7 @@ def dispatch(front: zmq.Socket, back: zmq.Socket, roster: Roster) -> None:
     poll_both, poll_responders, clock = both.poll, responders.poll, time.monotonic
     now = clock()
     while True:
-        polled = (poll_both if roster.free else poll_responders)(roster.wait_ms(now))
+        polled = (poll_both if roster.proven or roster.can_take() else poll_responders)(roster.wait_ms(now))
         now = clock()
         for socket, _ in polled:
             if socket is back:
@@ -190,39 +190,45 @@ def send_frames(socket: zmq.Socket, frames: Frames, flags: int = 0) -> None:
 
 
 def from_responder(frames: Frames, front: zmq.Socket, roster: Roster, now: float) -> None:
-    """A responder's READY, heartbeat or reply. A heartbeat from one not on the roster (dropped, or met by a
-    broker started since) takes it back as free: responders send heartbeats between requests only."""
+    """A responder's READY, heartbeat or reply. A reply goes to its requester only if it answers the request
+    its responder holds; anything else is dropped."""
     identity, rest = frames[0], frames[1:]
-    unknown = roster.heard(identity, now)
-    if len(rest) == 1:
-        if rest[0] not in (READY, HEARTBEAT) or (rest[0] == HEARTBEAT and not unknown):
+    if len(rest) > 1:
+        if not roster.answered(identity, rest, now):
+            roster.strays.drop("a reply to a client it was not handed", identity)
             return
-    else:
         try:
             send_frames(front, rest, NOBLOCK)  # a requester gone: the ROUTER drops it
         except zmq.Again:
             pass
-    if unknown:
-        roster.take_back(identity, greeting=rest == [READY])
-    roster.release(identity)
+    elif rest[0] in (READY, HEARTBEAT):
+        roster.signal(identity, rest[0] == READY, now)
+    else:
+        roster.strays.drop(f"a frame of {len(rest[0])} bytes that is no signal", identity)
 
 
 def to_responder(frames: Frames, back: zmq.Socket, roster: Roster, now: float) -> None:
-    """Hand a request to the responder free the longest; if it is gone, to the next. With none left the
-    request is dropped, and its requester sends it again."""
+    """Hand a request to the responder `roster.next_free` gives; if it is gone, to the next. With none left
+    the request is dropped, and its requester sends it again. One with no envelope is dropped: no reply
+    could reach its sender."""
+    envelope = envelope_of(frames)
+    if envelope is None:
+        roster.strays.drop("a request with no envelope (no empty delimiter frame)", frames[0])
+        return
     while (identity := roster.next_free()) is not None:
         if hand_to(back, roster, identity, frames, now):
+            roster.hold(identity, envelope, now)
             return
 
 
 def hand_to(back: zmq.Socket, roster: Roster, identity: bytes, frames: Frames, now: float) -> bool:
-    """Send to one responder, never blocking; one that is gone is struck off the roster."""
+    """Send to one responder, never blocking; one that is gone, or takes nothing more, is struck off the
+    roster."""
     try:
         send_frames(back, [identity, *frames], NOBLOCK)
     except zmq.ZMQError as error:
-        if error.errno == zmq.EHOSTUNREACH:
-            roster.forget(identity, "disconnected")
-        return False  # EAGAIN: its queue is full; it is not free, and its silence will tell
+        roster.forget(identity, "disconnected" if error.errno == zmq.EHOSTUNREACH else "its queue is full")
+        return False
     roster.sent(identity, now)
     return True
 

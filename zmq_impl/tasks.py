@@ -62,7 +62,8 @@ async def respond(config: RunConfig, index: int, ready) -> None:
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise
-                await socket.send(frames_reply(frame, await socket.recv_multipart(), CODECS[config.codec], bad))
+                frames = [frame, *await socket.recv_multipart()]
+                await socket.send(frames_reply(frames, CODECS[config.codec], bad))
     except zmq.ContextTerminated:
         pass
     finally:
