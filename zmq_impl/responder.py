@@ -22,7 +22,7 @@ from shared.workload import DECODE_REQUEST, BadRequests, answer, responder_handl
 from zmq_impl.balancing import Duty, Frames
 from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, carries_id, error_reply, own_codec
 from zmq_impl.connection import client_socket, connect, sender, shared_context
-from zmq_impl.curve import secure_server, start_authenticator
+from zmq_impl.curve import RESPONDER_KEY, secure_server, start_authenticator
 from zmq_impl.server import bind, handshake_ms, receive_frames, send_frames
 
 # Below this size a slice of a frame (a copy) costs fewer instructions than a memoryview of it, above it more.
@@ -84,6 +84,12 @@ def listen_or_connect(config: RunConfig, index: int, socket: zmq.Socket):
     return None, peer_of(config, index)
 
 
+def responder_key(config: RunConfig) -> str | None:
+    """A responder's CURVE key pair, which the broker's back admits; the hello example's responder listens
+    itself, as a server."""
+    return None if config.example == "hello" else RESPONDER_KEY
+
+
 def peer_of(config: RunConfig, index: int) -> Peer:
     return Peer(config.role(f"responder {index}"), config.role("broker"), config.settings.back_address,
                 notice_level(index))
@@ -114,7 +120,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
     bad = BadRequests(index)
     reply_to, delay = answerer(config, bad), service_delay(config)
     try:
-        socket = client_socket(config, zmq.REP, secure=config.example != "hello")
+        socket = client_socket(config, zmq.REP, key=responder_key(config))
     except zmq.ContextTerminated:
         return
     handler = watch = None
@@ -151,7 +157,7 @@ def work(config: RunConfig, index: int, ready) -> None:
     in its envelope, and a heartbeat whenever it has been quiet for an interval."""
     shift, delay = duty(config, index, BadRequests(index)), service_delay(config)
     try:
-        socket = client_socket(config, zmq.DEALER)
+        socket = client_socket(config, zmq.DEALER, key=responder_key(config))
     except zmq.ContextTerminated:
         return
     try:

@@ -18,7 +18,7 @@ from shared.config import RunConfig
 from shared.transport import UsageError
 from zmq_impl.balancing import HEARTBEAT, READY, Frames, Roster, envelope_of
 from zmq_impl.connection import crosses_tcp, shared_context
-from zmq_impl.curve import secure_server, start_authenticator
+from zmq_impl.curve import BACK, FRONT, secure_server, start_authenticator
 
 SIGNAL_POLL_SECONDS = 0.2
 # Connections waiting to be accepted, as on the native server: with libzmq's 100, a thousand requesters that
@@ -36,11 +36,12 @@ def bind(socket: zmq.Socket, address: str) -> None:
         raise UsageError(f"cannot listen on {address}: {error.strerror}") from None
 
 
-def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = True) -> zmq.Socket:
+def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = True,
+                  side: str = FRONT) -> zmq.Socket:
     """A socket of `kind` bound on `address`: no lingering, the run's limit on message size (a peer that
     sends more is disconnected by libzmq before the message is ever assembled), a connection that has not
     completed ZMTP's handshake within the timeout closed, and CURVE when it crosses TCP (unless `secure` is
-    off: peers on this host only)."""
+    off: peers on this host only), admitting the keys of the broker's `side`."""
     socket = shared_context().socket(kind)
     try:
         socket.linger = 0
@@ -48,7 +49,7 @@ def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = 
         socket.handshake_ivl = handshake_ms(config)
         socket.backlog = BACKLOG
         if secure and crosses_tcp(address):  # responders on other hosts are let in by their key, like requesters
-            secure_server(socket, config.settings.curve)
+            secure_server(socket, config.settings.curve, side)
         bind(socket, address)
     except BaseException:
         socket.close()
@@ -62,16 +63,21 @@ def handshake_ms(config: RunConfig) -> int:
     return max(1, round(config.timeout * 1000))
 
 
+def sides(config: RunConfig) -> tuple[str, ...]:
+    """The broker's sides that CURVE guards: the front, and the back where responders reach it over TCP."""
+    return (FRONT, BACK) if crosses_tcp(config.settings.back_address) else (FRONT,)
+
+
 def serve(config: RunConfig, ready) -> None:
     """Run the broker until interrupted (SIGTERM in its own process, `stop_threads` in threads)."""
     if config.settings.broker == "balancing":
         balance(config, ready)
         return
-    handler = start_authenticator(config.settings.curve, shared_context())
+    handler = start_authenticator(config.settings.curve, shared_context(), sides(config))
     front = back = None
     try:
         front = server_socket(config, zmq.ROUTER, config.address)
-        back = server_socket(config, zmq.DEALER, config.settings.back_address)
+        back = server_socket(config, zmq.DEALER, config.settings.back_address, side=BACK)
     except BaseException:
         for socket in (front, back):
             if socket is not None:
@@ -126,11 +132,11 @@ def balance(config: RunConfig, ready) -> None:
     Its loop is Python's, where zmq.proxy's is C: what that costs is the ratio `--broker balancing` shows
     against `--broker proxy`. It polls in slices of a heartbeat at most, so a signal gets in.
     """
-    handler = start_authenticator(config.settings.curve, shared_context())
+    handler = start_authenticator(config.settings.curve, shared_context(), sides(config))
     front = back = None
     try:
         front = server_socket(config, zmq.ROUTER, config.address)
-        back = server_socket(config, zmq.ROUTER, config.settings.back_address)
+        back = server_socket(config, zmq.ROUTER, config.settings.back_address, side=BACK)
         back.router_mandatory = 1  # a request handed to a responder that is gone fails here, and goes to another
         back.router_handover = 1  # a responder that reconnects under its name takes its place at once
         ready.set()

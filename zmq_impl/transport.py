@@ -111,8 +111,10 @@ def zero_copy_bytes(text: str) -> int | None:
 def _keys(values: dict) -> list[str]:
     made = create_keys(values["folder"], force=values["force"])
     folder = values["folder"]
-    return [*made, f"the server uses {folder}/server.key_secret and admits the public keys in {folder}/authorized/; "
-                   f"a client uses client.key_secret and server.key"]
+    return [*made, f"the broker uses {folder}/server.key_secret, and admits the requesters' public keys in "
+                   f"{folder}/authorized/ at its front and the responders' in {folder}/responders/ at its "
+                   f"back; a requester uses client.key_secret and server.key, a responder "
+                   f"responder.key_secret and server.key"]
 
 
 ALL_SIDES = "run compare serve broker responders request"
@@ -181,7 +183,8 @@ class ZmqTransport(Transport):
              "broker": "the broker alone: ROUTER, zmq.proxy, DEALER (or, with --broker balancing, ROUTER, a loop "
                        "that hands requests to free responders, ROUTER)",
              "responders": "responders alone, for a running broker"}
-    commands = (ExtraCommand("keys", "create CURVE key pairs for a server and a client in DIR", (
+    commands = (ExtraCommand("keys", "create CURVE key pairs in DIR: the broker's, the requesters' and the "
+                                     "responders'", (
         option("folder", parts="keys", metavar="DIR", help="the folder to write the keys into (created)"),
         option("--force", parts="keys", action="store_true", help="replace keys that are there already"),
     ), _keys),)
