@@ -176,11 +176,12 @@ class Roster:
         return identity
 
     def hold(self, identity: bytes, envelope: Frames, now: float) -> None:
-        """`identity` was handed a request that came in `envelope`: it holds it until it answers, or until the
+        """`identity` was sent a request that came in `envelope`: it holds it until it answers, or until the
         deadline."""
         trial = identity not in self.trusted
         self.held[identity] = (envelope, now + self.timeout, trial)
         self.on_trial += trial
+        self.sent(identity, now)
 
     def answered(self, identity: bytes, reply: Frames, now: float) -> bool:
         """Whether `reply` answers the request `identity` holds (or kept past its deadline), in its envelope

@@ -170,7 +170,8 @@ def dispatch(front: zmq.Socket, back: zmq.Socket, roster: Roster) -> None:
                 to_responder(receive_frames(front), back, roster, now)
         if now >= roster.next_tick:
             for identity in roster.tick(now):
-                hand_to(back, roster, identity, [HEARTBEAT], now)
+                if hand_to(back, roster, identity, [HEARTBEAT]):
+                    roster.sent(identity, now)
 
 
 # Plain ints: combining pyzmq's flag enums costs more than the call they are passed to.
@@ -222,12 +223,12 @@ def to_responder(frames: Frames, back: zmq.Socket, roster: Roster, now: float) -
         roster.strays.drop("a request with no envelope (no empty delimiter frame)", frames[0])
         return
     while (identity := roster.next_free()) is not None:
-        if hand_to(back, roster, identity, frames, now):
+        if hand_to(back, roster, identity, frames):
             roster.hold(identity, envelope, now)
             return
 
 
-def hand_to(back: zmq.Socket, roster: Roster, identity: bytes, frames: Frames, now: float) -> bool:
+def hand_to(back: zmq.Socket, roster: Roster, identity: bytes, frames: Frames) -> bool:
     """Send to one responder, never blocking; one that is gone, or takes nothing more, is struck off the
     roster."""
     try:
@@ -235,7 +236,6 @@ def hand_to(back: zmq.Socket, roster: Roster, identity: bytes, frames: Frames, n
     except zmq.ZMQError as error:
         roster.forget(identity, "disconnected" if error.errno == zmq.EHOSTUNREACH else "its queue is full")
         return False
-    roster.sent(identity, now)
     return True
 
 
