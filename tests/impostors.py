@@ -29,7 +29,7 @@ from pathlib import Path
 import zmq
 from flood import free_port, reqrep, serving, stop
 
-READY, HEARTBEAT = b"\x01", b"\x02"  # zmq_impl/balancing.py's frames, spelled out: an impostor imports nothing
+READY, HEARTBEAT = b"\x01", b"\x02"  # balancing.py's frames, spelled out: an impostor imports nothing
 NOBODY = b"\x00no such client"
 WARM_UP = 100  # requests answered before the fakes come
 KINDS = ("never", "nobody")
@@ -38,7 +38,8 @@ KINDS = ("never", "nobody")
 class FakeResponders:
     """`count` DEALER sockets at a balancing broker's `back` address, each a READY and then a heartbeat every
     `interval`, on a thread of their own; `kind` says what each does with a request. Counts the requests
-    handed to each; `known` is set once every fake has heard a heartbeat from the broker (it knows them all)."""
+    handed to each; `known` is set once every fake has heard a heartbeat from the broker, which knows them
+    all then."""
 
     def __init__(self, back: str, count: int, kind: str = "never", interval: float = 1.0) -> None:
         self.back, self.count, self.kind, self.interval = back, count, kind, interval
@@ -158,8 +159,9 @@ def verified_run(front: str, requests: int, timeout: float) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run.json"
         began = time.monotonic()
-        done = reqrep("zmq", "request", "--front", front, "--requests", str(requests), "--timeout", str(timeout),
-                      "--quiet", "--json", str(out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        done = reqrep("zmq", "request", "--front", front, "--requests", str(requests), "--timeout",
+                      str(timeout), "--quiet", "--json", str(out), stdout=subprocess.DEVNULL,
+                      stderr=subprocess.PIPE, text=True)
         _, errors = done.communicate()
         result = json.loads(out.read_text()) if out.exists() else {}
     return {"exit": done.returncode, "wall_s": round(time.monotonic() - began, 2),
@@ -171,7 +173,7 @@ def measure(what: str, fakes: int, kind: str, requests: int, timeout: float) -> 
     front, back, started = balancing_side(timeout)
     try:
         if what == "fakes":
-            warm_up = verified_run(front, WARM_UP, timeout)  # the responders have answered before, as in service
+            warm_up = verified_run(front, WARM_UP, timeout)  # the responders answered before, as in service
             if warm_up["exit"] != 0:
                 raise RuntimeError(f"the warm-up run failed: {warm_up}")
             with FakeResponders(back, fakes, kind) as impostors:

@@ -16,8 +16,8 @@ from impostors import HEARTBEAT, READY, FakeResponders, Trickle, envelope_less
 
 from shared.config import CONCURRENCY, free_port
 from shared.run import response_side, run
-from zmq_impl.balancing import Roster
 from zmq_impl.codec import decode_msgpack
+from zmq_impl.roster import Roster
 
 pytestmark = pytest.mark.timeout(120)
 PACE = {"heartbeat": 0.2, "liveness": 3}
@@ -47,8 +47,8 @@ def test_requests_with_no_envelope_are_dropped_at_the_front_and_said(concurrency
             envelope_less(front, 5, context)
         out = tmp_path / "run.json"
         with Trickle(front, 50):
-            done = reqrep("zmq", "request", "--front", front, "--requests", "1000", "--timeout", "1", "--quiet",
-                          "--json", str(out))
+            done = reqrep("zmq", "request", "--front", front, "--requests", "1000", "--timeout", "1",
+                          "--quiet", "--json", str(out))
         assert done.returncode == 0, done.stderr
         result = json.loads(out.read_text())
         assert (result["ok"], result["failed"], result["retries"]) == (1000, 0, 0)
@@ -82,7 +82,8 @@ def test_each_shape_at_the_front_gets_its_reply_or_is_dropped():
             else:
                 assert reply[0] == b"" and len(reply) == 2, frames
                 error = decode_msgpack(reply[1])
-                assert error["status"] == 400 and str(expected) in f"{error['status']} {error['body']}", frames
+                assert error["status"] == 400, frames
+                assert str(expected) in f"{error['status']} {error['body']}", frames
         assert dealer.poll(200) == 0  # nothing came for the ones dropped
         result = verified(config, 500)
     assert (result.ok, result.failed, result.retries) == (500, 0, 0)
@@ -125,7 +126,8 @@ def test_heartbeating_fakes_that_never_answer_cost_no_request_while_responders_a
 
 
 def test_a_fake_that_answers_to_a_client_that_does_not_exist_is_never_freed():
-    """Its answer goes nowhere and frees nobody: it holds the one request until the deadline, then gets none."""
+    """Its answer goes nowhere and frees nobody: it holds its one request until the deadline, then gets
+    none."""
     config = balancing(responders=2, requesters=2, timeout=1.0)
     with response_side(config):
         assert verified(config, 200).ok == 200

@@ -1,7 +1,7 @@
 """The listening side of ZeroMQ: the broker. With `--broker proxy` (the seed's), a ROUTER bound on the front
 address, zmq.proxy, and a DEALER bound on the back address where the responders connect; with `--broker
 balancing`, a ROUTER on each side and a loop that hands each request to a responder that said it is free
-(the protocol and its bookkeeping are in balancing.py).
+(the protocol is in balancing.py, its bookkeeping in roster.py).
 
 The seed's final response-router had the two sockets swapped (DEALER in front, ROUTER behind), which
 drops every request; this is the layout of its earlier, working revision.
@@ -16,9 +16,10 @@ import zmq
 
 from shared.config import RunConfig
 from shared.transport import UsageError
-from zmq_impl.balancing import HEARTBEAT, READY, Frames, Roster, envelope_of
+from zmq_impl.balancing import HEARTBEAT, READY, Frames, envelope_of
 from zmq_impl.connection import crosses_tcp, shared_context
 from zmq_impl.curve import BACK, FRONT, secure_server, start_authenticator
+from zmq_impl.roster import Roster
 
 SIGNAL_POLL_SECONDS = 0.2
 # Connections waiting to be accepted, as on the native server: with libzmq's 100, a thousand requesters that
@@ -126,8 +127,9 @@ def run_proxy(front: zmq.Socket, back: zmq.Socket, ready, handler=None) -> None:
 
 
 def balance(config: RunConfig, ready) -> None:
-    """The load-balancing broker until interrupted: requests from the front go to the responder free the
-    longest, each holding one at a time; a responder silent past its liveness gets none (see balancing.py).
+    """The load-balancing broker until interrupted: requests from the front go to a free responder, each
+    holding one at a time until it answers it; a responder silent past its liveness, or holding a request past
+    the timeout, gets none (see roster.py).
 
     Its loop is Python's, where zmq.proxy's is C: what that costs is the ratio `--broker balancing` shows
     against `--broker proxy`. It polls in slices of a heartbeat at most, so a signal gets in.

@@ -160,8 +160,8 @@ class ZmqTransport(Transport):
         option("--broker", parts=BROKER_SIDES, choices=BROKERS, default="proxy",
                help="proxy: the seed's zmq.proxy, whose DEALER pushes requests to the responders in turn, hung or "
                     "not (default); balancing: the zguide's load-balancing broker, which hands a request only to a "
-                    "responder that said it is free, and drops a silent one (a broker and its responders need the "
-                    "same)"),
+                    "responder that said it is free, and drops a silent one, or one that kept a request past "
+                    "--timeout (a broker and its responders need the same)"),
         option("--broker", parts="bench", action="append", choices=BROKERS, default=None,
                help="the zmq paths of every study behind this broker: proxy (the seed's zmq.proxy) or balancing "
                     "(the load-balancing broker); given twice, each zmq path runs behind the first under its own "
