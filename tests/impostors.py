@@ -155,13 +155,13 @@ def balancing_side(timeout: float) -> tuple[str, str, list[subprocess.Popen]]:
         raise
 
 
-def verified_run(front: str, requests: int, timeout: float) -> dict:
+def verified_run(front: str, requests: int, timeout: float, window: int = 1) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run.json"
         began = time.monotonic()
         done = reqrep("zmq", "request", "--front", front, "--requests", str(requests), "--timeout",
-                      str(timeout), "--quiet", "--json", str(out), stdout=subprocess.DEVNULL,
-                      stderr=subprocess.PIPE, text=True)
+                      str(timeout), "--window", str(window), "--quiet", "--json", str(out),
+                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         _, errors = done.communicate()
         result = json.loads(out.read_text()) if out.exists() else {}
     return {"exit": done.returncode, "wall_s": round(time.monotonic() - began, 2),
@@ -169,7 +169,7 @@ def verified_run(front: str, requests: int, timeout: float) -> dict:
             "stderr": errors.strip().splitlines()[-3:]}
 
 
-def measure(what: str, fakes: int, kind: str, requests: int, timeout: float) -> dict:
+def measure(what: str, fakes: int, kind: str, requests: int, timeout: float, window: int = 1) -> dict:
     front, back, started = balancing_side(timeout)
     try:
         if what == "fakes":
@@ -181,13 +181,13 @@ def measure(what: str, fakes: int, kind: str, requests: int, timeout: float) -> 
                 if not impostors.known.wait(120):
                     raise RuntimeError(f"the broker did not heartbeat all {fakes} fakes within 120 s")
                 report = {"fakes": fakes, "kind": kind, "known_in_s": round(time.monotonic() - began, 2),
-                          "run": verified_run(front, requests, timeout)}
+                          "run": verified_run(front, requests, timeout, window)}
             report |= {"handed_to_fakes": sum(impostors.handed), "most_to_one_fake": max(impostors.handed)}
             return report
         with zmq.Context() as context:
             envelope_less(front, 5, context)
         with Trickle(front, 20) as trickle:
-            run = verified_run(front, requests, timeout)
+            run = verified_run(front, requests, timeout, window)
         return {"envelope_less": 5 + trickle.sent, "run": run}
     finally:
         stop(*reversed(started))
@@ -200,10 +200,12 @@ def main() -> None:
     parser.add_argument("--kind", choices=KINDS, default="never", help="what a fake does with a request")
     parser.add_argument("--requests", type=int, default=5000, help="the verified run's")
     parser.add_argument("--timeout", type=float, default=2.0, help="the broker's and the run's --timeout")
+    parser.add_argument("--window", type=int, default=1, help="the run's requests in flight per requester")
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # two descriptors a fake, and then some
-    print(json.dumps(measure(args.what, args.fakes, args.kind, args.requests, args.timeout), indent=2))
+    print(json.dumps(measure(args.what, args.fakes, args.kind, args.requests, args.timeout, args.window),
+                     indent=2))
 
 
 if __name__ == "__main__":
