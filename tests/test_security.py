@@ -96,3 +96,48 @@ def test_native_key_from_a_file(tmp_path):
     for path, message in ((empty, "is empty"), (tmp_path / "missing", "cannot read the key file")):
         done = reqrep("native", "request", "--address", address, "--authkey-file", str(path), env=no_env)
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("broker", ["proxy", "balancing"])
+def test_curve_admits_each_key_on_its_own_side_of_the_broker(keys, tmp_path, broker):
+    """A requester's key does not make its holder a responder, nor a responder's a requester: the broker's
+    back admits the keys in DIR/responders/, its front those in DIR/authorized/."""
+    front, back = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+    swapped = tmp_path / "swapped"  # each client's key pair in the other's place
+    swapped.mkdir()
+    shutil.copy(keys / "server.key", swapped)
+    for mine, theirs in (("client", "responder"), ("responder", "client")):
+        for suffix in (".key", ".key_secret"):
+            shutil.copy(keys / f"{mine}{suffix}", swapped / f"{theirs}{suffix}")
+    curve = ("--curve", str(keys))
+    server = serving("zmq", "broker", "--broker", broker, "--front", front, "--back", back, *curve)
+    responders = serving("zmq", "responders", "--broker", broker, "--back", back, "--responders", "2", *curve)
+    try:
+        good = reqrep("zmq", "request", "--front", front, *curve, "--requests", "200", "--quiet")
+        assert good.returncode == 0, good.stderr
+        for command in (("zmq", "responders", "--broker", broker, "--back", back, "--responders", "1"),
+                        ("zmq", "request", "--front", front, "--requests", "10", "--retries", "0")):
+            refused = reqrep(*command, "--curve", str(swapped), "--timeout", "5")
+            assert refused.returncode == 2, refused.stderr
+            assert "refused this client's CURVE key" in refused.stderr, refused.stderr
+    finally:
+        stop(responders)
+        stop(server)
+
+
+def test_a_key_folder_from_before_responder_keys_is_refused_then_completed(keys):
+    """A folder with the server's and the requesters' keys only: the broker says how to add the responders',
+    and `reqrep zmq keys` adds them without touching the others."""
+    for made in ("responder.key", "responder.key_secret", "responders/responder.key"):
+        (keys / made).unlink()
+    (keys / "responders").rmdir()
+    kept = {name: (keys / name).read_bytes() for name in ("server.key_secret", "client.key_secret")}
+    old = reqrep("zmq", "serve", "--front", f"tcp://127.0.0.1:{free_port()}", "--curve", str(keys))
+    assert old.returncode == 2 and "Traceback" not in old.stderr, old.stderr
+    assert "`reqrep zmq keys DIR`" in old.stderr, old.stderr
+    added = reqrep("zmq", "keys", str(keys))
+    assert added.returncode == 0, added.stderr
+    assert (keys / "responders" / "responder.key").exists() and (keys / "responder.key_secret").exists()
+    assert {name: (keys / name).read_bytes() for name in kept} == kept
+    again = reqrep("zmq", "keys", str(keys))
+    assert again.returncode == 2 and "--force" in again.stderr

@@ -1,6 +1,7 @@
 """The load-balancing broker's protocol (`--broker balancing`), the zguide's answer to a responder that hangs
-behind zmq.proxy, with the Paranoid Pirate's heartbeats: the messages, and the bookkeeping of each side with
-no I/O. The broker's loop is in server.py, the responder's in responder.py (blocking) and tasks.py (asyncio).
+behind zmq.proxy, with the Paranoid Pirate's heartbeats: the messages, the pulse of a peer, and a responder's
+side, with no I/O. The broker's bookkeeping is in roster.py and its loop in server.py; the responder's loop
+in responder.py (blocking) and tasks.py (asyncio).
 
 zmq only: behind zmq.proxy the DEALER pushes every n-th request to each responder, hung or not, while native
 responders pull from one shared queue, so there a request already goes only to a responder that is free.
@@ -8,19 +9,23 @@ Here responders say when they are free, and the broker hands a request to a free
 
     responder -> broker   READY              free: send me a request (once connected)
                           HEARTBEAT          alive (after an interval in which it sent nothing else)
-                          envelope, reply    the answer, and free again
+                          envelope, reply    the answer to the request it holds, in its envelope; free again
     broker -> responder   envelope, request  the one request it holds until it answers
-                          HEARTBEAT          alive (after an interval in which it sent that responder nothing)
+                          HEARTBEAT          alive (after an interval in which it sent nothing else)
+
+The envelope is what routed the request to the broker's front, up to and including the empty delimiter: a
+request without one is dropped there, as a REP socket would drop it, since no reply could find its way back.
+Any other message is dropped and counted (roster.py).
 
 A responder silent for `liveness` intervals is dropped from the ready list, and a request it held is sent
 again by its requester (the Lazy Pirate), never by the broker. One that speaks again is taken back: a
-heartbeat is only sent between requests, so it is free. A broker silent as long is logged as lost by its
-responders, and as back when they hear it again; libzmq reconnects meanwhile.
+heartbeat is only sent between requests, so it is free. A request held past the run's timeout, when its
+requester sends it again, bars its responder until that one is answered (roster.py). A broker silent as long
+is logged as lost by its responders, and as back when they hear it again; libzmq reconnects meanwhile.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
@@ -28,9 +33,7 @@ from shared.config import RunConfig
 from shared.transport import Peer
 from shared.workload import DECODE_REQUEST, BadRequests
 
-log = logging.getLogger(__name__)
 READY, HEARTBEAT = b"\x01", b"\x02"  # the zguide's Paranoid Pirate frames
-TICKS_PER_INTERVAL = 4  # how often the broker looks for silent responders: a loss is seen within a quarter beat
 Frames = list[bytes]
 
 
@@ -78,74 +81,20 @@ class Stall:
         return away
 
 
+def envelope_of(request: Frames) -> Frames | None:
+    """A request's envelope as the broker's front received it: the requester's identity and any that routers
+    on the way added, up to and including the empty delimiter; None if it has no delimiter."""
+    try:
+        return request[:request.index(b"", 1) + 1]
+    except ValueError:
+        return None
+
+
 def name_of(identity: bytes) -> str:
-    return identity.decode("utf-8", "backslashreplace")
-
-
-class Roster:
-    """The broker's responders: who is known, who is free (the least recently freed first, as the zguide's
-    broker), and the pulse of each."""
-
-    def __init__(self, config: RunConfig) -> None:
-        now = time.monotonic()
-        self.interval, self.liveness = config.settings.heartbeat, config.settings.liveness
-        self.broker = config.role("broker")
-        self.pulses: dict[bytes, Pulse] = {}
-        self.free: dict[bytes, None] = {}  # an ordered set
-        self.stall = Stall(self.interval * self.liveness, now)
-        self.next_tick = now  # the broker's loop calls `tick` from then on
-
-    def heard(self, identity: bytes, now: float) -> bool:
-        """A message from `identity`; True if it was not known (new, or dropped and back)."""
-        pulse = self.pulses.get(identity)
-        if pulse is not None:
-            pulse.heard(now)
-            return False
-        self.pulses[identity] = Pulse(self.interval, self.liveness, now)
-        return True
-
-    def take_back(self, identity: bytes, greeting: bool) -> None:
-        if greeting:
-            log.info("%s: %s is ready", self.broker, name_of(identity))
-        else:
-            log.warning("%s: %s is back", self.broker, name_of(identity))
-
-    def release(self, identity: bytes) -> None:
-        """`identity` is free: it takes its place at the end of the ready list."""
-        self.free[identity] = None
-
-    def next_free(self) -> bytes | None:
-        """The responder free the longest, taken off the ready list; None if none is free."""
-        if not self.free:
-            return None
-        identity = next(iter(self.free))
-        del self.free[identity]
-        return identity
-
-    def sent(self, identity: bytes, now: float) -> None:
-        pulse = self.pulses.get(identity)
-        if pulse is not None:
-            pulse.sent(now)
-
-    def forget(self, identity: bytes, why: str) -> None:
-        if self.pulses.pop(identity, None) is not None:
-            log.warning("%s: lost %s (%s); no request goes to it until it speaks again", self.broker,
-                        name_of(identity), why)
-        self.free.pop(identity, None)
-
-    def tick(self, now: float) -> list[bytes]:
-        """Drop the responders silent past their liveness; return those a heartbeat is due to."""
-        self.next_tick = now + self.interval / TICKS_PER_INTERVAL
-        if self.stall.away(now):  # the broker was stopped: what it missed is queued, not lost
-            for pulse in self.pulses.values():
-                pulse.heard(now)
-        for identity, pulse in list(self.pulses.items()):
-            if pulse.expired(now):
-                self.forget(identity, f"silent for {pulse.silent(now):.1f} s")
-        return [identity for identity, pulse in self.pulses.items() if pulse.beat_due(now)]
-
-    def wait_ms(self, now: float) -> int:
-        return max(0, int((self.next_tick - now) * 1000) + 1)
+    """A peer as the logs name it: its routing id if it is text (reqrep's responders name themselves), else
+    the one libzmq made up, in hex."""
+    text = identity.decode("utf-8", "replace")
+    return text if text.isprintable() else f"peer {identity.hex()}"
 
 
 class Duty:
@@ -154,7 +103,7 @@ class Duty:
     the task (tasks.py) drive it alike."""
 
     def __init__(self, config: RunConfig, peer: Peer, reply_to: Callable[[bytes], bytes],
-                 refuse: Callable[[bytes, list], bytes], bad: BadRequests) -> None:
+                 refuse: Callable[[Frames], bytes], bad: BadRequests) -> None:
         now = time.monotonic()
         settings = config.settings
         self.peer, self.reply_to, self.refuse, self.bad = peer, reply_to, refuse, bad
@@ -175,17 +124,15 @@ class Duty:
 
     def answer(self, frames: Frames) -> Frames | None:
         """The reply to a request, in its envelope (what the broker and the requesters' routers prepended, up
-        to the empty delimiter); None for a message with no envelope, which a REP socket would drop too."""
+        to the empty delimiter); None for a message with no envelope, which a REP socket would drop too (a
+        balancing broker sends none: it drops them at its front)."""
         try:
             split = frames.index(b"")
         except ValueError:
             self.bad.count(DECODE_REQUEST, "dropped a message with no envelope")
             return None
         envelope, body = frames[:split + 1], frames[split + 1:]
-        if len(body) == 1:
-            reply = self.reply_to(body[0])
-        else:
-            reply = self.refuse(body[0] if body else b"", body[1:])
+        reply = self.reply_to(body[0]) if len(body) == 1 else self.refuse(body)
         self.pulse.sent(time.monotonic())
         return [*envelope, reply]
 

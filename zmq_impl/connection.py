@@ -15,7 +15,7 @@ from zmq.utils.monitor import parse_monitor_message
 
 from shared.config import RunConfig
 from shared.transport import Peer, UsageError
-from zmq_impl.curve import secure_client
+from zmq_impl.curve import CLIENT_KEY, secure_client
 
 MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in one process and their monitors
 # Roles send with copy=False: a frame this large or larger is handed to libzmq without a copy, a smaller one is
@@ -81,11 +81,13 @@ def reach(socket: zmq.Socket, address: str) -> None:
     socket.connect(address)
 
 
-def client_socket(config: RunConfig, kind: int, *, asynchronous: bool = False, secure: bool = True) -> zmq.Socket:
+def client_socket(config: RunConfig, kind: int, *, asynchronous: bool = False,
+                  key: str | None = CLIENT_KEY) -> zmq.Socket:
     """A socket of `kind` for a role of the client side, not yet connected: no lingering, the run's limit on
     message size, zero-copy sends of large frames (--zero-copy-above), a deadline on both directions (a REQ
-    socket with no usable peer, a refused CURVE handshake say, blocks in send, not in recv), and the run's
-    CURVE keys unless `secure` is off (a peer on this host, like the request router)."""
+    socket with no usable peer, a refused CURVE handshake say, blocks in send, not in recv), and with the
+    run's CURVE the key pair `key`, a requester's (client) or a responder's; None: no CURVE (a peer on this
+    host, like the request router)."""
     socket = (asyncio_context() if asynchronous else shared_context()).socket(kind)
     try:
         socket.linger = 0
@@ -96,8 +98,8 @@ def client_socket(config: RunConfig, kind: int, *, asynchronous: bool = False, s
             socket.sndtimeo = int(config.timeout * 1000)
         if kind == zmq.REQ:
             socket.rcvtimeo = int(config.timeout * 1000)
-        if secure:
-            secure_client(socket, config.settings.curve)
+        if key is not None:
+            secure_client(socket, config.settings.curve, key)
     except BaseException:
         socket.close()
         raise
@@ -189,8 +191,9 @@ class Handshake:
         if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
             return True
         if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
-            raise UsageError(f"the {peer.name} at {peer.address} refused this client's CURVE key (its public key "
-                             f"must be in the server's authorized folder)")
+            raise UsageError(f"the {peer.name} at {peer.address} refused this client's CURVE key (its public "
+                             f"key must be in the server's folder for it: authorized/ for a requester's, "
+                             f"responders/ for a responder's)")
         if event == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL and self.curve:  # the peer hung up mid-handshake
             raise UsageError(f"the {peer.name} at {peer.address} broke off the CURVE handshake: it refused this "
                              f"client, whose server.key is not that server's public key")

@@ -1,9 +1,12 @@
 """CURVE: encryption, and clients admitted by their public keys. zmq only: the native variant's security is
 the managers' shared key (native_impl/connection.py), which authenticates but does not encrypt.
 
-`reqrep zmq keys DIR` makes the keys; the broker (or a hello responder) loads the server's secret key and
-admits the public keys in DIR/authorized/; every client loads the client's secret key and the server's public
-key. Secret files are readable by their owner alone, and the folder is closed to others.
+`reqrep zmq keys DIR` makes three key pairs: the server's, the requesters' (client) and the responders'. The
+broker (or a hello responder) loads the server's secret key; at its front it admits the public keys in
+DIR/authorized/, at its back those in DIR/responders/, each side a ZAP domain of its own, so that a
+requester's key does not make its holder a responder. A requester loads the client's secret key, a responder
+the responder's, and both the server's public key. Secret files are readable by their owner alone, and the
+folder is closed to others.
 """
 
 from __future__ import annotations
@@ -18,32 +21,52 @@ import zmq
 
 from shared.transport import UsageError
 
-SERVER_KEY, CLIENT_KEY, AUTHORIZED = "server", "client", "authorized"
+SERVER_KEY, CLIENT_KEY, RESPONDER_KEY = "server", "client", "responder"
 SECRET_SUFFIX = ".key_secret"
+FRONT, BACK = "front", "back"  # the broker's sides, as ZAP domains
+ADMITTED = {FRONT: ("authorized", CLIENT_KEY), BACK: ("responders", RESPONDER_KEY)}  # its folder, whose keys
+OLDER_FOLDER = ("a folder made before responders had keys of their own: `reqrep zmq keys DIR` on the "
+                "broker's folder adds them, keeping the others; the responders need its responder.key_secret")
 
 
 def create_keys(folder: str, *, force: bool = False) -> list[str]:
-    """A server key pair, a client key pair, and the client's public key authorized. Existing keys are kept
-    unless `force`: replacing them locks out every client deployed with the old ones."""
-    import zmq.auth
-
-    existing = [name for name in (f"{SERVER_KEY}{SECRET_SUFFIX}", f"{CLIENT_KEY}{SECRET_SUFFIX}")
-                if os.path.exists(os.path.join(folder, name))]
-    if existing and not force:
-        raise UsageError(f"{folder} already holds keys ({', '.join(existing)}): replacing them would lock out "
-                         f"every client that uses them; add --force to replace them anyway")
+    """The server's, the requesters' and the responders' key pairs, each client's public key authorized on its
+    side. Existing keys are kept unless `force`: replacing them locks out every client deployed with the old
+    ones. A folder made before responders had keys of their own gets theirs, and keeps the others."""
+    pairs = (SERVER_KEY, CLIENT_KEY, RESPONDER_KEY)
+    existing = [name for name in pairs if os.path.exists(os.path.join(folder, f"{name}{SECRET_SUFFIX}"))]
+    if force or not existing:
+        wanted = pairs
+    elif existing == [SERVER_KEY, CLIENT_KEY]:
+        wanted = (RESPONDER_KEY,)
+    else:
+        held = ", ".join(f"{name}{SECRET_SUFFIX}" for name in existing)
+        raise UsageError(f"{folder} already holds keys ({held}): replacing them would lock out every client "
+                         f"that uses them; add --force to replace them anyway")
     try:
-        os.makedirs(os.path.join(folder, AUTHORIZED), exist_ok=True)
-        os.chmod(folder, 0o700)
-        made = [*zmq.auth.create_certificates(folder, SERVER_KEY), *zmq.auth.create_certificates(folder, CLIENT_KEY)]
-        for path in made:
-            if path.endswith(SECRET_SUFFIX):
-                os.chmod(path, 0o600)
-        authorized = os.path.join(folder, AUTHORIZED, f"{CLIENT_KEY}.key")
-        shutil.copy(os.path.join(folder, f"{CLIENT_KEY}.key"), authorized)
+        return make_pairs(folder, wanted)
     except OSError as error:
         raise UsageError(f"cannot write keys into {folder}: {error.strerror}") from None
-    return [*made, authorized]
+
+
+def make_pairs(folder: str, names: tuple[str, ...]) -> list[str]:
+    """Key pairs `names` in `folder`, secret files 0600, each client's public key into its side's folder."""
+    import zmq.auth
+
+    os.makedirs(folder, exist_ok=True)
+    os.chmod(folder, 0o700)
+    made = []
+    for name in names:
+        pair = zmq.auth.create_certificates(folder, name)
+        for path in pair:
+            if path.endswith(SECRET_SUFFIX):
+                os.chmod(path, 0o600)
+        made += pair
+        for admitted, key in ADMITTED.values():
+            if key == name:
+                os.makedirs(os.path.join(folder, admitted), exist_ok=True)
+                made.append(shutil.copy(os.path.join(folder, f"{name}.key"), os.path.join(folder, admitted)))
+    return made
 
 
 @contextlib.contextmanager
@@ -61,37 +84,44 @@ def _key_pair(folder: str, name: str) -> tuple[bytes, bytes]:
     try:
         return zmq.auth.load_certificate(path)
     except (OSError, ValueError) as error:
-        raise UsageError(f"cannot load the CURVE key {path}: {error} "
-                         f"(create keys with `reqrep zmq keys DIR`)") from None
+        hint = OLDER_FOLDER if name == RESPONDER_KEY else "create keys with `reqrep zmq keys DIR`"
+        raise UsageError(f"cannot load the CURVE key {path}: {error} ({hint})") from None
 
 
-def start_authenticator(folder: str, context: zmq.Context):
-    """With CURVE (`folder` not empty), a ZAP handler (a thread) that admits only the client keys in
-    folder/authorized; the caller stops it. None without CURVE."""
+def start_authenticator(folder: str, context: zmq.Context, sides: tuple[str, ...] = (FRONT,)):
+    """With CURVE (`folder` not empty), a ZAP handler (a thread) that admits at each of `sides` only the
+    public keys in that side's folder; the caller stops it. None without CURVE."""
     if not folder:
         return None
     from zmq.auth.thread import ThreadAuthenticator
 
-    allowed = os.path.join(folder, AUTHORIZED)
-    if not os.path.isdir(allowed):
-        raise UsageError(f"no folder of authorized client keys at {allowed}")
+    for side in sides:
+        allowed = os.path.join(folder, ADMITTED[side][0])
+        if not os.path.isdir(allowed):
+            hint = f" ({OLDER_FOLDER})" if side == BACK else ""
+            raise UsageError(f"no folder of authorized {ADMITTED[side][1]} keys at {allowed}{hint}")
     handler = ThreadAuthenticator(context)
     handler.start()
-    handler.configure_curve(domain="*", location=allowed)
+    for side in sides:
+        handler.configure_curve(domain=side, location=os.path.join(folder, ADMITTED[side][0]))
     return handler
 
 
-def secure_server(socket: zmq.Socket, folder: str) -> None:
+def secure_server(socket: zmq.Socket, folder: str, side: str = FRONT) -> None:
+    """CURVE on a listening socket: the server's keys, and the clients admitted at `side`."""
     if folder:
         socket.curve_publickey, socket.curve_secretkey = _key_pair(folder, SERVER_KEY)
+        socket.zap_domain = side.encode()
         socket.curve_server = True
 
 
-def secure_client(socket: zmq.Socket, folder: str) -> None:
+def secure_client(socket: zmq.Socket, folder: str, name: str = CLIENT_KEY) -> None:
+    """CURVE on a connecting socket: the key pair `name` (a requester's or a responder's), and the server's
+    public key."""
     if folder:
         import zmq.auth
 
-        socket.curve_publickey, socket.curve_secretkey = _key_pair(folder, CLIENT_KEY)
+        socket.curve_publickey, socket.curve_secretkey = _key_pair(folder, name)
         public = os.path.join(folder, f"{SERVER_KEY}.key")
         try:
             socket.curve_serverkey, _ = zmq.auth.load_certificate(public)

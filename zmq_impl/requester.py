@@ -23,6 +23,7 @@ from shared.transport import Peer, notice_level
 from shared.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, Delivery, delivery_of, one_line, workload_for
 from zmq_impl.codec import CODECS, framing, own_codec
 from zmq_impl.connection import client_socket, connect, reach, sender
+from zmq_impl.curve import CLIENT_KEY
 
 
 def peer_of(config: RunConfig, requester_id: int) -> Peer:
@@ -34,11 +35,16 @@ def peer_of(config: RunConfig, requester_id: int) -> Peer:
     return Peer(config.role(f"requester {requester_id}"), config.role(name), config.address, notice_level(requester_id))
 
 
+def requester_key(config: RunConfig) -> str | None:
+    """A requester's CURVE key pair; none through the local request router, which speaks CURVE for it."""
+    return None if config.settings.router_address else CLIENT_KEY
+
+
 def open_socket(config: RunConfig, requester_id: int, kind: int = zmq.REQ, *, wait: bool = True) -> zmq.Socket:
     """A socket connected to the broker (or the local request router); with `wait`, returned once its peer
     has answered, waiting for it until the timeout as a native requester waits for its server."""
     peer = peer_of(config, requester_id)
-    socket = client_socket(config, kind, secure=not config.settings.router_address)  # the router speaks CURVE
+    socket = client_socket(config, kind, key=requester_key(config))
     try:
         if wait:
             connect(config, peer, socket)

@@ -22,7 +22,7 @@ from shared.workload import DECODE_REQUEST, BadRequests, answer, responder_handl
 from zmq_impl.balancing import Duty, Frames
 from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, carries_id, error_reply, own_codec
 from zmq_impl.connection import client_socket, connect, sender, shared_context
-from zmq_impl.curve import secure_server, start_authenticator
+from zmq_impl.curve import RESPONDER_KEY, secure_server, start_authenticator
 from zmq_impl.server import bind, handshake_ms, receive_frames, send_frames
 
 # Below this size a slice of a frame (a copy) costs fewer instructions than a memoryview of it, above it more.
@@ -57,10 +57,11 @@ def answerer(config: RunConfig, bad: BadRequests) -> Callable[[bytes], bytes]:
     return numbered if carries_id(codec) else plain
 
 
-def frames_reply(frame: bytes, extra: list, codec: Codec, bad: BadRequests) -> bytes:
-    """The error reply to a request that came in more than one frame (`extra` are the ones after the first)."""
-    problem = ValueError(f"a request is one frame, this one had {len(extra) + 1}")
+def frames_reply(frames: list, codec: Codec, bad: BadRequests) -> bytes:
+    """The error reply to a request that came in more frames than one, or none; numbered as its first."""
+    problem = ValueError(f"a request is one frame, this one had {len(frames)}")
     bad.count(DECODE_REQUEST, problem)
+    frame = frames[0] if frames else b""
     number = frame[:ID_BYTES] if carries_id(codec) and len(frame) > ID_BYTES and frame[0] == ID_MARKER else b""
     return number + error_reply(codec, DECODE_REQUEST, problem)
 
@@ -83,6 +84,12 @@ def listen_or_connect(config: RunConfig, index: int, socket: zmq.Socket):
     return None, peer_of(config, index)
 
 
+def responder_key(config: RunConfig) -> str | None:
+    """A responder's CURVE key pair, which the broker's back admits; the hello example's responder listens
+    itself, as a server."""
+    return None if config.example == "hello" else RESPONDER_KEY
+
+
 def peer_of(config: RunConfig, index: int) -> Peer:
     return Peer(config.role(f"responder {index}"), config.role("broker"), config.settings.back_address,
                 notice_level(index))
@@ -97,7 +104,7 @@ def duty(config: RunConfig, index: int, bad: BadRequests) -> Duty:
     """A responder's part of the balancing protocol, its answers made by `answerer`."""
     codec = CODECS[config.codec]
     return Duty(config, peer_of(config, index), answerer(config, bad),
-                lambda frame, extra: frames_reply(frame, extra, codec, bad), bad)
+                lambda frames: frames_reply(frames, codec, bad), bad)
 
 
 def routing_id(index: int) -> bytes:
@@ -113,7 +120,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
     bad = BadRequests(index)
     reply_to, delay = answerer(config, bad), service_delay(config)
     try:
-        socket = client_socket(config, zmq.REP, secure=config.example != "hello")
+        socket = client_socket(config, zmq.REP, key=responder_key(config))
     except zmq.ContextTerminated:
         return
     handler = watch = None
@@ -134,7 +141,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
                     raise
                 # More frames follow: REP answers only once it has taken the whole request. Checking for
                 # them here, on the rare path, spares every request a getsockopt call.
-                socket.send(frames_reply(frame, socket.recv_multipart(), CODECS[config.codec], bad))
+                socket.send(frames_reply([frame, *socket.recv_multipart()], CODECS[config.codec], bad))
     except zmq.ContextTerminated:
         pass
     finally:
@@ -150,7 +157,7 @@ def work(config: RunConfig, index: int, ready) -> None:
     in its envelope, and a heartbeat whenever it has been quiet for an interval."""
     shift, delay = duty(config, index, BadRequests(index)), service_delay(config)
     try:
-        socket = client_socket(config, zmq.DEALER)
+        socket = client_socket(config, zmq.DEALER, key=responder_key(config))
     except zmq.ContextTerminated:
         return
     try:

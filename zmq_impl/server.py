@@ -1,7 +1,7 @@
 """The listening side of ZeroMQ: the broker. With `--broker proxy` (the seed's), a ROUTER bound on the front
 address, zmq.proxy, and a DEALER bound on the back address where the responders connect; with `--broker
 balancing`, a ROUTER on each side and a loop that hands each request to a responder that said it is free
-(the protocol and its bookkeeping are in balancing.py).
+(the protocol is in balancing.py, its bookkeeping in roster.py).
 
 The seed's final response-router had the two sockets swapped (DEALER in front, ROUTER behind), which
 drops every request; this is the layout of its earlier, working revision.
@@ -16,9 +16,10 @@ import zmq
 
 from shared.config import RunConfig
 from shared.transport import UsageError
-from zmq_impl.balancing import HEARTBEAT, READY, Frames, Roster
+from zmq_impl.balancing import HEARTBEAT, READY, Frames, envelope_of
 from zmq_impl.connection import crosses_tcp, ipv6_for, shared_context
-from zmq_impl.curve import secure_server, start_authenticator
+from zmq_impl.curve import BACK, FRONT, secure_server, start_authenticator
+from zmq_impl.roster import Roster
 
 SIGNAL_POLL_SECONDS = 0.2
 # Connections waiting to be accepted, as on the native server: with libzmq's 100, a thousand requesters that
@@ -37,11 +38,12 @@ def bind(socket: zmq.Socket, address: str) -> None:
         raise UsageError(f"cannot listen on {address}: {error.strerror}") from None
 
 
-def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = True) -> zmq.Socket:
+def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = True,
+                  side: str = FRONT) -> zmq.Socket:
     """A socket of `kind` bound on `address`: no lingering, the run's limit on message size (a peer that
     sends more is disconnected by libzmq before the message is ever assembled), a connection that has not
     completed ZMTP's handshake within the timeout closed, and CURVE when it crosses TCP (unless `secure` is
-    off: peers on this host only)."""
+    off: peers on this host only), admitting the keys of the broker's `side`."""
     socket = shared_context().socket(kind)
     try:
         socket.linger = 0
@@ -49,7 +51,7 @@ def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = 
         socket.handshake_ivl = handshake_ms(config)
         socket.backlog = BACKLOG
         if secure and crosses_tcp(address):  # responders on other hosts are let in by their key, like requesters
-            secure_server(socket, config.settings.curve)
+            secure_server(socket, config.settings.curve, side)
         bind(socket, address)
     except BaseException:
         socket.close()
@@ -63,16 +65,21 @@ def handshake_ms(config: RunConfig) -> int:
     return max(1, round(config.timeout * 1000))
 
 
+def sides(config: RunConfig) -> tuple[str, ...]:
+    """The broker's sides that CURVE guards: the front, and the back where responders reach it over TCP."""
+    return (FRONT, BACK) if crosses_tcp(config.settings.back_address) else (FRONT,)
+
+
 def serve(config: RunConfig, ready) -> None:
     """Run the broker until interrupted (SIGTERM in its own process, `stop_threads` in threads)."""
     if config.settings.broker == "balancing":
         balance(config, ready)
         return
-    handler = start_authenticator(config.settings.curve, shared_context())
+    handler = start_authenticator(config.settings.curve, shared_context(), sides(config))
     front = back = None
     try:
         front = server_socket(config, zmq.ROUTER, config.address)
-        back = server_socket(config, zmq.DEALER, config.settings.back_address)
+        back = server_socket(config, zmq.DEALER, config.settings.back_address, side=BACK)
     except BaseException:
         for socket in (front, back):
             if socket is not None:
@@ -121,17 +128,18 @@ def run_proxy(front: zmq.Socket, back: zmq.Socket, ready, handler=None) -> None:
 
 
 def balance(config: RunConfig, ready) -> None:
-    """The load-balancing broker until interrupted: requests from the front go to the responder free the
-    longest, each holding one at a time; a responder silent past its liveness gets none (see balancing.py).
+    """The load-balancing broker until interrupted: requests from the front go to a free responder, each
+    holding one at a time until it answers it; a responder silent past its liveness, or holding a request past
+    the timeout, gets none (see roster.py).
 
     Its loop is Python's, where zmq.proxy's is C: what that costs is the ratio `--broker balancing` shows
     against `--broker proxy`. It polls in slices of a heartbeat at most, so a signal gets in.
     """
-    handler = start_authenticator(config.settings.curve, shared_context())
+    handler = start_authenticator(config.settings.curve, shared_context(), sides(config))
     front = back = None
     try:
         front = server_socket(config, zmq.ROUTER, config.address)
-        back = server_socket(config, zmq.ROUTER, config.settings.back_address)
+        back = server_socket(config, zmq.ROUTER, config.settings.back_address, side=BACK)
         back.router_mandatory = 1  # a request handed to a responder that is gone fails here, and goes to another
         back.router_handover = 1  # a responder that reconnects under its name takes its place at once
         ready.set()
@@ -147,8 +155,8 @@ def balance(config: RunConfig, ready) -> None:
 
 
 def dispatch(front: zmq.Socket, back: zmq.Socket, roster: Roster) -> None:
-    """The broker's loop: the front is read only while a responder is free, so requests wait in its queue
-    (and, past its high-water mark, in TCP) rather than in a responder's."""
+    """The broker's loop: the front is read only while a responder can take a request, so requests wait in
+    its queue (and, past its high-water mark, in TCP) rather than in a responder's."""
     both, responders = zmq.Poller(), zmq.Poller()
     for poller in (both, responders):
         poller.register(back, zmq.POLLIN)
@@ -156,7 +164,7 @@ def dispatch(front: zmq.Socket, back: zmq.Socket, roster: Roster) -> None:
     poll_both, poll_responders, clock = both.poll, responders.poll, time.monotonic
     now = clock()
     while True:
-        polled = (poll_both if roster.free else poll_responders)(roster.wait_ms(now))
+        polled = (poll_both if roster.proven or roster.can_take() else poll_responders)(roster.wait_ms(now))
         now = clock()
         for socket, _ in polled:
             if socket is back:
@@ -165,7 +173,8 @@ def dispatch(front: zmq.Socket, back: zmq.Socket, roster: Roster) -> None:
                 to_responder(receive_frames(front), back, roster, now)
         if now >= roster.next_tick:
             for identity in roster.tick(now):
-                hand_to(back, roster, identity, [HEARTBEAT], now)
+                if hand_to(back, roster, identity, [HEARTBEAT]):
+                    roster.sent(identity, now)
 
 
 # Plain ints: combining pyzmq's flag enums costs more than the call they are passed to.
@@ -191,40 +200,45 @@ def send_frames(socket: zmq.Socket, frames: Frames, flags: int = 0) -> None:
 
 
 def from_responder(frames: Frames, front: zmq.Socket, roster: Roster, now: float) -> None:
-    """A responder's READY, heartbeat or reply. A heartbeat from one not on the roster (dropped, or met by a
-    broker started since) takes it back as free: responders send heartbeats between requests only."""
+    """A responder's READY, heartbeat or reply. A reply goes to its requester only if it answers the request
+    its responder holds; anything else is dropped."""
     identity, rest = frames[0], frames[1:]
-    unknown = roster.heard(identity, now)
-    if len(rest) == 1:
-        if rest[0] not in (READY, HEARTBEAT) or (rest[0] == HEARTBEAT and not unknown):
+    if len(rest) > 1:
+        if not roster.answered(identity, rest, now):
+            roster.strays.drop("a reply to a client it was not handed", identity)
             return
-    else:
         try:
             send_frames(front, rest, NOBLOCK)  # a requester gone: the ROUTER drops it
         except zmq.Again:
             pass
-    if unknown:
-        roster.take_back(identity, greeting=rest == [READY])
-    roster.release(identity)
+    elif rest[0] in (READY, HEARTBEAT):
+        roster.signal(identity, rest[0] == READY, now)
+    else:
+        roster.strays.drop(f"a frame of {len(rest[0])} bytes that is no signal", identity)
 
 
 def to_responder(frames: Frames, back: zmq.Socket, roster: Roster, now: float) -> None:
-    """Hand a request to the responder free the longest; if it is gone, to the next. With none left the
-    request is dropped, and its requester sends it again."""
+    """Hand a request to the responder `roster.next_free` gives; if it is gone, to the next. With none left
+    the request is dropped, and its requester sends it again. One with no envelope is dropped: no reply
+    could reach its sender."""
+    envelope = envelope_of(frames)
+    if envelope is None:
+        roster.strays.drop("a request with no envelope (no empty delimiter frame)", frames[0])
+        return
     while (identity := roster.next_free()) is not None:
-        if hand_to(back, roster, identity, frames, now):
+        if hand_to(back, roster, identity, frames):
+            roster.hold(identity, envelope, now)
             return
 
 
-def hand_to(back: zmq.Socket, roster: Roster, identity: bytes, frames: Frames, now: float) -> bool:
-    """Send to one responder, never blocking; one that is gone is struck off the roster."""
+def hand_to(back: zmq.Socket, roster: Roster, identity: bytes, frames: Frames) -> bool:
+    """Send to one responder, never blocking; one that is gone, or takes nothing more, is struck off the
+    roster."""
     try:
         send_frames(back, [identity, *frames], NOBLOCK)
     except zmq.ZMQError as error:
-        if error.errno == zmq.EHOSTUNREACH:
-            roster.forget(identity, "disconnected")
-        return False  # EAGAIN: its queue is full; it is not free, and its silence will tell
-    roster.sent(identity, now)
+        roster.forget(identity, "disconnected" if error.errno == zmq.EHOSTUNREACH else "its queue is full")
+        return False
     return True
 
 

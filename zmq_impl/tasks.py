@@ -26,13 +26,14 @@ from shared.workload import BadRequests, workload_for
 from zmq_impl.balancing import Frames
 from zmq_impl.codec import CODECS, framing, own_codec
 from zmq_impl.connection import client_socket, connect_async, reach, sender, small_frames
-from zmq_impl.requester import peer_of
+from zmq_impl.requester import peer_of, requester_key
 from zmq_impl.responder import (
     answerer,
     balanced,
     duty,
     frames_reply,
     listen_or_connect,
+    responder_key,
     routing_id,
 )
 from zmq_impl.responder import peer_of as responder_peer
@@ -45,7 +46,7 @@ async def respond(config: RunConfig, index: int, ready) -> None:
         return
     bad = BadRequests(index)
     reply_to, delay = answerer(config, bad), service_delay(config)
-    socket = client_socket(config, zmq.REP, asynchronous=True, secure=config.example != "hello")
+    socket = client_socket(config, zmq.REP, asynchronous=True, key=responder_key(config))
     handler = None
     try:
         handler, peer = listen_or_connect(config, index, socket)
@@ -62,7 +63,8 @@ async def respond(config: RunConfig, index: int, ready) -> None:
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise
-                await socket.send(frames_reply(frame, await socket.recv_multipart(), CODECS[config.codec], bad))
+                frames = [frame, *await socket.recv_multipart()]
+                await socket.send(frames_reply(frames, CODECS[config.codec], bad))
     except zmq.ContextTerminated:
         pass
     finally:
@@ -74,7 +76,7 @@ async def respond(config: RunConfig, index: int, ready) -> None:
 async def work(config: RunConfig, index: int, ready) -> None:
     """responder.work as a task: its service time awaited, so that the loop's other tasks go on."""
     shift, delay = duty(config, index, BadRequests(index)), service_delay(config)
-    socket = client_socket(config, zmq.DEALER, asynchronous=True)
+    socket = client_socket(config, zmq.DEALER, asynchronous=True, key=responder_key(config))
     try:
         socket.routing_id = routing_id(index)
         await connect_async(config, responder_peer(config, index), socket)
@@ -107,7 +109,7 @@ async def open_socket(config: RunConfig, requester_id: int, kind: int = zmq.REQ,
                       wait: bool = True) -> zmq.asyncio.Socket:
     """requester.open_socket for a task: the wait for the broker's handshake is awaited on the loop."""
     peer = peer_of(config, requester_id)
-    socket = client_socket(config, kind, asynchronous=True, secure=not config.settings.router_address)
+    socket = client_socket(config, kind, asynchronous=True, key=requester_key(config))
     try:
         if wait:
             await connect_async(config, peer, socket)

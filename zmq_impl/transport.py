@@ -111,8 +111,10 @@ def zero_copy_bytes(text: str) -> int | None:
 def _keys(values: dict) -> list[str]:
     made = create_keys(values["folder"], force=values["force"])
     folder = values["folder"]
-    return [*made, f"the server uses {folder}/server.key_secret and admits the public keys in {folder}/authorized/; "
-                   f"a client uses client.key_secret and server.key"]
+    return [*made, f"the broker uses {folder}/server.key_secret, and admits the requesters' public keys in "
+                   f"{folder}/authorized/ at its front and the responders' in {folder}/responders/ at its "
+                   f"back; a requester uses client.key_secret and server.key, a responder "
+                   f"responder.key_secret and server.key"]
 
 
 ALL_SIDES = "run compare serve broker responders request"
@@ -162,8 +164,8 @@ class ZmqTransport(Transport):
         option("--broker", parts=BROKER_SIDES, choices=BROKERS, default="proxy",
                help="proxy: the seed's zmq.proxy, whose DEALER pushes requests to the responders in turn, hung or "
                     "not (default); balancing: the zguide's load-balancing broker, which hands a request only to a "
-                    "responder that said it is free, and drops a silent one (a broker and its responders need the "
-                    "same)"),
+                    "responder that said it is free, and drops a silent one, or one that kept a request past "
+                    "--timeout (a broker and its responders need the same)"),
         option("--broker", parts="bench", action="append", choices=BROKERS, default=None,
                help="the zmq paths of every study behind this broker: proxy (the seed's zmq.proxy) or balancing "
                     "(the load-balancing broker); given twice, each zmq path runs behind the first under its own "
@@ -185,7 +187,8 @@ class ZmqTransport(Transport):
              "broker": "the broker alone: ROUTER, zmq.proxy, DEALER (or, with --broker balancing, ROUTER, a loop "
                        "that hands requests to free responders, ROUTER)",
              "responders": "responders alone, for a running broker"}
-    commands = (ExtraCommand("keys", "create CURVE key pairs for a server and a client in DIR", (
+    commands = (ExtraCommand("keys", "create CURVE key pairs in DIR: the broker's, the requesters' and the "
+                                     "responders'", (
         option("folder", parts="keys", metavar="DIR", help="the folder to write the keys into (created)"),
         option("--force", parts="keys", action="store_true", help="replace keys that are there already"),
     ), _keys),)
