@@ -137,10 +137,12 @@ def shows_exchanges(config) -> bool:
     return config.example == "hello" and (logging.getLogger().isEnabledFor(logging.INFO) or sys.stdout.isatty())
 
 
-def no_reply(config) -> str:
-    """Why a requester gave up: the sentence both variants use."""
+def no_reply(config, strays: int = 0) -> str:
+    """Why a requester gave up: the sentence both variants use; `strays`: the replies to other requests
+    (late or duplicated) that came meanwhile, and were dropped."""
     tries = "once" if config.attempts == 1 else f"{config.attempts} times"
-    return f"no reply within {config.timeout:g} s from {config.address} (sent {tries})"
+    others = "" if not strays else f"; {strays:,} {'reply' if strays == 1 else 'replies'} to other requests came"
+    return f"no reply within {config.timeout:g} s from {config.address} (sent {tries}{others})"
 
 
 def latency_summary(results: list[RequesterResult]) -> dict:
