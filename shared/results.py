@@ -145,6 +145,16 @@ def no_reply(config, strays: int = 0) -> str:
     return f"no reply within {config.timeout:g} s from {config.address} (sent {tries}{others})"
 
 
+def stall_of(round: dict) -> str:
+    """Why a round's figures measure a wait rather than a speed, or "": retries when no fault was inflicted.
+    On a healthy run every request is answered within the timeout; a retry there means a reply was lost or
+    held, and the round's time is mostly the timeout it waited out."""
+    retries = round.get("retries", 0)
+    if not retries or round.get("fault_inflicted"):
+        return ""
+    return f"{retries:,} {'retry' if retries == 1 else 'retries'} with no fault inflicted: a reply was lost or held"
+
+
 def latency_summary(results: list[RequesterResult]) -> dict:
     """The run's percentiles in µs, from the requesters' histograms added up (within 0.4% of exact)."""
     whole = merged(r.latency for r in results)
