@@ -62,3 +62,17 @@ def test_the_table_counts_stalled_rounds_and_stderr_says_why():
     assert "1, left out" in out.getvalue()
     assert "round 2: 234 retries with no fault inflicted" in err.getvalue()
     assert "left out of the medians" in err.getvalue()
+
+
+def test_the_pyperf_file_leaves_a_stalled_round_out(tmp_path):
+    import pyperf
+
+    from shared import pyperf_file
+
+    document = run_document([a_round(150_000.0), a_round(1_984.0, retries=234), a_round(160_000.0)])
+    path = tmp_path / "run.json"
+    pyperf_file.write(document, str(path))
+    speed = next(b for b in pyperf.BenchmarkSuite.load(str(path)).get_benchmarks()
+                 if b.get_name().endswith("time per request"))
+    assert sorted(speed.get_values()) == [1 / 160_000.0, 1 / 150_000.0]
+    assert speed.get_metadata()["reqrep_stalled_rounds"] == 1
