@@ -185,6 +185,11 @@ class RunResult:
     fault: str = ""  # the fault inflicted, and when ("responder 1 hung at 2.50 s"); empty if none
 
     @property
+    def stall(self) -> str:
+        """stall_of this run: why its figures measure a wait, or ""."""
+        return stall_of({"retries": self.retries, "fault_inflicted": self.fault})
+
+    @property
     def throughput_rps(self) -> float:
         return (self.ok + self.failed) / self.seconds if self.seconds > 0 else 0.0
 

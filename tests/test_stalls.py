@@ -76,3 +76,26 @@ def test_the_pyperf_file_leaves_a_stalled_round_out(tmp_path):
                  if b.get_name().endswith("time per request"))
     assert sorted(speed.get_values()) == [1 / 160_000.0, 1 / 150_000.0]
     assert speed.get_metadata()["reqrep_stalled_rounds"] == 1
+
+
+def a_result(throughput: float, retries: int = 0):
+    from shared.results import RunResult
+
+    return RunResult(parameters={"requests": 1000}, answered=1000, ok=1000, failed=0, duplicated=0, retries=retries,
+                     seconds=1000 / throughput, latency_us=dict(LATENCY), roles=[], errors=[], failures=[])
+
+
+def test_the_bench_median_leaves_a_stalled_round_out_and_the_report_lists_it():
+    from types import SimpleNamespace
+
+    from shared.bench import Record
+    from shared.bench_report import stalled_section
+    from shared.study import Point
+
+    point = Point("zmq", "processes", 0, 1000, 2, 2, 60_000)
+    record = Record(point, [], results={1: a_result(150_000.0), 2: a_result(1_984.0, 234), 3: a_result(160_000.0)})
+    assert record.medians()["throughput_rps"] == 155_000.0
+    assert [n for n, result in sorted(record.results.items()) if result.stall] == [2]
+    section = stalled_section(SimpleNamespace(records={point: record}))
+    assert section[0] == "## Rounds that stalled"
+    assert any("round 2: 234 retries with no fault inflicted" in line for line in section)
