@@ -97,7 +97,15 @@ def stalled(run: dict) -> str:
     count = sum(1 for each in run["rounds"] if stall_of(each))
     if not count:
         return "0"
-    return f"{count:,}, all: figures measure the wait" if count == len(run["rounds"]) else f"{count:,}, left out"
+    return f"{count:,}, {kept(run, count)}"
+
+
+def kept(run: dict, count: int) -> str:
+    """What the medians of `run` did with its `count` stalled rounds: a file written before reqrep marked
+    stalls (no "stalled_rounds") has them in."""
+    if "stalled_rounds" not in run:
+        return "in the medians (a file older than the marking of stalls)"
+    return "all: the figures measure the wait" if count == len(run["rounds"]) else "left out of the medians"
 
 
 def payload_size(weights: dict) -> str:
@@ -243,9 +251,7 @@ def print_results(console: Console, diagnostics: Console, document: dict) -> Non
 def stalls_of(run: dict) -> list[str]:
     """Why each round of `run` that stalled did, and what the table did with it."""
     stalled = [(number, stall_of(each)) for number, each in enumerate(run["rounds"], 1) if stall_of(each)]
-    after = ("its figures measure the wait" if len(stalled) == len(run["rounds"])
-             else "left out of the medians and the ratios")
-    return [f"round {number}: {why}; {after}" for number, why in stalled]
+    return [f"round {number}: {why}; {kept(run, len(stalled))}" for number, why in stalled]
 
 
 def write_outputs(document: dict, json_path: str | None, markdown_path: str | None = None) -> None:

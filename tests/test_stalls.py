@@ -59,7 +59,7 @@ def test_the_table_counts_stalled_rounds_and_stderr_says_why():
     out, err = io.StringIO(), io.StringIO()
     report.print_results(Console(file=out, width=200), Console(file=err, width=200), document)
     assert "stalled (retries with no fault)" in out.getvalue()
-    assert "1, left out" in out.getvalue()
+    assert "1, left out of the medians" in out.getvalue()
     assert "round 2: 234 retries with no fault inflicted" in err.getvalue()
     assert "left out of the medians" in err.getvalue()
 
