@@ -80,3 +80,45 @@ def test_every_reply_twice_every_request_answered_and_the_duplicates_counted(win
     assert result.duplicated > 0
     assert result.duplicated <= peer.duplicated
     assert took < fake.timeout  # not one timeout waited out
+
+
+class Tally:
+    """What recover() tells a tally, recorded."""
+
+    def __init__(self) -> None:
+        self.strays, self.retries, self.answered, self.reasons = 0, 0, 0, []
+
+    def stray(self, seen: int) -> None:
+        self.strays += 1
+
+    def retry(self) -> None:
+        self.retries += 1
+
+    def give_up(self, reason: str) -> None:
+        self.reasons.append(reason)
+
+
+@pytest.mark.parametrize("listens", [False, True])
+def test_a_stray_reply_costs_no_retry_and_the_give_up_sentence_counts_the_strays(monkeypatch, listens):
+    from types import SimpleNamespace
+
+    from shared import lockstep
+
+    now = [100.0]
+    monkeypatch.setattr(lockstep.time, "monotonic", lambda: now[0])
+    config = SimpleNamespace(timeout=1.0, retries=1, attempts=2, address="tcp://127.0.0.1:1")
+    framing = SimpleNamespace(answers=lambda reply, tag: reply == tag, listens=listens)
+    tally = Tally()
+    exchange = lockstep.recover(config, framing, tally, "request 7", 7, 6, 7)  # 6: the duplicate of a reply
+    again = None if listens else "request 7"  # a REQ socket sends again to hear again, and that costs no try
+    assert next(exchange) == again
+    assert exchange.send(5) == again
+    now[0] += 1.5  # this try's deadline passes with no right reply: the one retry
+    assert exchange.send(None) == "request 7"
+    assert tally.retries == 1 and tally.strays == 2
+    now[0] += 1.5
+    with pytest.raises(StopIteration) as ended:
+        exchange.send(None)
+    assert ended.value.value is None
+    assert tally.reasons == ["no reply within 1 s from tcp://127.0.0.1:1 (sent 2 times; 2 replies to other "
+                             "requests came)"]
