@@ -3,7 +3,7 @@ ports in a process of its own; go on past a point that loses requests; keep the 
 results.json.
 
 results.json is one object:
-- "format" ("reqrep-bench/4"), "date" (UTC, when the bench began), "seconds" (how long it took),
+- "format" ("reqrep-bench/5"), "date" (UTC, when the bench began), "seconds" (how long it took),
   "interrupted" (Ctrl-C or SIGTERM stopped it; what was measured until then is all there);
 - "machine": cores, memory_gib, cpu_model, virtual_machine, system, kernel, python, the versions of what the
   figures depend on, and the load average when the bench began (shared/machine.py);
@@ -16,7 +16,9 @@ results.json is one object:
 - "points": a record per point: what ran (path, concurrency, payload_bytes, payload_kind, window, requesters,
   responders, requests, options), the studies it serves, "succeeded", "errors" ({round, error}: a round
   that gave no result), "wall_seconds", "median" (over the rounds: throughput_rps, each latency_us
-  percentile, pss_peak_mib_total, and rss_peak_mib_total, the resident sizes summed), and "rounds": each
+  percentile, pss_peak_mib_total, and rss_peak_mib_total, the resident sizes summed; the rounds that stalled
+  left out, unless all did), "stalls" ({round, stall}: a round with retries and no fault inflicted, see
+  shared.results.stall_of), and "rounds": each
   round's whole result in the format of a round of `reqrep run --json` (shared/document.py), with its
   "round" and, for a point of values, its "codec_costs".
 
@@ -54,7 +56,9 @@ from shared.values import BENCH_VALUES, refusals
 # - reqrep-bench/4: the payload kind "values", the user's own (`--payload`, the values preset), whose
 #   `payload_bytes` is only about their size; `sweep.payload` names the file, `sweep.left_out` gives, by path,
 #   why a path whose codec cannot carry them was left out; a point's "median" adds "pss_peak_mib_total".
-FORMAT = "reqrep-bench/4"
+# - reqrep-bench/5: a point's "stalls" ({round, stall}); its "median" leaves the stalled rounds out, unless
+#   every round stalled.
+FORMAT = "reqrep-bench/5"
 POINT_ROLE = "bench point"
 # A backstop only: run() itself abandons a run that makes no progress for START_DEADLINE + timeout seconds.
 RUN_ALLOWANCE = 300.0
@@ -118,8 +122,13 @@ class Record:
     def first(self) -> RunResult:
         return self.results[min(self.results)]
 
+    @property
+    def measured(self) -> list[RunResult]:
+        """The rounds whose figures are a speed: those that did not stall, or all if all did."""
+        return [result for result in self.results.values() if not result.stall] or list(self.results.values())
+
     def median(self, read: Callable[[RunResult], float]) -> float:
-        return statistics.median(read(result) for result in self.results.values())
+        return statistics.median(read(result) for result in self.measured)
 
     def latency(self, key: str) -> float:
         return self.median(lambda result: result.latency_us[key])
@@ -136,6 +145,8 @@ class Record:
         return {**self.point.to_json(), "studies": self.studies, "succeeded": self.succeeded,
                 "errors": [{"round": n, "error": error} for n, error in sorted(self.errors.items())],
                 "wall_seconds": round(self.wall_seconds, 2), "median": self.medians(),
+                "stalls": [{"round": n, "stall": result.stall} for n, result in sorted(self.results.items())
+                           if result.stall],
                 "rounds": [{"round": n, **result.to_json(), **self.costs_json(n)}
                            for n, result in sorted(self.results.items())]}
 

@@ -100,9 +100,22 @@ def lost_section(bench: Bench) -> list[str]:
     return [*lines, ""]
 
 
+def stalled_section(bench: Bench) -> list[str]:
+    """The rounds with retries and no fault inflicted: their medians leave them out, unless all stalled."""
+    stalled = [(record, n, result.stall) for record in bench.records.values()
+               for n, result in sorted(record.results.items()) if result.stall]
+    if not stalled:
+        return []
+    lines = ["## Rounds that stalled", "",
+             "Retries with no fault inflicted: a reply was lost or held, and the round's time is mostly a timeout "
+             "waited out. A point's medians leave these rounds out, unless every round of it stalled.", ""]
+    lines += [f"- {record.point.label()}, round {n}: {why}" for record, n, why in stalled]
+    return [*lines, ""]
+
+
 def report_markdown(bench: Bench, plots: dict[str, str] | None) -> str:
     sections = [introduction(bench), *(study.section(bench) for study in bench.sweep.studies),
-                plots_section(bench, plots), lost_section(bench)]
+                plots_section(bench, plots), stalled_section(bench), lost_section(bench)]
     return "\n".join(line for section in sections for line in section)
 
 

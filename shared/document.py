@@ -12,6 +12,8 @@ A run document, "format": "reqrep-run/3":
   role's median "pss_peak_mib", "uss_peak_mib", "rss_peak_mib" and "cpu_seconds";
 - "cpu_seconds_by_thread" summed, "bytes_per_request" medians, "errors", "failures" and "fault_inflicted"
   of every round (prefixed "round N: " when there are several), "interrupted" if any round was;
+- "stalled_rounds": how many rounds had retries with no fault inflicted, and "stalls", why each ("round N:
+  ..."); the medians and spreads leave those rounds out, unless every round stalled;
 - "rounds": each round's own figures and parameters, in the order they ran, as RunResult.to_json writes them
   (the format `reqrep bench` keeps for its rounds too): its own requests, seconds, throughput, latency,
   "pss_peak_mib_total", "rss_peak_mib_total", "roles" with each process's pid, timelines of memory ...
@@ -20,7 +22,8 @@ A compare document, "format": "reqrep-compare/3":
 - "runs": a run document per variant, in the order each round ran them;
 - "alternated": true when the variants' rounds alternated (false: files of separate runs shown side by side);
 - "ratios": the first variant against the first of another transport (zmq against native), round by round:
-  "numerator", "denominator", "rounds" (how many pairs), and for each of "throughput_rps", "latency_p50_us"
+  "numerator", "denominator", "rounds" (how many pairs), "stalled_rounds" (the pairs left out, a round of
+  them having stalled), and for each of "throughput_rps", "latency_p50_us"
   and "latency_p99_us":
   - "median": the median of the per-round ratios; "geomean": their geometric mean;
   - "low", "high": the 95% confidence interval of the paired ratio, a t-interval on the log ratios around
@@ -58,7 +61,7 @@ from datetime import UTC, datetime
 
 from shared import __version__
 from shared.results import RunResult
-from shared.summary import headline, parameters, ratios
+from shared.summary import headline, parameters, ratios, stalled_pairs
 from shared.transport import UsageError
 
 VERSION = 3
@@ -91,6 +94,7 @@ def pair_ratios(runs: list[dict]) -> dict:
         return {}
     intervals = ratios(first["rounds"], other["rounds"])
     return {"numerator": label(first, runs), "denominator": label(other, runs), "rounds": len(first["rounds"]),
+            "stalled_rounds": stalled_pairs(first["rounds"], other["rounds"]),
             **{name: interval.to_json() for name, interval in intervals.items()}}
 
 

@@ -52,8 +52,6 @@ def lockstep(config: RunConfig, tally: Tally, framing: Framing) -> Exchange:
                 if reply is None or not framing.answers(reply, tag):
                     reply = yield from recover(config, framing, tally, message, tag, reply, answered)
                     if reply is None:
-                        tally.answered = answered
-                        tally.give_up(no_reply(config))
                         return
                 if differs(reply, expected):
                     tally.check(n, request, framing.body(reply), answered)
@@ -81,18 +79,24 @@ def differs(reply: Any, expected: Any) -> bool:
 def recover(config: RunConfig, framing: Framing, tally: Tally, message: Any, tag: Any, reply: Any,
             seen: int) -> Exchange:
     """Off the hot path: no reply within the timeout, or one that answers another request (a late answer to
-    a request sent again, counted and dropped: the caller sees each reply once). Returns the reply to
-    `message`, or None once it went unanswered `retries` more times."""
-    tries, deadline = 1, time.monotonic() + config.timeout
+    a request sent again, or a peer's duplicate: counted and dropped, the caller sees each reply once).
+    A stray reply costs no try: the requester waits on for the right one until this try's deadline, and
+    one that may not wait without sending (a REQ socket) sends again at once, a resend its transport makes
+    on a new socket. Returns the reply to `message`, or None (the tally told why) once it went unanswered
+    `retries` more times."""
+    tries, deadline, strays = 1, time.monotonic() + config.timeout, 0
     while True:
         if reply is not None:
             if framing.answers(reply, tag):
                 return reply
             tally.stray(seen)
-            if framing.listens and time.monotonic() < deadline:
-                reply = yield None  # the reply may still come: wait for it, without sending again
+            strays += 1
+            if time.monotonic() < deadline:
+                reply = yield None if framing.listens else message
                 continue
         if tries > config.retries:
+            tally.answered = seen
+            tally.give_up(no_reply(config, strays))
             return None
         tries += 1
         tally.retry()

@@ -6,6 +6,8 @@ inverse of its throughput), and latency p50 and p99, all in seconds, so that "fa
 it. A benchmark is named by what ran, not by the transport: `compare_to` pairs benchmarks by name, so the
 files of `reqrep run zmq` and `reqrep run native` with the same options compare. A comparison's file holds
 every variant, each name prefixed by the variant ("zmq: ..."), since names are unique within a file.
+A round that stalled (shared.results.stall_of) is left out, unless every round did; metadata
+"reqrep_stalled_rounds" says how many stalled.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from datetime import datetime
 import pyperf
 
 from shared.document import label, variants
+from shared.results import stall_of
+from shared.summary import measured
 from shared.transport import UsageError
 
 # (name, the round's value in seconds)
@@ -47,13 +51,15 @@ def suite(document: dict) -> pyperf.BenchmarkSuite:
     for run in runs:
         prefix = f"{label(run, runs)}: " if len(runs) > 1 else ""
         extra = {f"reqrep_{key}": run[key] for key in METADATA if run.get(key) not in (None, "")}
+        stalled = sum(1 for each in run["rounds"] if stall_of(each))
+        extra |= {"reqrep_stalled_rounds": stalled} if stalled else {}
         for measure, read in MEASURES:
             name = f"{prefix}{workload_name(run)}: {measure}"
             rounds = [pyperf.Run([read(each)], collect_metadata=False,
                                  metadata=machine | extra | when(each) | {"name": name, "unit": "second",
                                                                           "loops": 1,
                                                                           "reqrep_requests": each["requests"]})
-                      for each in run["rounds"] if read(each) > 0]
+                      for each in measured(run["rounds"]) if read(each) > 0]
             if rounds:  # none when latency was not recorded
                 benchmarks.append(pyperf.Benchmark(rounds))
     return pyperf.BenchmarkSuite(benchmarks)

@@ -14,7 +14,7 @@ from rich.table import Table
 from shared.config import counted
 from shared.document import COMPARE, label, variants
 from shared.machine import machine_sentence
-from shared.results import write_json
+from shared.results import stall_of, write_json
 from shared.semantics import Outcome, Row
 from shared.summary import CONFIDENCE
 
@@ -54,6 +54,7 @@ ROWS: list[tuple[str, Callable[[dict], str]]] = [
     ("failed", lambda run: f"{run['failed']:,}"),
     ("duplicated (dropped)", lambda run: f"{run['duplicated']:,}"),
     ("retries", lambda run: f"{run['retries']:,}"),
+    ("stalled (retries with no fault)", lambda run: stalled(run)),
     ("seconds, all rounds", lambda run: f"{run['seconds']:.2f}"),
     ("throughput (requests/s)",
      median_cell(lambda run: run["throughput_rps"], lambda s: s["throughput_rps"], "{:,.0f}")),
@@ -89,6 +90,22 @@ def fault(run: dict) -> str:
     if run.get("fault_inflicted"):
         return run["fault_inflicted"]
     return f"{run['fault']}: not inflicted, the run ended first" if run.get("fault") else NOTHING
+
+
+def stalled(run: dict) -> str:
+    """How many rounds stalled (shared.results.stall_of), left out of the medians unless all did."""
+    count = sum(1 for each in run["rounds"] if stall_of(each))
+    if not count:
+        return "0"
+    return f"{count:,}, {kept(run, count)}"
+
+
+def kept(run: dict, count: int) -> str:
+    """What the medians of `run` did with its `count` stalled rounds: a file written before reqrep marked
+    stalls (no "stalled_rounds") has them in."""
+    if "stalled_rounds" not in run:
+        return "in the medians (a file older than the marking of stalls)"
+    return "all: the figures measure the wait" if count == len(run["rounds"]) else "left out of the medians"
 
 
 def payload_size(weights: dict) -> str:
@@ -169,6 +186,9 @@ def ratio_lines(document: dict) -> list[str]:
     over = "one round" if rounds == 1 else f"paired round by round over {rounds} rounds"
     shape = "median" if rounds == 1 else f"median ({CONFIDENCE:.0%} interval)"
     lines = [f"{ratios['numerator']} / {ratios['denominator']}, {over}, {shape}: {figures}"]
+    if ratios.get("stalled_rounds"):
+        lines.append(f"Left out of the ratios: {ratios['stalled_rounds']} pair(s) of rounds in which a round "
+                     "stalled (retries with no fault inflicted).")
     judged = {key: name for key, name in RATIO_NAMES.items() if ratios[key]["low"] is not None}
     if not judged:
         lines.append(("One round" if rounds == 1 else "Fewer than two rounds measured") +
@@ -224,6 +244,14 @@ def print_results(console: Console, diagnostics: Console, document: dict) -> Non
         name = label(run, runs)
         for line in [*run["errors"], *run["failures"], *(["interrupted"] if run["interrupted"] else [])]:
             diagnostics.print(f"[red]{escape(name)}: {escape(line)}[/red]", highlight=False)
+        for line in stalls_of(run):  # recomputed from the rounds: a file older than "stalls" says it too
+            diagnostics.print(f"[yellow]{escape(name)}: stalled, {escape(line)}[/yellow]", highlight=False)
+
+
+def stalls_of(run: dict) -> list[str]:
+    """Why each round of `run` that stalled did, and what the table did with it."""
+    stalled = [(number, stall_of(each)) for number, each in enumerate(run["rounds"], 1) if stall_of(each)]
+    return [f"round {number}: {why}; {kept(run, len(stalled))}" for number, why in stalled]
 
 
 def write_outputs(document: dict, json_path: str | None, markdown_path: str | None = None) -> None:

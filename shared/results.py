@@ -137,10 +137,22 @@ def shows_exchanges(config) -> bool:
     return config.example == "hello" and (logging.getLogger().isEnabledFor(logging.INFO) or sys.stdout.isatty())
 
 
-def no_reply(config) -> str:
-    """Why a requester gave up: the sentence both variants use."""
+def no_reply(config, strays: int = 0) -> str:
+    """Why a requester gave up: the sentence both variants use; `strays`: the replies to other requests
+    (late or duplicated) that came meanwhile, and were dropped."""
     tries = "once" if config.attempts == 1 else f"{config.attempts} times"
-    return f"no reply within {config.timeout:g} s from {config.address} (sent {tries})"
+    others = "" if not strays else f"; {strays:,} {'reply' if strays == 1 else 'replies'} to other requests came"
+    return f"no reply within {config.timeout:g} s from {config.address} (sent {tries}{others})"
+
+
+def stall_of(round: dict) -> str:
+    """Why a round's figures measure a wait rather than a speed, or "": retries when no fault was inflicted.
+    On a healthy run every request is answered within the timeout; a retry there means a reply was lost or
+    held, and the round's time is mostly the timeout it waited out."""
+    retries = round.get("retries", 0)
+    if not retries or round.get("fault_inflicted"):
+        return ""
+    return f"{retries:,} {'retry' if retries == 1 else 'retries'} with no fault inflicted: a reply was lost or held"
 
 
 def latency_summary(results: list[RequesterResult]) -> dict:
@@ -171,6 +183,11 @@ class RunResult:
     bytes_per_request: dict = field(default_factory=dict)  # encoded sizes, and what crossed loopback
     thread_cpu: dict = field(default_factory=dict)  # threads and asyncio: CPU seconds by kind of thread
     fault: str = ""  # the fault inflicted, and when ("responder 1 hung at 2.50 s"); empty if none
+
+    @property
+    def stall(self) -> str:
+        """stall_of this run: why its figures measure a wait, or ""."""
+        return stall_of({"retries": self.retries, "fault_inflicted": self.fault})
 
     @property
     def throughput_rps(self) -> float:

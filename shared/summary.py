@@ -17,7 +17,7 @@ import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
-from shared.results import FIGURE_KEYS
+from shared.results import FIGURE_KEYS, stall_of
 
 try:  # pyperf keeps it private; reqrep names the exact need, should a pyperf release move it
     from pyperf._utils import tdist95conf_level
@@ -45,10 +45,19 @@ def parameters(rounds: list[dict]) -> dict:
     return chosen | {"requests": sum(r["requests"] for r in rounds), "payload_bytes": first.get("payload_bytes", 0)}
 
 
-def headline(rounds: list[dict]) -> dict:
-    """A variant's headline figures from its rounds (each in the format of RunResult.to_json)."""
-    figures: dict = {key: sum(r[key] for r in rounds) for key in COUNTS}
-    figures |= {key: round(sum(r[key] for r in rounds), 4) for key in SUMMED}
+def measured(rounds: list[dict]) -> list[dict]:
+    """The rounds whose figures measure a speed: those that did not stall (stall_of), or all if all did."""
+    return [r for r in rounds if not stall_of(r)] or rounds
+
+
+def headline(every: list[dict]) -> dict:
+    """A variant's headline figures from its rounds (each in the format of RunResult.to_json): the counts and
+    sums of all, the medians and spreads of the rounds that did not stall."""
+    figures: dict = {key: sum(r[key] for r in every) for key in COUNTS}
+    figures |= {key: round(sum(r[key] for r in every), 4) for key in SUMMED}
+    figures["stalled_rounds"] = sum(1 for r in every if stall_of(r))
+    figures["stalls"] = [f"round {n}: {stall_of(r)}" for n, r in enumerate(every, 1) if stall_of(r)]
+    rounds = measured(every)
     figures |= {key: round(median(r.get(key, 0.0) for r in rounds), 1) for key in MEDIANS}  # 0: not measured
     latencies = rounds[0]["latency_us"]
     figures["latency_us"] = {key: round(median(r["latency_us"][key] for r in rounds), 1) for key in latencies}
@@ -56,13 +65,13 @@ def headline(rounds: list[dict]) -> dict:
         "latency_us": {key: spread(r["latency_us"][key] for r in rounds) for key in latencies}}
     figures["pss_peak_mib_by_kind"] = by_key([r.get("pss_peak_mib_by_kind", {}) for r in rounds], median)
     figures["roles"] = roles(rounds)
-    figures["cpu_seconds_by_thread"] = by_key([r.get("cpu_seconds_by_thread", {}) for r in rounds], sum)
+    figures["cpu_seconds_by_thread"] = by_key([r.get("cpu_seconds_by_thread", {}) for r in every], sum)
     figures["bytes_per_request"] = {key: round(value) for key, value in
                                     by_key([r.get("bytes_per_request", {}) for r in rounds], median).items()}
-    figures["errors"] = labelled(rounds, "errors")
-    figures["failures"] = labelled(rounds, "failures")
-    figures["interrupted"] = any(r.get("interrupted", False) for r in rounds)
-    figures["fault_inflicted"] = "; ".join(labelled(rounds, "fault_inflicted"))
+    figures["errors"] = labelled(every, "errors")
+    figures["failures"] = labelled(every, "failures")
+    figures["interrupted"] = any(r.get("interrupted", False) for r in every)
+    figures["fault_inflicted"] = "; ".join(labelled(every, "fault_inflicted"))
     return figures
 
 
@@ -138,6 +147,13 @@ def paired_ratio(numerators: list[float], denominators: list[float]) -> Interval
 
 
 def ratios(numerator: list[dict], denominator: list[dict]) -> dict[str, Interval]:
-    """Each figure of RATIOS, numerator / denominator, paired round by round."""
-    return {name: paired_ratio([read(r) for r in numerator], [read(r) for r in denominator])
+    """Each figure of RATIOS, numerator / denominator, paired round by round, over the pairs in which neither
+    round stalled (stall_of): a stalled round's speed is the timeout it waited out."""
+    pairs = [(a, b) for a, b in zip(numerator, denominator, strict=True) if not (stall_of(a) or stall_of(b))]
+    return {name: paired_ratio([read(a) for a, _ in pairs], [read(b) for _, b in pairs])
             for name, read in RATIOS.items()}
+
+
+def stalled_pairs(numerator: list[dict], denominator: list[dict]) -> int:
+    """How many pairs of rounds `ratios` left out, one round of the pair or both having stalled."""
+    return sum(1 for a, b in zip(numerator, denominator, strict=True) if stall_of(a) or stall_of(b))

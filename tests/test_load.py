@@ -82,3 +82,14 @@ def test_factorial_compare_runs_four_paths(tmp_path):
     for key in ("p50", "p90", "p99", "p999", "max"):
         assert key in runs[0]["latency_us"]
     assert runs[0]["bytes_per_request"]["total"] > 0 and runs[3]["bytes_per_request"]["messages"] == 8
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("window", [1000, 10_000, 100_000])
+def test_a_zmq_window_sweep_up_to_100000_in_flight_loses_no_reply(window):
+    # every requester fills its window: a broker or responder that dropped replies at a high-water mark
+    # would show as retries (each a timeout waited out), not as an error
+    config = local_config("zmq", requests=2 * window, requesters=2, responders=2, window=window, timeout=10.0)
+    result = run(config)
+    verified(result, 2 * window)
+    assert result.retries == 0

@@ -81,6 +81,15 @@ def reach(socket: zmq.Socket, address: str) -> None:
     socket.connect(address)
 
 
+def hold_replies(socket: zmq.Socket) -> None:
+    """An unbounded send queue (SNDHWM 0) on a socket that routes replies, a ROUTER or a REP: at its high-water
+    mark (libzmq's default, 1,000 messages a peer) such a socket drops what it sends, silently, and a requester
+    whose replies come faster than it reads them (a window of 1,000 or more) loses some and waits a timeout
+    for each. The requesters' windows bound what is in flight; a DEALER or REQ blocks at its mark instead."""
+    if socket.type in (zmq.ROUTER, zmq.REP):
+        socket.sndhwm = 0
+
+
 def client_socket(config: RunConfig, kind: int, *, asynchronous: bool = False,
                   key: str | None = CLIENT_KEY) -> zmq.Socket:
     """A socket of `kind` for a role of the client side, not yet connected: no lingering, the run's limit on
@@ -94,6 +103,7 @@ def client_socket(config: RunConfig, kind: int, *, asynchronous: bool = False,
         socket.maxmsgsize = config.settings.max_message_bytes
         above = config.settings.zero_copy_above
         socket.copy_threshold = NEVER_ZERO_COPY if above is None else above
+        hold_replies(socket)
         if kind != zmq.REP:
             socket.sndtimeo = int(config.timeout * 1000)
         if kind == zmq.REQ:

@@ -97,9 +97,14 @@ def drive(exchange: Exchange, socket: zmq.Socket, config: RunConfig, requester_i
                 socket = open_socket(config, requester_id, wait=False)
                 send, recv = sender(socket, config), socket.recv
             try:
-                message = exchange.send(reply)
+                following = exchange.send(reply)
             except StopIteration:
                 return
+            if following is message and reply is not None:  # sent again after a stray reply, on a new socket:
+                socket.close()  # on this one, the answers to both sends would come, a stray for each next request
+                socket = open_socket(config, requester_id, wait=False)
+                send, recv = sender(socket, config), socket.recv
+            message = following
     finally:
         exchange.close()
         socket.close()

@@ -17,7 +17,7 @@ import zmq
 from shared.config import RunConfig
 from shared.transport import UsageError
 from zmq_impl.balancing import HEARTBEAT, READY, Frames, envelope_of
-from zmq_impl.connection import crosses_tcp, ipv6_for, shared_context
+from zmq_impl.connection import crosses_tcp, hold_replies, ipv6_for, shared_context
 from zmq_impl.curve import BACK, FRONT, secure_server, start_authenticator
 from zmq_impl.roster import Roster
 
@@ -50,6 +50,7 @@ def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = 
         socket.maxmsgsize = config.settings.max_message_bytes
         socket.handshake_ivl = handshake_ms(config)
         socket.backlog = BACKLOG
+        hold_replies(socket)
         if secure and crosses_tcp(address):  # responders on other hosts are let in by their key, like requesters
             secure_server(socket, config.settings.curve, side)
         bind(socket, address)

@@ -161,9 +161,14 @@ async def drive(exchange: Exchange, socket: zmq.asyncio.Socket, config: RunConfi
                 socket = await open_socket(config, requester_id, wait=False)
                 send, recv = sender(socket, config), socket.recv
             try:
-                message = exchange.send(reply)
+                following = exchange.send(reply)
             except StopIteration:
                 return
+            if following is message and reply is not None:  # sent again after a stray reply, on a new socket:
+                socket.close()  # on this one, the answers to both sends would come, a stray for each next request
+                socket = await open_socket(config, requester_id, wait=False)
+                send, recv = sender(socket, config), socket.recv
+            message = following
     finally:
         exchange.close()
         socket.close()
