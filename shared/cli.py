@@ -16,7 +16,7 @@ from rich.console import Console
 
 import native_impl
 import zmq_impl
-from shared import bench, bench_report, corpus, document, pyperf_file, report, semantics, sweep
+from shared import bench, bench_report, corpus, document, outputs, pyperf_file, report, semantics, sweep
 from shared.config import RunConfig, check_timeout
 from shared.machine import machine_facts
 from shared.options import COMMON, EXIT_USAGE, Grammar, codec_flag, codec_option, scoped
@@ -256,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="reqrep: %(message)s")
     signal.signal(signal.SIGTERM, raise_terminated)
     try:
+        outputs.check(args)
         return COMMANDS[args.command](args)
     except (UsageError, RoleFailed) as error:
         errors.print(f"reqrep: error: {error}", highlight=False, markup=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import platform
 import resource
@@ -248,10 +247,4 @@ FIGURE_KEYS = frozenset({
     "pss_peak_mib_total", "pss_peak_mib_by_kind", "rss_peak_mib_total", "cpu_seconds", "roles", "errors", "failures",
     "interrupted", "pss_timeline_mib", "rss_timeline_mib", "cpu_seconds_by_thread", "fault_inflicted",
     "bytes_per_request", "payload_bytes", "reqrep_version", "python", "date"})
-
-
-def write_json(path: str, document: dict | list) -> None:
-    with open(path, "w", encoding="utf-8") as out:
-        json.dump(document, out, indent=2)
-        out.write("\n")
 
