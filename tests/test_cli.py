@@ -63,6 +63,8 @@ def assert_usage_error(done, *fragments: str) -> None:
     (["zmq", "request", "--front", "localhost:1337"], "malformed address"),
     (["native", "serve", "--address", "127.0.0.1:99999"], "malformed address"),
     (["native", "request", "--address", "no-port"], "malformed address"),
+    (["compare", "--codec", "pickle"], "use --zmq-codec and --native-codec"),
+    (["compare", "--codec=msgpack"], "use --zmq-codec and --native-codec"),
 ])
 def test_bad_arguments_get_one_clear_sentence(arguments, message):
     assert_usage_error(reqrep(*arguments, env=KEY), message)
