@@ -139,7 +139,7 @@ def shows_exchanges(config) -> bool:
 def no_reply(config) -> str:
     """Why a requester gave up: the sentence both variants use."""
     tries = "once" if config.attempts == 1 else f"{config.attempts} times"
-    return f"no reply within {config.timeout:g} s from {config.address} (sent {tries})"
+    return f"no reply within {config.timeout:g} s (--timeout) from {config.address} (sent {tries})"
 
 
 def latency_summary(results: list[RequesterResult]) -> dict:
