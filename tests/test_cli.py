@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import socket
 import struct
 import subprocess
@@ -378,7 +379,7 @@ def serving(transport: str, address: str, *extra: str, env: dict | None = None):
 
 def stop(server) -> None:
     server.terminate()
-    assert server.wait(timeout=10) == 0
+    assert server.wait(timeout=10) == -signal.SIGTERM
 
 
 def test_native_wrong_key_is_refused_and_the_server_keeps_serving():
