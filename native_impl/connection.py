@@ -152,24 +152,24 @@ BoardClient.register("Queue")
 
 
 def connect(config: RunConfig, peer: Peer):
-    """Connect to the server, waiting for it until the timeout (it may start after us, or on another host);
+    """Connect to the server, waiting for it until the handshake deadline (it may start after us, or on another host);
     return the board proxy. A role that has to wait says so, at the peer's level."""
     global handshake_seconds
-    handshake_seconds = config.timeout
+    handshake_seconds = seconds = config.handshake_seconds
     address = config.transport.host_port(config.address)
     client = BoardClient(address=address, authkey=config.settings.authkey,
                          serializer=serializer(config.settings.stock_managers))
-    deadline = time.monotonic() + config.timeout
+    deadline = time.monotonic() + seconds
     told = False
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise UsageError(f"no {peer.name} answered at {peer.address} within {config.timeout:g} s")
+            raise UsageError(f"no {peer.name} answered at {peer.address} within {seconds:g} s")
         # The managers' own connect has no deadline: across hosts, a port that drops packets would hold it for
         # minutes. A plain TCP connection with one is tried first; the server shrugs it off.
         if not _reachable(address, min(remaining, PROBE_SECONDS)):
             if not told:
-                peer.say("waiting for", f" (up to {config.timeout:g} s)")
+                peer.say("waiting for", f" (up to {seconds:g} s)")
                 told = True
             time.sleep(min(CONNECT_RETRY_SECONDS, max(0.0, deadline - time.monotonic())))  # a retry interval
             continue
@@ -184,7 +184,7 @@ def connect(config: RunConfig, peer: Peer):
             continue  # it went between the probe and the connection: wait for it again
         except (BlockingIOError, TimeoutError):
             raise UsageError(f"whatever listens at {config.address} did not answer the managers' handshake within "
-                             f"{config.timeout:g} s: it is not a reqrep native server, or one that is stuck") from None
+                             f"{seconds:g} s: it is not a reqrep native server, or one that is stuck") from None
         except (EOFError, ConnectionResetError, AssertionError, OSError):
             raise UsageError(f"whatever listens at {config.address} is not a reqrep native server (it broke off "
                              f"the managers' handshake)") from None

@@ -118,7 +118,7 @@ def serve(config: RunConfig, ready) -> None:
     server.stop_event = threading.Event()  # set by the managers' own 'shutdown' message
     try:
         ready.set()
-        Gate(server, config.timeout).run(server.stop_event, SIGNAL_POLL_SECONDS)
+        Gate(server, config.handshake_seconds).run(server.stop_event, SIGNAL_POLL_SECONDS)
     finally:
         server.stop_event.set()
         server.listener.close()

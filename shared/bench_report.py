@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from shared import bench_plots
 from shared.bench import Bench, SweepProgress
 from shared.machine import machine_sentence
-from shared.results import write_json
+from shared.outputs import write_json, write_text
 from shared.sweep import Sweep
 
 
@@ -124,7 +124,7 @@ def write(bench: Bench, out: Path) -> list[Path]:
     write_json(str(out / "results.json"), bench.to_json())
     figures = {name: figure for study in bench.sweep.studies for name, figure in study.figures().items()}
     plots = {} if bench.interrupted else bench_plots.draw(bench, out, figures)
-    (out / "report.md").write_text(report_markdown(bench, plots), encoding="utf-8")
+    write_text(out / "report.md", report_markdown(bench, plots))
     return [out / "results.json", out / "report.md", *(out / name for name in plots or {})]
 
 

@@ -16,7 +16,7 @@ from rich.console import Console
 
 import native_impl
 import zmq_impl
-from shared import bench, bench_report, corpus, document, pyperf_file, report, semantics, sweep
+from shared import bench, bench_report, corpus, document, outputs, pyperf_file, report, semantics, sweep
 from shared.config import RunConfig, check_timeout
 from shared.machine import machine_facts
 from shared.options import COMMON, EXIT_USAGE, Grammar, codec_flag, codec_option, scoped
@@ -179,10 +179,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                       f"({config.concurrency}, codec {config.codec}); {how_to_stop()}", highlight=False, markup=False,
                       soft_wrap=True)
 
-    try:
-        serve(config, announce, with_server=args.part != "responders")
-    except (KeyboardInterrupt, Terminated):
-        console.print("stopped", highlight=False)
+    serve(config, announce, with_server=args.part != "responders")  # until a signal, which main() ends by
     return 0
 
 
@@ -256,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="reqrep: %(message)s")
     signal.signal(signal.SIGTERM, raise_terminated)
     try:
+        outputs.check(args)
         return COMMANDS[args.command](args)
     except (UsageError, RoleFailed) as error:
         errors.print(f"reqrep: error: {error}", highlight=False, markup=False)
@@ -265,12 +263,25 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         errors.print("reqrep: interrupted", highlight=False)
-        return EXIT_SIGINT
+        return ended_by(signal.SIGINT, argv)
     except Terminated:
         errors.print("reqrep: terminated", highlight=False)
-        return EXIT_SIGTERM
+        return ended_by(signal.SIGTERM, argv)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def ended_by(signum: int, argv: list[str] | None) -> int:
+    """A command stopped by a signal, its roles stopped, ends by that signal as its default action would: a
+    shell sees 130 or 143, a parent process -2 or -15, and either knows it was stopped, not that it failed.
+    Called in-process (`argv` given: a test), it returns the shell's figure instead."""
+    if argv is None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
+        os.kill(os.getpid(), signum)
+    return EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ ROUTER_REQUESTS, ROUTER_ROLES = 100_000, 5  # example 2: five requesters, five r
 MAX_RETRIES = 100
 MAX_REQUESTS = 2**63 - 1
 START_DEADLINE = 60.0  # seconds for every role of a run to be connected and ready
+MIN_TIMEOUT = 0.001  # a millisecond: a shorter wait for a reply is no wait
+RUN_HANDSHAKE_SECONDS = 1.0  # a run's roles reach the server it started within at least this, whatever --timeout
 PORTS_FROM, PROBES = 20000, 50  # where free_port starts looking (above well-known services), and how often
 
 
@@ -142,6 +144,12 @@ class RunConfig:
         return self.window == 1 and not self.rate
 
     @property
+    def handshake_seconds(self) -> float:
+        """The deadline on reaching a peer and completing a connection's handshake: the timeout, but no less
+        than RUN_HANDSHAKE_SECONDS in a run, whose server is its own and up; a short --timeout is for replies."""
+        return max(self.timeout, RUN_HANDSHAKE_SECONDS) if self.part == "run" else self.timeout
+
+    @property
     def attempts(self) -> int:
         return self.retries + 1
 
@@ -178,8 +186,8 @@ def check_counts(requests: int, requesters: int) -> None:
 
 
 def check_timeout(timeout: float) -> None:
-    if not 0 < timeout < math.inf:  # an infinite one would leave a lost reply waited for forever
-        raise UsageError(f"--timeout must be a positive number of seconds, not {timeout}")
+    if not MIN_TIMEOUT <= timeout < math.inf:  # an infinite one would leave a lost reply waited for forever
+        raise UsageError(f"--timeout must be a positive number of seconds, at least {MIN_TIMEOUT:g}, not {timeout}")
 
 
 def free_port(host: str = LOOPBACK) -> int:

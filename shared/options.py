@@ -212,10 +212,15 @@ class Grammar:
 
     def misplaced(self, flag: str, prog: str) -> str | None:
         """The sentence for a flag given to a command that does not offer it, if another command does."""
-        where = self.offered.get(flag.split("=", 1)[0])
+        name = flag.split("=", 1)[0]
+        where = self.offered.get(name)
+        own = [each for each in (f"--{t.name}-{name[2:]}" for t in self.transports)
+               if prog in self.offered.get(each, ())]
+        if own:  # compare sets a transport's option for each variant: --zmq-codec, --native-codec
+            return f"{name} does not apply to `{prog}`, which runs every variant: use {' and '.join(own)}"
         if not where:
             return None
-        return f"{flag.split('=', 1)[0]} does not apply to `{prog}`: it is an option of {', '.join(where)}"
+        return f"{name} does not apply to `{prog}`: it is an option of {', '.join(where)}"
 
 
 def semantics_command(parser: argparse.ArgumentParser) -> None:

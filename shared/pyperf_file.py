@@ -12,14 +12,15 @@ A round that stalled (shared.results.stall_of) is left out, unless every round d
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import pyperf
 
 from shared.document import label, variants
+from shared.outputs import replacing_path
 from shared.results import stall_of
 from shared.summary import measured
-from shared.transport import UsageError
 
 # (name, the round's value in seconds)
 MEASURES = (("time per request", lambda r: 1 / r["throughput_rps"] if r["throughput_rps"] else 0.0),
@@ -66,7 +67,8 @@ def suite(document: dict) -> pyperf.BenchmarkSuite:
 
 
 def write(document: dict, path: str) -> None:
-    try:
-        suite(document).dump(path, replace=True)
-    except OSError as error:
-        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+    """The file, whole or not at all; gzip-compressed when its name ends in .gz, as pyperf does."""
+    with replacing_path(path) as temporary:
+        suite(document).dump(temporary + (".gz" if path.endswith(".gz") else ""), replace=True)
+        if path.endswith(".gz"):
+            os.replace(temporary + ".gz", temporary)

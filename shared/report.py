@@ -14,7 +14,8 @@ from rich.table import Table
 from shared.config import counted
 from shared.document import COMPARE, label, variants
 from shared.machine import machine_sentence
-from shared.results import stall_of, write_json
+from shared.outputs import write_json, write_text
+from shared.results import stall_of
 from shared.semantics import Outcome, Row
 from shared.summary import CONFIDENCE
 
@@ -258,8 +259,7 @@ def write_outputs(document: dict, json_path: str | None, markdown_path: str | No
     if json_path:
         write_json(json_path, document)
     if markdown_path:
-        with open(markdown_path, "w", encoding="utf-8") as out:
-            out.write(run_markdown(document))
+        write_text(markdown_path, run_markdown(document))
 
 
 @contextlib.contextmanager
@@ -354,8 +354,7 @@ def write_semantics(rows: list[Row], notes: list[str], json_path: str | None, ma
     if json_path:
         write_json(json_path, [row.to_json() for row in rows])
     if markdown_path:
-        with open(markdown_path, "w", encoding="utf-8") as out:
-            out.write(semantics_markdown(rows, notes, brief))
+        write_text(markdown_path, semantics_markdown(rows, notes, brief))
 
 
 @contextlib.contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import platform
 import resource
@@ -142,7 +141,7 @@ def no_reply(config, strays: int = 0) -> str:
     (late or duplicated) that came meanwhile, and were dropped."""
     tries = "once" if config.attempts == 1 else f"{config.attempts} times"
     others = "" if not strays else f"; {strays:,} {'reply' if strays == 1 else 'replies'} to other requests came"
-    return f"no reply within {config.timeout:g} s from {config.address} (sent {tries}{others})"
+    return f"no reply within {config.timeout:g} s (--timeout) from {config.address} (sent {tries}{others})"
 
 
 def stall_of(round: dict) -> str:
@@ -265,10 +264,4 @@ FIGURE_KEYS = frozenset({
     "pss_peak_mib_total", "pss_peak_mib_by_kind", "rss_peak_mib_total", "cpu_seconds", "roles", "errors", "failures",
     "interrupted", "pss_timeline_mib", "rss_timeline_mib", "cpu_seconds_by_thread", "fault_inflicted",
     "bytes_per_request", "payload_bytes", "reqrep_version", "python", "date"})
-
-
-def write_json(path: str, document: dict | list) -> None:
-    with open(path, "w", encoding="utf-8") as out:
-        json.dump(document, out, indent=2)
-        out.write("\n")
 

@@ -13,11 +13,12 @@ import contextlib
 import logging
 import os
 import queue
+import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
-from shared.modes import MODES, Ready, Report
+from shared.modes import HELD, MODES, Ready, Report
 
 log = logging.getLogger(__name__)
 GRACE = 1.0
@@ -71,8 +72,14 @@ class Supervisor:
 
     # ---- roles --------------------------------------------------------------------------------------------
     def start(self, name: str, target: Callable, *args) -> None:
-        """Start a role: a task if `target` is a coroutine function (asyncio), else a thread or a process."""
-        self._roles[name] = self.mode.start(name, target, args)
+        """Start a role: a task if `target` is a coroutine function (asyncio), else a thread or a process.
+        SIGINT and SIGTERM wait until the role is listed here, to be stopped, and a process role has its own
+        handlers: one that came between the fork and then would leave a role that nobody stops."""
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD)
+        try:
+            self._roles[name] = self.mode.start(name, target, args)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def names(self) -> list[str]:
         return list(self._roles)

@@ -4,6 +4,7 @@ native side's shared key read from a file or the environment, never from the com
 from __future__ import annotations
 
 import shutil
+import signal
 import time
 
 import pytest
@@ -30,7 +31,7 @@ def serving(*arguments: str, env: dict | None = None):
 
 def stop(server) -> None:
     server.terminate()
-    assert server.wait(timeout=10) == 0
+    assert server.wait(timeout=10) == -signal.SIGTERM
 
 
 def test_curve_admits_authorized_clients_only(keys, tmp_path):

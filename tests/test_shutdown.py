@@ -1,5 +1,6 @@
 """Clean shutdown: on Ctrl-C or SIGTERM every process a command started has exited within 5 seconds,
-its ports are free, and running it again at once works."""
+its ports are free, and running it again at once works. A command stopped by a signal ends by it: its
+parent sees -2 or -15 (a shell, 130 or 143), whichever command it was."""
 
 from __future__ import annotations
 
@@ -44,14 +45,14 @@ def test_serve_stops_everything_on_a_signal(transport, signum, concurrency):
     expected = 4 if concurrency == "processes" else 0  # broker or server, and three responders (or threads, tasks)
     assert len(children) == expected
     server.send_signal(signum)
-    assert wait_exit(server, 5) == 0
+    assert wait_exit(server, 5) == -signum
     assert "Traceback" not in server.stderr.read()
     _, alive = psutil.wait_procs(children, timeout=1)
     assert not alive
     assert port_is_free(port)
     again = serve(transport, port, concurrency)  # at once, on the same port
     again.send_signal(signal.SIGTERM)
-    assert wait_exit(again, 5) == 0
+    assert wait_exit(again, 5) == -signal.SIGTERM
 
 
 def flowing(*arguments: str):
@@ -61,13 +62,13 @@ def flowing(*arguments: str):
     return run
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_run_under_load_stops_on_a_signal(transport, signum, code):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_run_under_load_stops_on_a_signal(transport, signum):
     run = flowing("run", transport, "--requests", "5000000", "--requesters", "3", "--responders", "2")
     children = psutil.Process(run.pid).children(recursive=True)
     assert len(children) == 6  # broker or server, two responders, three requesters
     run.send_signal(signum)
-    assert wait_exit(run, 5) == code
+    assert wait_exit(run, 5) == -signum
     assert "Traceback" not in run.stderr.read()
     _, alive = psutil.wait_procs(children, timeout=1)
     assert not alive
@@ -76,7 +77,7 @@ def test_run_under_load_stops_on_a_signal(transport, signum, code):
 def test_threads_run_stops_on_ctrl_c(transport):
     run = flowing("run", transport, "--requests", "5000000", "--concurrency", "threads")
     run.send_signal(signal.SIGINT)
-    assert wait_exit(run, 5) == 130
+    assert wait_exit(run, 5) == -signal.SIGINT
     assert "Traceback" not in run.stderr.read()
 
 
@@ -93,14 +94,14 @@ def test_ctrl_c_on_the_request_side_leaves_the_server_serving(transport, concurr
                                 "--requesters", "4", "--concurrency", concurrency, env=KEY)
         wait_for_line(requests, "requests flowing", stream="stderr")
         requests.send_signal(signal.SIGINT)
-        assert wait_exit(requests, 5) == 130
+        assert wait_exit(requests, 5) == -signal.SIGINT
         assert "Traceback" not in requests.stderr.read()
         assert server.poll() is None
         again = start_reqrep(transport, "request", flag, address, "--requests", "200", "--quiet", env=KEY)
         assert again.wait(timeout=30) == 0, again.stderr.read()
     finally:
         server.send_signal(signal.SIGTERM)
-        assert wait_exit(server, 5) == 0
+        assert wait_exit(server, 5) == -signal.SIGTERM
 
 
 def test_ctrl_c_during_compare_shows_the_variant_that_finished():
@@ -112,7 +113,7 @@ def test_ctrl_c_during_compare_shows_the_variant_that_finished():
     wait_for_line(compare, "requests flowing", "stderr")  # then native ...
     compare.send_signal(signal.SIGINT)
     output, errors = compare.communicate(timeout=30)
-    assert compare.returncode == 130, errors
+    assert compare.returncode == -signal.SIGINT, errors
     assert "interrupted" in errors and "Traceback" not in errors
     assert "requests ok" in output and "zmq" in output and "native" not in output.split("requests ok")[0]
 
@@ -134,6 +135,49 @@ def test_a_background_server_says_that_sigterm_stops_it(transport):
         assert f"SIGINT is ignored here (a background job): stop it with SIGTERM, kill {server.pid}" in line
     finally:
         server.send_signal(signal.SIGTERM)
-        assert wait_exit(server, 5) == 0
+        assert wait_exit(server, 5) == -signal.SIGTERM
         server.stdout.close()
         server.stderr.close()
+
+
+def address_of(transport: str, port: int) -> tuple[str, str]:
+    return ("--front", f"tcp://127.0.0.1:{port}") if transport == "zmq" else ("--address", f"127.0.0.1:{port}")
+
+
+def test_every_long_running_command_ends_by_sigterm():
+    """SIGTERM to each command that runs until stopped or for long: it ends by the signal (as the README's
+    143 says), with no traceback and no process left, whichever command it is."""
+    zmq_front, zmq_back, native_port = free_port(), free_port(), free_port()
+    back = f"tcp://127.0.0.1:{zmq_back}"
+    started = []
+
+    def start(ready: str, stream: str, *arguments: str):
+        command = start_reqrep(*arguments, env=KEY)
+        started.append(command)
+        wait_for_line(command, ready, stream)
+        return command
+
+    try:
+        start("serving", "stdout", "zmq", "broker", "--front", f"tcp://127.0.0.1:{zmq_front}", "--back", back)
+        start("serving", "stdout", "zmq", "responders", "--back", back, "--responders", "2")
+        start("serving on", "stdout", "native", "serve", *address_of("native", native_port), "--responders", "2")
+        for transport, port in (("zmq", zmq_front), ("native", native_port)):
+            start("requests flowing", "stderr", "-v", transport, "request", *address_of(transport, port),
+                  "--requests", "5000000", "--requesters", "2")
+        start("requests flowing", "stderr", "-v", "run", "zmq", "--requests", "5000000")
+        start("requests flowing", "stderr", "-v", "compare", "--requests", "5000000")
+        for command in reversed(started):  # the request side first: its server is still there
+            children = psutil.Process(command.pid).children(recursive=True)
+            command.send_signal(signal.SIGTERM)
+            assert wait_exit(command, 5) == -signal.SIGTERM, command.args
+            errors = command.stderr.read()
+            assert "Traceback" not in errors and "terminated" in errors, errors
+            _, alive = psutil.wait_procs(children, timeout=1)
+            assert not alive, command.args
+    finally:
+        for command in started:
+            if command.poll() is None:
+                command.kill()
+                command.wait(timeout=10)
+            command.stdout.close()
+            command.stderr.close()

@@ -129,7 +129,7 @@ def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, *, watch: bool = 
     monitor = monitor_socket(socket, shared_context())
     try:
         reach(socket, peer.address)
-        handshake = Handshake(peer, config.timeout, bool(config.settings.curve))
+        handshake = Handshake(peer, config.handshake_seconds, bool(config.settings.curve))
         while not (monitor.poll(handshake.wait_ms()) and handshake.done(monitor.recv_multipart())):
             pass
     except BaseException:
@@ -150,7 +150,7 @@ async def connect_async(config: RunConfig, peer: Peer, socket: zmq.asyncio.Socke
     monitor = monitor_socket(socket, asyncio_context())
     try:
         reach(socket, peer.address)
-        handshake = Handshake(peer, config.timeout, bool(config.settings.curve))
+        handshake = Handshake(peer, config.handshake_seconds, bool(config.settings.curve))
         while not (await monitor.poll(handshake.wait_ms()) and handshake.done(await monitor.recv_multipart())):
             pass
     finally:

@@ -61,9 +61,9 @@ def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = 
 
 
 def handshake_ms(config: RunConfig) -> int:
-    """ZMQ_HANDSHAKE_IVL: the run's timeout, within which a peer that connected must complete the handshake
+    """ZMQ_HANDSHAKE_IVL: the run's handshake deadline, within which a peer that connected must complete the handshake
     (libzmq's default is 30 s): connections that never speak are closed, not held."""
-    return max(1, round(config.timeout * 1000))
+    return max(1, round(config.handshake_seconds * 1000))
 
 
 def sides(config: RunConfig) -> tuple[str, ...]:
