@@ -120,5 +120,5 @@ def test_a_stray_reply_costs_no_retry_and_the_give_up_sentence_counts_the_strays
     with pytest.raises(StopIteration) as ended:
         exchange.send(None)
     assert ended.value.value is None
-    assert tally.reasons == ["no reply within 1 s from tcp://127.0.0.1:1 (sent 2 times; 2 replies to other "
+    assert tally.reasons == ["no reply within 1 s (--timeout) from tcp://127.0.0.1:1 (sent 2 times; 2 replies to other "
                              "requests came)"]
