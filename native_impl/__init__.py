@@ -1,5 +1,5 @@
 """The Python-native variant: pickled objects in multiprocessing.managers queues over TCP.
-`TRANSPORT` is what the core sees of it (shared/transport.py)."""
+`TRANSPORT` is what the core sees of it (shared/core/transport.py)."""
 
 from native_impl.transport import TRANSPORT
 

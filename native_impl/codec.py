@@ -10,8 +10,8 @@ from multiprocessing.reduction import ForkingPickler
 
 import msgpack
 
-from shared.transport import Codec, Framing, identity
-from shared.workload import error_body
+from shared.core.transport import Codec, Framing, identity
+from shared.core.workload import error_body
 
 CODECS: dict[str, Codec] = {
     "pickle": Codec("pickle", identity, identity),

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from multiprocessing import AuthenticationError, connection
 from multiprocessing.managers import BaseManager, listener_client
 
-from shared.config import RunConfig
-from shared.transport import Peer, UsageError
+from shared.core.config import RunConfig
+from shared.core.transport import Peer, UsageError
 
 NODELAY, NAGLE = "pickle-nodelay", "pickle-nagle"
 AUTHKEY_VARIABLE = "REQREP_AUTHKEY"

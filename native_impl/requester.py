@@ -1,5 +1,5 @@
-"""A requester: puts its share of the workload into the shared request queue in lockstep (shared/lockstep.py),
-or with a window of requests in flight or on a schedule (shared/pipeline.py), and checks every reply that
+"""A requester: puts its share of the workload into the shared request queue in lockstep (shared/core/lockstep.py),
+or with a window of requests in flight or on a schedule (shared/core/pipeline.py), and checks every reply that
 comes back in its own reply queue.
 
 The Lazy Pirate's part that is the managers' own: a request without a reply is put again, and a late answer
@@ -15,12 +15,12 @@ from multiprocessing.managers import RemoteError
 
 from native_impl.codec import CODECS, framing, own_codec
 from native_impl.connection import connect, disconnect, hold, lost, remote_reason
-from shared.config import START_DEADLINE, RunConfig
-from shared.lockstep import Exchange, lockstep
-from shared.pipeline import Stopped, pipeline
-from shared.results import RequesterResult, Tally, shows_exchanges
-from shared.transport import Peer, notice_level
-from shared.workload import (
+from shared.core.config import START_DEADLINE, RunConfig
+from shared.core.lockstep import Exchange, lockstep
+from shared.core.pipeline import Stopped, pipeline
+from shared.core.results import RequesterResult, Tally, shows_exchanges
+from shared.core.transport import Peer, notice_level
+from shared.core.workload import (
     DECODE_REPLY,
     ENCODE_REQUEST,
     NO_REPLY,

@@ -11,10 +11,18 @@ from time import sleep
 
 from native_impl.codec import CODECS, error_reply, own_codec
 from native_impl.connection import connect, disconnect, lost, remote_reason
-from shared.config import RunConfig
-from shared.service_time import service_delay
-from shared.transport import Codec, Peer, PeerLost, notice_level
-from shared.workload import DECODE_REQUEST, ENCODE_REPLY, SERVER_REPLY, BadRequests, answer, one_line, responder_handler
+from shared.core.config import RunConfig
+from shared.core.service_time import service_delay
+from shared.core.transport import Codec, Peer, PeerLost, notice_level
+from shared.core.workload import (
+    DECODE_REQUEST,
+    ENCODE_REPLY,
+    SERVER_REPLY,
+    BadRequests,
+    answer,
+    one_line,
+    responder_handler,
+)
 
 log = logging.getLogger(__name__)
 Answered = tuple  # (reply key, (number, encoded reply)): the arguments of the board's `reply`

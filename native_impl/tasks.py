@@ -4,7 +4,7 @@ that creates its proxies and makes every call on them, since a proxy belongs to 
 documentation), and the task awaits each call. A thousand requester tasks are thus a thousand threads, each
 with its connection and its thread on the server, as with `--concurrency threads`, plus a hop to a thread
 and back for every call. Each drives the same core as its blocking counterpart (responder.answerer,
-shared/lockstep.py, shared/pipeline.py).
+shared/core/lockstep.py, shared/core/pipeline.py).
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from native_impl.connection import connect, disconnect, hang_up, lost
 from native_impl.requester import BatchChannel, QueueChannel, peer_of, reply_key
 from native_impl.responder import answer_batch, answerer, batch_delay, dropped, reply_batch, send_reply
 from native_impl.responder import peer_of as responder_peer
-from shared.config import START_DEADLINE, RunConfig
-from shared.lockstep import Exchange, lockstep
-from shared.modes import settle
-from shared.pipeline import Stopped, pipeline_async
-from shared.results import RequesterResult, Tally, shows_exchanges
-from shared.service_time import service_delay
-from shared.transport import PeerLost
-from shared.workload import BadRequests, workload_for
+from shared.core.config import START_DEADLINE, RunConfig
+from shared.core.lockstep import Exchange, lockstep
+from shared.core.modes import settle
+from shared.core.pipeline import Stopped, pipeline_async
+from shared.core.results import RequesterResult, Tally, shows_exchanges
+from shared.core.service_time import service_delay
+from shared.core.transport import PeerLost
+from shared.core.workload import BadRequests, workload_for
 
 
 class ProxyThread:
@@ -129,7 +129,7 @@ async def respond(config: RunConfig, index: int, ready) -> None:
 
 
 async def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
-    """requester.request as a task: `start` is a barrier of tasks (shared.modes.LoopBarrier)."""
+    """requester.request as a task: `start` is a barrier of tasks (shared.core.modes.LoopBarrier)."""
     workload, codec = workload_for(config), own_codec(config.codec)
     tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address,
                   show=shows_exchanges(config))

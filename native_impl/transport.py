@@ -1,4 +1,4 @@
-"""The Python-native variant as the core sees it: one object that fulfils shared/transport.py's contract."""
+"""The Python-native variant as the core sees it: one object that fulfils shared/core/transport.py's contract."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import secrets
 from collections.abc import Iterator
 
 from native_impl import codec, connection, requester, responder, server, tasks
-from shared.config import RunConfig, counted, free_port
-from shared.transport import LOOPBACK, BenchPath, Settings, Transport, UsageError, option
+from shared.core.config import RunConfig, counted, free_port
+from shared.core.transport import LOOPBACK, BenchPath, Settings, Transport, UsageError, option
 
 DEFAULT_ADDRESS = "127.0.0.1:50000"
 DEFAULT_BATCH_SIZE = 16

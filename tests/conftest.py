@@ -13,9 +13,9 @@ import sys
 import psutil
 import pytest
 
-from shared.cli import TRANSPORTS
-from shared.config import RunConfig
-from shared.transport import LOOPBACK
+from shared.cli.commands import TRANSPORTS
+from shared.core.config import RunConfig
+from shared.core.transport import LOOPBACK
 from zmq_impl.codec import ID_BYTES, number_of
 
 

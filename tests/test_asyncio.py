@@ -9,8 +9,8 @@ import psutil
 import pytest
 from conftest import TRANSPORTS, local_config, replies_of, start_reqrep, wait_for_line
 
-from shared.config import free_port
-from shared.run import response_side, run
+from shared.core.config import free_port
+from shared.core.run import response_side, run
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -14,10 +14,12 @@ import psutil
 import pytest
 from conftest import TRANSPORTS, reqrep, start_reqrep, wait_for_line
 
-from shared import bench, bench_report, sweep
-from shared.cli import main, prepare_out
-from shared.machine import machine_facts
-from shared.results import RoleUsage, RunResult
+from shared.bench import engine as bench
+from shared.bench import report as bench_report
+from shared.bench import sweep
+from shared.cli.commands import main, prepare_out
+from shared.core.machine import machine_facts
+from shared.core.results import RoleUsage, RunResult
 
 PATHS = [path for transport in TRANSPORTS.values() for path in transport.bench_paths]
 NAMES = {path.name for path in PATHS if path.plain or "sweep" in path.studies}  # the paths of the sweep's studies

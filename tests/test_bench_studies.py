@@ -1,4 +1,4 @@
-"""The bench's own studies (shared/studies/): each preset's tiny form runs for real and writes its sections and
+"""The bench's own studies (shared/bench/studies/): each preset's tiny form runs for real and writes its sections and
 its figures to results.json; the arithmetic behind the verdicts (paired rounds, growth, losses on purpose, a
 hung responder against the healthy run, where an array's time goes) on made-up results; a path or a fault
 added to the faults study with one line; `--payload`, the user's values on each path that carries them; and
@@ -14,14 +14,15 @@ import pytest
 from conftest import TRANSPORTS, reqrep
 from test_bench import PATHS, made_up_result
 
-from shared import bench, sweep
-from shared.cli import bench_paths, parse
-from shared.studies.faults import Faults
-from shared.studies.ndarray import Arrays
-from shared.studies.recording import Recording
-from shared.studies.soak import growth
-from shared.transport import BenchPath, UsageError
-from shared.values import load_payload
+from shared.bench import engine as bench
+from shared.bench import sweep
+from shared.bench.studies.faults import Faults
+from shared.bench.studies.ndarray import Arrays
+from shared.bench.studies.recording import Recording
+from shared.bench.studies.soak import growth
+from shared.cli.commands import bench_paths, parse
+from shared.core.transport import BenchPath, UsageError
+from shared.semantics.values import load_payload
 
 PLAIN = {path.name for path in PATHS if path.plain}
 FAULTY = {path.name for path in PATHS if path.plain or "faults" in path.studies}  # the fault studies' paths

@@ -19,9 +19,9 @@ from multiprocessing import connection
 import pytest
 from conftest import reqrep, start_reqrep, wait_for_line
 
-from shared.cli import TRANSPORTS
-from shared.config import free_port
-from shared.options import Grammar
+from shared.cli.commands import TRANSPORTS
+from shared.cli.options import Grammar
+from shared.core.config import free_port
 
 pytestmark = pytest.mark.timeout(60)
 KEY = {"REQREP_AUTHKEY": "test-key"}

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from shared.corpus import CASES, Plain, shown
-from shared.semantics import Outcome, classify, differences, type_label
-from shared.workload import ENCODE_REQUEST, Delivery, delivery_of, error_body, one_line
+from shared.core.workload import ENCODE_REQUEST, Delivery, delivery_of, error_body, one_line
+from shared.semantics.corpus import CASES, Plain, shown
+from shared.semantics.outcomes import Outcome, classify, differences, type_label
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -11,7 +11,7 @@ import pytest
 import zmq
 from conftest import local_config
 
-from shared.run import response_side, run
+from shared.core.run import response_side, run
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -102,7 +102,7 @@ class Tally:
 def test_a_stray_reply_costs_no_retry_and_the_give_up_sentence_counts_the_strays(monkeypatch, listens):
     from types import SimpleNamespace
 
-    from shared import lockstep
+    from shared.core import lockstep
 
     now = [100.0]
     monkeypatch.setattr(lockstep.time, "monotonic", lambda: now[0])

@@ -11,9 +11,9 @@ import psutil
 import pytest
 from conftest import local_config, reqrep, role_process, start_reqrep, wait_for_line
 
-from shared.config import free_port
-from shared.run import run
-from shared.transport import UsageError
+from shared.core.config import free_port
+from shared.core.run import run
+from shared.core.transport import UsageError
 
 pytestmark = pytest.mark.timeout(90)
 KEY = {"REQREP_AUTHKEY": "test-key"}

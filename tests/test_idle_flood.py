@@ -16,7 +16,7 @@ from conftest import local_config
 from flood import ReconnectingFlood, close_all, closed_by_peer, half_written, holding, open_idle, wait_until
 
 from native_impl import gate
-from shared.run import response_side, run
+from shared.core.run import response_side, run
 
 pytestmark = pytest.mark.timeout(120)
 IDLE, HALF = 300, 20

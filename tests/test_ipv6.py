@@ -9,8 +9,8 @@ import socket
 import pytest
 from conftest import local_config, reqrep, start_reqrep, wait_for_line
 
-from shared.config import free_port
-from shared.run import run
+from shared.core.config import free_port
+from shared.core.run import run
 
 KEY = {"REQREP_AUTHKEY": "test-key"}
 HOST = "::1"

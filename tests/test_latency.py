@@ -17,12 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import zmq_impl
-from shared.config import RunConfig
-from shared.latency import BUCKETS, SUB_BITS, Histogram, bounds, bucket, midpoint
-from shared.lockstep import lockstep
-from shared.pipeline import Schedule
-from shared.results import PERCENTILES, Tally
-from shared.workload import WORKLOADS
+from shared.core.config import RunConfig
+from shared.core.latency import BUCKETS, SUB_BITS, Histogram, bounds, bucket, midpoint
+from shared.core.lockstep import lockstep
+from shared.core.pipeline import Schedule
+from shared.core.results import PERCENTILES, Tally
+from shared.core.workload import WORKLOADS
 from zmq_impl.codec import ID_BYTES, framing, number_of, own_codec
 
 pytestmark = pytest.mark.timeout(120)

@@ -8,8 +8,8 @@ import json
 import pytest
 from conftest import local_config, reqrep
 
-from shared.config import CONCURRENCY
-from shared.run import run
+from shared.core.config import CONCURRENCY
+from shared.core.run import run
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -17,9 +17,9 @@ import msgpack
 import pytest
 import zmq
 from conftest import TRANSPORTS, local_config, reqrep
+from shared.semantics.outcomes.outcomes import differences
 
-from shared.run import response_side, run
-from shared.semantics import differences
+from shared.core.run import response_side, run
 from zmq_impl import msgpack_ext
 from zmq_impl.msgpack_ext import ExtensionError, Limits, decode, encode
 
@@ -178,7 +178,7 @@ WITHOUT_NUMPY = """
 import sys
 sys.modules["numpy"] = None  # as if it were not installed: importing it fails
 import msgpack
-from shared import corpus
+from shared.semantics import corpus
 from zmq_impl.msgpack_ext import ExtensionError, decode, encode
 cases, notes = corpus.build()
 assert not any(case.name.startswith("numpy") for case in cases) and "numpy" in notes[0], notes

@@ -9,7 +9,8 @@ import os
 import pytest
 from conftest import reqrep
 
-from shared import outputs, report
+from shared.core import outputs
+from shared.report import tables as report
 
 pytestmark = pytest.mark.timeout(60)
 FEW = ("--requests", "200")

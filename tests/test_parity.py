@@ -9,9 +9,9 @@ import time
 import pytest
 from conftest import TRANSPORTS, local_config, replies_of
 
-from shared.config import CONCURRENCY
-from shared.run import response_side, run
-from shared.workload import WORKLOADS
+from shared.core.config import CONCURRENCY
+from shared.core.run import response_side, run
+from shared.core.workload import WORKLOADS
 
 pytestmark = pytest.mark.timeout(60)
 

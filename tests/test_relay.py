@@ -1,4 +1,4 @@
-"""The delaying relay (shared/relay.py): every byte arrives, in order, and a round trip through it takes at least
+"""The delaying relay (shared/core/relay.py): every byte arrives, in order, and a round trip through it takes at least
 twice its one-way delay; a run through relays (`--delay`, `--responder-delay`) is verified and pays the delay
 on every crossing, on both transports; where no network can stand between, the run is refused in a sentence."""
 
@@ -11,9 +11,9 @@ import time
 import pytest
 from conftest import local_config, reqrep
 
-from shared.config import free_port
-from shared.relay import Route, relay
-from shared.run import run
+from shared.core.config import free_port
+from shared.core.relay import Route, relay
+from shared.core.run import run
 
 pytestmark = pytest.mark.timeout(30)
 DELAY_MS = 20

@@ -14,10 +14,11 @@ import pytest
 from conftest import local_config, reqrep
 from test_cli import assert_usage_error
 
-from shared import document, rounds
-from shared.results import FIGURE_KEYS
-from shared.run import run
-from shared.summary import headline, paired_ratio
+from shared.core import rounds
+from shared.core.results import FIGURE_KEYS
+from shared.core.run import run
+from shared.report import document
+from shared.report.summary import headline, paired_ratio
 
 pytestmark = pytest.mark.timeout(120)
 FIGURES = {"throughput_rps": lambda r: r["throughput_rps"], "latency_p50_us": lambda r: r["latency_us"]["p50"],
@@ -93,7 +94,7 @@ def test_one_round_has_no_interval_and_nothing_measured_no_ratio():
 
 def test_a_pyperf_without_its_t_table_is_named_when_reqrep_starts():
     hide = ("import pyperf._utils; del pyperf._utils.tdist95conf_level\n"
-            "try:\n    import shared.summary\nexcept ImportError as error:\n    print(error)")
+            "try:\n    import shared.report.summary\nexcept ImportError as error:\n    print(error)")
     shown = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert "pyperf._utils.tdist95conf_level" in shown.stdout and "install one that does" in shown.stdout

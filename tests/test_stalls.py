@@ -7,10 +7,10 @@ import io
 
 from rich.console import Console
 
-from shared import report
-from shared.document import compare_document, run_document
-from shared.results import stall_of
-from shared.summary import headline, ratios
+from shared.core.results import stall_of
+from shared.report import tables as report
+from shared.report.document import compare_document, run_document
+from shared.report.summary import headline, ratios
 
 LATENCY = {"p50": 100.0, "p90": 150.0, "p99": 200.0, "p999": 300.0, "max": 400.0}
 
@@ -67,7 +67,7 @@ def test_the_table_counts_stalled_rounds_and_stderr_says_why():
 def test_the_pyperf_file_leaves_a_stalled_round_out(tmp_path):
     import pyperf
 
-    from shared import pyperf_file
+    from shared.report import pyperf_file
 
     document = run_document([a_round(150_000.0), a_round(1_984.0, retries=234), a_round(160_000.0)])
     path = tmp_path / "run.json"
@@ -79,7 +79,7 @@ def test_the_pyperf_file_leaves_a_stalled_round_out(tmp_path):
 
 
 def a_result(throughput: float, retries: int = 0):
-    from shared.results import RunResult
+    from shared.core.results import RunResult
 
     return RunResult(parameters={"requests": 1000}, answered=1000, ok=1000, failed=0, duplicated=0, retries=retries,
                      seconds=1000 / throughput, latency_us=dict(LATENCY), roles=[], errors=[], failures=[])
@@ -88,9 +88,9 @@ def a_result(throughput: float, retries: int = 0):
 def test_the_bench_median_leaves_a_stalled_round_out_and_the_report_lists_it():
     from types import SimpleNamespace
 
-    from shared.bench import Record
-    from shared.bench_report import stalled_section
-    from shared.study import Point
+    from shared.bench.engine import Record
+    from shared.bench.report import stalled_section
+    from shared.bench.study import Point
 
     point = Point("zmq", "processes", 0, 1000, 2, 2, 60_000)
     record = Record(point, [], results={1: a_result(150_000.0), 2: a_result(1_984.0, 234), 3: a_result(160_000.0)})

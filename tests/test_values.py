@@ -10,10 +10,10 @@ import textwrap
 import pytest
 from conftest import local_config, reqrep, start_reqrep, wait_for_line
 
-from shared.config import free_port
-from shared.run import run
-from shared.transport import UsageError
-from shared.values import Payload, load_payload, refusals
+from shared.core.config import free_port
+from shared.core.run import run
+from shared.core.transport import UsageError
+from shared.semantics.values import Payload, load_payload, refusals
 
 pytestmark = pytest.mark.timeout(60)
 

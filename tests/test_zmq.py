@@ -12,10 +12,10 @@ import pytest
 import zmq
 from conftest import local_config, reqrep, split_number, start_reqrep, wait_for_line
 
-from shared import cli
-from shared.config import CONCURRENCY, free_port
-from shared.run import response_side, run
-from shared.values import Payload
+from shared.cli.commands import commands as cli
+from shared.core.config import CONCURRENCY, free_port
+from shared.core.run import response_side, run
+from shared.semantics.values import Payload
 from zmq_impl import codec as zmq_codec
 from zmq_impl.connection import NEVER_ZERO_COPY, ZERO_COPY_BYTES, client_socket, sender, shared_context
 

@@ -11,7 +11,7 @@ from conftest import local_config, split_number
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.run import response_side, run
+from shared.core.run import response_side, run
 from zmq_impl.codec import decode_msgpack, request_id
 
 pytestmark = pytest.mark.timeout(120)

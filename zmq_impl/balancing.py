@@ -29,9 +29,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from shared.config import RunConfig
-from shared.transport import Peer
-from shared.workload import DECODE_REQUEST, BadRequests
+from shared.core.config import RunConfig
+from shared.core.transport import Peer
+from shared.core.workload import DECODE_REQUEST, BadRequests
 
 READY, HEARTBEAT = b"\x01", b"\x02"  # the zguide's Paranoid Pirate frames
 Frames = list[bytes]

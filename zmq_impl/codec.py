@@ -9,8 +9,8 @@ import struct
 
 import msgpack
 
-from shared.transport import Codec, Framing, identity
-from shared.workload import error_body
+from shared.core.transport import Codec, Framing, identity
+from shared.core.workload import error_body
 from zmq_impl import msgpack_ext
 
 

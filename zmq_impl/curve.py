@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import zmq
 
-from shared.transport import UsageError
+from shared.core.transport import UsageError
 
 SERVER_KEY, CLIENT_KEY, RESPONDER_KEY = "server", "client", "responder"
 SECRET_SUFFIX = ".key_secret"

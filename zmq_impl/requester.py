@@ -1,5 +1,5 @@
-"""A requester: a REQ socket that sends its share of the workload in lockstep (shared/lockstep.py), or a
-DEALER that keeps a window of requests in flight or sends them on a schedule (shared/pipeline.py); either
+"""A requester: a REQ socket that sends its share of the workload in lockstep (shared/core/lockstep.py), or a
+DEALER that keeps a window of requests in flight or sends them on a schedule (shared/core/pipeline.py); either
 way every reply is checked.
 
 The Lazy Pirate's part that is ZeroMQ's own: a REQ socket that missed a reply can only be closed, so the
@@ -15,12 +15,12 @@ import time
 
 import zmq
 
-from shared.config import START_DEADLINE, RunConfig
-from shared.lockstep import Exchange, lockstep
-from shared.pipeline import pipeline
-from shared.results import RequesterResult, Tally, shows_exchanges
-from shared.transport import Peer, notice_level
-from shared.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, Delivery, delivery_of, one_line, workload_for
+from shared.core.config import START_DEADLINE, RunConfig
+from shared.core.lockstep import Exchange, lockstep
+from shared.core.pipeline import pipeline
+from shared.core.results import RequesterResult, Tally, shows_exchanges
+from shared.core.transport import Peer, notice_level
+from shared.core.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, Delivery, delivery_of, one_line, workload_for
 from zmq_impl.codec import CODECS, framing, own_codec
 from zmq_impl.connection import client_socket, connect, reach, sender
 from zmq_impl.curve import CLIENT_KEY

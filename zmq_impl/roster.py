@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
-from shared.config import RunConfig
+from shared.core.config import RunConfig
 from zmq_impl.balancing import Frames, Pulse, Stall, name_of
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """`--concurrency asyncio`: the responder and the requester as asyncio tasks, on `zmq.asyncio` sockets that
 make every send and receive awaitable, so that one event loop on one thread holds a thousand requests in
-flight. Each drives the same core as its blocking counterpart (responder.answerer, shared/lockstep.py,
-shared/pipeline.py) with `await` where that one blocks, and the balancing broker's responders their `Duty`;
+flight. Each drives the same core as its blocking counterpart (responder.answerer, shared/core/lockstep.py,
+shared/core/pipeline.py) with `await` where that one blocks, and the balancing broker's responders their `Duty`;
 the broker (zmq.proxy, a blocking C call, or the balancing broker's loop) stays in a thread of its own.
 
 Unlike a Racket green thread blocked in a ZeroMQ call (the seed's reason for places), a task waiting here
@@ -17,12 +17,12 @@ import time
 import zmq
 import zmq.asyncio
 
-from shared.config import START_DEADLINE, RunConfig
-from shared.lockstep import Exchange, lockstep
-from shared.pipeline import pipeline_async
-from shared.results import RequesterResult, Tally, shows_exchanges
-from shared.service_time import service_delay
-from shared.workload import BadRequests, workload_for
+from shared.core.config import START_DEADLINE, RunConfig
+from shared.core.lockstep import Exchange, lockstep
+from shared.core.pipeline import pipeline_async
+from shared.core.results import RequesterResult, Tally, shows_exchanges
+from shared.core.service_time import service_delay
+from shared.core.workload import BadRequests, workload_for
 from zmq_impl.balancing import Frames
 from zmq_impl.codec import CODECS, framing, own_codec
 from zmq_impl.connection import client_socket, connect_async, reach, sender, small_frames
@@ -122,7 +122,7 @@ async def open_socket(config: RunConfig, requester_id: int, kind: int = zmq.REQ,
 
 
 async def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
-    """requester.request as a task: `start` is a barrier of tasks (shared.modes.LoopBarrier)."""
+    """requester.request as a task: `start` is a barrier of tasks (shared.core.modes.LoopBarrier)."""
     workload, codec = workload_for(config), own_codec(config.codec)
     tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address,
                   show=shows_exchanges(config))

@@ -1,4 +1,4 @@
-"""The ZeroMQ variant as the core sees it: one object that fulfils shared/transport.py's contract."""
+"""The ZeroMQ variant as the core sees it: one object that fulfils shared/core/transport.py's contract."""
 
 from __future__ import annotations
 
@@ -14,9 +14,18 @@ from importlib import metadata
 
 import zmq
 
-from shared.config import IN_ONE_PROCESS, RunConfig, counted, free_port
-from shared.transport import EVERY_STUDY, LOOPBACK, BenchPath, ExtraCommand, Settings, Transport, UsageError, option
-from shared.workload import ECHO_SUFFIX
+from shared.core.config import IN_ONE_PROCESS, RunConfig, counted, free_port
+from shared.core.transport import (
+    EVERY_STUDY,
+    LOOPBACK,
+    BenchPath,
+    ExtraCommand,
+    Settings,
+    Transport,
+    UsageError,
+    option,
+)
+from shared.core.workload import ECHO_SUFFIX
 from zmq_impl import codec, connection, request_router, requester, responder, server, tasks
 from zmq_impl.connection import ZERO_COPY_BYTES
 from zmq_impl.curve import create_keys, keys_for_a_run

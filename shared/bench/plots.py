@@ -1,0 +1,172 @@
+"""The bench's PNG plots, drawn with matplotlib when it is installed (the `plot` extra): throughput against
+payload size per path, latency percentiles per path, memory per role, memory over a soak, arrays by size. Each
+is a study's (see its `figures`): draw(study, bench, Figure) returns the figure."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shared.core.config import CONCURRENCY
+from shared.core.sizes import MIB, size_text
+
+if TYPE_CHECKING:  # the studies import this module, and bench.py the studies: the names are for the hints only
+    from shared.bench.engine import Bench, Record
+    from shared.bench.studies.memory import Memory
+    from shared.bench.studies.ndarray import Arrays
+    from shared.bench.studies.payload import Payloads
+    from shared.bench.studies.soak import Soak
+    from shared.bench.study import Draw, Study
+
+COLOURS = ("tab:blue", "tab:orange", "tab:red", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
+LINES = {"processes": ("-", "o"), "threads": ("--", "s"), "asyncio": (":", "^")}
+LATENCY_LINES = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9"))
+# The kinds of role a run has, as the memory study groups them (label, RoleUsage kinds): its table and figure alike.
+ROLE_KINDS = (("parent", ("parent",)), ("broker or server", ("broker", "server")), ("responder", ("responder",)),
+              ("requester", ("requester",)), ("one process, all roles", ("process",)))
+KIND_COLOURS = ("tab:gray", "tab:purple", "tab:olive", "tab:cyan", "tab:brown")
+DPI = 100
+
+
+def payload_series(study: Payloads, bench: Bench, path: str, concurrency: str) -> list[Record]:
+    """The payload study's successful points of one path and mode, smallest payload first."""
+    found = [r for r in bench.records.values() if r.succeeded and study.name in r.studies and r.point.path == path
+             and r.point.concurrency == concurrency]
+    return sorted(found, key=lambda r: r.point.payload_bytes)
+
+
+def payload_axis(axes, payloads: list[int]) -> None:
+    axes.set_xscale("log")
+    axes.set_xticks(payloads, [size_text(p) for p in payloads], rotation=40)  # 16 and 32 KiB sit close
+    axes.minorticks_off()
+    axes.set_xlabel("payload (request and reply, each)")
+    axes.grid(True, which="major", alpha=0.3)
+
+
+def subtitle(bench: Bench) -> str:
+    m = bench.machine
+    return f"reqrep bench {bench.sweep.preset}, {bench.date[:10]}, {m.get('cores')} cores, Python {m.get('python')}"
+
+
+def names(study: Study, bench: Bench) -> list[str]:
+    return [path.name for path in study.paths(bench.sweep)]
+
+
+def throughput(study: Payloads, bench: Bench, figure_class) -> object:
+    figure = figure_class(figsize=(11, 4.5), dpi=DPI, layout="constrained")
+    rate, volume = figure.subplots(1, 2)
+    for index, path in enumerate(names(study, bench)):
+        for concurrency in CONCURRENCY:
+            series = payload_series(study, bench, path, concurrency)
+            if not series:
+                continue
+            style, marker = LINES[concurrency]
+            sizes = [r.point.payload_bytes for r in series]
+            rps = [r.median(lambda result: result.throughput_rps) for r in series]
+            common = {"color": COLOURS[index % len(COLOURS)], "linestyle": style, "marker": marker,
+                      "label": f"{path}, {concurrency}"}
+            rate.plot(sizes, rps, **common)
+            volume.plot(sizes, [2 * size * r / MIB for size, r in zip(sizes, rps, strict=True)], **common)
+    for axes, label in ((rate, "requests per second"), (volume, "payload moved, MiB/s (requests + replies)")):
+        payload_axis(axes, list(study.payloads))
+        axes.set_yscale("log")
+        axes.set_ylabel(label)
+    rate.legend(fontsize="small")
+    figure.suptitle(f"Throughput against payload size ({subtitle(bench)})")
+    return figure
+
+
+def latency(study: Payloads, bench: Bench, figure_class) -> object:
+    paths = names(study, bench)
+    columns = 2 if len(paths) > 1 else 1
+    figure = figure_class(figsize=(11, 3.6 * math.ceil(len(paths) / columns)), dpi=DPI, layout="constrained")
+    grid = figure.subplots(math.ceil(len(paths) / columns), columns, sharey=True, squeeze=False)
+    for axes, path in zip(grid.flat, paths, strict=False):
+        series = payload_series(study, bench, path, "processes")
+        sizes = [r.point.payload_bytes for r in series]
+        for key, name in LATENCY_LINES:
+            axes.plot(sizes, [max(r.latency(key), 1.0) for r in series], marker="o", label=name)
+        payload_axis(axes, list(study.payloads))
+        axes.set_yscale("log")
+        axes.set_ylabel("latency, µs")
+        window = bench.sweep.path(path).window
+        axes.set_title(f"{path}" + (f" (window {window})" if window > 1 else ""))
+        axes.legend(fontsize="small")
+    for axes in list(grid.flat)[len(paths):]:
+        axes.set_visible(False)
+    figure.suptitle(f"Latency percentiles against payload size, every role a process ({subtitle(bench)})")
+    return figure
+
+
+def memory(study: Memory, bench: Bench, figure_class) -> object:
+    sweep, payloads = bench.sweep, study.payloads
+    figure = figure_class(figsize=(11, 1.2 + 0.45 * len(names(study, bench)) * len(sweep.modes) * len(payloads)),
+                          dpi=DPI, layout="constrained")
+    panels = figure.subplots(len(payloads), 1, squeeze=False)[:, 0]
+    for axes, payload in zip(panels, payloads, strict=True):
+        rows = [r for path in names(study, bench) for c in CONCURRENCY for r in bench.records.values()
+                if r.results and study.name in r.studies and r.point.path == path
+                and r.point.concurrency == c and r.point.payload_bytes == payload]
+        labels = [f"{r.point.path}, {r.point.concurrency}" for r in rows]
+        left = [0.0] * len(rows)
+        for (kind, kinds), colour in zip(ROLE_KINDS, KIND_COLOURS, strict=True):
+            widths = [sum(role.pss_peak_mib for role in r.first.roles if role.kind in kinds) for r in rows]
+            axes.barh(labels, widths, left=left, color=colour, label=kind)
+            left = [a + b for a, b in zip(left, widths, strict=True)]
+        axes.invert_yaxis()
+        axes.set_xlabel("peak PSS, MiB (sum over processes)")
+        axes.set_title(f"{size_text(payload)} payload")
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, not on them
+    figure.suptitle(f"Memory per role: processes against threads and asyncio ({subtitle(bench)})")
+    return figure
+
+
+def soak(study: Soak, bench: Bench, figure_class) -> object:
+    figure = figure_class(figsize=(11, 4), dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    for index, (path, result) in enumerate(study.timelines(bench).items()):
+        seconds = [second for second, _ in result.pss_timeline]
+        axes.plot(seconds, [mib for _, mib in result.pss_timeline], color=COLOURS[index % len(COLOURS)], marker="o",
+                  markersize=2, label=path)
+    axes.set_xlabel("seconds since the response side was ready")
+    axes.set_ylabel("PSS, MiB (sum over processes)")
+    axes.set_ylim(bottom=0)
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize="small")
+    figure.suptitle(f"Memory over the soak ({subtitle(bench)})")
+    return figure
+
+
+def arrays(study: Arrays, bench: Bench, figure_class) -> object:
+    figure = figure_class(figsize=(11, 4.5), dpi=DPI, layout="constrained")
+    latency, volume = figure.subplots(1, 2)
+    for index, path in enumerate(study.paths(bench.sweep)):
+        found = [(size, record) for size in study.sizes if (record := study.record(bench, path, size)) is not None]
+        common = {"color": COLOURS[index % len(COLOURS)], "marker": "o", "label": path.name}
+        latency.plot([size for size, _ in found], [record.latency("p50") / 1000 for _, record in found], **common)
+        volume.plot([size for size, _ in found],
+                    [size * record.median(lambda result: result.throughput_rps) / MIB for size, record in found],
+                    **common)
+    for axes, label in ((latency, "p50 latency, ms"), (volume, "arrays moved each way, MiB/s")):
+        payload_axis(axes, list(study.sizes))
+        axes.set_xlabel("float64 array (request and reply, each)")
+        axes.set_yscale("log")
+        axes.set_ylabel(label)
+    latency.legend(fontsize="small")
+    figure.suptitle(f"NumPy arrays against their size, every role a process ({subtitle(bench)})")
+    return figure
+
+
+def draw(bench: Bench, out: Path, figures: Mapping[str, tuple[str, Draw]]) -> dict[str, str] | None:
+    """The studies' figures as PNG files in `out`: {file name: caption}; None when matplotlib is not installed."""
+    if not figures:
+        return {}
+    try:
+        from matplotlib.figure import Figure  # a Figure of its own: no pyplot, no display, no global state
+    except ImportError:
+        return None
+    for name, (_, draw_one) in figures.items():
+        draw_one(bench, Figure).savefig(out / name)
+    return {name: caption for name, (caption, _) in figures.items()}

@@ -1,0 +1,148 @@
+"""What `reqrep bench` leaves for people: the progress bar over the whole plan, results.json, report.md (an
+introduction, then each study's section: tables a reader understands without the code, each with a sentence on
+what it shows) and the studies' plots (bench_plots)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from shared.bench import plots as bench_plots
+from shared.bench.engine import Bench, SweepProgress
+from shared.bench.sweep import Sweep
+from shared.core.machine import machine_sentence
+from shared.core.outputs import write_json, write_text
+
+
+@contextlib.contextmanager
+def sweep_bar(console: Console, enabled: bool, runs: int) -> Iterator[SweepProgress | None]:
+    """Points done of the whole sweep, the one under way, and an ETA; None without a terminal or with --quiet.
+    Refreshed by the sweep's own loop rather than a thread: points fork, and a fork should find no thread."""
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    with Progress(TextColumn("{task.fields[points]}"), BarColumn(bar_width=24), TimeElapsedColumn(),
+                  TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.description}"), console=console,
+                  auto_refresh=False, transient=True, speed_estimate_period=120) as bar:
+        task = bar.add_task("", total=runs, points=f"0/{runs} points")
+
+        def update(done: float, label: str) -> None:
+            bar.update(task, completed=done, description=label, points=f"{int(done)}/{runs} points")
+            bar.refresh()
+
+        yield update
+
+
+# ---- the sections ------------------------------------------------------------------------------------------
+def introduction(bench: Bench) -> list[str]:
+    sweep = bench.sweep
+    lines = [f"# reqrep bench: the {sweep.preset} preset", "",
+             f"Measured {bench.date[:10]} at {bench.date[11:16]} UTC on {machine_sentence(bench.machine)}. "
+             f"{tally(bench)}.", "",
+             f"Every point is a real `reqrep run` on loopback, verified reply by reply: {workload(sweep)}; "
+             f"{sweep.requesters} requesters and {sweep.responders} "
+             "responders unless a table says otherwise, each requester sending its next request when the reply to "
+             "the last one came (window 1) unless a table gives a window; every role a process unless the table "
+             "says threads (every role a thread of one process) or asyncio (every responder and requester a task "
+             "of one event loop, the broker or server a thread). Throughput counts from the moment every "
+             "requester is released until the last reply; latency is the time from sending a request to "
+             "receiving its reply. The machine may be shared, so absolute numbers vary from one bench to the "
+             "next: read the ratios between paths measured side by side." + (
+                 f" Each figure is the median of the point's {sweep.rounds} rounds, each round a whole pass over the "
+                 "plan, so that a point's rounds are apart in time; a table that lists every round says so."
+                 if sweep.rounds > 1 else ""), ""]
+    if bench.interrupted:
+        under_way = "; ".join(f"{record.point.label()}, round {record.cut_short}" for record in bench.cut_short)
+        lines += ["**Interrupted:** the bench was stopped before its end; the tables hold the points measured."
+                  + (f" The point under way then ({under_way}) was cut short, and counts as not run." if under_way
+                     else ""), ""]
+    ran = {point.path for point in bench.plan}
+    lines += ["| path | what travels, and how |", "|---|---|"]
+    lines += [f"| {path.name} | {path.description} |" for path in sweep.paths if path.name in ran]
+    return [*lines, ""]
+
+
+def workload(sweep: Sweep) -> str:
+    """What every point's requests are."""
+    if sweep.payload is not None:
+        return f"the values of `{sweep.payload.source}` as the requests, each reply the request as it was sent"
+    return ("the echo workload, each request's text padded to the payload size where a table gives one (the reply "
+            "is the request and 10 bytes more), the seed's text otherwise")
+
+
+def plots_section(bench: Bench, plots: dict[str, str] | None) -> list[str]:
+    """The plots the studies drew, with their captions: {file name: caption}, or None without matplotlib."""
+    if not any(study.figures() for study in bench.sweep.studies):
+        return []
+    if bench.interrupted:
+        return ["## Plots", "", "No plots: the bench was interrupted before its end.", ""]
+    if plots is None:
+        return ["## Plots", "", "matplotlib is not installed, so there are no plots: `pip install 'reqrep[plot]'` "
+                "and run the bench again to draw them.", ""]
+    lines = ["## Plots", ""]
+    for name, caption in plots.items():
+        lines += [f"![{caption}]({name})", "", caption, ""]
+    return lines
+
+
+def lost_section(bench: Bench) -> list[str]:
+    if not bench.lost:
+        return []
+    lines = ["## Points that lost requests", ""]
+    for record in bench.lost:
+        reasons = [*record.errors.values(), *(reason for result in record.results.values()
+                                              for reason in result.errors + result.failures)]
+        lines.append(f"- {record.point.label()}: {'; '.join(reasons[:3]) or 'requests unanswered'}")
+    return [*lines, ""]
+
+
+def stalled_section(bench: Bench) -> list[str]:
+    """The rounds with retries and no fault inflicted: their medians leave them out, unless all stalled."""
+    stalled = [(record, n, result.stall) for record in bench.records.values()
+               for n, result in sorted(record.results.items()) if result.stall]
+    if not stalled:
+        return []
+    lines = ["## Rounds that stalled", "",
+             "Retries with no fault inflicted: a reply was lost or held, and the round's time is mostly a timeout "
+             "waited out. A point's medians leave these rounds out, unless every round of it stalled.", ""]
+    lines += [f"- {record.point.label()}, round {n}: {why}" for record, n, why in stalled]
+    return [*lines, ""]
+
+
+def report_markdown(bench: Bench, plots: dict[str, str] | None) -> str:
+    sections = [introduction(bench), *(study.section(bench) for study in bench.sweep.studies),
+                plots_section(bench, plots), stalled_section(bench), lost_section(bench)]
+    return "\n".join(line for section in sections for line in section)
+
+
+def write(bench: Bench, out: Path) -> list[Path]:
+    """results.json, the plots (not after an interruption: quitting should be quick) and report.md."""
+    write_json(str(out / "results.json"), bench.to_json())
+    figures = {name: figure for study in bench.sweep.studies for name, figure in study.figures().items()}
+    plots = {} if bench.interrupted else bench_plots.draw(bench, out, figures)
+    write_text(out / "report.md", report_markdown(bench, plots))
+    return [out / "results.json", out / "report.md", *(out / name for name in plots or {})]
+
+
+def tally(bench: Bench) -> str:
+    failed = bench.lost
+    meant = [r for r in bench.records.values() if r.failed and r not in failed and bench.meant_to_lose(r)]
+    lost = (f"{len(failed)} points lost requests (listed at the end)" if failed else
+            "no point lost a request" + (f" but the {len(meant)} that lose them on purpose" if meant else ""))
+    rounds = f" ({bench.runs} of {bench.planned} runs: {bench.sweep.rounds} rounds)" if bench.sweep.rounds > 1 else ""
+    measured = sum(1 for record in bench.records.values() if record.results or record.errors)
+    stopped = "; interrupted" if bench.interrupted else ""
+    return f"{measured} of {len(bench.plan)} points{rounds} in {bench.seconds:,.0f} s; {lost}{stopped}"
+
+
+def summary(bench: Bench, written: list[Path]) -> list[str]:
+    lines = [tally(bench), *(verdict for study in bench.sweep.studies if (verdict := study.verdict(bench)))]
+    lines += [f"lost requests: {line[2:]}" for line in lost_section(bench)[2:-1]]
+    drawn = any(path.suffix == ".png" for path in written)
+    if not drawn and not bench.interrupted and any(study.figures() for study in bench.sweep.studies):
+        lines.append("no plots: matplotlib is not installed (pip install 'reqrep[plot]')")
+    return [*lines, "wrote " + ", ".join(str(path) for path in written)]

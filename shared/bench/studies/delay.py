@@ -1,0 +1,80 @@
+"""Network delay: the roles as on separate hosts, with a delaying relay (shared/core/relay.py) for the network
+between them. Placements: *loopback*, no relay (the reference); *requesters away*, a relay between the
+requesters and the broker or server (`--delay`); *three hosts*, a relay on both sides of it (`--delay` and
+`--responder-delay`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from shared.bench.study import (
+    Point,
+    Study,
+    find,
+    markdown_table,
+    measured,
+    p50_of,
+    p99_of,
+    rate,
+    records_of,
+    run_options,
+)
+
+if TYPE_CHECKING:
+    from shared.bench.engine import Bench
+    from shared.bench.sweep import Sweep
+
+# (placement, the run options of a one-way delay d: the relays it puts where)
+PLACEMENTS = (("requesters away", lambda d: {"delay_ms": d}),
+              ("three hosts", lambda d: {"delay_ms": d, "responder_delay_ms": d}))
+
+
+@dataclass(frozen=True)
+class Delay(Study):
+    name = "delay"
+    delays: tuple[float, ...]  # one way, ms
+
+    def conditions(self) -> Iterator[tuple[str, float | None, dict]]:
+        """(placement, one-way delay, run options), loopback first."""
+        yield "loopback", None, {}
+        for placement, relays in PLACEMENTS:
+            for delay in self.delays:
+                yield placement, delay, relays(delay)
+
+    def points(self, sweep: Sweep) -> Iterator[Point]:
+        for _, _, relays in self.conditions():
+            for path in self.paths(sweep):  # side by side within a condition: a noisy moment hits all alike
+                yield sweep.point(path, **relays)
+
+    def summary(self, bench: Bench) -> dict:
+        records = records_of(bench, self)
+        rows = []
+        for placement, delay, relays in self.conditions():
+            for path in self.paths(bench.sweep):
+                record = find(records, path=path.name, options=run_options(**relays))
+                if record is not None and record.succeeded:
+                    rows.append({"placement": placement, "delay_ms": delay, "path": path.name,
+                                 "throughput_rps": round(record.median(rate), 1),
+                                 "p50_us": record.latency("p50"), "p99_us": record.latency("p99")})
+        return {"rows": rows}
+
+    def section(self, bench: Bench) -> list[str]:
+        records, rows = records_of(bench, self), []
+        for placement, delay, relays in self.conditions():
+            for path in self.paths(bench.sweep):
+                record = find(records, path=path.name, options=run_options(**relays))
+                rows.append([placement, "none (no relay)" if delay is None else f"{delay:g} ms", path.name,
+                             measured(record, rate), measured(record, p50_of, scale=1e-3, digits=2),
+                             measured(record, p99_of, scale=1e-3, digits=2)])
+        sweep = bench.sweep
+        return ["## Network delay", "",
+                f"Every role as on a separate host, with a relay standing for the network: it holds every chunk the "
+                f"one-way delay in each direction ({sweep.requests:,} requests, {sweep.requesters} requesters, "
+                f"{sweep.responders} responders, every role a process, each requester in lockstep). *Requesters "
+                "away*: a relay between the requesters and the broker or server; *three hosts*: one on both sides "
+                "of it; *loopback*: no relay. A round trip (RTT) is twice the one-way delay: a zmq request pays one "
+                "RTT per crossing on its path, a native request two (its `put`, then its `get`, each a call to the "
+                "server); what the delay does not explain is the relay's own cost (the 0 ms rows) and the work.", "",
+                *markdown_table(["placement", "one-way delay", "path", "requests/s", "p50 (ms)", "p99 (ms)"], rows)]

@@ -1,0 +1,218 @@
+"""Push against pull dispatch under faults and uneven service times, with reqrep's retries: a responder killed or
+hung mid-run, and requests that take their time (`--service-time`), on every path of the fault study, each
+against its own healthy run. A broker that pushes (the seed's zmq.proxy) goes on handing a hung or busy
+responder its share of the requests; one that hands a request only to a free responder, or a queue that
+responders take from, does not. Targets (issue 15): a pulling path with one of its responders hung finishes
+within 1.5× its healthy time with nothing lost; no reply reaches a caller twice anywhere."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from shared.bench.studies.faults import inflicted_at
+from shared.bench.study import (
+    NOT_RUN,
+    Point,
+    Study,
+    find,
+    listed,
+    markdown_table,
+    rate,
+    ratio_spread,
+    records_of,
+    run_options,
+)
+from shared.core.faults import parse_fault
+
+if TYPE_CHECKING:
+    from shared.bench.engine import Bench, Record
+    from shared.bench.sweep import Sweep
+    from shared.core.results import RunResult
+    from shared.core.transport import BenchPath
+
+TARGET = 1.5  # a pulling path with a hung responder: at most this many times its healthy time
+HEALTHY = "healthy"
+
+
+@dataclass(frozen=True)
+class Dispatch(Study):
+    name = "dispatch"
+    group = "faults"  # the paths that join the fault study join this one: zmq's balancing broker
+    faults: tuple[str, ...]  # --fault specs; a share (hang@97%) lands at the same place of every path's run
+    service_times: tuple[str, ...]  # --service-time specs
+
+    def cases(self) -> list[tuple[str, dict]]:
+        """(what the table calls it, its run options), the healthy run first."""
+        return [(HEALTHY, {}), *((f"--fault {f}", {"fault": f}) for f in self.faults),
+                *((f"--service-time {s}", {"service_time": s}) for s in self.service_times)]
+
+    def points(self, sweep: Sweep) -> Iterator[Point]:
+        for _, options in self.cases():
+            for path in self.paths(sweep):  # side by side within a case: a noisy moment touches all alike
+                yield sweep.point(path, **options)
+
+    def record(self, bench: Bench, path: BenchPath, options: dict) -> Record | None:
+        return find(records_of(bench, self), path=path.name, options=run_options(**options))
+
+    def hangs(self, sweep: Sweep) -> list[str]:
+        return [f for f in self.faults if parse_fault(f, sweep.responders).kind == "hang"]
+
+    # ---- figures ----------------------------------------------------------------------------------------------
+    def against_healthy(self, bench: Bench, path: BenchPath, options: dict,
+                        read: Callable[[RunResult], float]) -> list[float]:
+        """read(case) / read(healthy) in every round where both gave a result."""
+        case, healthy = self.record(bench, path, options), self.record(bench, path, {})
+        if case is None or healthy is None:
+            return []
+        return [read(case.results[n]) / read(healthy.results[n]) for n in sorted(case.results)
+                if n in healthy.results and read(healthy.results[n])]
+
+    def hung(self, bench: Bench) -> dict:
+        """Per pulling path that ran, under each hang: its time against its healthy time, and what it lost (a
+        round that gave no result, or no healthy run to compare with, does not meet the target)."""
+        figures = {}
+        for fault in self.hangs(bench.sweep):
+            for path in self.paths(bench.sweep):
+                record = self.record(bench, path, {"fault": fault})
+                if path.pushes or record is None or not (record.results or record.errors):
+                    continue
+                ratios = self.against_healthy(bench, path, {"fault": fault}, seconds)
+                ratio = round(statistics.median(ratios), 3) if ratios else None
+                lost = sum(result.failed for result in record.results.values())
+                figures[f"{path.name} {fault}"] = {"ratio": ratio, "lost": lost, "met": ratio is not None
+                                                   and ratio <= TARGET and lost == 0 and not record.errors}
+        return figures
+
+    def summary(self, bench: Bench) -> dict:
+        hung, records = self.hung(bench), records_of(bench, self)
+        results = [result for record in records for result in record.results.values()]
+        cases = []
+        for case, options in self.cases():
+            for path in self.paths(bench.sweep):
+                record = self.record(bench, path, options)
+                cases.append({"case": case, "path": path.name, "pushes": path.pushes, "rounds": [
+                    round_figures(n, result) for n, result in sorted(record.results.items())] if record else []})
+        return {"target": TARGET, "hung": hung, "met": all(f["met"] for f in hung.values()) if hung else None,
+                "delivered_twice": sum(twice(result) for result in results),
+                "duplicates_dropped": sum(result.duplicated for result in results),
+                "healthy_throughput_ratios": {name: [round(r, 3) for r in ratios]
+                                              for name, ratios in self.healthy_ratios(bench).items()},
+                "cases": cases}
+
+    def healthy_ratios(self, bench: Bench) -> dict[str, list[float]]:
+        """Each path's healthy throughput over its transport's own path's, paired per round."""
+        paths = self.paths(bench.sweep)
+        plain = {path.transport: path for path in paths if path.plain}
+        found = {}
+        for path in paths:
+            own = plain.get(path.transport)
+            mine, theirs = self.record(bench, path, {}), self.record(bench, own, {}) if own else None
+            if path.plain or mine is None or theirs is None:
+                continue
+            found[f"{path.name} / {own.name}"] = [mine.results[n].throughput_rps / theirs.results[n].throughput_rps
+                                                  for n in sorted(mine.results) if n in theirs.results]
+        return found
+
+    # ---- the console and report.md ---------------------------------------------------------------------------
+    def verdict(self, bench: Bench) -> str:
+        summary = self.summary(bench)
+        if not summary["cases"] or not any(case["rounds"] for case in summary["cases"]):
+            return "Dispatch under faults: not measured."
+        parts = [self.hung_sentence(bench, summary), self.slow_sentence(bench)]
+        twice_text = ("no reply reached a caller twice anywhere" if summary["delivered_twice"] == 0 else
+                      f"{summary['delivered_twice']:,} replies reached a caller twice: not met")
+        parts.append(f"Duplicates: {twice_text} ({summary['duplicates_dropped']:,} late replies to resent requests "
+                     "were recognised and dropped).")
+        return " ".join(part for part in parts if part)
+
+    def hung_sentence(self, bench: Bench, summary: dict) -> str:
+        if summary["met"] is None:
+            return ""
+        shown = ", ".join(f"{name} " + (f"{f['ratio']:.2f}×" if f["ratio"] is not None else "no result")
+                          + (f" (lost {f['lost']:,})" if f["lost"] else "") for name, f in summary["hung"].items())
+        pushed = [f"{path.name} {fault} {self.record(bench, path, {'fault': fault}).median(seconds):,.1f} s, "
+                  f"{statistics.median(ratios):.1f}×" for fault in self.hangs(bench.sweep)
+                  for path in self.paths(bench.sweep) if path.pushes
+                  and (ratios := self.against_healthy(bench, path, {"fault": fault}, seconds))]
+        return (f"Target, a pulling path with a hung responder finishes within {TARGET:g}× its healthy time, nothing "
+                f"lost: {'met' if summary['met'] else 'not met'} ({shown})."
+                + (f" Pushing, as it is: {', '.join(pushed)}." if pushed else ""))
+
+    def slow_sentence(self, bench: Bench) -> str:
+        if not self.service_times:
+            return ""
+        spec = self.service_times[0]
+        shown = [f"{path.name} ({'push' if path.pushes else 'pull'}) {record.latency('p99') / 1000:,.1f} ms"
+                 for path in self.paths(bench.sweep)
+                 if (record := self.record(bench, path, {"service_time": spec})) is not None and record.results]
+        return f"p99 with --service-time {spec}: {', '.join(shown)}." if shown else ""
+
+    def section(self, bench: Bench) -> list[str]:
+        sweep, rows = bench.sweep, []
+        for case, options in self.cases():
+            for path in self.paths(sweep):
+                record = self.record(bench, path, options)
+                rows.append([case, path.name, "push" if path.pushes else "pull", *self.cells(bench, path, options,
+                                                                                              record)])
+        healthy = self.healthy_ratios(bench)
+        lines = ["## Push against pull: faults and uneven service times", "",
+                 f"Each path's run ({sweep.requests:,} requests, {sweep.requesters} requesters in lockstep, "
+                 f"{sweep.responders} responders, every role a process, `--timeout {sweep.timeout:g}`, reqrep's "
+                 "retries) healthy, with a responder killed (SIGKILL) or hung (SIGSTOP, continued when the run ends), "
+                 "and with uneven service times: `slow:P%:D` makes P% of the requests take D, `exp:M` draws each "
+                 "from an exponential distribution of mean M. *Push*: the broker hands each responder its turn, "
+                 "hung or busy, and a request queued behind a slow or hung one waits (out the timeout, when hung); "
+                 "*pull*: a request goes only to a responder that is free. A fault is given as a share of the "
+                 "requests answered, so that it lands at the same place of every path's run (one given in seconds "
+                 "may come after a fast run has ended); a hang comes late, since a pushing path then pays a timeout "
+                 "for nearly every request after it. *× healthy* is the time over the same path's healthy time, "
+                 "paired per round; *lost* and *duplicated* (late replies to resent requests, dropped by the "
+                 "requester: the caller sees each reply once) add up every round, the rest are medians. With 1% of "
+                 "the requests slow, p99 sits at the edge of the slow requests themselves on every path (a few more "
+                 "or fewer of them in a run move it across); p99.9, the time and the 0.5% rows show what waiting "
+                 "behind them costs: a pushing broker queues fast requests behind a slow one, so that its p99 is "
+                 "still about a slow request's with 0.5% of them slow.", "",
+                 *markdown_table(["case", "path", "dispatch", "seconds", "× healthy", "retries", "lost",
+                                  "duplicated", "p50 (ms)", "p99 (ms)", "p99.9 (ms)", "fault (first round)"], rows),
+                 self.verdict(bench), ""]
+        if healthy:
+            lines += ["Healthy throughput of each path over its transport's own path, paired per round: "
+                      + listed(f"{name} {ratio_spread(ratios)}" for name, ratios in healthy.items()) + ".", ""]
+        return lines
+
+    def cells(self, bench: Bench, path: BenchPath, options: dict, record: Record | None) -> list[str]:
+        if record is None:
+            return [NOT_RUN] * 9
+        if not record.results:
+            return ["failed", *[NOT_RUN] * 8]
+        results = list(record.results.values())
+
+        def middle(read: Callable[[RunResult], float]) -> float:
+            return statistics.median(read(result) for result in results)
+
+        against = self.against_healthy(bench, path, options, seconds) if options else []
+        return [f"{middle(seconds):,.2f}", f"{statistics.median(against):.2f}×" if against else NOT_RUN,
+                f"{middle(lambda r: r.retries):,.0f}", f"{sum(r.failed for r in results):,}",
+                f"{sum(r.duplicated for r in results):,}",
+                *(f"{middle(lambda r, key=key: r.latency_us[key]) / 1000:,.2f}" for key in ("p50", "p99", "p999")),
+                inflicted_at(record) if "fault" in options else NOT_RUN]
+
+
+def seconds(result: RunResult) -> float:
+    return result.seconds
+
+
+def twice(result: RunResult) -> int:
+    """Replies a requester took as answers beyond one per request: a duplicate that reached the caller."""
+    return max(0, result.answered - result.parameters["requests"])
+
+
+def round_figures(n: int, result: RunResult) -> dict:
+    latency = result.latency_us
+    return {"round": n, "seconds": round(result.seconds, 3), "throughput_rps": round(rate(result), 1),
+            "retries": result.retries, "lost": result.failed, "duplicated": result.duplicated,
+            "delivered_twice": twice(result), "p50_us": latency["p50"], "p99_us": latency["p99"],
+            "p999_us": latency["p999"], "inflicted": result.fault}

@@ -1,0 +1,206 @@
+"""NumPy arrays, 1 KiB to 8 MiB: throughput and p50 per array size on each path that carries them, each
+transport's first such path against the others', its other paths (zero-copy sends on and off) against its
+first, and where a round trip's time goes: the codec's work, measured in the point's own process, and the
+rest."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import statistics
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from shared.bench import plots as bench_plots
+from shared.bench.study import (
+    NOT_RUN,
+    Point,
+    Study,
+    find,
+    listed,
+    markdown_table,
+    p50_of,
+    rate,
+    ratio_spread,
+    records_of,
+)
+from shared.core.sizes import MIB, size_text
+from shared.core.transport import UsageError
+
+if TYPE_CHECKING:
+    from shared.bench.engine import Bench, Record
+    from shared.bench.sweep import Sweep
+    from shared.core.results import RunResult
+    from shared.core.transport import BenchPath
+
+KIND = "ndarray"  # the points' payload kind (shared.semantics.values.BENCH_VALUES)
+
+
+@dataclass(frozen=True)
+class Arrays(Study):
+    name = "ndarray"
+    sizes: tuple[int, ...]  # bytes of each array
+    # Requests per point at the least, however large the array: the sweep's scaling leaves a handful at 8 MiB,
+    # where the first request (its connections' buffers growing) would weigh too much on the throughput.
+    fewest: int = 0
+
+    def paths(self, sweep: Sweep) -> list[BenchPath]:
+        """Only the paths that name the study: a transport's own path may have a codec that cannot carry an
+        array (zmq's msgpack), so each transport says which of its paths can."""
+        return [path for path in sweep.paths if self.name in path.studies]
+
+    def requires(self) -> None:
+        if importlib.util.find_spec("numpy") is None:
+            raise UsageError("the ndarray study sends NumPy arrays, and NumPy is not installed: "
+                             "pip install 'reqrep[numpy]'")
+
+    def points(self, sweep: Sweep) -> Iterator[Point]:
+        for size in self.sizes:  # the paths side by side at each size: a noisy moment touches all alike
+            for path in self.paths(sweep):
+                yield self.point(sweep, path, size)
+
+    def point(self, sweep: Sweep, path: BenchPath, size: int) -> Point:
+        point = sweep.point(path, "processes", size, payload_kind=KIND)
+        return dataclasses.replace(point, requests=max(point.requests, min(self.fewest, sweep.requests)))
+
+    # ---- reading ------------------------------------------------------------------------------------------
+    def record(self, bench: Bench, path: BenchPath, size: int) -> Record | None:
+        found = find(records_of(bench, self), path=path.name, payload_bytes=size, payload_kind=KIND)
+        return found if found is not None and found.succeeded else None
+
+    def firsts(self, sweep: Sweep) -> list[BenchPath]:
+        """Each transport's first path of arrays: the one its figures are compared by."""
+        first: dict[str, BenchPath] = {}
+        for path in self.paths(sweep):
+            first.setdefault(path.transport, path)
+        return list(first.values())
+
+    def variants(self, sweep: Sweep) -> list[tuple[BenchPath, BenchPath]]:
+        """(a transport's other path, its first path): a setting changed, zero-copy sends say."""
+        firsts = {path.transport: path for path in self.firsts(sweep)}
+        return [(path, firsts[path.transport]) for path in self.paths(sweep) if path not in firsts.values()]
+
+    def paired(self, bench: Bench, top: BenchPath, bottom: BenchPath, size: int,
+               read: Callable[[RunResult], float]) -> list[float]:
+        """read(top) / read(bottom) in every round where both answered every request."""
+        a, b = self.record(bench, top, size), self.record(bench, bottom, size)
+        if a is None or b is None:
+            return []
+        return [read(a.results[n]) / read(b.results[n]) for n in sorted(a.results) if n in b.results
+                and read(b.results[n])]
+
+    def costs(self, bench: Bench, path: BenchPath, size: int) -> dict | None:
+        """The median over rounds of each codec cost, and what they make of a round trip's p50."""
+        record = self.record(bench, path, size)
+        if record is None or not record.codec_costs:
+            return None
+        rounds = list(record.codec_costs.values())
+        found = {key: statistics.median(costs[key] for costs in rounds) for key in rounds[0]}
+        p50 = record.latency("p50")
+        codec = found["passes"] * (found["encode_us"] + found["decode_us"])
+        return found | {"codec_us": round(codec, 1), "p50_us": p50, "rest_us": round(p50 - codec, 1)}
+
+    # ---- results.json and the console ------------------------------------------------------------------------
+    def summary(self, bench: Bench) -> dict:
+        sweep, figures = bench.sweep, {}
+        for path in self.paths(sweep):
+            rows = {}
+            for size in self.sizes:
+                record = self.record(bench, path, size)
+                if record is not None:
+                    rows[str(size)] = {"throughput_rps": round(record.median(rate), 1), "p50_us": record.latency("p50"),
+                                       "costs": self.costs(bench, path, size)}
+            figures[path.name] = rows
+        firsts = self.firsts(sweep)
+        ratios = {f"{a.name} / {b.name}": {str(size): self.ratio(bench, a, b, size) for size in self.sizes}
+                  for a, b in zip(firsts, firsts[1:], strict=False)}
+        settings = {f"{variant.name} / {first.name}": {
+            str(size): [round(r, 3) for r in self.paired(bench, variant, first, size, p50_of)] for size in self.sizes}
+            for variant, first in self.variants(sweep)}
+        return {"paths": figures, "throughput_ratios": ratios, "p50_ratios_paired": settings}
+
+    def ratio(self, bench: Bench, top: BenchPath, bottom: BenchPath, size: int) -> float | None:
+        ratios = self.paired(bench, top, bottom, size, rate)
+        return round(statistics.median(ratios), 3) if ratios else None
+
+    def verdict(self, bench: Bench) -> str:
+        firsts = self.firsts(bench.sweep)
+        if len(firsts) < 2:
+            return ""
+        a, b = firsts[:2]
+        found = [(size, value) for size in self.sizes if (value := self.ratio(bench, a, b, size)) is not None]
+        if not found:
+            return "Arrays: not measured."
+        shown = ", ".join(f"{value:.2f}× at {size_text(size)}" for size, value in found)
+        return f"Arrays, throughput of {a.name} over {b.name}: {shown}."
+
+    def figures(self):
+        return {"ndarray.png": ("p50 latency and arrays moved per second against the array's size, per path "
+                                "(log-log).", partial(bench_plots.arrays, self))}
+
+    # ---- report.md ------------------------------------------------------------------------------------------
+    def section(self, bench: Bench) -> list[str]:
+        sweep = bench.sweep
+        paths, firsts = self.paths(sweep), self.firsts(sweep)
+        pairs = list(zip(firsts, firsts[1:], strict=False))
+        counts = listed(f"{size_text(size)} {self.point(sweep, paths[0], size).requests:,}"
+                        for size in self.sizes) if paths else ""
+        lines = ["## NumPy arrays", "",
+                 f"Each request is one float64 array of the size given, echoed back and compared with what was sent "
+                 f"(a `--payload` run of arrays; {sweep.requesters} requester{'s' * (sweep.requesters > 1)}, "
+                 f"{sweep.responders} responder{'s' * (sweep.responders > 1)}, every role a process, requests per "
+                 f"point: {counts}). A path whose codec cannot carry an array is not here.", "",
+                 "**Throughput, requests/s** (higher is better), and the ratio of each transport's first path to "
+                 "the next one's, paired per round (the median, and the range):", "",
+                 *markdown_table(["array", *(p.name for p in paths), *(f"{a.name} / {b.name}" for a, b in pairs)],
+                                 [[size_text(size), *(self.cell(bench, p, size, rate, 1, 0) for p in paths),
+                                   *(ratio_spread(self.paired(bench, a, b, size, rate), 2) for a, b in pairs)]
+                                  for size in self.sizes]),
+                 "**p50 latency, ms** (lower is better), and arrays moved each way per second, MiB/s:", "",
+                 *markdown_table(["array", *(p.name for p in paths), *(f"{p.name}, MiB/s" for p in firsts)],
+                                 [[size_text(size), *(self.cell(bench, p, size, p50_of, 1e-3, 2) for p in paths),
+                                   *(self.cell(bench, p, size, rate, size / MIB, 1) for p in firsts)]
+                                  for size in self.sizes])]
+        return lines + self.settings_table(bench) + self.breakdown(bench)
+
+    def cell(self, bench: Bench, path: BenchPath, size: int, read: Callable[[RunResult], float], scale: float,
+             digits: int) -> str:
+        record = self.record(bench, path, size)
+        return f"{record.median(read) * scale:,.{digits}f}" if record is not None else NOT_RUN
+
+    def settings_table(self, bench: Bench) -> list[str]:
+        variants = self.variants(bench.sweep)
+        if not variants:
+            return []
+        described = "; ".join(f"`{v.name}`: {v.description}" for v, _ in variants)
+        return ["**A setting on and off**: the p50 of each transport's other paths over its first one's, paired per "
+                "round (below 1: the other path is faster). " + described + ".", "",
+                *markdown_table(["array", *(f"{v.name} / {first.name}" for v, first in variants)],
+                                [[size_text(size), *(ratio_spread(self.paired(bench, v, first, size, p50_of), 2)
+                                                     for v, first in variants)] for size in self.sizes])]
+
+    def breakdown(self, bench: Bench) -> list[str]:
+        rows = []
+        for size in self.sizes:
+            for path in self.firsts(bench.sweep):
+                found = self.costs(bench, path, size)
+                if found is None:
+                    rows.append([size_text(size), path.name, *[NOT_RUN] * 8])
+                    continue
+                rows.append([size_text(size), path.name, f"{found['encoded_bytes']:,}",
+                             *(f"{found[key]:,.1f}" for key in ("encode_us", "decode_us", "copy_us")),
+                             f"{found['passes']} × {found['encode_us'] + found['decode_us']:,.1f} = "
+                             f"{found['codec_us']:,.0f}", f"{found['p50_us']:,.0f}", f"{found['rest_us']:,.0f}",
+                             f"{found['rest_us'] / found['copy_us']:,.1f}" if found["copy_us"] else NOT_RUN])
+        return ["**Where a round trip's time goes** (µs; each transport's first path). Measured in each point's own "
+                "process once its run had ended, the median of repeated calls, then of the rounds: *encode* and "
+                "*decode* are what the transport does to the value as it crosses one connection (its codec, and "
+                "whatever wraps it there), *a copy* is one memcpy of the encoded bytes. A round trip encodes and "
+                "decodes the value *passes* times: the request and the reply, and again at each hop through a "
+                "server that reads what it passes on. *The rest* is p50 less that codec work: the sockets, the "
+                "copies into and out of them, the processes waking; *in copies* counts it in copies of the "
+                "encoded array.", "",
+                *markdown_table(["array", "path", "encoded bytes", "encode", "decode", "a copy",
+                                 "codec, per round trip", "p50", "the rest", "the rest, in copies"], rows)]

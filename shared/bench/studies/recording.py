@@ -1,0 +1,91 @@
+"""What timing every request costs: each transport's run with latency recording on and off (`--no-latency`),
+one after the other in every round (in turn first: the bench runs every other round backwards), the ratios
+paired per round so that a noisy minute touches both alike."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from shared.bench.study import Point, Study, find, markdown_table, measured, rate, ratio_spread, records_of
+
+if TYPE_CHECKING:
+    from shared.bench.engine import Bench, Record
+    from shared.bench.sweep import Sweep
+    from shared.core.results import RunResult
+
+TARGET = 0.02  # recording may cost at most this share of throughput
+
+
+def cpu_us(result: RunResult) -> float:
+    """CPU per request over every process of the run, µs: steadier than throughput on a shared machine."""
+    return result.cpu_seconds / result.parameters["requests"] * 1e6
+
+
+@dataclass(frozen=True)
+class Recording(Study):
+    name = "recording"
+
+    def points(self, sweep: Sweep) -> Iterator[Point]:
+        for path in self.paths(sweep):
+            yield sweep.point(path)
+            yield sweep.point(path, record_latency=False)
+
+    def pairs(self, bench: Bench) -> dict[str, list[tuple[RunResult, RunResult]]]:
+        """Per path, (on, off) of every round in which both ran and answered every request."""
+        found: dict[str, list[tuple[RunResult, RunResult]]] = {}
+        records = records_of(bench, self)
+        for path in self.paths(bench.sweep):
+            on, off = self.record(records, path.name, True), self.record(records, path.name, False)
+            if on is not None and off is not None:
+                found[path.name] = [(on.results[n], off.results[n]) for n in sorted(on.results)
+                                    if n in off.results and on.results[n].succeeded and off.results[n].succeeded]
+        return found
+
+    @staticmethod
+    def record(records: list[Record], path: str, recording: bool) -> Record | None:
+        return find(records, path=path, options=() if recording else (("record_latency", False),))
+
+    def summary(self, bench: Bench) -> dict:
+        figures = {}
+        for path, pairs in self.pairs(bench).items():
+            throughput = [off.throughput_rps / on.throughput_rps for on, off in pairs]
+            cpu = [cpu_us(on) / cpu_us(off) for on, off in pairs]
+            figures[path] = {"rounds": len(pairs), "throughput_off_over_on": [round(r, 4) for r in throughput],
+                             "cpu_on_over_off": [round(r, 4) for r in cpu],
+                             "cost": round(statistics.median(throughput) - 1, 4) if pairs else None}
+        costs = [figure["cost"] for figure in figures.values() if figure["cost"] is not None]
+        return {"target": TARGET, "met": all(cost <= TARGET for cost in costs) if costs else None, "paths": figures}
+
+    def verdict(self, bench: Bench) -> str:
+        summary = self.summary(bench)
+        if summary["met"] is None:
+            return "Recording cost: not measured (no round where both runs answered every request)."
+        shown = ", ".join(f"{path} {figure['cost']:+.1%}" for path, figure in summary["paths"].items()
+                          if figure["cost"] is not None)
+        return (f"Target, recording latency costs at most {TARGET:.0%} of throughput: "
+                f"{'met' if summary['met'] else 'not met'} ({shown}).")
+
+    def section(self, bench: Bench) -> list[str]:
+        records, pairs, rows = records_of(bench, self), self.pairs(bench), []
+        for path in self.paths(bench.sweep):
+            on, off = self.record(records, path.name, True), self.record(records, path.name, False)
+            paired = pairs.get(path.name, [])
+            rows.append([path.name, str(len(paired)), measured(on, rate), measured(off, rate),
+                         ratio_spread([b.throughput_rps / a.throughput_rps for a, b in paired]),
+                         measured(on, cpu_us, digits=1), measured(off, cpu_us, digits=1),
+                         ratio_spread([cpu_us(a) / cpu_us(b) for a, b in paired])])
+        sweep = bench.sweep
+        return ["## What recording latency costs", "",
+                f"Each transport's run ({sweep.requests:,} requests, {sweep.requesters} requesters, "
+                f"{sweep.responders} responders, every role a process) with latency recording on and off "
+                "(`--no-latency`) one after the other in every round, in turn first; the ratios are paired per "
+                "round and shown as their median (and range). Throughput off / on above 1 is what recording "
+                "costs; CPU per request sums every process of the run, and is steadier than throughput on a shared "
+                "machine.", "",
+                *markdown_table(["path", "paired rounds", "requests/s, recording", "requests/s, not recording",
+                                 "throughput off / on", "CPU µs per request, recording",
+                                 "CPU µs per request, not recording", "CPU on / off"], rows),
+                self.verdict(bench), ""]

@@ -1,0 +1,128 @@
+"""Your own values (`reqrep bench --payload PATH[:NAME]`): the file's values as the requests of each path that
+carries them unchanged, sent in turn as a `--payload` run sends them and every reply checked identical;
+throughput, p50 and p99 per path, what the values weigh encoded on each, and each transport's first path over
+the next one's, paired per round. A path whose codec cannot carry one of them is left out before anything
+starts (bench.leave_out), and the section says why with the check's own sentences."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from shared.bench.study import (
+    NOT_RUN,
+    VALUES,
+    Point,
+    Study,
+    find,
+    listed,
+    markdown_table,
+    p50_of,
+    p99_of,
+    rate,
+    ratio_spread,
+    records_of,
+)
+from shared.core.transport import EVERY_STUDY
+
+if TYPE_CHECKING:
+    from shared.bench.engine import Bench, Record
+    from shared.bench.sweep import Sweep
+    from shared.core.transport import BenchPath
+
+
+@dataclass(frozen=True)
+class Values(Study):
+    name = "values"
+
+    def paths(self, sweep: Sweep) -> list[BenchPath]:
+        """Each transport's own path and those that name the study (another codec: zmq's msgpack-ext)."""
+        return [path for path in sweep.paths if path.plain or {self.name, EVERY_STUDY} & set(path.studies)]
+
+    def points(self, sweep: Sweep) -> Iterator[Point]:
+        for path in self.paths(sweep):
+            yield sweep.point(path, "processes", sweep.payload.approximate_bytes(), payload_kind=VALUES)
+
+    # ---- reading ------------------------------------------------------------------------------------------
+    def record(self, bench: Bench, path: BenchPath) -> Record | None:
+        found = find(records_of(bench, self), path=path.name, payload_kind=VALUES)
+        return found if found is not None and found.succeeded else None
+
+    def pairs(self, sweep: Sweep) -> list[tuple[BenchPath, BenchPath]]:
+        """(top, bottom) ratios to show: each transport's first path over the next transport's, then every other
+        path over its own transport's first."""
+        first: dict[str, BenchPath] = {}
+        for path in self.paths(sweep):
+            first.setdefault(path.transport, path)
+        firsts = list(first.values())
+        others = [(path, first[path.transport]) for path in self.paths(sweep) if path not in firsts]
+        return [*zip(firsts, firsts[1:], strict=False), *others]
+
+    def paired(self, bench: Bench, top: BenchPath, bottom: BenchPath) -> list[float]:
+        a, b = self.record(bench, top), self.record(bench, bottom)
+        if a is None or b is None:
+            return []
+        return [rate(a.results[n]) / rate(b.results[n]) for n in sorted(a.results) if n in b.results
+                and rate(b.results[n])]
+
+    # ---- results.json and the console ------------------------------------------------------------------------
+    def summary(self, bench: Bench) -> dict:
+        sweep, paths = bench.sweep, {}
+        for path in self.paths(sweep):
+            record = self.record(bench, path)
+            if record is not None:
+                weight = record.first.bytes_per_request
+                paths[path.name] = {"codec": path.codec, "throughput_rps": round(record.median(rate), 1),
+                                    "p50_us": record.latency("p50"), "p99_us": record.latency("p99"),
+                                    "payload_bytes": weight.get("payload"), "bytes_per_request": weight.get("total")}
+        ratios = {f"{a.name} / {b.name}": [round(r, 3) for r in self.paired(bench, a, b)] for a, b in self.pairs(sweep)}
+        return {"payload": sweep.payload.source, "values": list(sweep.payload.names), "paths": paths,
+                "throughput_ratios": ratios, "left_out": {name: list(why) for name, why in sweep.left_out}}
+
+    def verdict(self, bench: Bench) -> str:
+        ratios = [(f"{a.name} / {b.name}", found) for a, b in self.pairs(bench.sweep)
+                  if (found := self.paired(bench, a, b))]
+        if not ratios:
+            return ""
+        shown = ", ".join(f"{name} {statistics.median(found):.2f}×" for name, found in ratios)
+        return f"Your values ({bench.sweep.payload.source}), throughput: {shown}."
+
+    # ---- report.md ------------------------------------------------------------------------------------------
+    def section(self, bench: Bench) -> list[str]:
+        sweep = bench.sweep
+        payload, paths = sweep.payload, self.paths(sweep)
+        requests = listed(f"`{path.name}` {self.requests(sweep, path):,}" for path in paths) if paths else ""
+        rows = [[path.name, path.codec, *self.cells(bench, path)] for path in paths]
+        lines = ["## Your values", "",
+                 f"The requests are the values of `{payload.source}` ({listed(f'`{n}`' for n in payload.names)}), "
+                 f"each requester sending them in turn, echoed back by responders that return each request as they "
+                 f"received it, and every reply compared with what was sent: identical, or the request failed (a "
+                 f"`--payload` run; {sweep.requesters} requesters, {sweep.responders} responders, every role a "
+                 f"process; requests per point: {requests}). *Encoded* is a value's mean size once its path has "
+                 f"encoded it, *per request* what a request and its reply weigh as the path's messages.", "",
+                 *markdown_table(["path", "codec", "encoded (bytes)", "per request (bytes)", "requests/s",
+                                  "p50 (µs)", "p99 (µs)"], rows)]
+        pairs = [(a, b, found) for a, b in self.pairs(sweep) if (found := self.paired(bench, a, b))]
+        if pairs:
+            lines += ["Throughput of one path over another, paired per round (the median, and the range): "
+                      + listed(f"{a.name} / {b.name} {ratio_spread(found, 2)}" for a, b, found in pairs) + ".", ""]
+        if sweep.left_out:
+            lines += ["Left out, since their codec cannot carry every value unchanged (the check that `reqrep run "
+                      "--payload` makes before it starts):", ""]
+            lines += [f"- `{name}`: {'; '.join(why)}" for name, why in sweep.left_out] + [""]
+        return lines
+
+    def requests(self, sweep: Sweep, path: BenchPath) -> int:
+        return next(point.requests for point in self.points(sweep) if point.path == path.name)
+
+    def cells(self, bench: Bench, path: BenchPath) -> list[str]:
+        record = self.record(bench, path)
+        if record is None:
+            found = find(records_of(bench, self), path=path.name, payload_kind=VALUES)
+            failed = NOT_RUN if found is None else "failed" if not found.results else f"lost {found.failed:,}"
+            return ["", "", failed, NOT_RUN, NOT_RUN]
+        weight = record.first.bytes_per_request
+        return [f"{weight.get('payload', 0):,}", f"{weight.get('total', 0):,}", f"{record.median(rate):,.0f}",
+                *(f"{record.median(read):,.0f}" for read in (p50_of, p99_of))]

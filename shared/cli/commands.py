@@ -1,0 +1,295 @@
+"""The `reqrep` command line: argparse subcommands, one `cmd_<name>` function each. The only module that
+knows the transports: it builds their registry, and hands the chosen one to the transport-neutral core."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import shlex
+import signal
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+import native_impl
+import zmq_impl
+from shared.bench import engine as bench
+from shared.bench import report as bench_report
+from shared.bench import sweep
+from shared.cli.options import COMMON, EXIT_USAGE, Grammar, codec_flag, codec_option, scoped
+from shared.core import outputs
+from shared.core.config import RunConfig, check_timeout
+from shared.core.machine import machine_facts
+from shared.core.results import RunResult
+from shared.core.rounds import alternate, check_rounds, rounds_for
+from shared.core.run import run, serve
+from shared.core.supervisor import RoleFailed, Terminated, raise_terminated
+from shared.core.transport import OUT_OF_MEMORY, Transport, UsageError
+from shared.report import document, pyperf_file
+from shared.report import tables as report
+from shared.semantics import corpus
+from shared.semantics import outcomes as semantics
+from shared.semantics.values import Payload, cases, check_payload, load_payload
+
+# The registry: every transport reqrep knows, by the name its commands and reports use.
+TRANSPORTS: dict[str, Transport] = {t.name: t for t in (zmq_impl.TRANSPORT, native_impl.TRANSPORT)}
+EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM = 1, 130, 143
+PIPED_WIDTH = 160
+BENCH_OUT = "bench-results"  # where `reqrep bench` writes, one folder per preset, unless --out says otherwise
+RUN_FIELDS = {field.name for field in dataclasses.fields(RunConfig)}
+FACTORIAL_CODECS = ("msgpack", "pickle")  # --factorial: each transport with each, beside its own codec
+
+# Piped or redirected, rich would wrap at 80 columns: tables get wide enough for their numbers instead,
+# and a message stays one line however long.
+console = Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
+errors = Console(stderr=True, soft_wrap=True)
+
+
+# ---- from options to a checked configuration ------------------------------------------------------------
+def config_for(args: argparse.Namespace, transport: Transport, payload: Payload | None = None) -> RunConfig:
+    """The configuration the options describe for `transport`: RunConfig checks it all."""
+    values = vars(args)
+    common = {each.dest: values[each.dest] for each in COMMON if each.dest in values} | {"payload": payload}
+    mine = {each.dest: values[scoped(transport, each.dest)]
+            for each in (codec_option(transport), *transport.options) if scoped(transport, each.dest) in values}
+    common |= {name: mine.pop(name) for name in list(mine) if name in RUN_FIELDS}
+    return RunConfig(transport=transport, part=args.part, settings=transport.settings(mine), **common)
+
+
+def prepare_out(folder: str) -> Path:
+    """The output folder, created if need be; a file in its place or no permission is the user's to fix."""
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {folder} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create the folder {folder}: {error.strerror}") from None
+    return out
+
+
+# ---- commands ---------------------------------------------------------------------------------------------
+def run_rounds(configs: list[RunConfig], args: argparse.Namespace, *, local_server: bool = True) -> dict:
+    """Every variant's rounds, alternating, each a whole run (on free loopback ports when local), as the
+    document that the tables, --json and --pyperf show."""
+    rounds = rounds_for(args.rounds, configs[0])
+
+    def one(config: RunConfig, number: int, of: int) -> RunResult:
+        label = f"{config.transport.name} ({config.concurrency})" + (f", round {number} of {of}" if of > 1 else "")
+        with report.progress_bar(console, not args.quiet, label) as progress:
+            if not local_server:
+                return answered_at_all(run(config, local_server=False, progress=progress), config)
+            with config.transport.loopback(config) as local:
+                return run(local, progress=progress)
+
+    done: list[list[RunResult]] = [[] for _ in configs]
+    try:
+        alternate(configs, rounds, one, done)
+    except (KeyboardInterrupt, Terminated):  # the rounds that finished are shown and written, then it ends
+        if any(done):
+            finish(document.of_results([rounds for rounds in done if rounds], made_by(args)), args)
+        raise
+    return document.of_results(done, made_by(args))
+
+
+def made_by(args: argparse.Namespace) -> dict:
+    """What a document says made it: the command line as typed, and the machine it ran on."""
+    return {"command": args.command_text, "machine": machine_facts(TRANSPORTS.values())}
+
+
+def answered_at_all(result: RunResult, config: RunConfig) -> RunResult:
+    """A request side's result, unless nobody answered: then one sentence, not a table of failures."""
+    if result.answered == 0:
+        reasons = result.errors + result.failures
+        raise UsageError(reasons[0].split(": ", 1)[-1] if reasons else f"no reply from {config.address}")
+    return result
+
+
+def finish(shown: dict, args: argparse.Namespace) -> int:
+    report.print_results(console, errors, shown)
+    report.write_outputs(shown, args.json, args.markdown)
+    if args.pyperf:
+        pyperf_file.write(shown, args.pyperf)
+    return 0 if all(document.succeeded(run) for run in document.variants(shown)) else EXIT_FAILED
+
+
+def user_payload(args: argparse.Namespace) -> Payload | None:
+    """--payload's values: its file is executed here, once, before any role starts (shared/semantics/values.py)."""
+    return load_payload(args.payload) if args.payload else None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = config_for(args, TRANSPORTS[args.transport], user_payload(args))
+    check_payload([config], lambda transport: "--codec")
+    return finish(run_rounds([config], args), args)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    payload = user_payload(args)
+    configs = [config_for(args, transport, payload) for transport in TRANSPORTS.values()]
+    if args.factorial:  # the same workload over each transport with each encoding, its own first
+        configs = [config.with_(codec=codec) for config in configs
+                   for codec in dict.fromkeys((config.codec, *FACTORIAL_CODECS))]
+    check_payload(configs, lambda transport: None if args.factorial else codec_flag(transport, len(TRANSPORTS)))
+    compared = run_rounds(configs, args)
+    if args.factorial:
+        console.print(report.factorial_table(compared, FACTORIAL_CODECS))
+    return finish(compared, args)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Saved documents printed again (and written again, as JSON of the current format, Markdown or pyperf)."""
+    documents = [document.read(path) for path in args.files]
+    shown = documents[0] if len(documents) == 1 else document.side_by_side(documents)
+    finish(shown, args)
+    return 0
+
+
+def cmd_semantics(args: argparse.Namespace) -> int:
+    check_timeout(args.timeout)
+    chosen, notes = (cases(args.values), []) if args.values else corpus.build()
+    with report.status(console, not args.quiet) as say:
+        rows = semantics.measure(list(TRANSPORTS.values()), chosen, args.timeout,
+                                 lambda path: say(f"sending {len(chosen)} values through {path}"))
+    console.print(report.semantics_table(rows, args.brief))
+    for note in notes:
+        console.print(f"not run here: {note}", highlight=False, markup=False)
+    report.write_semantics(rows, notes, args.json, args.markdown, args.brief)
+    return 0
+
+
+def cmd_request(args: argparse.Namespace) -> int:
+    config = config_for(args, TRANSPORTS[args.transport], user_payload(args))
+    check_payload([config], lambda transport: "--codec")
+    return finish(run_rounds([config], args, local_server=False), args)
+
+
+def how_to_stop() -> str:
+    """A job started in the background (`&`) by a script has SIGINT ignored, and Python keeps it so: Ctrl-C, or
+    kill -INT, would not stop it, and the announcement says what does."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        return f"SIGINT is ignored here (a background job): stop it with SIGTERM, kill {os.getpid()}"
+    return "Ctrl-C to stop"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """serve, broker and responders: the response side, or a part of it, until Ctrl-C or SIGTERM."""
+    config = config_for(args, TRANSPORTS[args.transport])
+    if args.part == "serve":
+        config = config.transport.serving(config)
+
+    def announce() -> None:
+        console.print(f"reqrep {config.transport.name} {config.transport.announcement(config, args.part)} "
+                      f"({config.concurrency}, codec {config.codec}); {how_to_stop()}", highlight=False, markup=False,
+                      soft_wrap=True)
+
+    serve(config, announce, with_server=args.part != "responders")  # until a signal, which main() ends by
+    return 0
+
+
+def cmd_extra(args: argparse.Namespace) -> int:
+    """A command of one transport only (`reqrep zmq keys`)."""
+    extra = next(e for e in TRANSPORTS[args.transport].commands if e.name == args.part)
+    for line in extra.run(vars(args)):
+        console.print(line, highlight=False, markup=False)
+    return 0
+
+
+def bench_paths(args: argparse.Namespace) -> list:
+    """Every transport's bench paths, as its own bench flags (--broker) make them."""
+    values = vars(args)
+    return [path for transport in TRANSPORTS.values() for path in transport.paths_for_bench(
+        {each.dest: values[scoped(transport, each.dest)] for each in transport.options
+         if scoped(transport, each.dest) in values and "bench" in each.parts})]
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    paths = bench_paths(args)
+    chosen = sweep.choose_sweep(args.preset, paths, args.requests, args.timeout, args.concurrency,
+                                user_payload(args))
+    if args.rounds is not None:
+        chosen = dataclasses.replace(chosen, rounds=check_rounds(args.rounds))
+    chosen = bench.leave_out(chosen, TRANSPORTS)
+    for name, why in chosen.left_out:
+        errors.print(f"reqrep: {name} left out, its codec cannot carry the values: {'; '.join(why)}",
+                     highlight=False, markup=False)
+    out = prepare_out(args.out or str(Path(BENCH_OUT) / chosen.preset))
+    session = bench.Bench(chosen)
+    try:
+        with bench_report.sweep_bar(console, not args.quiet, session.planned) as progress:
+            session.run(TRANSPORTS, progress)
+    finally:  # also after Ctrl-C: what was measured is kept, and the terminal says where
+        written = bench_report.write(session, out)
+        for line in bench_report.summary(session, written):
+            (errors if session.interrupted else console).print(line, highlight=False, markup=False)
+    return EXIT_FAILED if session.lost else 0
+
+
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "show": cmd_show, "semantics": cmd_semantics, "serve": cmd_serve,
+            "request": cmd_request, "extra": cmd_extra, "bench": cmd_bench}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The options, or one sentence and exit 2; a flag of another command names the commands that have it."""
+    grammar = Grammar(list(TRANSPORTS.values()))
+    parser = grammar.build()
+    args, extras = parser.parse_known_args(argv)
+    args.command_text = shlex.join(["reqrep", *(sys.argv[1:] if argv is None else argv)])
+    if extras:
+        prog = command_line(args)
+        flag = next((extra for extra in extras if extra.startswith("-")), extras[0])
+        sentence = grammar.misplaced(flag, prog) or f"unrecognized arguments: {' '.join(extras)}"
+        parser.exit(EXIT_USAGE, f"{prog}: error: {sentence} (see {prog} --help)\n")
+    return args
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """How the user named the command: 'reqrep run native', 'reqrep zmq broker', 'reqrep compare'."""
+    if args.command == "run":
+        return f"reqrep run {args.transport}"
+    if args.command in ("serve", "request", "extra"):
+        return f"reqrep {args.transport} {args.part}"
+    return f"reqrep {args.command}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="reqrep: %(message)s")
+    signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        outputs.check(args)
+        return COMMANDS[args.command](args)
+    except (UsageError, RoleFailed) as error:
+        errors.print(f"reqrep: error: {error}", highlight=False, markup=False)
+        return EXIT_USAGE
+    except MemoryError:
+        errors.print(f"reqrep: error: {OUT_OF_MEMORY}", highlight=False, markup=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        errors.print("reqrep: interrupted", highlight=False)
+        return ended_by(signal.SIGINT, argv)
+    except Terminated:
+        errors.print("reqrep: terminated", highlight=False)
+        return ended_by(signal.SIGTERM, argv)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def ended_by(signum: int, argv: list[str] | None) -> int:
+    """A command stopped by a signal, its roles stopped, ends by that signal as its default action would: a
+    shell sees 130 or 143, a parent process -2 or -15, and either knows it was stopped, not that it failed.
+    Called in-process (`argv` given: a test), it returns the shell's figure instead."""
+    if argv is None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
+        os.kill(os.getpid(), signum)
+    return EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
+
+
+if __name__ == "__main__":
+    sys.exit(main())

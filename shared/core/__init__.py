@@ -1,0 +1,1 @@
+"""The core layer: the contract, the configuration, the roles, the run, its results and measurements."""

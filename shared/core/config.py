@@ -1,0 +1,216 @@
+"""The parameters of one run, and their checks: the command line, the bench and the tests all build a
+`RunConfig`, and its constructor refuses what does not fit, with the sentence the user will read."""
+
+from __future__ import annotations
+
+import math
+import random
+import socket
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from shared.core.faults import parse_fault
+from shared.core.service_time import parse_service_time
+from shared.core.transport import LOOPBACK, Settings, Transport, UsageError
+from shared.core.workload import WORKLOADS
+
+if TYPE_CHECKING:  # values.py imports this module's users: the name is for the type hint only
+    from shared.semantics.values import Payload
+
+EXAMPLES = ("hello", "router")
+CONCURRENCY = ("processes", "threads", "asyncio")
+IN_ONE_PROCESS = ("threads", "asyncio")  # every role in the process that starts them
+HELLO_REQUESTS = 5  # the seed's example 1 sends five requests
+ROUTER_REQUESTS, ROUTER_ROLES = 100_000, 5  # example 2: five requesters, five responders
+MAX_RETRIES = 100
+MAX_REQUESTS = 2**63 - 1
+START_DEADLINE = 60.0  # seconds for every role of a run to be connected and ready
+MIN_TIMEOUT = 0.001  # a millisecond: a shorter wait for a reply is no wait
+RUN_HANDSHAKE_SECONDS = 1.0  # a run's roles reach the server it started within at least this, whatever --timeout
+PORTS_FROM, PROBES = 20000, 50  # where free_port starts looking (above well-known services), and how often
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a role needs to know. Fields left None or empty take the example's or the transport's
+    default; `with_` makes a changed copy, checked again."""
+
+    transport: Transport
+    part: str = "run"
+    example: str = "router"
+    requests: int | None = None  # in all: router 100,000, hello 5
+    requesters: int | None = None  # router 5, hello 1
+    responders: int | None = None  # router 5, hello 1; 0 for a broker alone or a requester
+    concurrency: str = "processes"
+    workload: str = "echo"
+    codec: str = ""  # the transport's default when empty
+    timeout: float = 10.0  # seconds to wait for a reply before sending the request again
+    retries: int = 3  # times a request is sent again before the server is presumed down
+    address: str = ""  # where requesters find the response side (empty: not chosen yet)
+    window: int = 1  # requests in flight per requester (closed loop); 1 is the seed's lockstep
+    rate: float = 0.0  # requests per second in all, sent on schedule (open loop); 0: closed loop
+    payload_bytes: int = 0  # size of each echo request's text (0: the seed's "Hello, <id> <n>")
+    payload: Payload | None = None  # the user's values as the requests (--payload), answered by mirror responders
+    record_latency: bool = True  # off only to measure what recording costs
+    fault: str = ""  # a fault to inflict on a responder mid-run (see shared/core/faults.py)
+    delay_ms: float | None = None  # a delaying relay between the requesters and the response side (core/relay.py)
+    responder_delay_ms: float | None = None  # ... and between the responders and the broker or server
+    service_time: str = ""  # how long each request's handling takes (see shared/core/service_time.py); empty: none
+    settings: Settings | None = None  # the transport's own fields; its defaults when None
+
+    def __post_init__(self) -> None:
+        hello = self.example == "hello"
+        fill = {"requests": HELLO_REQUESTS if hello else ROUTER_REQUESTS,
+                "requesters": 1 if hello else ROUTER_ROLES,
+                "responders": 0 if self.part in ("broker", "request") else 1 if hello else ROUTER_ROLES,
+                "codec": self.transport.default_codec, "settings": self.transport.settings_type()}
+        for name, value in fill.items():
+            if getattr(self, name) in (None, ""):
+                object.__setattr__(self, name, value)
+        if self.address:
+            object.__setattr__(self, "address", self.transport.parse_address(self.address))
+        if self.payload is not None and self.workload == "echo":  # echo's text suffix has no meaning for values
+            object.__setattr__(self, "workload", "mirror")
+        self._check()
+        self.settings.check(self)
+
+    def _check(self) -> None:
+        choose("--example", self.example, EXAMPLES)
+        choose("--concurrency", self.concurrency, CONCURRENCY)
+        choose("--workload", self.workload, tuple(WORKLOADS))
+        if self.part in ("run", "request"):
+            check_counts(self.requests, self.requesters)
+        if self.responders < 0 or (self.responders == 0 and self.part in ("run", "responders")):
+            raise UsageError(f"--responders must be a positive number, not {self.responders}")
+        if self.example == "hello" and (self.requesters != 1 or self.responders > 1):
+            raise UsageError("the hello example is one requester and one responder: use --example router for more")
+        check_timeout(self.timeout)
+        if not 0 <= self.retries <= MAX_RETRIES:
+            raise UsageError(f"--retries must be from 0 to {MAX_RETRIES}, not {self.retries}")
+        if self.window < 1:
+            raise UsageError(f"--window must be 1 or more, not {self.window}")
+        if self.rate < 0:
+            raise UsageError(f"--rate must be a positive number of requests per second, not {self.rate}")
+        if self.rate and self.window != 1:
+            raise UsageError("--rate sends on a schedule whatever the replies do, --window keeps a number of requests "
+                             "in flight: give one or the other")
+        if self.payload_bytes < 0:
+            raise UsageError(f"--payload-bytes must be zero or more, not {self.payload_bytes}")
+        if self.payload is not None and self.workload != "mirror":
+            raise UsageError(f"--payload replaces the echo workload's requests: not with --workload {self.workload}")
+        if self.payload is not None and self.payload_bytes:
+            raise UsageError("--payload-bytes pads the seed's text, --payload sends your values: give one or the other")
+        if self.payload_bytes and self.workload != "echo":
+            raise UsageError("--payload-bytes pads the echo workload's text: use it with --workload echo")
+        if self.fault:
+            parse_fault(self.fault, self.responders)
+            if self.part != "run" or self.concurrency != "processes":
+                raise UsageError("--fault signals a responder's process: it needs a run with --concurrency processes")
+        for flag, delay in (("--delay", self.delay_ms), ("--responder-delay", self.responder_delay_ms)):
+            if delay is not None and not 0 <= delay < math.inf:
+                raise UsageError(f"{flag} must be zero or more milliseconds, not {delay}")
+        if self.service_time:
+            self._check_service_time()
+        codecs = self.transport.codecs
+        if self.codec not in codecs:
+            raise UsageError(f"unknown codec {self.codec!r} for {self.transport.name}: choose one of "
+                             f"{', '.join(codecs)}")
+
+    def _check_service_time(self) -> None:
+        service = parse_service_time(self.service_time)
+        if self.workload == "mirror":
+            raise UsageError("--service-time paces the echo and rpc workloads: use it with --workload echo or rpc")
+        if self.part == "run" and service.seconds >= self.timeout:
+            raise UsageError(f"--service-time {self.service_time}: requests that take {service.seconds:g} s would "
+                             f"each wait out --timeout ({self.timeout:g} s) and be sent again")
+
+    def with_(self, **changes) -> RunConfig:
+        return replace(self, **changes)
+
+    def parameters(self) -> dict:
+        """The user-visible parameters, for reports and JSON (never a key)."""
+        common = {name: getattr(self, name) for name in ("part", "example", "requests", "requesters", "responders",
+                                                          "concurrency", "workload", "codec", "timeout", "retries",
+                                                          "address", "window", "rate", "payload_bytes",
+                                                          "record_latency", "fault", "service_time",
+                                                          "delay_ms", "responder_delay_ms")}
+        common["payload"] = self.payload.source if self.payload is not None else ""
+        return {"transport": self.transport.name, **common, **self.settings.public(),
+                "described": self.settings.described(self)}
+
+    @property
+    def lockstep(self) -> bool:
+        """One request at a time, the next sent when the reply came: the seed's loop."""
+        return self.window == 1 and not self.rate
+
+    @property
+    def handshake_seconds(self) -> float:
+        """The deadline on reaching a peer and completing a connection's handshake: the timeout, but no less
+        than RUN_HANDSHAKE_SECONDS in a run, whose server is its own and up; a short --timeout is for replies."""
+        return max(self.timeout, RUN_HANDSHAKE_SECONDS) if self.part == "run" else self.timeout
+
+    @property
+    def attempts(self) -> int:
+        return self.retries + 1
+
+    def share(self, requester_id: int) -> int:
+        """How many of the requests requester `requester_id` sends (the first ones take the remainder)."""
+        base, extra = divmod(self.requests, self.requesters)
+        return base + (1 if requester_id < extra else 0)
+
+    def role(self, kind: str) -> str:
+        """A role's name in logs, reports and process titles: 'zmq responder 3'."""
+        return f"{self.transport.name} {kind}"
+
+
+def counted(number: int, noun: str) -> str:
+    """'1 responder', '5 responders', '2,000 requests': a count as reports and announcements say it."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def choose(flag: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise UsageError(f"{flag} must be one of {', '.join(choices)}, not {value!r}")
+
+
+def check_counts(requests: int, requesters: int) -> None:
+    if requests <= 0:
+        raise UsageError(f"--requests must be a positive number, not {requests}")
+    if requests > MAX_REQUESTS:  # nothing else bounds it: a requester's memory does not grow with its share
+        raise UsageError(f"--requests must be at most {MAX_REQUESTS:,} (requests are numbered in 64 bits), "
+                         f"not {requests:,}")
+    if requesters <= 0:
+        raise UsageError(f"--requesters must be a positive number, not {requesters}")
+    if requesters > requests:
+        raise UsageError(f"--requesters ({requesters}) cannot exceed --requests ({requests})")
+
+
+def check_timeout(timeout: float) -> None:
+    if not MIN_TIMEOUT <= timeout < math.inf:  # an infinite one would leave a lost reply waited for forever
+        raise UsageError(f"--timeout must be a positive number of seconds, at least {MIN_TIMEOUT:g}, not {timeout}")
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A port that is free now on `host` (an IPv4 or IPv6 address), for the caller to bind at once. It is
+    drawn below the kernel's range of ephemeral ports, which outgoing connections take theirs from: one made
+    anywhere on the machine between this probe and the bind cannot take the port first."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    low = _ephemeral_low()
+    for port in random.sample(range(PORTS_FROM, low), min(PROBES, max(0, low - PORTS_FROM))):
+        with socket.socket(family) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket(family) as probe:  # a kernel whose ephemeral range starts low: any free port
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as ports:
+            return int(ports.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's usual start, and below BSD's and Windows' ranges too

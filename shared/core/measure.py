@@ -1,0 +1,187 @@
+"""Memory and CPU of the processes of a run, read from the kernel.
+
+Memory is counted as proportional set size (PSS, /proc/PID/smaps_rollup, read through psutil): each page a
+process maps, divided by the number of processes that share it. Forked roles share most of their pages (the
+interpreter, the libraries), so PSS summed over a run's processes is what the run takes; their resident
+sizes (RSS) summed count every shared page once per process, several times too much. USS is what a process
+holds alone: what ending it would give back. The peak resident size (VmHWM) is kept as well, labelled as
+what it is.
+"""
+
+from __future__ import annotations
+
+import resource
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psutil
+
+from shared.core.sizes import MIB
+
+SAMPLE_SHARE = 0.05  # the most of a core that sampling memory may take: many processes are sampled less often
+
+
+@dataclass
+class RoleUsage:
+    role: str  # "zmq responder 3"
+    kind: str  # "responder": parent, broker or server, responder, requester, request router, process
+    pid: int
+    rss_peak_mib: float  # the kernel's VmHWM: shared pages counted in full
+    cpu_seconds: float
+    pss_peak_mib: float = 0.0  # the largest sampled PSS: shared pages divided among their sharers
+    uss_peak_mib: float = 0.0  # the largest sampled USS: pages of this process alone
+
+
+def full_memory(pid: int | None = None):
+    """psutil's account of a process's memory (this process's when None), PSS and USS included on Linux; None
+    if the process has just ended."""
+    try:
+        return (psutil.Process(pid) if pid else psutil.Process()).memory_full_info()
+    except (psutil.Error, OSError):
+        return None
+
+
+def proportional_mib(pid: int | None = None) -> tuple[float, float]:
+    """(PSS, USS) of a process (this one by default), MiB; zeros where the system does not say."""
+    memory = full_memory(pid)
+    return (getattr(memory, "pss", 0) / MIB, getattr(memory, "uss", 0) / MIB) if memory else (0.0, 0.0)
+
+
+def _peak_rss_mib(process: psutil.Process) -> float:
+    try:
+        with open(f"/proc/{process.pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return process.memory_info().rss / MIB  # no /proc: the current size is the best we have
+
+
+def process_usage(role: str, kind: str, pid: int, peaks: tuple[float, float]) -> RoleUsage | None:
+    """Peak memory and CPU seconds so far of a live process, with its sampled (PSS, USS) peaks; None if it
+    is gone."""
+    try:
+        process = psutil.Process(pid)
+        with process.oneshot():
+            cpu = process.cpu_times()
+            return RoleUsage(role, kind, pid, _peak_rss_mib(process), cpu.user + cpu.system, *peaks)
+    except psutil.Error:
+        return None
+
+
+class CpuBaseline:
+    """This process's CPU seconds when a run began, in all and per live thread: a compare or a bench runs many
+    runs in one process, and each run's figures count from its own start, not the process's."""
+
+    def __init__(self) -> None:
+        self.process = own_cpu()
+        self.threads = {thread.id: thread.user_time + thread.system_time for thread in psutil.Process().threads()}
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of the process, ended ones included
+    return usage.ru_utime + usage.ru_stime
+
+
+def own_usage(role: str, kind: str, peaks: tuple[float, float], since: CpuBaseline) -> RoleUsage:
+    """This process: its peak resident size, and CPU seconds since `since`, with its sampled peaks."""
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return RoleUsage(role, kind, psutil.Process().pid, peak_rss, own_cpu() - since.process, *peaks)
+
+
+# What each thread of a run in one process is, by its name, besides those a transport names (its
+# `thread_kinds`): a role's thread bears the role's name ("zmq responder 3").
+THREAD_KINDS = (
+    ("asyncio loop", "event loop (every task)"),
+    ("asyncio_", "asyncio executor"),
+    ("MainThread", "main (watching the run)"),
+)
+
+
+def thread_kind(name: str, kinds: tuple[tuple[str, str], ...], prefix: str) -> str:
+    """'zmq responder 3' → 'responder'; the threads that are not roles, by what they do."""
+    for marker, kind in kinds:
+        if marker in name:
+            return kind
+    return " ".join(w for w in name.removeprefix(prefix).split() if not w.isdigit()) or "other"
+
+
+def thread_cpu(ended: dict[str, float], kinds: tuple[tuple[str, str], ...], prefix: str,
+               since: CpuBaseline) -> dict[str, float]:
+    """CPU seconds of this process's threads by kind since `since`: the live ones read from the kernel (less
+    what a thread older than the run had spent before it), plus `ended` (kind: seconds) for threads that ended
+    before (requesters that finished). `kinds` adds the transport's own threads to THREAD_KINDS; `prefix` is
+    what role names start with ("zmq ")."""
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    by_kind = dict(ended)
+    for thread in psutil.Process().threads():
+        name = names.get(thread.id) or _kernel_name(thread.id)
+        kind = thread_kind(name, (*kinds, *THREAD_KINDS), prefix)
+        spent = thread.user_time + thread.system_time
+        before = since.threads.get(thread.id, 0.0)
+        spent -= before if spent >= before else 0.0  # less: a new thread that took an old one's id
+        by_kind[kind] = by_kind.get(kind, 0.0) + spent
+    return {kind: round(seconds, 3) for kind, seconds in sorted(by_kind.items(), key=lambda item: -item[1])}
+
+
+def _kernel_name(tid: int) -> str:
+    """The name of a thread Python did not start, as the kernel knows it (libzmq names its own)."""
+    try:
+        with open(f"/proc/self/task/{tid}/comm", encoding="utf-8") as comm:
+            return comm.read().strip() or "other"
+    except OSError:
+        return "other"
+
+
+class MemorySampler:
+    """PSS, USS and RSS of every process of a run while it runs: each role's peaks, and the run's PSS and RSS
+    summed over its processes about once a second (a timeline that shows a leak). `sample` is called from
+    the parent's wait loop and rate-limits itself: reading smaps_rollup costs the kernel about half a
+    millisecond per process, so a run of many processes is sampled less often (SAMPLE_SHARE)."""
+
+    SELF = "parent"  # this process's key among the roles: the parent, or the one process of threads and asyncio
+
+    def __init__(self, processes: Callable[[], list[tuple[str, int]]], interval: float = 1.0) -> None:
+        self.processes, self.interval = processes, interval
+        self.began = self.due = time.monotonic()
+        self.peaks: dict[str, tuple[float, float]] = {}  # role -> (PSS, USS) peaks, MiB
+        self.timeline: list[tuple[float, float, float]] = []  # (seconds since the start, PSS MiB, RSS MiB)
+
+    def sample(self, now: float, *, force: bool = False) -> None:
+        if now < self.due and not force:
+            return
+        pss_total = rss_total = 0.0
+        for name, pid in [(self.SELF, None), *self.processes()]:
+            memory = full_memory(pid)
+            if memory is None:
+                continue  # it has just ended
+            pss, uss = getattr(memory, "pss", 0) / MIB, getattr(memory, "uss", 0) / MIB
+            before = self.peaks.get(name, (0.0, 0.0))
+            self.peaks[name] = (max(before[0], pss), max(before[1], uss))
+            pss_total += pss
+            rss_total += memory.rss / MIB
+        took = time.monotonic() - now
+        self.due = now + max(self.interval, took / SAMPLE_SHARE)
+        if not force:
+            self.timeline.append((round(now - self.began, 2), round(pss_total, 1), round(rss_total, 1)))
+
+    def peak(self, name: str, own: tuple[float, float] = (0.0, 0.0)) -> tuple[float, float]:
+        """A role's (PSS, USS) peaks: the sampled ones, or what it measured itself as it ended, if larger."""
+        sampled = self.peaks.get(name, (0.0, 0.0))
+        return max(sampled[0], own[0]), max(sampled[1], own[1])
+
+
+def loopback_bytes() -> int:
+    """Bytes received on the loopback interface so far, machine-wide (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/net/dev", encoding="ascii") as table:
+            for line in table:
+                name, _, counters = line.partition(":")
+                if name.strip() == "lo":
+                    return int(counters.split()[0])
+    except OSError:
+        pass
+    return 0

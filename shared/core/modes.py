@@ -1,0 +1,322 @@
+"""How roles run, one small class per `--concurrency`: every role a process of its own (`Processes`), every
+role a thread of this process (`Threads`), or every responder and requester an asyncio task of one event loop
+in a thread of its own, the broker or server (a blocking C call) a thread (`Tasks`). The supervisor
+(shared/core/supervisor.py) starts, watches and stops roles through this one interface."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import ctypes
+import inspect
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from threading import BrokenBarrierError
+from typing import Any
+
+from setproctitle import setproctitle
+
+from shared.core.transport import OUT_OF_MEMORY, UsageError
+
+HELD = {signal.SIGINT, signal.SIGTERM}  # the stop signals, blocked while a role starts
+
+log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a role says to the supervisor: that it is ready, how it ended (its result, or why it failed in one
+    sentence), or, made by the supervisor, that it ended without a word. Picklable: processes send it."""
+
+    role: str
+    kind: str  # "ready", "result", "error" or "exit"
+    result: Any = None
+    error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.kind in ("error", "exit")
+
+
+class Ready:
+    """Handed to a role that others wait for: `set()` tells the supervisor it can take work now."""
+
+    def __init__(self, name: str, reports) -> None:
+        self.name, self.reports = name, reports
+
+    def set(self) -> None:
+        self.reports.put(Report(self.name, "ready"))
+
+
+def failure(role: str, error: BaseException) -> Report:
+    """How a role that raised reports it, thread, process or task alike: a UsageError's own sentence,
+    anything else by its type (the traceback with --verbose)."""
+    if isinstance(error, UsageError):
+        return Report(role, "error", error=str(error))
+    if isinstance(error, MemoryError):
+        return Report(role, "error", error=OUT_OF_MEMORY)
+    log.debug("%s failed:\n%s", role, traceback.format_exc())
+    return Report(role, "error", error=f"{type(error).__name__}: {error}")
+
+
+def perform(name: str, target: Callable, args: tuple, reports) -> None:
+    """Run a role and report how it ended."""
+    try:
+        report = Report(name, "result", target(*args))
+    except SystemExit:
+        return  # stopped on request
+    except Exception as error:
+        report = failure(name, error)
+    reports.put(report)
+
+
+class Mode(ABC):
+    """Where roles run. `start` returns a handle with `name`, `is_alive()`, `pid` (None unless a process)
+    and `exit_status()`; `stop` ends every handle, newest first, and returns the names it had to kill."""
+
+    in_one_process = True
+
+    def __init__(self) -> None:
+        self.reports: Any = queue.Queue()
+
+    def barrier(self, parties: int):
+        return threading.Barrier(parties)
+
+    def counters(self, size: int):
+        """One integer per requester, written by the requesters and read by the progress bar."""
+        return multiprocessing.get_context("fork").RawArray("q", size)
+
+    @abstractmethod
+    def start(self, name: str, target: Callable, args: tuple): ...
+
+    @abstractmethod
+    def stop(self, roles: list, deadline: float, stop_threads: Callable[[], None]) -> list[str]: ...
+
+
+def _stop_on_sigterm(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop is enough; a second must not break cleanup
+    raise SystemExit(0)
+
+
+def _stop_with_parent() -> None:
+    """Linux: have the kernel send SIGTERM if the parent dies without stopping us (killed by SIGKILL)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the parent's own stop() remains the only way
+
+
+def _enter_process(name: str, target: Callable, args: tuple, reports, parent: int) -> None:
+    # Ctrl-C reaches the whole process group: the parent alone decides when its roles stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD)  # held by the parent while it forked us (Processes.start)
+    _stop_with_parent()
+    if os.getppid() != parent:  # the parent died before the request above took effect
+        return
+    setproctitle(f"reqrep {name}")
+    perform(name, target, args, reports)
+
+
+class ProcessRole:
+    def __init__(self, process: multiprocessing.Process) -> None:
+        self.process, self.name = process, process.name
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def is_alive(self) -> bool:
+        return self.process.is_alive()
+
+    def exit_status(self) -> str:
+        code = self.process.exitcode
+        if code is None:
+            return "running"
+        return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+
+
+class Processes(Mode):
+    """Forked: cheap, and the parent holds no sockets or threads of its own when it forks."""
+
+    in_one_process = False
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("fork")
+        self.reports = self._context.Queue()
+
+    def barrier(self, parties: int):
+        return self._context.Barrier(parties)
+
+    def start(self, name: str, target: Callable, args: tuple) -> ProcessRole:
+        process = self._context.Process(target=_enter_process, name=name,
+                                        args=(name, target, args, self.reports, os.getpid()))
+        process.start()  # with HELD held (Supervisor.start): the child unblocks them once its handlers are set
+        return ProcessRole(process)
+
+    def stop(self, roles: list, deadline: float, stop_threads: Callable[[], None]) -> list[str]:
+        stubborn = []
+        for role in reversed(roles):
+            if role.is_alive():
+                role.process.terminate()
+        for role in roles:
+            role.process.join(max(0.0, deadline - time.monotonic()))
+            if role.is_alive():
+                role.process.kill()
+                role.process.join()  # SIGKILL cannot be refused: this returns at once
+                stubborn.append(role.name)
+            role.process.close()
+        self.reports.close()
+        self.reports.join_thread()
+        return stubborn
+
+
+class ThreadRole:
+    pid = None
+
+    def __init__(self, thread: threading.Thread) -> None:
+        self.thread, self.name = thread, thread.name
+
+    def is_alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def exit_status(self) -> str:
+        return "running" if self.is_alive() else "ended"
+
+
+class Threads(Mode):
+    """Threads of this process; the transport's `stop_threads` wakes their blocking calls."""
+
+    def start(self, name: str, target: Callable, args: tuple) -> ThreadRole:
+        # daemon only so that a wedged role can never keep the interpreter alive; stop() ends them all
+        thread = threading.Thread(target=perform, args=(name, target, args, self.reports), name=name, daemon=True)
+        thread.start()
+        return ThreadRole(thread)
+
+    def stop(self, roles: list, deadline: float, stop_threads: Callable[[], None]) -> list[str]:
+        if any(role.is_alive() for role in roles):
+            stop_threads()
+        for role in roles:
+            role.thread.join(max(0.0, deadline - time.monotonic()))
+        return [role.name for role in roles if role.is_alive()]
+
+
+class TaskRole:
+    pid = None
+
+    def __init__(self, name: str, future: concurrent.futures.Future) -> None:
+        self.name, self.future = name, future
+
+    def is_alive(self) -> bool:
+        return not self.future.done()
+
+    def exit_status(self) -> str:
+        return "running" if self.is_alive() else "ended"
+
+
+class Tasks(Threads):
+    """Coroutine functions run as tasks of one event loop in a thread of its own; a blocking role (the broker
+    or server) is a thread. The thread that started the roles goes on watching them as for threads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="asyncio loop", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def barrier(self, parties: int) -> LoopBarrier:
+        return LoopBarrier(self.loop, parties)
+
+    def start(self, name: str, target: Callable, args: tuple):
+        if not inspect.iscoroutinefunction(target):
+            return super().start(name, target, args)
+        future = asyncio.run_coroutine_threadsafe(_perform_task(name, target, args, self.reports), self.loop)
+        return TaskRole(name, future)
+
+    def stop(self, roles: list, deadline: float, stop_threads: Callable[[], None]) -> list[str]:
+        """Tasks first (cancelled, they close their sockets on the way out, before a context ends), then the
+        threads, then the loop once the tasks are gone."""
+        tasks = [role for role in roles if isinstance(role, TaskRole) and role.is_alive()]
+        for role in reversed(tasks):
+            role.future.cancel()
+        concurrent.futures.wait([role.future for role in tasks], max(0.0, deadline - time.monotonic()))
+        stubborn = [role.name for role in tasks if role.is_alive()]
+        if tasks:
+            ended = f"{len(stubborn)} still running" if stubborn else "all ended"
+            log.info("cancelled %d tasks; %s", len(tasks), ended)
+        stubborn += super().stop([role for role in roles if isinstance(role, ThreadRole)], deadline, stop_threads)
+        self._close(max(0.0, deadline - time.monotonic()))
+        return stubborn
+
+    def _close(self, timeout: float) -> None:
+        """Stop the loop; a task that ignored its cancellation is abandoned with it (the loop's thread is a
+        daemon only for that case)."""
+        deadline = time.monotonic() + timeout
+        # The executor that asyncio.to_thread used: its idle threads end here, not when the interpreter does,
+        # so that a process that runs many runs does not collect them.
+        ended = asyncio.run_coroutine_threadsafe(self.loop.shutdown_default_executor(), self.loop)
+        try:
+            ended.result(timeout)
+        except (concurrent.futures.TimeoutError, RuntimeError):
+            pass  # a thread still busy in it: abandoned with the loop
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
+async def _perform_task(name: str, target: Callable, args: tuple, reports) -> None:
+    try:
+        report = Report(name, "result", await target(*args))
+    except Exception as error:
+        report = failure(name, error)
+    reports.put(report)
+
+
+class LoopBarrier:
+    """The requesters' starting line, awaited by tasks; the watching thread may break it (`abort`) so that
+    tasks still waiting stop with BrokenBarrierError, as with threading.Barrier."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, parties: int) -> None:
+        self._loop = loop
+        self._barrier = asyncio.Barrier(parties)
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._barrier.wait(), timeout)
+        except TimeoutError:
+            await self._barrier.abort()
+            raise BrokenBarrierError() from None
+        except asyncio.BrokenBarrierError:
+            raise BrokenBarrierError() from None  # the same error as a requester thread's or process's
+
+    def abort(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._barrier.abort(), self._loop)
+
+
+def settle(future: asyncio.Future, result, error: BaseException | None) -> None:
+    """Hand a thread's outcome to the task awaiting `future`, unless the task was cancelled meanwhile."""
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+MODES: dict[str, type[Mode]] = {"processes": Processes, "threads": Threads, "asyncio": Tasks}

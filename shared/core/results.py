@@ -1,0 +1,267 @@
+"""Result records: what one requester brings back, what a whole run adds up to, and their JSON form."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import resource
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from shared import __version__
+from shared.core.latency import Histogram, merged
+from shared.core.measure import RoleUsage, proportional_mib
+from shared.core.transport import Codec, UsageError
+from shared.core.workload import Workload
+
+MAX_FAILURE_SAMPLES = 5
+PROGRESS_EVERY = 63  # a mask: the shared progress counter is written once every 64 replies
+PERCENTILES = (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p999", 0.999))
+MISMATCH_REPLIES = 3  # this many first replies, every one wrong or answering no request: the sides differ
+
+
+class ReplyMismatch(UsageError):
+    """The first replies are all wrong, or answer no request: the requester stops at once and says why."""
+
+
+@dataclass
+class RequesterResult:
+    """One requester's account. Latencies are in a histogram (shared/core/latency.py): its size does not depend on
+    how many requests the requester sent."""
+
+    requester_id: int
+    planned: int
+    latency: Histogram = field(repr=False)
+    answered: int = 0  # replies received, right or wrong
+    ok: int = 0
+    failed: int = 0
+    duplicated: int = 0  # replies for a request already answered: dropped, the caller sees each reply once
+    retries: int = 0  # requests sent again after a timeout
+    began: float = 0.0  # time.perf_counter() when released; CLOCK_MONOTONIC is shared by all processes
+    ended: float = 0.0  # when the last reply arrived (or the requester gave up)
+    cpu_seconds: float = 0.0
+    rss_peak_mib: float = 0.0
+    pss_mib: float = 0.0  # its proportional and unique set sizes as it ended (see shared/core/measure.py)
+    uss_mib: float = 0.0
+    thread_cpu_seconds: float = 0.0  # the CPU of the thread it ran on (its own, unless it is an asyncio task)
+    failures: list[str] = field(default_factory=list)  # the first few reasons, for the summary
+
+
+class Tally:
+    """Counts one requester's outcomes. The request loops (shared/core/lockstep.py, shared/core/pipeline.py) check each
+    reply themselves against the right one (the handler's answer, `expected`, encoded with `encode` and framed),
+    which costs one comparison of bytes or tuples, and add its latency to `latency`; `check` is the rare path of
+    a reply that differs (a wrong reply, or a responder that encodes the same value otherwise). The other
+    methods serve the rare paths too (a late or missing reply)."""
+
+    def __init__(self, requester_id: int, planned: int, workload: Workload, codec: Codec, progress, *,
+                 peer: str = "", show: bool = False) -> None:
+        self.result = RequesterResult(requester_id, planned, Histogram())
+        self.requester_id, self.workload, self.codec = requester_id, workload, codec
+        self.latency = self.result.latency
+        self.expected, self.encode, self.decode = workload.handle, codec.encode, codec.decode
+        self.progress, self.slot, self.peer, self.show = progress, requester_id, peer, show
+        self.wrong = self.answered = 0
+
+    def check(self, n: int, request, payload, seen: int) -> None:
+        """A reply to request n whose encoding is not the expected one, after `seen` replies: decode it, and
+        count it wrong unless it is the handler's answer all the same. When every reply so far was wrong, the
+        two sides do not speak alike: ReplyMismatch, at the third."""
+        try:
+            reply = self.decode(payload)
+        except Exception as error:
+            self.fail(f"request {n}: undecodable reply: {error}")
+        else:
+            if not self.workload.same(self.expected(request), reply):
+                self.fail(f"request {n}: expected {self.expected(request)!r}, got {reply!r}")
+        if self.wrong == seen + 1 == MISMATCH_REPLIES:
+            raise ReplyMismatch(f"the first {MISMATCH_REPLIES} replies from {self.peer} were all wrong "
+                                f"({self.result.failures[0].split(': ', 1)[-1]}): {self.same_codec()}")
+
+    def stray(self, seen: int) -> None:
+        """A reply that answers no request in flight, after `seen` right or wrong ones: counted and dropped.
+        When no reply so far answered anything, the two sides do not speak alike: ReplyMismatch, at the third."""
+        self.result.duplicated += 1
+        if seen == 0 and self.result.duplicated == MISMATCH_REPLIES:
+            raise ReplyMismatch(f"the first {MISMATCH_REPLIES} replies from {self.peer} answer no request (they "
+                                f"carry no request number): {self.same_codec()}")
+
+    def same_codec(self) -> str:
+        return f"does the response side use the same codec as this requester (--codec {self.codec.name})?"
+
+    def shown(self, request, payload) -> None:
+        """The exchange printed, as the seed's example 1 prints it."""
+        try:
+            reply = repr(self.decode(payload))
+        except Exception:
+            reply = repr(payload)
+        print(f"requester {self.requester_id}: sent {request!r}, received {reply}", flush=True)
+
+    def fail(self, reason: str) -> None:
+        self.wrong += 1
+        if len(self.result.failures) < MAX_FAILURE_SAMPLES:
+            self.result.failures.append(reason)
+
+    def retry(self) -> None:
+        self.result.retries += 1
+
+    def give_up(self, reason: str) -> None:
+        """No reply after every attempt: the requester stops, and every request not answered fails."""
+        remaining = self.result.planned - self.answered
+        self.result.failed += remaining
+        if len(self.result.failures) < MAX_FAILURE_SAMPLES:
+            self.result.failures.append(f"{reason} ({remaining} requests not answered)")
+
+    def close(self, began: float, ended: float) -> RequesterResult:
+        self.progress[self.slot] = self.answered
+        result = self.result
+        result.answered = self.answered
+        result.ok = self.answered - self.wrong
+        result.failed += self.wrong
+        result.began, result.ended = began, ended
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result.cpu_seconds = usage.ru_utime + usage.ru_stime
+        result.rss_peak_mib = usage.ru_maxrss / 1024  # KiB on Linux
+        if threading.current_thread() is threading.main_thread():  # a process of its own: it ends with this
+            result.pss_mib, result.uss_mib = proportional_mib()  # (threads and tasks: the parent samples theirs)
+        result.thread_cpu_seconds = time.thread_time()
+        return result
+
+
+def shows_exchanges(config) -> bool:
+    """The hello example prints its exchanges, as the seed's does: with --verbose, or on a terminal."""
+    return config.example == "hello" and (logging.getLogger().isEnabledFor(logging.INFO) or sys.stdout.isatty())
+
+
+def no_reply(config, strays: int = 0) -> str:
+    """Why a requester gave up: the sentence both variants use; `strays`: the replies to other requests
+    (late or duplicated) that came meanwhile, and were dropped."""
+    tries = "once" if config.attempts == 1 else f"{config.attempts} times"
+    others = "" if not strays else f"; {strays:,} {'reply' if strays == 1 else 'replies'} to other requests came"
+    return f"no reply within {config.timeout:g} s (--timeout) from {config.address} (sent {tries}{others})"
+
+
+def stall_of(round: dict) -> str:
+    """Why a round's figures measure a wait rather than a speed, or "": retries when no fault was inflicted.
+    On a healthy run every request is answered within the timeout; a retry there means a reply was lost or
+    held, and the round's time is mostly the timeout it waited out."""
+    retries = round.get("retries", 0)
+    if not retries or round.get("fault_inflicted"):
+        return ""
+    return f"{retries:,} {'retry' if retries == 1 else 'retries'} with no fault inflicted: a reply was lost or held"
+
+
+def latency_summary(results: list[RequesterResult]) -> dict:
+    """The run's percentiles in µs, from the requesters' histograms added up (within 0.4% of exact)."""
+    whole = merged(r.latency for r in results)
+    shown = {name: round(whole.percentile(fraction) / 1000, 1) for name, fraction in PERCENTILES}
+    return shown | {"max": round(whole.highest() / 1000, 1)}
+
+
+@dataclass
+class RunResult:
+    """A whole run. `to_json` gives a round of the documented JSON format (shared/report/document.py)."""
+
+    parameters: dict
+    answered: int
+    ok: int
+    failed: int
+    duplicated: int
+    retries: int
+    seconds: float
+    latency_us: dict
+    roles: list[RoleUsage]
+    errors: list[str]
+    failures: list[str]
+    interrupted: bool = False
+    rss_timeline: list = field(default_factory=list)  # (seconds, RSS MiB of all processes), about once a second
+    pss_timeline: list = field(default_factory=list)  # (seconds, PSS MiB of all processes), the same moments
+    bytes_per_request: dict = field(default_factory=dict)  # encoded sizes, and what crossed loopback
+    thread_cpu: dict = field(default_factory=dict)  # threads and asyncio: CPU seconds by kind of thread
+    fault: str = ""  # the fault inflicted, and when ("responder 1 hung at 2.50 s"); empty if none
+
+    @property
+    def stall(self) -> str:
+        """stall_of this run: why its figures measure a wait, or ""."""
+        return stall_of({"retries": self.retries, "fault_inflicted": self.fault})
+
+    @property
+    def throughput_rps(self) -> float:
+        return (self.ok + self.failed) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def rss_peak_mib_total(self) -> float:
+        """Every process's peak resident size, summed: pages shared by forked processes count once per process,
+        so this overstates what a run of processes takes. Kept for comparison with older figures."""
+        return sum(r.rss_peak_mib for r in self.roles)
+
+    @property
+    def pss_peak_mib_total(self) -> float:
+        """The run's memory: the largest PSS of all its processes summed at one moment, as sampled; each role's
+        own peak, summed, if no sample was taken while every role was there (a run shorter than one tick)."""
+        if self.pss_timeline:
+            return max(mib for _, mib in self.pss_timeline)
+        return sum(r.pss_peak_mib for r in self.roles)
+
+    def pss_by_kind(self) -> dict[str, float]:
+        """Peak PSS by kind of role (requester, responder, broker ...), each kind's processes summed."""
+        kinds: dict[str, float] = {}
+        for role in self.roles:
+            kinds[role.kind] = kinds.get(role.kind, 0.0) + role.pss_peak_mib
+        return {kind: round(mib, 1) for kind, mib in kinds.items()}
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(r.cpu_seconds for r in self.roles)
+
+    @property
+    def succeeded(self) -> bool:
+        planned = self.parameters["requests"]
+        return not self.interrupted and self.ok == planned and self.failed == 0
+
+    def to_json(self) -> dict:
+        """The run's parameters and its figures, flat (the format of a round: see shared/report/document.py)."""
+        return {**self.parameters, **self.figures()}
+
+    def figures(self) -> dict:
+        return {
+            "answered": self.answered,
+            "ok": self.ok,
+            "failed": self.failed,
+            "duplicated": self.duplicated,
+            "retries": self.retries,
+            "seconds": round(self.seconds, 4),
+            "throughput_rps": round(self.throughput_rps, 1),
+            "latency_us": self.latency_us,
+            "pss_peak_mib_total": round(self.pss_peak_mib_total, 1),
+            "pss_peak_mib_by_kind": self.pss_by_kind(),
+            "rss_peak_mib_total": round(self.rss_peak_mib_total, 1),
+            "cpu_seconds": round(self.cpu_seconds, 2),
+            "roles": [asdict(r) | {key: round(getattr(r, key), 1) for key in ("rss_peak_mib", "pss_peak_mib",
+                                                                              "uss_peak_mib")}
+                      | {"cpu_seconds": round(r.cpu_seconds, 3)} for r in self.roles],
+            "errors": self.errors,
+            "failures": self.failures,
+            "interrupted": self.interrupted,
+            "pss_timeline_mib": self.pss_timeline,
+            "rss_timeline_mib": self.rss_timeline,
+            "cpu_seconds_by_thread": self.thread_cpu,
+            "fault_inflicted": self.fault,
+            "bytes_per_request": self.bytes_per_request,
+            "payload_bytes": self.parameters.get("payload_bytes", 0),
+            "reqrep_version": __version__,
+            "python": platform.python_version(),
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+
+# The keys of RunResult.figures: what a round's JSON holds besides the run's parameters.
+FIGURE_KEYS = frozenset({
+    "answered", "ok", "failed", "duplicated", "retries", "seconds", "throughput_rps", "latency_us",
+    "pss_peak_mib_total", "pss_peak_mib_by_kind", "rss_peak_mib_total", "cpu_seconds", "roles", "errors", "failures",
+    "interrupted", "pss_timeline_mib", "rss_timeline_mib", "cpu_seconds_by_thread", "fault_inflicted",
+    "bytes_per_request", "payload_bytes", "reqrep_version", "python", "date"})
+

@@ -1,0 +1,58 @@
+"""Rounds: a measurement repeated, so that its figures come with their spread. `--requests` stays the number
+of requests in all, split over the rounds; `compare` runs round 1 of every variant, then round 2, and so on,
+so that a drift of the machine (another job starting, a CPU slowing down) touches every variant alike and
+each round's ratio compares two runs a few seconds apart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from shared.core.config import RunConfig
+from shared.core.results import RunResult
+from shared.core.transport import UsageError
+
+DEFAULT_ROUNDS = 3  # the hello example runs once: its five requests are the seed's demonstration, not a measure
+
+
+def rounds_for(rounds: int | None, config: RunConfig) -> int:
+    """--rounds, or its default: DEFAULT_ROUNDS, or as many as give every requester a request in each round
+    if that is fewer. Refused, in one sentence, when given and the requests do not fit."""
+    if rounds is None:
+        return 1 if config.example == "hello" else max(1, min(DEFAULT_ROUNDS, config.requests // config.requesters))
+    check_rounds(rounds)
+    smallest = config.requests // rounds
+    if smallest < config.requesters:
+        raise UsageError(f"--requests {config.requests:,} over --rounds {rounds} leaves {smallest:,} requests in a "
+                         f"round, fewer than --requesters ({config.requesters}): give more requests or fewer rounds")
+    return rounds
+
+
+def check_rounds(rounds: int) -> int:
+    if rounds < 1:
+        raise UsageError(f"--rounds must be 1 or more, not {rounds}")
+    return rounds
+
+
+def split(config: RunConfig, rounds: int) -> list[RunConfig]:
+    """Each round's configuration: its share of the requests, the first rounds taking the remainder."""
+    base, extra = divmod(config.requests, rounds)
+    return [config.with_(requests=base + (1 if number < extra else 0)) for number in range(rounds)]
+
+
+RunRound = Callable[[RunConfig, int, int], RunResult]  # (the round's configuration, its number, of how many)
+
+
+def alternate(configs: list[RunConfig], rounds: int, run_round: RunRound,
+              results: list[list[RunResult]] | None = None) -> list[list[RunResult]]:
+    """Every variant's rounds, round 1 of each variant first, then round 2 ...; each variant's results in order,
+    into `results` if given (so that the caller keeps what finished when it is interrupted). A round that
+    loses a request ends them: the run has failed, and a server that went away would fail the rounds after it
+    too."""
+    plans = [split(config, rounds) for config in configs]
+    results = results if results is not None else [[] for _ in configs]
+    for number in range(rounds):
+        for plan, done in zip(plans, results, strict=True):
+            done.append(run_round(plan[number], number + 1, rounds))
+            if not done[-1].succeeded:
+                return results
+    return results

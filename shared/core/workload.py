@@ -1,0 +1,224 @@
+"""The workloads: what requesters send, the handler every responder calls, and how a reply is checked.
+
+`echo` is the seed's: "Hello, <requester-id> <n>" comes back as "... - echoed!".
+`rpc` is the blog's: HTTP-like maps {method, path, body} answered by {status, body}.
+`mirror` answers each request with itself, exactly as the responder received it: what `reqrep semantics`
+sends its values through. A request that fails on the way gets an error reply naming the stage.
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+log = logging.getLogger(__name__)
+ECHO_SUFFIX = " - echoed!"
+
+
+class Workload(NamedTuple):
+    name: str
+    request: Callable[[int, int], Any]  # (requester_id, n) -> the n-th request of that requester
+    handle: Callable[[Any], Any]  # request -> reply; the responders' only logic
+    same: Callable[[Any, Any], bool] = operator.eq  # (expected reply, reply) -> whether the reply is right
+
+    def expected(self, request: Any) -> Any:
+        """The reply a correct run returns: the handler's answer, computed by the requester."""
+        return self.handle(request)
+
+
+# ---- echo (the seed) ----------------------------------------------------------
+def echo_request(requester_id: int, n: int) -> str:
+    return f"Hello, {requester_id} {n}"
+
+
+def echo_handle(text: str) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"echo expects a str request, got {type(text).__name__}")
+    return text + ECHO_SUFFIX
+
+
+# ---- rpc (the blog's HTTP-like maps) -------------------------------------------
+def _route_echo(body):
+    return body
+
+
+def _route_sum(body):
+    if not isinstance(body, list) or not all(isinstance(x, int) for x in body):
+        raise TypeError("sum expects a list of integers")
+    return sum(body)
+
+
+def _route_divide(body):
+    dividend, divisor = body
+    return dividend // divisor
+
+
+ROUTES: dict[tuple[str, str], Callable[[Any], Any]] = {
+    ("POST", "/echo"): _route_echo,
+    ("POST", "/sum"): _route_sum,
+    ("POST", "/divide"): _route_divide,
+}
+
+
+def rpc_request(requester_id: int, n: int) -> dict:
+    """A mix of routes that exercises 200, 404 and 500 on the way."""
+    kind = n % 100
+    if kind == 98:
+        return {"method": "POST", "path": "/divide", "body": [n, 0]}  # raises: 500
+    if kind == 99:
+        return {"method": "GET", "path": "/missing", "body": None}  # no route: 404
+    if kind % 3 == 0:
+        return {"method": "POST", "path": "/echo", "body": f"Hello, {requester_id} {n}"}
+    if kind % 3 == 1:
+        return {"method": "POST", "path": "/sum", "body": [requester_id, n, kind]}
+    return {"method": "POST", "path": "/divide", "body": [n * 7 + requester_id, kind]}
+
+
+def rpc_handle(request: Any) -> dict:
+    if not isinstance(request, dict) or not {"method", "path", "body"} <= request.keys():
+        return {"status": 400, "body": "a request is a map with method, path and body"}
+    route = ROUTES.get((request["method"], request["path"]))
+    if route is None:
+        return {"status": 404, "body": f"no route for {request['method']} {request['path']}"}
+    try:
+        return {"status": 200, "body": route(request["body"])}
+    except Exception as error:  # the blog's contract: a failing handler is a 500, not a dead responder
+        return {"status": 500, "body": f"{type(error).__name__}: {error}"}
+
+
+# ---- mirror (what a value becomes on its way through) -----------------------------
+def mirror_request(requester_id: int, n: int) -> list:
+    """Values that every codec carries unchanged, so that a run of this workload verifies each reply."""
+    return [requester_id, n, f"Hello, {requester_id} {n}", n / 4, -(2**63) + n, bytes([n % 256]) * 3,
+            {"n": n, "none": None, "ok": n % 2 == 0}]
+
+
+def mirror_handle(request: Any) -> Any:
+    return request
+
+
+def workload_for(config) -> Workload:
+    """The run's workload: with a payload, the user's values (shared/semantics/values.py); with `payload_bytes`, echo
+    requests padded to that many characters (the reply is the request and " - echoed!", as ever)."""
+    if config.payload is not None:
+        return config.payload.workload()
+    chosen = WORKLOADS[config.workload]
+    size = config.payload_bytes
+    if not size:
+        return chosen
+    padding = "x" * size
+
+    def padded_request(requester_id: int, n: int) -> str:
+        text = f"Hello, {requester_id} {n} "
+        return text + padding[len(text):]
+
+    return chosen._replace(request=padded_request)
+
+
+def handle_any(request: Any) -> Any:
+    """What a responder calls: text is the echo workload, a map is rpc. One response side thus serves
+    requesters of either workload, as the seed's and the blog's servers would."""
+    if type(request) is str:  # the seed's echo, the common case: answered here, without a further call
+        return request + ECHO_SUFFIX
+    if isinstance(request, dict):
+        return rpc_handle(request)
+    return echo_handle(request)
+
+
+WORKLOADS: dict[str, Workload] = {
+    "echo": Workload("echo", echo_request, echo_handle),
+    "rpc": Workload("rpc", rpc_request, rpc_handle),
+    "mirror": Workload("mirror", mirror_request, mirror_handle),
+}
+
+
+def responder_handler(workload: str) -> Callable[[Any], Any]:
+    """What a responder calls for a run of `workload`: echo and rpc share `handle_any`, so that one response
+    side serves requesters of both, as the seed's and the blog's servers would; mirror has its own."""
+    return mirror_handle if workload == "mirror" else handle_any
+
+
+# ---- where a request fails, and how a responder says so ----------------------------------------------------
+# The stages a value passes through, in order. The native server unpickles every request it queues and every
+# reply it hands back, so a value can also fail there; a zmq broker never looks inside a frame. A value of
+# the user's may fail before it is sent (its code raised) or after it came back (its own == raised).
+BUILD_VALUE = "building at the requester"
+ENCODE_REQUEST = "encoding at the requester"
+SERVER_REQUEST = "unpickling at the server"
+DECODE_REQUEST = "decoding at the responder"
+HANDLE_REQUEST = "handling at the responder"
+ENCODE_REPLY = "encoding the reply at the responder"
+SERVER_REPLY = "on the way back, at the server"
+DECODE_REPLY = "decoding the reply at the requester"
+NO_REPLY = "waiting for the reply"
+COMPARE_REPLY = "comparing the reply at the requester"
+MAX_ERROR_TEXT = 300
+
+
+class Delivery(NamedTuple):
+    """What came back for one request: its reply, or the stage where it failed and the error."""
+
+    reply: Any = None
+    stage: str = ""  # empty when a reply came back
+    error: str = ""  # "TypeError: can not serialize 'set' object"
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.stage)
+
+
+def one_line(error: BaseException | str) -> str:
+    """An error in one line that every codec can carry: no lone surrogates, no newlines, bounded length."""
+    message = " ".join(str(error).split())
+    if isinstance(error, str):
+        text = message
+    else:
+        text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_ERROR_TEXT else text[:MAX_ERROR_TEXT - 1] + "…"
+
+
+def error_body(stage: str, error: BaseException | str) -> dict:
+    """A responder's answer to a request it could not decode, handle or encode. Shaped like an rpc error
+    (status 400), so that echo and rpc requesters see a wrong reply; the stage tells a mirror requester."""
+    return {"status": 400, "body": one_line(error), "stage": stage}
+
+
+def delivery_of(reply: Any) -> Delivery:
+    """A reply as a Delivery: an error reply becomes its stage and error."""
+    if isinstance(reply, dict) and reply.keys() == {"status", "body", "stage"} and reply["status"] == 400:
+        return Delivery(stage=str(reply["stage"]), error=str(reply["body"]))
+    return Delivery(reply)
+
+
+# ---- what a responder does with one request ----------------------------------------------------------------
+LOGGED_BAD_REQUESTS = 5  # the first few bad requests are logged each, then one line per thousand
+
+
+class BadRequests:
+    """Counts a responder's bad requests and logs the first few, then one in a thousand."""
+
+    def __init__(self, index: int) -> None:
+        self.index, self.seen = index, 0
+
+    def count(self, stage: str, error: BaseException | str) -> None:
+        self.seen += 1
+        if self.seen <= LOGGED_BAD_REQUESTS or self.seen % 1000 == 0:
+            log.info("responder %d: bad request #%d: %s: %s", self.index, self.seen, stage, one_line(error))
+
+
+def answer(handle: Callable[[Any], Any], codec, payload: Any,
+           error_reply: Callable[[Any, str, BaseException], Any], bad: BadRequests) -> Any:
+    """The encoded reply to one request, or the transport's error reply naming the stage that failed."""
+    stage = DECODE_REQUEST
+    try:
+        request = codec.decode(payload)
+        stage = HANDLE_REQUEST
+        reply = handle(request)
+        stage = ENCODE_REPLY
+        return codec.encode(reply)
+    except Exception as error:  # RecursionError and MemoryError too: the responder goes on
+        bad.count(stage, error)
+        return error_reply(codec, stage, error)

@@ -1,0 +1,1 @@
+"""What people read: statistics over rounds, the JSON documents, tables and pyperf files."""

@@ -1,0 +1,74 @@
+"""Rounds as a pyperf benchmark file (`--pyperf PATH`), so that pyperf's own tools read reqrep's results:
+`python -m pyperf stats|hist PATH`, and `python -m pyperf compare_to A B` between two runs or two comparisons.
+
+Each variant gives three benchmarks, one value per round (a pyperf run each): the time per request (the
+inverse of its throughput), and latency p50 and p99, all in seconds, so that "faster" reads as pyperf means
+it. A benchmark is named by what ran, not by the transport: `compare_to` pairs benchmarks by name, so the
+files of `reqrep run zmq` and `reqrep run native` with the same options compare. A comparison's file holds
+every variant, each name prefixed by the variant ("zmq: ..."), since names are unique within a file.
+A round that stalled (shared.core.results.stall_of) is left out, unless every round did; metadata
+"reqrep_stalled_rounds" says how many stalled.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+import pyperf
+
+from shared.core.outputs import replacing_path
+from shared.core.results import stall_of
+from shared.report.document import label, variants
+from shared.report.summary import measured
+
+# (name, the round's value in seconds)
+MEASURES = (("time per request", lambda r: 1 / r["throughput_rps"] if r["throughput_rps"] else 0.0),
+            ("latency p50", lambda r: r["latency_us"]["p50"] / 1e6),
+            ("latency p99", lambda r: r["latency_us"]["p99"] / 1e6))
+METADATA = ("transport", "codec", "concurrency", "example", "workload", "requesters", "responders", "window", "rate")
+
+
+def workload_name(run: dict) -> str:
+    """What ran, in a few words: 'router echo lockstep 5x5 processes'."""
+    window = run.get("window", 1)
+    load = f"rate {run['rate']:g}/s" if run.get("rate") else "lockstep" if window == 1 else f"window {window}"
+    return f"{run['example']} {run['workload']} {load} {run['requesters']}x{run['responders']} {run['concurrency']}"
+
+
+def when(round_: dict) -> dict:
+    """A round's date and duration, as pyperf writes them."""
+    try:
+        date = datetime.fromisoformat(round_["date"]).strftime("%Y-%m-%d %H:%M:%S")
+    except (KeyError, ValueError):
+        return {}
+    return {"date": date, "duration": round_["seconds"]}
+
+
+def suite(document: dict) -> pyperf.BenchmarkSuite:
+    runs = variants(document)
+    machine = pyperf.Run([1.0], metadata={"name": "machine"}).get_metadata()  # pyperf's own account of it
+    benchmarks = []
+    for run in runs:
+        prefix = f"{label(run, runs)}: " if len(runs) > 1 else ""
+        extra = {f"reqrep_{key}": run[key] for key in METADATA if run.get(key) not in (None, "")}
+        stalled = sum(1 for each in run["rounds"] if stall_of(each))
+        extra |= {"reqrep_stalled_rounds": stalled} if stalled else {}
+        for measure, read in MEASURES:
+            name = f"{prefix}{workload_name(run)}: {measure}"
+            rounds = [pyperf.Run([read(each)], collect_metadata=False,
+                                 metadata=machine | extra | when(each) | {"name": name, "unit": "second",
+                                                                          "loops": 1,
+                                                                          "reqrep_requests": each["requests"]})
+                      for each in measured(run["rounds"]) if read(each) > 0]
+            if rounds:  # none when latency was not recorded
+                benchmarks.append(pyperf.Benchmark(rounds))
+    return pyperf.BenchmarkSuite(benchmarks)
+
+
+def write(document: dict, path: str) -> None:
+    """The file, whole or not at all; gzip-compressed when its name ends in .gz, as pyperf does."""
+    with replacing_path(path) as temporary:
+        suite(document).dump(temporary + (".gz" if path.endswith(".gz") else ""), replace=True)
+        if path.endswith(".gz"):
+            os.replace(temporary + ".gz", temporary)

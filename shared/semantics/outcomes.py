@@ -1,0 +1,297 @@
+"""What each path does to Python values: send every value of the corpus through a real mirror run, then
+compare what came back with what was sent, walking both, and say whether it is identical, how it changed,
+or where it failed.
+
+The paths are each transport's `semantics_codecs`; the command line hands in the transports, so this module
+knows none of them by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import math
+import reprlib
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from types import ModuleType
+from typing import Any, NamedTuple
+
+from shared.core.config import RunConfig
+from shared.core.run import response_side
+from shared.core.transport import Transport
+from shared.core.workload import BUILD_VALUE, COMPARE_REPLY, Delivery, one_line
+from shared.semantics.corpus import Case, shown
+
+MAX_NOTES = 3  # distinct changes named per value; the rest are counted
+
+
+class SemanticsPath(NamedTuple):
+    name: str  # "zmq+msgpack-ext"; a transport with one codec is named alone ("native")
+    transport: Transport
+    codec: str
+
+
+def semantics_paths(transports: list[Transport]) -> list[SemanticsPath]:
+    return [SemanticsPath(t.name if len(t.semantics_codecs) == 1 else f"{t.name}+{codec}", t, codec)
+            for t in transports for codec in t.semantics_codecs]
+
+
+class Outcome(NamedTuple):
+    outcome: str  # identical, changed or error
+    detail: str = ""
+
+
+@dataclasses.dataclass
+class Row:
+    case: str
+    value: str
+    type: str
+    outcomes: dict[str, Outcome]
+
+    @property
+    def agree(self) -> bool:
+        """Every path gives the same outcome, and the same change where values change."""
+        seen = {(o.outcome, o.detail if o.outcome == "changed" else "") for o in self.outcomes.values()}
+        return len(seen) == 1
+
+    def to_json(self) -> dict:
+        return {"value": self.value, "type": self.type, "case": self.case,
+                "outcomes": {path: o._asdict() for path, o in self.outcomes.items()}}
+
+
+# ---- running -------------------------------------------------------------------------------------------
+def measure(transports: list[Transport], cases: list[Case], timeout: float,
+            progress: Callable[[str], None] | None = None) -> list[Row]:
+    """Every case through every path: each path a response side of its own with one mirror responder (a
+    process), and one requester sending the values one after the other. A value that cannot be built is a
+    row of errors, sent nowhere."""
+    built = [built_value(case) for case in cases]
+    values = [made.reply for made in built if not made.failed]
+    outcomes: list[dict[str, Outcome]] = [{} for _ in cases]
+    for path in semantics_paths(transports):
+        if progress is not None:
+            progress(path.name)
+        transport = path.transport
+        settings = dataclasses.replace(transport.settings_type(), **transport.semantics_settings)
+        config = RunConfig(transport=transport, requests=max(1, len(values)), requesters=1, responders=1,
+                           workload="mirror", codec=path.codec, timeout=timeout, settings=settings)
+        with transport.loopback(config) as local, response_side(local):
+            deliveries = iter(transport.deliver(local, values))
+        for found, made in zip(outcomes, built, strict=True):
+            found[path.name] = classify(made.reply, made if made.failed else next(deliveries))
+    return [Row(case.name, shown(case, made.reply) if not made.failed else "—",
+                type_label(made.reply) if not made.failed else "—", found)
+            for case, made, found in zip(cases, built, outcomes, strict=True)]
+
+
+def built_value(case: Case) -> Delivery:
+    """The case's value (as a Delivery's reply), or the error that building it raised."""
+    try:
+        return Delivery(case.make())
+    except Exception as error:
+        return Delivery(stage=BUILD_VALUE, error=one_line(error))
+
+
+def classify(sent: Any, delivery: Delivery) -> Outcome:
+    if delivery.failed:
+        return Outcome("error", f"{delivery.stage}: {delivery.error}")
+    try:
+        notes = differences(sent, delivery.reply)
+    except Exception as error:  # a user's value whose own ==, hash or attributes raise
+        return Outcome("error", f"{COMPARE_REPLY}: {one_line(error)}")
+    if not notes:
+        return Outcome("identical")
+    more = f"; and {len(notes) - MAX_NOTES} more" if len(notes) > MAX_NOTES else ""
+    return Outcome("changed", "; ".join(notes[:MAX_NOTES]) + more)
+
+
+# ---- naming types ----------------------------------------------------------------------------------------
+def kind(value: Any) -> str:
+    """A type as the table names it: what a reader knows it as (IntEnum, namedtuple, naive datetime)."""
+    if isinstance(value, enum.IntEnum):
+        return "IntEnum"
+    if isinstance(value, enum.Enum):
+        return "Enum"
+    if isinstance(value, tuple) and hasattr(type(value), "_fields"):
+        return "namedtuple"
+    if isinstance(value, dt.datetime | dt.time):
+        return f"{'aware' if value.tzinfo is not None else 'naive'} {type(value).__name__}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return "dataclass"
+    return type(value).__name__
+
+
+def type_label(value: Any) -> str:
+    """The type column: the class, and what kind of thing it is when the name does not say."""
+    name, family = type(value).__qualname__, kind(value)
+    if isinstance(value, BaseException) and type(value).__module__ != "builtins":
+        family = "exception"
+    if family.endswith(f" {name}"):  # naive datetime, aware time
+        family = family.split()[0]
+    return name if family == name else f"{name} ({family})"
+
+
+# ---- comparing ---------------------------------------------------------------------------------------------
+_short = reprlib.Repr()
+_short.maxlevel, _short.maxstring, _short.maxother = 2, 24, 24
+
+
+def _is_object(value: Any) -> bool:
+    """An instance compared by its attributes: exceptions, dataclasses, plain objects (not enums, classes)."""
+    if isinstance(value, BaseException):
+        return True
+    return hasattr(value, "__dict__") and not isinstance(value, type | enum.Enum | ModuleType | Callable)
+
+
+def _has_identity(value: Any) -> bool:
+    """Mutable values, whose sharing (one object referenced twice, a cycle) a path may keep or lose."""
+    return isinstance(value, list | dict | set | bytearray) or _is_object(value)
+
+
+def _same_float(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality of two leaves, stricter than ==: nan equals nan, -0.0 differs from 0.0, Decimal('1.0') from
+    Decimal('1'), and a time zone's offset counts."""
+    if isinstance(a, float) and isinstance(b, float):
+        return _same_float(a, b)
+    if isinstance(a, complex) and isinstance(b, complex):
+        return _same_float(a.real, b.real) and _same_float(a.imag, b.imag)
+    if isinstance(a, Decimal) and isinstance(b, Decimal):
+        return str(a) == str(b)
+    if isinstance(a, dt.datetime | dt.time) and isinstance(b, dt.datetime | dt.time):
+        return a.isoformat() == b.isoformat() and a.fold == b.fold
+    if isinstance(a, bytes | bytearray | memoryview) and isinstance(b, bytes | bytearray | memoryview):
+        return bytes(a) == bytes(b)
+    if _is_array(a) and _is_array(b):  # NumPy scalars (arrays are walked by `differences`)
+        return a.dtype == b.dtype and _same_bytes(a, b)
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _is_array(value: Any) -> bool:
+    """A NumPy array or scalar (NumPy is imported already wherever one exists)."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.ndarray | numpy.generic)
+
+
+def _is_array_scalar(value: Any) -> bool:
+    return isinstance(value, sys.modules["numpy"].generic)
+
+
+def _same_bytes(a: Any, b: Any) -> bool:
+    """Two arrays of one dtype and shape hold the same bytes, item for item: nan as nan, -0.0 apart from 0.0,
+    whatever the memory layout of each. One pass over both; no copy of a contiguous array."""
+    numpy = sys.modules["numpy"]
+    flat_a, flat_b = (numpy.ascontiguousarray(x).reshape(-1).view(numpy.uint8) for x in (a, b))
+    return bool(numpy.array_equal(flat_a, flat_b))
+
+
+def _pair_arrays(a: Any, b: Any, at: str, note: Callable[[str, str], None], flags: bool) -> list:
+    """Two arrays: their dtypes, shapes and items; with `flags`, whether one that was writeable arrived
+    read-only. An object array's items are walked as values; any other's are compared as bytes."""
+    if a.dtype != b.dtype:
+        note(f"dtype {a.dtype} → {b.dtype}", at)
+    elif a.shape != b.shape:
+        note(f"shape {a.shape} → {b.shape}", at)
+    elif a.dtype.hasobject:
+        return [(x, y, f"{at}[{i}]") for i, (x, y) in enumerate(zip(a.flat, b.flat, strict=True))]
+    elif not _same_bytes(a, b):
+        note(f"{_short.repr(a)} → {_short.repr(b)}", at)
+    if flags and a.flags.writeable and not b.flags.writeable:
+        note("writeable → read-only", at)
+    return []
+
+
+def differences(sent: Any, received: Any, *, flags: bool = True) -> list[str]:
+    """How `received` differs from `sent`, one note per distinct change with the first place it occurs
+    (`tuple → list at [1]`). Empty when they are identical: equal, with the same types all the way down and
+    the same sharing of mutable objects. Walks with a stack, not recursion, so 2,000 levels are fine.
+    `flags`: an array that arrives read-only counts as changed (the table says so; a run checks values)."""
+    notes: dict[str, str] = {}
+    partner_of: dict[int, Any] = {}  # id of a sent object -> what it arrived as
+    origin_of: dict[int, Any] = {}  # id of a received object -> what it was sent as
+    stack = [(sent, received, "")]
+
+    def note(change: str, at: str) -> None:
+        notes.setdefault(change, at)
+
+    while stack:
+        a, b, at = stack.pop()
+        if a is b:
+            continue  # singletons (None, True, enum members): the same object came back
+        if _has_identity(a):
+            if id(a) in partner_of:
+                if partner_of[id(a)] is not b:
+                    note(f"one {kind(a)} referenced twice → separate copies", at)
+                continue  # compared already, or being compared (a cycle)
+            partner_of[id(a)] = b
+        if _has_identity(b):
+            if id(b) in origin_of and origin_of[id(b)] is not a:
+                note(f"separate {kind(a)}s → one shared object", at)
+            origin_of[id(b)] = a
+        names = (kind(a), kind(b))
+        retyped = type(a) is not type(b) or names[0] != names[1]  # naive → aware: one type, two kinds
+        if retyped:
+            if names[0] == names[1]:
+                names = (type(a).__qualname__, type(b).__qualname__)
+            note(f"{names[0]} → {names[1]}", at)
+        children: list[tuple[Any, Any, str]] = []
+        if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+            if len(a) != len(b):
+                note(f"length {len(a)} → {len(b)}", at)
+            children = [(x, y, f"{at}[{i}]") for i, (x, y) in enumerate(zip(a, b, strict=False))]
+        elif isinstance(a, dict) and isinstance(b, dict):
+            children = _pair_keys(a, b, at, note)
+        elif isinstance(a, set | frozenset) and isinstance(b, set | frozenset):
+            children = _pair_elements(a, b, at, note)
+        elif _is_object(a) and type(a) is type(b):
+            children = _pair_attributes(a, b, at)
+        elif not retyped and _is_array(a) and not _is_array_scalar(a):
+            children = _pair_arrays(a, b, at, note, flags)
+        elif not retyped and not same_value(a, b):  # a new type says it already
+            note(f"{_short.repr(a)} → {_short.repr(b)}", at)
+        stack.extend(reversed(children))
+    return [f"{change} at {at}" if at else change for change, at in notes.items()]
+
+
+def _pair_keys(a: dict, b: dict, at: str, note: Callable[[str, str], None]) -> list:
+    arrived = {key: key for key in b}  # finds b's own key object from an equal key of a
+    pairs = []
+    for key, value in a.items():
+        if key not in arrived:
+            note(f"key {_short.repr(key)} lost", at)
+            continue
+        other = arrived[key]
+        if type(key) is not type(other) or not same_value(key, other):
+            note(f"key {kind(key)} {_short.repr(key)} → {kind(other)} {_short.repr(other)}", at)
+        pairs.append((value, b[other], f"{at}[{_short.repr(key)}]"))
+    if len(b) > len(pairs):
+        note(f"{len(b) - len(pairs)} keys added", at)
+    elif [arrived[k] for k in a if k in arrived] != list(b):
+        note("key order changed", at)
+    return pairs
+
+
+def _pair_elements(a: set | frozenset, b: set | frozenset, at: str, note: Callable[[str, str], None]) -> list:
+    arrived = {element: element for element in b}
+    pairs = [(element, arrived[element], f"{at}{{{_short.repr(element)}}}") for element in a if element in arrived]
+    if len(pairs) != len(a) or len(b) != len(a):
+        note(f"elements {len(a)} → {len(b)}, {len(a) - len(pairs)} lost", at)
+    return pairs
+
+
+def _pair_attributes(a: Any, b: Any, at: str) -> list:
+    pairs = [(a.args, b.args, f"{at}.args")] if isinstance(a, BaseException) else []
+    mine, theirs = vars(a), vars(b)
+    for name in sorted(mine.keys() | theirs.keys()):
+        missing = object()
+        pairs.append((mine.get(name, missing), theirs.get(name, missing), f"{at}.{name}"))
+    return pairs
