@@ -17,9 +17,9 @@ import msgpack
 import pytest
 import zmq
 from conftest import TRANSPORTS, local_config, reqrep
-from shared.semantics.outcomes.outcomes import differences
 
 from shared.core.run import response_side, run
+from shared.semantics.outcomes import differences
 from zmq_impl import msgpack_ext
 from zmq_impl.msgpack_ext import ExtensionError, Limits, decode, encode
 

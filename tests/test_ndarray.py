@@ -15,9 +15,9 @@ from conftest import TRANSPORTS, local_config  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
-from shared.semantics.outcomes.outcomes import differences  # noqa: E402
 
 from shared.core.run import response_side  # noqa: E402
+from shared.semantics.outcomes import differences  # noqa: E402
 from zmq_impl import msgpack_ndarray  # noqa: E402
 from zmq_impl.msgpack_ext import ExtensionError, decode, encode  # noqa: E402
 from zmq_impl.msgpack_ndarray import NDARRAY, ext_head  # noqa: E402

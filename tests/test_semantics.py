@@ -19,12 +19,12 @@ import zmq
 from conftest import TRANSPORTS, local_config, reqrep
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shared.semantics.outcomes.outcomes import Outcome, classify, semantics_paths
 
 from shared.cli.commands import main
 from shared.core.run import response_side
 from shared.core.workload import DECODE_REQUEST, ENCODE_REPLY, ENCODE_REQUEST, SERVER_REQUEST
 from shared.semantics import corpus
+from shared.semantics.outcomes import Outcome, classify, semantics_paths
 
 pytestmark = pytest.mark.timeout(60)
 README = Path(__file__).resolve().parent.parent / "README.md"
