@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli.commands import commands as cli
+from shared.cli import commands as cli
 from zmq_impl.curve import create_keys
 
 README = Path(__file__).resolve().parents[1] / "README.md"

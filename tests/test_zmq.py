@@ -12,7 +12,7 @@ import pytest
 import zmq
 from conftest import local_config, reqrep, split_number, start_reqrep, wait_for_line
 
-from shared.cli.commands import commands as cli
+from shared.cli import commands as cli
 from shared.core.config import CONCURRENCY, free_port
 from shared.core.run import response_side, run
 from shared.semantics.values import Payload
