@@ -9,11 +9,12 @@ import dataclasses
 import json
 
 import pytest
-from conftest import reqrep
+from conftest import TRANSPORTS, reqrep
 from test_bench import PATHS, made_up_result
 
 from shared import bench_report, sweep
 from shared.bench import Bench, Record
+from shared.machine import machine_facts
 from shared.studies.recording import Recording
 from shared.studies.stalls import Stalls
 
@@ -107,7 +108,7 @@ QUEUEING = "p50 of a windowed or batched path is time in the queue, not the serv
 def made_up_stalls(growth: dict[str, float]) -> Bench:
     """The tiny sweep, each path's p50 at 32 KiB `growth[path]` times its p50 at 1 KiB (1.0 if not given)."""
     session = Bench(sweep.choose_sweep("tiny", PATHS, None, None))
-    session.date = "2026-12-04T06:00:00+00:00"
+    session.machine, session.date = machine_facts(TRANSPORTS.values()), "2026-12-04T06:00:00+00:00"
     for point, studies in session.plan.items():
         record = session.records[point] = Record(point, studies)
         large = point.payload_bytes > 16 * KIB
