@@ -119,17 +119,12 @@ class BenchPath:
     # Whether a broker pushes requests to the responders in turn, busy or hung (a zmq.proxy's DEALER), rather
     # than each responder taking one when it is free: the fault study reports push and pull side by side.
     pushes: bool = False
-    batches: bool = False  # whether a call moves many requests or replies: each then waits for the others
+    batches: bool = False  # whether a call moves many requests or replies: a request waits for the others
 
     @property
     def plain(self) -> bool:
         """The transport's own path, as `reqrep run` takes it: the one every study compares."""
         return self.name == self.transport
-
-    @property
-    def lockstep(self) -> bool:
-        """Window 1 and no batching: a request's latency is then its service, not time in a queue."""
-        return self.window == 1 and not self.batches
 
 
 EVERY_STUDY = "every"  # a BenchPath.studies entry: the path runs in every study that its plain path runs in

@@ -56,7 +56,7 @@ class Stalls(Study):
             path = bench.sweep.path(name)
             if path.stalls_above:
                 not_judged[name] = f"known to stall from {size_text(path.stalls_above)} on, Nagle's algorithm left on"
-            elif not path.lockstep:
+            elif path.window > 1 or path.batches:
                 not_judged[name] = QUEUEING
             elif values[0] and values[-1]:
                 judged[f"{name} {concurrency}"] = values[-1] / values[0]
