@@ -90,7 +90,7 @@ class NativeTransport(Transport):
                               "(`--stock-managers`)", stalls_above=NAGLE_STALL_BYTES),
         BenchPath("native-batch", "native", "pickle", {"batch": True}, DEFAULT_BATCH_SIZE,
                   description=f"native, with requests and replies moved many per manager call (`--batch`) and "
-                              f"{DEFAULT_BATCH_SIZE} requests in flight per requester"),
+                              f"{DEFAULT_BATCH_SIZE} requests in flight per requester", batches=True),
     )
     codec_passes = 4  # the server unpickles every value it receives and pickles it again for the one who gets it
 

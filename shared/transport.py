@@ -119,6 +119,7 @@ class BenchPath:
     # Whether a broker pushes requests to the responders in turn, busy or hung (a zmq.proxy's DEALER), rather
     # than each responder taking one when it is free: the fault study reports push and pull side by side.
     pushes: bool = False
+    batches: bool = False  # whether a call moves many requests or replies: a request waits for the others
 
     @property
     def plain(self) -> bool:
