@@ -50,7 +50,7 @@ class NativeSettings(Settings):
         else:
             calls = "one request each"
         digest = parameters.get("authkey_challenge")
-        security = f"authkey, {digest} (not encrypted)" if digest else NOT_RECORDED
+        security = f"authkey, {digest}" if digest else NOT_RECORDED
         return {"manager calls": calls, "security": security}
 
 
