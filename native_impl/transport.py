@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Iterator
 
 from native_impl import codec, connection, requester, responder, server, tasks
-from shared.config import RunConfig, counted, free_port
+from shared.config import NOT_RECORDED, RunConfig, counted, free_port
 from shared.transport import LOOPBACK, BenchPath, Settings, Transport, UsageError, option
 
 DEFAULT_ADDRESS = "127.0.0.1:50000"
@@ -39,12 +39,19 @@ class NativeSettings(Settings):
     def public(self) -> dict:
         fields = dataclasses.asdict(self)
         fields.pop("authkey")
-        return fields
+        return fields | {"authkey_challenge": connection.CHALLENGE_DIGEST}  # never the key: how it is proven
 
-    def described(self, config: RunConfig) -> dict[str, str]:
-        if not self.batch:
-            return {"manager calls": "one request each"}
-        return {"manager calls": f"batched (a responder takes up to {self.batch_size} a call)"}
+    @classmethod
+    def described(cls, parameters: dict) -> dict[str, str]:
+        if "batch" not in parameters:
+            calls = NOT_RECORDED
+        elif parameters["batch"]:
+            calls = f"batched (a responder takes up to {parameters['batch_size']} a call)"
+        else:
+            calls = "one request each"
+        digest = parameters.get("authkey_challenge")
+        security = f"authkey, {digest}" if digest else NOT_RECORDED
+        return {"manager calls": calls, "security": security}
 
 
 TANDEM = "serve responders request"
