@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import sys
 import threading
 import time
 import weakref
@@ -27,6 +28,9 @@ from shared.core.transport import Peer, UsageError
 
 NODELAY, NAGLE = "pickle-nodelay", "pickle-nagle"
 AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
+# The digest of the HMAC challenges this Python's multiprocessing sends: SHA-256 from 3.12 (offered first of the
+# ones it accepts), MD5 before; reports name it as the native variant's security.
+CHALLENGE_DIGEST = "HMAC-SHA256" if sys.version_info >= (3, 12) else "HMAC-MD5"
 KEY_MIN_BYTES = 8  # a shared key shorter than this is refused: a guess away from owning the server
 CONNECT_RETRY_SECONDS = 0.1
 PROBE_SECONDS = 1.0  # one attempt to reach the server's port; a peer not there by then is announced as awaited

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Iterator
 
 from native_impl import codec, connection, requester, responder, server, tasks
-from shared.core.config import RunConfig, counted, free_port
+from shared.core.config import NOT_RECORDED, RunConfig, counted, free_port
 from shared.core.transport import LOOPBACK, BenchPath, Settings, Transport, UsageError, option
 
 DEFAULT_ADDRESS = "127.0.0.1:50000"
@@ -39,12 +39,19 @@ class NativeSettings(Settings):
     def public(self) -> dict:
         fields = dataclasses.asdict(self)
         fields.pop("authkey")
-        return fields
+        return fields | {"authkey_challenge": connection.CHALLENGE_DIGEST}  # never the key: how it is proven
 
-    def described(self, config: RunConfig) -> dict[str, str]:
-        if not self.batch:
-            return {"manager calls": "one request each"}
-        return {"manager calls": f"batched (a responder takes up to {self.batch_size} a call)"}
+    @classmethod
+    def described(cls, parameters: dict) -> dict[str, str]:
+        if "batch" not in parameters:
+            calls = NOT_RECORDED
+        elif parameters["batch"]:
+            calls = f"batched (a responder takes up to {parameters['batch_size']} a call)"
+        else:
+            calls = "one request each"
+        digest = parameters.get("authkey_challenge")
+        security = f"authkey, {digest}" if digest else NOT_RECORDED
+        return {"manager calls": calls, "security": security}
 
 
 TANDEM = "serve responders request"
@@ -90,7 +97,7 @@ class NativeTransport(Transport):
                               "(`--stock-managers`)", stalls_above=NAGLE_STALL_BYTES),
         BenchPath("native-batch", "native", "pickle", {"batch": True}, DEFAULT_BATCH_SIZE,
                   description=f"native, with requests and replies moved many per manager call (`--batch`) and "
-                              f"{DEFAULT_BATCH_SIZE} requests in flight per requester"),
+                              f"{DEFAULT_BATCH_SIZE} requests in flight per requester", batches=True),
     )
     codec_passes = 4  # the server unpickles every value it receives and pickles it again for the one who gets it
 

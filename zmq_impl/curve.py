@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 import zmq
 
+from shared.core.config import NOT_RECORDED
 from shared.core.transport import UsageError
 
 SERVER_KEY, CLIENT_KEY, RESPONDER_KEY = "server", "client", "responder"
@@ -27,6 +28,14 @@ FRONT, BACK = "front", "back"  # the broker's sides, as ZAP domains
 ADMITTED = {FRONT: ("authorized", CLIENT_KEY), BACK: ("responders", RESPONDER_KEY)}  # its folder, whose keys
 OLDER_FOLDER = ("a folder made before responders had keys of their own: `reqrep zmq keys DIR` on the "
                 "broker's folder adds them, keeping the others; the responders need its responder.key_secret")
+
+
+def security(parameters: dict) -> str:
+    """A run's recorded --curve in words: on (a key folder, or keys made for a run), off, or not in a file
+    older than it."""
+    if "curve" not in parameters:
+        return NOT_RECORDED
+    return "CURVE on" if parameters["curve"] else "CURVE off"
 
 
 def create_keys(folder: str, *, force: bool = False) -> list[str]:

@@ -14,7 +14,7 @@ from importlib import metadata
 
 import zmq
 
-from shared.core.config import IN_ONE_PROCESS, RunConfig, counted, free_port
+from shared.core.config import IN_ONE_PROCESS, NOT_RECORDED, RunConfig, counted, free_port
 from shared.core.transport import (
     EVERY_STUDY,
     LOOPBACK,
@@ -28,7 +28,7 @@ from shared.core.transport import (
 from shared.core.workload import ECHO_SUFFIX
 from zmq_impl import codec, connection, request_router, requester, responder, server, tasks
 from zmq_impl.connection import ZERO_COPY_BYTES
-from zmq_impl.curve import create_keys, keys_for_a_run
+from zmq_impl.curve import create_keys, keys_for_a_run, security
 
 DEFAULT_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
 DEFAULT_BACK = "tcp://127.0.0.1:1338"  # where a broker started alone meets its responders
@@ -101,10 +101,14 @@ class ZmqSettings(Settings):
         fields.pop("router_address")  # a loopback port of the moment, internal to the request side
         return fields
 
-    def described(self, config: RunConfig) -> dict[str, str]:
+    @classmethod
+    def described(cls, parameters: dict) -> dict[str, str]:
         # A request side knows only the address it sends to (one REP socket there looks the same), and the
         # hello example, the seed's example 1, has no broker.
-        return {} if config.part == "request" or config.example == "hello" else {"broker": self.broker}
+        secured = {"security": security(parameters)}
+        if parameters.get("part") == "request" or parameters.get("example") == "hello":
+            return secured
+        return {"broker": parameters.get("broker", NOT_RECORDED)} | secured
 
 
 def zero_copy_bytes(text: str) -> int | None:

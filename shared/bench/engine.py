@@ -3,7 +3,7 @@ ports in a process of its own; go on past a point that loses requests; keep the 
 results.json.
 
 results.json is one object:
-- "format" ("reqrep-bench/5"), "date" (UTC, when the bench began), "seconds" (how long it took),
+- "format" ("reqrep-bench/6"), "date" (UTC, when the bench began), "seconds" (how long it took),
   "interrupted" (Ctrl-C or SIGTERM stopped it; what was measured until then is all there);
 - "machine": cores, memory_gib, cpu_model, virtual_machine, system, kernel, python, the versions of what the
   figures depend on, and the load average when the bench began (shared/core/machine.py);
@@ -12,7 +12,10 @@ results.json is one object:
   and description;
 - "points_planned", "runs_planned" (points x rounds), "runs" (done), "lost" (points that lost requests they
   were not meant to lose);
-- "studies": each study's figures and verdicts by name (Study.summary), what its report section says;
+- "studies": each study's figures and verdicts by name (Study.summary), what its report section says; a study
+  with a target gives its "target", "met" (by every path it judged; null with none measured) and, per path it
+  judged, whether that path met it; one that judges only some paths (stalls: lockstep paths that do not stall)
+  gives "judged" ({path and mode: ratio, met}) and "not_judged" ({path: why});
 - "points": a record per point: what ran (path, concurrency, payload_bytes, payload_kind, window, requesters,
   responders, requests, options), the studies it serves, "succeeded", "errors" ({round, error}: a round
   that gave no result), "wall_seconds", "median" (over the rounds: throughput_rps, each latency_us
@@ -58,7 +61,10 @@ from shared.semantics.values import BENCH_VALUES, refusals
 #   why a path whose codec cannot carry them was left out; a point's "median" adds "pss_peak_mib_total".
 # - reqrep-bench/5: a point's "stalls" ({round, stall}); its "median" leaves the stalled rounds out, unless
 #   every round stalled.
-FORMAT = "reqrep-bench/5"
+# - reqrep-bench/6: per-path verdicts: the stalls study's "ratios" become "judged" ({path and mode: ratio, met},
+#   lockstep paths that do not stall) and "not_judged" ({path: why}); the recording and soak studies' "paths"
+#   each add "met".
+FORMAT = "reqrep-bench/6"
 POINT_ROLE = "bench point"
 # A backstop only: run() itself abandons a run that makes no progress for START_DEADLINE + timeout seconds.
 RUN_ALLOWANCE = 300.0

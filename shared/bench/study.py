@@ -177,6 +177,24 @@ def listed(items: Iterable[str]) -> str:
     return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
 
 
+def target_line(claim: str, figures: Mapping[str, tuple[str, bool]], not_judged: Mapping[str, str]) -> str:
+    """A target's verdict, for the console and report.md alike: met by every path it judged, or not met, naming
+    only the paths that fail it, each with its figure (`figures`: where -> (figure, met)); then the paths it does
+    not judge (`not_judged`: path -> why), each reason said once."""
+    failing = [f"{where} {figure}" for where, (figure, met) in figures.items() if not met]
+    if not figures:
+        outcome = "no path to judge"
+    elif failing:
+        outcome = f"not met by {', '.join(failing)} ({len(failing)} of {len(figures)} judged)"
+    else:
+        outcome = f"met ({len(figures)} judged)"
+    reasons: dict[str, list[str]] = {}
+    for path, why in not_judged.items():
+        reasons.setdefault(why, []).append(path)
+    unjudged = "; ".join(f"{listed(paths)} ({why})" for why, paths in reasons.items())
+    return f"Target, {claim}: {outcome}." + (f" Not judged: {unjudged}." if unjudged else "")
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1),
             *("| " + " | ".join(row) + " |" for row in rows), ""]

@@ -144,6 +144,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     """Saved documents printed again (and written again, as JSON of the current format, Markdown or pyperf)."""
     documents = [document.read(path) for path in args.files]
     shown = documents[0] if len(documents) == 1 else document.side_by_side(documents)
+    for variant in document.variants(shown):  # today's words; "not recorded" for what a file is older than
+        if variant["transport"] in TRANSPORTS:
+            variant["described"] = TRANSPORTS[variant["transport"]].settings_type.described(variant)
     finish(shown, args)
     return 0
 

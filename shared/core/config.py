@@ -26,6 +26,7 @@ MAX_RETRIES = 100
 MAX_REQUESTS = 2**63 - 1
 START_DEADLINE = 60.0  # seconds for every role of a run to be connected and ready
 MIN_TIMEOUT = 0.001  # a millisecond: a shorter wait for a reply is no wait
+NOT_RECORDED = "not recorded"  # the cell of a setting that a saved file is older than (Settings.described)
 RUN_HANDSHAKE_SECONDS = 1.0  # a run's roles reach the server it started within at least this, whatever --timeout
 PORTS_FROM, PROBES = 20000, 50  # where free_port starts looking (above well-known services), and how often
 
@@ -135,8 +136,8 @@ class RunConfig:
                                                           "record_latency", "fault", "service_time",
                                                           "delay_ms", "responder_delay_ms")}
         common["payload"] = self.payload.source if self.payload is not None else ""
-        return {"transport": self.transport.name, **common, **self.settings.public(),
-                "described": self.settings.described(self)}
+        recorded = {"transport": self.transport.name, **common, **self.settings.public()}
+        return recorded | {"described": self.settings.described(recorded)}
 
     @property
     def lockstep(self) -> bool:

@@ -77,9 +77,12 @@ class Settings:
         """The fields for reports and JSON: never a key."""
         return dataclasses.asdict(self)
 
-    def described(self, config: RunConfig) -> dict[str, str]:
-        """The settings a run's table shows, as {row: cell} (zmq: {"broker": "proxy"}); only what the run's own
-        side knows (a request side does not know which broker answers it). The default: none."""
+    @classmethod
+    def described(cls, parameters: dict) -> dict[str, str]:
+        """The settings a run's table shows, as {row: cell} (zmq: {"broker": "proxy", "security": "CURVE off"}),
+        from the run's recorded parameters (RunConfig.parameters): the same words for a live run and a saved
+        file, NOT_RECORDED (shared.core.config) for a field the file is older than. Only what the run's own side
+        knows (a request side does not know which broker answers it). The default: none."""
         return {}
 
 
@@ -119,6 +122,7 @@ class BenchPath:
     # Whether a broker pushes requests to the responders in turn, busy or hung (a zmq.proxy's DEALER), rather
     # than each responder taking one when it is free: the fault study reports push and pull side by side.
     pushes: bool = False
+    batches: bool = False  # whether a call moves many requests or replies: a request waits for the others
 
     @property
     def plain(self) -> bool:

@@ -3,7 +3,10 @@ reads back. One format for both, versioned.
 
 A run document, "format": "reqrep-run/3":
 - the run's parameters, flat, as a round has them (transport, example, concurrency, codec, workload,
-  requesters, responders, window, rate ...), but "requests" is the number in all, over every round;
+  requesters, responders, window, rate ..., and the transport's own: zmq's "curve", native's
+  "authkey_challenge", the HMAC digest, never the key), but "requests" is the number in all, over every round;
+  "described": the transport's settings in the table's words ({row: cell}, "security" among them), which
+  `reqrep show` works out again from the parameters ("not recorded" for one a file is older than);
 - the headline figures, flat and named as in a round: "answered", "ok", "failed", "duplicated", "retries",
   "seconds" and "cpu_seconds" summed over the rounds; "throughput_rps", each of "latency_us" (p50, p90, p99,
   p999, max), "pss_peak_mib_total" and "rss_peak_mib_total" the median of the rounds;

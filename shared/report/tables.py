@@ -11,15 +11,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shared.core.config import counted
 from shared.core.machine import machine_sentence
 from shared.core.outputs import write_json, write_text
 from shared.core.results import stall_of
+from shared.report.caption import NOTHING, differing_rows, title
 from shared.report.document import COMPARE, label, variants
 from shared.report.summary import CONFIDENCE
 from shared.semantics.outcomes import Outcome, Row
-
-NOTHING = "—"  # a row that is this in every column is left out (CPU by thread, with processes)
 
 
 def median_cell(read: Callable[[dict], float], spread_of: Callable[[dict], list], shape: str) -> Callable[[dict], str]:
@@ -121,17 +119,6 @@ def load(parameters: dict) -> str:
     return "lockstep" if window == 1 else f"window {window}"
 
 
-def title(document: dict) -> str:
-    runs = variants(document)
-    p, rounds = runs[0], len(runs[0]["rounds"])
-    alternating = len(runs) > 1 and document.get("alternated", False)
-    over = (f" in {rounds} rounds" + (", the variants alternating" if alternating else "")) if rounds > 1 else ""
-    responders = "" if p.get("part") == "request" else f", {counted(p['responders'], 'responder')}"
-    payload = f" (payload {p['payload']})" if p.get("payload") else ""
-    return (f"{p['example']} example, {p['workload']} workload{payload}: {counted(p['requests'], 'request')}{over}, "
-            f"{counted(p['requesters'], 'requester')}{responders}")
-
-
 def factorial_table(document: dict, codecs: tuple[str, ...]) -> Table:
     """The 2 x 2 of `compare --factorial`: how much of the difference is the transport, how much the codec."""
     runs = variants(document)
@@ -150,16 +137,25 @@ def factorial_table(document: dict, codecs: tuple[str, ...]) -> Table:
 
 def with_settings(rows: list, runs: list[dict]) -> list:
     """ROWS with, after the load, a row for each setting a transport describes (Settings.described)."""
-    described = dict.fromkeys(name for run in runs for name in run.get("described", {}))
+    described = sorted(dict.fromkeys(name for run in runs for name in run.get("described", {})),
+                       key=lambda name: name == "security")  # last, for every transport
     own = [(name, lambda run, name=name: run.get("described", {}).get(name, NOTHING)) for name in described]
     at = next(index for index, (name, _) in enumerate(rows) if name == "load") + 1
     return rows[:at] + own + rows[at:]
 
 
+def headers(runs: list[dict]) -> list[str]:
+    """The columns' names, numbered where two would be the same (files of one variant, shown together)."""
+    names = [label(run, runs) for run in runs]
+    return [f"{name} #{names[:at].count(name) + 1}" if names.count(name) > 1 else name
+            for at, name in enumerate(names)]
+
+
 def cells(document: dict) -> tuple[list[str], list[list[str]]]:
     runs = variants(document)
-    header = ["", *(label(run, runs) for run in runs)]
-    body = [[name, *(read(run) for run in runs)] for name, read in with_settings(ROWS, runs)]
+    header = ["", *headers(runs)]
+    rows = differing_rows(runs) + with_settings(ROWS, runs)
+    body = [[name, *(read(run) for run in runs)] for name, read in rows]
     return header, [row for row in body if any(cell != NOTHING for cell in row[1:])]  # no empty rows
 
 

@@ -24,6 +24,7 @@ from shared.bench.study import (
     ratio_spread,
     records_of,
     run_options,
+    target_line,
 )
 from shared.core.faults import parse_fault
 
@@ -131,15 +132,15 @@ class Dispatch(Study):
     def hung_sentence(self, bench: Bench, summary: dict) -> str:
         if summary["met"] is None:
             return ""
-        shown = ", ".join(f"{name} " + (f"{f['ratio']:.2f}×" if f["ratio"] is not None else "no result")
-                          + (f" (lost {f['lost']:,})" if f["lost"] else "") for name, f in summary["hung"].items())
+        judged = {name: ((f"{f['ratio']:.2f}×" if f["ratio"] is not None else "no result")
+                         + (f" (lost {f['lost']:,})" if f["lost"] else ""), f["met"])
+                  for name, f in summary["hung"].items()}
         pushed = [f"{path.name} {fault} {self.record(bench, path, {'fault': fault}).median(seconds):,.1f} s, "
                   f"{statistics.median(ratios):.1f}×" for fault in self.hangs(bench.sweep)
                   for path in self.paths(bench.sweep) if path.pushes
                   and (ratios := self.against_healthy(bench, path, {"fault": fault}, seconds))]
-        return (f"Target, a pulling path with a hung responder finishes within {TARGET:g}× its healthy time, nothing "
-                f"lost: {'met' if summary['met'] else 'not met'} ({shown})."
-                + (f" Pushing, as it is: {', '.join(pushed)}." if pushed else ""))
+        claim = f"a pulling path with a hung responder finishes within {TARGET:g}× its healthy time, nothing lost"
+        return target_line(claim, judged, {}) + (f" Pushing, as it is: {', '.join(pushed)}." if pushed else "")
 
     def slow_sentence(self, bench: Bench) -> str:
         if not self.service_times:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared.bench.study import Point, Study, find, markdown_table, measured, rate, ratio_spread, records_of
+from shared.bench.study import Point, Study, find, markdown_table, measured, rate, ratio_spread, records_of, target_line
 
 if TYPE_CHECKING:
     from shared.bench.engine import Bench, Record
@@ -56,6 +56,7 @@ class Recording(Study):
             figures[path] = {"rounds": len(pairs), "throughput_off_over_on": [round(r, 4) for r in throughput],
                              "cpu_on_over_off": [round(r, 4) for r in cpu],
                              "cost": round(statistics.median(throughput) - 1, 4) if pairs else None}
+            figures[path]["met"] = figures[path]["cost"] <= TARGET if pairs else None
         costs = [figure["cost"] for figure in figures.values() if figure["cost"] is not None]
         return {"target": TARGET, "met": all(cost <= TARGET for cost in costs) if costs else None, "paths": figures}
 
@@ -63,10 +64,9 @@ class Recording(Study):
         summary = self.summary(bench)
         if summary["met"] is None:
             return "Recording cost: not measured (no round where both runs answered every request)."
-        shown = ", ".join(f"{path} {figure['cost']:+.1%}" for path, figure in summary["paths"].items()
-                          if figure["cost"] is not None)
-        return (f"Target, recording latency costs at most {TARGET:.0%} of throughput: "
-                f"{'met' if summary['met'] else 'not met'} ({shown}).")
+        judged = {path: (f"{figure['cost']:+.1%}", figure["met"]) for path, figure in summary["paths"].items()
+                  if figure["cost"] is not None}
+        return target_line(f"recording latency costs at most {TARGET:.0%} of throughput", judged, {})
 
     def section(self, bench: Bench) -> list[str]:
         records, pairs, rows = records_of(bench, self), self.pairs(bench), []

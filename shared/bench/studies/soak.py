@@ -9,7 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from shared.bench import plots as bench_plots
-from shared.bench.study import NOT_RUN, Point, Study, find, markdown_table, measured, rate, records_of
+from shared.bench.study import NOT_RUN, Point, Study, find, markdown_table, measured, rate, records_of, target_line
 
 if TYPE_CHECKING:
     from shared.bench.engine import Bench
@@ -30,7 +30,8 @@ def growth(timeline: list) -> dict | None:
     tail = [mib for seconds, mib in timeline if seconds >= last * (1 - TENTH)] or [timeline[-1][1]]
     first, end = max(head), max(tail)
     return {"samples": len(timeline), "first_tenth_mib": first, "last_tenth_mib": end,
-            "peak_mib": max(mib for _, mib in timeline), "growth": round((end - first) / first, 4)}
+            "peak_mib": max(mib for _, mib in timeline), "growth": round((end - first) / first, 4),
+            "met": (end - first) / first < TARGET}
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,10 @@ class Soak(Study):
         summary = self.summary(bench)
         if summary["met"] is None:
             return "Soak: not measured (no run answered every request)."
-        shown = ", ".join(f"{path} {figure['growth']:+.1%}" for path, figure in summary["paths"].items() if figure)
-        return (f"Target, memory grows by less than {TARGET:.0%} from the first tenth of the soak to the last: "
-                f"{'met' if summary['met'] else 'not met'} ({shown}).")
+        judged = {path: (f"{figure['growth']:+.1%}", figure["met"]) for path, figure in summary["paths"].items()
+                  if figure}
+        return target_line(f"memory grows by less than {TARGET:.0%} from the first tenth of the soak to the last",
+                           judged, {})
 
     def section(self, bench: Bench) -> list[str]:
         records, summary, rows = records_of(bench, self), self.summary(bench)["paths"], []

@@ -1,5 +1,6 @@
 """The Nagle stall: p50 latency as payloads cross 16 KiB, where a connection that writes a message in two sends
-makes the second wait for a delayed ACK; and the target that no path but those known to stall does."""
+makes the second wait for a delayed ACK; and the target that no lockstep path but those known to stall does
+(the p50 of a path with a window or batches is mostly time in a queue, so the target does not judge it)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared.bench.study import NOT_RUN, Point, Study, find, listed, markdown_table, p50, ratio
+from shared.bench.study import NOT_RUN, Point, Study, find, listed, markdown_table, p50, ratio, target_line
 from shared.core.sizes import size_text
 
 if TYPE_CHECKING:
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from shared.core.transport import BenchPath
 
 TARGET = 3.0  # p50 at the largest payload at most this many times p50 at the smallest
+QUEUEING = "p50 of a windowed or batched path is time in the queue, not the service"
 
 
 @dataclass(frozen=True)
@@ -41,24 +43,34 @@ class Stalls(Study):
         return rows
 
     def summary(self, bench: Bench) -> dict:
-        found = self.measured(bench)
-        return {"target": TARGET, "met": all(value <= TARGET for _, value in found) if found else None,
-                "ratios": {where: round(value, 2) for where, value in found}}
+        judged, not_judged = self.judged(bench)
+        figures = {where: {"ratio": round(value, 2), "met": value <= TARGET} for where, value in judged.items()}
+        return {"target": TARGET, "met": all(f["met"] for f in figures.values()) if figures else None,
+                "judged": figures, "not_judged": not_judged}
 
-    def measured(self, bench: Bench) -> list[tuple[str, float]]:
-        return [(f"{path} {c}", v[-1] / v[0]) for path, c, v in self.ratios(bench)
-                if not bench.sweep.path(path).stalls_above and v[0] and v[-1]]
+    def judged(self, bench: Bench) -> tuple[dict[str, float], dict[str, str]]:
+        """The ratio of each path and mode the target judges, and why it judges none of a path's: a path known to
+        stall, or one whose p50 is mostly time in a queue (a window over 1, or batches)."""
+        judged, not_judged = {}, {}
+        for name, concurrency, values in self.ratios(bench):
+            path = bench.sweep.path(name)
+            if path.stalls_above:
+                not_judged[name] = f"known to stall from {size_text(path.stalls_above)} on, Nagle's algorithm left on"
+            elif path.window > 1 or path.batches:
+                not_judged[name] = QUEUEING
+            elif values[0] and values[-1]:
+                judged[f"{name} {concurrency}"] = values[-1] / values[0]
+        return judged, not_judged
 
     def verdict(self, bench: Bench) -> str:
-        """Whether every path that is not known to stall meets the target, in one sentence."""
+        """Whether every lockstep path that is not known to stall meets the target, in one sentence."""
         low, high = (size_text(p) for p in (self.payloads[0], self.payloads[-1]))
-        found = self.measured(bench)
-        if not found:
-            return f"The target (p50 at {high} at most {TARGET:g} × p50 at {low}) was not measured in this sweep."
-        met = all(value <= TARGET for _, value in found)
-        shown = ", ".join(f"{where} {value:.1f}×" for where, value in found)
-        return (f"Target, p50 at {high} at most {TARGET:g} × p50 at {low} on every path but those that stall: "
-                f"{'met' if met else 'not met'} ({shown}).")
+        claim = f"p50 at {high} at most {TARGET:g} × p50 at {low}"
+        judged, not_judged = self.judged(bench)
+        if not judged and not not_judged:
+            return f"The target ({claim}) was not measured in this sweep."
+        return target_line(claim, {where: (f"{value:.1f}×", value <= TARGET) for where, value in judged.items()},
+                           not_judged)
 
     def section(self, bench: Bench) -> list[str]:
         rows = [[path, concurrency, *(f"{value:,.0f}" if value else NOT_RUN for value in values),
