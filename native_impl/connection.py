@@ -24,7 +24,8 @@ from multiprocessing import AuthenticationError, connection
 from multiprocessing.managers import BaseManager, listener_client
 
 from shared.core.config import RunConfig
-from shared.core.transport import Peer, UsageError
+from shared.core.errors import UsageError
+from shared.core.peers import Peer
 
 NODELAY, NAGLE = "pickle-nodelay", "pickle-nagle"
 AUTHKEY_VARIABLE = "REQREP_AUTHKEY"

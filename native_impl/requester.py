@@ -17,9 +17,9 @@ from native_impl.codec import CODECS, framing, own_codec
 from native_impl.connection import connect, disconnect, hold, lost, remote_reason
 from shared.core.config import START_DEADLINE, RunConfig
 from shared.core.lockstep import Exchange, lockstep
+from shared.core.peers import Peer, notice_level
 from shared.core.pipeline import Stopped, pipeline
 from shared.core.results import RequesterResult, Tally, shows_exchanges
-from shared.core.transport import Peer, notice_level
 from shared.core.workload import (
     DECODE_REPLY,
     ENCODE_REQUEST,

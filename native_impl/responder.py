@@ -12,8 +12,10 @@ from time import sleep
 from native_impl.codec import CODECS, error_reply, own_codec
 from native_impl.connection import connect, disconnect, lost, remote_reason
 from shared.core.config import RunConfig
+from shared.core.errors import PeerLost
+from shared.core.peers import Peer, notice_level
 from shared.core.service_time import service_delay
-from shared.core.transport import Codec, Peer, PeerLost, notice_level
+from shared.core.transport import Codec
 from shared.core.workload import (
     DECODE_REQUEST,
     ENCODE_REPLY,

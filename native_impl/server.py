@@ -16,7 +16,8 @@ from multiprocessing.managers import BaseManager, dispatch
 from native_impl.connection import Client, connect, disconnect, serializer
 from native_impl.gate import Gate, Server
 from shared.core.config import RunConfig
-from shared.core.transport import Peer, UsageError
+from shared.core.errors import UsageError
+from shared.core.peers import Peer
 
 SIGNAL_POLL_SECONDS = 0.2
 BACKLOG = 4096  # connections waiting to be accepted (the kernel caps it at net.core.somaxconn)

@@ -21,12 +21,12 @@ from native_impl.requester import BatchChannel, QueueChannel, peer_of, reply_key
 from native_impl.responder import answer_batch, answerer, batch_delay, dropped, reply_batch, send_reply
 from native_impl.responder import peer_of as responder_peer
 from shared.core.config import START_DEADLINE, RunConfig
+from shared.core.errors import PeerLost
 from shared.core.lockstep import Exchange, lockstep
 from shared.core.modes import settle
 from shared.core.pipeline import Stopped, pipeline_async
 from shared.core.results import RequesterResult, Tally, shows_exchanges
 from shared.core.service_time import service_delay
-from shared.core.transport import PeerLost
 from shared.core.workload import BadRequests, workload_for
 
 

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 from native_impl import codec, connection, requester, responder, server, tasks
 from shared.core.config import NOT_RECORDED, RunConfig, counted, free_port
-from shared.core.transport import LOOPBACK, BenchPath, Settings, Transport, UsageError, option
+from shared.core.errors import UsageError
+from shared.core.transport import LOOPBACK, BenchPath, Settings, Transport, option
 
 DEFAULT_ADDRESS = "127.0.0.1:50000"
 DEFAULT_BATCH_SIZE = 16

@@ -12,8 +12,8 @@ import pytest
 from conftest import local_config, reqrep, role_process, start_reqrep, wait_for_line
 
 from shared.core.config import free_port
+from shared.core.errors import UsageError
 from shared.core.run import run
-from shared.core.transport import UsageError
 
 pytestmark = pytest.mark.timeout(90)
 KEY = {"REQREP_AUTHKEY": "test-key"}

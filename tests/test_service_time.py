@@ -10,9 +10,9 @@ import statistics
 import pytest
 from conftest import local_config, reqrep
 
+from shared.core.errors import UsageError
 from shared.core.run import run
 from shared.core.service_time import ServiceTime, parse_service_time
-from shared.core.transport import UsageError
 
 pytestmark = pytest.mark.timeout(60)
 DRAWS = 20_000

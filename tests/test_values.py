@@ -11,8 +11,8 @@ import pytest
 from conftest import local_config, reqrep, start_reqrep, wait_for_line
 
 from shared.core.config import free_port
+from shared.core.errors import UsageError
 from shared.core.run import run
-from shared.core.transport import UsageError
 from shared.semantics.values import Payload, load_payload, refusals
 
 pytestmark = pytest.mark.timeout(60)

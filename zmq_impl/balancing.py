@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 
 from shared.core.config import RunConfig
-from shared.core.transport import Peer
+from shared.core.peers import Peer
 from shared.core.workload import DECODE_REQUEST, BadRequests
 
 READY, HEARTBEAT = b"\x01", b"\x02"  # the zguide's Paranoid Pirate frames

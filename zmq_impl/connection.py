@@ -14,7 +14,8 @@ import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
 from shared.core.config import RunConfig
-from shared.core.transport import Peer, UsageError
+from shared.core.errors import UsageError
+from shared.core.peers import Peer
 from zmq_impl.curve import CLIENT_KEY, secure_client
 
 MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in one process and their monitors

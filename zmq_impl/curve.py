@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import zmq
 
 from shared.core.config import NOT_RECORDED
-from shared.core.transport import UsageError
+from shared.core.errors import UsageError
 
 SERVER_KEY, CLIENT_KEY, RESPONDER_KEY = "server", "client", "responder"
 SECRET_SUFFIX = ".key_secret"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import zmq
 
 from shared.core.config import RunConfig, free_port
-from shared.core.transport import Peer
+from shared.core.peers import Peer
 from zmq_impl.connection import connect, shared_context
 from zmq_impl.curve import secure_client
 from zmq_impl.server import run_proxy, server_socket

@@ -17,9 +17,9 @@ import zmq
 
 from shared.core.config import START_DEADLINE, RunConfig
 from shared.core.lockstep import Exchange, lockstep
+from shared.core.peers import Peer, notice_level
 from shared.core.pipeline import pipeline
 from shared.core.results import RequesterResult, Tally, shows_exchanges
-from shared.core.transport import Peer, notice_level
 from shared.core.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, Delivery, delivery_of, one_line, workload_for
 from zmq_impl.codec import CODECS, framing, own_codec
 from zmq_impl.connection import client_socket, connect, reach, sender

@@ -15,16 +15,8 @@ from importlib import metadata
 import zmq
 
 from shared.core.config import IN_ONE_PROCESS, NOT_RECORDED, RunConfig, counted, free_port
-from shared.core.transport import (
-    EVERY_STUDY,
-    LOOPBACK,
-    BenchPath,
-    ExtraCommand,
-    Settings,
-    Transport,
-    UsageError,
-    option,
-)
+from shared.core.errors import UsageError
+from shared.core.transport import EVERY_STUDY, LOOPBACK, BenchPath, ExtraCommand, Settings, Transport, option
 from shared.core.workload import ECHO_SUFFIX
 from zmq_impl import codec, connection, request_router, requester, responder, server, tasks
 from zmq_impl.connection import ZERO_COPY_BYTES

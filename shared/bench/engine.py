@@ -41,11 +41,12 @@ from shared.bench.codec_cost import codec_costs
 from shared.bench.study import TEXT, VALUES, Point, Study
 from shared.bench.sweep import Sweep, plan
 from shared.core.config import START_DEADLINE, RunConfig
+from shared.core.errors import UsageError
 from shared.core.machine import machine_facts
 from shared.core.results import RunResult
 from shared.core.run import run
 from shared.core.supervisor import Supervisor, Terminated
-from shared.core.transport import Transport, UsageError
+from shared.core.transport import Transport
 from shared.semantics.values import BENCH_VALUES, refusals
 
 # results.json format history:

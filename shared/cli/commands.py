@@ -22,12 +22,13 @@ from shared.bench import sweep
 from shared.cli.options import COMMON, EXIT_USAGE, Grammar, codec_flag, codec_option, scoped
 from shared.core import outputs
 from shared.core.config import RunConfig, check_timeout
+from shared.core.errors import OUT_OF_MEMORY, UsageError
 from shared.core.machine import machine_facts
 from shared.core.results import RunResult
 from shared.core.rounds import alternate, check_rounds, rounds_for
 from shared.core.run import run, serve
 from shared.core.supervisor import RoleFailed, Terminated, raise_terminated
-from shared.core.transport import OUT_OF_MEMORY, Transport, UsageError
+from shared.core.transport import Transport
 from shared.report import document, pyperf_file
 from shared.report import tables as report
 from shared.semantics import corpus

@@ -9,9 +9,10 @@ import socket
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from shared.core.errors import UsageError
 from shared.core.faults import parse_fault
 from shared.core.service_time import parse_service_time
-from shared.core.transport import LOOPBACK, Settings, Transport, UsageError
+from shared.core.transport import LOOPBACK, Settings, Transport
 from shared.core.workload import WORKLOADS
 
 if TYPE_CHECKING:  # values.py imports this module's users: the name is for the type hint only

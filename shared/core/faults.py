@@ -13,7 +13,7 @@ import re
 import signal
 from dataclasses import dataclass
 
-from shared.core.transport import UsageError
+from shared.core.errors import UsageError
 
 SIGNALS = {"kill": signal.SIGKILL, "hang": signal.SIGSTOP}
 _SPEC = re.compile(r"^(?P<kind>[a-z]+)(?::responder (?P<index>\d+))?(?:@(?P<at>\d+(?:\.\d+)?)(?P<unit>s|%))?$")

@@ -25,7 +25,7 @@ from typing import Any
 
 from setproctitle import setproctitle
 
-from shared.core.transport import OUT_OF_MEMORY, UsageError
+from shared.core.errors import OUT_OF_MEMORY, UsageError
 
 HELD = {signal.SIGINT, signal.SIGTERM}  # the stop signals, blocked while a role starts
 

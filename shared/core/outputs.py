@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from shared.core.transport import UsageError
+from shared.core.errors import UsageError
 
 FILE_OPTIONS = ("json", "markdown", "pyperf")  # each PATH option of run, compare, request, show and semantics
 

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from shared.core.config import START_DEADLINE, RunConfig, free_port
+from shared.core.errors import UsageError
 from shared.core.supervisor import Supervisor
-from shared.core.transport import UsageError
 
 log = logging.getLogger(__name__)
 CHUNK_BYTES = 256 * 1024

@@ -12,9 +12,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from shared import __version__
+from shared.core.errors import UsageError
 from shared.core.latency import Histogram, merged
 from shared.core.measure import RoleUsage, proportional_mib
-from shared.core.transport import Codec, UsageError
+from shared.core.transport import Codec
 from shared.core.workload import Workload
 
 MAX_FAILURE_SAMPLES = 5

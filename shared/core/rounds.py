@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from shared.core.config import RunConfig
+from shared.core.errors import UsageError
 from shared.core.results import RunResult
-from shared.core.transport import UsageError
 
 DEFAULT_ROUNDS = 3  # the hello example runs once: its five requests are the seed's demonstration, not a measure
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.core.transport import UsageError
+from shared.core.errors import UsageError
 
 UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
 KINDS = ("fixed", "exp", "slow")

@@ -23,20 +23,7 @@ if TYPE_CHECKING:  # config.py imports this module: the names are for the type h
 log = logging.getLogger(__name__)
 
 
-class UsageError(Exception):
-    """A mistake the user can fix; the command line prints it as one sentence and exits 2."""
-
-
 LOOPBACK = "127.0.0.1"  # where a run wholly on this machine listens, unless it asks for another (::1)
-
-
-# A MemoryError says nothing (its message is empty): what reqrep says instead, in a role and on the command line.
-OUT_OF_MEMORY = ("out of memory: the run asks for more than this machine has (a smaller --payload-bytes, --payload, "
-                 "--requesters or --window fits)")
-
-
-class PeerLost(UsageError):
-    """A role's broker or server went away while it served: one sentence, and the command exits 2."""
 
 
 class Codec(NamedTuple):
@@ -140,24 +127,6 @@ class ExtraCommand(NamedTuple):
     help: str
     options: tuple[Option, ...]
     run: Callable[[dict], list[str]]
-
-
-class Peer(NamedTuple):
-    """Who waits for whom, where, and how loudly it says so (see `notice_level`)."""
-
-    who: str  # "zmq responder 0"
-    name: str  # "zmq broker"
-    address: str
-    level: int = logging.WARNING
-
-    def say(self, what: str, then: str = "") -> None:
-        log.log(self.level, "%s: %s the %s at %s%s", self.who, what, self.name, self.address, then)
-
-
-def notice_level(index: int) -> int:
-    """How loudly a role says it waits for, or lost, its peer: the first of its kind speaks for all of them
-    (five requesters waiting for one broker is one line), the others only with --verbose."""
-    return logging.WARNING if index == 0 else logging.INFO
 
 
 class Transport(ABC):

@@ -63,8 +63,8 @@ import platform
 from datetime import UTC, datetime
 
 from shared import __version__
+from shared.core.errors import UsageError
 from shared.core.results import RunResult
-from shared.core.transport import UsageError
 from shared.report.summary import headline, parameters, ratios, stalled_pairs
 
 VERSION = 3

@@ -22,8 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shared.core.errors import UsageError
 from shared.core.sizes import size_text
-from shared.core.transport import Transport, UsageError
+from shared.core.transport import Transport
 from shared.core.workload import Workload, mirror_handle, one_line
 from shared.semantics.corpus import Case
 from shared.semantics.outcomes import differences

@@ -26,8 +26,8 @@ from shared.bench.study import (
     ratio_spread,
     records_of,
 )
+from shared.core.errors import UsageError
 from shared.core.sizes import MIB, size_text
-from shared.core.transport import UsageError
 
 if TYPE_CHECKING:
     from shared.bench.engine import Bench, Record
