@@ -16,6 +16,7 @@ from zmq.utils.monitor import parse_monitor_message
 from shared.config import RunConfig
 from shared.transport import Peer, UsageError
 from zmq_impl.curve import CLIENT_KEY, secure_client
+from zmq_impl.greeting import peer_socket_type, refusal
 
 MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in one process and their monitors
 # Roles send with copy=False: a frame this large or larger is handed to libzmq without a copy, a smaller one is
@@ -129,7 +130,8 @@ def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, *, watch: bool = 
     monitor = monitor_socket(socket, shared_context())
     try:
         reach(socket, peer.address)
-        handshake = Handshake(peer, config.handshake_seconds, bool(config.settings.curve))
+        handshake = Handshake(peer, config.handshake_seconds, bool(config.settings.curve),
+                              zmq.SocketType(socket.type).name)
         while not (monitor.poll(handshake.wait_ms()) and handshake.done(monitor.recv_multipart())):
             pass
     except BaseException:
@@ -150,7 +152,8 @@ async def connect_async(config: RunConfig, peer: Peer, socket: zmq.asyncio.Socke
     monitor = monitor_socket(socket, asyncio_context())
     try:
         reach(socket, peer.address)
-        handshake = Handshake(peer, config.handshake_seconds, bool(config.settings.curve))
+        handshake = Handshake(peer, config.handshake_seconds, bool(config.settings.curve),
+                              zmq.SocketType(socket.type).name)
         while not (await monitor.poll(handshake.wait_ms()) and handshake.done(await monitor.recv_multipart())):
             pass
     finally:
@@ -181,8 +184,8 @@ class Handshake:
     next (and announces a long wait, or gives up at the deadline), `done` reads one monitor message. The
     blocking `connect` and `connect_async` drive it alike."""
 
-    def __init__(self, peer: Peer, timeout: float, curve: bool) -> None:
-        self.peer, self.timeout, self.curve = peer, timeout, curve
+    def __init__(self, peer: Peer, timeout: float, curve: bool, own_type: str = "REQ") -> None:
+        self.peer, self.timeout, self.curve, self.own_type = peer, timeout, curve, own_type
         self.began = time.monotonic()
         self.deadline = self.began + timeout
         self.told = self.reached = False
@@ -211,14 +214,23 @@ class Handshake:
             raise UsageError(f"the handshake with the {peer.name} at {peer.address} failed: both sides need the "
                              f"same security (--curve on both, or on neither)")
         if event == zmq.EVENT_DISCONNECTED and self.reached:  # a listener that took the connection, then hung up
-            raise UsageError(f"whatever listens at {peer.address} hung up before the ZMTP handshake: it is not a "
-                             f"{peer.name} (a reqrep native server, say)")
+            raise UsageError(self.hung_up())
         if event == zmq.EVENT_MONITOR_STOPPED:  # the socket was closed: its asyncio task was cancelled
             raise UsageError(f"stopped while waiting for the {peer.name} at {peer.address}")
         self.reached = self.reached or event == zmq.EVENT_CONNECTED  # something listens: a retry is no absence
         if event == zmq.EVENT_CONNECT_RETRIED and not (self.told or self.reached):
             self.tell_waiting()
         return False
+
+    def hung_up(self) -> str:
+        """Why the listener hung up: a ZeroMQ socket of a type that refuses ours says which (a short look at
+        it, on this failure path only), anything else is not ZeroMQ at all."""
+        peer = self.peer
+        peer_type = peer_socket_type(peer.address, self.own_type)
+        if peer_type is not None:
+            return refusal(peer.address, self.own_type, peer_type, peer.name)
+        return (f"whatever listens at {peer.address} hung up before the ZMTP handshake: it is not a {peer.name} "
+                f"(a reqrep native server, say)")
 
     def tell_waiting(self) -> None:
         self.peer.say("waiting for", f" (up to {self.timeout:g} s)")
