@@ -38,7 +38,7 @@ def bound():
     context.term()
 
 
-@pytest.mark.parametrize("kind, said", [
+@pytest.mark.parametrize("kind, said", ids=["DEALER", "PUB"], argvalues=[
     (zmq.DEALER, "is a ZeroMQ DEALER socket, which refuses a REQ socket (a REQ talks only to a REP or a "
                  "ROUTER): is it a zmq broker's --back? requesters connect to its --front"),
     (zmq.PUB, "is a ZeroMQ PUB socket, which refuses a REQ socket (a REQ talks only to a REP or a ROUTER): "
