@@ -16,7 +16,7 @@ from zmq.utils.monitor import parse_monitor_message
 from shared.config import RunConfig
 from shared.transport import Peer, UsageError
 from zmq_impl.curve import CLIENT_KEY, secure_client
-from zmq_impl.greeting import peer_socket_type, refusal
+from zmq_impl.greeting import PARTNERS, peer_socket_type, refusal
 
 MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in one process and their monitors
 # Roles send with copy=False: a frame this large or larger is handed to libzmq without a copy, a smaller one is
@@ -200,7 +200,8 @@ class Handshake:
         return max(1, int((slice_end - now) * 1000))
 
     def done(self, message: list) -> bool:
-        peer, event = self.peer, parse_monitor_message(message)["event"]
+        peer, parsed = self.peer, parse_monitor_message(message)
+        event = parsed["event"]
         if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
             return True
         if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
@@ -210,11 +211,10 @@ class Handshake:
         if event == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL and self.curve:  # the peer hung up mid-handshake
             raise UsageError(f"the {peer.name} at {peer.address} broke off the CURVE handshake: it refused this "
                              f"client, whose server.key is not that server's public key")
-        if event in (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
-            raise UsageError(f"the handshake with the {peer.name} at {peer.address} failed: both sides need the "
-                             f"same security (--curve on both, or on neither)")
-        if event == zmq.EVENT_DISCONNECTED and self.reached:  # a listener that took the connection, then hung up
-            raise UsageError(self.hung_up())
+        if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL or (event == zmq.EVENT_DISCONNECTED and self.reached):
+            raise UsageError(self.refused(event, parsed["value"]))  # who hangs up depends on who reads first
+        if event == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            raise UsageError(self.mismatched_security())
         if event == zmq.EVENT_MONITOR_STOPPED:  # the socket was closed: its asyncio task was cancelled
             raise UsageError(f"stopped while waiting for the {peer.name} at {peer.address}")
         self.reached = self.reached or event == zmq.EVENT_CONNECTED  # something listens: a retry is no absence
@@ -222,15 +222,24 @@ class Handshake:
             self.tell_waiting()
         return False
 
-    def hung_up(self) -> str:
-        """Why the listener hung up: a ZeroMQ socket of a type that refuses ours says which (a short look at
-        it, on this failure path only), anything else is not ZeroMQ at all."""
-        peer = self.peer
-        peer_type = peer_socket_type(peer.address, self.own_type)
-        if peer_type is not None:
-            return refusal(peer.address, self.own_type, peer_type, peer.name)
+    def refused(self, event: int, value: int) -> str:
+        """Why the listener refused the handshake, or took the connection and hung up. A ZeroMQ socket of a
+        type that refuses ours (libzmq hangs up on it, or ours on the peer's READY) says which, when a short
+        look at it can tell (this failure path only); anything else that hangs up is not ZeroMQ at all."""
+        peer, own = self.peer, self.own_type
+        peer_type = peer_socket_type(peer.address, own)
+        if peer_type is not None and peer_type not in PARTNERS.get(own, (peer_type,)):
+            return refusal(peer.address, own, peer_type, peer.name)
+        if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL and value == zmq.PROTOCOL_ERROR_ZMTP_INVALID_METADATA:
+            return refusal(peer.address, own, None, peer.name)  # under CURVE, which hides the peer's type
+        if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            return self.mismatched_security()
         return (f"whatever listens at {peer.address} hung up before the ZMTP handshake: it is not a {peer.name} "
                 f"(a reqrep native server, say)")
+
+    def mismatched_security(self) -> str:
+        return (f"the handshake with the {self.peer.name} at {self.peer.address} failed: both sides need the "
+                f"same security (--curve on both, or on neither)")
 
     def tell_waiting(self) -> None:
         self.peer.say("waiting for", f" (up to {self.timeout:g} s)")
