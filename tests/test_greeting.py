@@ -5,6 +5,7 @@ and gives up within its deadline on anything that is not a NULL-mechanism ZeroMQ
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 import time
 
@@ -13,6 +14,8 @@ import zmq
 from conftest import reqrep
 from test_cli import assert_usage_error
 
+from shared.transport import Peer, UsageError
+from zmq_impl.connection import Handshake
 from zmq_impl.greeting import PROBE_SECONDS, peer_socket_type
 
 pytestmark = pytest.mark.timeout(60)
@@ -102,3 +105,16 @@ def answer_like_http(listening: socket.socket) -> None:
     accepted, _ = listening.accept()
     with accepted:
         accepted.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+
+
+@pytest.mark.parametrize("event, value", [(zmq.EVENT_DISCONNECTED, 0),  # the peer read our READY first
+                                          (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL,  # or ours read its READY first
+                                           zmq.PROTOCOL_ERROR_ZMTP_INVALID_METADATA)])
+def test_whichever_side_hangs_up_first_the_refusal_names_the_peers_type(bound, event, value):
+    """libzmq reports the same mismatch as either event, depending on which side reads the other's READY
+    first: the race is set here by hand, the peer is real."""
+    address = bound(zmq.PUB)
+    handshake = Handshake(Peer("zmq requester 0", "zmq broker", address), 5.0, False, "REQ")
+    handshake.reached = True
+    with pytest.raises(UsageError, match="is a ZeroMQ PUB socket, which refuses a REQ socket"):
+        handshake.done([struct.pack("=HI", event, value), address.encode()])
