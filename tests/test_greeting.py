@@ -11,6 +11,7 @@ import time
 
 import pytest
 import zmq
+import zmq.auth
 from conftest import reqrep
 from test_cli import assert_usage_error
 
@@ -118,3 +119,15 @@ def test_whichever_side_hangs_up_first_the_refusal_names_the_peers_type(bound, e
     handshake.reached = True
     with pytest.raises(UsageError, match="is a ZeroMQ PUB socket, which refuses a REQ socket"):
         handshake.done([struct.pack("=HI", event, value), address.encode()])
+
+
+@pytest.mark.skipif(not zmq.has("curve"), reason="libzmq without CURVE")
+def test_under_curve_a_refusing_socket_type_is_named_as_a_possibility(bound, tmp_path):
+    """With CURVE the peer checks our type after the keys, hangs up, and hides its own type from a look."""
+    folder = tmp_path / "keys"
+    assert reqrep("zmq", "keys", str(folder)).returncode == 0
+    _, secret = zmq.auth.load_certificate(str(folder / "server.key_secret"))
+    address = bound(zmq.DEALER, curve_server=True, curve_secretkey=secret)
+    done = reqrep("zmq", "request", "--front", address, "--curve", str(folder), "--timeout", "5",
+                  "--requests", "10")
+    assert_usage_error(done, "broke off the CURVE handshake", "or it is a socket of a type that refuses this REQ")

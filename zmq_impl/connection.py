@@ -210,7 +210,8 @@ class Handshake:
                              f"responders/ for a responder's)")
         if event == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL and self.curve:  # the peer hung up mid-handshake
             raise UsageError(f"the {peer.name} at {peer.address} broke off the CURVE handshake: it refused this "
-                             f"client, whose server.key is not that server's public key")
+                             f"client, whose server.key is not that server's public key, or it is a socket of "
+                             f"a type that refuses this {self.own_type} (CURVE hides which)")
         if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL or (event == zmq.EVENT_DISCONNECTED and self.reached):
             raise UsageError(self.refused(event, parsed["value"]))  # who hangs up depends on who reads first
         if event == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL:
@@ -231,7 +232,7 @@ class Handshake:
         if peer_type is not None and peer_type not in PARTNERS.get(own, (peer_type,)):
             return refusal(peer.address, own, peer_type, peer.name)
         if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL and value == zmq.PROTOCOL_ERROR_ZMTP_INVALID_METADATA:
-            return refusal(peer.address, own, None, peer.name)  # under CURVE, which hides the peer's type
+            return refusal(peer.address, own, None, peer.name)  # the look learnt nothing in time
         if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
             return self.mismatched_security()
         return (f"whatever listens at {peer.address} hung up before the ZMTP handshake: it is not a {peer.name} "

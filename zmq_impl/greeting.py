@@ -89,14 +89,14 @@ def properties(body: bytes) -> dict[str, bytes]:
 
 
 def refusal(address: str, own_type: str, peer_type: str | None, peer_name: str) -> str:
-    """The sentence for a ZeroMQ socket of `peer_type` (None: a type it hid) that refused ours: what it is,
+    """The sentence for a ZeroMQ socket of `peer_type` (None: not learnt) that refused ours: what it is,
     whom ours talks to, and the likely mix-up of a broker's two addresses."""
     partners = " or a ".join(PARTNERS.get(own_type, ()))
     what = f"{peer_type} socket, which refuses" if peer_type else "socket of a type that refuses"
     told = f"whatever listens at {address} is a ZeroMQ {what} a {own_type} socket"
     told += f" (a {own_type} talks only to a {partners})" if partners else ""
     if peer_type is None:
-        return f"{told}; which type, it did not say (CURVE hides it)"
+        return f"{told}; a second look did not learn which type"
     if (own_type, peer_type) == ("REQ", "DEALER"):
         return f"{told}: is it a zmq broker's --back? requesters connect to its --front"
     if (own_type, peer_type) == ("REP", "ROUTER"):
