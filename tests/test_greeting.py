@@ -109,6 +109,7 @@ def answer_like_http(listening: socket.socket) -> None:
 
 
 @pytest.mark.parametrize("event, value", [(zmq.EVENT_DISCONNECTED, 0),  # the peer read our READY first
+                                          (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 32),  # EPIPE, writing to it
                                           (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL,  # or ours read its READY first
                                            zmq.PROTOCOL_ERROR_ZMTP_INVALID_METADATA)])
 def test_whichever_side_hangs_up_first_the_refusal_names_the_peers_type(bound, event, value):

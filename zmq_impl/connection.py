@@ -33,6 +33,10 @@ PEER_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH |
                | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED
                | zmq.EVENT_DISCONNECTED
                | zmq.EVENT_MONITOR_STOPPED)  # without it in the mask, libzmq never sends it and a watch never ends
+# Handshakes that fail, besides a plain hang-up (DISCONNECTED): a peer of a socket type that refuses ours
+# gives any of the three, depending on which side reads the other's READY first and how the hang-up meets
+# our write (NO_DETAIL: EPIPE).
+FAILED = (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
 
 def shared_context() -> zmq.Context:
@@ -212,10 +216,8 @@ class Handshake:
             raise UsageError(f"the {peer.name} at {peer.address} broke off the CURVE handshake: it refused this "
                              f"client, whose server.key is not that server's public key, or it is a socket of "
                              f"a type that refuses this {self.own_type} (CURVE hides which)")
-        if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL or (event == zmq.EVENT_DISCONNECTED and self.reached):
-            raise UsageError(self.refused(event, parsed["value"]))  # who hangs up depends on who reads first
-        if event == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-            raise UsageError(self.mismatched_security())
+        if event in FAILED or (event == zmq.EVENT_DISCONNECTED and self.reached):
+            raise UsageError(self.refused(event, parsed["value"]))  # the event depends on who reads first
         if event == zmq.EVENT_MONITOR_STOPPED:  # the socket was closed: its asyncio task was cancelled
             raise UsageError(f"stopped while waiting for the {peer.name} at {peer.address}")
         self.reached = self.reached or event == zmq.EVENT_CONNECTED  # something listens: a retry is no absence
@@ -233,7 +235,7 @@ class Handshake:
             return refusal(peer.address, own, peer_type, peer.name)
         if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL and value == zmq.PROTOCOL_ERROR_ZMTP_INVALID_METADATA:
             return refusal(peer.address, own, None, peer.name)  # the look learnt nothing in time
-        if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        if event in FAILED:
             return self.mismatched_security()
         return (f"whatever listens at {peer.address} hung up before the ZMTP handshake: it is not a {peer.name} "
                 f"(a reqrep native server, say)")
