@@ -17,6 +17,7 @@ from shared.core.config import RunConfig
 from shared.core.errors import UsageError
 from shared.core.peers import Peer
 from zmq_impl.curve import CLIENT_KEY, secure_client
+from zmq_impl.greeting import PARTNERS, peer_socket_type, refusal
 
 MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in one process and their monitors
 # Roles send with copy=False: a frame this large or larger is handed to libzmq without a copy, a smaller one is
@@ -33,6 +34,10 @@ PEER_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH |
                | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED
                | zmq.EVENT_DISCONNECTED
                | zmq.EVENT_MONITOR_STOPPED)  # without it in the mask, libzmq never sends it and a watch never ends
+# Handshakes that fail, besides a plain hang-up (DISCONNECTED): a peer of a socket type that refuses ours
+# gives any of the three, depending on which side reads the other's READY first and how the hang-up meets
+# our write (NO_DETAIL: EPIPE).
+FAILED = (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
 
 def shared_context() -> zmq.Context:
@@ -130,7 +135,8 @@ def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, *, watch: bool = 
     monitor = monitor_socket(socket, shared_context())
     try:
         reach(socket, peer.address)
-        handshake = Handshake(peer, config.handshake_seconds, bool(config.settings.curve))
+        handshake = Handshake(peer, config.handshake_seconds, bool(config.settings.curve),
+                              zmq.SocketType(socket.type).name)
         while not (monitor.poll(handshake.wait_ms()) and handshake.done(monitor.recv_multipart())):
             pass
     except BaseException:
@@ -151,7 +157,8 @@ async def connect_async(config: RunConfig, peer: Peer, socket: zmq.asyncio.Socke
     monitor = monitor_socket(socket, asyncio_context())
     try:
         reach(socket, peer.address)
-        handshake = Handshake(peer, config.handshake_seconds, bool(config.settings.curve))
+        handshake = Handshake(peer, config.handshake_seconds, bool(config.settings.curve),
+                              zmq.SocketType(socket.type).name)
         while not (await monitor.poll(handshake.wait_ms()) and handshake.done(await monitor.recv_multipart())):
             pass
     finally:
@@ -182,8 +189,8 @@ class Handshake:
     next (and announces a long wait, or gives up at the deadline), `done` reads one monitor message. The
     blocking `connect` and `connect_async` drive it alike."""
 
-    def __init__(self, peer: Peer, timeout: float, curve: bool) -> None:
-        self.peer, self.timeout, self.curve = peer, timeout, curve
+    def __init__(self, peer: Peer, timeout: float, curve: bool, own_type: str = "REQ") -> None:
+        self.peer, self.timeout, self.curve, self.own_type = peer, timeout, curve, own_type
         self.began = time.monotonic()
         self.deadline = self.began + timeout
         self.told = self.reached = False
@@ -198,7 +205,8 @@ class Handshake:
         return max(1, int((slice_end - now) * 1000))
 
     def done(self, message: list) -> bool:
-        peer, event = self.peer, parse_monitor_message(message)["event"]
+        peer, parsed = self.peer, parse_monitor_message(message)
+        event = parsed["event"]
         if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
             return True
         if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
@@ -207,19 +215,35 @@ class Handshake:
                              f"responders/ for a responder's)")
         if event == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL and self.curve:  # the peer hung up mid-handshake
             raise UsageError(f"the {peer.name} at {peer.address} broke off the CURVE handshake: it refused this "
-                             f"client, whose server.key is not that server's public key")
-        if event in (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
-            raise UsageError(f"the handshake with the {peer.name} at {peer.address} failed: both sides need the "
-                             f"same security (--curve on both, or on neither)")
-        if event == zmq.EVENT_DISCONNECTED and self.reached:  # a listener that took the connection, then hung up
-            raise UsageError(f"whatever listens at {peer.address} hung up before the ZMTP handshake: it is not a "
-                             f"{peer.name} (a reqrep native server, say)")
+                             f"client, whose server.key is not that server's public key, or it is a socket of "
+                             f"a type that refuses this {self.own_type} (CURVE hides which)")
+        if event in FAILED or (event == zmq.EVENT_DISCONNECTED and self.reached):
+            raise UsageError(self.refused(event, parsed["value"]))  # the event depends on who reads first
         if event == zmq.EVENT_MONITOR_STOPPED:  # the socket was closed: its asyncio task was cancelled
             raise UsageError(f"stopped while waiting for the {peer.name} at {peer.address}")
         self.reached = self.reached or event == zmq.EVENT_CONNECTED  # something listens: a retry is no absence
         if event == zmq.EVENT_CONNECT_RETRIED and not (self.told or self.reached):
             self.tell_waiting()
         return False
+
+    def refused(self, event: int, value: int) -> str:
+        """Why the listener refused the handshake, or took the connection and hung up. A ZeroMQ socket of a
+        type that refuses ours (libzmq hangs up on it, or ours on the peer's READY) says which, when a short
+        look at it can tell (this failure path only); anything else that hangs up is not ZeroMQ at all."""
+        peer, own = self.peer, self.own_type
+        peer_type = peer_socket_type(peer.address, own)
+        if peer_type is not None and peer_type not in PARTNERS.get(own, (peer_type,)):
+            return refusal(peer.address, own, peer_type, peer.name)
+        if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL and value == zmq.PROTOCOL_ERROR_ZMTP_INVALID_METADATA:
+            return refusal(peer.address, own, None, peer.name)  # the look learnt nothing in time
+        if event in FAILED:
+            return self.mismatched_security()
+        return (f"whatever listens at {peer.address} hung up before the ZMTP handshake: it is not a {peer.name} "
+                f"(a reqrep native server, say)")
+
+    def mismatched_security(self) -> str:
+        return (f"the handshake with the {self.peer.name} at {self.peer.address} failed: both sides need the "
+                f"same security (--curve on both, or on neither)")
 
     def tell_waiting(self) -> None:
         self.peer.say("waiting for", f" (up to {self.timeout:g} s)")
