@@ -15,7 +15,8 @@ import zmq.auth
 from conftest import reqrep
 from test_cli import assert_usage_error
 
-from shared.transport import Peer, UsageError
+from shared.core.errors import UsageError
+from shared.core.peers import Peer
 from zmq_impl.connection import Handshake
 from zmq_impl.greeting import PROBE_SECONDS, peer_socket_type
 
