@@ -18,7 +18,8 @@ from shared.core import rounds
 from shared.core.results import FIGURE_KEYS
 from shared.core.run import run
 from shared.report import document
-from shared.report.summary import headline, paired_ratio
+from shared.report.statistics import T95, paired_ratio, t95
+from shared.report.summary import headline
 
 pytestmark = pytest.mark.timeout(120)
 FIGURES = {"throughput_rps": lambda r: r["throughput_rps"], "latency_p50_us": lambda r: r["latency_us"]["p50"],
@@ -92,12 +93,15 @@ def test_one_round_has_no_interval_and_nothing_measured_no_ratio():
     assert (unmeasured.rounds, unmeasured.median, unmeasured.low, unmeasured.significant) == (0, None, None, False)
 
 
-def test_a_pyperf_without_its_t_table_is_named_when_reqrep_starts():
-    hide = ("import pyperf._utils; del pyperf._utils.tdist95conf_level\n"
-            "try:\n    import shared.report.summary\nexcept ImportError as error:\n    print(error)")
-    shown = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True, timeout=60)
-    assert shown.returncode == 0, shown.stderr
-    assert "pyperf._utils.tdist95conf_level" in shown.stdout and "install one that does" in shown.stdout
+def test_the_t_table_is_reqreps_own_and_gives_the_known_quantiles():
+    assert (t95(1), t95(2), t95(4), t95(30)) == (12.706, 4.303, 2.776, 2.042)
+    assert (t95(35), t95(45), t95(70), t95(150), t95(10_000)) == (2.042, 2.021, 2.000, 1.984, 1.960)
+    assert all(a > b for a, b in zip(T95, T95[1:], strict=False)), "a quantile falls as the degrees of freedom grow"
+    with pytest.raises(ValueError):
+        t95(0)
+    sourced = subprocess.run([sys.executable, "-c", "import sys, shared.report.statistics, shared.report.summary;"
+                              "print('pyperf._utils' in sys.modules)"], capture_output=True, text=True, timeout=60)
+    assert sourced.stdout.strip() == "False", "reqrep's statistics must not reach into pyperf's private module"
 
 
 def test_compare_writes_rounds_medians_and_ratios(tmp_path):

@@ -44,7 +44,7 @@ Memory is in MiB, times in seconds, latencies in µs (from a histogram: within 0
 
 # JSON format history
 # 3 (reqrep 0.2): "command" and "machine", what made the document and where; "ratios" give the 95%
-#   t-interval of the paired ratio (on the log ratios, pyperf's t table), with "geomean" and each figure's
+#   t-interval of the paired ratio (on the log ratios, shared/report/statistics.py), with "geomean" and each figure's
 #   "rounds", "low" and "high" null with one round; version 2's were the sign test's interval of the median,
 #   whose "confidence" fell short of 95% below 6 rounds. Run documents are otherwise unchanged. `reqrep show`
 #   reads version 2 files, and works the ratios out again from their rounds.

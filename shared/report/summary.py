@@ -6,27 +6,18 @@ confidence interval of the paired ratio.
 The interval is a paired t-interval on the log ratios, exp(mean +/- t95(n - 1) * stdev / sqrt(n)): a ratio's
 noise is multiplicative, so its logarithm is what is close to normal, and pairing the rounds cancels the drift
 of the machine that alternating puts into both variants alike. The mean and standard deviation come from the
-standard library's `statistics`, the t quantile from pyperf's own table, the one `python -m pyperf compare_to`
-judges significance with. With one round there is no interval and nothing is called significant.
+standard library's `statistics`, the t quantile from the table in shared/report/statistics.py. With one
+round there is no interval and nothing is called significant.
 """
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
 
 from shared.core.results import FIGURE_KEYS, stall_of
+from shared.report.statistics import Interval, paired_ratio
 
-try:  # pyperf keeps it private; reqrep names the exact need, should a pyperf release move it
-    from pyperf._utils import tdist95conf_level
-except ImportError as missing:
-    raise ImportError("reqrep's intervals use the t table of pyperf (pyperf._utils.tdist95conf_level), which the "
-                      "installed pyperf does not have: install one that does (2.6 to 2.11 have it)"
-                      ) from missing
-
-CONFIDENCE = 0.95  # the interval's: pyperf's table is of 95% quantiles
 COUNTS = ("answered", "ok", "failed", "duplicated", "retries")
 SUMMED = ("seconds", "cpu_seconds")  # what rounds spend, in all
 MEDIANS = ("throughput_rps", "pss_peak_mib_total", "rss_peak_mib_total")  # the figures, each with its spread
@@ -106,44 +97,6 @@ def labelled(rounds: list[dict], key: str) -> list[str]:
         for sentence in [value] if isinstance(value, str) else value:
             said.append(f"round {number}: {sentence}" if len(rounds) > 1 else sentence)
     return said
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A ratio over paired rounds: the median of the per-round ratios, their geometric mean, its 95% interval
-    (None with one round: no interval), and whether that interval leaves out 1. `rounds` is how many pairs
-    it stands on (None and 0 when the figure was not measured, as latency under --no-latency)."""
-
-    rounds: int
-    median: float | None
-    geomean: float | None
-    low: float | None
-    high: float | None
-    significant: bool
-
-    def to_json(self) -> dict:
-        shown = {key: round(value, 4) if isinstance(value, float) else value for key, value in asdict(self).items()}
-        return shown | {"confidence": CONFIDENCE if self.low is not None else None}
-
-
-def t_interval(logs: list[float]) -> tuple[float, float]:
-    """The 95% interval of the mean of `logs` (two or more): mean +/- t95(n - 1) * stdev / sqrt(n)."""
-    center, n = statistics.fmean(logs), len(logs)
-    half = tdist95conf_level(n - 1) * statistics.stdev(logs) / math.sqrt(n)
-    return center - half, center + half
-
-
-def paired_ratio(numerators: list[float], denominators: list[float]) -> Interval:
-    """numerator / denominator round by round, over the rounds in which both were measured (> 0)."""
-    ratios = [a / b for a, b in zip(numerators, denominators, strict=True) if a > 0 and b > 0]
-    if not ratios:
-        return Interval(0, None, None, None, None, False)
-    logs = [math.log(ratio) for ratio in ratios]
-    geomean = math.exp(statistics.fmean(logs))
-    if len(ratios) < 2:  # one pair has no spread to judge a difference by
-        return Interval(1, median(ratios), geomean, None, None, False)
-    low, high = (math.exp(end) for end in t_interval(logs))
-    return Interval(len(ratios), median(ratios), geomean, low, high, low > 1 or high < 1)
 
 
 def ratios(numerator: list[dict], denominator: list[dict]) -> dict[str, Interval]:

@@ -16,7 +16,7 @@ from shared.core.outputs import write_json, write_text
 from shared.core.results import stall_of
 from shared.report.caption import NOTHING, differing_rows, title
 from shared.report.document import COMPARE, label, variants
-from shared.report.summary import CONFIDENCE
+from shared.report.statistics import CONFIDENCE
 from shared.semantics.outcomes import Outcome, Row
 
 
