@@ -6,8 +6,8 @@ multiprocessing.connection writes a message's 4-byte length and its body in two 
 is larger than 16 KiB, and the authentication handshake is a volley of small messages. With Nagle's
 algorithm on, the second write waits for the ACK of the first, which the receiver delays by up to 40 ms:
 every large message and every new connection pays it. ZeroMQ turns Nagle off on its TCP sockets; these do
-the same (`--stock-managers` leaves it on). Both kinds are registered in
-`multiprocessing.managers.listener_client`, the table a manager consults by its `serializer` name.
+the same (`--stock-managers` leaves it on). Both kinds are registered under a `serializer` name of their own
+(internals.register_connections).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import time
 import weakref
 from contextlib import contextmanager
 from multiprocessing import AuthenticationError, connection
-from multiprocessing.managers import BaseManager, listener_client
+from multiprocessing.managers import BaseManager
 
+from native_impl import internals
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
 from shared.core.peers import Peer
@@ -34,6 +35,7 @@ AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
 CHALLENGE_DIGEST = "HMAC-SHA256" if sys.version_info >= (3, 12) else "HMAC-MD5"
 KEY_MIN_BYTES = 8  # a shared key shorter than this is refused: a guess away from owning the server
 CONNECT_RETRY_SECONDS = 0.1
+BACKLOG = 4096  # connections waiting to be accepted (the kernel caps it at net.core.somaxconn)
 PROBE_SECONDS = 1.0  # one attempt to reach the server's port; a peer not there by then is announced as awaited
 handshake_seconds = 10.0  # this process's deadline on a connection's handshake: the run's timeout (`connect`)
 _setting_up = threading.local()  # `connect` under way on this thread: its connections keep the deadline
@@ -59,17 +61,27 @@ def _tune(conn: connection.Connection, nodelay: bool) -> None:
             view.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-class Listener(connection.Listener):
-    """The server's listener. The server's gate (gate.py) accepts from its socket, and turns Nagle's
-    algorithm off on each connection unless `nodelay` is off, before the handshake, which would stall too."""
+class Listener:
+    """The server's listening socket, made by the managers' server as it makes its listener (`address`, `backlog`),
+    the socket in view: the gate (gate.py) accepts from it and turns Nagle's algorithm off on each connection
+    unless `nodelay` is off, before the handshake, which would stall too."""
 
     nodelay = True
 
-    def __init__(self, address=None, family=None, backlog=1, authkey=None) -> None:
-        # multiprocessing takes every (host, port) for IPv4: an IPv6 host, ::1 say, needs its family named
-        if family is None and isinstance(address, tuple) and ":" in address[0]:
-            family = "AF_INET6"
-        super().__init__(address, family, backlog, authkey)
+    def __init__(self, address: tuple, family=None, backlog: int = 1, authkey=None) -> None:
+        # an IPv6 host, ::1 say, needs its family named; the managers' backlog of 16 is too short (BACKLOG)
+        self.socket = socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
+        try:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.socket.bind(address)
+            self.socket.listen(max(backlog, BACKLOG))
+            self.address = self.socket.getsockname()
+        except OSError:
+            self.socket.close()
+            raise
+
+    def close(self) -> None:
+        self.socket.close()
 
 
 class NagleListener(Listener):
@@ -106,8 +118,8 @@ def NagleClient(address, family=None, authkey=None) -> connection.Connection:  #
     return _client(address, authkey, nodelay=False)
 
 
-listener_client[NODELAY] = (Listener, Client)
-listener_client[NAGLE] = (NagleListener, NagleClient)
+internals.register_connections(NODELAY, Listener, Client)
+internals.register_connections(NAGLE, NagleListener, NagleClient)
 
 
 def serializer(stock: bool) -> str:
@@ -221,12 +233,12 @@ def _reachable(address: tuple[str, int], seconds: float) -> bool:
 def disconnect(*proxies) -> None:
     """Release proxies and close this thread's connection to the server now, not when garbage collected."""
     for proxy in proxies:
-        proxy._close()  # the proxy's finalizer: decref on the server
+        internals.release(proxy)
     for proxy in proxies:
-        opened = getattr(proxy._tls, "connection", None)
+        opened = internals.thread_connection(proxy)
         if opened is not None:
             opened.close()
-            del proxy._tls.connection
+            internals.forget_thread_connection(proxy)
 
 
 _held: weakref.WeakSet = weakref.WeakSet()  # this process's connections to a server, held by roles that are threads
@@ -235,7 +247,7 @@ _held: weakref.WeakSet = weakref.WeakSet()  # this process's connections to a se
 def hold(proxy) -> None:
     """Note the calling thread's connection to the server (one per thread, shared by its proxies), so that
     `stop_requesters` can wake a call blocked in it."""
-    opened = getattr(proxy._tls, "connection", None)
+    opened = internals.thread_connection(proxy)
     if opened is not None:
         _held.add(opened)
 
