@@ -1,6 +1,6 @@
-"""The client side of the managers: the connections (TCP_NODELAY, and a deadline on the handshake; the server's
-side of it is gate.py), the shared key, the wait for the server with a deadline, and closing a connection
-from any thread.
+"""The client side of the managers: the connections (TCP_NODELAY, and a deadline on the handshake; the
+server's side of it is gate.py), the shared key, the wait for the server with a deadline, and closing a
+connection from any thread.
 
 multiprocessing.connection writes a message's 4-byte length and its body in two `send` calls when the body
 is larger than 16 KiB, and the authentication handshake is a volley of small messages. With Nagle's
@@ -30,13 +30,13 @@ from shared.core.peers import Peer
 
 NODELAY, NAGLE = "pickle-nodelay", "pickle-nagle"
 AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
-# The digest of the HMAC challenges this Python's multiprocessing sends: SHA-256 from 3.12 (offered first of the
-# ones it accepts), MD5 before; reports name it as the native variant's security.
+# The digest of the HMAC challenges this Python's multiprocessing sends: SHA-256 from 3.12 (offered first of
+# the ones it accepts), MD5 before; reports name it as the native variant's security.
 CHALLENGE_DIGEST = "HMAC-SHA256" if sys.version_info >= (3, 12) else "HMAC-MD5"
 KEY_MIN_BYTES = 8  # a shared key shorter than this is refused: a guess away from owning the server
 CONNECT_RETRY_SECONDS = 0.1
 BACKLOG = 4096  # connections waiting to be accepted (the kernel caps it at net.core.somaxconn)
-PROBE_SECONDS = 1.0  # one attempt to reach the server's port; a peer not there by then is announced as awaited
+PROBE_SECONDS = 1.0  # one attempt to reach the server's port; a peer not there by then is said to be awaited
 handshake_seconds = 10.0  # this process's deadline on a connection's handshake: the run's timeout (`connect`)
 _setting_up = threading.local()  # `connect` under way on this thread: its connections keep the deadline
 
@@ -62,9 +62,9 @@ def _tune(conn: connection.Connection, nodelay: bool) -> None:
 
 
 class Listener:
-    """The server's listening socket, made by the managers' server as it makes its listener (`address`, `backlog`),
-    the socket in view: the gate (gate.py) accepts from it and turns Nagle's algorithm off on each connection
-    unless `nodelay` is off, before the handshake, which would stall too."""
+    """The server's listening socket, made by the managers' server as it makes its listener (`address`,
+    `backlog`), the socket in view: the gate (gate.py) accepts from it and turns Nagle's algorithm off on each
+    connection unless `nodelay` is off, before the handshake, which would stall too."""
 
     nodelay = True
 
@@ -139,8 +139,8 @@ def load_authkey(path: str | None = None) -> bytes:
         return strong_enough(key, f"the key file {path}").strip()
     key = os.environ.get(AUTHKEY_VARIABLE)
     if key is None:
-        raise UsageError(f"{AUTHKEY_VARIABLE} is not set and no --authkey-file was given: the native server and "
-                         f"its peers need a shared key")
+        raise UsageError(f"{AUTHKEY_VARIABLE} is not set and no --authkey-file was given: the native server "
+                         f"and its peers need a shared key")
     return strong_enough(key.encode(), AUTHKEY_VARIABLE)
 
 
@@ -169,8 +169,8 @@ BoardClient.register("Queue")
 
 
 def connect(config: RunConfig, peer: Peer):
-    """Connect to the server, waiting for it until the handshake deadline (it may start after us, or on another host);
-    return the board proxy. A role that has to wait says so, at the peer's level."""
+    """Connect to the server, waiting for it until the handshake deadline (it may start after us, or on
+    another host); return the board proxy. A role that has to wait says so, at the peer's level."""
     global handshake_seconds
     handshake_seconds = seconds = config.handshake_seconds
     address = config.transport.host_port(config.address)
@@ -200,11 +200,12 @@ def connect(config: RunConfig, peer: Peer):
         except ConnectionRefusedError:
             continue  # it went between the probe and the connection: wait for it again
         except (BlockingIOError, TimeoutError):
-            raise UsageError(f"whatever listens at {config.address} did not answer the managers' handshake within "
-                             f"{seconds:g} s: it is not a reqrep native server, or one that is stuck") from None
+            raise UsageError(f"whatever listens at {config.address} did not answer the managers' handshake "
+                             f"within {seconds:g} s: it is not a reqrep native server, or one that is stuck"
+                             ) from None
         except (EOFError, ConnectionResetError, AssertionError, OSError):
-            raise UsageError(f"whatever listens at {config.address} is not a reqrep native server (it broke off "
-                             f"the managers' handshake)") from None
+            raise UsageError(f"whatever listens at {config.address} is not a reqrep native server (it broke "
+                             f"off the managers' handshake)") from None
 
 
 @contextmanager
@@ -217,8 +218,8 @@ def _setup():
 
 
 def lost(peer: Peer, error: BaseException) -> str:
-    """What a role says of its server gone mid-run (a connection reset, EOF): the server's queues went with it,
-    so there is nothing to reconnect to, unlike a zmq peer (see zmq_impl/connection.PeerWatch)."""
+    """What a role says of its server gone mid-run (a connection reset, EOF): the server's queues went with
+    it, so there is nothing to reconnect to, unlike a zmq peer (see zmq_impl/connection.PeerWatch)."""
     return f"lost the {peer.name} at {peer.address}: {error!r}"
 
 
@@ -241,7 +242,7 @@ def disconnect(*proxies) -> None:
             internals.forget_thread_connection(proxy)
 
 
-_held: weakref.WeakSet = weakref.WeakSet()  # this process's connections to a server, held by roles that are threads
+_held: weakref.WeakSet = weakref.WeakSet()  # this process's connections to a server, held by thread roles
 
 
 def hold(proxy) -> None:

@@ -162,7 +162,8 @@ class Gate:
         self.selector = selectors.DefaultSelector()
         self.crowded = False  # whether PENDING_MAX was reached (said once)
         self.short = False  # whether accept() was short of descriptors or memory (said once)
-        self.expired, self.next_word = 0, 0.0  # connections closed at their deadline, not said yet; when to say
+        self.expired = 0  # connections closed at their deadline, not said yet
+        self.next_word = 0.0  # when to say how many
         self.listener.setblocking(False)
         self.selector.register(self.listener, selectors.EVENT_READ)  # its key's data: None
 
@@ -267,8 +268,8 @@ class Gate:
             self.close(next(iter(self.pending)))
             self.expired += 1
         if self.expired and now >= self.next_word:
-            log.info("native server: closed %d connections that did not authenticate within %g s", self.expired,
-                     self.timeout)
+            log.info("native server: closed %d connections that did not authenticate within %g s",
+                     self.expired, self.timeout)
             self.expired, self.next_word = 0, now + self.timeout
         if not self.pending:
             self.crowded = self.short = False

@@ -14,7 +14,7 @@ from traceback import format_exc
 
 log = logging.getLogger(__name__)
 
-# ---- the connection classes -------------------------------------------------------------------------------------
+# ---- the connection classes ----
 
 
 def register_connections(serializer: str, listener: type, client) -> None:
@@ -23,7 +23,7 @@ def register_connections(serializer: str, listener: type, client) -> None:
     managers.listener_client[serializer] = (listener, client)
 
 
-# ---- proxies: BaseProxy keeps each thread's connection to the server in `_tls`, and its finalizer in `_close` ----
+# ---- proxies: BaseProxy keeps each thread's server connection in `_tls`, its finalizer in `_close` ----
 
 
 def thread_connection(proxy):
@@ -42,7 +42,7 @@ def release(proxy) -> None:
     proxy._close()
 
 
-# ---- the server: its gate (gate.py) accepts and authenticates in place of `serve_forever` and `accepter` ----------
+# ---- the server: its gate (gate.py) accepts and authenticates in place of `serve_forever` ----
 
 
 def listener_of(server: managers.Server):
@@ -55,8 +55,8 @@ def authkey_of(server: managers.Server) -> bytes:
 
 
 def stop_flag(server: managers.Server) -> threading.Event:
-    """`serve_forever` makes `stop_event`, which `serve_client` reads and the 'shutdown' message sets; the gate
-    runs instead of `serve_forever`, so it is made here."""
+    """`serve_forever` makes `stop_event`, which `serve_client` reads and the 'shutdown' message sets; the
+    gate runs instead of `serve_forever`, so it is made here."""
     server.stop_event = threading.Event()
     return server.stop_event
 

@@ -23,12 +23,13 @@ pytestmark = pytest.mark.timeout(30)
 
 @contextmanager
 def internal(name: str, use: str):
-    """Turns a check that fails into one sentence: the internal, and what reqrep's native variant uses it for."""
+    """A check that fails, in one sentence: the internal, and what reqrep's native variant uses it for."""
     try:
         yield
     except (AttributeError, KeyError, TypeError, ValueError, AssertionError) as error:
-        pytest.fail(f"multiprocessing.{name} is gone or changed in Python {platform.python_version()}: reqrep's "
-                    f"native variant uses it {use} ({error!r})", pytrace=False)
+        version = platform.python_version()
+        pytest.fail(f"multiprocessing.{name} is gone or changed in Python {version}: reqrep's native variant "
+                    f"uses it {use} ({error!r})", pytrace=False)
 
 
 class Recorded:
@@ -88,8 +89,8 @@ def test_proxies_keep_their_thread_connection_in_tls(board):
 
 
 def test_a_proxy_is_released_by_its_close_finalizer(board):
-    with internal("managers.BaseProxy._close", "to release a proxy (a decref on the server) when a role ends, "
-                                               "not when the proxy is collected"):
+    with internal("managers.BaseProxy._close", "to release a proxy (a decref on the server) when a role "
+                                               "ends, not when the proxy is collected"):
         queue = board.requests()
         assert callable(queue._close)
         internals.release(queue)
@@ -116,8 +117,8 @@ def test_the_server_stops_on_its_stop_event(stock_server):
 
 
 def test_the_first_request_is_answered_as_the_stock_server_answers_it(stock_server):
-    with internal("managers.Server.handle_request", "(its steps after the challenges) for the connections its "
-                                                    "gate authenticated"):
+    with internal("managers.Server.handle_request", "(its steps after the challenges) for the connections "
+                                                    "its gate authenticated"):
         conn = Recorded()
         conn.recv = lambda: (None, "number_of_objects", (), {})
         conn.close = lambda: None
@@ -125,7 +126,8 @@ def test_the_first_request_is_answered_as_the_stock_server_answers_it(stock_serv
         assert conn.sent == [("#RETURN", 0)]
 
 
-PRIVATE = re.compile(r"\._tls\b|\._close\(|_registry\b|\._listener\b|_handle_request|listener_client|stop_event")
+PRIVATE = re.compile(r"\._tls\b|\._close\(|_registry\b|\._listener\b|_handle_request|listener_client|"
+                     r"stop_event")
 
 
 def test_nothing_but_internals_touches_them():
