@@ -126,6 +126,24 @@ def test_the_first_request_is_answered_as_the_stock_server_answers_it(stock_serv
         assert conn.sent == [("#RETURN", 0)]
 
 
+UNDOCUMENTED = [  # public names, but not in the documentation: an upgrade may drop them without notice
+    ("managers.dispatch", "to send the managers' 'shutdown' message when it stops a server of its own"),
+    ("managers.RemoteError", "to tell a failed manager call from a lost connection"),
+    ("connection.deliver_challenge", "to word its gate's challenges as this Python does"),
+    ("connection.answer_challenge", "to answer challenges as this Python does, in its gate and its clients"),
+    ("connection.CHALLENGE", "to read a client's challenge in its gate"),
+    ("connection.WELCOME", "to welcome a client that answered in its gate"),
+    ("connection.FAILURE", "to refuse a client with a wrong key in its gate"),
+]
+
+
+@pytest.mark.parametrize(("name", "use"), UNDOCUMENTED, ids=[name for name, _ in UNDOCUMENTED])
+def test_the_undocumented_names_are_there(name, use):
+    module, member = name.split(".")
+    with internal(name, use):
+        getattr({"managers": managers, "connection": mp_connection}[module], member)
+
+
 PRIVATE = re.compile(r"\._tls\b|\._close\(|_registry\b|\._listener\b|_handle_request|listener_client|"
                      r"stop_event")
 
