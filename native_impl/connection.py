@@ -35,7 +35,9 @@ AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
 CHALLENGE_DIGEST = "HMAC-SHA256" if sys.version_info >= (3, 12) else "HMAC-MD5"
 KEY_MIN_BYTES = 8  # a shared key shorter than this is refused: a guess away from owning the server
 CONNECT_RETRY_SECONDS = 0.1
-BACKLOG = 4096  # connections waiting to be accepted (the kernel caps it at net.core.somaxconn)
+# Connections waiting to be accepted: the managers ask for 16, and a thousand requesters connecting at once
+# would see theirs dropped and retried for seconds (the kernel caps it at net.core.somaxconn).
+BACKLOG = 4096
 PROBE_SECONDS = 1.0  # one attempt to reach the server's port; a peer not there by then is said to be awaited
 handshake_seconds = 10.0  # this process's deadline on a connection's handshake: the run's timeout (`connect`)
 _setting_up = threading.local()  # `connect` under way on this thread: its connections keep the deadline
@@ -69,7 +71,7 @@ class Listener:
     nodelay = True
 
     def __init__(self, address: tuple, family=None, backlog: int = 1, authkey=None) -> None:
-        # an IPv6 host, ::1 say, needs its family named; the managers' backlog of 16 is too short (BACKLOG)
+        # an IPv6 host, ::1 say, needs its family named; BACKLOG, not the managers' 16
         self.socket = socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
         try:
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
