@@ -1,13 +1,13 @@
-"""The client side of the managers: the connections (TCP_NODELAY, and a deadline on the handshake; the server's
-side of it is gate.py), the shared key, the wait for the server with a deadline, and closing a connection
-from any thread.
+"""The client side of the managers: the connections (TCP_NODELAY, and a deadline on the handshake; the
+server's side of it is gate.py), the shared key, the wait for the server with a deadline, and closing a
+connection from any thread.
 
 multiprocessing.connection writes a message's 4-byte length and its body in two `send` calls when the body
 is larger than 16 KiB, and the authentication handshake is a volley of small messages. With Nagle's
 algorithm on, the second write waits for the ACK of the first, which the receiver delays by up to 40 ms:
 every large message and every new connection pays it. ZeroMQ turns Nagle off on its TCP sockets; these do
-the same (`--stock-managers` leaves it on). Both kinds are registered in
-`multiprocessing.managers.listener_client`, the table a manager consults by its `serializer` name.
+the same (`--stock-managers` leaves it on). Both kinds are registered under a `serializer` name of their own
+(internals.register_connections).
 """
 
 from __future__ import annotations
@@ -21,20 +21,24 @@ import time
 import weakref
 from contextlib import contextmanager
 from multiprocessing import AuthenticationError, connection
-from multiprocessing.managers import BaseManager, listener_client
+from multiprocessing.managers import BaseManager
 
+from native_impl import internals
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
 from shared.core.peers import Peer
 
 NODELAY, NAGLE = "pickle-nodelay", "pickle-nagle"
 AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
-# The digest of the HMAC challenges this Python's multiprocessing sends: SHA-256 from 3.12 (offered first of the
-# ones it accepts), MD5 before; reports name it as the native variant's security.
+# The digest of the HMAC challenges this Python's multiprocessing sends: SHA-256 from 3.12 (offered first of
+# the ones it accepts), MD5 before; reports name it as the native variant's security.
 CHALLENGE_DIGEST = "HMAC-SHA256" if sys.version_info >= (3, 12) else "HMAC-MD5"
 KEY_MIN_BYTES = 8  # a shared key shorter than this is refused: a guess away from owning the server
 CONNECT_RETRY_SECONDS = 0.1
-PROBE_SECONDS = 1.0  # one attempt to reach the server's port; a peer not there by then is announced as awaited
+# Connections waiting to be accepted: the managers ask for 16, and a thousand requesters connecting at once
+# would see theirs dropped and retried for seconds (the kernel caps it at net.core.somaxconn).
+BACKLOG = 4096
+PROBE_SECONDS = 1.0  # one attempt to reach the server's port; a peer not there by then is said to be awaited
 handshake_seconds = 10.0  # this process's deadline on a connection's handshake: the run's timeout (`connect`)
 _setting_up = threading.local()  # `connect` under way on this thread: its connections keep the deadline
 
@@ -59,17 +63,27 @@ def _tune(conn: connection.Connection, nodelay: bool) -> None:
             view.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-class Listener(connection.Listener):
-    """The server's listener. The server's gate (gate.py) accepts from its socket, and turns Nagle's
-    algorithm off on each connection unless `nodelay` is off, before the handshake, which would stall too."""
+class Listener:
+    """The server's listening socket, made by the managers' server as it makes its listener (`address`,
+    `backlog`), the socket in view: the gate (gate.py) accepts from it and turns Nagle's algorithm off on each
+    connection unless `nodelay` is off, before the handshake, which would stall too."""
 
     nodelay = True
 
-    def __init__(self, address=None, family=None, backlog=1, authkey=None) -> None:
-        # multiprocessing takes every (host, port) for IPv4: an IPv6 host, ::1 say, needs its family named
-        if family is None and isinstance(address, tuple) and ":" in address[0]:
-            family = "AF_INET6"
-        super().__init__(address, family, backlog, authkey)
+    def __init__(self, address: tuple, family=None, backlog: int = 1, authkey=None) -> None:
+        # an IPv6 host, ::1 say, needs its family named; BACKLOG, not the managers' 16
+        self.socket = socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
+        try:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.socket.bind(address)
+            self.socket.listen(max(backlog, BACKLOG))
+            self.address = self.socket.getsockname()
+        except OSError:
+            self.socket.close()
+            raise
+
+    def close(self) -> None:
+        self.socket.close()
 
 
 class NagleListener(Listener):
@@ -106,8 +120,8 @@ def NagleClient(address, family=None, authkey=None) -> connection.Connection:  #
     return _client(address, authkey, nodelay=False)
 
 
-listener_client[NODELAY] = (Listener, Client)
-listener_client[NAGLE] = (NagleListener, NagleClient)
+internals.register_connections(NODELAY, Listener, Client)
+internals.register_connections(NAGLE, NagleListener, NagleClient)
 
 
 def serializer(stock: bool) -> str:
@@ -127,8 +141,8 @@ def load_authkey(path: str | None = None) -> bytes:
         return strong_enough(key, f"the key file {path}").strip()
     key = os.environ.get(AUTHKEY_VARIABLE)
     if key is None:
-        raise UsageError(f"{AUTHKEY_VARIABLE} is not set and no --authkey-file was given: the native server and "
-                         f"its peers need a shared key")
+        raise UsageError(f"{AUTHKEY_VARIABLE} is not set and no --authkey-file was given: the native server "
+                         f"and its peers need a shared key")
     return strong_enough(key.encode(), AUTHKEY_VARIABLE)
 
 
@@ -157,8 +171,8 @@ BoardClient.register("Queue")
 
 
 def connect(config: RunConfig, peer: Peer):
-    """Connect to the server, waiting for it until the handshake deadline (it may start after us, or on another host);
-    return the board proxy. A role that has to wait says so, at the peer's level."""
+    """Connect to the server, waiting for it until the handshake deadline (it may start after us, or on
+    another host); return the board proxy. A role that has to wait says so, at the peer's level."""
     global handshake_seconds
     handshake_seconds = seconds = config.handshake_seconds
     address = config.transport.host_port(config.address)
@@ -188,11 +202,12 @@ def connect(config: RunConfig, peer: Peer):
         except ConnectionRefusedError:
             continue  # it went between the probe and the connection: wait for it again
         except (BlockingIOError, TimeoutError):
-            raise UsageError(f"whatever listens at {config.address} did not answer the managers' handshake within "
-                             f"{seconds:g} s: it is not a reqrep native server, or one that is stuck") from None
+            raise UsageError(f"whatever listens at {config.address} did not answer the managers' handshake "
+                             f"within {seconds:g} s: it is not a reqrep native server, or one that is stuck"
+                             ) from None
         except (EOFError, ConnectionResetError, AssertionError, OSError):
-            raise UsageError(f"whatever listens at {config.address} is not a reqrep native server (it broke off "
-                             f"the managers' handshake)") from None
+            raise UsageError(f"whatever listens at {config.address} is not a reqrep native server (it broke "
+                             f"off the managers' handshake)") from None
 
 
 @contextmanager
@@ -205,8 +220,8 @@ def _setup():
 
 
 def lost(peer: Peer, error: BaseException) -> str:
-    """What a role says of its server gone mid-run (a connection reset, EOF): the server's queues went with it,
-    so there is nothing to reconnect to, unlike a zmq peer (see zmq_impl/connection.PeerWatch)."""
+    """What a role says of its server gone mid-run (a connection reset, EOF): the server's queues went with
+    it, so there is nothing to reconnect to, unlike a zmq peer (see zmq_impl/connection.PeerWatch)."""
     return f"lost the {peer.name} at {peer.address}: {error!r}"
 
 
@@ -221,21 +236,21 @@ def _reachable(address: tuple[str, int], seconds: float) -> bool:
 def disconnect(*proxies) -> None:
     """Release proxies and close this thread's connection to the server now, not when garbage collected."""
     for proxy in proxies:
-        proxy._close()  # the proxy's finalizer: decref on the server
+        internals.release(proxy)
     for proxy in proxies:
-        opened = getattr(proxy._tls, "connection", None)
+        opened = internals.thread_connection(proxy)
         if opened is not None:
             opened.close()
-            del proxy._tls.connection
+            internals.forget_thread_connection(proxy)
 
 
-_held: weakref.WeakSet = weakref.WeakSet()  # this process's connections to a server, held by roles that are threads
+_held: weakref.WeakSet = weakref.WeakSet()  # this process's connections to a server, held by thread roles
 
 
 def hold(proxy) -> None:
     """Note the calling thread's connection to the server (one per thread, shared by its proxies), so that
     `stop_requesters` can wake a call blocked in it."""
-    opened = getattr(proxy._tls, "connection", None)
+    opened = internals.thread_connection(proxy)
     if opened is not None:
         _held.add(opened)
 

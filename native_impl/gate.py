@@ -22,7 +22,8 @@ import threading
 import time
 from collections import OrderedDict
 from multiprocessing import connection, managers
-from traceback import format_exc
+
+from native_impl import internals
 
 log = logging.getLogger(__name__)
 PENDING_MAX = 1024  # connections waiting for authentication; past it the oldest is closed to make room
@@ -147,44 +148,22 @@ class Admission:
         return True
 
 
-class Server(managers.Server):
-    """The managers' server for connections the gate has authenticated: the stock request handling, from the
-    client's first request on."""
-
-    def _handle_request(self, c) -> None:
-        # The stock method after its two challenges (Python 3.11 to 3.13 alike).
-        request = None
-        try:
-            request = c.recv()
-            ignore, funcname, args, kwds = request
-            assert funcname in self.public, f"{funcname!r} unrecognized"
-            func = getattr(self, funcname)
-        except Exception:
-            msg = ("#TRACEBACK", format_exc())
-        else:
-            try:
-                msg = ("#RETURN", func(c, *args, **kwds))
-            except Exception:
-                msg = ("#TRACEBACK", format_exc())
-        try:
-            c.send(msg)
-        except Exception:
-            log.debug("the managers' server could not answer %r", request)
-
-
 class Gate:
     """The accepting thread's work: new connections in, authenticated ones handed to a thread of their own,
     the others closed at their deadline; never more than PENDING_MAX waiting."""
 
-    def __init__(self, server: Server, timeout: float) -> None:
+    def __init__(self, server: managers.Server, timeout: float) -> None:
         self.server, self.timeout = server, timeout
-        self.listener: socket.socket = server.listener._listener._socket
-        self.nodelay = getattr(server.listener, "nodelay", True)
+        listener = internals.listener_of(server)
+        self.listener: socket.socket = listener.socket
+        self.nodelay = listener.nodelay
+        self.authkey = internals.authkey_of(server)
         self.pending: OrderedDict[int, Admission] = OrderedDict()  # by age: the oldest first
         self.selector = selectors.DefaultSelector()
         self.crowded = False  # whether PENDING_MAX was reached (said once)
         self.short = False  # whether accept() was short of descriptors or memory (said once)
-        self.expired, self.next_word = 0, 0.0  # connections closed at their deadline, not said yet; when to say
+        self.expired = 0  # connections closed at their deadline, not said yet
+        self.next_word = 0.0  # when to say how many
         self.listener.setblocking(False)
         self.selector.register(self.listener, selectors.EVENT_READ)  # its key's data: None
 
@@ -237,7 +216,7 @@ class Gate:
             sock.setblocking(False)
             if self.nodelay:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            admission = Admission(sock, bytes(self.server.authkey), time.monotonic() + self.timeout)
+            admission = Admission(sock, self.authkey, time.monotonic() + self.timeout)
         except OSError:  # reset already, say: that connection only
             sock.close()
             return
@@ -278,7 +257,7 @@ class Gate:
         sock.setblocking(True)
         client = connection.Connection(sock.detach())
         try:
-            threading.Thread(target=self.server.handle_request, args=(client,), daemon=True).start()
+            threading.Thread(target=internals.handle_request, args=(self.server, client), daemon=True).start()
         except RuntimeError as error:  # no thread to be had: this client is refused, the server goes on
             log.warning("native server: cannot serve a client: %s", error)
             client.close()
@@ -289,8 +268,8 @@ class Gate:
             self.close(next(iter(self.pending)))
             self.expired += 1
         if self.expired and now >= self.next_word:
-            log.info("native server: closed %d connections that did not authenticate within %g s", self.expired,
-                     self.timeout)
+            log.info("native server: closed %d connections that did not authenticate within %g s",
+                     self.expired, self.timeout)
             self.expired, self.next_word = 0, now + self.timeout
         if not self.pending:
             self.crowded = self.short = False

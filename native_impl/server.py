@@ -13,14 +13,14 @@ import threading
 import weakref
 from multiprocessing.managers import BaseManager, dispatch
 
+from native_impl import internals
 from native_impl.connection import Client, connect, disconnect, serializer
-from native_impl.gate import Gate, Server
+from native_impl.gate import Gate
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
 from shared.core.peers import Peer
 
 SIGNAL_POLL_SECONDS = 0.2
-BACKLOG = 4096  # connections waiting to be accepted (the kernel caps it at net.core.somaxconn)
 
 
 class Board:
@@ -97,12 +97,7 @@ def _server_for(board: Board, address: tuple[str, int], authkey: bytes, stock: b
                          method_to_typeid={"requests": "Queue", "replies": "Queue"})
     BoardServer.register("Queue")
     try:
-        # BaseManager.get_server, with the server that leaves authentication to the gate
-        server = Server(BoardServer._registry, address, authkey, serializer(stock))
-        # The managers listen with a backlog of 16: a thousand requesters connecting at once would see their
-        # connections dropped and retried for seconds. listen() again on Linux just resizes the backlog.
-        server.listener._listener._socket.listen(BACKLOG)
-        return server
+        return BoardServer(address=address, authkey=authkey, serializer=serializer(stock)).get_server()
     except OSError as error:
         host, port = address
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -116,13 +111,13 @@ def serve(config: RunConfig, ready) -> None:
     gate runs in this thread, in slices: SIGTERM gets in between two of them."""
     address = config.transport.host_port(config.address)
     server = _server_for(Board(), address, config.settings.authkey, config.settings.stock_managers)
-    server.stop_event = threading.Event()  # set by the managers' own 'shutdown' message
+    stop = internals.stop_flag(server)  # set by the managers' own 'shutdown' message too
     try:
         ready.set()
-        Gate(server, config.handshake_seconds).run(server.stop_event, SIGNAL_POLL_SECONDS)
+        Gate(server, config.handshake_seconds).run(stop, SIGNAL_POLL_SECONDS)
     finally:
-        server.stop_event.set()
-        server.listener.close()
+        stop.set()
+        internals.listener_of(server).close()
 
 
 def stop_threads(config: RunConfig) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from native_impl.codec import CODECS, framing, own_codec
 from native_impl.connection import connect, disconnect, hang_up, lost
+from native_impl.internals import thread_connection
 from native_impl.requester import BatchChannel, QueueChannel, peer_of, reply_key
 from native_impl.responder import answer_batch, answerer, batch_delay, dropped, reply_batch, send_reply
 from native_impl.responder import peer_of as responder_peer
@@ -84,7 +85,7 @@ def _made_here(make: Callable, args: tuple) -> tuple:
     """A proxy, and this thread's connection to the server: one per thread, which every proxy to that
     server uses (multiprocessing.managers.BaseProxy keeps it thread-local)."""
     made = make(*args)
-    return made, getattr(made._tls, "connection", None)
+    return made, thread_connection(made)
 
 
 async def respond(config: RunConfig, index: int, ready) -> None:
