@@ -190,7 +190,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                       f"({config.concurrency}, codec {config.codec}); {how_to_stop()}", highlight=False, markup=False,
                       soft_wrap=True)
 
-    serve(config, announce, with_server=args.part != "responders")  # until a signal, which main() ends by
+    serve(config, announce, with_server=config.alone.server)  # until a signal, which main() ends by
     return 0
 
 

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 from shared import __version__
 from shared.bench.sweep import PRESETS
 from shared.core.config import CONCURRENCY, EXAMPLES
-from shared.core.transport import Option, Transport, option
+from shared.core.flags import Option, option
+from shared.core.transport import Transport
 from shared.core.workload import WORKLOADS
 
 EXIT_USAGE = 2
@@ -199,7 +200,8 @@ class Grammar:
         tandem = self.command(commands, transport.name, f"tandem mode: the {transport.name} roles one command each",
                               transport.examples)
         parts = tandem.add_subparsers(dest="part", required=True, metavar="ROLE", parser_class=Parser)
-        helps = {**transport.parts, "request": "the request side, against a running response side"}
+        helps = {**{name: part.help for name, part in transport.parts.items()},
+                 "request": "the request side, against a running response side"}
         for part, help in helps.items():  # noqa: A001
             parser = self.command(parts, part, help, command="request" if part == "request" else "serve",
                                   transport=transport.name)
