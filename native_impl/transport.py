@@ -26,6 +26,7 @@ class NativeTransport(Transport):
     title = ("multiprocessing.managers: pickled objects through the manager server's queues, TCP_NODELAY on every "
              "connection")
     server_role = "server"
+    place = 1
     settings_type = NativeSettings
     thread_kinds = (("|", "server, one thread per connection"),  # the managers name it after its client
                     ("handle_request", "server, one thread per connection"),  # until its client has said who it is

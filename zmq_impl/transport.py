@@ -46,6 +46,7 @@ class ZmqTransport(Transport):
     name = "zmq"
     title = "ZeroMQ: msgpack frames through a zmq.proxy broker (ROUTER in front, DEALER behind) to REP responders"
     server_role = "broker"
+    place = 0
     settings_type = ZmqSettings
     thread_kinds = (("zmq proxy", "broker's zmq.proxy"), ("ZMQbg/IO", "libzmq I/O"),
                     ("ZMQbg/Reaper", "libzmq reaper"), ("zmq peer watch", "peer watch"))

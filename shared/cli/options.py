@@ -84,10 +84,19 @@ OUTPUT: tuple[Option, ...] = (
     option("--pyperf", parts=f"{LOAD} show", metavar="PATH", default=None,
            help="write the rounds as a pyperf benchmark file (python -m pyperf stats|hist|compare_to read it)"),
     option("--quiet", parts=LOAD, action="store_true", help="no progress bar"),
-    option("--factorial", parts="compare", action="store_true",
-           help="four runs: each variant with msgpack and with pickle, to tell the transport's cost from the "
-                "encoding's"),
 )
+
+
+def every_codec(transports: Sequence[Transport]) -> tuple[str, ...]:
+    """The codecs that every transport has, in the first one's order: --factorial runs each transport with each."""
+    return tuple(name for name in transports[0].codecs if all(name in each.codecs for each in transports))
+
+
+def factorial_option(transports: Sequence[Transport]) -> Option:
+    codecs = every_codec(transports)
+    return option("--factorial", parts="compare", action="store_true",
+                  help=f"{len(codecs) * len(transports)} runs: each variant with {' and with '.join(codecs)}, to "
+                       f"tell the transport's cost from the encoding's")
 
 
 class Parser(argparse.ArgumentParser):
@@ -176,6 +185,7 @@ class Grammar:
                                ["reqrep compare", "reqrep compare --workload rpc --concurrency asyncio",
                                 "reqrep compare --factorial --requests 20000"], command="compare", part="run")
         self.local(compare, "compare", self.transports)
+        self.add(compare, (factorial_option(self.transports),), "compare")
         show = self.command(commands, "show", "print the results of saved --json files of run or compare again",
                             command="show")
         show.add_argument("files", nargs="+", metavar="FILE", help="a --json file of reqrep run or reqrep compare; "

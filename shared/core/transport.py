@@ -12,7 +12,7 @@ Everything else is OPTIONAL, with a default that fits a transport of one server 
 - the command line (`CommandLine`): `title`, `codec_help`, `options`, `parts`, `commands`, `examples`,
   `announcement`, `serving`;
 - the delaying relay (`Relay`): `responders_reach`, `responders_via`;
-- reports (`Reports`): `server_role`, `thread_kinds`, `wire_bytes`, `payload_codec`, `versions`;
+- reports (`Reports`): `server_role`, `place`, `thread_kinds`, `wire_bytes`, `payload_codec`, `versions`;
 - the bench (`Bench`): `bench_paths`, `paths_for_bench`, `codec_passes`;
 - the semantics table (`Semantics`): `semantics_codecs`, `semantics_settings`.
 
@@ -87,6 +87,7 @@ class Reports:
     """What a run's results and reports ask: the words for its roles, and what travels on its wire."""
 
     server_role: str = "server"  # "broker": what its server is called in reports and role names
+    place: int = 100  # its place among the transports, left to right in every report (zmq 0, native 1)
     thread_kinds: tuple[tuple[str, str], ...] = ()  # (marker in a thread's name, what the thread does)
 
     def payload_codec(self, config: RunConfig) -> Codec:
