@@ -1,9 +1,10 @@
-"""A third transport, written against shared/core/transport.py's required members only: length-prefixed
-frames over plain TCP sockets. A server routes each request to a free responder (a thread per connection),
-and each reply back to its requester; the core's loops number and verify them. It changes no file of shared/.
+"""A third transport, written against shared/core/transport.py's required members only, changing no file of
+shared/: length-prefixed frames over plain TCP sockets. A server routes each request to a free responder (a
+thread per connection) and its reply back; the core's request loops number and verify them.
 
-A frame is a header (the body's length, the request's number; ">Iq") and the body: the codec's bytes, or the
-first frame of a connection, which says who connects (HELLO)."""
+A frame is a header (the body's length, a request's number: ">Iq") and the body: the codec's bytes, or in a
+connection's first frame who connects (b"requester" or b"responder"). Its asyncio roles are its blocking ones,
+run in asyncio's threads."""
 
 from __future__ import annotations
 
@@ -18,29 +19,17 @@ import time
 
 import msgpack
 
+from shared.core import workload
 from shared.core.config import LOOPBACK, START_DEADLINE, free_port
 from shared.core.errors import UsageError
-from shared.core.pipeline import Stopped, pipeline, pipeline_async
+from shared.core.pipeline import Stopped, pipeline
 from shared.core.results import Tally
 from shared.core.service_time import service_delay
 from shared.core.transport import Transport
 from shared.core.wire import Codec, Framing
-from shared.core.workload import (
-    DECODE_REPLY,
-    ENCODE_REQUEST,
-    NO_REPLY,
-    BadRequests,
-    Delivery,
-    answer,
-    delivery_of,
-    error_body,
-    one_line,
-    responder_handler,
-    workload_for,
-)
 
 HEADER = struct.Struct(">Iq")
-POLL = 0.1  # seconds between looks at whether the server is stopping
+POLL = 0.1  # seconds between a server's looks at whether it is stopping
 CODECS = {"pickle": Codec("pickle", pickle.dumps, pickle.loads),
           "msgpack": Codec("msgpack", msgpack.packb, msgpack.unpackb)}
 FRAMING = Framing(tag=int, join=lambda n, body: (n, body), expect=lambda n, body: (n, body),
@@ -61,13 +50,7 @@ class Frames:
 
     def read(self, timeout: float | None = None) -> tuple[int, bytes] | None:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            if len(self.buffer) >= HEADER.size:
-                size, n = HEADER.unpack_from(self.buffer)
-                if len(self.buffer) >= HEADER.size + size:
-                    body = self.buffer[HEADER.size:HEADER.size + size]
-                    self.buffer = self.buffer[HEADER.size + size:]
-                    return n, body
+        while len(self.buffer) < HEADER.size or len(self.buffer) < HEADER.size + HEADER.unpack_from(self.buffer)[0]:
             self.sock.settimeout(None if deadline is None else max(0.0, deadline - time.monotonic()))
             try:
                 chunk = self.sock.recv(1 << 16)
@@ -76,11 +59,14 @@ class Frames:
             if not chunk:
                 raise EOFError("the connection closed")
             self.buffer += chunk
+        size, n = HEADER.unpack_from(self.buffer)
+        body, self.buffer = self.buffer[HEADER.size:HEADER.size + size], self.buffer[HEADER.size + size:]
+        return n, body
 
 
 @contextlib.contextmanager
 def connected(config, hello: bytes):
-    """A connection to the server that said who it is, tracked so that stop_threads can shut it down."""
+    """A connection to the server that said who it is, known to stop_threads while it is open."""
     try:
         sock = socket.create_connection(config.transport.host_port(config.address), config.handshake_seconds)
     except OSError as error:
@@ -100,33 +86,32 @@ def route(conn: socket.socket, requests: queue.Queue, stopping: threading.Event)
     with contextlib.suppress(EOFError, OSError):
         _, kind = frames.read()
         while kind == b"requester":
-            n, body = frames.read()
-            requests.put((conn, lock, n, body))
+            requests.put((conn, lock, frames.read()))
         while kind == b"responder" and not stopping.is_set():
             with contextlib.suppress(queue.Empty):
-                requester, held, n, body = requests.get(timeout=POLL)
-                conn.sendall(frame(n, body))
+                requester, held, message = requests.get(timeout=POLL)
+                conn.sendall(frame(*message))
                 reply = frames.read()
                 with held, contextlib.suppress(OSError):
                     requester.sendall(frame(*reply))
 
 
 def serve(config, ready) -> None:
-    listener = socket.create_server(config.transport.host_port(config.address),
-                                    family=socket.AF_INET6 if ":" in config.address.rsplit(":", 1)[0] else
-                                    socket.AF_INET)
+    """Accept connections until stopped (SIGTERM, or stop_threads shutting the listener down)."""
+    host, port = config.transport.host_port(config.address)
+    listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
     listener.settimeout(POLL)
     OPEN.setdefault(config.address, set()).add(listener)
     requests, stopping, routes, conns = queue.Queue(), threading.Event(), [], []
     try:
         ready.set()
-        while listener.fileno() != -1:
+        while True:
             try:
                 conn, _ = listener.accept()
             except TimeoutError:
                 continue
             except OSError:
-                return  # shut down by stop_threads
+                return
             conns.append(conn)
             routes.append(threading.Thread(target=route, args=(conn, requests, stopping), name="plain route"))
             routes[-1].start()
@@ -141,35 +126,36 @@ def serve(config, ready) -> None:
         OPEN[config.address].discard(listener)
 
 
+def answerer(config, index: int):
+    """body -> the encoded reply (an error reply naming the stage that failed), and the service time's draw."""
+    codec, handle, bad = CODECS[config.codec], workload.responder_handler(config.workload), workload.BadRequests(index)
+
+    def error_reply(codec: Codec, stage: str, error) -> bytes:
+        return codec.encode(workload.error_body(stage, error))
+
+    return (lambda body: workload.answer(handle, codec, body, error_reply, bad)), service_delay(config)
+
+
 def respond(config, index: int, ready) -> None:
-    codec, handle, bad = CODECS[config.codec], responder_handler(config.workload), BadRequests(index)
-    delay = service_delay(config)
-    with connected(config, b"responder") as sock:
+    answer, delay = answerer(config, index)
+    with connected(config, b"responder") as sock, contextlib.suppress(EOFError, OSError):
         frames = Frames(sock)
         ready.set()
-        with contextlib.suppress(EOFError, OSError):
-            while True:
-                n, body = frames.read()
-                if delay:
-                    time.sleep(delay())  # the request's service time
-                sock.sendall(frame(n, answer(handle, codec, body, error_reply, bad)))
-
-
-def error_reply(codec: Codec, stage: str, error: BaseException | str) -> bytes:
-    return codec.encode(error_body(stage, error))
+        while True:
+            n, body = frames.read()
+            if delay:
+                time.sleep(delay())  # the request's service time
+            sock.sendall(frame(n, answer(body)))
 
 
 class SocketChannel:
     """shared/core/pipeline.py's channel over one connection: a message is (number, body)."""
 
     def __init__(self, sock: socket.socket) -> None:
-        self.sock, self.frames = sock, Frames(sock)
+        self.sock, self.frames, self.flush = sock, Frames(sock), lambda: None
 
     def send(self, message) -> None:
         self.sock.sendall(frame(*message))
-
-    def flush(self) -> None:
-        pass
 
     def receive(self, timeout: float) -> list:
         try:
@@ -180,8 +166,8 @@ class SocketChannel:
 
 
 def request(config, requester_id: int, start, progress):
-    tally = Tally(requester_id, config.share(requester_id), workload_for(config), CODECS[config.codec], progress,
-                  peer=config.address)
+    tally = Tally(requester_id, config.share(requester_id), workload.workload_for(config), CODECS[config.codec],
+                  progress, peer=config.address)
     with connected(config, b"requester") as sock:
         start.wait(START_DEADLINE + config.timeout)
         began = time.perf_counter()
@@ -192,92 +178,32 @@ def request(config, requester_id: int, start, progress):
         return tally.close(began, time.perf_counter())
 
 
-class StreamChannel:
-    """The same over asyncio streams: a reader task queues the frames, so that a timeout cuts none."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.writer, self.frames = writer, asyncio.Queue()
-        self.reading = asyncio.ensure_future(self.read(reader))
-
-    async def read(self, reader: asyncio.StreamReader) -> None:
-        with contextlib.suppress(asyncio.IncompleteReadError, OSError):
-            while True:
-                size, n = HEADER.unpack(await reader.readexactly(HEADER.size))
-                self.frames.put_nowait((n, await reader.readexactly(size)))
-        self.frames.put_nowait(None)
-
-    async def send(self, message) -> None:
-        self.writer.write(frame(*message))
-
-    async def flush(self) -> None:
-        await self.writer.drain()
-
-    async def receive(self, timeout: float) -> list:
-        try:
-            got = await asyncio.wait_for(self.frames.get(), timeout)
-        except TimeoutError:
-            return []
-        if got is None:
-            raise Stopped()
-        return [got]
-
-
-@contextlib.asynccontextmanager
-async def streams(config, hello: bytes):
-    host, port = config.transport.host_port(config.address)
-    reader, writer = await asyncio.open_connection(host, port)
-    writer.write(frame(0, hello))
-    channel = StreamChannel(reader, writer)
-    try:
-        yield channel
-    finally:
-        channel.reading.cancel()
-        writer.close()
-
-
 async def request_async(config, requester_id: int, start, progress):
-    tally = Tally(requester_id, config.share(requester_id), workload_for(config), CODECS[config.codec], progress,
-                  peer=config.address)
-    async with streams(config, b"requester") as channel:
-        await start.wait(START_DEADLINE + config.timeout)
-        began = time.perf_counter()
-        try:
-            await pipeline_async(channel, config, tally, FRAMING)
-        except Stopped:
-            tally.give_up("stopped while waiting for a reply")
-        return tally.close(began, time.perf_counter())
+    """The asyncio forms: the blocking roles, in asyncio's threads once the loop's barrier released them."""
+    await start.wait(START_DEADLINE + config.timeout)
+    return await asyncio.to_thread(request, config, requester_id, threading.Barrier(1), progress)
 
 
 async def respond_async(config, index: int, ready) -> None:
-    codec, handle, bad = CODECS[config.codec], responder_handler(config.workload), BadRequests(index)
-    delay = service_delay(config)
-    async with streams(config, b"responder") as channel:
-        ready.set()
-        while (got := await channel.frames.get()) is not None:
-            if delay:
-                await asyncio.sleep(delay())
-            await channel.send((got[0], answer(handle, codec, got[1], error_reply, bad)))
-            await channel.flush()
+    await asyncio.to_thread(respond, config, index, ready)  # cancelled, it ends when stop_threads shuts its socket
 
 
-def deliver(config, values: list) -> list[Delivery]:
+def deliver(config, values: list) -> list:
+    """Each value to a mirror responder in turn, and what came back or the stage where it failed."""
     codec, deliveries = CODECS[config.codec], []
     with connected(config, b"requester") as sock:
         channel = SocketChannel(sock)
         for n, value in enumerate(values):
+            stage = workload.ENCODE_REQUEST
             try:
                 channel.send((n, codec.encode(value)))
+                stage, got = workload.NO_REPLY, channel.receive(config.timeout)
+                if not got:
+                    raise TimeoutError(f"no reply within {config.timeout:g} s")
+                stage = workload.DECODE_REPLY
+                deliveries.append(workload.delivery_of(codec.decode(got[0][1])))
             except Exception as error:
-                deliveries.append(Delivery(stage=ENCODE_REQUEST, error=one_line(error)))
-                continue
-            got = channel.receive(config.timeout)
-            if not got:
-                deliveries.append(Delivery(stage=NO_REPLY, error=f"no reply within {config.timeout:g} s"))
-                continue
-            try:
-                deliveries.append(delivery_of(codec.decode(got[0][1])))
-            except Exception as error:
-                deliveries.append(Delivery(stage=DECODE_REPLY, error=one_line(error)))
+                deliveries.append(workload.Delivery(stage=stage, error=workload.one_line(error)))
     return deliveries
 
 
