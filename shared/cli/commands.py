@@ -258,9 +258,8 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if not TRANSPORTS:
-        errors.print(f"reqrep: error: no transport is installed (entry point group {GROUP}): install reqrep again, "
-                     f"pip install -e .", highlight=False, markup=False)
+    if not TRANSPORTS:  # an install older than the entry points: its metadata names none
+        errors.print(f"reqrep: error: no transport is installed ({GROUP}): pip install -e . again", markup=False)
         return EXIT_USAGE
     args = parse(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="reqrep: %(message)s")

@@ -116,8 +116,7 @@ class RunConfig:
         choose("--workload", self.workload, tuple(WORKLOADS))
         if self.part in ("run", "request"):
             check_counts(self.requests, self.requesters)
-        if self.responders < 0 or (self.responders == 0 and self.alone.responders
-                                    and (self.part == "run" or not self.alone.server)):
+        if self.responders < 0 or (self.responders == 0 and self.needs_responders):
             raise UsageError(f"--responders must be a positive number, not {self.responders}")
         if self.example == "hello" and (self.requesters != 1 or self.responders > 1):
             raise UsageError("the hello example is one requester and one responder: use --example router for more")
@@ -184,6 +183,12 @@ class RunConfig:
         if self.part == "request":
             return Part("request", server=False, responders=False)
         return self.transport.parts.get(self.part, Part(self.part))
+
+    @property
+    def needs_responders(self) -> bool:
+        """Whether this part starts one responder at least: a run, or responders alone (a server may serve
+        alone: `reqrep native serve --responders 0`)."""
+        return self.alone.responders and (self.part == "run" or not self.alone.server)
 
     @property
     def lockstep(self) -> bool:
