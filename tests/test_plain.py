@@ -4,15 +4,19 @@ command line: the parity tests' assertions, `run`, `compare` with three columns,
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import plain_transport
 import pytest
 import test_parity as parity
-from conftest import local_config, replies_of
+from conftest import local_config, replies_of, wait_for_line
 
 from shared.cli.commands import main
 from shared.core import registry
-from shared.core.config import CONCURRENCY
+from shared.core.config import CONCURRENCY, LOOPBACK, free_port
 from shared.core.run import response_side, run
 from shared.core.workload import WORKLOADS
 
@@ -82,3 +86,29 @@ def test_semantics_has_a_column_for_it(plain, tmp_path):
     assert main(["semantics", "--quiet", "--values", str(values), "--json", str(out)]) == 0
     text = out.read_text()
     assert "plain" in text and "zmq" in text and "native" in text
+
+
+PLUGIN = ("import sys, plain_transport; from shared.core import registry; from shared.cli.commands import main; "
+          "registry.register(plain_transport.TRANSPORT); sys.exit(main(sys.argv[1:]))")
+
+
+def plugin(*args: str) -> list[str]:
+    """The command line in its own process, with the third transport registered as a plugin's would be."""
+    return [sys.executable, "-c", PLUGIN, *args]
+
+
+def test_tandem_commands_serve_and_request(plain):
+    address = f"{LOOPBACK}:{free_port()}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    server = subprocess.Popen(plugin("plain", "serve", "--address", address, "--responders", "2"), env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert f"serving on {address} with 2 responders" in wait_for_line(server, "serving on")
+        done = subprocess.run(plugin("plain", "request", "--address", address, "--requests", "200", "--quiet"),
+                              env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "200" in next(line for line in done.stdout.splitlines() if "requests ok" in line)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert server.returncode in (0, 143), server.stderr.read()

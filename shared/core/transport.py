@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.core.bench_paths import BenchPath
 from shared.core.config import LOOPBACK, RunConfig, Settings, counted
-from shared.core.flags import ExtraCommand, Option, Part
+from shared.core.flags import ExtraCommand, Option, Part, option
 from shared.core.wire import Codec
 
 if TYPE_CHECKING:  # the names are for the type hints only
@@ -50,7 +50,13 @@ class CommandLine:
         """One line on each codec, for --help."""
         return f"{', '.join(self.codecs)} (default {self.default_codec})"
 
-    options: tuple[Option, ...] = ()  # its flags; each sets a field of `settings_type` or RunConfig.address
+    @property
+    def options(self) -> tuple[Option, ...]:
+        """Its flags; each sets a field of `settings_type` or RunConfig.address. The default: --address, where
+        its tandem commands serve and reach the server."""
+        return (option("--address", parts=" ".join([*self.parts, "request"]), metavar="ADDRESS", required=True,
+                       help="where the server listens, and where its peers reach it"),)
+
     # The response side's parts that a tandem command starts ("serve", "responders" ...), with their help.
     parts: Mapping[str, Part] = {"serve": Part("the response side: server and responders")}
     commands: tuple[ExtraCommand, ...] = ()  # commands of its own (`reqrep zmq keys`)
