@@ -10,7 +10,7 @@ from multiprocessing.reduction import ForkingPickler
 
 import msgpack
 
-from shared.core.transport import Codec, Framing, identity
+from shared.core.wire import Codec, Framing, identity
 from shared.core.workload import error_body
 
 CODECS: dict[str, Codec] = {

@@ -15,7 +15,7 @@ from shared.core.config import RunConfig
 from shared.core.errors import PeerLost
 from shared.core.peers import Peer, notice_level
 from shared.core.service_time import service_delay
-from shared.core.transport import Codec
+from shared.core.wire import Codec
 from shared.core.workload import (
     DECODE_REQUEST,
     ENCODE_REPLY,

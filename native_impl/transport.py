@@ -10,53 +10,15 @@ import secrets
 from collections.abc import Iterator
 
 from native_impl import codec, connection, requester, responder, server, tasks
-from shared.core.config import NOT_RECORDED, RunConfig, counted, free_port
+from native_impl.settings import DEFAULT_ADDRESS, DEFAULT_BATCH_SIZE, OPTIONS, NativeSettings
+from shared.core.bench_paths import BenchPath
+from shared.core.config import LOOPBACK, RunConfig, counted, free_port
 from shared.core.errors import UsageError
-from shared.core.transport import LOOPBACK, BenchPath, Settings, Transport, option
+from shared.core.flags import Part
+from shared.core.transport import Transport
 
-DEFAULT_ADDRESS = "127.0.0.1:50000"
-DEFAULT_BATCH_SIZE = 16
 NAGLE_STALL_BYTES = 16 * 1024  # stock managers write a larger message in two sends, and Nagle holds the second
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
-
-
-@dataclasses.dataclass(frozen=True)
-class NativeSettings(Settings):
-    authkey: bytes = b""  # the managers' shared key: from REQREP_AUTHKEY or a file, or made for a local run
-    batch: bool = False  # move requests and replies many per manager call
-    batch_size: int = DEFAULT_BATCH_SIZE  # with batch: the most requests a responder takes in one call
-    stock_managers: bool = False  # the stock connections, with Nagle's algorithm left on
-
-    def check(self, config: RunConfig) -> None:
-        if self.batch_size < 1:
-            raise UsageError(f"--batch-size must be 1 or more, not {self.batch_size}")
-        if self.batch_size != DEFAULT_BATCH_SIZE and not self.batch:
-            raise UsageError("--batch-size is how many requests a responder takes in one call of --batch: use it "
-                             "with --batch")
-        if not self.authkey and config.part != "run":
-            raise UsageError(f"{connection.AUTHKEY_VARIABLE} is not set and no --authkey-file was given: the native "
-                             f"server and its peers need a shared key")
-
-    def public(self) -> dict:
-        fields = dataclasses.asdict(self)
-        fields.pop("authkey")
-        return fields | {"authkey_challenge": connection.CHALLENGE_DIGEST}  # never the key: how it is proven
-
-    @classmethod
-    def described(cls, parameters: dict) -> dict[str, str]:
-        if "batch" not in parameters:
-            calls = NOT_RECORDED
-        elif parameters["batch"]:
-            calls = f"batched (a responder takes up to {parameters['batch_size']} a call)"
-        else:
-            calls = "one request each"
-        digest = parameters.get("authkey_challenge")
-        security = f"authkey, {digest}" if digest else NOT_RECORDED
-        return {"manager calls": calls, "security": security}
-
-
-TANDEM = "serve responders request"
-LOCAL = "run compare"
 
 
 class NativeTransport(Transport):
@@ -64,6 +26,7 @@ class NativeTransport(Transport):
     title = ("multiprocessing.managers: pickled objects through the manager server's queues, TCP_NODELAY on every "
              "connection")
     server_role = "server"
+    place = 1
     settings_type = NativeSettings
     thread_kinds = (("|", "server, one thread per connection"),  # the managers name it after its client
                     ("handle_request", "server, one thread per connection"),  # until its client has said who it is
@@ -73,23 +36,12 @@ class NativeTransport(Transport):
     codec_help = ("pickle (default: the manager pickles every value) or msgpack (msgpack bytes, which the manager "
                   "then pickles as one bytes object: the transport's cost without the encoding's)")
     semantics_codecs = ("pickle",)
-    options = (
-        option("--address", parts=TANDEM, metavar="HOST:PORT", default=DEFAULT_ADDRESS,
-               help=f"the manager server's address (default {DEFAULT_ADDRESS})"),
-        option("--authkey-file", dest="authkey", parts=TANDEM, metavar="PATH", default=None,
-               help=f"read the shared key from this file (default: the variable {connection.AUTHKEY_VARIABLE})"),
-        option("--batch", parts=f"{LOCAL} {TANDEM}", action="store_true",
-               help="move requests and replies many per manager call (the tuned use)"),
-        option("--batch-size", parts=f"{LOCAL} serve responders", type=int, metavar="N", default=DEFAULT_BATCH_SIZE,
-               help=f"with --batch: the most requests a responder takes in one call (default {DEFAULT_BATCH_SIZE})"),
-        option("--stock-managers", parts=f"{LOCAL} {TANDEM}", action="store_true",
-               help="the stock manager connections, with Nagle's algorithm left on"),
-    )
+    options = OPTIONS
     examples = ("REQREP_AUTHKEY=secret reqrep native serve --address 0.0.0.0:50000 --responders 5",
                 "REQREP_AUTHKEY=secret reqrep native request --address server.example:50000 --requests 10000",
                 "reqrep native responders --address server.example:50000 --authkey-file key.txt")
-    parts = {"serve": "the response side: manager server and responders (--responders 0: the server alone)",
-             "responders": "responders alone, for a running manager server"}
+    parts = {"serve": Part("the response side: manager server and responders (--responders 0: the server alone)"),
+             "responders": Part("responders alone, for a running manager server", server=False)}
     bench_paths = (
         BenchPath("native", "native", "pickle", description=title + " (reqrep's default)",
                   studies=("sweep", "ndarray")),  # pickle carries arrays
@@ -129,21 +81,12 @@ class NativeTransport(Transport):
         settings = dataclasses.replace(config.settings, authkey=secrets.token_bytes(32))
         yield config.with_(address=self.address_for(host, free_port(host)), settings=settings)
 
-    def responders_reach(self, config: RunConfig) -> str:
-        return config.address  # the one server serves requesters and responders alike
-
-    def responders_via(self, config: RunConfig, address: str) -> RunConfig:
-        return config.with_(address=address)
-
     def announcement(self, config: RunConfig, part: str) -> str:
         responders = counted(config.responders, "responder")
         return {"serve": f"serving on {config.address} with {responders}",
                 "responders": f"{responders} serving for the server at {config.address}"}[part]
 
-    # ---- roles -------------------------------------------------------------------------------------------
-    def needs_server(self, config: RunConfig) -> bool:
-        return True  # both examples: managers have no peer-to-peer mode
-
+    # ---- roles (both examples have a server: managers have no peer-to-peer mode) -------------------------------
     serve = staticmethod(server.serve)
     respond = staticmethod(responder.respond)
     respond_async = staticmethod(tasks.respond)

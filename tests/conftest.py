@@ -14,8 +14,7 @@ import psutil
 import pytest
 
 from shared.cli.commands import TRANSPORTS
-from shared.core.config import RunConfig
-from shared.core.transport import LOOPBACK
+from shared.core.config import LOOPBACK, RunConfig
 from zmq_impl.codec import ID_BYTES, number_of
 
 

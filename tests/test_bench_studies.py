@@ -21,8 +21,8 @@ from shared.bench.studies.ndarray import Arrays
 from shared.bench.studies.recording import Recording
 from shared.bench.studies.soak import growth
 from shared.cli.commands import bench_paths, parse
+from shared.core.bench_paths import BenchPath
 from shared.core.errors import UsageError
-from shared.core.transport import BenchPath
 from shared.semantics.values import load_payload
 
 PLAIN = {path.name for path in PATHS if path.plain}

@@ -9,7 +9,7 @@ import struct
 
 import msgpack
 
-from shared.core.transport import Codec, Framing, identity
+from shared.core.wire import Codec, Framing, identity
 from shared.core.workload import error_body
 from zmq_impl import msgpack_ext
 

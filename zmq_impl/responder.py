@@ -18,7 +18,7 @@ import zmq
 from shared.core.config import RunConfig
 from shared.core.peers import Peer, notice_level
 from shared.core.service_time import service_delay
-from shared.core.transport import Codec
+from shared.core.wire import Codec
 from shared.core.workload import DECODE_REQUEST, BadRequests, answer, responder_handler
 from zmq_impl.balancing import Duty, Frames
 from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, carries_id, error_reply, own_codec

@@ -2,115 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
-import math
-import os
-import re
 import uuid
 from collections.abc import Iterator
 from importlib import metadata
 
 import zmq
 
-from shared.core.config import IN_ONE_PROCESS, NOT_RECORDED, RunConfig, counted, free_port
+from shared.core.bench_paths import EVERY_STUDY, BenchPath
+from shared.core.config import IN_ONE_PROCESS, LOOPBACK, RunConfig, counted, free_port
 from shared.core.errors import UsageError
-from shared.core.transport import EVERY_STUDY, LOOPBACK, BenchPath, ExtraCommand, Settings, Transport, option
-from shared.core.workload import ECHO_SUFFIX
+from shared.core.flags import ExtraCommand, Part, option
+from shared.core.transport import Transport
 from zmq_impl import codec, connection, request_router, requester, responder, server, tasks
 from zmq_impl.connection import ZERO_COPY_BYTES
-from zmq_impl.curve import create_keys, keys_for_a_run, security
-
-DEFAULT_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
-DEFAULT_BACK = "tcp://127.0.0.1:1338"  # where a broker started alone meets its responders
-DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
-ENVELOPE_BYTES = 64  # what a codec adds to a text, at most: msgpack's str32 header 5, pickle's framing about 20
-BROKERS = ("proxy", "balancing")
-DEFAULT_HEARTBEAT, DEFAULT_LIVENESS = 1.0, 3  # the zguide's Paranoid Pirate: a peer is lost after 3 s of silence
-MAKE_KEYS = "(made for this run)"  # `--curve` with no folder: keys made for a run on this machine
-_TCP_ENDPOINT = re.compile(r"^tcp://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.*-]+):(\d{1,5})$")
-
-
-@dataclasses.dataclass(frozen=True)
-class ZmqSettings(Settings):
-    back_address: str = DEFAULT_BACK  # where the broker meets its responders
-    curve: str = ""  # the folder of `reqrep zmq keys`, or MAKE_KEYS; empty: no encryption
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # a peer that sends more is disconnected
-    shared_connection: bool = False  # requesters reach the broker over one connection, through a local router
-    router_address: str = ""  # with shared_connection: where that router meets the requesters (set by the run)
-    broker: str = "proxy"  # proxy: the seed's zmq.proxy, pushing; balancing: requests for free responders only
-    heartbeat: float = DEFAULT_HEARTBEAT  # balancing: seconds between heartbeats when there is nothing else to say
-    liveness: int = DEFAULT_LIVENESS  # balancing: heartbeats missed before a peer is presumed lost
-    zero_copy_above: int | None = ZERO_COPY_BYTES  # frames this large or larger are sent uncopied; None: never
-
-    def check(self, config: RunConfig) -> None:
-        self.check_broker(config)
-        if self.max_message_bytes <= 0:
-            raise UsageError(f"--max-message-bytes must be a positive number, not {self.max_message_bytes}")
-        if self.zero_copy_above is not None and self.zero_copy_above < 0:
-            raise UsageError(f"--zero-copy-above must be zero or more bytes, or off, not {self.zero_copy_above}")
-        if self.back_address.startswith("tcp://"):
-            TRANSPORT.parse_address(self.back_address)
-        # A broker that is a thread of the roles' process hangs a run under CURVE, and ends a serve with the
-        # authenticator's tracebacks; requesters and responders alone are clients, and need no authenticator.
-        if self.curve and config.part in ("run", "serve") and config.concurrency != "processes":
-            raise UsageError(f"--curve {'runs' if config.part == 'run' else 'serves'} with --concurrency processes")
-        if self.curve == MAKE_KEYS and config.part != "run":
-            raise UsageError("--curve needs the folder of `reqrep zmq keys DIR` here: --curve DIR")
-        if self.curve and self.curve != MAKE_KEYS and not os.path.isdir(self.curve):
-            raise UsageError(f"no CURVE key folder at {self.curve} (create one with `reqrep zmq keys {self.curve}`)")
-        if config.codec == "raw" and not config.lockstep:
-            raise UsageError("--window and --rate need numbered requests: the raw codec has no room for the number")
-        if config.codec == "raw" and config.workload != "echo":
-            raise UsageError("the raw codec carries the seed's text frames only: use it with --workload echo")
-        self.check_payload_bytes(config)
-
-    def check_payload_bytes(self, config: RunConfig) -> None:
-        """A padded request whose reply (the request and " - echoed!") would exceed --max-message-bytes gets
-        its sender disconnected, and the run would only time out: refused before it starts."""
-        largest = config.payload_bytes + len(ECHO_SUFFIX) + codec.ID_BYTES + ENVELOPE_BYTES
-        if config.payload_bytes and largest > self.max_message_bytes:
-            raise UsageError(f"--payload-bytes {config.payload_bytes:,} makes replies of about {largest:,} bytes, "
-                             f"more than --max-message-bytes ({self.max_message_bytes:,}), for which a peer is "
-                             f"disconnected: raise --max-message-bytes on every side, or pad less")
-
-    def check_broker(self, config: RunConfig) -> None:
-        if self.broker not in BROKERS:
-            raise UsageError(f"--broker must be one of {', '.join(BROKERS)}, not {self.broker!r}")
-        if self.broker == "proxy" and (self.heartbeat, self.liveness) != (DEFAULT_HEARTBEAT, DEFAULT_LIVENESS):
-            raise UsageError("--heartbeat and --liveness pace a balancing broker and its responders: use them with "
-                             "--broker balancing")
-        if self.broker == "balancing" and config.example == "hello":
-            raise UsageError("the hello example has no broker: --broker balancing needs --example router")
-        if not 0 < self.heartbeat < math.inf:
-            raise UsageError(f"--heartbeat must be a positive number of seconds, not {self.heartbeat}")
-        if self.liveness < 1:
-            raise UsageError(f"--liveness must be 1 or more, not {self.liveness}")
-
-    def public(self) -> dict:
-        fields = dataclasses.asdict(self)
-        fields.pop("router_address")  # a loopback port of the moment, internal to the request side
-        return fields
-
-    @classmethod
-    def described(cls, parameters: dict) -> dict[str, str]:
-        # A request side knows only the address it sends to (one REP socket there looks the same), and the
-        # hello example, the seed's example 1, has no broker.
-        secured = {"security": security(parameters)}
-        if parameters.get("part") == "request" or parameters.get("example") == "hello":
-            return secured
-        return {"broker": parameters.get("broker", NOT_RECORDED)} | secured
-
-
-def zero_copy_bytes(text: str) -> int | None:
-    """--zero-copy-above: a size in bytes, or `off` (None: every frame copied)."""
-    if text == "off":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of bytes or off, not {text!r}") from None
+from zmq_impl.curve import create_keys, keys_for_a_run
+from zmq_impl.settings import MAKE_KEYS, OPTIONS, ZmqSettings, parse_endpoint
 
 
 def _keys(values: dict) -> list[str]:
@@ -120,11 +28,6 @@ def _keys(values: dict) -> list[str]:
                    f"{folder}/authorized/ at its front and the responders' in {folder}/responders/ at its "
                    f"back; a requester uses client.key_secret and server.key, a responder "
                    f"responder.key_secret and server.key"]
-
-
-ALL_SIDES = "run compare serve broker responders request"
-SENDING_SIDES = "run compare serve responders request"  # the requesters and responders: the broker sends in C
-BROKER_SIDES = "run compare serve broker responders"  # responders speak the protocol of the broker they serve
 
 
 def endpoint(host: str, port: int) -> str:
@@ -143,6 +46,7 @@ class ZmqTransport(Transport):
     name = "zmq"
     title = "ZeroMQ: msgpack frames through a zmq.proxy broker (ROUTER in front, DEALER behind) to REP responders"
     server_role = "broker"
+    place = 0
     settings_type = ZmqSettings
     thread_kinds = (("zmq proxy", "broker's zmq.proxy"), ("ZMQbg/IO", "libzmq I/O"),
                     ("ZMQbg/Reaper", "libzmq reaper"), ("zmq peer watch", "peer watch"))
@@ -152,46 +56,11 @@ class ZmqTransport(Transport):
                   "Decimal ...), raw (the seed's UTF-8 frames) or pickle (to tell the encoding's cost from the "
                   "transport's; never where strangers can send)")
     semantics_codecs = ("msgpack", "msgpack-ext")
-    options = (
-        option("--front", dest="address", parts="serve broker request", metavar="ADDRESS", default=DEFAULT_FRONT,
-               help=f"the broker's front: where requesters connect (default {DEFAULT_FRONT})"),
-        option("--back", dest="back_address", parts="broker responders", metavar="ADDRESS", default=DEFAULT_BACK,
-               help=f"the broker's back: where responders connect (default {DEFAULT_BACK})"),
-        option("--curve", parts=ALL_SIDES, metavar="DIR", nargs="?", const=MAKE_KEYS, default="",
-               help="CURVE encryption, and clients admitted by their keys: the keys of `reqrep zmq keys DIR`; in "
-                    "run and compare, --curve alone makes keys for the run"),
-        option("--max-message-bytes", parts=ALL_SIDES, type=int, metavar="N", default=DEFAULT_MAX_MESSAGE_BYTES,
-               help=f"a peer that sends a larger message is disconnected (default {DEFAULT_MAX_MESSAGE_BYTES // 2**20} "
-                    f"MiB)"),
-        option("--shared-connection", parts="run compare request", action="store_true",
-               help="all requesters reach the broker over one TCP connection, through a local request router (as "
-                    "the seed's request-router did)"),
-        option("--broker", parts=BROKER_SIDES, choices=BROKERS, default="proxy",
-               help="proxy: the seed's zmq.proxy, whose DEALER pushes requests to the responders in turn, hung or "
-                    "not (default); balancing: the zguide's load-balancing broker, which hands a request only to a "
-                    "responder that said it is free, and drops a silent one, or one that kept a request past "
-                    "--timeout (a broker and its responders need the same)"),
-        option("--broker", parts="bench", action="append", choices=BROKERS, default=None,
-               help="the zmq paths of every study behind this broker: proxy (the seed's zmq.proxy) or balancing "
-                    "(the load-balancing broker); given twice, each zmq path runs behind the first under its own "
-                    "name and behind the second as PATH-BROKER, zmq-balancing say (default: proxy, and the "
-                    "balancing broker beside it in the fault studies)"),
-        option("--heartbeat", parts=BROKER_SIDES, type=float, metavar="S", default=DEFAULT_HEARTBEAT,
-               help=f"with --broker balancing: seconds between heartbeats of a broker and a responder that have "
-                    f"nothing else to say (default {DEFAULT_HEARTBEAT:g})"),
-        option("--liveness", parts=BROKER_SIDES, type=int, metavar="N", default=DEFAULT_LIVENESS,
-               help=f"with --broker balancing: heartbeats missed before a peer is presumed lost and logged so; a "
-                    f"responder busy with one request for longer looks hung (default {DEFAULT_LIVENESS})"),
-        option("--zero-copy-above", parts=SENDING_SIDES, type=zero_copy_bytes, metavar="BYTES|off",
-               default=ZERO_COPY_BYTES,
-               help=f"requesters and responders hand a frame of this many bytes or more to libzmq without copying "
-                    f"it, and copy a smaller one: a zero-copy send has a fixed cost that pays only for large frames "
-                    f"(default {ZERO_COPY_BYTES} bytes, 512 KiB; 0: every frame; off: none)"),
-    )
-    parts = {"serve": "the response side: broker and responders",
-             "broker": "the broker alone: ROUTER, zmq.proxy, DEALER (or, with --broker balancing, ROUTER, a loop "
-                       "that hands requests to free responders, ROUTER)",
-             "responders": "responders alone, for a running broker"}
+    options = OPTIONS
+    parts = {"serve": Part("the response side: broker and responders"),
+             "broker": Part("the broker alone: ROUTER, zmq.proxy, DEALER (or, with --broker balancing, ROUTER, a "
+                            "loop that hands requests to free responders, ROUTER)", responders=False),
+             "responders": Part("responders alone, for a running broker", server=False)}
     commands = (ExtraCommand("keys", "create CURVE key pairs in DIR: the broker's, the requesters' and the "
                                      "responders'", (
         option("folder", parts="keys", metavar="DIR", help="the folder to write the keys into (created)"),
@@ -239,12 +108,7 @@ class ZmqTransport(Transport):
     semantics_settings = {"max_message_bytes": 256 * 1024 * 1024}
 
     # ---- addresses ---------------------------------------------------------------------------------------
-    def parse_address(self, text: str) -> str:
-        """tcp://HOST:PORT: the only zmq transport that crosses processes and hosts."""
-        match = _TCP_ENDPOINT.match(text)
-        if not match or int(match.group(2)) > 65535:
-            raise UsageError(f"malformed address {text!r}: expected tcp://HOST:PORT, for example {DEFAULT_FRONT}")
-        return text
+    parse_address = staticmethod(parse_endpoint)
 
     def host_port(self, address: str) -> tuple[str, int]:
         host, port = address.removeprefix("tcp://").rsplit(":", 1)

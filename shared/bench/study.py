@@ -10,14 +10,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from shared.core.bench_paths import EVERY_STUDY
 from shared.core.results import RunResult
 from shared.core.sizes import size_text
-from shared.core.transport import EVERY_STUDY
 
 if TYPE_CHECKING:  # bench.py and sweep.py import this module: the names are for the type hints only
     from shared.bench.engine import Bench, Record
     from shared.bench.sweep import Sweep
-    from shared.core.transport import BenchPath
+    from shared.core.bench_paths import BenchPath
 
 NOT_RUN = "—"
 Draw = Callable[["Bench", type], object]  # (bench, matplotlib's Figure class) -> the figure

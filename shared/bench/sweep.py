@@ -21,10 +21,10 @@ from shared.bench.studies.stalls import Stalls
 from shared.bench.studies.values import Values
 from shared.bench.studies.window import Windows
 from shared.bench.study import TEXT, Point, Study, run_options
+from shared.core.bench_paths import BenchPath
 from shared.core.config import CONCURRENCY, check_counts, check_timeout
 from shared.core.errors import UsageError
 from shared.core.sizes import KIB, MIB
-from shared.core.transport import BenchPath
 
 if TYPE_CHECKING:
     from shared.semantics.values import Payload

@@ -1,5 +1,5 @@
-"""The `reqrep` command line: argparse subcommands, one `cmd_<name>` function each. The only module that
-knows the transports: it builds their registry, and hands the chosen one to the transport-neutral core."""
+"""The `reqrep` command line: argparse subcommands, one `cmd_<name>` function each. It finds the transports
+through their entry points (shared/core/registry.py), and hands the chosen one to the transport-neutral core."""
 
 from __future__ import annotations
 
@@ -14,16 +14,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-import native_impl
-import zmq_impl
 from shared.bench import engine as bench
 from shared.bench import report as bench_report
 from shared.bench import sweep
-from shared.cli.options import COMMON, EXIT_USAGE, Grammar, codec_flag, codec_option, scoped
+from shared.cli.options import COMMON, EXIT_USAGE, Grammar, codec_flag, codec_option, every_codec, scoped
 from shared.core import outputs
 from shared.core.config import RunConfig, check_timeout
 from shared.core.errors import OUT_OF_MEMORY, UsageError
 from shared.core.machine import machine_facts
+from shared.core.registry import GROUP, TRANSPORTS, load
 from shared.core.results import RunResult
 from shared.core.rounds import alternate, check_rounds, rounds_for
 from shared.core.run import run, serve
@@ -35,13 +34,11 @@ from shared.semantics import corpus
 from shared.semantics import outcomes as semantics
 from shared.semantics.values import Payload, cases, check_payload, load_payload
 
-# The registry: every transport reqrep knows, by the name its commands and reports use.
-TRANSPORTS: dict[str, Transport] = {t.name: t for t in (zmq_impl.TRANSPORT, native_impl.TRANSPORT)}
+load()  # every installed transport into TRANSPORTS
 EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM = 1, 130, 143
 PIPED_WIDTH = 160
 BENCH_OUT = "bench-results"  # where `reqrep bench` writes, one folder per preset, unless --out says otherwise
 RUN_FIELDS = {field.name for field in dataclasses.fields(RunConfig)}
-FACTORIAL_CODECS = ("msgpack", "pickle")  # --factorial: each transport with each, beside its own codec
 
 # Piped or redirected, rich would wrap at 80 columns: tables get wide enough for their numbers instead,
 # and a message stays one line however long.
@@ -131,13 +128,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     payload = user_payload(args)
     configs = [config_for(args, transport, payload) for transport in TRANSPORTS.values()]
+    factorial = every_codec(list(TRANSPORTS.values()))  # each transport with each, beside its own codec
     if args.factorial:  # the same workload over each transport with each encoding, its own first
         configs = [config.with_(codec=codec) for config in configs
-                   for codec in dict.fromkeys((config.codec, *FACTORIAL_CODECS))]
+                   for codec in dict.fromkeys((config.codec, *factorial))]
     check_payload(configs, lambda transport: None if args.factorial else codec_flag(transport, len(TRANSPORTS)))
     compared = run_rounds(configs, args)
     if args.factorial:
-        console.print(report.factorial_table(compared, FACTORIAL_CODECS))
+        console.print(report.factorial_table(compared, factorial))
     return finish(compared, args)
 
 
@@ -190,7 +188,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                       f"({config.concurrency}, codec {config.codec}); {how_to_stop()}", highlight=False, markup=False,
                       soft_wrap=True)
 
-    serve(config, announce, with_server=args.part != "responders")  # until a signal, which main() ends by
+    serve(config, announce, with_server=config.alone.server)  # until a signal, which main() ends by
     return 0
 
 
@@ -260,6 +258,9 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not TRANSPORTS:  # an install older than the entry points: its metadata names none
+        errors.print(f"reqrep: error: no transport is installed ({GROUP}): pip install -e . again", markup=False)
+        return EXIT_USAGE
     args = parse(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="reqrep: %(message)s")
     signal.signal(signal.SIGTERM, raise_terminated)

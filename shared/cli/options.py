@@ -11,13 +11,17 @@ from collections.abc import Iterable, Sequence
 from shared import __version__
 from shared.bench.sweep import PRESETS
 from shared.core.config import CONCURRENCY, EXAMPLES
-from shared.core.transport import Option, Transport, option
+from shared.core.flags import Option, Part, option
+from shared.core.transport import Transport
 from shared.core.workload import WORKLOADS
 
 EXIT_USAGE = 2
 LOAD = "run compare request"  # the commands that start requesters
 RESPONSE = "run compare serve responders"  # the commands that start responders
+# The shared options of a transport's part by the roles it starts (Part.server, Part.responders), whatever its name.
+KINDS = {(True, True): "serve", (True, False): "broker", (False, True): "responders"}
 SERVER = "<server>"  # in a help text: what the variants of the command call their server ("broker", "server")
+NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
 
 PAYLOAD_HELP = ("echo your own values instead of the seed's text: PATH is a Python file that reqrep EXECUTES, here "
                 "and before any role starts, and that defines VALUES, a dict of name to value or a list; :NAME "
@@ -83,10 +87,24 @@ OUTPUT: tuple[Option, ...] = (
     option("--pyperf", parts=f"{LOAD} show", metavar="PATH", default=None,
            help="write the rounds as a pyperf benchmark file (python -m pyperf stats|hist|compare_to read it)"),
     option("--quiet", parts=LOAD, action="store_true", help="no progress bar"),
-    option("--factorial", parts="compare", action="store_true",
-           help="four runs: each variant with msgpack and with pickle, to tell the transport's cost from the "
-                "encoding's"),
 )
+
+
+def every_codec(transports: Sequence[Transport]) -> tuple[str, ...]:
+    """The codecs that every transport has, in the first one's order: --factorial runs each transport with each."""
+    return tuple(name for name in transports[0].codecs if all(name in each.codecs for each in transports))
+
+
+def counted(number: int) -> str:
+    return NUMBERS[number] if number < len(NUMBERS) else str(number)
+
+
+def factorial_option(transports: Sequence[Transport]) -> Option:
+    codecs = every_codec(transports)
+    runs = counted(len(codecs) * len(transports))
+    return option("--factorial", parts="compare", action="store_true",
+                  help=f"{runs} runs: each variant with {' and with '.join(codecs)}, to tell the transport's cost "
+                       f"from the encoding's")
 
 
 class Parser(argparse.ArgumentParser):
@@ -147,7 +165,7 @@ class Grammar:
 
     def local(self, parser: argparse.ArgumentParser, part: str, transports: Sequence[Transport]) -> None:
         self.add(parser, COMMON, part, server=" or ".join(dict.fromkeys(each.server_role for each in transports)))
-        self.add(parser, OUTPUT, part)
+        self.add(parser, (*OUTPUT, factorial_option(transports)), part)
         for transport in transports:
             flag = codec_flag(transport, len(transports))
             group = f"{transport.name} options" if len(transports) > 1 else None
@@ -199,13 +217,15 @@ class Grammar:
         tandem = self.command(commands, transport.name, f"tandem mode: the {transport.name} roles one command each",
                               transport.examples)
         parts = tandem.add_subparsers(dest="part", required=True, metavar="ROLE", parser_class=Parser)
-        helps = {**transport.parts, "request": "the request side, against a running response side"}
-        for part, help in helps.items():  # noqa: A001
-            parser = self.command(parts, part, help, command="request" if part == "request" else "serve",
+        request = Part("the request side, against a running response side", server=False, responders=False)
+        for name, part in {**transport.parts, "request": request}.items():
+            kind = "request" if part is request else KINDS[part.server, part.responders]
+            parser = self.command(parts, name, part.help, command="request" if part is request else "serve",
                                   transport=transport.name)
-            self.add(parser, COMMON, part)
-            self.add(parser, OUTPUT, part)
-            self.add(parser, (codec_option(transport), *transport.options), part, transport)
+            self.add(parser, COMMON, kind)
+            self.add(parser, OUTPUT, kind)
+            self.add(parser, (codec_option(transport),), kind, transport)
+            self.add(parser, transport.options, name, transport)
         for extra in transport.commands:
             parser = self.command(parts, extra.name, extra.help, command="extra", transport=transport.name)
             self.add(parser, extra.options, extra.name)

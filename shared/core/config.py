@@ -3,21 +3,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from shared.core.errors import UsageError
 from shared.core.faults import parse_fault
+from shared.core.flags import Part
 from shared.core.service_time import parse_service_time
-from shared.core.transport import LOOPBACK, Settings, Transport
-from shared.core.workload import WORKLOADS
+from shared.core.workload import WORKLOADS, UserValues
 
-if TYPE_CHECKING:  # values.py imports this module's users: the name is for the type hint only
-    from shared.semantics.values import Payload
-
+LOOPBACK = "127.0.0.1"  # where a run wholly on this machine listens, unless it asks for another (::1)
 EXAMPLES = ("hello", "router")
 CONCURRENCY = ("processes", "threads", "asyncio")
 IN_ONE_PROCESS = ("threads", "asyncio")  # every role in the process that starts them
@@ -33,11 +33,45 @@ PORTS_FROM, PROBES = 20000, 50  # where free_port starts looking (above well-kno
 
 
 @dataclass(frozen=True)
+class Settings:
+    """A transport's own fields of a run's configuration; each transport subclasses it. A field's default
+    is the default of the option that sets it."""
+
+    def check(self, config: RunConfig) -> None:
+        """Refuse, with a UsageError, what does not fit the rest of the configuration."""
+
+    def public(self) -> dict:
+        """The fields for reports and JSON: never a key."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def described(cls, parameters: dict) -> dict[str, str]:
+        """The settings a run's table shows, as {row: cell} (zmq: {"broker": "proxy", "security": "CURVE off"}),
+        from the run's recorded parameters (RunConfig.parameters): the same words for a live run and a saved
+        file, NOT_RECORDED for a field the file is older than. Only what the run's own side knows (a request
+        side does not know which broker answers it). The default: none."""
+        return {}
+
+
+class Carrier(Protocol):
+    """What a configuration asks of its transport: a part of shared/core/transport.py's `Transport`, which
+    imports this module (the contract's roles take a RunConfig)."""
+
+    name: str
+    codecs: Mapping[str, Any]
+    default_codec: str
+    settings_type: type[Settings]
+    parts: Mapping[str, Part]
+
+    def parse_address(self, text: str) -> str: ...
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything a role needs to know. Fields left None or empty take the example's or the transport's
     default; `with_` makes a changed copy, checked again."""
 
-    transport: Transport
+    transport: Carrier  # a shared.core.transport.Transport
     part: str = "run"
     example: str = "router"
     requests: int | None = None  # in all: router 100,000, hello 5
@@ -52,7 +86,7 @@ class RunConfig:
     window: int = 1  # requests in flight per requester (closed loop); 1 is the seed's lockstep
     rate: float = 0.0  # requests per second in all, sent on schedule (open loop); 0: closed loop
     payload_bytes: int = 0  # size of each echo request's text (0: the seed's "Hello, <id> <n>")
-    payload: Payload | None = None  # the user's values as the requests (--payload), answered by mirror responders
+    payload: UserValues | None = None  # the user's values as the requests (--payload), answered by mirror responders
     record_latency: bool = True  # off only to measure what recording costs
     fault: str = ""  # a fault to inflict on a responder mid-run (see shared/core/faults.py)
     delay_ms: float | None = None  # a delaying relay between the requesters and the response side (core/relay.py)
@@ -64,7 +98,7 @@ class RunConfig:
         hello = self.example == "hello"
         fill = {"requests": HELLO_REQUESTS if hello else ROUTER_REQUESTS,
                 "requesters": 1 if hello else ROUTER_ROLES,
-                "responders": 0 if self.part in ("broker", "request") else 1 if hello else ROUTER_ROLES,
+                "responders": (1 if hello else ROUTER_ROLES) if self.alone.responders else 0,
                 "codec": self.transport.default_codec, "settings": self.transport.settings_type()}
         for name, value in fill.items():
             if getattr(self, name) in (None, ""):
@@ -82,7 +116,7 @@ class RunConfig:
         choose("--workload", self.workload, tuple(WORKLOADS))
         if self.part in ("run", "request"):
             check_counts(self.requests, self.requesters)
-        if self.responders < 0 or (self.responders == 0 and self.part in ("run", "responders")):
+        if self.responders < 0 or (self.responders == 0 and self.needs_responders):
             raise UsageError(f"--responders must be a positive number, not {self.responders}")
         if self.example == "hello" and (self.requesters != 1 or self.responders > 1):
             raise UsageError("the hello example is one requester and one responder: use --example router for more")
@@ -139,6 +173,22 @@ class RunConfig:
         common["payload"] = self.payload.source if self.payload is not None else ""
         recorded = {"transport": self.transport.name, **common, **self.settings.public()}
         return recorded | {"described": self.settings.described(recorded)}
+
+    @property
+    def alone(self) -> Part:
+        """The roles this part of the run starts: a run all, a request side neither the server nor responders,
+        a part of the response side what its transport says (`reqrep zmq broker`: the broker alone)."""
+        if self.part == "run":
+            return Part("run")
+        if self.part == "request":
+            return Part("request", server=False, responders=False)
+        return self.transport.parts.get(self.part, Part(self.part))
+
+    @property
+    def needs_responders(self) -> bool:
+        """Whether this part starts one responder at least: a run, or responders alone (a server may serve
+        alone: `reqrep native serve --responders 0`)."""
+        return self.alone.responders and (self.part == "run" or not self.alone.server)
 
     @property
     def lockstep(self) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 from shared.core.config import RunConfig
 from shared.core.latency import BASES, SHIFTS
 from shared.core.results import PROGRESS_EVERY, Tally, no_reply
-from shared.core.transport import Framing
+from shared.core.wire import Framing
 
 Exchange = Generator[Any, Any, None]
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from shared.core.config import RunConfig
 from shared.core.latency import bucket
 from shared.core.results import PROGRESS_EVERY, Tally, no_reply
-from shared.core.transport import Framing
+from shared.core.wire import Framing
 
 NS = 1_000_000_000
 RING_START = 64  # slots of a requester's ring, at least (see Schedule)

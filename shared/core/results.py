@@ -15,7 +15,7 @@ from shared import __version__
 from shared.core.errors import UsageError
 from shared.core.latency import Histogram, merged
 from shared.core.measure import RoleUsage, proportional_mib
-from shared.core.transport import Codec
+from shared.core.wire import Codec
 from shared.core.workload import Workload
 
 MAX_FAILURE_SAMPLES = 5

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import operator
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 log = logging.getLogger(__name__)
 ECHO_SUFFIX = " - echoed!"
@@ -26,6 +26,17 @@ class Workload(NamedTuple):
     def expected(self, request: Any) -> Any:
         """The reply a correct run returns: the handler's answer, computed by the requester."""
         return self.handle(request)
+
+
+class UserValues(Protocol):
+    """The user's values as a run's requests (--payload): what the core asks of shared.semantics.values.Payload,
+    which loads them from the user's file."""
+
+    source: str  # as given: "values.py" or "values.py:frame"
+
+    def workload(self) -> Workload: ...
+
+    def sizes(self, config) -> dict: ...
 
 
 # ---- echo (the seed) ----------------------------------------------------------

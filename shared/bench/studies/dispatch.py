@@ -31,8 +31,8 @@ from shared.core.faults import parse_fault
 if TYPE_CHECKING:
     from shared.bench.engine import Bench, Record
     from shared.bench.sweep import Sweep
+    from shared.core.bench_paths import BenchPath
     from shared.core.results import RunResult
-    from shared.core.transport import BenchPath
 
 TARGET = 1.5  # a pulling path with a hung responder: at most this many times its healthy time
 HEALTHY = "healthy"

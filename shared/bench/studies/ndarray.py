@@ -32,8 +32,8 @@ from shared.core.sizes import MIB, size_text
 if TYPE_CHECKING:
     from shared.bench.engine import Bench, Record
     from shared.bench.sweep import Sweep
+    from shared.core.bench_paths import BenchPath
     from shared.core.results import RunResult
-    from shared.core.transport import BenchPath
 
 KIND = "ndarray"  # the points' payload kind (shared.semantics.values.BENCH_VALUES)
 

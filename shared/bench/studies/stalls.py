@@ -14,7 +14,7 @@ from shared.core.sizes import size_text
 if TYPE_CHECKING:
     from shared.bench.engine import Bench, Record
     from shared.bench.sweep import Sweep
-    from shared.core.transport import BenchPath
+    from shared.core.bench_paths import BenchPath
 
 TARGET = 3.0  # p50 at the largest payload at most this many times p50 at the smallest
 QUEUEING = "p50 of a windowed or batched path is time in the queue, not the service"

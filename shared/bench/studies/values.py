@@ -25,12 +25,12 @@ from shared.bench.study import (
     ratio_spread,
     records_of,
 )
-from shared.core.transport import EVERY_STUDY
+from shared.core.bench_paths import EVERY_STUDY
 
 if TYPE_CHECKING:
     from shared.bench.engine import Bench, Record
     from shared.bench.sweep import Sweep
-    from shared.core.transport import BenchPath
+    from shared.core.bench_paths import BenchPath
 
 
 @dataclass(frozen=True)
