@@ -136,8 +136,9 @@ def schema_of(kind, definitions: dict[str, dict]) -> dict:
 def object_schema(kind: type, definitions: dict[str, dict]) -> dict:
     """A record's object: its fields' properties, the required ones, and whether other keys may be there (an
     open dict among its flat fields)."""
-    described: dict = {"type": "object", "description": (kind.__doc__ or "").split("\n\n")[0].strip(),
-                       "properties": {}, "required": []}
+    said = " ".join((kind.__doc__ or "").split())
+    described: dict = {"type": "object", "properties": {}, "required": []}
+    described |= {"description": said} if not said.startswith(f"{kind.__name__}(") else {}  # not dataclass's own
     closed = True
     for field in fields(kind):
         inner = hints(kind)[field.name]

@@ -24,17 +24,17 @@ A run document, "format": "reqrep-run/3":
 A compare document, "format": "reqrep-compare/3":
 - "runs": a run document per variant, in the order each round ran them;
 - "alternated": true when the variants' rounds alternated (false: files of separate runs shown side by side);
-- "ratios": the first variant against the first of another transport (zmq against native), round by round:
-  "numerator", "denominator", "rounds" (how many pairs), "stalled_rounds" (the pairs left out, a round of
-  them having stalled), and for each of "throughput_rps", "latency_p50_us"
-  and "latency_p99_us":
+- "ratios": the first variant over the second (zmq over native), round by round, and "more_ratios" (only with
+  three variants or more): the first over each further one, in their order. Each has "numerator",
+  "denominator", "rounds" (how many pairs), "stalled_rounds" (the pairs left out, a round of them having
+  stalled), and for each of "throughput_rps", "latency_p50_us" and "latency_p99_us":
   - "median": the median of the per-round ratios; "geomean": their geometric mean;
   - "low", "high": the 95% confidence interval of the paired ratio, a t-interval on the log ratios around
     "geomean" (see shared/report/summary.py); null with one round, which has no interval;
   - "confidence": 0.95, null with no interval; "significant": whether the interval leaves out 1 (false
     with one round);
   - "rounds": the pairs this figure stands on (0, and every figure null, when it was not measured).
-  {} when there is no other transport, or when the rounds do not pair up (an interrupted comparison).
+  "ratios" is {} when the rounds do not pair up (an interrupted comparison) or did not alternate.
 
 Both carry "reqrep_version", "python" and "date" (UTC, ISO 8601), and as written by a command "command" (the
 command line, `reqrep ...`) and "machine" (cores, memory_gib, cpu_model, virtual_machine, system, kernel, the
@@ -42,12 +42,17 @@ versions of what the figures depend on, and the load average at the start).
 
 Memory is in MiB, times in seconds, latencies in µs (from a histogram: within 0.4% of exact).
 
+The records in shared/report/records.py (and a round's, shared/core/results.py's Round) are this format: their
+fields are the keys, and the JSON Schema beside them, shared/report/schema.json, is generated from them
+(`python -m shared.report.records` prints it). `read` brings every older format to them, through `adapted`.
+
 # JSON format history
 # 3 (reqrep 0.2): "command" and "machine", what made the document and where; "ratios" give the 95%
 #   t-interval of the paired ratio (on the log ratios, shared/report/statistics.py), with "geomean" and each figure's
 #   "rounds", "low" and "high" null with one round; version 2's were the sign test's interval of the median,
 #   whose "confidence" fell short of 95% below 6 rounds. Run documents are otherwise unchanged. `reqrep show`
-#   reads version 2 files, and works the ratios out again from their rounds.
+#   reads version 2 files, and works the ratios out again from their rounds. Later in 0.2, optional keys:
+#   "stalled_rounds" and "stalls" (files before them keep stalled rounds in their medians); "more_ratios".
 # 2 (a development version of reqrep 0.2): "format"; "requests" in all, split over "rounds"; headline
 #   figures are medians of the rounds, with "spread"; "ratios" in compare; memory as PSS
 #   ("pss_peak_mib_total", "pss_peak_mib_by_kind", per role "pss_peak_mib" and "uss_peak_mib",

@@ -4,6 +4,8 @@ document (the variants and their ratios). Their fields are the format, described
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass, field
 
 from shared.core.records import EMPTY_IS_NONE, FLAT, OPTIONAL, const, schema, to_json
@@ -147,7 +149,12 @@ def variants(document: Document) -> list[Variant]:
     return document.runs if isinstance(document, Comparison) else [document]
 
 
+@functools.cache
 def document_schema() -> dict:
     """The JSON Schema of the documents `reqrep run` and `reqrep compare` write (shared/report/schema.json)."""
     return schema(Variant, Comparison, title="reqrep's run and compare documents, formats reqrep-run/3 and "
                                              "reqrep-compare/3 (shared/report/document.py says what each key means)")
+
+
+if __name__ == "__main__":
+    print(json.dumps(document_schema(), indent=2, ensure_ascii=False))
