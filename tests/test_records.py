@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,16 @@ def test_one_markdown_table_writer_serves_numbers_and_text():
         "|  | zmq | native |", "|---|---:|---:|", "| requests ok | 1,000 | 1,000 |"]
     assert markdown_table(["case", "type"], [["a|b", "list[int]"]], numbers=False, escape=True) == [
         "| case | type |", "|---|---|", "| a\\|b | list\\[int\\] |"]
+
+
+def test_the_first_ratio_is_over_the_first_other_transport_and_the_rest_follow_in_order():
+    """compare --factorial: zmq+msgpack over native+pickle first, as with two variants; then the others."""
+    def variant(transport: str, codec: str, throughput: float) -> list:
+        return [replace(a_round(throughput, transport=transport), parameters=a_round(throughput).parameters
+                        | {"transport": transport, "codec": codec}) for _ in range(2)]
+
+    compared = document.compare_document([variant("zmq", "msgpack", 3.0), variant("zmq", "pickle", 2.0),
+                                          variant("native", "pickle", 1.0), variant("native", "msgpack", 1.5)])
+    assert [(pair.numerator, pair.denominator) for pair in compared.pairs] == [
+        ("zmq+msgpack", "native+pickle"), ("zmq+msgpack", "zmq+pickle"), ("zmq+msgpack", "native+msgpack")]
+    assert compared.ratios.throughput_rps.median == 3.0

@@ -24,10 +24,10 @@ A run document, "format": "reqrep-run/3":
 A compare document, "format": "reqrep-compare/3":
 - "runs": a run document per variant, in the order each round ran them;
 - "alternated": true when the variants' rounds alternated (false: files of separate runs shown side by side);
-- "ratios": the first variant over the second (zmq over native), round by round, and "more_ratios" (only with
-  three variants or more): the first over each further one, in their order. Each has "numerator",
-  "denominator", "rounds" (how many pairs), "stalled_rounds" (the pairs left out, a round of them having
-  stalled), and for each of "throughput_rps", "latency_p50_us" and "latency_p99_us":
+- "ratios": the first variant over the first of another transport (zmq over native), round by round, and
+  "more_ratios" (only with three variants or more): the first over each other one, in their order. Each has
+  "numerator", "denominator", "rounds" (how many pairs), "stalled_rounds" (the pairs left out, a round of
+  them having stalled), and for each of "throughput_rps", "latency_p50_us" and "latency_p99_us":
   - "median": the median of the per-round ratios; "geomean": their geometric mean;
   - "low", "high": the 95% confidence interval of the paired ratio, a t-interval on the log ratios around
     "geomean" (see shared/report/summary.py); null with one round, which has no interval;
@@ -96,15 +96,17 @@ def compare_document(variants: list[list[Round]]) -> Comparison:
 
 
 def pair_ratios(runs: list[Variant]) -> list[PairRatios]:
-    """The first variant over each other, in their order, paired round by round; none when their rounds do not
-    pair up (an interrupted comparison)."""
+    """The first variant over each other, paired round by round: over the first of another transport first
+    (zmq over native), then over the others in their order; none when the rounds do not pair up (an
+    interrupted comparison)."""
     first = runs[0]
-    if any(len(other.rounds) != len(first.rounds) for other in runs[1:]):
+    if len(runs) < 2 or any(len(other.rounds) != len(first.rounds) for other in runs[1:]):
         return []
+    lead = [next((run for run in runs[1:] if run.transport != first.transport), runs[1])]
     return [PairRatios(numerator=label(first, runs), denominator=label(other, runs), rounds=len(first.rounds),
                        stalled_rounds=stalled_pairs(first.rounds, other.rounds),
                        **{name: ratio.rounded() for name, ratio in ratios(first.rounds, other.rounds).items()})
-            for other in runs[1:]]
+            for other in lead + [run for run in runs[1:] if run is not lead[0]]]
 
 
 def label(run: Variant, runs: list[Variant] | None = None) -> str:

@@ -122,7 +122,7 @@ class PairRatios:
 @dataclass(kw_only=True)
 class Comparison:
     """A compare document: a run document per variant, and the first variant over each other, paired round by
-    round ("ratios" the first such pair, {} if none; "more_ratios" the others, with three variants or more)."""
+    round ("ratios" over the first of another transport, {} if none; "more_ratios" over the others)."""
 
     format: str = field(default=COMPARE, metadata=const(COMPARE))
     runs: list[Variant]
