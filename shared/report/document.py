@@ -72,7 +72,7 @@ from shared.core.errors import UsageError
 from shared.core.records import from_json, problems
 from shared.core.results import Round, RunResult
 from shared.report.records import COMPARE, RUN, Comparison, Document, PairRatios, Stamp, Variant, document_schema
-from shared.report.records import variants as variants
+from shared.report.records import variants as variants  # the commands' document.variants
 from shared.report.summary import headline, parameters, ratios, stalled_pairs
 
 RUN_2, COMPARE_2 = "reqrep-run/2", "reqrep-compare/2"  # read, and brought up to date
@@ -99,14 +99,14 @@ def pair_ratios(runs: list[Variant]) -> list[PairRatios]:
     """The first variant over each other, paired round by round: over the first of another transport first
     (zmq over native), then over the others in their order; none when the rounds do not pair up (an
     interrupted comparison)."""
-    first = runs[0]
-    if len(runs) < 2 or any(len(other.rounds) != len(first.rounds) for other in runs[1:]):
+    first, others = runs[0], runs[1:]
+    if not others or any(len(other.rounds) != len(first.rounds) for other in others):
         return []
-    lead = [next((run for run in runs[1:] if run.transport != first.transport), runs[1])]
+    lead = next((run for run in others if run.transport != first.transport), others[0])
     return [PairRatios(numerator=label(first, runs), denominator=label(other, runs), rounds=len(first.rounds),
                        stalled_rounds=stalled_pairs(first.rounds, other.rounds),
                        **{name: ratio.rounded() for name, ratio in ratios(first.rounds, other.rounds).items()})
-            for other in lead + [run for run in runs[1:] if run is not lead[0]]]
+            for other in [lead, *(run for run in others if run is not lead)]]
 
 
 def label(run: Variant, runs: list[Variant] | None = None) -> str:
