@@ -10,7 +10,6 @@ import pytest
 from conftest import reqrep
 
 from shared.core import outputs
-from shared.report import tables as report
 
 pytestmark = pytest.mark.timeout(60)
 FEW = ("--requests", "200")
@@ -84,7 +83,7 @@ def test_a_write_that_fails_halfway_leaves_the_old_file(tmp_path):
     path = tmp_path / "results.json"
     path.write_text('{"old": true}\n')
     with pytest.raises(TypeError):
-        report.write_outputs({"first": "x" * 100_000, "then": object()}, str(path))
+        outputs.write_json(str(path), {"first": "x" * 100_000, "then": object()})
     assert path.read_text() == '{"old": true}\n'
     assert os.listdir(tmp_path) == ["results.json"]  # the temporary file is gone too
 

@@ -15,7 +15,8 @@ from conftest import local_config, reqrep
 from test_cli import assert_usage_error
 
 from shared.core import rounds
-from shared.core.results import FIGURE_KEYS
+from shared.core.records import from_json
+from shared.core.results import FIGURE_KEYS, Round
 from shared.core.run import run
 from shared.report import document
 from shared.report.statistics import T95, paired_ratio, t95
@@ -55,15 +56,16 @@ def test_a_round_that_loses_requests_ends_the_rounds(transport):
 
 
 def test_the_headline_is_the_median_of_the_rounds_with_its_spread():
-    rounds_ = [{"transport": "zmq", "requests": 100, "answered": 100, "ok": 100, "failed": 0, "duplicated": 0,
+    rounds_ = [from_json(Round, {
+                "transport": "zmq", "requests": 100, "answered": 100, "ok": 100, "failed": 0, "duplicated": 0,
                 "retries": 0, "seconds": seconds, "cpu_seconds": 1.0, "throughput_rps": 100 / seconds,
                 "latency_us": {"p50": p50, "p99": 2 * p50}, "pss_peak_mib_total": 60.0 + p50 / 100,
-                "rss_peak_mib_total": 300.0} for seconds, p50 in ((1.0, 300.0), (2.0, 100.0), (0.5, 200.0))]
+                "rss_peak_mib_total": 300.0}) for seconds, p50 in ((1.0, 300.0), (2.0, 100.0), (0.5, 200.0))]
     figures = headline(rounds_)
-    assert figures["throughput_rps"] == 100.0 and figures["spread"]["throughput_rps"] == [50.0, 200.0]
-    assert figures["latency_us"] == {"p50": 200.0, "p99": 400.0}
-    assert figures["spread"]["latency_us"]["p50"] == [100.0, 300.0]
-    assert (figures["ok"], figures["seconds"], figures["cpu_seconds"]) == (300, 3.5, 3.0)  # summed, not medians
+    assert figures.throughput_rps == 100.0 and figures.spread.throughput_rps == [50.0, 200.0]
+    assert figures.latency_us == {"p50": 200.0, "p99": 400.0}
+    assert figures.spread.latency_us["p50"] == [100.0, 300.0]
+    assert (figures.ok, figures.seconds, figures.cpu_seconds) == (300, 3.5, 3.0)  # summed, not medians
 
 
 def test_the_interval_is_the_paired_t_interval_of_the_log_ratios():
@@ -229,5 +231,5 @@ def test_rounds_that_do_not_fit_are_refused(arguments, message):
 def test_a_round_holds_its_figures_and_nothing_else_unknown():
     result = run(local_config("native", requests=40, requesters=2, responders=1))
     assert set(result.figures()) == FIGURE_KEYS  # what separates a round's parameters from its figures
-    saved = document.run_document([result.to_json()])
-    assert saved["requests"] == 40 and len(saved["rounds"]) == 1 and document.succeeded(saved)
+    saved = document.run_document([result.round()])
+    assert saved.requests == 40 and len(saved.rounds) == 1 and saved.succeeded

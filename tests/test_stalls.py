@@ -7,7 +7,8 @@ import io
 
 from rich.console import Console
 
-from shared.core.results import stall_of
+from shared.core.records import from_json
+from shared.core.results import Round
 from shared.report import tables as report
 from shared.report.document import compare_document, run_document
 from shared.report.summary import headline, ratios
@@ -15,33 +16,34 @@ from shared.report.summary import headline, ratios
 LATENCY = {"p50": 100.0, "p90": 150.0, "p99": 200.0, "p999": 300.0, "max": 400.0}
 
 
-def a_round(throughput: float, retries: int = 0, fault: str = "", transport: str = "zmq") -> dict:
-    return {"transport": transport, "example": "router", "concurrency": "processes", "codec": "msgpack",
+def a_round(throughput: float, retries: int = 0, fault: str = "", transport: str = "zmq") -> Round:
+    return from_json(Round, {
+            "transport": transport, "example": "router", "concurrency": "processes", "codec": "msgpack",
             "workload": "echo", "requests": 1000, "requesters": 2, "responders": 2, "window": 1000, "rate": 0.0,
             "answered": 1000, "ok": 1000, "failed": 0, "duplicated": 0, "retries": retries, "seconds": 1.0,
             "cpu_seconds": 1.0, "throughput_rps": throughput, "latency_us": dict(LATENCY),
             "pss_peak_mib_total": 80.0, "rss_peak_mib_total": 90.0, "errors": [], "failures": [],
-            "interrupted": False, "fault_inflicted": fault, "roles": []}
+            "interrupted": False, "fault_inflicted": fault, "roles": []})
 
 
 def test_retries_with_no_fault_are_a_stall_and_with_one_are_not():
-    assert stall_of(a_round(1000.0)) == ""
-    assert "234 retries with no fault inflicted" in stall_of(a_round(1984.0, retries=234))
-    assert stall_of(a_round(1984.0, retries=3, fault="responder 1 killed at 0.50 s")) == ""
+    assert a_round(1000.0).stall == ""
+    assert "234 retries with no fault inflicted" in a_round(1984.0, retries=234).stall
+    assert a_round(1984.0, retries=3, fault="responder 1 killed at 0.50 s").stall == ""
 
 
 def test_the_median_leaves_a_stalled_round_out():
     rounds = [a_round(150_000.0), a_round(1_984.0, retries=234), a_round(160_000.0)]
     figures = headline(rounds)
-    assert figures["throughput_rps"] == 155_000.0
-    assert figures["spread"]["throughput_rps"] == [150_000.0, 160_000.0]
-    assert figures["stalled_rounds"] == 1 and figures["stalls"][0].startswith("round 2: 234 retries")
-    assert figures["retries"] == 234  # the counts are of every round
+    assert figures.throughput_rps == 155_000.0
+    assert figures.spread.throughput_rps == [150_000.0, 160_000.0]
+    assert figures.stalled_rounds == 1 and figures.stalls[0].startswith("round 2: 234 retries")
+    assert figures.retries == 234  # the counts are of every round
 
 
 def test_when_every_round_stalled_the_median_is_of_them_all():
     figures = headline([a_round(2_000.0, retries=1), a_round(3_000.0, retries=2)])
-    assert figures["throughput_rps"] == 2_500.0 and figures["stalled_rounds"] == 2
+    assert figures.throughput_rps == 2_500.0 and figures.stalled_rounds == 2
 
 
 def test_the_ratios_leave_out_a_pair_with_a_stalled_round():
@@ -51,7 +53,7 @@ def test_the_ratios_leave_out_a_pair_with_a_stalled_round():
     assert throughput.rounds == 2
     assert 30 < throughput.low and throughput.high < 80  # the stalled pair, at 0.66, would stretch it to 0.0x
     document = compare_document([zmq, native])
-    assert document["ratios"]["stalled_rounds"] == 1
+    assert document.ratios.stalled_rounds == 1
 
 
 def test_the_table_counts_stalled_rounds_and_stderr_says_why():

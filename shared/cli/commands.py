@@ -28,8 +28,9 @@ from shared.core.rounds import alternate, check_rounds, rounds_for
 from shared.core.run import run, serve
 from shared.core.supervisor import RoleFailed, Terminated, raise_terminated
 from shared.core.transport import Transport
-from shared.report import document, pyperf_file
+from shared.report import document, pyperf_file, semantics_table
 from shared.report import tables as report
+from shared.report.records import Document
 from shared.semantics import corpus
 from shared.semantics import outcomes as semantics
 from shared.semantics.values import Payload, cases, check_payload, load_payload
@@ -70,7 +71,7 @@ def prepare_out(folder: str) -> Path:
 
 
 # ---- commands ---------------------------------------------------------------------------------------------
-def run_rounds(configs: list[RunConfig], args: argparse.Namespace, *, local_server: bool = True) -> dict:
+def run_rounds(configs: list[RunConfig], args: argparse.Namespace, *, local_server: bool = True) -> Document:
     """Every variant's rounds, alternating, each a whole run (on free loopback ports when local), as the
     document that the tables, --json and --pyperf show."""
     rounds = rounds_for(args.rounds, configs[0])
@@ -106,12 +107,12 @@ def answered_at_all(result: RunResult, config: RunConfig) -> RunResult:
     return result
 
 
-def finish(shown: dict, args: argparse.Namespace) -> int:
+def finish(shown: Document, args: argparse.Namespace) -> int:
     report.print_results(console, errors, shown)
     report.write_outputs(shown, args.json, args.markdown)
     if args.pyperf:
         pyperf_file.write(shown, args.pyperf)
-    return 0 if all(document.succeeded(run) for run in document.variants(shown)) else EXIT_FAILED
+    return 0 if all(run.succeeded for run in document.variants(shown)) else EXIT_FAILED
 
 
 def user_payload(args: argparse.Namespace) -> Payload | None:
@@ -144,8 +145,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     documents = [document.read(path) for path in args.files]
     shown = documents[0] if len(documents) == 1 else document.side_by_side(documents)
     for variant in document.variants(shown):  # today's words; "not recorded" for what a file is older than
-        if variant["transport"] in TRANSPORTS:
-            variant["described"] = TRANSPORTS[variant["transport"]].settings_type.described(variant)
+        if variant.transport in TRANSPORTS:
+            variant.parameters["described"] = TRANSPORTS[variant.transport].settings_type.described(variant.parameters)
     finish(shown, args)
     return 0
 
@@ -156,10 +157,10 @@ def cmd_semantics(args: argparse.Namespace) -> int:
     with report.status(console, not args.quiet) as say:
         rows = semantics.measure(list(TRANSPORTS.values()), chosen, args.timeout,
                                  lambda path: say(f"sending {len(chosen)} values through {path}"))
-    console.print(report.semantics_table(rows, args.brief))
+    console.print(semantics_table.semantics_table(rows, args.brief))
     for note in notes:
         console.print(f"not run here: {note}", highlight=False, markup=False)
-    report.write_semantics(rows, notes, args.json, args.markdown, args.brief)
+    semantics_table.write_semantics(rows, notes, args.json, args.markdown, args.brief)
     return 0
 
 

@@ -8,13 +8,14 @@ import resource
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from shared import __version__
 from shared.core.errors import UsageError
 from shared.core.latency import Histogram, merged
 from shared.core.measure import RoleUsage, proportional_mib
+from shared.core.records import FLAT, claimed, to_json
 from shared.core.wire import Codec
 from shared.core.workload import Workload
 
@@ -145,12 +146,11 @@ def no_reply(config, strays: int = 0) -> str:
     return f"no reply within {config.timeout:g} s (--timeout) from {config.address} (sent {tries}{others})"
 
 
-def stall_of(round: dict) -> str:
+def stall_of(retries: int, fault_inflicted: str) -> str:
     """Why a round's figures measure a wait rather than a speed, or "": retries when no fault was inflicted.
     On a healthy run every request is answered within the timeout; a retry there means a reply was lost or
     held, and the round's time is mostly the timeout it waited out."""
-    retries = round.get("retries", 0)
-    if not retries or round.get("fault_inflicted"):
+    if not retries or fault_inflicted:
         return ""
     return f"{retries:,} {'retry' if retries == 1 else 'retries'} with no fault inflicted: a reply was lost or held"
 
@@ -187,7 +187,7 @@ class RunResult:
     @property
     def stall(self) -> str:
         """stall_of this run: why its figures measure a wait, or ""."""
-        return stall_of({"retries": self.retries, "fault_inflicted": self.fault})
+        return stall_of(self.retries, self.fault)
 
     @property
     def throughput_rps(self) -> float:
@@ -224,45 +224,75 @@ class RunResult:
         return not self.interrupted and self.ok == planned and self.failed == 0
 
     def to_json(self) -> dict:
-        """The run's parameters and its figures, flat (the format of a round: see shared/report/document.py)."""
-        return {**self.parameters, **self.figures()}
+        """The run's parameters and its figures, flat: a round of the documented format (shared/report/document.py)."""
+        return to_json(self.round())
 
     def figures(self) -> dict:
-        return {
-            "answered": self.answered,
-            "ok": self.ok,
-            "failed": self.failed,
-            "duplicated": self.duplicated,
-            "retries": self.retries,
-            "seconds": round(self.seconds, 4),
-            "throughput_rps": round(self.throughput_rps, 1),
-            "latency_us": self.latency_us,
-            "pss_peak_mib_total": round(self.pss_peak_mib_total, 1),
-            "pss_peak_mib_by_kind": self.pss_by_kind(),
-            "rss_peak_mib_total": round(self.rss_peak_mib_total, 1),
-            "cpu_seconds": round(self.cpu_seconds, 2),
-            "roles": [asdict(r) | {key: round(getattr(r, key), 1) for key in ("rss_peak_mib", "pss_peak_mib",
-                                                                              "uss_peak_mib")}
-                      | {"cpu_seconds": round(r.cpu_seconds, 3)} for r in self.roles],
-            "errors": self.errors,
-            "failures": self.failures,
-            "interrupted": self.interrupted,
-            "pss_timeline_mib": self.pss_timeline,
-            "rss_timeline_mib": self.rss_timeline,
-            "cpu_seconds_by_thread": self.thread_cpu,
-            "fault_inflicted": self.fault,
-            "bytes_per_request": self.bytes_per_request,
-            "payload_bytes": self.parameters.get("payload_bytes", 0),
-            "reqrep_version": __version__,
-            "python": platform.python_version(),
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        """What a round's JSON holds besides the run's parameters."""
+        return {key: value for key, value in self.to_json().items() if key in FIGURE_KEYS}
+
+    def round(self) -> Round:
+        roles = [replace(role, rss_peak_mib=round(role.rss_peak_mib, 1), pss_peak_mib=round(role.pss_peak_mib, 1),
+                         uss_peak_mib=round(role.uss_peak_mib, 1), cpu_seconds=round(role.cpu_seconds, 3))
+                 for role in self.roles]
+        return Round(
+            parameters={key: value for key, value in self.parameters.items() if key not in FIGURE_KEYS},
+            answered=self.answered, ok=self.ok, failed=self.failed,
+            duplicated=self.duplicated, retries=self.retries, seconds=round(self.seconds, 4),
+            throughput_rps=round(self.throughput_rps, 1), latency_us=self.latency_us,
+            pss_peak_mib_total=round(self.pss_peak_mib_total, 1), pss_peak_mib_by_kind=self.pss_by_kind(),
+            rss_peak_mib_total=round(self.rss_peak_mib_total, 1), cpu_seconds=round(self.cpu_seconds, 2),
+            roles=roles, errors=self.errors, failures=self.failures, interrupted=self.interrupted,
+            pss_timeline_mib=self.pss_timeline, rss_timeline_mib=self.rss_timeline,
+            cpu_seconds_by_thread=self.thread_cpu, fault_inflicted=self.fault, bytes_per_request=self.bytes_per_request,
+            payload_bytes=self.parameters.get("payload_bytes", 0), reqrep_version=__version__,
+            python=platform.python_version(), date=datetime.now(UTC).isoformat(timespec="seconds"))
 
 
-# The keys of RunResult.figures: what a round's JSON holds besides the run's parameters.
-FIGURE_KEYS = frozenset({
-    "answered", "ok", "failed", "duplicated", "retries", "seconds", "throughput_rps", "latency_us",
-    "pss_peak_mib_total", "pss_peak_mib_by_kind", "rss_peak_mib_total", "cpu_seconds", "roles", "errors", "failures",
-    "interrupted", "pss_timeline_mib", "rss_timeline_mib", "cpu_seconds_by_thread", "fault_inflicted",
-    "bytes_per_request", "payload_bytes", "reqrep_version", "python", "date"})
+@dataclass(kw_only=True)
+class Round:
+    """One round in JSON: a run's parameters and its figures, flat. A run document's "rounds" and the bench's
+    rounds are these; the fields are the format (FIGURE_KEYS and the schema, shared/report/schema.json, come
+    from them). Memory in MiB, times in seconds, latencies in µs."""
 
+    parameters: dict = field(default_factory=dict, metadata=FLAT)  # transport, requests ... and the transport's
+    answered: int
+    ok: int
+    failed: int
+    duplicated: int = 0
+    retries: int = 0  # requests sent again (a round's "retries" is this count, not the --retries setting)
+    seconds: float
+    throughput_rps: float
+    latency_us: dict[str, float]  # p50, p90, p99, p999, max
+    pss_peak_mib_total: float = 0.0
+    pss_peak_mib_by_kind: dict[str, float] = field(default_factory=dict)
+    rss_peak_mib_total: float = 0.0
+    cpu_seconds: float = 0.0
+    roles: list[RoleUsage] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    pss_timeline_mib: list[list[float]] = field(default_factory=list)  # [seconds, MiB], about once a second
+    rss_timeline_mib: list[list[float]] = field(default_factory=list)
+    cpu_seconds_by_thread: dict[str, float] = field(default_factory=dict)
+    fault_inflicted: str = ""
+    bytes_per_request: dict[str, float] = field(default_factory=dict)
+    payload_bytes: int = 0
+    reqrep_version: str = ""
+    python: str = ""
+    date: str = ""
+
+    @property
+    def requests(self) -> int:
+        return self.parameters["requests"]
+
+    @property
+    def stall(self) -> str:
+        """stall_of this round: why its figures measure a wait, or ""."""
+        return stall_of(self.retries, self.fault_inflicted)
+
+    def to_json(self) -> dict:
+        return to_json(self)
+
+
+FIGURE_KEYS = claimed(Round)  # what a round's JSON holds besides the run's parameters

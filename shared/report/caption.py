@@ -7,17 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from shared.core.config import NOT_RECORDED, counted
-from shared.report.document import variants
+from shared.report.records import Comparison, Document, Variant, variants
 
 NOTHING = "—"  # a cell with nothing to say; a row that is this in every column is left out (CPU by thread ...)
 
 
-def payload(run: dict) -> str:
-    return f" (payload {run['payload']})" if run.get("payload") else ""
+def payload(run: Variant) -> str:
+    return f" (payload {run.parameters['payload']})" if run.parameters.get("payload") else ""
 
 
-def responders(run: dict) -> int | str:
-    return NOTHING if run.get("part") == "request" else run.get("responders", NOT_RECORDED)
+def responders(run: Variant) -> int | str:
+    return NOTHING if run.parameters.get("part") == "request" else run.parameters.get("responders", NOT_RECORDED)
 
 
 def number(value: int | str) -> str:
@@ -25,37 +25,39 @@ def number(value: int | str) -> str:
 
 
 # The parts of a title, in its order: (a row's name, the run's value in a cell, the value in the title's words).
-PARTS: list[tuple[str, Callable[[dict], str], Callable[[dict], str]]] = [
-    ("example", lambda run: run.get("example", NOT_RECORDED), lambda run: f"{run['example']} example"),
-    ("workload", lambda run: f"{run.get('workload', NOT_RECORDED)}{payload(run)}",
-     lambda run: f"{run['workload']} workload{payload(run)}"),
-    ("requests", lambda run: number(run["requests"]), lambda run: counted(run["requests"], "request")),
-    ("requesters", lambda run: number(run.get("requesters", NOT_RECORDED)),
-     lambda run: counted(run["requesters"], "requester")),
-    ("responders", lambda run: number(responders(run)), lambda run: counted(run["responders"], "responder")),
+PARTS: list[tuple[str, Callable[[Variant], str], Callable[[Variant], str]]] = [
+    ("example", lambda run: run.parameters.get("example", NOT_RECORDED),
+     lambda run: f"{run.parameters['example']} example"),
+    ("workload", lambda run: f"{run.parameters.get('workload', NOT_RECORDED)}{payload(run)}",
+     lambda run: f"{run.parameters['workload']} workload{payload(run)}"),
+    ("requests", lambda run: number(run.requests), lambda run: counted(run.requests, "request")),
+    ("requesters", lambda run: number(run.parameters.get("requesters", NOT_RECORDED)),
+     lambda run: counted(run.parameters["requesters"], "requester")),
+    ("responders", lambda run: number(responders(run)),
+     lambda run: counted(run.parameters["responders"], "responder")),
 ]
 HEAD = ("example", "workload")  # before the colon; the counts after it
 
 
-def shared_parts(runs: list[dict]) -> dict[str, str]:
+def shared_parts(runs: list[Variant]) -> dict[str, str]:
     """{part: its words in the title} for each part whose value every run shares (and has)."""
     return {name: words(runs[0]) for name, value, words in PARTS
             if len({value(run) for run in runs}) == 1 and value(runs[0]) not in (NOTHING, NOT_RECORDED)}
 
 
-def differing_rows(runs: list[dict]) -> list[tuple[str, Callable[[dict], str]]]:
+def differing_rows(runs: list[Variant]) -> list[tuple[str, Callable[[Variant], str]]]:
     """A table row for each part of the title that the runs do not share."""
     return [(name, value) for name, value, _ in PARTS if len({value(run) for run in runs}) > 1]
 
 
-def title(document: dict) -> str:
+def title(document: Document) -> str:
     """'router example, echo workload: 2,000 requests in 3 rounds, 5 requesters, 5 responders', saying only
     what all the runs share; the rest is in rows (differing_rows)."""
     runs = variants(document)
     shared = shared_parts(runs)
-    rounds = {len(run["rounds"]) for run in runs}
+    rounds = {len(run.rounds) for run in runs}
     if "requests" in shared and len(rounds) == 1 and min(rounds) > 1:
-        alternating = len(runs) > 1 and document.get("alternated", False)
+        alternating = isinstance(document, Comparison) and len(runs) > 1 and document.alternated
         shared["requests"] += f" in {min(rounds)} rounds" + (", the variants alternating" if alternating else "")
     head = ", ".join(words for name, words in shared.items() if name in HEAD)
     counts = ", ".join(words for name, words in shared.items() if name not in HEAD)

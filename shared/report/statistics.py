@@ -43,10 +43,18 @@ class Interval:
     low: float | None
     high: float | None
     significant: bool
+    confidence: float | None = None  # CONFIDENCE when there is an interval, whatever is passed
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "confidence", CONFIDENCE if self.low is not None else None)
+
+    def rounded(self) -> Interval:
+        """As documents keep it: each figure to 4 places."""
+        return Interval(**{key: round(value, 4) if isinstance(value, float) else value
+                           for key, value in asdict(self).items()})
 
     def to_json(self) -> dict:
-        shown = {key: round(value, 4) if isinstance(value, float) else value for key, value in asdict(self).items()}
-        return shown | {"confidence": CONFIDENCE if self.low is not None else None}
+        return asdict(self.rounded())
 
 
 def t_interval(logs: list[float]) -> tuple[float, float]:

@@ -15,55 +15,55 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable
 
-from shared.core.results import FIGURE_KEYS, stall_of
+from shared.core.results import FIGURE_KEYS, Round
+from shared.report.records import Headline, RoleMedians, Spread
 from shared.report.statistics import Interval, paired_ratio
 
-COUNTS = ("answered", "ok", "failed", "duplicated", "retries")
-SUMMED = ("seconds", "cpu_seconds")  # what rounds spend, in all
 MEDIANS = ("throughput_rps", "pss_peak_mib_total", "rss_peak_mib_total")  # the figures, each with its spread
-RATIOS = {"throughput_rps": lambda d: d["throughput_rps"], "latency_p50_us": lambda d: d["latency_us"]["p50"],
-          "latency_p99_us": lambda d: d["latency_us"]["p99"]}
+RATIOS: dict[str, Callable[[Round], float]] = {
+    "throughput_rps": lambda r: r.throughput_rps, "latency_p50_us": lambda r: r.latency_us["p50"],
+    "latency_p99_us": lambda r: r.latency_us["p99"]}
 
 
 def median(values: Iterable[float]) -> float:
     return statistics.median(list(values))
 
 
-def parameters(rounds: list[dict]) -> dict:
+def parameters(rounds: list[Round]) -> dict:
     """The parameters of a variant's rounds: the first round's, with every round's requests in all."""
     first = rounds[0]
-    chosen = {key: value for key, value in first.items() if key not in FIGURE_KEYS}
-    return chosen | {"requests": sum(r["requests"] for r in rounds), "payload_bytes": first.get("payload_bytes", 0)}
+    chosen = {key: value for key, value in first.parameters.items() if key not in FIGURE_KEYS}
+    return chosen | {"requests": sum(r.requests for r in rounds), "payload_bytes": first.payload_bytes}
 
 
-def measured(rounds: list[dict]) -> list[dict]:
-    """The rounds whose figures measure a speed: those that did not stall (stall_of), or all if all did."""
-    return [r for r in rounds if not stall_of(r)] or rounds
+def measured(rounds: list[Round]) -> list[Round]:
+    """The rounds whose figures measure a speed: those that did not stall, or all if all did."""
+    return [r for r in rounds if not r.stall] or rounds
 
 
-def headline(every: list[dict]) -> dict:
-    """A variant's headline figures from its rounds (each in the format of RunResult.to_json): the counts and
-    sums of all, the medians and spreads of the rounds that did not stall."""
-    figures: dict = {key: sum(r[key] for r in every) for key in COUNTS}
-    figures |= {key: round(sum(r[key] for r in every), 4) for key in SUMMED}
-    figures["stalled_rounds"] = sum(1 for r in every if stall_of(r))
-    figures["stalls"] = [f"round {n}: {stall_of(r)}" for n, r in enumerate(every, 1) if stall_of(r)]
+def headline(every: list[Round]) -> Headline:
+    """A variant's headline from its rounds: the counts and sums of all, the medians and spreads of the rounds
+    that did not stall."""
     rounds = measured(every)
-    figures |= {key: round(median(r.get(key, 0.0) for r in rounds), 1) for key in MEDIANS}  # 0: not measured
-    latencies = rounds[0]["latency_us"]
-    figures["latency_us"] = {key: round(median(r["latency_us"][key] for r in rounds), 1) for key in latencies}
-    figures["spread"] = {key: spread(r.get(key, 0.0) for r in rounds) for key in MEDIANS} | {
-        "latency_us": {key: spread(r["latency_us"][key] for r in rounds) for key in latencies}}
-    figures["pss_peak_mib_by_kind"] = by_key([r.get("pss_peak_mib_by_kind", {}) for r in rounds], median)
-    figures["roles"] = roles(rounds)
-    figures["cpu_seconds_by_thread"] = by_key([r.get("cpu_seconds_by_thread", {}) for r in every], sum)
-    figures["bytes_per_request"] = {key: round(value) for key, value in
-                                    by_key([r.get("bytes_per_request", {}) for r in rounds], median).items()}
-    figures["errors"] = labelled(every, "errors")
-    figures["failures"] = labelled(every, "failures")
-    figures["interrupted"] = any(r.get("interrupted", False) for r in every)
-    figures["fault_inflicted"] = "; ".join(labelled(every, "fault_inflicted"))
-    return figures
+    latencies = rounds[0].latency_us
+    return Headline(
+        answered=sum(r.answered for r in every), ok=sum(r.ok for r in every), failed=sum(r.failed for r in every),
+        duplicated=sum(r.duplicated for r in every), retries=sum(r.retries for r in every),
+        seconds=round(sum(r.seconds for r in every), 4), cpu_seconds=round(sum(r.cpu_seconds for r in every), 4),
+        stalled_rounds=sum(1 for r in every if r.stall),
+        stalls=[f"round {n}: {r.stall}" for n, r in enumerate(every, 1) if r.stall],
+        **{key: round(median(getattr(r, key) for r in rounds), 1) for key in MEDIANS},
+        latency_us={key: round(median(r.latency_us[key] for r in rounds), 1) for key in latencies},
+        spread=Spread(**{key: spread(getattr(r, key) for r in rounds) for key in MEDIANS},
+                      latency_us={key: spread(r.latency_us[key] for r in rounds) for key in latencies}),
+        pss_peak_mib_by_kind=by_key([r.pss_peak_mib_by_kind for r in rounds], median),
+        roles=roles(rounds),
+        cpu_seconds_by_thread=by_key([r.cpu_seconds_by_thread for r in every], sum),
+        bytes_per_request={key: round(value) for key, value in
+                           by_key([r.bytes_per_request for r in rounds], median).items()},
+        errors=labelled(every, lambda r: r.errors), failures=labelled(every, lambda r: r.failures),
+        interrupted=any(r.interrupted for r in every),
+        fault_inflicted="; ".join(labelled(every, lambda r: [r.fault_inflicted] if r.fault_inflicted else [])))
 
 
 def spread(values: Iterable[float]) -> list[float]:
@@ -77,36 +77,32 @@ def by_key(dicts: list[dict], combine: Callable[[Iterable[float]], float]) -> di
     return {key: round(combine(each[key] for each in dicts if key in each), 3) for key in keys}
 
 
-def roles(rounds: list[dict]) -> list[dict]:
+def roles(rounds: list[Round]) -> list[RoleMedians]:
     """Each role of the run (by name, as every round has the same), with the median of its figures."""
-    named: dict[str, list[dict]] = {}
+    named: dict[str, list] = {}
     for each in rounds:
-        for role in each.get("roles", []):
-            named.setdefault(role["role"], []).append(role)
+        for role in each.roles:
+            named.setdefault(role.role, []).append(role)
     figures = ("pss_peak_mib", "uss_peak_mib", "rss_peak_mib", "cpu_seconds")
-    return [{"role": name, "kind": seen[0]["kind"],
-             **{key: round(median(role.get(key, 0.0) for role in seen), 3) for key in figures}}
+    return [RoleMedians(role=name, kind=seen[0].kind,
+                        **{key: round(median(getattr(role, key) for role in seen), 3) for key in figures})
             for name, seen in named.items()]
 
 
-def labelled(rounds: list[dict], key: str) -> list[str]:
-    """What each round said under `key` (a sentence or a list of them), with its round's number if several."""
-    said = []
-    for number, each in enumerate(rounds, 1):
-        value = each.get(key) or []
-        for sentence in [value] if isinstance(value, str) else value:
-            said.append(f"round {number}: {sentence}" if len(rounds) > 1 else sentence)
-    return said
+def labelled(rounds: list[Round], said_in: Callable[[Round], list[str]]) -> list[str]:
+    """What each round said (its sentences), with its round's number if there are several."""
+    return [f"round {number}: {sentence}" if len(rounds) > 1 else sentence
+            for number, each in enumerate(rounds, 1) for sentence in said_in(each)]
 
 
-def ratios(numerator: list[dict], denominator: list[dict]) -> dict[str, Interval]:
+def ratios(numerator: list[Round], denominator: list[Round]) -> dict[str, Interval]:
     """Each figure of RATIOS, numerator / denominator, paired round by round, over the pairs in which neither
-    round stalled (stall_of): a stalled round's speed is the timeout it waited out."""
-    pairs = [(a, b) for a, b in zip(numerator, denominator, strict=True) if not (stall_of(a) or stall_of(b))]
+    round stalled: a stalled round's speed is the timeout it waited out."""
+    pairs = [(a, b) for a, b in zip(numerator, denominator, strict=True) if not (a.stall or b.stall)]
     return {name: paired_ratio([read(a) for a, _ in pairs], [read(b) for _, b in pairs])
             for name, read in RATIOS.items()}
 
 
-def stalled_pairs(numerator: list[dict], denominator: list[dict]) -> int:
+def stalled_pairs(numerator: list[Round], denominator: list[Round]) -> int:
     """How many pairs of rounds `ratios` left out, one round of the pair or both having stalled."""
-    return sum(1 for a, b in zip(numerator, denominator, strict=True) if stall_of(a) or stall_of(b))
+    return sum(1 for a, b in zip(numerator, denominator, strict=True) if a.stall or b.stall)
