@@ -175,10 +175,15 @@ class Grammar:
                                ["reqrep compare", "reqrep compare --workload rpc --concurrency asyncio",
                                 "reqrep compare --factorial --requests 20000"], command="compare", part="run")
         self.local(compare, "compare", self.transports)
-        show = self.command(commands, "show", "print the results of saved --json files of run or compare again",
+        show = self.command(commands, "show", "print the results of saved --json files of run or compare again, or "
+                                               "render a bench's report again from its results.json",
                             command="show")
         show.add_argument("files", nargs="+", metavar="FILE", help="a --json file of reqrep run or reqrep compare; "
-                                                                   "several run files are shown side by side")
+                                                                   "several run files are shown side by side; or "
+                                                                   "the results.json of reqrep bench")
+        show.add_argument("--out", metavar="DIR", default=None,
+                          help="a bench's results.json: write report.md and the plots here (created), rather than "
+                               "print report.md")
         self.add(show, OUTPUT, "show")
         semantics_command(self.command(commands, "semantics", "send Python values through each path, end to end, "
                                        "and show which arrive identical, changed or not at all", command="semantics"))

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from shared.bench.study import (
+from shared.bench.point import Point, Record
+from shared.bench.reading import (
     NOT_RUN,
-    Point,
-    Study,
     find,
     listed,
     markdown_table,
@@ -21,10 +19,7 @@ from shared.bench.study import (
     rate,
     records_of,
 )
-
-if TYPE_CHECKING:
-    from shared.bench.engine import Bench, Record
-    from shared.bench.sweep import Sweep
+from shared.bench.study import Measured, Study, Sweep
 
 
 @dataclass(frozen=True)
@@ -38,7 +33,7 @@ class Many(Study):
                 for path in self.paths(sweep):
                     yield sweep.point(path, concurrency, requesters=requesters)
 
-    def summary(self, bench: Bench) -> dict:
+    def summary(self, bench: Measured) -> dict:
         records = records_of(bench, self)
         figures = {}
         for path in self.paths(bench.sweep):
@@ -51,7 +46,7 @@ class Many(Study):
                     for n, r in found.items() if r is not None and r.succeeded}
         return figures
 
-    def section(self, bench: Bench) -> list[str]:
+    def section(self, bench: Measured) -> list[str]:
         records, rows = records_of(bench, self), []
         for n in self.steps:
             for concurrency in bench.sweep.modes:
