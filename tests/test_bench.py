@@ -142,6 +142,7 @@ def test_the_report_without_matplotlib_and_with_a_lost_point(tmp_path, monkeypat
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails as if it were not installed
     session = bench.Bench(replace(sweep.choose_sweep("tiny", PATHS, None, None), rounds=3))
     session.machine, session.date = machine_facts(TRANSPORTS.values()), "2026-11-26T12:00:00+00:00"
+    session.transports = bench.facts(TRANSPORTS)
     for point, studies in session.plan.items():
         record = session.records[point] = bench.Record(point, studies)
         large = point.payload_bytes > 16 * 1024 and point.path == "native"
@@ -154,7 +155,7 @@ def test_the_report_without_matplotlib_and_with_a_lost_point(tmp_path, monkeypat
     report = (tmp_path / "out" / "report.md").read_text()
     assert "matplotlib is not installed" in report
     assert "lost 3" in report and "## Points that lost requests" in report and "requester 0: no reply" in report
-    assert "| native | processes | 100 | 250 | 2.5× |" in report
+    assert "| native | processes | 100 | 250 | 2.5× (" in report  # the median of the paired rounds, its interval
     assert "3 × p50 at 1 KiB: met (2 judged). Not judged: native-stock (known to stall from 16 KiB on" in report, [
         line for line in report.splitlines() if line.startswith("Target")]
     assert "| native | processes | 10.0 | 12.0 | 11.0 | 13.0 |  | 46.0 |" in report  # PSS, summed
