@@ -74,8 +74,9 @@ from shared.semantics.values import BENCH_VALUES, Payload, refusals
 #   lockstep paths that do not stall) and "not_judged" ({path: why}); the recording and soak studies' "paths"
 #   each add "met".
 # - reqrep-bench/7: "transports" (title, server role); every BenchPath field under `sweep.paths`;
-#   `sweep.payload_values`; a point's "cut_short"; a round's "seconds" unrounded; the studies' paired ratios become intervals (Interval.to_json)
-#   in place of lists of per-round ratios. Version 6 is read through `upgrade`.
+#   `sweep.payload_values`; a point's "cut_short"; a round's "seconds" unrounded; the studies' paired ratios
+#   become intervals (Interval.to_json) in place of lists of per-round ratios. Version 6 is read through
+#   `upgrade`.
 FORMAT = "reqrep-bench/7"
 PREVIOUS = "reqrep-bench/6"
 POINT_ROLE = "bench point"
@@ -276,6 +277,7 @@ def upgrade(old: dict, transports: Mapping[str, Transport]) -> dict:
         paths[name] = {"stalls_above": path.stalls_above, "studies": list(path.studies), "pushes": path.pushes,
                        "batches": path.batches} | fields
     used = {fields["transport"] for fields in paths.values()}
+    words = {name: words for name, words in facts(transports).items() if name in used}
     names = old.get("studies", {}).get("values", {}).get("values", [])
-    return old | {"format": FORMAT, "transports": {name: facts(transports)[name] for name in used & set(transports)},
+    return old | {"format": FORMAT, "transports": words,
                   "sweep": old["sweep"] | {"paths": paths, "payload_values": names}}
