@@ -112,10 +112,8 @@ class Sweep:
                 "concurrency": list(self.modes), "studies": [study.parameters() for study in self.studies],
                 "payload": payload.source if payload else None, "payload_values": names,
                 "left_out": {name: list(why) for name, why in self.left_out},
-                "paths": {path.name: {"transport": path.transport, "codec": path.codec, "settings": dict(path.settings),
-                                      "window": path.window, "description": path.description,
-                                      "stalls_above": path.stalls_above, "studies": list(path.studies),
-                                      "pushes": path.pushes, "batches": path.batches} for path in self.paths}}
+                "paths": {path.name: {key: value for key, value in dataclasses.asdict(path).items() if key != "name"}
+                          for path in self.paths}}
 
 
 def plan(sweep: Sweep) -> dict[Point, list[str]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from shared.bench.point import Point, run_options
+from shared.bench.point import Point, Record, run_options
 from shared.bench.reading import find, listed, markdown_table, measured, p50_of, p99_of, rate, records_of
 from shared.bench.study import Measured, Study, Sweep
 
@@ -34,26 +34,23 @@ class Delay(Study):
             for path in self.paths(sweep):  # side by side within a condition: a noisy moment hits all alike
                 yield sweep.point(path, **relays)
 
-    def summary(self, bench: Measured) -> dict:
+    def cases(self, bench: Measured) -> Iterator[tuple[str, float | None, str, Record | None]]:
+        """(placement, one-way delay, path, its record) in the order they ran."""
         records = records_of(bench, self)
-        rows = []
         for placement, delay, relays in self.conditions():
             for path in self.paths(bench.sweep):
-                record = find(records, path=path.name, options=run_options(**relays))
-                if record is not None and record.succeeded:
-                    rows.append({"placement": placement, "delay_ms": delay, "path": path.name,
-                                 "throughput_rps": round(record.median(rate), 1),
-                                 "p50_us": record.latency("p50"), "p99_us": record.latency("p99")})
-        return {"rows": rows}
+                yield placement, delay, path.name, find(records, path=path.name, options=run_options(**relays))
+
+    def summary(self, bench: Measured) -> dict:
+        return {"rows": [{"placement": placement, "delay_ms": delay, "path": path,
+                          "throughput_rps": round(record.median(rate), 1), "p50_us": record.latency("p50"),
+                          "p99_us": record.latency("p99")}
+                         for placement, delay, path, record in self.cases(bench) if record and record.succeeded]}
 
     def section(self, bench: Measured) -> list[str]:
-        records, rows = records_of(bench, self), []
-        for placement, delay, relays in self.conditions():
-            for path in self.paths(bench.sweep):
-                record = find(records, path=path.name, options=run_options(**relays))
-                rows.append([placement, "none (no relay)" if delay is None else f"{delay:g} ms", path.name,
-                             measured(record, rate), measured(record, p50_of, scale=1e-3, digits=2),
-                             measured(record, p99_of, scale=1e-3, digits=2)])
+        rows = [[placement, "none (no relay)" if delay is None else f"{delay:g} ms", path, measured(record, rate),
+                 *(measured(record, read, scale=1e-3, digits=2) for read in (p50_of, p99_of))]
+                for placement, delay, path, record in self.cases(bench)]
         sweep, server = bench.sweep, listed(bench.server_roles, "or")
         return ["## Network delay", "",
                 f"Every role as on a separate host, with a relay standing for the network: it holds every chunk the "
