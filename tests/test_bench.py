@@ -29,7 +29,7 @@ TABLES = ("## Throughput against payload size", "## Latency against payload size
           "## Stalls around 16 KiB", "## Memory per role", "| 32 KiB / 1 KiB |")
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 def test_a_tiny_sweep_writes_results_report_and_plots(tmp_path):
     out = tmp_path / "bench"
     done = reqrep("bench", "--preset", "tiny", "--out", str(out), "--quiet", timeout=110)
@@ -61,7 +61,7 @@ def test_a_tiny_sweep_writes_results_report_and_plots(tmp_path):
     for heading in TABLES:
         assert heading in report, heading
     assert "| native-stock | processes |" in report
-    again = reqrep("show", str(out / "results.json"), "--out", str(tmp_path / "again"), timeout=30)
+    again = reqrep("show", str(out / "results.json"), "--out", str(tmp_path / "again"), timeout=60)
     assert again.returncode == 0 and (tmp_path / "again" / "report.md").read_text() == report, again.stderr
 
     if importlib.util.find_spec("matplotlib") is None:
@@ -164,8 +164,10 @@ def test_the_report_without_matplotlib_and_with_a_lost_point(tmp_path, monkeypat
     assert len(session.lost) == 1 and json.loads((tmp_path / "out" / "results.json").read_text())["lost"] == 1
 
 
-def made_up_bench(out) -> bench.Bench:
-    """The tiny sweep on made-up results (three rounds, one noisy, one point that lost requests), written."""
+def made_up_bench(out, monkeypatch) -> bench.Bench:
+    """The tiny sweep on made-up results (three rounds, one noisy, one point that lost requests), written
+    without plots (as if matplotlib were not installed: drawing takes seconds)."""
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     session = bench.Bench(replace(sweep.choose_sweep("tiny", PATHS, None, None), rounds=3))
     session.machine, session.date = machine_facts(TRANSPORTS.values()), "2026-12-04T06:00:00+00:00"
     session.transports = bench.facts(TRANSPORTS)
@@ -179,8 +181,8 @@ def made_up_bench(out) -> bench.Bench:
 
 
 @pytest.mark.timeout(20)
-def test_show_renders_the_bench_report_again_from_results_json(tmp_path, capsys):
-    made_up_bench(tmp_path / "bench")
+def test_show_renders_the_bench_report_again_from_results_json(tmp_path, capsys, monkeypatch):
+    made_up_bench(tmp_path / "bench", monkeypatch)
     written = (tmp_path / "bench" / "report.md").read_text()
     assert main(["show", str(tmp_path / "bench" / "results.json"), "--out", str(tmp_path / "again")]) == 0
     assert (tmp_path / "again" / "report.md").read_text() == written  # byte for byte, nothing run
@@ -191,8 +193,8 @@ def test_show_renders_the_bench_report_again_from_results_json(tmp_path, capsys)
 
 
 @pytest.mark.timeout(20)
-def test_show_reads_a_bench_file_of_the_previous_format_through_its_adapter(tmp_path, capsys):
-    made_up_bench(tmp_path / "bench")
+def test_show_reads_a_bench_file_of_the_previous_format_through_its_adapter(tmp_path, capsys, monkeypatch):
+    made_up_bench(tmp_path / "bench", monkeypatch)
     old = json.loads((tmp_path / "bench" / "results.json").read_text())
     old["format"] = "reqrep-bench/6"  # as version 6 wrote it: no transports' words, fewer path fields
     del old["transports"], old["sweep"]["payload_values"]
@@ -213,8 +215,8 @@ def test_show_reads_a_bench_file_of_the_previous_format_through_its_adapter(tmp_
     (["--markdown", "x.md"], "a bench's results.json is shown alone"),
     (["SECOND"], "a bench's results.json is shown alone"),
 ])
-def test_show_refuses_what_does_not_apply_to_a_bench_file(extra, message, tmp_path, capsys):
-    made_up_bench(tmp_path / "bench")
+def test_show_refuses_what_does_not_apply_to_a_bench_file(extra, message, tmp_path, capsys, monkeypatch):
+    made_up_bench(tmp_path / "bench", monkeypatch)
     saved = str(tmp_path / "bench" / "results.json")
     assert main(["show", saved, *(saved if each == "SECOND" else each for each in extra)]) == 2
     assert message in capsys.readouterr().err

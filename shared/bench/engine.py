@@ -233,7 +233,9 @@ def read(path: str, transports: Mapping[str, Transport]) -> tuple[dict, Measured
         raise UsageError(f"{path} is not a JSON file") from None
     kind = found.get("format") if isinstance(found, dict) else None
     if kind not in (FORMAT, PREVIOUS):
-        raise UsageError(f"{path} is not a bench file of a format reqrep reads ({FORMAT} or {PREVIOUS})")
+        what = f"a {kind} file" if isinstance(kind, str) else "not a bench file"
+        raise UsageError(f"{path} is {what}: `reqrep show` reads the results.json of `reqrep bench` in formats "
+                         f"{FORMAT} and {PREVIOUS}")
     data = found if kind == FORMAT else upgrade(found, transports)
     try:
         return data, measured_of(data)

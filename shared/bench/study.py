@@ -151,7 +151,7 @@ class Measured:
     @property
     def server_roles(self) -> list[str]:
         """What each transport calls its server ("broker", "server"), once each."""
-        return list(dict.fromkeys(facts["server_role"] for facts in self.transports.values()))
+        return list(dict.fromkeys(facts["server_role"] for facts in self.transports.values())) or ["server"]
 
     def meant_to_lose(self, record: Record) -> bool:
         return any(self.studies[name].expects_loss(record.point) for name in record.studies)
