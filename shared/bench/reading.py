@@ -10,6 +10,7 @@ from typing import Any
 from shared.bench.point import TEXT, Record
 from shared.bench.study import Measured, Study
 from shared.core.results import RunResult
+from shared.core.transport import BenchPath
 from shared.report.statistics import CONFIDENCE, Interval, paired_ratio
 
 NOT_RUN = "—"
@@ -77,6 +78,15 @@ def ratio_text(interval: Interval, digits: int = 3, unit: str = "") -> str:
         return NOT_RUN
     shown = f"{interval.median:.{digits}f}{unit}"
     return shown if interval.low is None else f"{shown} ({interval.low:.{digits}f}–{interval.high:.{digits}f})"
+
+
+def firsts_and_others(paths: list[BenchPath]) -> tuple[list[BenchPath], list[tuple[BenchPath, BenchPath]]]:
+    """Each transport's first path (the one its figures are compared by), and every other path with its own
+    transport's first."""
+    first: dict[str, BenchPath] = {}
+    for path in paths:
+        first.setdefault(path.transport, path)
+    return list(first.values()), [(path, first[path.transport]) for path in paths if path not in first.values()]
 
 
 def listed(items: Iterable[str], last: str = "and") -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -19,8 +19,10 @@ from shared.bench.reading import (
     NOT_RUN,
     Read,
     find,
+    firsts_and_others,
     listed,
     markdown_table,
+    measured,
     p50_of,
     paired,
     rate,
@@ -33,7 +35,6 @@ from shared.core.sizes import MIB, size_text
 from shared.report.statistics import Interval
 
 if TYPE_CHECKING:
-    from shared.core.results import RunResult
     from shared.core.transport import BenchPath
 
 KIND = "ndarray"  # the points' payload kind (shared.semantics.values.BENCH_VALUES)
@@ -72,16 +73,11 @@ class Arrays(Study):
         return found if found is not None and found.succeeded else None
 
     def firsts(self, sweep: Sweep) -> list[BenchPath]:
-        """Each transport's first path of arrays: the one its figures are compared by."""
-        first: dict[str, BenchPath] = {}
-        for path in self.paths(sweep):
-            first.setdefault(path.transport, path)
-        return list(first.values())
+        return firsts_and_others(self.paths(sweep))[0]
 
     def variants(self, sweep: Sweep) -> list[tuple[BenchPath, BenchPath]]:
         """(a transport's other path, its first path): a setting changed, zero-copy sends say."""
-        firsts = {path.transport: path for path in self.firsts(sweep)}
-        return [(path, firsts[path.transport]) for path in self.paths(sweep) if path not in firsts.values()]
+        return firsts_and_others(self.paths(sweep))[1]
 
     def paired(self, bench: Measured, top: BenchPath, bottom: BenchPath, size: int, read: Read = rate) -> Interval:
         """read(top) / read(bottom), paired over the rounds where both answered every request."""
@@ -139,6 +135,10 @@ class Arrays(Study):
         pairs = list(zip(firsts, firsts[1:], strict=False))
         counts = listed(f"{size_text(size)} {self.point(sweep, paths[0], size).requests:,}"
                         for size in self.sizes) if paths else ""
+
+        def cell(path: BenchPath, size: int, read: Read = rate, **shape: float) -> str:
+            return measured(self.record(bench, path, size), read, **shape)
+
         lines = ["## NumPy arrays", "",
                  f"Each request is one float64 array of the size given, echoed back and compared with what was sent "
                  f"(a `--payload` run of arrays; {sweep.requesters} requester{'s' * (sweep.requesters > 1)}, "
@@ -147,20 +147,15 @@ class Arrays(Study):
                  "**Throughput, requests/s** (higher is better), and the ratio of each transport's first path to "
                  "the next one's, paired per round:", "",
                  *markdown_table(["array", *(p.name for p in paths), *(f"{a.name} / {b.name}" for a, b in pairs)],
-                                 [[size_text(size), *(self.cell(bench, p, size, rate, 1, 0) for p in paths),
+                                 [[size_text(size), *(cell(p, size) for p in paths),
                                    *(ratio_text(self.paired(bench, a, b, size), 2) for a, b in pairs)]
                                   for size in self.sizes]),
                  "**p50 latency, ms** (lower is better), and arrays moved each way per second, MiB/s:", "",
                  *markdown_table(["array", *(p.name for p in paths), *(f"{p.name}, MiB/s" for p in firsts)],
-                                 [[size_text(size), *(self.cell(bench, p, size, p50_of, 1e-3, 2) for p in paths),
-                                   *(self.cell(bench, p, size, rate, size / MIB, 1) for p in firsts)]
+                                 [[size_text(size), *(cell(p, size, p50_of, scale=1e-3, digits=2) for p in paths),
+                                   *(cell(p, size, scale=size / MIB, digits=1) for p in firsts)]
                                   for size in self.sizes])]
         return lines + self.settings_table(bench) + self.breakdown(bench)
-
-    def cell(self, bench: Measured, path: BenchPath, size: int, read: Callable[[RunResult], float], scale: float,
-             digits: int) -> str:
-        record = self.record(bench, path, size)
-        return f"{record.median(read) * scale:,.{digits}f}" if record is not None else NOT_RUN
 
     def settings_table(self, bench: Measured) -> list[str]:
         variants = self.variants(bench.sweep)

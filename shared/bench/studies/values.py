@@ -14,6 +14,7 @@ from shared.bench.point import VALUES, Point, Record
 from shared.bench.reading import (
     NOT_RUN,
     find,
+    firsts_and_others,
     listed,
     markdown_table,
     p50_of,
@@ -51,11 +52,7 @@ class Values(Study):
     def pairs(self, sweep: Sweep) -> list[tuple[BenchPath, BenchPath]]:
         """(top, bottom) ratios to show: each transport's first path over the next transport's, then every other
         path over its own transport's first."""
-        first: dict[str, BenchPath] = {}
-        for path in self.paths(sweep):
-            first.setdefault(path.transport, path)
-        firsts = list(first.values())
-        others = [(path, first[path.transport]) for path in self.paths(sweep) if path not in firsts]
+        firsts, others = firsts_and_others(self.paths(sweep))
         return [*zip(firsts, firsts[1:], strict=False), *others]
 
     def paired(self, bench: Measured, top: BenchPath, bottom: BenchPath) -> Interval:
