@@ -62,17 +62,18 @@ from shared.semantics.values import BENCH_VALUES, Payload, refusals
 # - reqrep-bench/2: studies. `sweep.studies` lists the preset's studies with their parameters, `studies` holds
 #   each study's figures by name; a point's `options` (its run options beyond the counts: retries, fault,
 #   record_latency, delay_ms ...); each round's record carries its `round`, and `errors` are {round, error}.
-# - reqrep-bench/3: a point's `payload_kind`: "text" (the echo text padded to `payload_bytes`) or "ndarray" (one
-#   float64 array of `payload_bytes`, sent as a --payload run sends values); each round of a point of values
-#   carries `codec_costs` (shared/bench/codec_cost.py, measured in the point's process once its run has ended).
+# - reqrep-bench/3: a point's `payload_kind`: "text" (the echo text padded to `payload_bytes`) or "ndarray"
+#   (one float64 array of `payload_bytes`, sent as a --payload run sends values); each round of a point of
+#   values carries `codec_costs` (shared/bench/codec_cost.py, measured in the point's process once its run has
+#   ended).
 # - reqrep-bench/4: the payload kind "values", the user's own (`--payload`, the values preset), whose
 #   `payload_bytes` is only about their size; `sweep.payload` names the file, `sweep.left_out` gives, by path,
 #   why a path whose codec cannot carry them was left out; a point's "median" adds "pss_peak_mib_total".
 # - reqrep-bench/5: a point's "stalls" ({round, stall}); its "median" leaves the stalled rounds out, unless
 #   every round stalled.
-# - reqrep-bench/6: per-path verdicts: the stalls study's "ratios" become "judged" ({path and mode: ratio, met},
-#   lockstep paths that do not stall) and "not_judged" ({path: why}); the recording and soak studies' "paths"
-#   each add "met".
+# - reqrep-bench/6: per-path verdicts: the stalls study's "ratios" become "judged" ({path and mode: ratio,
+#   met}, lockstep paths that do not stall) and "not_judged" ({path: why}); the recording and soak studies'
+#   "paths" each add "met".
 # - reqrep-bench/7: "transports" (title, server role); every BenchPath field under `sweep.paths`;
 #   `sweep.payload_values`; a point's "cut_short"; a round's "seconds" unrounded; the studies' paired ratios
 #   become intervals (Interval.to_json) in place of lists of per-round ratios. Version 6 is read through
@@ -210,7 +211,7 @@ def facts(transports: Mapping[str, Transport]) -> dict[str, dict]:
     return {name: {"title": each.title, "server_role": each.server_role} for name, each in transports.items()}
 
 
-# ---- results.json ----------------------------------------------------------------------------------------------
+# ---- results.json ------------------------------------------------------------------------------------------
 def document(bench: Measured) -> dict:
     """results.json: what was measured, each study's summary beside it."""
     return {"format": FORMAT, "date": bench.date, "seconds": round(bench.seconds, 1),

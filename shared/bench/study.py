@@ -28,7 +28,8 @@ class Study(ABC):
     the preset's (`Sweep`), so that `--requests` and `--timeout` apply to every study alike."""
 
     name: ClassVar[str]  # what a point's `studies` and results.json's `studies` call it
-    # The paths it runs on: each transport's own, and those whose BenchPath.studies name the study or its group.
+    # The paths it runs on: each transport's own, and those whose BenchPath.studies name the study or its
+    # group.
     group: ClassVar[str] = ""
 
     def paths(self, sweep: Sweep) -> list[BenchPath]:

@@ -52,8 +52,9 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("soak", "a long run per transport: does memory grow?", (Soak(),), requests=500_000, requesters=5,
           responders=5),
     Sweep("soak-tiny", "the soak study in seconds", (Soak(),), requests=3000),
-    # A hang at 98%: after it a pushing broker pays a timeout for nearly every request, a pulling path one. The
-    # target needs a healthy run several times the timeout (30,000 requests); two rounds take about 6 minutes.
+    # A hang at 98%: after it a pushing broker pays a timeout for nearly every request, a pulling path one.
+    # The target needs a healthy run several times the timeout (30,000 requests); two rounds take about 6
+    # minutes.
     Sweep("faults", "push against pull: a responder killed or hung mid-run and uneven service times, with reqrep's "
           "retries and by themselves, on every path of the fault study: minutes",
           (Dispatch(("kill", "hang@98%"), ("slow:1%:50ms", "slow:0.5%:50ms", "exp:1ms")),

@@ -65,7 +65,7 @@ class Dispatch(Study):
     def hangs(self, sweep: Sweep) -> list[str]:
         return [f for f in self.faults if parse_fault(f, sweep.responders).kind == "hang"]
 
-    # ---- figures ----------------------------------------------------------------------------------------------
+    # ---- figures -------------------------------------------------------------------------------------------
     def against_healthy(self, bench: Measured, path: BenchPath, options: dict, read: Read = seconds) -> Interval:
         """read(case) / read(healthy), paired over the rounds where both gave a result."""
         return paired(self.record(bench, path, options), self.record(bench, path, {}), read)
@@ -115,7 +115,7 @@ class Dispatch(Study):
             found[f"{path.name} / {own.name}"] = paired(mine, theirs)
         return found
 
-    # ---- the console and report.md ---------------------------------------------------------------------------
+    # ---- the console and report.md -------------------------------------------------------------------------
     def verdict(self, bench: Measured) -> str:
         summary = self.summary(bench)
         if not summary["cases"] or not any(case["rounds"] for case in summary["cases"]):

@@ -94,7 +94,7 @@ class Arrays(Study):
         codec = found["passes"] * (found["encode_us"] + found["decode_us"])
         return found | {"codec_us": round(codec, 1), "p50_us": p50, "rest_us": round(p50 - codec, 1)}
 
-    # ---- results.json and the console ------------------------------------------------------------------------
+    # ---- results.json and the console ----------------------------------------------------------------------
     def summary(self, bench: Measured) -> dict:
         sweep, figures = bench.sweep, {}
         for path in self.paths(sweep):
@@ -128,7 +128,7 @@ class Arrays(Study):
         return {"ndarray.png": ("p50 latency and arrays moved per second against the array's size, per path "
                                 "(log-log).", partial(bench_plots.arrays, self))}
 
-    # ---- report.md ------------------------------------------------------------------------------------------
+    # ---- report.md -----------------------------------------------------------------------------------------
     def section(self, bench: Measured) -> list[str]:
         sweep = bench.sweep
         paths, firsts = self.paths(sweep), self.firsts(sweep)

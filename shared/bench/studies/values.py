@@ -58,7 +58,7 @@ class Values(Study):
     def paired(self, bench: Measured, top: BenchPath, bottom: BenchPath) -> Interval:
         return paired(self.record(bench, top), self.record(bench, bottom))
 
-    # ---- results.json and the console ------------------------------------------------------------------------
+    # ---- results.json and the console ----------------------------------------------------------------------
     def summary(self, bench: Measured) -> dict:
         sweep, paths = bench.sweep, {}
         for path in self.paths(sweep):
@@ -80,7 +80,7 @@ class Values(Study):
         shown = ", ".join(f"{name} {found.median:.2f}×" for name, found in ratios)
         return f"Your values ({bench.sweep.payload.source}), throughput: {shown}."
 
-    # ---- report.md ------------------------------------------------------------------------------------------
+    # ---- report.md -----------------------------------------------------------------------------------------
     def section(self, bench: Measured) -> list[str]:
         sweep = bench.sweep
         payload, paths = sweep.payload, self.paths(sweep)
