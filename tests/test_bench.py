@@ -29,7 +29,7 @@ TABLES = ("## Throughput against payload size", "## Latency against payload size
           "## Stalls around 16 KiB", "## Memory per role", "| 32 KiB / 1 KiB |")
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 def test_a_tiny_sweep_writes_results_report_and_plots(tmp_path):
     out = tmp_path / "bench"
     done = reqrep("bench", "--preset", "tiny", "--out", str(out), "--quiet", timeout=110)
@@ -61,6 +61,8 @@ def test_a_tiny_sweep_writes_results_report_and_plots(tmp_path):
     for heading in TABLES:
         assert heading in report, heading
     assert "| native-stock | processes |" in report
+    again = reqrep("show", str(out / "results.json"), "--out", str(tmp_path / "again"), timeout=60)
+    assert again.returncode == 0 and (tmp_path / "again" / "report.md").read_text() == report, again.stderr
 
     if importlib.util.find_spec("matplotlib") is None:
         assert "matplotlib is not installed" in report
@@ -142,6 +144,7 @@ def test_the_report_without_matplotlib_and_with_a_lost_point(tmp_path, monkeypat
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails as if it were not installed
     session = bench.Bench(replace(sweep.choose_sweep("tiny", PATHS, None, None), rounds=3))
     session.machine, session.date = machine_facts(TRANSPORTS.values()), "2026-11-26T12:00:00+00:00"
+    session.transports = bench.facts(TRANSPORTS)
     for point, studies in session.plan.items():
         record = session.records[point] = bench.Record(point, studies)
         large = point.payload_bytes > 16 * 1024 and point.path == "native"
@@ -154,11 +157,69 @@ def test_the_report_without_matplotlib_and_with_a_lost_point(tmp_path, monkeypat
     report = (tmp_path / "out" / "report.md").read_text()
     assert "matplotlib is not installed" in report
     assert "lost 3" in report and "## Points that lost requests" in report and "requester 0: no reply" in report
-    assert "| native | processes | 100 | 250 | 2.5× |" in report
+    assert "| native | processes | 100 | 250 | 2.5× (" in report  # the median of the paired rounds, its interval
     assert "3 × p50 at 1 KiB: met (2 judged). Not judged: native-stock (known to stall from 16 KiB on" in report, [
         line for line in report.splitlines() if line.startswith("Target")]
     assert "| native | processes | 10.0 | 12.0 | 11.0 | 13.0 |  | 46.0 |" in report  # PSS, summed
     assert len(session.lost) == 1 and json.loads((tmp_path / "out" / "results.json").read_text())["lost"] == 1
+
+
+def made_up_bench(out, monkeypatch) -> bench.Bench:
+    """The tiny sweep on made-up results (three rounds, one noisy, one point that lost requests), written
+    without plots (as if matplotlib were not installed: drawing takes seconds)."""
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    session = bench.Bench(replace(sweep.choose_sweep("tiny", PATHS, None, None), rounds=3))
+    session.machine, session.date = machine_facts(TRANSPORTS.values()), "2026-12-04T06:00:00+00:00"
+    session.transports = bench.facts(TRANSPORTS)
+    for point, studies in session.plan.items():
+        record = session.records[point] = bench.Record(point, studies)
+        for n, p50 in enumerate((100.0, 5000.0, 90.0 if point.path != "native-stock" else 40_000.0), start=1):
+            record.results[n] = made_up_result(point, p50, 3 if (point.concurrency, n) == ("threads", 2) else 0)
+            record.results[n].seconds = 1.0 + n / 7
+    bench_report.write(session, prepare_out(str(out)))
+    return session
+
+
+@pytest.mark.timeout(20)
+def test_show_renders_the_bench_report_again_from_results_json(tmp_path, capsys, monkeypatch):
+    made_up_bench(tmp_path / "bench", monkeypatch)
+    written = (tmp_path / "bench" / "report.md").read_text()
+    assert main(["show", str(tmp_path / "bench" / "results.json"), "--out", str(tmp_path / "again")]) == 0
+    assert (tmp_path / "again" / "report.md").read_text() == written  # byte for byte, nothing run
+    console = capsys.readouterr().out
+    assert "points lost requests" in console and "Target, p50 at 32 KiB" in console
+    assert main(["show", str(tmp_path / "bench" / "results.json")]) == 0
+    assert capsys.readouterr().out == written  # without --out: report.md on the terminal
+
+
+@pytest.mark.timeout(20)
+def test_show_reads_a_bench_file_of_the_previous_format_through_its_adapter(tmp_path, capsys, monkeypatch):
+    made_up_bench(tmp_path / "bench", monkeypatch)
+    old = json.loads((tmp_path / "bench" / "results.json").read_text())
+    old["format"] = "reqrep-bench/6"  # as version 6 wrote it: no transports' words, fewer path fields
+    del old["transports"], old["sweep"]["payload_values"]
+    for path in old["sweep"]["paths"].values():
+        for key in ("stalls_above", "studies", "pushes", "batches"):
+            del path[key]
+    for point in old["points"]:
+        del point["cut_short"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    upgraded = tmp_path / "upgraded.json"
+    assert main(["show", str(tmp_path / "old.json"), "--out", str(tmp_path / "again"), "--json", str(upgraded)]) == 0
+    assert (tmp_path / "again" / "report.md").read_text() == (tmp_path / "bench" / "report.md").read_text()
+    assert json.loads(upgraded.read_text())["format"] == bench.FORMAT
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("extra, message", [
+    (["--markdown", "x.md"], "a bench's results.json is shown alone"),
+    (["SECOND"], "a bench's results.json is shown alone"),
+])
+def test_show_refuses_what_does_not_apply_to_a_bench_file(extra, message, tmp_path, capsys, monkeypatch):
+    made_up_bench(tmp_path / "bench", monkeypatch)
+    saved = str(tmp_path / "bench" / "results.json")
+    assert main(["show", saved, *(saved if each == "SECOND" else each for each in extra)]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_the_plan_shares_points_and_sizes_requests_by_payload():

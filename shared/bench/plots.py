@@ -1,36 +1,36 @@
 """The bench's PNG plots, drawn with matplotlib when it is installed (the `plot` extra): throughput against
 payload size per path, latency percentiles per path, memory per role, memory over a soak, arrays by size. Each
-is a study's (see its `figures`): draw(study, bench, Figure) returns the figure."""
+is a study's (see its `figures`): draw(study, bench, Figure) returns the figure. Below the studies: a study
+is read here by its fields (payloads, sizes ...), never imported."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
+from shared.bench.point import Record
+from shared.bench.study import Draw, Measured, Study
 from shared.core.config import CONCURRENCY
 from shared.core.sizes import MIB, size_text
-
-if TYPE_CHECKING:  # the studies import this module, and bench.py the studies: the names are for the hints only
-    from shared.bench.engine import Bench, Record
-    from shared.bench.studies.memory import Memory
-    from shared.bench.studies.ndarray import Arrays
-    from shared.bench.studies.payload import Payloads
-    from shared.bench.studies.soak import Soak
-    from shared.bench.study import Draw, Study
 
 COLOURS = ("tab:blue", "tab:orange", "tab:red", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
 LINES = {"processes": ("-", "o"), "threads": ("--", "s"), "asyncio": (":", "^")}
 LATENCY_LINES = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9"))
-# The kinds of role a run has, as the memory study groups them (label, RoleUsage kinds): its table and figure alike.
-ROLE_KINDS = (("parent", ("parent",)), ("broker or server", ("broker", "server")), ("responder", ("responder",)),
-              ("requester", ("requester",)), ("one process, all roles", ("process",)))
 KIND_COLOURS = ("tab:gray", "tab:purple", "tab:olive", "tab:cyan", "tab:brown")
 DPI = 100
 
 
-def payload_series(study: Payloads, bench: Bench, path: str, concurrency: str) -> list[Record]:
+def role_kinds(bench: Measured) -> list[tuple[str, tuple[str, ...]]]:
+    """The kinds of role a run has, as the memory study groups them (label, RoleUsage kinds), its table and
+    figure alike: the transports' server roles ("broker", "server") are one group."""
+    servers = tuple(bench.server_roles)
+    return [("parent", ("parent",)), (" or ".join(servers), servers), ("responder", ("responder",)),
+            ("requester", ("requester",)), ("one process, all roles", ("process",))]
+
+
+def payload_series(study: Any, bench: Measured, path: str, concurrency: str) -> list[Record]:
     """The payload study's successful points of one path and mode, smallest payload first."""
     found = [r for r in bench.records.values() if r.succeeded and study.name in r.studies and r.point.path == path
              and r.point.concurrency == concurrency]
@@ -45,16 +45,16 @@ def payload_axis(axes, payloads: list[int]) -> None:
     axes.grid(True, which="major", alpha=0.3)
 
 
-def subtitle(bench: Bench) -> str:
+def subtitle(bench: Measured) -> str:
     m = bench.machine
     return f"reqrep bench {bench.sweep.preset}, {bench.date[:10]}, {m.get('cores')} cores, Python {m.get('python')}"
 
 
-def names(study: Study, bench: Bench) -> list[str]:
+def names(study: Study, bench: Measured) -> list[str]:
     return [path.name for path in study.paths(bench.sweep)]
 
 
-def throughput(study: Payloads, bench: Bench, figure_class) -> object:
+def throughput(study: Any, bench: Measured, figure_class) -> object:
     figure = figure_class(figsize=(11, 4.5), dpi=DPI, layout="constrained")
     rate, volume = figure.subplots(1, 2)
     for index, path in enumerate(names(study, bench)):
@@ -78,7 +78,7 @@ def throughput(study: Payloads, bench: Bench, figure_class) -> object:
     return figure
 
 
-def latency(study: Payloads, bench: Bench, figure_class) -> object:
+def latency(study: Any, bench: Measured, figure_class) -> object:
     paths = names(study, bench)
     columns = 2 if len(paths) > 1 else 1
     figure = figure_class(figsize=(11, 3.6 * math.ceil(len(paths) / columns)), dpi=DPI, layout="constrained")
@@ -100,7 +100,7 @@ def latency(study: Payloads, bench: Bench, figure_class) -> object:
     return figure
 
 
-def memory(study: Memory, bench: Bench, figure_class) -> object:
+def memory(study: Any, bench: Measured, figure_class) -> object:
     sweep, payloads = bench.sweep, study.payloads
     figure = figure_class(figsize=(11, 1.2 + 0.45 * len(names(study, bench)) * len(sweep.modes) * len(payloads)),
                           dpi=DPI, layout="constrained")
@@ -111,7 +111,7 @@ def memory(study: Memory, bench: Bench, figure_class) -> object:
                 and r.point.concurrency == c and r.point.payload_bytes == payload]
         labels = [f"{r.point.path}, {r.point.concurrency}" for r in rows]
         left = [0.0] * len(rows)
-        for (kind, kinds), colour in zip(ROLE_KINDS, KIND_COLOURS, strict=True):
+        for (kind, kinds), colour in zip(role_kinds(bench), KIND_COLOURS, strict=True):
             widths = [sum(role.pss_peak_mib for role in r.first.roles if role.kind in kinds) for r in rows]
             axes.barh(labels, widths, left=left, color=colour, label=kind)
             left = [a + b for a, b in zip(left, widths, strict=True)]
@@ -123,7 +123,7 @@ def memory(study: Memory, bench: Bench, figure_class) -> object:
     return figure
 
 
-def soak(study: Soak, bench: Bench, figure_class) -> object:
+def soak(study: Any, bench: Measured, figure_class) -> object:
     figure = figure_class(figsize=(11, 4), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     for index, (path, result) in enumerate(study.timelines(bench).items()):
@@ -139,7 +139,7 @@ def soak(study: Soak, bench: Bench, figure_class) -> object:
     return figure
 
 
-def arrays(study: Arrays, bench: Bench, figure_class) -> object:
+def arrays(study: Any, bench: Measured, figure_class) -> object:
     figure = figure_class(figsize=(11, 4.5), dpi=DPI, layout="constrained")
     latency, volume = figure.subplots(1, 2)
     for index, path in enumerate(study.paths(bench.sweep)):
@@ -159,7 +159,7 @@ def arrays(study: Arrays, bench: Bench, figure_class) -> object:
     return figure
 
 
-def draw(bench: Bench, out: Path, figures: Mapping[str, tuple[str, Draw]]) -> dict[str, str] | None:
+def draw(bench: Measured, out: Path, figures: Mapping[str, tuple[str, Draw]]) -> dict[str, str] | None:
     """The studies' figures as PNG files in `out`: {file name: caption}; None when matplotlib is not installed."""
     if not figures:
         return {}

@@ -1,21 +1,25 @@
 """What `reqrep bench` leaves for people: the progress bar over the whole plan, results.json, report.md (an
 introduction, then each study's section: tables a reader understands without the code, each with a sentence on
-what it shows) and the studies' plots (bench_plots)."""
+what it shows) and the studies' plots (shared/bench/plots.py). report.md, the plots and the console's lines are
+rendered from results.json's document alone, so that `reqrep show results.json` renders them again."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from shared.bench import plots as bench_plots
-from shared.bench.engine import Bench, SweepProgress
-from shared.bench.sweep import Sweep
+from shared.bench.engine import SweepProgress, document, measured_of, read
+from shared.bench.reading import RATIOS, listed
+from shared.bench.study import Measured, Sweep
 from shared.core.machine import machine_sentence
 from shared.core.outputs import write_json, write_text
+from shared.core.transport import Transport
 
 
 @contextlib.contextmanager
@@ -38,7 +42,7 @@ def sweep_bar(console: Console, enabled: bool, runs: int) -> Iterator[SweepProgr
 
 
 # ---- the sections ------------------------------------------------------------------------------------------
-def introduction(bench: Bench) -> list[str]:
+def introduction(bench: Measured) -> list[str]:
     sweep = bench.sweep
     lines = [f"# reqrep bench: the {sweep.preset} preset", "",
              f"Measured {bench.date[:10]} at {bench.date[11:16]} UTC on {machine_sentence(bench.machine)}. "
@@ -48,10 +52,10 @@ def introduction(bench: Bench) -> list[str]:
              "responders unless a table says otherwise, each requester sending its next request when the reply to "
              "the last one came (window 1) unless a table gives a window; every role a process unless the table "
              "says threads (every role a thread of one process) or asyncio (every responder and requester a task "
-             "of one event loop, the broker or server a thread). Throughput counts from the moment every "
-             "requester is released until the last reply; latency is the time from sending a request to "
+             f"of one event loop, the {listed(bench.server_roles, 'or')} a thread). Throughput counts from the "
+             "moment every requester is released until the last reply; latency is the time from sending a request to "
              "receiving its reply. The machine may be shared, so absolute numbers vary from one bench to the "
-             "next: read the ratios between paths measured side by side." + (
+             f"next: read the ratios between paths measured side by side. {RATIOS}" + (
                  f" Each figure is the median of the point's {sweep.rounds} rounds, each round a whole pass over the "
                  "plan, so that a point's rounds are apart in time; a table that lists every round says so."
                  if sweep.rounds > 1 else ""), ""]
@@ -60,7 +64,7 @@ def introduction(bench: Bench) -> list[str]:
         lines += ["**Interrupted:** the bench was stopped before its end; the tables hold the points measured."
                   + (f" The point under way then ({under_way}) was cut short, and counts as not run." if under_way
                      else ""), ""]
-    ran = {point.path for point in bench.plan}
+    ran = {path.name for study in sweep.studies for path in study.paths(sweep)}
     lines += ["| path | what travels, and how |", "|---|---|"]
     lines += [f"| {path.name} | {path.description} |" for path in sweep.paths if path.name in ran]
     return [*lines, ""]
@@ -74,7 +78,7 @@ def workload(sweep: Sweep) -> str:
             "is the request and 10 bytes more), the seed's text otherwise")
 
 
-def plots_section(bench: Bench, plots: dict[str, str] | None) -> list[str]:
+def plots_section(bench: Measured, plots: dict[str, str] | None) -> list[str]:
     """The plots the studies drew, with their captions: {file name: caption}, or None without matplotlib."""
     if not any(study.figures() for study in bench.sweep.studies):
         return []
@@ -82,14 +86,14 @@ def plots_section(bench: Bench, plots: dict[str, str] | None) -> list[str]:
         return ["## Plots", "", "No plots: the bench was interrupted before its end.", ""]
     if plots is None:
         return ["## Plots", "", "matplotlib is not installed, so there are no plots: `pip install 'reqrep[plot]'` "
-                "and run the bench again to draw them.", ""]
+                "and `reqrep show results.json --out DIR` draws them from the results.", ""]
     lines = ["## Plots", ""]
     for name, caption in plots.items():
         lines += [f"![{caption}]({name})", "", caption, ""]
     return lines
 
 
-def lost_section(bench: Bench) -> list[str]:
+def lost_section(bench: Measured) -> list[str]:
     if not bench.lost:
         return []
     lines = ["## Points that lost requests", ""]
@@ -100,7 +104,7 @@ def lost_section(bench: Bench) -> list[str]:
     return [*lines, ""]
 
 
-def stalled_section(bench: Bench) -> list[str]:
+def stalled_section(bench: Measured) -> list[str]:
     """The rounds with retries and no fault inflicted: their medians leave them out, unless all stalled."""
     stalled = [(record, n, result.stall) for record in bench.records.values()
                for n, result in sorted(record.results.items()) if result.stall]
@@ -113,22 +117,58 @@ def stalled_section(bench: Bench) -> list[str]:
     return [*lines, ""]
 
 
-def report_markdown(bench: Bench, plots: dict[str, str] | None) -> str:
+def report_markdown(bench: Measured, plots: dict[str, str] | None) -> str:
     sections = [introduction(bench), *(study.section(bench) for study in bench.sweep.studies),
                 plots_section(bench, plots), stalled_section(bench), lost_section(bench)]
     return "\n".join(line for section in sections for line in section)
 
 
-def write(bench: Bench, out: Path) -> list[Path]:
-    """results.json, the plots (not after an interruption: quitting should be quick) and report.md."""
-    write_json(str(out / "results.json"), bench.to_json())
+def publish(bench: Measured, out: Path) -> tuple[Measured, list[Path]]:
+    """results.json, then what it measured as read back from it, with report.md and the plots rendered from
+    that (no plots after an interruption: quitting should be quick)."""
+    saved = document(bench)
+    write_json(str(out / "results.json"), saved)
+    again = measured_of(json.loads(json.dumps(saved)))  # exactly what `reqrep show` will read
+    return again, [out / "results.json", *render(again, out, plots=not bench.interrupted)]
+
+
+def write(bench: Measured, out: Path) -> list[Path]:
+    return publish(bench, out)[1]
+
+
+def render(bench: Measured, out: Path, plots: bool = True) -> list[Path]:
+    """report.md and the plots in `out`, from what a bench measured."""
     figures = {name: figure for study in bench.sweep.studies for name, figure in study.figures().items()}
-    plots = {} if bench.interrupted else bench_plots.draw(bench, out, figures)
-    write_text(out / "report.md", report_markdown(bench, plots))
-    return [out / "results.json", out / "report.md", *(out / name for name in plots or {})]
+    drawn = bench_plots.draw(bench, out, figures) if plots else {}
+    write_text(out / "report.md", report_markdown(bench, drawn))
+    return [out / "report.md", *(out / name for name in drawn or {})]
 
 
-def tally(bench: Bench) -> str:
+def is_bench(path: str) -> bool:
+    """Whether `path` is a results.json of `reqrep bench` (any version); a file that is not says so elsewhere."""
+    try:
+        with open(path, encoding="utf-8") as saved:
+            found = json.load(saved)
+    except (OSError, ValueError):
+        return False
+    return isinstance(found, dict) and str(found.get("format", "")).startswith("reqrep-bench/")
+
+
+def show(path: str, transports: Mapping[str, Transport], out: Path | None, saved: str | None) -> list[str]:
+    """`reqrep show results.json`: the report again, nothing run; report.md and the plots written in `out`
+    when given (then the console's lines are returned), else report.md's text; `saved`: the document written
+    again in the current format."""
+    data, bench = read(path, transports)
+    if saved:
+        write_json(saved, data)
+    if out is None:  # the plots named as the bench drew them beside results.json
+        beside = {name: caption for study in bench.sweep.studies for name, (caption, _) in study.figures().items()
+                  if (Path(path).parent / name).exists()}
+        return report_markdown(bench, beside or (None if not bench.interrupted else {})).splitlines()
+    return summary(bench, render(bench, out, plots=not bench.interrupted))
+
+
+def tally(bench: Measured) -> str:
     failed = bench.lost
     meant = [r for r in bench.records.values() if r.failed and r not in failed and bench.meant_to_lose(r)]
     lost = (f"{len(failed)} points lost requests (listed at the end)" if failed else
@@ -136,10 +176,10 @@ def tally(bench: Bench) -> str:
     rounds = f" ({bench.runs} of {bench.planned} runs: {bench.sweep.rounds} rounds)" if bench.sweep.rounds > 1 else ""
     measured = sum(1 for record in bench.records.values() if record.results or record.errors)
     stopped = "; interrupted" if bench.interrupted else ""
-    return f"{measured} of {len(bench.plan)} points{rounds} in {bench.seconds:,.0f} s; {lost}{stopped}"
+    return f"{measured} of {bench.points_planned} points{rounds} in {bench.seconds:,.0f} s; {lost}{stopped}"
 
 
-def summary(bench: Bench, written: list[Path]) -> list[str]:
+def summary(bench: Measured, written: list[Path]) -> list[str]:
     lines = [tally(bench), *(verdict for study in bench.sweep.studies if (verdict := study.verdict(bench)))]
     lines += [f"lost requests: {line[2:]}" for line in lost_section(bench)[2:-1]]
     drawn = any(path.suffix == ".png" for path in written)

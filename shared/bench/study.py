@@ -1,66 +1,25 @@
-"""What a `reqrep bench` study is: one question the bench answers, as the points (runs) it needs and the report
-section that answers it from their records. Each study lives in a module of `shared/bench/studies/`; presets
-(shared/bench/sweep.py) are named sets of them. Also here: what every section reads its records with."""
+"""What a `reqrep bench` is made of, below its studies: a study (one question the bench answers, as the points it
+needs and the report section that answers it), a sweep (a preset made ready to run: its studies and the counts
+they share), the plan of a sweep, and what was measured (the read interface every study, plot and report reads;
+shared/bench/engine.py fills it, or reads it back from results.json). The presets are in shared/bench/sweep.py."""
 
 from __future__ import annotations
 
 import dataclasses
-import statistics
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
-from shared.core.bench_paths import EVERY_STUDY
-from shared.core.results import RunResult
-from shared.core.sizes import size_text
+from shared.bench.point import TEXT, Point, Record, run_options
+from shared.core.bench_paths import EVERY_STUDY, BenchPath
+from shared.core.config import CONCURRENCY
+from shared.core.sizes import KIB
+from shared.semantics.values import Payload
 
-if TYPE_CHECKING:  # bench.py and sweep.py import this module: the names are for the type hints only
-    from shared.bench.engine import Bench, Record
-    from shared.bench.sweep import Sweep
-    from shared.core.bench_paths import BenchPath
-
-NOT_RUN = "—"
-Draw = Callable[["Bench", type], object]  # (bench, matplotlib's Figure class) -> the figure
-
-
-TEXT = "text"  # a point's payload kind: the echo workload's text, padded to payload_bytes
-VALUES = "values"  # another: the user's own values (bench --payload), payload_bytes only about their size
-
-
-@dataclasses.dataclass(frozen=True)
-class Point:
-    """One run of the bench: a path with its counts, and any further run options (RunConfig fields such as
-    `retries`, `fault`, `record_latency`, `delay_ms`) as sorted (name, value) pairs. Its requests are the echo
-    workload's text padded to payload_bytes, or values of another kind of that size
-    (shared.semantics.values.BENCH_VALUES: `ndarray`), sent as a `--payload` run sends the user's, or the
-    user's own (VALUES: the sweep's payload)."""
-
-    path: str
-    concurrency: str
-    payload_bytes: int
-    window: int
-    requesters: int
-    responders: int
-    requests: int
-    options: tuple[tuple[str, Any], ...] = ()
-    payload_kind: str = TEXT
-
-    def option(self, name: str, default: Any = None) -> Any:
-        return dict(self.options).get(name, default)
-
-    def label(self) -> str:
-        shown = "".join(f", {name.replace('_', ' ')} {value}" for name, value in self.options)
-        kind = f" {self.payload_kind}" if self.payload_kind != TEXT else ""
-        return (f"{self.path} {self.concurrency} {size_text(self.payload_bytes)}{kind} window {self.window} "
-                f"{self.requesters}×{self.responders}{shown}")
-
-    def to_json(self) -> dict:
-        return {**dataclasses.asdict(self), "options": dict(self.options)}
-
-
-def run_options(**given: Any) -> tuple[tuple[str, Any], ...]:
-    """A point's further run options, leaving out those not set (None)."""
-    return tuple(sorted((name, value) for name, value in given.items() if value is not None))
+SCALE_BYTES = 8 * KIB  # requests per point fall as payloads grow past this, so that each point takes about as long
+MIN_PER_REQUESTER = 4  # however large the payload, every requester sends a few
+Draw = Callable[["Measured", type], object]  # (what was measured, matplotlib's Figure class) -> the figure
 
 
 class Study(ABC):
@@ -69,7 +28,8 @@ class Study(ABC):
     the preset's (`Sweep`), so that `--requests` and `--timeout` apply to every study alike."""
 
     name: ClassVar[str]  # what a point's `studies` and results.json's `studies` call it
-    # The paths it runs on: each transport's own, and those whose BenchPath.studies name the study or its group.
+    # The paths it runs on: each transport's own, and those whose BenchPath.studies name the study or its
+    # group.
     group: ClassVar[str] = ""
 
     def paths(self, sweep: Sweep) -> list[BenchPath]:
@@ -81,14 +41,14 @@ class Study(ABC):
         """The runs it needs, in the order they should run (the same point asked twice runs once)."""
 
     @abstractmethod
-    def section(self, bench: Bench) -> list[str]:
+    def section(self, bench: Measured) -> list[str]:
         """Its part of report.md, Markdown lines: each table with a sentence on what it shows."""
 
-    def summary(self, bench: Bench) -> dict:
-        """Its figures for results.json, beside the raw rounds."""
+    def summary(self, bench: Measured) -> dict:
+        """Its figures and verdicts for results.json, as data, beside the raw rounds."""
         return {}
 
-    def verdict(self, bench: Bench) -> str:
+    def verdict(self, bench: Measured) -> str:
         """One line for the console when the bench ends: a target met or not; empty for none."""
         return ""
 
@@ -108,93 +68,102 @@ class Study(ABC):
         return {"study": self.name, **dataclasses.asdict(self)}
 
 
-# ---- reading records ---------------------------------------------------------------------------------------
-def records_of(bench: Bench, study: Study) -> list[Record]:
-    """The records of the points a study asked for, in the order they ran."""
-    return [record for record in bench.records.values() if study.name in record.studies]
+@dataclass(frozen=True)
+class Sweep:
+    """A preset made ready to run: its studies, and what their points share. Studies share points too: a run
+    that serves two tables runs once."""
+
+    preset: str
+    description: str  # one line for --help
+    studies: tuple[Study, ...]
+    requests: int  # per point (at small payloads: fewer as payloads grow)
+    stall_requests: int = 60  # the most for a path that stalls at a payload size, where each request waits ~80 ms
+    rounds: int = 1  # passes over the whole plan; each figure is the median of a point's rounds
+    timeout: float = 10.0
+    requesters: int = 2
+    responders: int = 2
+    reference_payload: int = KIB  # the payload of the studies that do not vary it, where they pad requests
+    paths: tuple[BenchPath, ...] = ()  # every transport's paths, the registry's order
+    modes: tuple[str, ...] = CONCURRENCY  # the concurrency modes the sweep runs (processes always)
+    payload: Payload | None = None  # the user's values (--payload), for the points of the values study
+    left_out: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (path, why): paths whose codec cannot carry them
+
+    def path(self, name: str) -> BenchPath:
+        return next(path for path in self.paths if path.name == name)
+
+    def requests_for(self, path: BenchPath, payload: int, requesters: int) -> int:
+        scaled = self.requests * SCALE_BYTES // (SCALE_BYTES + payload)
+        if path.stalls_above and payload >= path.stalls_above:
+            scaled = min(scaled, self.stall_requests)
+        return max(scaled, requesters * MIN_PER_REQUESTER)
+
+    def point(self, path: BenchPath, concurrency: str = "processes", payload: int = 0, *, window: int | None = None,
+              requesters: int | None = None, responders: int | None = None, payload_kind: str = TEXT,
+              **further: Any) -> Point:
+        """A point of `path` with the sweep's counts unless given; `further` run options left out when None."""
+        requesters = requesters or self.requesters
+        return Point(path.name, concurrency, payload, window or path.window, requesters, responders or self.responders,
+                     self.requests_for(path, payload, requesters), run_options(**further), payload_kind)
+
+    def parameters(self) -> dict:
+        payload, names = self.payload, list(self.payload.names) if self.payload else []
+        return {"preset": self.preset, "requests": self.requests, "stall_requests": self.stall_requests,
+                "rounds": self.rounds, "timeout": self.timeout, "requesters": self.requesters,
+                "responders": self.responders, "reference_payload": self.reference_payload,
+                "concurrency": list(self.modes), "studies": [study.parameters() for study in self.studies],
+                "payload": payload.source if payload else None, "payload_values": names,
+                "left_out": {name: list(why) for name, why in self.left_out},
+                "paths": {path.name: {key: value for key, value in dataclasses.asdict(path).items() if key != "name"}
+                          for path in self.paths}}
 
 
-def find(records: Iterable[Record], **wanted: Any) -> Record | None:
-    """The record whose point has every field given (`options` compared as given, default none; the payload
-    kind, default text)."""
-    wanted.setdefault("options", ())
-    wanted.setdefault("payload_kind", TEXT)
-    for record in records:
-        if all(getattr(record.point, name) == value for name, value in wanted.items()):
-            return record
-    return None
+def plan(sweep: Sweep) -> dict[Point, list[str]]:
+    """Every point of the sweep's studies, with the studies it serves, in the order they run."""
+    studies: dict[Point, list[str]] = {}
+    for study in sweep.studies:
+        for point in study.points(sweep):
+            studies.setdefault(point, []).append(study.name)
+    return studies
 
 
-def rate(result: RunResult) -> float:
-    return result.throughput_rps
+@dataclass
+class Measured:
+    """What a bench measured, all that its report is rendered from: the sweep, a record per point, where and
+    when it ran, and the transports' own words (title, server role) that the report repeats."""
 
+    sweep: Sweep
+    records: dict[Point, Record] = field(default_factory=dict)
+    points_planned: int = 0
+    runs: int = 0  # point runs done, over all rounds
+    machine: dict = field(default_factory=dict)
+    transports: dict[str, dict] = field(default_factory=dict)  # name -> {"title", "server_role"}
+    date: str = ""
+    seconds: float = 0.0
+    interrupted: bool = False
 
-def latency_of(key: str) -> Callable[[RunResult], float]:
-    return lambda result: result.latency_us[key]
+    @property
+    def planned(self) -> int:
+        return self.points_planned * self.sweep.rounds
 
+    @property
+    def studies(self) -> dict[str, Study]:
+        return {study.name: study for study in self.sweep.studies}
 
-p50_of, p99_of = latency_of("p50"), latency_of("p99")
+    @property
+    def server_roles(self) -> list[str]:
+        """What each transport calls its server ("broker", "server"), once each."""
+        return list(dict.fromkeys(facts["server_role"] for facts in self.transports.values())) or ["server"]
 
+    def meant_to_lose(self, record: Record) -> bool:
+        return any(self.studies[name].expects_loss(record.point) for name in record.studies)
 
-def memory_mib(result: RunResult) -> float:
-    """A run's memory figure: the peak proportional set size (PSS) of its processes, summed, so that a page
-    they share counts once (summed resident sizes count it once per process)."""
-    return result.pss_peak_mib_total
+    @property
+    def lost(self) -> list[Record]:
+        """The points that failed: a round that gave no result, or requests lost that were not meant to be."""
+        return [record for record in self.records.values() if record.errors
+                or (not record.results and not record.cut_short)
+                or (record.results and not (record.succeeded or self.meant_to_lose(record)))]
 
-
-def measured(record: Record | None, *reads: Callable[[RunResult], float], scale: float = 1.0, digits: int = 0) -> str:
-    """The median over the point's rounds of each figure read (× scale), "a / b" for two; or why there is none."""
-    if record is None:
-        return NOT_RUN
-    if not record.results:
-        return "failed"
-    if not record.succeeded:
-        return f"lost {record.failed:,}"
-    return " / ".join(f"{record.median(read) * scale:,.{digits}f}" for read in reads)
-
-
-def p50(record: Record | None) -> float | None:
-    return record.latency("p50") if record is not None and record.succeeded else None
-
-
-def ratio(top: float | None, bottom: float | None) -> str:
-    return f"{top / bottom:.1f}×" if top and bottom else NOT_RUN
-
-
-def ratio_spread(values: list[float], digits: int = 3) -> str:
-    """'1.012 (0.990 to 1.030)': the median of paired ratios and their range."""
-    if not values:
-        return NOT_RUN
-    middle = statistics.median(values)
-    if len(values) == 1:
-        return f"{middle:.{digits}f}"
-    return f"{middle:.{digits}f} ({min(values):.{digits}f} to {max(values):.{digits}f})"
-
-
-def listed(items: Iterable[str]) -> str:
-    """'a, b and c'."""
-    items = list(items)
-    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
-
-
-def target_line(claim: str, figures: Mapping[str, tuple[str, bool]], not_judged: Mapping[str, str]) -> str:
-    """A target's verdict, for the console and report.md alike: met by every path it judged, or not met, naming
-    only the paths that fail it, each with its figure (`figures`: where -> (figure, met)); then the paths it does
-    not judge (`not_judged`: path -> why), each reason said once."""
-    failing = [f"{where} {figure}" for where, (figure, met) in figures.items() if not met]
-    if not figures:
-        outcome = "no path to judge"
-    elif failing:
-        outcome = f"not met by {', '.join(failing)} ({len(failing)} of {len(figures)} judged)"
-    else:
-        outcome = f"met ({len(figures)} judged)"
-    reasons: dict[str, list[str]] = {}
-    for path, why in not_judged.items():
-        reasons.setdefault(why, []).append(path)
-    unjudged = "; ".join(f"{listed(paths)} ({why})" for why, paths in reasons.items())
-    return f"Target, {claim}: {outcome}." + (f" Not judged: {unjudged}." if unjudged else "")
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1),
-            *("| " + " | ".join(row) + " |" for row in rows), ""]
+    @property
+    def cut_short(self) -> list[Record]:
+        return [record for record in self.records.values() if record.cut_short]

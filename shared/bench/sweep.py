@@ -1,12 +1,12 @@
 """What a `reqrep bench` covers: the presets, each a named set of studies (shared/bench/studies/) with the counts
-they share, and the plan, every point of those studies once. Plain data: bench.py runs it, the studies read
-what it gave."""
+they share, and the registry of the studies by name (results.json names them). Above the studies: the sweep
+itself and its plan are in shared/bench/study.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
 
+from shared.bench.point import Point
 from shared.bench.studies.counts import Counts
 from shared.bench.studies.delay import Delay
 from shared.bench.studies.dispatch import Dispatch
@@ -20,67 +20,14 @@ from shared.bench.studies.soak import Soak
 from shared.bench.studies.stalls import Stalls
 from shared.bench.studies.values import Values
 from shared.bench.studies.window import Windows
-from shared.bench.study import TEXT, Point, Study, run_options
+from shared.bench.study import MIN_PER_REQUESTER, Study, Sweep, plan
 from shared.core.bench_paths import BenchPath
 from shared.core.config import CONCURRENCY, check_counts, check_timeout
 from shared.core.errors import UsageError
 from shared.core.sizes import KIB, MIB
+from shared.semantics.values import Payload
 
-if TYPE_CHECKING:
-    from shared.semantics.values import Payload
-
-SCALE_BYTES = 8 * KIB  # requests per point fall as payloads grow past this, so that each point takes about as long
-MIN_PER_REQUESTER = 4  # however large the payload, every requester sends a few
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """A preset made ready to run: its studies, and what their points share. Studies share points too: a run
-    that serves two tables runs once."""
-
-    preset: str
-    description: str  # one line for --help
-    studies: tuple[Study, ...]
-    requests: int  # per point (at small payloads: fewer as payloads grow)
-    stall_requests: int = 60  # the most for a path that stalls at a payload size, where each request waits ~80 ms
-    rounds: int = 1  # passes over the whole plan; each figure is the median of a point's rounds
-    timeout: float = 10.0
-    requesters: int = 2
-    responders: int = 2
-    reference_payload: int = KIB  # the payload of the studies that do not vary it, where they pad requests
-    paths: tuple[BenchPath, ...] = ()  # every transport's paths, the registry's order
-    modes: tuple[str, ...] = CONCURRENCY  # the concurrency modes the sweep runs (processes always)
-    payload: Payload | None = None  # the user's values (--payload), for the points of the values study
-    left_out: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (path, why): paths whose codec cannot carry them
-
-    def path(self, name: str) -> BenchPath:
-        return next(path for path in self.paths if path.name == name)
-
-    def requests_for(self, path: BenchPath, payload: int, requesters: int) -> int:
-        scaled = self.requests * SCALE_BYTES // (SCALE_BYTES + payload)
-        if path.stalls_above and payload >= path.stalls_above:
-            scaled = min(scaled, self.stall_requests)
-        return max(scaled, requesters * MIN_PER_REQUESTER)
-
-    def point(self, path: BenchPath, concurrency: str = "processes", payload: int = 0, *, window: int | None = None,
-              requesters: int | None = None, responders: int | None = None, payload_kind: str = TEXT,
-              **further: Any) -> Point:
-        """A point of `path` with the sweep's counts unless given; `further` run options left out when None."""
-        requesters = requesters or self.requesters
-        return Point(path.name, concurrency, payload, window or path.window, requesters, responders or self.responders,
-                     self.requests_for(path, payload, requesters), run_options(**further), payload_kind)
-
-    def parameters(self) -> dict:
-        return {"preset": self.preset, "requests": self.requests, "stall_requests": self.stall_requests,
-                "rounds": self.rounds, "timeout": self.timeout, "requesters": self.requesters,
-                "responders": self.responders, "reference_payload": self.reference_payload,
-                "concurrency": list(self.modes), "studies": [study.parameters() for study in self.studies],
-                "payload": self.payload.source if self.payload is not None else None,
-                "left_out": {name: list(why) for name, why in self.left_out},
-                "paths": {path.name: {"transport": path.transport, "codec": path.codec, "settings": dict(path.settings),
-                                      "window": path.window, "description": path.description}
-                          for path in self.paths}}
-
+__all__ = ["MIN_PER_REQUESTER", "PRESETS", "STUDIES", "Point", "Sweep", "choose_sweep", "plan"]
 
 ALL_PAYLOADS = (16, KIB, 16 * KIB, 32 * KIB, 256 * KIB, MIB)
 STALL_PAYLOADS = (KIB, 16 * KIB, 32 * KIB)
@@ -105,10 +52,9 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("soak", "a long run per transport: does memory grow?", (Soak(),), requests=500_000, requesters=5,
           responders=5),
     Sweep("soak-tiny", "the soak study in seconds", (Soak(),), requests=3000),
-    # A hang comes once 98% of the requests are answered: after it, a pushing broker costs nearly every request a
-    # timeout (15 to 30 requests a second go through), so that its run takes a minute or less; the pulling paths
-    # pay one timeout wherever it lands. The target needs a healthy run several times the timeout: 30,000 requests.
-    # Two rounds: the preset takes about 6 minutes on 2 busy cores (3 rounds took 10).
+    # A hang at 98%: after it a pushing broker pays a timeout for nearly every request, a pulling path one.
+    # The target needs a healthy run several times the timeout (30,000 requests); two rounds take about 6
+    # minutes.
     Sweep("faults", "push against pull: a responder killed or hung mid-run and uneven service times, with reqrep's "
           "retries and by themselves, on every path of the fault study: minutes",
           (Dispatch(("kill", "hang@98%"), ("slow:1%:50ms", "slow:0.5%:50ms", "exp:1ms")),
@@ -159,10 +105,6 @@ def choose_sweep(preset: str | None, paths: list[BenchPath], requests: int | Non
     return replace(sweep, **changes)
 
 
-def plan(sweep: Sweep) -> dict[Point, list[str]]:
-    """Every point of the sweep's studies, with the studies it serves, in the order they run."""
-    studies: dict[Point, list[str]] = {}
-    for study in sweep.studies:
-        for point in study.points(sweep):
-            studies.setdefault(point, []).append(study.name)
-    return studies
+# Every study by the name results.json gives it, to read a bench file back.
+STUDIES: dict[str, type[Study]] = {study.name: study for study in (
+    Counts, Delay, Dispatch, Faults, Many, Memory, Arrays, Payloads, Recording, Soak, Stalls, Values, Windows)}

@@ -141,13 +141,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    """Saved documents printed again (and written again, as JSON of the current format, Markdown or pyperf)."""
+    """Saved documents printed again (and written again, as JSON of the current format, Markdown or pyperf); a
+    bench's results.json, its report rendered again."""
+    if any(bench_report.is_bench(path) for path in args.files):
+        return show_bench(args)
+    if args.out:
+        raise UsageError("--out is for a bench's results.json: report.md and the plots")
     documents = [document.read(path) for path in args.files]
     shown = documents[0] if len(documents) == 1 else document.side_by_side(documents)
     for variant in document.variants(shown):  # today's words; "not recorded" for what a file is older than
         if variant.transport in TRANSPORTS:
             variant.parameters["described"] = TRANSPORTS[variant.transport].settings_type.described(variant.parameters)
     finish(shown, args)
+    return 0
+
+
+def show_bench(args: argparse.Namespace) -> int:
+    """report.md printed, or with --out written with the plots (--json: results.json in the current format)."""
+    if len(args.files) > 1 or args.markdown or args.pyperf:
+        raise UsageError("a bench's results.json is shown alone, with --out DIR for report.md and the plots, "
+                         "--json PATH for the file in the current format")
+    out = prepare_out(args.out) if args.out else None
+    for line in bench_report.show(args.files[0], TRANSPORTS, out, args.json):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
     return 0
 
 
@@ -225,8 +241,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         with bench_report.sweep_bar(console, not args.quiet, session.planned) as progress:
             session.run(TRANSPORTS, progress)
     finally:  # also after Ctrl-C: what was measured is kept, and the terminal says where
-        written = bench_report.write(session, out)
-        for line in bench_report.summary(session, written):
+        saved, written = bench_report.publish(session, out)
+        for line in bench_report.summary(saved, written):
             (errors if session.interrupted else console).print(line, highlight=False, markup=False)
     return EXIT_FAILED if session.lost else 0
 

@@ -193,10 +193,10 @@ class Grammar:
                                ["reqrep compare", "reqrep compare --workload rpc --concurrency asyncio",
                                 "reqrep compare --factorial --requests 20000"], command="compare", part="run")
         self.local(compare, "compare", self.transports)
-        show = self.command(commands, "show", "print the results of saved --json files of run or compare again",
+        show = self.command(commands, "show", "print the results of saved --json files of run or compare again, or "
+                                               "render a bench's report again from its results.json",
                             command="show")
-        show.add_argument("files", nargs="+", metavar="FILE", help="a --json file of reqrep run or reqrep compare; "
-                                                                   "several run files are shown side by side")
+        show_command(show)
         self.add(show, OUTPUT, "show")
         semantics_command(self.command(commands, "semantics", "send Python values through each path, end to end, "
                                        "and show which arrive identical, changed or not at all", command="semantics"))
@@ -256,6 +256,13 @@ def semantics_command(parser: argparse.ArgumentParser) -> None:
                         help="the table (printed and Markdown) shows only the values on which the paths disagree, "
                              "in short cells: '=' identical, the change, or where it failed (JSON keeps every row)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
+
+
+def show_command(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="a --json file of reqrep run or reqrep compare "
+                        "(several run files are shown side by side), or the results.json of reqrep bench")
+    parser.add_argument("--out", metavar="DIR", default=None, help="a bench's results.json: write report.md and the "
+                        "plots here (created), rather than print report.md")
 
 
 def bench_command(parser: argparse.ArgumentParser) -> None:

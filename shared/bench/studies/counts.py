@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from shared.bench.study import Point, Study, find, markdown_table, measured, p50_of, rate, records_of
+from shared.bench.point import Point
+from shared.bench.reading import find, listed, markdown_table, measured, p50_of, rate, records_of
+from shared.bench.study import Measured, Study, Sweep
 from shared.core.sizes import size_text
-
-if TYPE_CHECKING:
-    from shared.bench.engine import Bench
-    from shared.bench.sweep import Sweep
 
 
 @dataclass(frozen=True)
@@ -26,7 +23,7 @@ class Counts(Study):
                     yield sweep.point(path, concurrency, sweep.reference_payload, requesters=requesters,
                                       responders=responders)
 
-    def section(self, bench: Bench) -> list[str]:
+    def section(self, bench: Measured) -> list[str]:
         records = records_of(bench, self)
         columns = [(path.name, c) for path in self.paths(bench.sweep) for c in bench.sweep.modes]
         rows = [[f"{rq} × {rs}", *(measured(find(records, path=path, concurrency=c, requesters=rq, responders=rs),
@@ -34,5 +31,5 @@ class Counts(Study):
         return ["## Requesters and responders", "",
                 f"Throughput (requests/s) / p50 latency (µs) as requesters and responders are added, at "
                 f"{size_text(bench.sweep.reference_payload)}: where a path stops gaining, something else (a core, "
-                "the GIL, the one manager server) is the limit.", "",
+                f"the GIL, the one {listed(bench.server_roles, 'or')} every request crosses) is the limit.", "",
                 *markdown_table(["requesters × responders", *(f"{path}, {c}" for path, c in columns)], rows)]

@@ -12,27 +12,31 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared.bench.studies.faults import inflicted_at
-from shared.bench.study import (
+from shared.bench.point import Point, Record, run_options
+from shared.bench.reading import (
     NOT_RUN,
-    Point,
-    Study,
+    Read,
     find,
     listed,
     markdown_table,
+    paired,
     rate,
-    ratio_spread,
+    ratio_text,
     records_of,
-    run_options,
     target_line,
 )
+from shared.bench.studies.faults import inflicted_at
+from shared.bench.study import Measured, Study, Sweep
 from shared.core.faults import parse_fault
+from shared.report.statistics import Interval
 
 if TYPE_CHECKING:
-    from shared.bench.engine import Bench, Record
-    from shared.bench.sweep import Sweep
     from shared.core.bench_paths import BenchPath
     from shared.core.results import RunResult
+
+def seconds(result: RunResult) -> float:
+    return result.seconds
+
 
 TARGET = 1.5  # a pulling path with a hung responder: at most this many times its healthy time
 HEALTHY = "healthy"
@@ -55,23 +59,18 @@ class Dispatch(Study):
             for path in self.paths(sweep):  # side by side within a case: a noisy moment touches all alike
                 yield sweep.point(path, **options)
 
-    def record(self, bench: Bench, path: BenchPath, options: dict) -> Record | None:
+    def record(self, bench: Measured, path: BenchPath, options: dict) -> Record | None:
         return find(records_of(bench, self), path=path.name, options=run_options(**options))
 
     def hangs(self, sweep: Sweep) -> list[str]:
         return [f for f in self.faults if parse_fault(f, sweep.responders).kind == "hang"]
 
-    # ---- figures ----------------------------------------------------------------------------------------------
-    def against_healthy(self, bench: Bench, path: BenchPath, options: dict,
-                        read: Callable[[RunResult], float]) -> list[float]:
-        """read(case) / read(healthy) in every round where both gave a result."""
-        case, healthy = self.record(bench, path, options), self.record(bench, path, {})
-        if case is None or healthy is None:
-            return []
-        return [read(case.results[n]) / read(healthy.results[n]) for n in sorted(case.results)
-                if n in healthy.results and read(healthy.results[n])]
+    # ---- figures -------------------------------------------------------------------------------------------
+    def against_healthy(self, bench: Measured, path: BenchPath, options: dict, read: Read = seconds) -> Interval:
+        """read(case) / read(healthy), paired over the rounds where both gave a result."""
+        return paired(self.record(bench, path, options), self.record(bench, path, {}), read)
 
-    def hung(self, bench: Bench) -> dict:
+    def hung(self, bench: Measured) -> dict:
         """Per pulling path that ran, under each hang: its time against its healthy time, and what it lost (a
         round that gave no result, or no healthy run to compare with, does not meet the target)."""
         figures = {}
@@ -80,14 +79,14 @@ class Dispatch(Study):
                 record = self.record(bench, path, {"fault": fault})
                 if path.pushes or record is None or not (record.results or record.errors):
                     continue
-                ratios = self.against_healthy(bench, path, {"fault": fault}, seconds)
-                ratio = round(statistics.median(ratios), 3) if ratios else None
+                found = self.against_healthy(bench, path, {"fault": fault}).median
+                ratio = round(found, 3) if found is not None else None
                 lost = sum(result.failed for result in record.results.values())
                 figures[f"{path.name} {fault}"] = {"ratio": ratio, "lost": lost, "met": ratio is not None
                                                    and ratio <= TARGET and lost == 0 and not record.errors}
         return figures
 
-    def summary(self, bench: Bench) -> dict:
+    def summary(self, bench: Measured) -> dict:
         hung, records = self.hung(bench), records_of(bench, self)
         results = [result for record in records for result in record.results.values()]
         cases = []
@@ -99,11 +98,11 @@ class Dispatch(Study):
         return {"target": TARGET, "hung": hung, "met": all(f["met"] for f in hung.values()) if hung else None,
                 "delivered_twice": sum(twice(result) for result in results),
                 "duplicates_dropped": sum(result.duplicated for result in results),
-                "healthy_throughput_ratios": {name: [round(r, 3) for r in ratios]
-                                              for name, ratios in self.healthy_ratios(bench).items()},
+                "healthy_throughput_ratios": {name: interval.to_json()
+                                              for name, interval in self.healthy_ratios(bench).items()},
                 "cases": cases}
 
-    def healthy_ratios(self, bench: Bench) -> dict[str, list[float]]:
+    def healthy_ratios(self, bench: Measured) -> dict[str, Interval]:
         """Each path's healthy throughput over its transport's own path's, paired per round."""
         paths = self.paths(bench.sweep)
         plain = {path.transport: path for path in paths if path.plain}
@@ -113,12 +112,11 @@ class Dispatch(Study):
             mine, theirs = self.record(bench, path, {}), self.record(bench, own, {}) if own else None
             if path.plain or mine is None or theirs is None:
                 continue
-            found[f"{path.name} / {own.name}"] = [mine.results[n].throughput_rps / theirs.results[n].throughput_rps
-                                                  for n in sorted(mine.results) if n in theirs.results]
+            found[f"{path.name} / {own.name}"] = paired(mine, theirs)
         return found
 
-    # ---- the console and report.md ---------------------------------------------------------------------------
-    def verdict(self, bench: Bench) -> str:
+    # ---- the console and report.md -------------------------------------------------------------------------
+    def verdict(self, bench: Measured) -> str:
         summary = self.summary(bench)
         if not summary["cases"] or not any(case["rounds"] for case in summary["cases"]):
             return "Dispatch under faults: not measured."
@@ -129,20 +127,20 @@ class Dispatch(Study):
                      "were recognised and dropped).")
         return " ".join(part for part in parts if part)
 
-    def hung_sentence(self, bench: Bench, summary: dict) -> str:
+    def hung_sentence(self, bench: Measured, summary: dict) -> str:
         if summary["met"] is None:
             return ""
         judged = {name: ((f"{f['ratio']:.2f}×" if f["ratio"] is not None else "no result")
                          + (f" (lost {f['lost']:,})" if f["lost"] else ""), f["met"])
                   for name, f in summary["hung"].items()}
         pushed = [f"{path.name} {fault} {self.record(bench, path, {'fault': fault}).median(seconds):,.1f} s, "
-                  f"{statistics.median(ratios):.1f}×" for fault in self.hangs(bench.sweep)
+                  f"{ratio.median:.1f}×" for fault in self.hangs(bench.sweep)
                   for path in self.paths(bench.sweep) if path.pushes
-                  and (ratios := self.against_healthy(bench, path, {"fault": fault}, seconds))]
+                  and (ratio := self.against_healthy(bench, path, {"fault": fault})).median is not None]
         claim = f"a pulling path with a hung responder finishes within {TARGET:g}× its healthy time, nothing lost"
         return target_line(claim, judged, {}) + (f" Pushing, as it is: {', '.join(pushed)}." if pushed else "")
 
-    def slow_sentence(self, bench: Bench) -> str:
+    def slow_sentence(self, bench: Measured) -> str:
         if not self.service_times:
             return ""
         spec = self.service_times[0]
@@ -151,7 +149,7 @@ class Dispatch(Study):
                  if (record := self.record(bench, path, {"service_time": spec})) is not None and record.results]
         return f"p99 with --service-time {spec}: {', '.join(shown)}." if shown else ""
 
-    def section(self, bench: Bench) -> list[str]:
+    def section(self, bench: Measured) -> list[str]:
         sweep, rows = bench.sweep, []
         for case, options in self.cases():
             for path in self.paths(sweep):
@@ -181,10 +179,10 @@ class Dispatch(Study):
                  self.verdict(bench), ""]
         if healthy:
             lines += ["Healthy throughput of each path over its transport's own path, paired per round: "
-                      + listed(f"{name} {ratio_spread(ratios)}" for name, ratios in healthy.items()) + ".", ""]
+                      + listed(f"{name} {ratio_text(ratio)}" for name, ratio in healthy.items()) + ".", ""]
         return lines
 
-    def cells(self, bench: Bench, path: BenchPath, options: dict, record: Record | None) -> list[str]:
+    def cells(self, bench: Measured, path: BenchPath, options: dict, record: Record | None) -> list[str]:
         if record is None:
             return [NOT_RUN] * 9
         if not record.results:
@@ -194,16 +192,12 @@ class Dispatch(Study):
         def middle(read: Callable[[RunResult], float]) -> float:
             return statistics.median(read(result) for result in results)
 
-        against = self.against_healthy(bench, path, options, seconds) if options else []
-        return [f"{middle(seconds):,.2f}", f"{statistics.median(against):.2f}×" if against else NOT_RUN,
+        against = ratio_text(self.against_healthy(bench, path, options), 2, "×") if options else NOT_RUN
+        return [f"{middle(seconds):,.2f}", against,
                 f"{middle(lambda r: r.retries):,.0f}", f"{sum(r.failed for r in results):,}",
                 f"{sum(r.duplicated for r in results):,}",
                 *(f"{middle(lambda r, key=key: r.latency_us[key]) / 1000:,.2f}" for key in ("p50", "p99", "p999")),
                 inflicted_at(record) if "fault" in options else NOT_RUN]
-
-
-def seconds(result: RunResult) -> float:
-    return result.seconds
 
 
 def twice(result: RunResult) -> int:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from shared.bench.study import NOT_RUN, Point, Study, find, markdown_table, records_of, run_options
-
-if TYPE_CHECKING:
-    from shared.bench.engine import Bench, Record
-    from shared.bench.sweep import Sweep
+from shared.bench.point import Point, Record, run_options
+from shared.bench.reading import NOT_RUN, find, markdown_table, records_of
+from shared.bench.study import Measured, Study, Sweep
 
 BY_ITSELF = 0  # retries: a request that goes unanswered is never sent again
 
@@ -38,7 +36,7 @@ class Faults(Study):
     def expects_loss(self, point: Point) -> bool:
         return point.option("retries") == BY_ITSELF
 
-    def cases(self, bench: Bench) -> Iterator[tuple[str, str, str, int, Record | None, Record | None]]:
+    def cases(self, bench: Measured) -> Iterator[tuple[str, str, str, int, Record | None, Record | None]]:
         """(condition, path, fault, window, by itself, with retries) for every case of the study."""
         records = records_of(bench, self)
         for condition in self.conditions:
@@ -51,7 +49,7 @@ class Faults(Study):
                         shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in condition.items()) or "—"
                         yield shown, path.name, fault, window, alone, retried
 
-    def summary(self, bench: Bench) -> dict:
+    def summary(self, bench: Measured) -> dict:
         cases = [{"condition": condition, "path": path, "fault": fault, "window": window,
                   "by_itself": rounds(alone), "with_retries": rounds(retried)}
                  for condition, path, fault, window, alone, retried in self.cases(bench)]
@@ -59,7 +57,7 @@ class Faults(Study):
         return {"nothing_lost_with_retries": all(r["lost"] == 0 for r in retried) if retried else None,
                 "cases": cases}
 
-    def verdict(self, bench: Bench) -> str:
+    def verdict(self, bench: Measured) -> str:
         summary = self.summary(bench)
         if summary["nothing_lost_with_retries"] is None:
             return "Faults: not measured."
@@ -67,7 +65,7 @@ class Faults(Study):
         return (f"Faults: {alone:,} requests lost by themselves (no retries) over every case and round; with reqrep's "
                 f"retries {'nothing lost' if summary['nothing_lost_with_retries'] else 'requests lost'}.")
 
-    def section(self, bench: Bench) -> list[str]:
+    def section(self, bench: Measured) -> list[str]:
         rows = [[*([condition] if len(self.conditions) > 1 else []), path, fault, str(window),
                  inflicted_at(alone or retried), column(alone, "lost"), column(alone, "duplicated"),
                  column(alone, "seconds"), column(retried, "lost"), column(retried, "retries"),

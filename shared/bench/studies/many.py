@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from shared.bench.study import (
+from shared.bench.point import Point, Record
+from shared.bench.reading import (
     NOT_RUN,
-    Point,
-    Study,
     find,
     listed,
     markdown_table,
@@ -21,10 +19,7 @@ from shared.bench.study import (
     rate,
     records_of,
 )
-
-if TYPE_CHECKING:
-    from shared.bench.engine import Bench, Record
-    from shared.bench.sweep import Sweep
+from shared.bench.study import Measured, Study, Sweep
 
 
 @dataclass(frozen=True)
@@ -38,28 +33,32 @@ class Many(Study):
                 for path in self.paths(sweep):
                     yield sweep.point(path, concurrency, requesters=requesters)
 
-    def summary(self, bench: Bench) -> dict:
+    def cases(self, bench: Measured) -> Iterator[tuple[int, str, str, Record | None]]:
+        """(requesters, path, concurrency, its record) for each point of the study."""
         records = records_of(bench, self)
-        figures = {}
-        for path in self.paths(bench.sweep):
-            for concurrency in bench.sweep.modes:
-                found = {n: find(records, path=path.name, concurrency=concurrency, requesters=n) for n in self.steps}
-                figures[f"{path.name} {concurrency}"] = {
-                    str(n): {"throughput_rps": round(r.median(rate), 1), "p50_us": r.latency("p50"),
-                             "p99_us": r.latency("p99"), "memory_mib": round(r.median(memory_mib), 1),
-                             "processes": len(r.first.roles), "wall_seconds": round(r.wall_seconds / len(r.results), 1)}
-                    for n, r in found.items() if r is not None and r.succeeded}
-        return figures
-
-    def section(self, bench: Bench) -> list[str]:
-        records, rows = records_of(bench, self), []
         for n in self.steps:
             for concurrency in bench.sweep.modes:
                 for path in self.paths(bench.sweep):
-                    record = find(records, path=path.name, concurrency=concurrency, requesters=n)
-                    rows.append([f"{n:,}", path.name, concurrency, measured(record, rate),
-                                 measured(record, p50_of, p99_of, scale=1e-3, digits=1), measured(record, memory_mib),
-                                 self.per_requester(records, record), processes(record), round_seconds(record)])
+                    yield n, path.name, concurrency, find(records, path=path.name, concurrency=concurrency,
+                                                          requesters=n)
+
+    def summary(self, bench: Measured) -> dict:
+        figures: dict[str, dict] = {}
+        for n, path, concurrency, r in self.cases(bench):
+            figures.setdefault(f"{path} {concurrency}", {})
+            if r is not None and r.succeeded:
+                figures[f"{path} {concurrency}"][str(n)] = {
+                    "throughput_rps": round(r.median(rate), 1), "p50_us": r.latency("p50"),
+                    "p99_us": r.latency("p99"), "memory_mib": round(r.median(memory_mib), 1),
+                    "processes": len(r.first.roles), "wall_seconds": round(r.wall_seconds / len(r.results), 1)}
+        return figures
+
+    def section(self, bench: Measured) -> list[str]:
+        records = records_of(bench, self)
+        rows = [[f"{n:,}", path, concurrency, measured(record, rate),
+                 measured(record, p50_of, p99_of, scale=1e-3, digits=1), measured(record, memory_mib),
+                 self.per_requester(records, record), processes(record), round_seconds(record)]
+                for n, path, concurrency, record in self.cases(bench)]
         sweep = bench.sweep
         return ["## Many requesters", "",
                 f"Each transport with more and more requesters ({listed(f'{n:,}' for n in self.steps)}) in each "

@@ -6,16 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
 
 from shared.bench import plots as bench_plots
-from shared.bench.study import NOT_RUN, Point, Study, find, markdown_table, memory_mib, records_of
+from shared.bench.point import Point, Record
+from shared.bench.reading import NOT_RUN, find, markdown_table, memory_mib, records_of
+from shared.bench.study import Measured, Study, Sweep
 from shared.core.sizes import size_text
-
-if TYPE_CHECKING:
-    from shared.bench.engine import Bench, Record
-    from shared.bench.sweep import Sweep
-
 
 
 @dataclass(frozen=True)
@@ -30,17 +26,18 @@ class Memory(Study):
                 for path in self.paths(sweep):
                     yield sweep.point(path, concurrency, payload)
 
-    def section(self, bench: Bench) -> list[str]:
+    def section(self, bench: Measured) -> list[str]:
         records = records_of(bench, self)
         lines = ["## Memory per role", "",
                  "Peak proportional set size (PSS, MiB) of each process: with processes every role is one (a mean, "
                  "× how many), with threads or asyncio the whole run is one process. PSS divides a page that "
                  "processes share among them, so the total, their sum, counts it once.", ""]
         for payload in self.payloads:
-            rows = [[path.name, c, *memory_row(find(records, path=path.name, concurrency=c, payload_bytes=payload))]
+            rows = [[path.name, c, *memory_row(find(records, path=path.name, concurrency=c, payload_bytes=payload),
+                                               bench_plots.role_kinds(bench))]
                     for path in self.paths(bench.sweep) for c in bench.sweep.modes]
             lines += [f"**{size_text(payload)}**", ""]
-            kinds = [kind for kind, _ in bench_plots.ROLE_KINDS]
+            kinds = [kind for kind, _ in bench_plots.role_kinds(bench)]
             lines += markdown_table(["path", "concurrency", *kinds, "total"], rows)
         return lines
 
@@ -49,10 +46,10 @@ class Memory(Study):
                                partial(bench_plots.memory, self))}
 
 
-def memory_row(record: Record | None) -> list[str]:
-    """Memory of the point's first round: peak sizes barely move from one round to the next."""
+def memory_row(record: Record | None, role_kinds: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+    """Memory of the point's first round (peak sizes barely move from one round to the next), by kind of role."""
     if record is None or not record.results:
-        return [NOT_RUN] * (len(bench_plots.ROLE_KINDS) + 1)
+        return [NOT_RUN] * (len(role_kinds) + 1)
     first = record.first
     kinds: dict[str, list[float]] = {}
     for role in first.roles:
@@ -64,4 +61,4 @@ def memory_row(record: Record | None) -> list[str]:
             return ""
         return f"{sum(values) / len(values):,.1f}" + (f" × {len(values)}" if len(values) > 1 else "")
 
-    return [*(cell(names) for _, names in bench_plots.ROLE_KINDS), f"{memory_mib(first):,.1f}"]
+    return [*(cell(names) for _, names in role_kinds), f"{memory_mib(first):,.1f}"]

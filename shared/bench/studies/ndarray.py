@@ -8,32 +8,34 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 from shared.bench import plots as bench_plots
-from shared.bench.study import (
+from shared.bench.point import Point, Record
+from shared.bench.reading import (
     NOT_RUN,
-    Point,
-    Study,
+    Read,
     find,
+    firsts_and_others,
     listed,
     markdown_table,
+    measured,
     p50_of,
+    paired,
     rate,
-    ratio_spread,
+    ratio_text,
     records_of,
 )
+from shared.bench.study import Measured, Study, Sweep
 from shared.core.errors import UsageError
 from shared.core.sizes import MIB, size_text
+from shared.report.statistics import Interval
 
 if TYPE_CHECKING:
-    from shared.bench.engine import Bench, Record
-    from shared.bench.sweep import Sweep
     from shared.core.bench_paths import BenchPath
-    from shared.core.results import RunResult
 
 KIND = "ndarray"  # the points' payload kind (shared.semantics.values.BENCH_VALUES)
 
@@ -66,32 +68,22 @@ class Arrays(Study):
         return dataclasses.replace(point, requests=max(point.requests, min(self.fewest, sweep.requests)))
 
     # ---- reading ------------------------------------------------------------------------------------------
-    def record(self, bench: Bench, path: BenchPath, size: int) -> Record | None:
+    def record(self, bench: Measured, path: BenchPath, size: int) -> Record | None:
         found = find(records_of(bench, self), path=path.name, payload_bytes=size, payload_kind=KIND)
         return found if found is not None and found.succeeded else None
 
     def firsts(self, sweep: Sweep) -> list[BenchPath]:
-        """Each transport's first path of arrays: the one its figures are compared by."""
-        first: dict[str, BenchPath] = {}
-        for path in self.paths(sweep):
-            first.setdefault(path.transport, path)
-        return list(first.values())
+        return firsts_and_others(self.paths(sweep))[0]
 
     def variants(self, sweep: Sweep) -> list[tuple[BenchPath, BenchPath]]:
         """(a transport's other path, its first path): a setting changed, zero-copy sends say."""
-        firsts = {path.transport: path for path in self.firsts(sweep)}
-        return [(path, firsts[path.transport]) for path in self.paths(sweep) if path not in firsts.values()]
+        return firsts_and_others(self.paths(sweep))[1]
 
-    def paired(self, bench: Bench, top: BenchPath, bottom: BenchPath, size: int,
-               read: Callable[[RunResult], float]) -> list[float]:
-        """read(top) / read(bottom) in every round where both answered every request."""
-        a, b = self.record(bench, top, size), self.record(bench, bottom, size)
-        if a is None or b is None:
-            return []
-        return [read(a.results[n]) / read(b.results[n]) for n in sorted(a.results) if n in b.results
-                and read(b.results[n])]
+    def paired(self, bench: Measured, top: BenchPath, bottom: BenchPath, size: int, read: Read = rate) -> Interval:
+        """read(top) / read(bottom), paired over the rounds where both answered every request."""
+        return paired(self.record(bench, top, size), self.record(bench, bottom, size), read)
 
-    def costs(self, bench: Bench, path: BenchPath, size: int) -> dict | None:
+    def costs(self, bench: Measured, path: BenchPath, size: int) -> dict | None:
         """The median over rounds of each codec cost, and what they make of a round trip's p50."""
         record = self.record(bench, path, size)
         if record is None or not record.codec_costs:
@@ -102,8 +94,8 @@ class Arrays(Study):
         codec = found["passes"] * (found["encode_us"] + found["decode_us"])
         return found | {"codec_us": round(codec, 1), "p50_us": p50, "rest_us": round(p50 - codec, 1)}
 
-    # ---- results.json and the console ------------------------------------------------------------------------
-    def summary(self, bench: Bench) -> dict:
+    # ---- results.json and the console ----------------------------------------------------------------------
+    def summary(self, bench: Measured) -> dict:
         sweep, figures = bench.sweep, {}
         for path in self.paths(sweep):
             rows = {}
@@ -114,23 +106,19 @@ class Arrays(Study):
                                        "costs": self.costs(bench, path, size)}
             figures[path.name] = rows
         firsts = self.firsts(sweep)
-        ratios = {f"{a.name} / {b.name}": {str(size): self.ratio(bench, a, b, size) for size in self.sizes}
+        ratios = {f"{a.name} / {b.name}": {str(size): self.paired(bench, a, b, size).to_json() for size in self.sizes}
                   for a, b in zip(firsts, firsts[1:], strict=False)}
         settings = {f"{variant.name} / {first.name}": {
-            str(size): [round(r, 3) for r in self.paired(bench, variant, first, size, p50_of)] for size in self.sizes}
+            str(size): self.paired(bench, variant, first, size, p50_of).to_json() for size in self.sizes}
             for variant, first in self.variants(sweep)}
         return {"paths": figures, "throughput_ratios": ratios, "p50_ratios_paired": settings}
 
-    def ratio(self, bench: Bench, top: BenchPath, bottom: BenchPath, size: int) -> float | None:
-        ratios = self.paired(bench, top, bottom, size, rate)
-        return round(statistics.median(ratios), 3) if ratios else None
-
-    def verdict(self, bench: Bench) -> str:
+    def verdict(self, bench: Measured) -> str:
         firsts = self.firsts(bench.sweep)
         if len(firsts) < 2:
             return ""
         a, b = firsts[:2]
-        found = [(size, value) for size in self.sizes if (value := self.ratio(bench, a, b, size)) is not None]
+        found = [(size, value) for size in self.sizes if (value := self.paired(bench, a, b, size).median) is not None]
         if not found:
             return "Arrays: not measured."
         shown = ", ".join(f"{value:.2f}× at {size_text(size)}" for size, value in found)
@@ -140,37 +128,36 @@ class Arrays(Study):
         return {"ndarray.png": ("p50 latency and arrays moved per second against the array's size, per path "
                                 "(log-log).", partial(bench_plots.arrays, self))}
 
-    # ---- report.md ------------------------------------------------------------------------------------------
-    def section(self, bench: Bench) -> list[str]:
+    # ---- report.md -----------------------------------------------------------------------------------------
+    def section(self, bench: Measured) -> list[str]:
         sweep = bench.sweep
         paths, firsts = self.paths(sweep), self.firsts(sweep)
         pairs = list(zip(firsts, firsts[1:], strict=False))
         counts = listed(f"{size_text(size)} {self.point(sweep, paths[0], size).requests:,}"
                         for size in self.sizes) if paths else ""
+
+        def cell(path: BenchPath, size: int, read: Read = rate, **shape: float) -> str:
+            return measured(self.record(bench, path, size), read, **shape)
+
         lines = ["## NumPy arrays", "",
                  f"Each request is one float64 array of the size given, echoed back and compared with what was sent "
                  f"(a `--payload` run of arrays; {sweep.requesters} requester{'s' * (sweep.requesters > 1)}, "
                  f"{sweep.responders} responder{'s' * (sweep.responders > 1)}, every role a process, requests per "
                  f"point: {counts}). A path whose codec cannot carry an array is not here.", "",
                  "**Throughput, requests/s** (higher is better), and the ratio of each transport's first path to "
-                 "the next one's, paired per round (the median, and the range):", "",
+                 "the next one's, paired per round:", "",
                  *markdown_table(["array", *(p.name for p in paths), *(f"{a.name} / {b.name}" for a, b in pairs)],
-                                 [[size_text(size), *(self.cell(bench, p, size, rate, 1, 0) for p in paths),
-                                   *(ratio_spread(self.paired(bench, a, b, size, rate), 2) for a, b in pairs)]
+                                 [[size_text(size), *(cell(p, size) for p in paths),
+                                   *(ratio_text(self.paired(bench, a, b, size), 2) for a, b in pairs)]
                                   for size in self.sizes]),
                  "**p50 latency, ms** (lower is better), and arrays moved each way per second, MiB/s:", "",
                  *markdown_table(["array", *(p.name for p in paths), *(f"{p.name}, MiB/s" for p in firsts)],
-                                 [[size_text(size), *(self.cell(bench, p, size, p50_of, 1e-3, 2) for p in paths),
-                                   *(self.cell(bench, p, size, rate, size / MIB, 1) for p in firsts)]
+                                 [[size_text(size), *(cell(p, size, p50_of, scale=1e-3, digits=2) for p in paths),
+                                   *(cell(p, size, scale=size / MIB, digits=1) for p in firsts)]
                                   for size in self.sizes])]
         return lines + self.settings_table(bench) + self.breakdown(bench)
 
-    def cell(self, bench: Bench, path: BenchPath, size: int, read: Callable[[RunResult], float], scale: float,
-             digits: int) -> str:
-        record = self.record(bench, path, size)
-        return f"{record.median(read) * scale:,.{digits}f}" if record is not None else NOT_RUN
-
-    def settings_table(self, bench: Bench) -> list[str]:
+    def settings_table(self, bench: Measured) -> list[str]:
         variants = self.variants(bench.sweep)
         if not variants:
             return []
@@ -178,10 +165,10 @@ class Arrays(Study):
         return ["**A setting on and off**: the p50 of each transport's other paths over its first one's, paired per "
                 "round (below 1: the other path is faster). " + described + ".", "",
                 *markdown_table(["array", *(f"{v.name} / {first.name}" for v, first in variants)],
-                                [[size_text(size), *(ratio_spread(self.paired(bench, v, first, size, p50_of), 2)
+                                [[size_text(size), *(ratio_text(self.paired(bench, v, first, size, p50_of), 2)
                                                      for v, first in variants)] for size in self.sizes])]
 
-    def breakdown(self, bench: Bench) -> list[str]:
+    def breakdown(self, bench: Measured) -> list[str]:
         rows = []
         for size in self.sizes:
             for path in self.firsts(bench.sweep):

@@ -6,26 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
 
 from shared.bench import plots as bench_plots
-from shared.bench.study import (
-    Point,
-    Study,
-    find,
-    listed,
-    markdown_table,
-    measured,
-    p50_of,
-    p99_of,
-    rate,
-    records_of,
-)
+from shared.bench.point import Point
+from shared.bench.reading import find, listed, markdown_table, measured, p50_of, p99_of, rate, records_of
+from shared.bench.study import Measured, Study, Sweep
 from shared.core.sizes import size_text
-
-if TYPE_CHECKING:
-    from shared.bench.engine import Bench
-    from shared.bench.sweep import Sweep
 
 
 @dataclass(frozen=True)
@@ -39,13 +25,14 @@ class Payloads(Study):
         return [c for c in sweep.modes if c == "processes" or payload in self.threads_payloads]
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
-        # Paths alternate within each payload size, so that a noisy minute on a shared machine touches all alike.
+        # Paths alternate within each payload size, so that a noisy minute on a shared machine touches all
+        # alike.
         for payload in self.payloads:
             for concurrency in self.modes(sweep, payload):
                 for path in self.paths(sweep):
                     yield sweep.point(path, concurrency, payload)
 
-    def section(self, bench: Bench) -> list[str]:
+    def section(self, bench: Measured) -> list[str]:
         sweep, names = bench.sweep, [path.name for path in self.paths(bench.sweep)]
         counts = [[size_text(payload), *(f"{sweep.requests_for(path, payload, sweep.requesters):,}"
                                          for path in self.paths(sweep))] for payload in self.payloads]
@@ -63,7 +50,7 @@ class Payloads(Study):
         lines += self.per_concurrency(bench, "**{}**, p50 / p99 (µs)", lambda cell: measured(cell, p50_of, p99_of))
         return lines
 
-    def per_concurrency(self, bench: Bench, heading: str, show) -> list[str]:
+    def per_concurrency(self, bench: Measured, heading: str, show) -> list[str]:
         """One table of payload against path for each concurrency mode that the sweep measured."""
         records, names, lines = records_of(bench, self), [p.name for p in self.paths(bench.sweep)], []
         for concurrency in bench.sweep.modes:

@@ -9,11 +9,11 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from shared.bench import plots as bench_plots
-from shared.bench.study import NOT_RUN, Point, Study, find, markdown_table, measured, rate, records_of, target_line
+from shared.bench.point import Point
+from shared.bench.reading import NOT_RUN, find, markdown_table, measured, rate, records_of, target_line
+from shared.bench.study import Measured, Study, Sweep
 
 if TYPE_CHECKING:
-    from shared.bench.engine import Bench
-    from shared.bench.sweep import Sweep
     from shared.core.results import RunResult
 
 TARGET = 0.10  # memory may grow by less than this share from the first tenth of a run to the last
@@ -42,7 +42,7 @@ class Soak(Study):
         for path in self.paths(sweep):
             yield sweep.point(path)
 
-    def timelines(self, bench: Bench) -> dict[str, RunResult]:
+    def timelines(self, bench: Measured) -> dict[str, RunResult]:
         """Per path, its first round that answered every request."""
         found = {}
         for record in records_of(bench, self):
@@ -51,12 +51,12 @@ class Soak(Study):
                 found[record.point.path] = good[0]
         return found
 
-    def summary(self, bench: Bench) -> dict:
+    def summary(self, bench: Measured) -> dict:
         figures = {path: growth(result.pss_timeline) for path, result in self.timelines(bench).items()}
         growths = [figure["growth"] for figure in figures.values() if figure]
         return {"target": TARGET, "met": all(g < TARGET for g in growths) if growths else None, "paths": figures}
 
-    def verdict(self, bench: Bench) -> str:
+    def verdict(self, bench: Measured) -> str:
         summary = self.summary(bench)
         if summary["met"] is None:
             return "Soak: not measured (no run answered every request)."
@@ -65,7 +65,7 @@ class Soak(Study):
         return target_line(f"memory grows by less than {TARGET:.0%} from the first tenth of the soak to the last",
                            judged, {})
 
-    def section(self, bench: Bench) -> list[str]:
+    def section(self, bench: Measured) -> list[str]:
         records, summary, rows = records_of(bench, self), self.summary(bench)["paths"], []
         for path in self.paths(bench.sweep):
             record, figure = find(records, path=path.name), summary.get(path.name)

@@ -6,30 +6,29 @@ starts (bench.leave_out), and the section says why with the check's own sentence
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared.bench.study import (
+from shared.bench.point import VALUES, Point, Record
+from shared.bench.reading import (
     NOT_RUN,
-    VALUES,
-    Point,
-    Study,
     find,
+    firsts_and_others,
     listed,
     markdown_table,
     p50_of,
     p99_of,
+    paired,
     rate,
-    ratio_spread,
+    ratio_text,
     records_of,
 )
+from shared.bench.study import Measured, Study, Sweep
 from shared.core.bench_paths import EVERY_STUDY
+from shared.report.statistics import Interval
 
 if TYPE_CHECKING:
-    from shared.bench.engine import Bench, Record
-    from shared.bench.sweep import Sweep
     from shared.core.bench_paths import BenchPath
 
 
@@ -46,29 +45,21 @@ class Values(Study):
             yield sweep.point(path, "processes", sweep.payload.approximate_bytes(), payload_kind=VALUES)
 
     # ---- reading ------------------------------------------------------------------------------------------
-    def record(self, bench: Bench, path: BenchPath) -> Record | None:
+    def record(self, bench: Measured, path: BenchPath) -> Record | None:
         found = find(records_of(bench, self), path=path.name, payload_kind=VALUES)
         return found if found is not None and found.succeeded else None
 
     def pairs(self, sweep: Sweep) -> list[tuple[BenchPath, BenchPath]]:
         """(top, bottom) ratios to show: each transport's first path over the next transport's, then every other
         path over its own transport's first."""
-        first: dict[str, BenchPath] = {}
-        for path in self.paths(sweep):
-            first.setdefault(path.transport, path)
-        firsts = list(first.values())
-        others = [(path, first[path.transport]) for path in self.paths(sweep) if path not in firsts]
+        firsts, others = firsts_and_others(self.paths(sweep))
         return [*zip(firsts, firsts[1:], strict=False), *others]
 
-    def paired(self, bench: Bench, top: BenchPath, bottom: BenchPath) -> list[float]:
-        a, b = self.record(bench, top), self.record(bench, bottom)
-        if a is None or b is None:
-            return []
-        return [rate(a.results[n]) / rate(b.results[n]) for n in sorted(a.results) if n in b.results
-                and rate(b.results[n])]
+    def paired(self, bench: Measured, top: BenchPath, bottom: BenchPath) -> Interval:
+        return paired(self.record(bench, top), self.record(bench, bottom))
 
-    # ---- results.json and the console ------------------------------------------------------------------------
-    def summary(self, bench: Bench) -> dict:
+    # ---- results.json and the console ----------------------------------------------------------------------
+    def summary(self, bench: Measured) -> dict:
         sweep, paths = bench.sweep, {}
         for path in self.paths(sweep):
             record = self.record(bench, path)
@@ -77,23 +68,23 @@ class Values(Study):
                 paths[path.name] = {"codec": path.codec, "throughput_rps": round(record.median(rate), 1),
                                     "p50_us": record.latency("p50"), "p99_us": record.latency("p99"),
                                     "payload_bytes": weight.get("payload"), "bytes_per_request": weight.get("total")}
-        ratios = {f"{a.name} / {b.name}": [round(r, 3) for r in self.paired(bench, a, b)] for a, b in self.pairs(sweep)}
+        ratios = {f"{a.name} / {b.name}": self.paired(bench, a, b).to_json() for a, b in self.pairs(sweep)}
         return {"payload": sweep.payload.source, "values": list(sweep.payload.names), "paths": paths,
                 "throughput_ratios": ratios, "left_out": {name: list(why) for name, why in sweep.left_out}}
 
-    def verdict(self, bench: Bench) -> str:
+    def verdict(self, bench: Measured) -> str:
         ratios = [(f"{a.name} / {b.name}", found) for a, b in self.pairs(bench.sweep)
-                  if (found := self.paired(bench, a, b))]
+                  if (found := self.paired(bench, a, b)).median is not None]
         if not ratios:
             return ""
-        shown = ", ".join(f"{name} {statistics.median(found):.2f}×" for name, found in ratios)
+        shown = ", ".join(f"{name} {found.median:.2f}×" for name, found in ratios)
         return f"Your values ({bench.sweep.payload.source}), throughput: {shown}."
 
-    # ---- report.md ------------------------------------------------------------------------------------------
-    def section(self, bench: Bench) -> list[str]:
+    # ---- report.md -----------------------------------------------------------------------------------------
+    def section(self, bench: Measured) -> list[str]:
         sweep = bench.sweep
         payload, paths = sweep.payload, self.paths(sweep)
-        requests = listed(f"`{path.name}` {self.requests(sweep, path):,}" for path in paths) if paths else ""
+        requests = listed(f"`{record.point.path}` {record.point.requests:,}" for record in records_of(bench, self))
         rows = [[path.name, path.codec, *self.cells(bench, path)] for path in paths]
         lines = ["## Your values", "",
                  f"The requests are the values of `{payload.source}` ({listed(f'`{n}`' for n in payload.names)}), "
@@ -104,20 +95,17 @@ class Values(Study):
                  f"encoded it, *per request* what a request and its reply weigh as the path's messages.", "",
                  *markdown_table(["path", "codec", "encoded (bytes)", "per request (bytes)", "requests/s",
                                   "p50 (µs)", "p99 (µs)"], rows)]
-        pairs = [(a, b, found) for a, b in self.pairs(sweep) if (found := self.paired(bench, a, b))]
+        pairs = [(a, b, found) for a, b in self.pairs(sweep) if (found := self.paired(bench, a, b)).median is not None]
         if pairs:
-            lines += ["Throughput of one path over another, paired per round (the median, and the range): "
-                      + listed(f"{a.name} / {b.name} {ratio_spread(found, 2)}" for a, b, found in pairs) + ".", ""]
+            lines += ["Throughput of one path over another, paired per round: "
+                      + listed(f"{a.name} / {b.name} {ratio_text(found, 2)}" for a, b, found in pairs) + ".", ""]
         if sweep.left_out:
             lines += ["Left out, since their codec cannot carry every value unchanged (the check that `reqrep run "
                       "--payload` makes before it starts):", ""]
             lines += [f"- `{name}`: {'; '.join(why)}" for name, why in sweep.left_out] + [""]
         return lines
 
-    def requests(self, sweep: Sweep, path: BenchPath) -> int:
-        return next(point.requests for point in self.points(sweep) if point.path == path.name)
-
-    def cells(self, bench: Bench, path: BenchPath) -> list[str]:
+    def cells(self, bench: Measured, path: BenchPath) -> list[str]:
         record = self.record(bench, path)
         if record is None:
             found = find(records_of(bench, self), path=path.name, payload_kind=VALUES)

@@ -1,0 +1,118 @@
+"""What every study reads its records with and writes its cells with: finding a point's record, the median of a
+figure over its rounds, a ratio paired per round with its 95% interval (shared/report/statistics.py, as
+`reqrep compare` gives it), a target's verdict, a Markdown table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from shared.bench.point import TEXT, Record
+from shared.bench.study import Measured, Study
+from shared.core.bench_paths import BenchPath
+from shared.core.results import RunResult
+from shared.report.statistics import CONFIDENCE, Interval, paired_ratio
+
+NOT_RUN = "—"
+RATIOS = (f"A ratio paired per round is the median of the rounds' ratios and, from two rounds on, its "
+          f"{CONFIDENCE:.0%} interval (a t-interval on the log ratios), as `reqrep compare` gives it.")
+Read = Callable[[RunResult], float]
+
+
+def records_of(bench: Measured, study: Study) -> list[Record]:
+    """The records of the points a study asked for, in the order they ran."""
+    return [record for record in bench.records.values() if study.name in record.studies]
+
+
+def find(records: Iterable[Record], **wanted: Any) -> Record | None:
+    """The record whose point has every field given (`options` compared as given, default none; the payload
+    kind, default text)."""
+    wanted.setdefault("options", ())
+    wanted.setdefault("payload_kind", TEXT)
+    return next((record for record in records
+                 if all(getattr(record.point, name) == value for name, value in wanted.items())), None)
+
+
+def rate(result: RunResult) -> float:
+    return result.throughput_rps
+
+
+def latency_of(key: str) -> Read:
+    return lambda result: result.latency_us[key]
+
+
+p50_of, p99_of = latency_of("p50"), latency_of("p99")
+
+
+def memory_mib(result: RunResult) -> float:
+    """A run's memory figure: the peak proportional set size (PSS) of its processes, summed, so that a page
+    they share counts once (summed resident sizes count it once per process)."""
+    return result.pss_peak_mib_total
+
+
+def measured(record: Record | None, *reads: Read, scale: float = 1.0, digits: int = 0) -> str:
+    """The median over the point's rounds of each figure read (× scale), "a / b" for two; or why there is none."""
+    if record is None:
+        return NOT_RUN
+    if not record.results:
+        return "failed"
+    if not record.succeeded:
+        return f"lost {record.failed:,}"
+    return " / ".join(f"{record.median(read) * scale:,.{digits}f}" for read in reads)
+
+
+def p50(record: Record | None) -> float | None:
+    return record.latency("p50") if record is not None and record.succeeded else None
+
+
+def paired(top: Record | None, bottom: Record | None, read: Read = rate) -> Interval:
+    """read(top) / read(bottom), paired over the rounds that both gave a result."""
+    both = sorted(set(top.results) & set(bottom.results)) if top is not None and bottom is not None else []
+    return paired_ratio([read(top.results[n]) for n in both], [read(bottom.results[n]) for n in both])
+
+
+def ratio_text(interval: Interval, digits: int = 3, unit: str = "") -> str:
+    """'1.012 (0.990–1.030)': the median of the paired ratios and their 95% interval; the median alone with
+    one round."""
+    if interval.median is None:
+        return NOT_RUN
+    shown = f"{interval.median:.{digits}f}{unit}"
+    return shown if interval.low is None else f"{shown} ({interval.low:.{digits}f}–{interval.high:.{digits}f})"
+
+
+def firsts_and_others(paths: list[BenchPath]) -> tuple[list[BenchPath], list[tuple[BenchPath, BenchPath]]]:
+    """Each transport's first path (the one its figures are compared by), and every other path with its own
+    transport's first."""
+    first: dict[str, BenchPath] = {}
+    for path in paths:
+        first.setdefault(path.transport, path)
+    return list(first.values()), [(path, first[path.transport]) for path in paths if path not in first.values()]
+
+
+def listed(items: Iterable[str], last: str = "and") -> str:
+    """'a, b and c'."""
+    items = list(items)
+    return f" {last} ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
+
+
+def target_line(claim: str, figures: Mapping[str, tuple[str, bool]], not_judged: Mapping[str, str]) -> str:
+    """A target's verdict, for the console and report.md alike: met by every path it judged, or not met, naming
+    only the paths that fail it, each with its figure (`figures`: where -> (figure, met)); then the paths it does
+    not judge (`not_judged`: path -> why), each reason said once."""
+    failing = [f"{where} {figure}" for where, (figure, met) in figures.items() if not met]
+    if not figures:
+        outcome = "no path to judge"
+    elif failing:
+        outcome = f"not met by {', '.join(failing)} ({len(failing)} of {len(figures)} judged)"
+    else:
+        outcome = f"met ({len(figures)} judged)"
+    reasons: dict[str, list[str]] = {}
+    for path, why in not_judged.items():
+        reasons.setdefault(why, []).append(path)
+    unjudged = "; ".join(f"{listed(paths)} ({why})" for why, paths in reasons.items())
+    return f"Target, {claim}: {outcome}." + (f" Not judged: {unjudged}." if unjudged else "")
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1),
+            *("| " + " | ".join(row) + " |" for row in rows), ""]
