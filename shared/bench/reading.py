@@ -11,6 +11,7 @@ from shared.bench.point import TEXT, Record
 from shared.bench.study import Measured, Study
 from shared.core.bench_paths import BenchPath
 from shared.core.results import RunResult
+from shared.report import markdown
 from shared.report.statistics import CONFIDENCE, Interval, paired_ratio
 
 NOT_RUN = "—"
@@ -114,5 +115,5 @@ def target_line(claim: str, figures: Mapping[str, tuple[str, bool]], not_judged:
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1),
-            *("| " + " | ".join(row) + " |" for row in rows), ""]
+    """A section's table, and the blank line after it (the one writer: shared.report.markdown)."""
+    return [*markdown.markdown_table(header, rows), ""]

@@ -20,6 +20,7 @@ from shared.bench.study import Measured, Sweep
 from shared.core.machine import machine_sentence
 from shared.core.outputs import write_json, write_text
 from shared.core.transport import Transport
+from shared.report.markdown import markdown_table
 
 
 @contextlib.contextmanager
@@ -65,8 +66,8 @@ def introduction(bench: Measured) -> list[str]:
                   + (f" The point under way then ({under_way}) was cut short, and counts as not run." if under_way
                      else ""), ""]
     ran = {path.name for study in sweep.studies for path in study.paths(sweep)}
-    lines += ["| path | what travels, and how |", "|---|---|"]
-    lines += [f"| {path.name} | {path.description} |" for path in sweep.paths if path.name in ran]
+    lines += markdown_table(["path", "what travels, and how"],
+                            [[path.name, path.description] for path in sweep.paths if path.name in ran], numbers=False)
     return [*lines, ""]
 
 
