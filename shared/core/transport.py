@@ -202,7 +202,7 @@ class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
 
     @abstractmethod
     async def request_async(self, config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
-        """`request` as an asyncio task (`start` is then a shared.core.modes.LoopBarrier)."""
+        """`request` as an asyncio task (`start` is then a shared.core.event_loop.LoopBarrier)."""
 
     @abstractmethod
     def deliver(self, config: RunConfig, values: list) -> list[Delivery]:
