@@ -130,6 +130,14 @@ class RunConfig:
         if self.rate and self.window != 1:
             raise UsageError("--rate sends on a schedule whatever the replies do, --window keeps a number of requests "
                              "in flight: give one or the other")
+        self._check_payload()
+        self._check_faults()
+        codecs = self.transport.codecs
+        if self.codec not in codecs:
+            raise UsageError(f"unknown codec {self.codec!r} for {self.transport.name}: choose one of "
+                             f"{', '.join(codecs)}")
+
+    def _check_payload(self) -> None:
         if self.payload_bytes < 0:
             raise UsageError(f"--payload-bytes must be zero or more, not {self.payload_bytes}")
         if self.payload is not None and self.workload != "mirror":
@@ -138,6 +146,9 @@ class RunConfig:
             raise UsageError("--payload-bytes pads the seed's text, --payload sends your values: give one or the other")
         if self.payload_bytes and self.workload != "echo":
             raise UsageError("--payload-bytes pads the echo workload's text: use it with --workload echo")
+
+    def _check_faults(self) -> None:
+        """--fault, the delays and --service-time."""
         if self.fault:
             parse_fault(self.fault, self.responders)
             if self.part != "run" or self.concurrency != "processes":
@@ -147,10 +158,6 @@ class RunConfig:
                 raise UsageError(f"{flag} must be zero or more milliseconds, not {delay}")
         if self.service_time:
             self._check_service_time()
-        codecs = self.transport.codecs
-        if self.codec not in codecs:
-            raise UsageError(f"unknown codec {self.codec!r} for {self.transport.name}: choose one of "
-                             f"{', '.join(codecs)}")
 
     def _check_service_time(self) -> None:
         service = parse_service_time(self.service_time)
