@@ -1,4 +1,5 @@
-"""The Python-native variant as the core sees it: one object that fulfils shared/core/transport.py's contract."""
+"""The Python-native variant as the core sees it: one object that fulfils shared/core/transport.py's contract.
+"""
 
 from __future__ import annotations
 

@@ -43,8 +43,8 @@ def is_array(value: Any) -> bool:
 
 # ---- encoding ---------------------------------------------------------------------------------------------
 def _layout(array) -> tuple[Any, bool]:
-    """The array's bytes as a flat uint8 view, and whether they are in Fortran order; a strided array is copied
-    into C order first."""
+    """The array's bytes as a flat uint8 view, and whether they are in Fortran order; a strided array is
+    copied into C order first."""
     numpy = loaded_numpy()
     fortran = array.flags.f_contiguous and not array.flags.c_contiguous
     if not (array.flags.c_contiguous or fortran):
@@ -53,7 +53,8 @@ def _layout(array) -> tuple[Any, bool]:
 
 
 def _describe(dtype) -> Any:
-    """The dtype as plain data that `descr_to_dtype` rebuilds exactly, or TypeError for one it cannot carry."""
+    """The dtype as plain data that `descr_to_dtype` rebuilds exactly, or TypeError for one it cannot carry.
+    """
     from numpy.lib.format import descr_to_dtype
 
     if dtype.hasobject:

@@ -61,8 +61,8 @@ def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = 
 
 
 def handshake_ms(config: RunConfig) -> int:
-    """ZMQ_HANDSHAKE_IVL: the run's handshake deadline, within which a peer that connected must complete the handshake
-    (libzmq's default is 30 s): connections that never speak are closed, not held."""
+    """ZMQ_HANDSHAKE_IVL: the run's handshake deadline, within which a peer that connected must complete the
+    handshake (libzmq's default is 30 s): connections that never speak are closed, not held."""
     return max(1, round(config.handshake_seconds * 1000))
 
 
@@ -193,7 +193,8 @@ def receive_frames(socket: zmq.Socket) -> Frames:
 
 
 def send_frames(socket: zmq.Socket, frames: Frames, flags: int = 0) -> None:
-    """send_multipart, as `receive_frames` is recv_multipart. Once the first frame is taken, the others are too."""
+    """send_multipart, as `receive_frames` is recv_multipart. Once the first frame is taken, the others are
+    too."""
     put, more = socket.send, flags | SNDMORE
     for frame in frames[:-1]:
         put(frame, more)

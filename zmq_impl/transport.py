@@ -181,7 +181,8 @@ class ZmqTransport(Transport):
 
 
 def behind(path: BenchPath, broker: str, *, twin: bool = False) -> BenchPath:
-    """`path` with its requests through `broker`; a twin is named for the broker, and runs where the path does."""
+    """`path` with its requests through `broker`; a twin is named for the broker, and runs where the path
+    does."""
     if broker == "proxy" and not twin:
         return path
     changes: dict = {"settings": {**path.settings, "broker": broker}, "pushes": broker == "proxy",

@@ -46,10 +46,10 @@ class Settings:
 
     @classmethod
     def described(cls, parameters: dict) -> dict[str, str]:
-        """The settings a run's table shows, as {row: cell} (zmq: {"broker": "proxy", "security": "CURVE off"}),
-        from the run's recorded parameters (RunConfig.parameters): the same words for a live run and a saved
-        file, NOT_RECORDED for a field the file is older than. Only what the run's own side knows (a request
-        side does not know which broker answers it). The default: none."""
+        """The settings a run's table shows, as {row: cell} (zmq: {"broker": "proxy", "security": "CURVE
+        off"}), from the run's recorded parameters (RunConfig.parameters): the same words for a live run and a
+        saved file, NOT_RECORDED for a field the file is older than. Only what the run's own side knows (a
+        request side does not know which broker answers it). The default: none."""
         return {}
 
 
@@ -205,7 +205,8 @@ class RunConfig:
     @property
     def handshake_seconds(self) -> float:
         """The deadline on reaching a peer and completing a connection's handshake: the timeout, but no less
-        than RUN_HANDSHAKE_SECONDS in a run, whose server is its own and up; a short --timeout is for replies."""
+        than RUN_HANDSHAKE_SECONDS in a run, whose server is its own and up; a short --timeout is for replies.
+        """
         return max(self.timeout, RUN_HANDSHAKE_SECONDS) if self.part == "run" else self.timeout
 
     @property

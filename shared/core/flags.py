@@ -28,7 +28,8 @@ def option(*flags: str, dest: str = "", help: str, parts: str, **arguments: Any)
 
 
 class ExtraCommand(NamedTuple):
-    """A command of one transport only (`reqrep zmq keys`): its options, and what it does, as lines to print."""
+    """A command of one transport only (`reqrep zmq keys`): its options, and what it does, as lines to print.
+    """
 
     name: str
     help: str

@@ -1,13 +1,14 @@
-"""Latencies in constant memory: a histogram of log-linear buckets (HdrHistogram's scheme), so that a requester's
-memory does not grow with its share of the requests, and every percentile it reports is within 0.4% of the
-exact one, whatever the count.
+"""Latencies in constant memory: a histogram of log-linear buckets (HdrHistogram's scheme), so that a
+requester's memory does not grow with its share of the requests, and every percentile it reports is within
+0.4% of the exact one, whatever the count.
 
-A value below 2**SUB_BITS nanoseconds has a bucket of its own. Above, each power of two is cut into 2**(SUB_BITS-1)
-buckets of equal width, so a bucket is at most 1/128 of its lower bound wide; a percentile is reported as its
-bucket's midpoint, at most half a width (1/256) from any value in it. 7,424 buckets cover every int64.
+A value below 2**SUB_BITS nanoseconds has a bucket of its own. Above, each power of two is cut into
+2**(SUB_BITS-1) buckets of equal width, so a bucket is at most 1/128 of its lower bound wide; a percentile is
+reported as its bucket's midpoint, at most half a width (1/256) from any value in it. 7,424 buckets cover
+every int64.
 
-`bucket` is the one definition of the scheme; shared/core/lockstep.py repeats its two lines inline, to spare the
-seed's loop a Python call per request (tests/test_latency.py holds the two to the same answers).
+`bucket` is the one definition of the scheme; shared/core/lockstep.py repeats its two lines inline, to spare
+the seed's loop a Python call per request (tests/test_latency.py holds the two to the same answers).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""How roles run, one small class per `--concurrency`: a process each (`Processes`), a thread each (`Threads`),
-or asyncio tasks (`Tasks`, shared/core/event_loop.py). The supervisor starts, watches and stops roles through
-this one interface."""
+"""How roles run, one small class per `--concurrency`: a process each (`Processes`), a thread each
+(`Threads`), or asyncio tasks (`Tasks`, shared/core/event_loop.py). The supervisor starts, watches and stops
+roles through this one interface."""
 
 from __future__ import annotations
 

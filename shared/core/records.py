@@ -78,7 +78,8 @@ def claimed(kind: type) -> frozenset[str]:
 
 
 def from_json(kind: type, data: dict):
-    """The record of a JSON object; a key it lacks takes the field's default (TypeError for a required one)."""
+    """The record of a JSON object; a key it lacks takes the field's default (TypeError for a required one).
+    """
     values = {}
     for field in fields(kind):
         inner = hints(kind)[field.name]

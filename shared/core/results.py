@@ -31,8 +31,8 @@ class ReplyMismatch(UsageError):
 
 @dataclass
 class RequesterResult:
-    """One requester's account. Latencies are in a histogram (shared/core/latency.py): its size does not depend on
-    how many requests the requester sent."""
+    """One requester's account. Latencies are in a histogram (shared/core/latency.py): its size does not
+    depend on how many requests the requester sent."""
 
     requester_id: int
     planned: int
@@ -53,11 +53,11 @@ class RequesterResult:
 
 
 class Tally:
-    """Counts one requester's outcomes. The request loops (shared/core/lockstep.py, shared/core/pipeline.py) check each
-    reply themselves against the right one (the handler's answer, `expected`, encoded with `encode` and framed),
-    which costs one comparison of bytes or tuples, and add its latency to `latency`; `check` is the rare path of
-    a reply that differs (a wrong reply, or a responder that encodes the same value otherwise). The other
-    methods serve the rare paths too (a late or missing reply)."""
+    """Counts one requester's outcomes. The request loops (shared/core/lockstep.py, shared/core/pipeline.py)
+    check each reply themselves against the right one (the handler's answer, `expected`, encoded with `encode`
+    and framed), which costs one comparison of bytes or tuples, and add its latency to `latency`; `check` is
+    the rare path of a reply that differs (a wrong reply, or a responder that encodes the same value
+    otherwise). The other methods serve the rare paths too (a late or missing reply)."""
 
     def __init__(self, requester_id: int, planned: int, workload: Workload, codec: Codec, progress, *,
                  peer: str = "", show: bool = False) -> None:
@@ -85,7 +85,8 @@ class Tally:
 
     def stray(self, seen: int) -> None:
         """A reply that answers no request in flight, after `seen` right or wrong ones: counted and dropped.
-        When no reply so far answered anything, the two sides do not speak alike: ReplyMismatch, at the third."""
+        When no reply so far answered anything, the two sides do not speak alike: ReplyMismatch, at the third.
+        """
         self.result.duplicated += 1
         if seen == 0 and self.result.duplicated == MISMATCH_REPLIES:
             raise ReplyMismatch(f"the first {MISMATCH_REPLIES} replies from {self.peer} answer no request (they "
@@ -195,14 +196,15 @@ class RunResult:
 
     @property
     def rss_peak_mib_total(self) -> float:
-        """Every process's peak resident size, summed: pages shared by forked processes count once per process,
-        so this overstates what a run of processes takes. Kept for comparison with older figures."""
+        """Every process's peak resident size, summed: pages shared by forked processes count once per
+        process, so this overstates what a run of processes takes. Kept for comparison with older figures."""
         return sum(r.rss_peak_mib for r in self.roles)
 
     @property
     def pss_peak_mib_total(self) -> float:
-        """The run's memory: the largest PSS of all its processes summed at one moment, as sampled; each role's
-        own peak, summed, if no sample was taken while every role was there (a run shorter than one tick)."""
+        """The run's memory: the largest PSS of all its processes summed at one moment, as sampled; each
+        role's own peak, summed, if no sample was taken while every role was there (a run shorter than one
+        tick)."""
         if self.pss_timeline:
             return max(mib for _, mib in self.pss_timeline)
         return sum(r.pss_peak_mib for r in self.roles)
@@ -224,7 +226,8 @@ class RunResult:
         return not self.interrupted and self.ok == planned and self.failed == 0
 
     def to_json(self) -> dict:
-        """The run's parameters and its figures, flat: a round of the documented format (shared/report/document.py)."""
+        """The run's parameters and its figures, flat: a round of the documented format
+        (shared/report/document.py)."""
         return to_json(self.round())
 
     def figures(self) -> dict:

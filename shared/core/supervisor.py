@@ -43,8 +43,8 @@ class RoleFailed(Exception):
 
 
 class Supervisor:
-    """The roles this process started, in one mode (see shared/core/modes.py). `stop_threads` wakes the blocking
-    calls of roles that are threads of this process (the transport's)."""
+    """The roles this process started, in one mode (see shared/core/modes.py). `stop_threads` wakes the
+    blocking calls of roles that are threads of this process (the transport's)."""
 
     def __init__(self, concurrency: str, stop_threads: Callable[[], None] = lambda: None) -> None:
         self.mode = MODES[concurrency]()

@@ -122,7 +122,8 @@ class Semantics:
 
 class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
     """What the core needs from a transport. Each role function runs in the role's own process, thread or
-    task; a required member may be a plain attribute (`name = "zmq"`, `serve = staticmethod(server.serve)`)."""
+    task; a required member may be a plain attribute (`name = "zmq"`, `serve = staticmethod(server.serve)`).
+    """
 
     # ---- required: how it names itself, and its codecs ------------------------------------------------------
     @property

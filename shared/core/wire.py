@@ -17,8 +17,8 @@ class Codec(NamedTuple):
 
 class Framing(NamedTuple):
     """How a transport numbers a request and finds the number in its reply, so that the requesters' loops
-    (shared/core/lockstep.py, shared/core/pipeline.py) can pair them without knowing the wire. C callables where the
-    transport can: they run once per request."""
+    (shared/core/lockstep.py, shared/core/pipeline.py) can pair them without knowing the wire. C callables
+    where the transport can: they run once per request."""
 
     tag: Callable[[int], Any]  # n -> what marks request n on the wire
     join: Callable[[Any, Any], Any]  # (tag, encoded request) -> the message sent

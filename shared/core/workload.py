@@ -29,8 +29,8 @@ class Workload(NamedTuple):
 
 
 class UserValues(Protocol):
-    """The user's values as a run's requests (--payload): what the core asks of shared.semantics.values.Payload,
-    which loads them from the user's file."""
+    """The user's values as a run's requests (--payload): what the core asks of
+    shared.semantics.values.Payload, which loads them from the user's file."""
 
     source: str  # as given: "values.py" or "values.py:frame"
 
@@ -111,8 +111,9 @@ def mirror_handle(request: Any) -> Any:
 
 
 def workload_for(config) -> Workload:
-    """The run's workload: with a payload, the user's values (shared/semantics/values.py); with `payload_bytes`, echo
-    requests padded to that many characters (the reply is the request and " - echoed!", as ever)."""
+    """The run's workload: with a payload, the user's values (shared/semantics/values.py); with
+    `payload_bytes`, echo requests padded to that many characters (the reply is the request and " - echoed!",
+    as ever)."""
     if config.payload is not None:
         return config.payload.workload()
     chosen = WORKLOADS[config.workload]

@@ -1,5 +1,5 @@
 """What each path (a transport and one of its `semantics_codecs`) does to Python values: every value of the
-corpus through a real mirror run, what came back compared with what was sent: identical, changed, or failed."""
+corpus through a real mirror run, and what came back compared with it: identical, changed, or failed."""
 
 from __future__ import annotations
 

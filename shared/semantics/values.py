@@ -1,11 +1,11 @@
-"""The user's own values: a Python file that defines VALUES, a dict of name to value or a list. `reqrep semantics
---values` sends them through every path; `--payload PATH[:NAME]` makes them the requests of a run, once a check
-has shown that the run's codec carries each of them unchanged.
+"""The user's own values: a Python file that defines VALUES, a dict of name to value or a list. `reqrep
+semantics --values` sends them through every path; `--payload PATH[:NAME]` makes them the requests of a run,
+once a check has shown that the run's codec carries each of them unchanged.
 
 The file is executed once, in the command's own process, before any role starts, as the module
 `reqrep_values`: the roles are forked later and inherit it, so a class the file defines at its top level is
-found by name wherever a value of it is unpickled (the native server and responders). A class defined inside
-a function, a lambda or an open file cannot be pickled at all: the requester says so, as an error.
+found by name wherever a value of it is unpickled (the native server and responders). A class defined inside a
+function, a lambda or an open file cannot be pickled at all: the requester says so, as an error.
 """
 
 from __future__ import annotations
@@ -206,8 +206,8 @@ def check_payload(configs: list[RunConfig], flag_of: Callable[[Transport], str |
 
 # ---- the bench's own values ----------------------------------------------------------------------------------
 def ndarray_values(size: int) -> Payload:
-    """One float64 array of `size` bytes: `reqrep bench`'s ndarray payload kind. NumPy is imported here, in the
-    bench's process, only when a study of arrays runs (it checks first that NumPy is installed)."""
+    """One float64 array of `size` bytes: `reqrep bench`'s ndarray payload kind. NumPy is imported here, in
+    the bench's process, only when a study of arrays runs (it checks first that NumPy is installed)."""
     import numpy
 
     return Payload(f"ndarray: float64, {size_text(size)}", ("ndarray",), (numpy.arange(size // 8, dtype="float64"),))
