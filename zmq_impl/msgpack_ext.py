@@ -81,7 +81,7 @@ class ExtensionError(ValueError):
     """A frame msgpack-ext refuses: an unknown extension code, a malformed payload, a limit exceeded."""
 
 
-# ---- encoding ---------------------------------------------------------------------------------------------
+# ---- encoding --------------------------------------------------------------------------------------------
 def encode(value: Any) -> bytes:
     if msgpack_ndarray.is_array(value):  # the whole message one array: framed without msgpack's copies
         return msgpack_ndarray.encode_alone(value, lambda inner: _pack(inner, 1))
@@ -116,7 +116,7 @@ def _extend(value: Any, depth: int) -> Any:
     def pack(inner: Any) -> bytes:  # a payload is itself msgpack-ext, one level deeper
         return _pack(inner, depth)
 
-    if msgpack_ndarray.is_array(value):  # before float and int: numpy.float64 is a float, and would pass for one
+    if msgpack_ndarray.is_array(value):  # before float: numpy.float64 is a float
         return msgpack.ExtType(NDARRAY, b"".join(msgpack_ndarray.payload_parts(value, pack)))
     if isinstance(value, tuple):  # namedtuples too: they arrive as plain tuples (no import by name)
         return msgpack.ExtType(TUPLE, pack(list(value)))
@@ -152,7 +152,7 @@ def _extend(value: Any, depth: int) -> Any:
     raise TypeError(f"msgpack-ext cannot encode {type(value).__qualname__!r} objects")
 
 
-# ---- decoding ---------------------------------------------------------------------------------------------
+# ---- decoding --------------------------------------------------------------------------------------------
 def decode(frame: bytes) -> Any:
     if len(frame) > LIMITS.max_frame_bytes:
         raise ExtensionError(f"a frame of {len(frame):,} bytes exceeds the limit of {LIMITS.max_frame_bytes:,}")

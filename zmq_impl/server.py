@@ -51,7 +51,7 @@ def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = 
         socket.handshake_ivl = handshake_ms(config)
         socket.backlog = BACKLOG
         hold_replies(socket)
-        if secure and crosses_tcp(address):  # responders on other hosts are let in by their key, like requesters
+        if secure and crosses_tcp(address):  # remote responders admitted by key too
             secure_server(socket, config.settings.curve, side)
         bind(socket, address)
     except BaseException:
@@ -141,7 +141,7 @@ def balance(config: RunConfig, ready) -> None:
     try:
         front = server_socket(config, zmq.ROUTER, config.address)
         back = server_socket(config, zmq.ROUTER, config.settings.back_address, side=BACK)
-        back.router_mandatory = 1  # a request handed to a responder that is gone fails here, and goes to another
+        back.router_mandatory = 1  # a gone responder's request fails here: retried
         back.router_handover = 1  # a responder that reconnects under its name takes its place at once
         ready.set()
         dispatch(front, back, Roster(config))

@@ -79,9 +79,8 @@ class ZmqTransport(Transport):
         BenchPath("zmq-balancing", "zmq", "msgpack", {"broker": "balancing"}, studies=("faults",),
                   description="zmq with the zguide's load-balancing broker (`--broker balancing`): a request goes "
                               "only to a responder that said it is free, and heartbeats drop a silent one"),
-        # The ndarray study's: msgpack-ext carries arrays (plain msgpack cannot), with zero-copy sends from the
-        # default size on, for every frame, and for none. The first also carries the user's values where msgpack
-        # cannot (the values study, bench --payload).
+        # The ndarray study's: msgpack-ext (arrays) with zero-copy sends from the default size, for every
+        # frame, and for none. The first also carries the values study's values (bench --payload).
         BenchPath("zmq-ext", "zmq", "msgpack-ext", studies=("ndarray", "values"), pushes=True,
                   description=f"zmq with msgpack-ext, an array as its dtype, shape and raw bytes (`--codec "
                               f"msgpack-ext`), frames of {ZERO_COPY_BYTES // 1024} KiB or more sent without a copy"),

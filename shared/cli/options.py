@@ -18,7 +18,7 @@ from shared.core.workload import WORKLOADS
 EXIT_USAGE = 2
 LOAD = "run compare request"  # the commands that start requesters
 RESPONSE = "run compare serve responders"  # the commands that start responders
-# The shared options of a transport's part by the roles it starts (Part.server, Part.responders), whatever its name.
+# A transport part's shared options, by the roles it starts (Part.server, Part.responders), whatever its name.
 KINDS = {(True, True): "serve", (True, False): "broker", (False, True): "responders"}
 SERVER = "<server>"  # in a help text: what the variants of the command call their server ("broker", "server")
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")

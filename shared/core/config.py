@@ -28,7 +28,7 @@ MAX_REQUESTS = 2**63 - 1
 START_DEADLINE = 60.0  # seconds for every role of a run to be connected and ready
 MIN_TIMEOUT = 0.001  # a millisecond: a shorter wait for a reply is no wait
 NOT_RECORDED = "not recorded"  # the cell of a setting that a saved file is older than (Settings.described)
-RUN_HANDSHAKE_SECONDS = 1.0  # a run's roles reach the server it started within at least this, whatever --timeout
+RUN_HANDSHAKE_SECONDS = 1.0  # a run's roles reach its server within this at least
 PORTS_FROM, PROBES = 20000, 50  # where free_port starts looking (above well-known services), and how often
 
 
@@ -86,12 +86,12 @@ class RunConfig:
     window: int = 1  # requests in flight per requester (closed loop); 1 is the seed's lockstep
     rate: float = 0.0  # requests per second in all, sent on schedule (open loop); 0: closed loop
     payload_bytes: int = 0  # size of each echo request's text (0: the seed's "Hello, <id> <n>")
-    payload: UserValues | None = None  # the user's values as the requests (--payload), answered by mirror responders
+    payload: UserValues | None = None  # the user's values as the requests (--payload)
     record_latency: bool = True  # off only to measure what recording costs
     fault: str = ""  # a fault to inflict on a responder mid-run (see shared/core/faults.py)
-    delay_ms: float | None = None  # a delaying relay between the requesters and the response side (core/relay.py)
+    delay_ms: float | None = None  # a delaying relay before the response side
     responder_delay_ms: float | None = None  # ... and between the responders and the broker or server
-    service_time: str = ""  # how long each request's handling takes (see shared/core/service_time.py); empty: none
+    service_time: str = ""  # each request's handling time (service_time.py)
     settings: Settings | None = None  # the transport's own fields; its defaults when None
 
     def __post_init__(self) -> None:
@@ -105,7 +105,7 @@ class RunConfig:
                 object.__setattr__(self, name, value)
         if self.address:
             object.__setattr__(self, "address", self.transport.parse_address(self.address))
-        if self.payload is not None and self.workload == "echo":  # echo's text suffix has no meaning for values
+        if self.payload is not None and self.workload == "echo":  # echo's suffix means nothing for values
             object.__setattr__(self, "workload", "mirror")
         self._check()
         self.settings.check(self)

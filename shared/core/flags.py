@@ -18,7 +18,7 @@ class Option:
     dest: str
     help: str
     parts: frozenset[str]
-    arguments: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # type, default, action, metavar ...
+    arguments: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # type, default, metavar ...
 
 
 def option(*flags: str, dest: str = "", help: str, parts: str, **arguments: Any) -> Option:  # noqa: A002

@@ -18,8 +18,8 @@ import math
 SUB_BITS = 8
 SUB_SHIFT = SUB_BITS - 1
 BUCKETS = (64 - SUB_BITS + 1) << SUB_SHIFT  # enough for any latency that fits in an int64 of nanoseconds
-# By a value's bit length: how far to shift it, and the first bucket of its power of two, less what the shifted
-# value adds (it has its top bit set). Two lookups cost fewer instructions than the arithmetic they replace.
+# By a value's bit length: how far to shift it, and the first bucket of its power of two less what the
+# shifted value adds (its top bit is set). Two lookups cost less than the arithmetic they replace.
 SHIFTS = [max(bits - SUB_BITS, 0) for bits in range(65)]
 BASES = [shift << SUB_SHIFT for shift in SHIFTS]
 

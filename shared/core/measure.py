@@ -142,7 +142,7 @@ class MemorySampler:
     the parent's wait loop and rate-limits itself: reading smaps_rollup costs the kernel about half a
     millisecond per process, so a run of many processes is sampled less often (SAMPLE_SHARE)."""
 
-    SELF = "parent"  # this process's key among the roles: the parent, or the one process of threads and asyncio
+    SELF = "parent"  # this process's key among the roles (the only one under threads and asyncio)
 
     def __init__(self, processes: Callable[[], list[tuple[str, int]]], interval: float = 1.0) -> None:
         self.processes, self.interval = processes, interval

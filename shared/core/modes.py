@@ -117,7 +117,7 @@ def _enter_process(name: str, target: Callable, args: tuple, reports, parent: in
     # Ctrl-C reaches the whole process group: the parent alone decides when its roles stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD)  # held by the parent while it forked us (Processes.start)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD)  # held by the parent while it forked
     _stop_with_parent()
     if os.getppid() != parent:  # the parent died before the request above took effect
         return
@@ -158,7 +158,7 @@ class Processes(Mode):
     def start(self, name: str, target: Callable, args: tuple) -> ProcessRole:
         process = self._context.Process(target=_enter_process, name=name,
                                         args=(name, target, args, self.reports, os.getpid()))
-        process.start()  # with HELD held (Supervisor.start): the child unblocks them once its handlers are set
+        process.start()  # HELD held: the child unblocks them once its handlers are set
         return ProcessRole(process)
 
     def stop(self, roles: list, deadline: float, stop_threads: Callable[[], None]) -> list[str]:

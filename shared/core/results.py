@@ -129,7 +129,7 @@ class Tally:
         result.cpu_seconds = usage.ru_utime + usage.ru_stime
         result.rss_peak_mib = usage.ru_maxrss / 1024  # KiB on Linux
         if threading.current_thread() is threading.main_thread():  # a process of its own: it ends with this
-            result.pss_mib, result.uss_mib = proportional_mib()  # (threads and tasks: the parent samples theirs)
+            result.pss_mib, result.uss_mib = proportional_mib()  # threads, tasks: the parent's
         result.thread_cpu_seconds = time.thread_time()
         return result
 
@@ -179,7 +179,7 @@ class RunResult:
     errors: list[str]
     failures: list[str]
     interrupted: bool = False
-    rss_timeline: list = field(default_factory=list)  # (seconds, RSS MiB of all processes), about once a second
+    rss_timeline: list = field(default_factory=list)  # (seconds, RSS MiB of all processes), ~1/s
     pss_timeline: list = field(default_factory=list)  # (seconds, PSS MiB of all processes), the same moments
     bytes_per_request: dict = field(default_factory=dict)  # encoded sizes, and what crossed loopback
     thread_cpu: dict = field(default_factory=dict)  # threads and asyncio: CPU seconds by kind of thread
@@ -258,7 +258,7 @@ class Round:
     rounds are these; the fields are the format (FIGURE_KEYS and the schema, shared/report/schema.json, come
     from them). Memory in MiB, times in seconds, latencies in µs."""
 
-    parameters: dict = field(default_factory=dict, metadata=FLAT)  # transport, requests ... and the transport's
+    parameters: dict = field(default_factory=dict, metadata=FLAT)  # transport, requests ..., its settings
     answered: int
     ok: int
     failed: int

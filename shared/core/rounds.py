@@ -11,7 +11,7 @@ from shared.core.config import RunConfig
 from shared.core.errors import UsageError
 from shared.core.results import RunResult
 
-DEFAULT_ROUNDS = 3  # the hello example runs once: its five requests are the seed's demonstration, not a measure
+DEFAULT_ROUNDS = 3  # the hello example runs once: a demonstration, not a measure
 
 
 def rounds_for(rounds: int | None, config: RunConfig) -> int:

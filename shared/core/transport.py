@@ -125,7 +125,7 @@ class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
     task; a required member may be a plain attribute (`name = "zmq"`, `serve = staticmethod(server.serve)`).
     """
 
-    # ---- required: how it names itself, and its codecs ------------------------------------------------------
+    # ---- required: how it names itself, and its codecs ----------------------------------------------------
     @property
     @abstractmethod
     def name(self) -> str:
@@ -181,7 +181,7 @@ class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
     def deliver(self, config: RunConfig, values: list) -> list[Delivery]:
         """Send each value to a mirror responder, in order, and say what came back or where it failed."""
 
-    # ---- required: stopping -----------------------------------------------------------------------------------
+    # ---- required: stopping -------------------------------------------------------------------------------
     @abstractmethod
     def stop_threads(self, config: RunConfig) -> None:
         """Wake and stop every role of this run that is a thread of this process (server included)."""
@@ -190,7 +190,7 @@ class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
     def stop_requesters(self, config: RunConfig) -> None:
         """Stop the requesters that are threads of this process, against a server that is not ours."""
 
-    # ---- optional: the run ---------------------------------------------------------------------------------
+    # ---- optional: the run --------------------------------------------------------------------------------
     settings_type: type[Settings] = Settings  # its own fields of RunConfig, defaults included
 
     @property

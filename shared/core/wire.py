@@ -26,7 +26,7 @@ class Framing(NamedTuple):
     answers: Callable[[Any, Any], bool]  # (reply message, tag) -> whether it answers the tagged request
     body: Callable[[Any], Any]  # reply message -> the encoded reply
     number: Callable[[Any], int]  # reply message -> the number of the request it answers (-1: none)
-    listens: bool  # whether a requester may wait for another reply without sending again (a REQ socket may not)
+    listens: bool  # a requester may wait for another reply without sending again (not REQ)
 
 
 def identity(value: Any) -> Any:
