@@ -30,7 +30,7 @@ class NativeTransport(Transport):
     place = 1
     settings_type = NativeSettings
     thread_kinds = (("|", "server, one thread per connection"),  # the managers name it after its client
-                    ("handle_request", "server, one thread per connection"),  # until its client says who it is
+                    ("handle_request", "server, one thread per connection"),  # before its client names itself
                     ("calls", "manager calls of tasks"))  # the server's own thread accepts and authenticates
     codecs = codec.CODECS
     default_codec = codec.DEFAULT_CODEC
