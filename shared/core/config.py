@@ -46,16 +46,14 @@ class Settings:
 
     @classmethod
     def described(cls, parameters: dict) -> dict[str, str]:
-        """The settings a run's table shows, as {row: cell} (zmq: {"broker": "proxy", "security": "CURVE
-        off"}), from the run's recorded parameters (RunConfig.parameters): the same words for a live run and a
-        saved file, NOT_RECORDED for a field the file is older than. Only what the run's own side knows (a
-        request side does not know which broker answers it). The default: none."""
+        """The settings a run's table shows, {row: cell}, from its recorded parameters (RunConfig.parameters):
+        the same for a live run and a saved file, NOT_RECORDED for a field the file lacks, and only what the
+        run's own side knows. The default: none."""
         return {}
 
 
 class Carrier(Protocol):
-    """What a configuration asks of its transport: a part of shared/core/transport.py's `Transport`, which
-    imports this module (the contract's roles take a RunConfig)."""
+    """What a configuration asks of its transport: a part of `Transport` (whose module imports this one)."""
 
     name: str
     codecs: Mapping[str, Any]

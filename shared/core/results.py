@@ -53,11 +53,9 @@ class RequesterResult:
 
 
 class Tally:
-    """Counts one requester's outcomes. The request loops (shared/core/lockstep.py, shared/core/pipeline.py)
-    check each reply themselves against the right one (the handler's answer, `expected`, encoded with `encode`
-    and framed), which costs one comparison of bytes or tuples, and add its latency to `latency`; `check` is
-    the rare path of a reply that differs (a wrong reply, or a responder that encodes the same value
-    otherwise). The other methods serve the rare paths too (a late or missing reply)."""
+    """Counts one requester's outcomes. The request loops compare each reply with the expected one (encoded
+    and framed) themselves and add its latency to `latency`; the methods serve the rare paths: a reply that
+    differs (`check`), a late or a missing one."""
 
     def __init__(self, requester_id: int, planned: int, workload: Workload, codec: Codec, progress, *,
                  peer: str = "", show: bool = False) -> None:
