@@ -8,11 +8,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import Protocol
 
 import zmq
 import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
+from shared.core.channel import pause, wait
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
 from shared.core.peers import Peer
@@ -38,6 +40,7 @@ PEER_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH |
 # gives any of the three, depending on which side reads the other's READY first and how the hang-up meets
 # our write (NO_DETAIL: EPIPE).
 FAILED = (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+SNDMORE, RCVMORE = int(zmq.SNDMORE), int(zmq.RCVMORE)  # plain ints: an enum costs a lookup per frame
 
 
 def shared_context() -> zmq.Context:
@@ -122,22 +125,26 @@ def client_socket(config: RunConfig, kind: int, *, asynchronous: bool = False,
     return socket
 
 
-def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, *, watch: bool = False) -> PeerWatch | None:
+async def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, form: Form, *,
+                  watch: bool = False) -> PeerWatch | None:
     """Connect `socket` to `peer` and wait, until `config.timeout`, for the ZMTP handshake with it: libzmq
     would connect whenever the peer comes, but a role that waits says so, and one that waits in vain says why.
+    `form` is the role's (BLOCKING, run under `complete`, or an asyncio task's): a thousand requester tasks wait
+    on the loop, and a task cancelled meanwhile stops its monitor on the way out.
 
-    A refused CURVE key or a security mismatch ends the wait at once. With `watch`, returns a `PeerWatch`
-    that logs the peer's departures and returns; the caller stops it.
+    A refused CURVE key or a security mismatch ends the wait at once. With `watch` (a blocking form's),
+    returns a `PeerWatch` that logs the peer's departures and returns; the caller stops it.
     """
     if not crosses_tcp(peer.address):  # inproc: the peer, a thread of this process, is bound already
         reach(socket, peer.address)
         return None
-    monitor = monitor_socket(socket, shared_context())
+    monitor = monitor_socket(socket, form.context())
     try:
         reach(socket, peer.address)
         handshake = Handshake(peer, config.handshake_seconds, bool(config.settings.curve),
                               zmq.SocketType(socket.type).name)
-        while not (monitor.poll(handshake.wait_ms()) and handshake.done(monitor.recv_multipart())):
+        poll, receive = form.poller(monitor), form.frames_receiver(monitor)
+        while not (await poll(handshake.wait_ms()) and handshake.done(await receive())):
             pass
     except BaseException:
         stop_monitor(socket, monitor)
@@ -146,23 +153,6 @@ def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, *, watch: bool = 
         stop_monitor(socket, monitor)
         return None
     return PeerWatch(socket, monitor, peer)
-
-
-async def connect_async(config: RunConfig, peer: Peer, socket: zmq.asyncio.Socket) -> None:
-    """`connect` for a task, awaiting the handshake on an awaitable monitor: a thousand requester tasks wait
-    for their broker on the loop, and a task cancelled meanwhile stops its monitor on the way out."""
-    if not crosses_tcp(peer.address):
-        reach(socket, peer.address)
-        return
-    monitor = monitor_socket(socket, asyncio_context())
-    try:
-        reach(socket, peer.address)
-        handshake = Handshake(peer, config.handshake_seconds, bool(config.settings.curve),
-                              zmq.SocketType(socket.type).name)
-        while not (await monitor.poll(handshake.wait_ms()) and handshake.done(await monitor.recv_multipart())):
-            pass
-    finally:
-        stop_monitor(socket, monitor)
 
 
 def monitor_socket(socket: zmq.Socket, context: zmq.Context) -> zmq.Socket:
@@ -187,7 +177,7 @@ def stop_monitor(socket: zmq.Socket, monitor: zmq.Socket) -> None:
 class Handshake:
     """The wait for a peer's handshake, without the waiting: `wait_ms` says how long to poll the monitor
     next (and announces a long wait, or gives up at the deadline), `done` reads one monitor message. The
-    blocking `connect` and `connect_async` drive it alike."""
+    blocking and the asyncio `connect` drive it alike."""
 
     def __init__(self, peer: Peer, timeout: float, curve: bool, own_type: str = "REQ") -> None:
         self.peer, self.timeout, self.curve, self.own_type = peer, timeout, curve, own_type
@@ -282,6 +272,118 @@ class PeerWatch:
         except zmq.ZMQError:
             pass  # the context is being terminated, which wakes the thread too
         self._thread.join(timeout=5)
+
+
+def receive_frames(socket: zmq.Socket) -> list[bytes]:
+    """A message of several frames. pyzmq's recv_multipart costs about four times this on small frames, once
+    per request and per reply here, where zmq.proxy moves them in C."""
+    recv, more = socket.recv, socket.get
+    frames = [recv()]
+    while more(RCVMORE):
+        frames.append(recv())
+    return frames
+
+
+def send_frames(socket: zmq.Socket, frames: list[bytes], flags: int = 0) -> None:
+    """send_multipart, as `receive_frames` is recv_multipart. Once the first frame is taken, the others are too."""
+    put, more = socket.send, flags | SNDMORE
+    for frame in frames[:-1]:
+        put(frame, more)
+    put(frames[-1], flags)
+
+
+class Form(Protocol):
+    """How a role waits on its sockets: BLOCKING here, tasks.AWAITING for asyncio tasks. Each role's loop is
+    written once over it (shared/core/channel.py); the calls it makes return awaitables."""
+
+    asynchronous: bool
+    sleep: Callable
+    wait: Callable
+
+    def context(self) -> zmq.Context: ...
+
+    def poller(self, socket: zmq.Socket) -> Callable: ...
+
+    def receiver(self, socket: zmq.Socket) -> Callable: ...
+
+    def sender(self, socket: zmq.Socket, config: RunConfig) -> Callable: ...
+
+    def frames_receiver(self, socket: zmq.Socket) -> Callable: ...
+
+    def frames_sender(self, socket: zmq.Socket) -> Callable: ...
+
+    def delimited_receiver(self, socket: zmq.Socket) -> Callable: ...
+
+    def delimited_sender(self, socket: zmq.Socket, config: RunConfig) -> Callable: ...
+
+
+class Blocking:
+    """The blocking form: coroutines that make the plain calls and never suspend."""
+
+    asynchronous = False
+    sleep, wait = staticmethod(pause), staticmethod(wait)
+    context = staticmethod(shared_context)
+
+    @staticmethod
+    def poller(socket: zmq.Socket) -> Callable:
+        poller = zmq.Poller()  # one for the socket: Socket.poll makes a new one each time
+        poller.register(socket, zmq.POLLIN)
+        return blocking(poller.poll)
+
+    @staticmethod
+    def receiver(socket: zmq.Socket) -> Callable:
+        recv = socket.recv
+
+        async def receive() -> bytes:
+            return recv()
+        return receive
+
+    @staticmethod
+    def sender(socket: zmq.Socket, config: RunConfig) -> Callable:
+        send = sender(socket, config)
+
+        async def sent(frame: bytes) -> None:
+            send(frame)
+        return sent
+
+    @staticmethod
+    def frames_receiver(socket: zmq.Socket) -> Callable:
+        return blocking(functools.partial(receive_frames, socket))
+
+    @staticmethod
+    def frames_sender(socket: zmq.Socket) -> Callable:
+        return blocking(functools.partial(send_frames, socket))
+
+    @staticmethod
+    def delimited_receiver(socket: zmq.Socket) -> Callable:
+        """A reply through a DEALER: the empty delimiter a REP responder sends back, then the reply; every
+        receive but the first frame's waits for nothing (a message's frames come together)."""
+        recv = socket.recv
+
+        async def receive() -> bytes:
+            recv(zmq.NOBLOCK)
+            return recv()
+        return receive
+
+    @staticmethod
+    def delimited_sender(socket: zmq.Socket, config: RunConfig) -> Callable:
+        """A request through a DEALER, which adds no envelope of its own: the empty delimiter a REP expects."""
+        send, send_frame = socket.send, sender(socket, config)
+
+        async def sent(frame: bytes) -> None:
+            send(b"", zmq.SNDMORE)
+            send_frame(frame)
+        return sent
+
+
+def blocking(call: Callable) -> Callable:
+    """`call` as a coroutine function that never suspends."""
+    async def called(*args):
+        return call(*args)
+    return called
+
+
+BLOCKING = Blocking()
 
 
 def stop_requesters(config: RunConfig) -> None:
