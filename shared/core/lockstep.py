@@ -73,14 +73,14 @@ def lockstep(config: RunConfig, tally: Tally, framing: Framing) -> Exchange:
 async def drive(exchange: Exchange, channel: LockstepChannel) -> None:
     """Send what `exchange` yields through `channel` and hand it each reply, None where none came in time,
     until it ends; close it then."""
-    send, recv, missed = channel.send, channel.recv, channel.missed
+    missed = channel.missed
     try:
         message = next(exchange)
         while True:
-            try:
+            try:  # the channel's own send and recv, looked up each time: `renew` may have replaced them
                 if message is not None:  # None: wait for another reply without sending again
-                    await send(message)
-                reply = await recv()
+                    await channel.send(message)
+                reply = await channel.recv()
             except missed:
                 reply = None
                 await channel.renew()
