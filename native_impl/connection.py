@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from multiprocessing import AuthenticationError, connection
 from multiprocessing.managers import BaseManager, listener_client
 
-from shared.core.channel import pause, wait
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
 from shared.core.peers import Peer
@@ -262,35 +261,3 @@ def remote_reason(error: Exception) -> str:
     """The last line of the server's traceback that a RemoteError carries: the exception, in one line."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip().strip("-")]
     return lines[-1] if lines else type(error).__name__
-
-
-class Calls:
-    """The blocking form of a role's manager calls (tasks.ProxyThread is the asyncio one): each made here, in
-    a coroutine that never suspends, so that each role's loop, written once, runs under
-    shared.core.channel.complete. `close` releases the proxies made here, newest first."""
-
-    sleep, wait = staticmethod(pause), staticmethod(wait)
-
-    def __init__(self) -> None:
-        self.held: list = []
-
-    async def connect(self, config: RunConfig, peer: Peer):
-        board = connect(config, peer)
-        self.held.append(board)
-        return board
-
-    async def proxy(self, make, *args):
-        made = make(*args)
-        self.held.append(made)
-        return made
-
-    @staticmethod
-    async def call(function, *args):
-        return function(*args)
-
-    @staticmethod
-    def hold(proxy) -> None:
-        hold(proxy)
-
-    def close(self) -> None:
-        disconnect(*reversed(self.held))

@@ -13,8 +13,9 @@ import secrets
 import time
 from multiprocessing.managers import RemoteError
 
+from native_impl.blocking import Calls
 from native_impl.codec import CODECS, framing, own_codec
-from native_impl.connection import Calls, connect, disconnect, lost, remote_reason
+from native_impl.connection import connect, disconnect, lost, remote_reason
 from shared.core.channel import Stopped, complete
 from shared.core.config import START_DEADLINE, RunConfig
 from shared.core.lockstep import drive, lockstep

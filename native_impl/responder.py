@@ -8,8 +8,9 @@ import logging
 from collections.abc import Callable
 from multiprocessing.managers import RemoteError
 
+from native_impl.blocking import Calls
 from native_impl.codec import CODECS, error_reply, own_codec
-from native_impl.connection import Calls, lost, remote_reason
+from native_impl.connection import lost, remote_reason
 from shared.core.channel import complete
 from shared.core.config import RunConfig
 from shared.core.errors import PeerLost

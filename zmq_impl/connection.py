@@ -8,18 +8,20 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import zmq
 import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
-from shared.core.channel import pause, wait
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
 from shared.core.peers import Peer
 from zmq_impl.curve import CLIENT_KEY, secure_client
 from zmq_impl.greeting import PARTNERS, peer_socket_type, refusal
+
+if TYPE_CHECKING:
+    from zmq_impl.blocking import Form
 
 MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in one process and their monitors
 # Roles send with copy=False: a frame this large or larger is handed to libzmq without a copy, a smaller one is
@@ -40,7 +42,6 @@ PEER_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH |
 # gives any of the three, depending on which side reads the other's READY first and how the hang-up meets
 # our write (NO_DETAIL: EPIPE).
 FAILED = (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-SNDMORE, RCVMORE = int(zmq.SNDMORE), int(zmq.RCVMORE)  # plain ints: an enum costs a lookup per frame
 
 
 def shared_context() -> zmq.Context:
@@ -272,118 +273,6 @@ class PeerWatch:
         except zmq.ZMQError:
             pass  # the context is being terminated, which wakes the thread too
         self._thread.join(timeout=5)
-
-
-def receive_frames(socket: zmq.Socket) -> list[bytes]:
-    """A message of several frames. pyzmq's recv_multipart costs about four times this on small frames, once
-    per request and per reply here, where zmq.proxy moves them in C."""
-    recv, more = socket.recv, socket.get
-    frames = [recv()]
-    while more(RCVMORE):
-        frames.append(recv())
-    return frames
-
-
-def send_frames(socket: zmq.Socket, frames: list[bytes], flags: int = 0) -> None:
-    """send_multipart, as `receive_frames` is recv_multipart. Once the first frame is taken, the others are too."""
-    put, more = socket.send, flags | SNDMORE
-    for frame in frames[:-1]:
-        put(frame, more)
-    put(frames[-1], flags)
-
-
-class Form(Protocol):
-    """How a role waits on its sockets: BLOCKING here, tasks.AWAITING for asyncio tasks. Each role's loop is
-    written once over it (shared/core/channel.py); the calls it makes return awaitables."""
-
-    asynchronous: bool
-    sleep: Callable
-    wait: Callable
-
-    def context(self) -> zmq.Context: ...
-
-    def poller(self, socket: zmq.Socket) -> Callable: ...
-
-    def receiver(self, socket: zmq.Socket) -> Callable: ...
-
-    def sender(self, socket: zmq.Socket, config: RunConfig) -> Callable: ...
-
-    def frames_receiver(self, socket: zmq.Socket) -> Callable: ...
-
-    def frames_sender(self, socket: zmq.Socket) -> Callable: ...
-
-    def delimited_receiver(self, socket: zmq.Socket) -> Callable: ...
-
-    def delimited_sender(self, socket: zmq.Socket, config: RunConfig) -> Callable: ...
-
-
-class Blocking:
-    """The blocking form: coroutines that make the plain calls and never suspend."""
-
-    asynchronous = False
-    sleep, wait = staticmethod(pause), staticmethod(wait)
-    context = staticmethod(shared_context)
-
-    @staticmethod
-    def poller(socket: zmq.Socket) -> Callable:
-        poller = zmq.Poller()  # one for the socket: Socket.poll makes a new one each time
-        poller.register(socket, zmq.POLLIN)
-        return blocking(poller.poll)
-
-    @staticmethod
-    def receiver(socket: zmq.Socket) -> Callable:
-        recv = socket.recv
-
-        async def receive() -> bytes:
-            return recv()
-        return receive
-
-    @staticmethod
-    def sender(socket: zmq.Socket, config: RunConfig) -> Callable:
-        send = sender(socket, config)
-
-        async def sent(frame: bytes) -> None:
-            send(frame)
-        return sent
-
-    @staticmethod
-    def frames_receiver(socket: zmq.Socket) -> Callable:
-        return blocking(functools.partial(receive_frames, socket))
-
-    @staticmethod
-    def frames_sender(socket: zmq.Socket) -> Callable:
-        return blocking(functools.partial(send_frames, socket))
-
-    @staticmethod
-    def delimited_receiver(socket: zmq.Socket) -> Callable:
-        """A reply through a DEALER: the empty delimiter a REP responder sends back, then the reply; every
-        receive but the first frame's waits for nothing (a message's frames come together)."""
-        recv = socket.recv
-
-        async def receive() -> bytes:
-            recv(zmq.NOBLOCK)
-            return recv()
-        return receive
-
-    @staticmethod
-    def delimited_sender(socket: zmq.Socket, config: RunConfig) -> Callable:
-        """A request through a DEALER, which adds no envelope of its own: the empty delimiter a REP expects."""
-        send, send_frame = socket.send, sender(socket, config)
-
-        async def sent(frame: bytes) -> None:
-            send(b"", zmq.SNDMORE)
-            send_frame(frame)
-        return sent
-
-
-def blocking(call: Callable) -> Callable:
-    """`call` as a coroutine function that never suspends."""
-    async def called(*args):
-        return call(*args)
-    return called
-
-
-BLOCKING = Blocking()
 
 
 def stop_requesters(config: RunConfig) -> None:

@@ -22,8 +22,9 @@ from shared.core.peers import Peer, notice_level
 from shared.core.pipeline import pipeline
 from shared.core.results import RequesterResult, Tally, shows_exchanges
 from shared.core.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, Delivery, delivery_of, one_line, workload_for
+from zmq_impl.blocking import BLOCKING, Form
 from zmq_impl.codec import CODECS, framing, own_codec
-from zmq_impl.connection import BLOCKING, Form, client_socket, connect, reach
+from zmq_impl.connection import client_socket, connect, reach
 from zmq_impl.curve import CLIENT_KEY
 
 

@@ -21,8 +21,9 @@ from shared.core.service_time import service_delay
 from shared.core.transport import Codec
 from shared.core.workload import DECODE_REQUEST, BadRequests, answer, responder_handler
 from zmq_impl.balancing import Duty, Frames
+from zmq_impl.blocking import BLOCKING, Form
 from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, carries_id, error_reply, own_codec
-from zmq_impl.connection import BLOCKING, Form, client_socket, connect, shared_context
+from zmq_impl.connection import client_socket, connect, shared_context
 from zmq_impl.curve import RESPONDER_KEY, secure_server, start_authenticator
 from zmq_impl.server import bind, handshake_ms
 

@@ -17,7 +17,8 @@ import zmq
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
 from zmq_impl.balancing import HEARTBEAT, READY, Frames, envelope_of
-from zmq_impl.connection import crosses_tcp, hold_replies, ipv6_for, receive_frames, send_frames, shared_context
+from zmq_impl.blocking import receive_frames, send_frames
+from zmq_impl.connection import crosses_tcp, hold_replies, ipv6_for, shared_context
 from zmq_impl.curve import BACK, FRONT, secure_server, start_authenticator
 from zmq_impl.roster import Roster
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from operator import attrgetter
 
 import zmq
 import zmq.asyncio
@@ -38,31 +39,14 @@ async def wait(start, seconds: float) -> None:
 
 
 class Awaiting:
-    """The asyncio form of a role's waits (connection.Form): a zmq.asyncio socket's own awaitables."""
+    """The asyncio form of a role's waits (blocking.Form): a zmq.asyncio socket's own awaitables."""
 
     asynchronous = True
     sleep, wait = staticmethod(asyncio.sleep), staticmethod(wait)
     context = staticmethod(asyncio_context)
-
-    @staticmethod
-    def poller(socket: zmq.asyncio.Socket) -> Callable:
-        return socket.poll
-
-    @staticmethod
-    def receiver(socket: zmq.asyncio.Socket) -> Callable:
-        return socket.recv
-
-    @staticmethod
-    def sender(socket: zmq.asyncio.Socket, config: RunConfig) -> Callable:
-        return sender(socket, config)
-
-    @staticmethod
-    def frames_receiver(socket: zmq.asyncio.Socket) -> Callable:
-        return socket.recv_multipart
-
-    @staticmethod
-    def frames_sender(socket: zmq.asyncio.Socket) -> Callable:
-        return socket.send_multipart
+    poller, receiver = attrgetter("poll"), attrgetter("recv")  # socket -> its method, which returns a future
+    frames_receiver, frames_sender = attrgetter("recv_multipart"), attrgetter("send_multipart")
+    sender = staticmethod(sender)  # a zmq.asyncio socket's send, with copy=False where the frames may be large
 
     @staticmethod
     def delimited_receiver(socket: zmq.asyncio.Socket) -> Callable:
