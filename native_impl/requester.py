@@ -65,10 +65,10 @@ async def requesting(config: RunConfig, requester_id: int, start, progress, call
         key = reply_key()
         requests, replies = await calls.proxy(board.requests), await calls.proxy(board.replies, key)
         calls.hold(replies)
-        await calls.wait(start, START_DEADLINE + config.timeout)  # the others may still be waiting for the server
+        await calls.wait(start, START_DEADLINE + config.timeout)  # the others may still wait for the server
         began = time.perf_counter()
-        channel = (BatchChannel if config.settings.batch else QueueChannel)(config, key, board, requests, replies,
-                                                                            calls)
+        kind = BatchChannel if config.settings.batch else QueueChannel
+        channel = kind(config, key, board, requests, replies, calls)
         try:
             if config.lockstep and not config.settings.batch:
                 await drive(lockstep(config, tally, framing(key)), channel)

@@ -28,7 +28,8 @@ def receive_frames(socket: zmq.Socket) -> list[bytes]:
 
 
 def send_frames(socket: zmq.Socket, frames: list[bytes], flags: int = 0) -> None:
-    """send_multipart, as `receive_frames` is recv_multipart. Once the first frame is taken, the others are too."""
+    """send_multipart, as `receive_frames` is recv_multipart. Once the first frame is taken, the others are
+    too."""
     put, more = socket.send, flags | SNDMORE
     for frame in frames[:-1]:
         put(frame, more)
@@ -111,7 +112,8 @@ class Blocking:
 
     @staticmethod
     def delimited_sender(socket: zmq.Socket, config: RunConfig) -> Callable:
-        """A request through a DEALER, which adds no envelope of its own: the empty delimiter a REP expects."""
+        """A request through a DEALER, which adds no envelope of its own: the empty delimiter a REP
+        expects first."""
         send, send_frame = socket.send, sender(socket, config)
 
         async def sent(frame: bytes) -> None:

@@ -130,8 +130,8 @@ async def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, form: Form,
                   watch: bool = False) -> PeerWatch | None:
     """Connect `socket` to `peer` and wait, until `config.timeout`, for the ZMTP handshake with it: libzmq
     would connect whenever the peer comes, but a role that waits says so, and one that waits in vain says why.
-    `form` is the role's (BLOCKING, run under `complete`, or an asyncio task's): a thousand requester tasks wait
-    on the loop, and a task cancelled meanwhile stops its monitor on the way out.
+    `form` is the role's (BLOCKING, run under `complete`, or an asyncio task's): a thousand requester tasks
+    wait on the loop, and a task cancelled meanwhile stops its monitor on the way out.
 
     A refused CURVE key or a security mismatch ends the wait at once. With `watch` (a blocking form's),
     returns a `PeerWatch` that logs the peer's departures and returns; the caller stops it.

@@ -82,7 +82,7 @@ async def requesting(config: RunConfig, requester_id: int, start, progress, form
     socket = await opened(config, requester_id, form, kind)
     channel = (ReqChannel if config.lockstep else DealerChannel)(socket, config, requester_id, form)
     try:
-        await form.wait(start, START_DEADLINE + config.timeout)  # the others may still be waiting for the broker
+        await form.wait(start, START_DEADLINE + config.timeout)  # the others may still wait for the broker
         began = time.perf_counter()
         if config.lockstep:
             await drive(lockstep(config, tally, framing(codec)), channel)
@@ -105,7 +105,8 @@ class ReqChannel:
         self.use(socket)
 
     def use(self, socket: zmq.Socket) -> None:
-        self.socket, self.send, self.recv = socket, self.form.sender(socket, self.config), self.form.receiver(socket)
+        self.socket, self.recv = socket, self.form.receiver(socket)
+        self.send = self.form.sender(socket, self.config)
 
     async def renew(self) -> None:
         self.socket.close()

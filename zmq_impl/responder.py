@@ -4,7 +4,8 @@ the broker (balancing.py).
 
 A request frame may start with the request's number (see codec.py); the reply starts with it too, so the
 requester can tell which request a reply answers. `answerer` is the whole of it but the socket (and `Duty`
-the balancing protocol's part): the loops here drive them alike in the blocking form and in the asyncio one (tasks.py).
+the balancing protocol's part): the loops here drive them alike, in the blocking form and in the asyncio one
+(tasks.py).
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ async def responding(config: RunConfig, index: int, ready, form: Form) -> None:
     handler = watch = None
     try:
         handler, peer = listen_or_connect(config, index, socket)
-        if peer is not None:  # waits for the broker, started in any order; a blocking one notes its departures
+        if peer is not None:  # waits for the broker, started in any order; blocking, notes its departures
             watch = await connect(config, peer, socket, form, watch=not form.asynchronous)
         ready.set()
         recv, send, sleep = form.receiver(socket), form.sender(socket, config), form.sleep

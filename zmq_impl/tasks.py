@@ -46,7 +46,7 @@ class Awaiting:
     context = staticmethod(asyncio_context)
     poller, receiver = attrgetter("poll"), attrgetter("recv")  # socket -> its method, which returns a future
     frames_receiver, frames_sender = attrgetter("recv_multipart"), attrgetter("send_multipart")
-    sender = staticmethod(sender)  # a zmq.asyncio socket's send, with copy=False where the frames may be large
+    sender = staticmethod(sender)  # the socket's send, with copy=False where the frames may be large
 
     @staticmethod
     def delimited_receiver(socket: zmq.asyncio.Socket) -> Callable:
@@ -56,7 +56,7 @@ class Awaiting:
 
     @staticmethod
     def delimited_sender(socket: zmq.asyncio.Socket, config: RunConfig) -> Callable:
-        copy, send = small_frames(config), socket.send_multipart  # copy=False: the frames may be large (--payload)
+        copy, send = small_frames(config), socket.send_multipart  # False: the frames may be large (--payload)
         return lambda frame: send((b"", frame), copy=copy)
 
 

@@ -59,5 +59,5 @@ async def pause(seconds: float) -> None:
 
 
 async def wait(start, seconds: float) -> None:
-    """A blocking barrier's wait, as the blocking forms' `wait` (an asyncio barrier's own wait is awaitable)."""
+    """A blocking barrier's wait, as the blocking forms' `wait` (an asyncio barrier's is awaitable)."""
     start.wait(seconds)
