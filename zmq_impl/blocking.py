@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Protocol
 
 import zmq
 
@@ -36,34 +35,10 @@ def send_frames(socket: zmq.Socket, frames: list[bytes], flags: int = 0) -> None
     put(frames[-1], flags)
 
 
-class Form(Protocol):
-    """How a role waits on its sockets: BLOCKING here, tasks.AWAITING for asyncio tasks. Each role's loop is
-    written once over it (shared/core/channel.py); the calls it makes return awaitables."""
-
-    asynchronous: bool
-    sleep: Callable
-    wait: Callable
-
-    def context(self) -> zmq.Context: ...
-
-    def poller(self, socket: zmq.Socket) -> Callable: ...
-
-    def receiver(self, socket: zmq.Socket) -> Callable: ...
-
-    def sender(self, socket: zmq.Socket, config: RunConfig) -> Callable: ...
-
-    def frames_receiver(self, socket: zmq.Socket) -> Callable: ...
-
-    def frames_sender(self, socket: zmq.Socket) -> Callable: ...
-
-    def delimited_receiver(self, socket: zmq.Socket) -> Callable: ...
-
-    def delimited_sender(self, socket: zmq.Socket, config: RunConfig) -> Callable: ...
-
-
 class Blocking:
-    """The blocking form: coroutines that make the plain calls and never suspend, so that a loop over it
-    runs under shared.core.channel.complete."""
+    """How a role waits on its sockets, in the blocking form: a socket's calls, each as a coroutine function
+    that makes the plain call and never suspends, so that a loop over it runs under
+    shared.core.channel.complete. tasks.Awaiting, the asyncio form, overrides every member."""
 
     asynchronous = False
     sleep, wait = staticmethod(pause), staticmethod(wait)
@@ -129,4 +104,5 @@ def blocking(call: Callable) -> Callable:
     return called
 
 
+Form = Blocking  # the type of either form
 BLOCKING = Blocking()

@@ -19,6 +19,7 @@ import zmq.asyncio
 
 from shared.core.config import RunConfig
 from shared.core.results import RequesterResult
+from zmq_impl.blocking import Blocking
 from zmq_impl.connection import asyncio_context, sender, small_frames
 from zmq_impl.requester import requesting
 from zmq_impl.responder import responding
@@ -38,8 +39,8 @@ async def wait(start, seconds: float) -> None:
     await start.wait(seconds)
 
 
-class Awaiting:
-    """The asyncio form of a role's waits (blocking.Form): a zmq.asyncio socket's own awaitables."""
+class Awaiting(Blocking):
+    """The asyncio form of a role's waits on its sockets: a zmq.asyncio socket's own awaitables."""
 
     asynchronous = True
     sleep, wait = staticmethod(asyncio.sleep), staticmethod(wait)
