@@ -13,12 +13,14 @@ import secrets
 import time
 from multiprocessing.managers import RemoteError
 
+from native_impl.blocking import Calls
 from native_impl.codec import CODECS, framing, own_codec
-from native_impl.connection import connect, disconnect, hold, lost, remote_reason
+from native_impl.connection import connect, disconnect, lost, remote_reason
+from shared.core.channel import Stopped, complete
 from shared.core.config import START_DEADLINE, RunConfig
-from shared.core.lockstep import Exchange, lockstep
+from shared.core.lockstep import drive, lockstep
 from shared.core.peers import Peer, notice_level
-from shared.core.pipeline import Stopped, pipeline
+from shared.core.pipeline import pipeline
 from shared.core.results import RequesterResult, Tally, shows_exchanges
 from shared.core.workload import (
     DECODE_REPLY,
@@ -49,71 +51,66 @@ def request(config: RunConfig, requester_id: int, start, progress) -> RequesterR
     """Send this requester's share once released by `start` (a barrier): in lockstep, one put and one get
     per request, or with a window of requests in flight or on a schedule, item by item or (`batch`) many
     items per manager call."""
+    return complete(requesting(config, requester_id, start, progress, Calls()))
+
+
+async def requesting(config: RunConfig, requester_id: int, start, progress, calls: Calls) -> RequesterResult:
+    """`request` in any form: its manager calls made here, or on an asyncio task's thread (tasks.request)."""
     workload, codec = workload_for(config), own_codec(config.codec)
     tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address,
                   show=shows_exchanges(config))
-    peer = peer_of(config, requester_id)
-    board = connect(config, peer)
-    key = reply_key()
-    requests, replies = board.requests(), board.replies(key)
-    hold(replies)
     try:
-        start.wait(START_DEADLINE + config.timeout)  # the others may still be waiting for the server
+        peer = peer_of(config, requester_id)
+        board = await calls.connect(config, peer)
+        key = reply_key()
+        requests, replies = await calls.proxy(board.requests), await calls.proxy(board.replies, key)
+        calls.hold(replies)
+        await calls.wait(start, START_DEADLINE + config.timeout)  # the others may still wait for the server
         began = time.perf_counter()
+        kind = BatchChannel if config.settings.batch else QueueChannel
+        channel = kind(config, key, board, requests, replies, calls)
         try:
             if config.lockstep and not config.settings.batch:
-                drive(lockstep(config, tally, framing(key)), requests.put, replies.get, config)
+                await drive(lockstep(config, tally, framing(key)), channel)
             else:
-                channel = (BatchChannel if config.settings.batch else QueueChannel)(config, key, board, requests,
-                                                                                    replies)
-                pipeline(channel, config, tally, framing(key))
+                await pipeline(channel, config, tally, framing(key))
         except Stopped:
             tally.give_up("stopped while waiting for a reply")
         except (EOFError, ConnectionError) as error:
             tally.give_up(lost(peer, error))
         return tally.close(began, time.perf_counter())
     finally:
-        disconnect(replies, requests, board)
-
-
-def drive(exchange: Exchange, put, get, config: RunConfig) -> None:
-    """Put what the lockstep loop yields and hand it each reply, until it ends. None from the queue is the
-    server's stop. Closes the loop on the way out, whatever ends it."""
-    timeout = config.timeout
-    try:
-        message = next(exchange)
-        while True:
-            if message is not None:  # None: wait for another reply without putting the request again
-                put(message)
-            try:
-                reply = get(True, timeout)
-                if reply is None:
-                    raise Stopped()
-            except queue.Empty:
-                reply = None
-            try:
-                message = exchange.send(reply)
-            except StopIteration:
-                return
-    finally:
-        exchange.close()
+        calls.close()
 
 
 class QueueChannel:
-    """The stock use of managers: every put and every get is a round trip to the server."""
+    """The stock use of managers: every put and every get is a round trip to the server. None from the queue
+    is the server's stop. In lockstep, a reply missed is not the queue's loss: a late one waits there, and
+    the loop skips it by its number."""
 
-    def __init__(self, config: RunConfig, key: int, board, requests, replies) -> None:
-        self.put, self.get = requests.put, replies.get
+    missed = queue.Empty
 
-    def send(self, message) -> None:
-        self.put(message)
+    def __init__(self, config: RunConfig, key: int, board, requests, replies, calls: Calls) -> None:
+        self.timeout, self.call, self.put, self.get = config.timeout, calls.call, requests.put, replies.get
 
-    def flush(self) -> None:
+    async def send(self, message) -> None:
+        await self.call(self.put, message)
+
+    async def recv(self):
+        reply = await self.call(self.get, True, self.timeout)
+        if reply is None:
+            raise Stopped()
+        return reply
+
+    async def renew(self) -> None:
+        pass  # the same queues serve the next try
+
+    async def flush(self) -> None:
         pass  # each put has reached the server already
 
-    def receive(self, timeout: float) -> list:
+    async def receive(self, timeout: float) -> list:
         try:
-            item = self.get(True, timeout)
+            item = await self.call(self.get, True, timeout)
         except queue.Empty:
             return []
         if item is None:
@@ -125,21 +122,21 @@ class BatchChannel:
     """The tuned use: requests go in one call per burst, replies come back many per call, through methods
     of the server's own board (a registered object), so a window of W costs about 2 round trips, not 2W."""
 
-    def __init__(self, config: RunConfig, key: int, board, requests, replies) -> None:
-        self.key, self.board, self.most = key, board, config.window
+    def __init__(self, config: RunConfig, key: int, board, requests, replies, calls: Calls) -> None:
+        self.key, self.board, self.most, self.call = key, board, config.window, calls.call
         self.pending: list = []
 
-    def send(self, message) -> None:
+    async def send(self, message) -> None:
         self.pending.append(message)
 
-    def flush(self) -> None:
+    async def flush(self) -> None:
         if self.pending:  # the requests that the last replies made room for, in one call
-            self.board.put_requests(self.pending)
+            await self.call(self.board.put_requests, self.pending)
             self.pending = []
 
-    def receive(self, timeout: float) -> list:
+    async def receive(self, timeout: float) -> list:
         try:
-            replies = self.board.take_replies(self.key, self.most, timeout)
+            replies = await self.call(self.board.take_replies, self.key, self.most, timeout)
         except queue.Empty:
             return []
         if replies[-1] is None:

@@ -1,16 +1,17 @@
 """A responder: takes requests from the shared queue, calls the workload's handler, and has the server put
 the reply into the requester's own reply queue. `answerer` is the whole of it but the manager calls: the
-blocking loop here and the asyncio task in tasks.py drive it alike."""
+loop here drives it alike with its calls made here or on an asyncio task's thread (tasks.py)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from multiprocessing.managers import RemoteError
-from time import sleep
 
+from native_impl.blocking import Calls
 from native_impl.codec import CODECS, error_reply, own_codec
-from native_impl.connection import connect, disconnect, lost, remote_reason
+from native_impl.connection import lost, remote_reason
+from shared.core.channel import complete
 from shared.core.config import RunConfig
 from shared.core.errors import PeerLost
 from shared.core.peers import Peer, notice_level
@@ -62,20 +63,26 @@ def dropped(index: int, error: Exception) -> None:
 
 def respond(config: RunConfig, index: int, ready) -> None:
     """Answer requests until stopped (handed None, or the server gone)."""
-    bad = BadRequests(index)
-    answer_item, codec, delay = answerer(config, bad), CODECS[config.codec], service_delay(config)
+    complete(responding(config, index, ready, Calls()))
+
+
+async def responding(config: RunConfig, index: int, ready, calls: Calls) -> None:
+    """`respond` in any form: its manager calls made here, or on an asyncio task's thread (tasks.respond);
+    the answers are made in the loop."""
     peer = peer_of(config, index)
-    board = connect(config, peer)
-    requests = board.requests()
-    get, reply_to = requests.get, board.reply
     try:
+        bad = BadRequests(index)
+        answer_item, codec, delay = answerer(config, bad), CODECS[config.codec], service_delay(config)
+        board = await calls.connect(config, peer)
+        requests = await calls.proxy(board.requests)
         ready.set()
         if config.settings.batch:
-            respond_in_batches(config, index, board, answer_item, codec, delay)
+            await respond_in_batches(config, index, board, answer_item, codec, delay, calls)
             return
+        call, get, reply_to, sleep = calls.call, requests.get, board.reply, calls.sleep
         while True:
             try:
-                item = get()
+                item = await call(get)
             except (EOFError, ConnectionError):
                 raise
             except Exception as error:
@@ -84,33 +91,28 @@ def respond(config: RunConfig, index: int, ready) -> None:
             if item is None:
                 break
             if delay:
-                sleep(delay())
+                await sleep(delay())
             answered = answer_item(item)
-            if answered is None:
-                continue
-            try:
-                reply_to(*answered)
-            except (EOFError, ConnectionError):
-                raise
-            except Exception as error:  # it would not pickle here, or not unpickle there
-                send_error_reply(reply_to, answered, error, codec, index)
+            if answered is not None:
+                await call(send_reply, reply_to, answered, codec, index)
     except (EOFError, ConnectionError) as error:
         # Its queues went with it, so there is nothing to reconnect to: say so, and let the command exit.
         raise PeerLost(lost(peer, error)) from None
     finally:
-        disconnect(requests, board)
+        calls.close()
 
 
-def respond_in_batches(config: RunConfig, index: int, board, answer_item, codec: Codec, delay) -> None:
+async def respond_in_batches(config: RunConfig, index: int, board, answer_item, codec: Codec, delay,
+                             calls: Calls) -> None:
     """The tuned loop (--batch): take the requests waiting, up to --batch-size, in one call; answer them all
     in one call. A batch whose replies the server cannot take goes back one reply at a time, so that each
     requester hears what became of its own."""
     while True:
-        items = board.take_requests(config.settings.batch_size)
+        items = await calls.call(board.take_requests, config.settings.batch_size)
         if delay:
-            sleep(batch_delay(delay, items))
+            await calls.sleep(batch_delay(delay, items))
         answers, stop = answer_batch(items, answer_item)
-        reply_batch(board, answers, codec, index)
+        await calls.call(reply_batch, board, answers, codec, index)
         if stop:
             return
 

@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import zmq
 import zmq.asyncio
@@ -122,22 +123,26 @@ def client_socket(config: RunConfig, kind: int, *, asynchronous: bool = False,
     return socket
 
 
-def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, *, watch: bool = False) -> PeerWatch | None:
+async def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, form: Any, *,  # zmq_impl.blocking.Form
+                  watch: bool = False) -> PeerWatch | None:
     """Connect `socket` to `peer` and wait, until `config.timeout`, for the ZMTP handshake with it: libzmq
     would connect whenever the peer comes, but a role that waits says so, and one that waits in vain says why.
+    `form` is the role's (BLOCKING, run under `complete`, or an asyncio task's): a thousand requester tasks
+    wait on the loop, and a task cancelled meanwhile stops its monitor on the way out.
 
-    A refused CURVE key or a security mismatch ends the wait at once. With `watch`, returns a `PeerWatch`
-    that logs the peer's departures and returns; the caller stops it.
+    A refused CURVE key or a security mismatch ends the wait at once. With `watch` (a blocking form's),
+    returns a `PeerWatch` that logs the peer's departures and returns; the caller stops it.
     """
     if not crosses_tcp(peer.address):  # inproc: the peer, a thread of this process, is bound already
         reach(socket, peer.address)
         return None
-    monitor = monitor_socket(socket, shared_context())
+    monitor = monitor_socket(socket, form.context())
     try:
         reach(socket, peer.address)
         handshake = Handshake(peer, config.handshake_seconds, bool(config.settings.curve),
                               zmq.SocketType(socket.type).name)
-        while not (monitor.poll(handshake.wait_ms()) and handshake.done(monitor.recv_multipart())):
+        poll, receive = form.poller(monitor), form.frames_receiver(monitor)
+        while not (await poll(handshake.wait_ms()) and handshake.done(await receive())):
             pass
     except BaseException:
         stop_monitor(socket, monitor)
@@ -146,23 +151,6 @@ def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, *, watch: bool = 
         stop_monitor(socket, monitor)
         return None
     return PeerWatch(socket, monitor, peer)
-
-
-async def connect_async(config: RunConfig, peer: Peer, socket: zmq.asyncio.Socket) -> None:
-    """`connect` for a task, awaiting the handshake on an awaitable monitor: a thousand requester tasks wait
-    for their broker on the loop, and a task cancelled meanwhile stops its monitor on the way out."""
-    if not crosses_tcp(peer.address):
-        reach(socket, peer.address)
-        return
-    monitor = monitor_socket(socket, asyncio_context())
-    try:
-        reach(socket, peer.address)
-        handshake = Handshake(peer, config.handshake_seconds, bool(config.settings.curve),
-                              zmq.SocketType(socket.type).name)
-        while not (await monitor.poll(handshake.wait_ms()) and handshake.done(await monitor.recv_multipart())):
-            pass
-    finally:
-        stop_monitor(socket, monitor)
 
 
 def monitor_socket(socket: zmq.Socket, context: zmq.Context) -> zmq.Socket:
@@ -187,7 +175,7 @@ def stop_monitor(socket: zmq.Socket, monitor: zmq.Socket) -> None:
 class Handshake:
     """The wait for a peer's handshake, without the waiting: `wait_ms` says how long to poll the monitor
     next (and announces a long wait, or gives up at the deadline), `done` reads one monitor message. The
-    blocking `connect` and `connect_async` drive it alike."""
+    blocking and the asyncio `connect` drive it alike."""
 
     def __init__(self, peer: Peer, timeout: float, curve: bool, own_type: str = "REQ") -> None:
         self.peer, self.timeout, self.curve, self.own_type = peer, timeout, curve, own_type

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import zmq
 
+from shared.core.channel import complete
 from shared.core.config import RunConfig, free_port
 from shared.core.peers import Peer
+from zmq_impl.blocking import BLOCKING
 from zmq_impl.connection import connect, shared_context
 from zmq_impl.curve import secure_client
 from zmq_impl.server import run_proxy, server_socket
@@ -34,7 +36,7 @@ def serve(config: RunConfig, ready) -> None:
         back = shared_context().socket(zmq.DEALER)  # the one connection, with the requesters' keys
         back.linger = 0  # and no send deadline: zmq.proxy would stop at the first one that expires
         secure_client(back, config.settings.curve)
-        connect(config, Peer(config.role(ROLE), config.role("broker"), config.address), back)
+        complete(connect(config, Peer(config.role(ROLE), config.role("broker"), config.address), back, BLOCKING))
     except BaseException:
         for socket in (front, back):
             if socket is not None:

@@ -15,14 +15,16 @@ import time
 
 import zmq
 
+from shared.core.channel import complete
 from shared.core.config import START_DEADLINE, RunConfig
-from shared.core.lockstep import Exchange, lockstep
+from shared.core.lockstep import drive, lockstep
 from shared.core.peers import Peer, notice_level
 from shared.core.pipeline import pipeline
 from shared.core.results import RequesterResult, Tally, shows_exchanges
 from shared.core.workload import DECODE_REPLY, ENCODE_REQUEST, NO_REPLY, Delivery, delivery_of, one_line, workload_for
+from zmq_impl.blocking import BLOCKING, Form
 from zmq_impl.codec import CODECS, framing, own_codec
-from zmq_impl.connection import client_socket, connect, reach, sender
+from zmq_impl.connection import client_socket, connect, reach
 from zmq_impl.curve import CLIENT_KEY
 
 
@@ -40,16 +42,25 @@ def requester_key(config: RunConfig) -> str | None:
     return None if config.settings.router_address else CLIENT_KEY
 
 
-def open_socket(config: RunConfig, requester_id: int, kind: int = zmq.REQ, *, wait: bool = True) -> zmq.Socket:
-    """A socket connected to the broker (or the local request router); with `wait`, returned once its peer
-    has answered, waiting for it until the timeout as a native requester waits for its server."""
+def open_socket(config: RunConfig, requester_id: int, form: Form, kind: int = zmq.REQ) -> zmq.Socket:
+    """A socket of the requester's form that reaches for the broker (or the local request router) without
+    waiting for it: `open_socket` and `connect` wait."""
     peer = peer_of(config, requester_id)
-    socket = client_socket(config, kind, key=requester_key(config))
+    socket = client_socket(config, kind, asynchronous=form.asynchronous, key=requester_key(config))
     try:
-        if wait:
-            connect(config, peer, socket)
-        else:
-            reach(socket, peer.address)
+        reach(socket, peer.address)
+    except BaseException:
+        socket.close()
+        raise
+    return socket
+
+
+async def opened(config: RunConfig, requester_id: int, form: Form, kind: int) -> zmq.Socket:
+    """A socket connected to the broker (or the local request router), returned once its peer has answered,
+    waiting for it until the timeout as a native requester waits for its server."""
+    socket = client_socket(config, kind, asynchronous=form.asynchronous, key=requester_key(config))
+    try:
+        await connect(config, peer_of(config, requester_id), socket, form)
     except BaseException:
         socket.close()
         raise
@@ -59,82 +70,73 @@ def open_socket(config: RunConfig, requester_id: int, kind: int = zmq.REQ, *, wa
 def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
     """Send this requester's share once released by `start` (a barrier): in lockstep on a REQ socket, as
     the seed does, or through a DEALER with a window of requests in flight or on a schedule."""
+    return complete(requesting(config, requester_id, start, progress, BLOCKING))
+
+
+async def requesting(config: RunConfig, requester_id: int, start, progress, form: Form) -> RequesterResult:
+    """`request` in any form: the blocking one, or an asyncio task's (tasks.request)."""
     workload, codec = workload_for(config), own_codec(config.codec)
     tally = Tally(requester_id, config.share(requester_id), workload, codec, progress, peer=config.address,
                   show=shows_exchanges(config))
-    if config.lockstep:
-        socket = open_socket(config, requester_id)
-        try:
-            start.wait(START_DEADLINE + config.timeout)  # the others may still be waiting for the broker
-        except BaseException:
-            socket.close()
-            raise
+    kind = zmq.REQ if config.lockstep else zmq.DEALER
+    socket = await opened(config, requester_id, form, kind)
+    channel = (ReqChannel if config.lockstep else DealerChannel)(socket, config, requester_id, form)
+    try:
+        await form.wait(start, START_DEADLINE + config.timeout)  # the others may still wait for the broker
         began = time.perf_counter()
-        drive(lockstep(config, tally, framing(codec)), socket, config, requester_id)
-    else:
-        channel = DealerChannel(open_socket(config, requester_id, zmq.DEALER), config)
-        try:
-            start.wait(START_DEADLINE + config.timeout)
-            began = time.perf_counter()
-            pipeline(channel, config, tally, framing(codec))
-        finally:
-            channel.close()
+        if config.lockstep:
+            await drive(lockstep(config, tally, framing(codec)), channel)
+        else:
+            await pipeline(channel, config, tally, framing(codec))
+    finally:
+        channel.close()
     return tally.close(began, time.perf_counter())
 
 
-def drive(exchange: Exchange, socket: zmq.Socket, config: RunConfig, requester_id: int) -> None:
-    """Send what the lockstep loop yields and hand it each reply, until it ends; close it and the socket then."""
-    try:
-        message = next(exchange)
-        send, recv = sender(socket, config), socket.recv
-        while True:
-            try:
-                send(message)
-                reply = recv()
-            except zmq.Again:
-                reply = None
-                socket.close()  # a REQ socket that missed its reply can only be closed: the next try is on a new one
-                socket = open_socket(config, requester_id, wait=False)
-                send, recv = sender(socket, config), socket.recv
-            try:
-                following = exchange.send(reply)
-            except StopIteration:
-                return
-            if following is message and reply is not None:  # sent again after a stray reply, on a new socket:
-                socket.close()  # on this one, the answers to both sends would come, a stray for each next request
-                socket = open_socket(config, requester_id, wait=False)
-                send, recv = sender(socket, config), socket.recv
-            message = following
-    finally:
-        exchange.close()
-        socket.close()
+class ReqChannel:
+    """One request at a time on a REQ socket. A REQ socket that missed its reply can only be closed, and one
+    that sends again after a stray reply would have the answers to both sends come, a stray for each next
+    request: `renew` goes on with a new socket."""
+
+    missed = zmq.Again
+
+    def __init__(self, socket: zmq.Socket, config: RunConfig, requester_id: int, form: Form) -> None:
+        self.config, self.requester_id, self.form = config, requester_id, form
+        self.use(socket)
+
+    def use(self, socket: zmq.Socket) -> None:
+        self.socket, self.recv = socket, self.form.receiver(socket)
+        self.send = self.form.sender(socket, self.config)
+
+    async def renew(self) -> None:
+        self.socket.close()
+        self.use(open_socket(self.config, self.requester_id, self.form))
+
+    def close(self) -> None:
+        self.socket.close()
 
 
 class DealerChannel:
-    """Numbered requests through a DEALER socket, any number in flight; replies come back in any order.
-    A DEALER adds no envelope of its own, so it sends the empty delimiter a REP responder expects."""
+    """Numbered requests through a DEALER socket, any number in flight; replies come back in any order."""
 
-    def __init__(self, socket: zmq.Socket, config: RunConfig) -> None:
-        self.socket, self.send_frame = socket, sender(socket, config)
+    def __init__(self, socket: zmq.Socket, config: RunConfig, requester_id: int, form: Form) -> None:
+        self.socket, self.poll = socket, form.poller(socket)
+        self.send, self.take = form.delimited_sender(socket, config), form.delimited_receiver(socket)
 
-    def send(self, message: bytes) -> None:
-        self.socket.send(b"", zmq.SNDMORE)
-        self.send_frame(message)
-
-    def flush(self) -> None:
+    async def flush(self) -> None:
         pass  # every send is on its way already
 
-    def receive(self, timeout: float) -> list:
+    async def receive(self, timeout: float) -> list:
         """Every reply that is there, once the first has come: one poll and one EAGAIN per batch."""
-        socket, replies = self.socket, []
-        if not socket.poll(math.ceil(timeout * 1000)):  # rounding down would spin
-            return replies
-        while True:
+        replies = []
+        if await self.poll(math.ceil(timeout * 1000)):  # rounding down would spin
+            take = self.take
             try:
-                socket.recv(zmq.NOBLOCK)  # the empty delimiter
+                while True:
+                    replies.append(await take())
             except zmq.Again:
-                return replies
-            replies.append(socket.recv())
+                pass
+        return replies
 
     def close(self) -> None:
         self.socket.close()
@@ -155,7 +157,7 @@ def deliver(config: RunConfig, values: list) -> list[Delivery]:
                 deliveries.append(Delivery(stage=ENCODE_REQUEST, error=one_line(error)))
                 continue
             if socket is None:
-                socket = open_socket(config, 0, wait=False)
+                socket = open_socket(config, 0, BLOCKING)
             try:
                 socket.send(frame, copy=False)
                 answer = socket.recv()

@@ -4,27 +4,29 @@ the broker (balancing.py).
 
 A request frame may start with the request's number (see codec.py); the reply starts with it too, so the
 requester can tell which request a reply answers. `answerer` is the whole of it but the socket (and `Duty`
-the balancing protocol's part): the blocking loops here and the asyncio tasks in tasks.py drive them alike.
+the balancing protocol's part): the loops here drive them alike, in the blocking form and in the asyncio one
+(tasks.py).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from time import sleep
 
 import zmq
 
+from shared.core.channel import complete
 from shared.core.config import RunConfig
 from shared.core.peers import Peer, notice_level
 from shared.core.service_time import service_delay
 from shared.core.wire import Codec
 from shared.core.workload import DECODE_REQUEST, BadRequests, answer, responder_handler
 from zmq_impl.balancing import Duty, Frames
+from zmq_impl.blocking import BLOCKING, Form
 from zmq_impl.codec import CODECS, ID_BYTES, ID_MARKER, carries_id, error_reply, own_codec
-from zmq_impl.connection import client_socket, connect, sender, shared_context
+from zmq_impl.connection import client_socket, connect, shared_context
 from zmq_impl.curve import RESPONDER_KEY, secure_server, start_authenticator
-from zmq_impl.server import bind, handshake_ms, receive_frames, send_frames
+from zmq_impl.server import bind, handshake_ms
 
 # Below this size a slice of a frame (a copy) costs fewer instructions than a memoryview of it, above it more.
 VIEW_FROM = 8 * 1024
@@ -115,34 +117,40 @@ def routing_id(index: int) -> bytes:
 
 def respond(config: RunConfig, index: int, ready) -> None:
     """Answer requests until stopped (the context terminated)."""
+    complete(responding(config, index, ready, BLOCKING))
+
+
+async def responding(config: RunConfig, index: int, ready, form: Form) -> None:
+    """`respond` in any form: the blocking one, or an asyncio task's (tasks.respond)."""
     if balanced(config):
-        work(config, index, ready)
+        await work(config, index, ready, form)
         return
     bad = BadRequests(index)
     reply_to, delay = answerer(config, bad), service_delay(config)
     try:
-        socket = client_socket(config, zmq.REP, key=responder_key(config))
+        socket = client_socket(config, zmq.REP, asynchronous=form.asynchronous, key=responder_key(config))
     except zmq.ContextTerminated:
         return
     handler = watch = None
     try:
         handler, peer = listen_or_connect(config, index, socket)
-        if peer is not None:  # waits for the broker, started in any order, then notes its departures
-            watch = connect(config, peer, socket, watch=True)
+        if peer is not None:  # waits for the broker, started in any order; blocking, notes its departures
+            watch = await connect(config, peer, socket, form, watch=not form.asynchronous)
         ready.set()
-        recv, send = socket.recv, sender(socket, config)
+        recv, send, sleep = form.receiver(socket), form.sender(socket, config), form.sleep
         while True:
-            frame = recv()
+            frame = await recv()
             if delay:
-                sleep(delay())
+                await sleep(delay())
             try:
-                send(reply_to(frame))
+                await send(reply_to(frame))
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise
                 # More frames follow: REP answers only once it has taken the whole request. Checking for
                 # them here, on the rare path, spares every request a getsockopt call.
-                socket.send(frames_reply([frame, *socket.recv_multipart()], CODECS[config.codec], bad))
+                frames = [frame, *await form.frames_receiver(socket)()]
+                await form.frames_sender(socket)([frames_reply(frames, CODECS[config.codec], bad)])
     except zmq.ContextTerminated:
         pass
     finally:
@@ -153,40 +161,43 @@ def respond(config: RunConfig, index: int, ready) -> None:
             handler.stop()
 
 
-def work(config: RunConfig, index: int, ready) -> None:
+async def work(config: RunConfig, index: int, ready, form: Form) -> None:
     """A responder for a balancing broker, until stopped: READY once connected, then each request answered
     in its envelope, and a heartbeat whenever it has been quiet for an interval."""
     shift, delay = duty(config, index, BadRequests(index)), service_delay(config)
     try:
-        socket = client_socket(config, zmq.DEALER, key=responder_key(config))
+        socket = client_socket(config, zmq.DEALER, asynchronous=form.asynchronous, key=responder_key(config))
     except zmq.ContextTerminated:
         return
     try:
         socket.routing_id = routing_id(index)
-        connect(config, peer_of(config, index), socket)
-        tell(socket, shift.hello())
+        await connect(config, peer_of(config, index), socket, form)
+        tell, poll, receive = teller(socket, form), form.poller(socket), form.frames_receiver(socket)
+        await tell(shift.hello())
         ready.set()
-        poller = zmq.Poller()  # one for the run: Socket.poll makes a new one each time
-        poller.register(socket, zmq.POLLIN)
         while True:
-            if poller.poll(shift.wait_ms()):
-                request = shift.heard(receive_frames(socket))
+            if await poll(shift.wait_ms()):
+                request = shift.heard(await receive())
                 if request is not None:
                     if delay:
-                        sleep(delay())
-                    tell(socket, shift.answer(request))
-            tell(socket, shift.due())
+                        await form.sleep(delay())
+                    await tell(shift.answer(request))
+            await tell(shift.due())
     except zmq.ContextTerminated:
         pass
     finally:
         socket.close()
 
 
-def tell(socket: zmq.Socket, frames: Frames | None) -> None:
+def teller(socket: zmq.Socket, form: Form) -> Callable:
     """Send to the broker if there is something to send. A broker that takes nothing within the timeout
     loses the message: a reply's requester sends the request again, and a heartbeat is only a heartbeat."""
-    if frames is not None:
-        try:
-            send_frames(socket, frames)
-        except zmq.Again:
-            pass
+    send = form.frames_sender(socket)
+
+    async def tell(frames: Frames | None) -> None:
+        if frames is not None:
+            try:
+                await send(frames)
+            except zmq.Again:
+                pass
+    return tell

@@ -13,6 +13,7 @@ import zmq
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
 from zmq_impl.balancing import HEARTBEAT, READY, Frames, envelope_of
+from zmq_impl.blocking import receive_frames, send_frames
 from zmq_impl.connection import crosses_tcp, hold_replies, ipv6_for, shared_context
 from zmq_impl.curve import BACK, FRONT, secure_server, start_authenticator
 from zmq_impl.roster import Roster
@@ -168,26 +169,7 @@ def dispatch(front: zmq.Socket, back: zmq.Socket, roster: Roster) -> None:
 
 
 # Plain ints: combining pyzmq's flag enums costs more than the call they are passed to.
-NOBLOCK, SNDMORE, RCVMORE = int(zmq.NOBLOCK), int(zmq.SNDMORE), int(zmq.RCVMORE)
-
-
-def receive_frames(socket: zmq.Socket) -> Frames:
-    """A message of several frames. pyzmq's recv_multipart costs about four times this on small frames, once
-    per request and per reply here, where zmq.proxy moves them in C."""
-    recv, more = socket.recv, socket.get
-    frames = [recv()]
-    while more(RCVMORE):
-        frames.append(recv())
-    return frames
-
-
-def send_frames(socket: zmq.Socket, frames: Frames, flags: int = 0) -> None:
-    """send_multipart, as `receive_frames` is recv_multipart. Once the first frame is taken, the others are
-    too."""
-    put, more = socket.send, flags | SNDMORE
-    for frame in frames[:-1]:
-        put(frame, more)
-    put(frames[-1], flags)
+NOBLOCK = int(zmq.NOBLOCK)
 
 
 def from_responder(frames: Frames, front: zmq.Socket, roster: Roster, now: float) -> None:

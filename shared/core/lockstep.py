@@ -5,8 +5,9 @@ stray reply (send again, up to `retries` times, then presume the server down).
 `lockstep` is a generator with no I/O of its own. It yields each message to send; the transport's loop sends
 it, waits up to the timeout for one reply and sends back what came, or None if nothing did. It yields None
 instead of a message when it wants another reply without sending (a transport whose Framing `listens`).
-The blocking requester and the asyncio task of each transport drive it alike, with `send` or `await send`,
-and close it when they stop, early or not: closing it settles the tally's count of answered requests.
+`drive` is that loop, once for every transport and both styles of code, over a `LockstepChannel`
+(shared/core/channel.py); it closes the generator when it stops, early or not, which settles the tally's
+count of answered requests.
 
 The hot path is one comparison per reply: the reply message against the one a right answer makes (the
 request's tag and the handler's answer, encoded as a responder encodes it). That one test covers the
@@ -20,6 +21,7 @@ import time
 from collections.abc import Generator
 from typing import Any
 
+from shared.core.channel import LockstepChannel
 from shared.core.config import RunConfig
 from shared.core.latency import BASES, SHIFTS
 from shared.core.results import PROGRESS_EVERY, Tally, no_reply
@@ -66,6 +68,31 @@ def lockstep(config: RunConfig, tally: Tally, framing: Framing) -> Exchange:
                 progress[slot] = answered
     finally:
         tally.answered = answered
+
+
+async def drive(exchange: Exchange, channel: LockstepChannel) -> None:
+    """Send what `exchange` yields through `channel` and hand it each reply, None where none came in time,
+    until it ends; close it then."""
+    missed = channel.missed
+    try:
+        message = next(exchange)
+        while True:
+            try:  # the channel's own send and recv, looked up each time: `renew` may have replaced them
+                if message is not None:  # None: wait for another reply without sending again
+                    await channel.send(message)
+                reply = await channel.recv()
+            except missed:
+                reply = None
+                await channel.renew()
+            try:
+                following = exchange.send(reply)
+            except StopIteration:
+                return
+            if following is message and reply is not None:  # sent again after a stray reply:
+                await channel.renew()  # on a REQ socket, the answers to both sends would come, a stray each
+            message = following
+    finally:
+        exchange.close()
 
 
 def differs(reply: Any, expected: Any) -> bool:

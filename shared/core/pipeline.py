@@ -2,9 +2,9 @@
 asyncio): up to `window` requests in flight (closed loop), or requests sent on a schedule whatever the
 replies do (open loop, `rate` per second).
 
-A transport hands in a `Channel`: `send` one message, `flush` what it may have buffered, and `receive` the
-reply messages that are there, waiting up to a timeout for the first (an `AsyncChannel` has the same
-methods, awaitable), and its `Framing`, which numbers each request and finds the number in each reply.
+A transport hands in a `PipelineChannel` (shared/core/channel.py), blocking or asyncio: `send` one message,
+`flush` what it may have buffered, and `receive` the reply messages that are there, waiting up to a timeout
+for the first; and its `Framing`, which numbers each request and finds the number in each reply.
 Everything else lives in `Schedule`: the schedule, the deadlines and resends, the matching of replies to
 requests by number, their check, and the latency of each: from its first send in a closed loop, from its intended send
 time in an open loop, so that a stall delays the clock of every request queued behind it instead of hiding
@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import time
 from array import array
-from typing import Any, Protocol
+from typing import Any
 
+from shared.core.channel import PipelineChannel
 from shared.core.config import RunConfig
 from shared.core.latency import bucket
 from shared.core.results import PROGRESS_EVERY, Tally, no_reply
@@ -26,51 +27,20 @@ NS = 1_000_000_000
 RING_START = 64  # slots of a requester's ring, at least (see Schedule)
 
 
-class Stopped(Exception):
-    """The run is being stopped: the channel was handed its end."""
-
-
-class Channel(Protocol):
-    def send(self, message: Any) -> None: ...
-
-    def flush(self) -> None: ...
-
-    def receive(self, timeout: float) -> list[Any]: ...
-
-
-class AsyncChannel(Protocol):
-    async def send(self, message: Any) -> None: ...
-
-    async def flush(self) -> None: ...
-
-    async def receive(self, timeout: float) -> list[Any]: ...
-
-
 def per_requester_rate(config: RunConfig) -> float:
     return config.rate / config.requesters if config.rate else 0.0
 
 
-def pipeline(channel: Channel, config: RunConfig, tally: Tally, framing: Framing) -> None:
+async def pipeline(channel: PipelineChannel, config: RunConfig, tally: Tally, framing: Framing) -> None:
     """Send `tally`'s planned requests through `channel` and check every reply."""
     schedule = Schedule(config, tally, framing)
     send, flush, receive, due, arrived = channel.send, channel.flush, channel.receive, schedule.due, schedule.arrived
     while (step := due()) is not None:
         outgoing, wait = step
         for message in outgoing:
-            send(message)
-        flush()
-        arrived(receive(wait))
-
-
-async def pipeline_async(channel: AsyncChannel, config: RunConfig, tally: Tally, framing: Framing) -> None:
-    """`pipeline` for a requester that is an asyncio task."""
-    schedule = Schedule(config, tally, framing)
-    while (step := schedule.due()) is not None:
-        outgoing, wait = step
-        for message in outgoing:
-            await channel.send(message)
-        await channel.flush()
-        schedule.arrived(await channel.receive(wait))
+            await send(message)
+        await flush()
+        arrived(await receive(wait))
 
 
 class Schedule:
