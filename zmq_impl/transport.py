@@ -91,8 +91,7 @@ class ZmqTransport(Transport):
     )
     def paths_for_bench(self, values) -> tuple[BenchPath, ...]:
         """bench_paths, or with --broker each path behind each broker given: under its own name behind the
-        first, as `reqrep run zmq --broker B` runs it, and behind a second as its twin PATH-balancing, which
-        runs wherever it does. The fault studies' own balancing path goes: the brokers given say it all."""
+        first, and behind a second as its twin PATH-BROKER; the fault studies' own balancing path then goes."""
         brokers = list(dict.fromkeys(values.get("broker") or ()))
         if not brokers:
             return self.bench_paths
