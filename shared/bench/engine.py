@@ -1,5 +1,5 @@
-"""`reqrep bench`: run a preset's plan (shared/bench/sweep.py) point after point, each a real run on loopback in a
-process of its own, past a point that loses requests; write and read results.json.
+"""`reqrep bench`: run a preset's plan point after point, each a real run on loopback in a process of its own,
+past a point that loses requests; write and read results.json.
 
 results.json is one object:
 - "format", "date" (UTC, start), "seconds", "interrupted" (Ctrl-C or SIGTERM; what was measured is all there);
@@ -43,12 +43,12 @@ from shared.core.supervisor import Supervisor, Terminated
 from shared.core.transport import Transport
 from shared.semantics.values import BENCH_VALUES, Payload, refusals
 
-# Version 6 lacks "transports", the paths' full fields, "payload_values", "cut_short" and intervals: `upgrade`.
+# Version 6 lacks "transports", paths' full fields, "payload_values", "cut_short" and intervals: `upgrade`.
 FORMAT = "reqrep-bench/7"
 PREVIOUS = "reqrep-bench/6"
 POINT_ROLE = "bench point"
 RUN_ALLOWANCE = 300.0  # a backstop: run() itself abandons a run with no progress
-SLOWEST_RATE = 200.0  # requests per second below which a long point is abandoned (a soak, a thousand requesters)
+SLOWEST_RATE = 200.0  # requests/s below which a long point is abandoned
 
 
 def point_config(sweep: Sweep, point: Point, transports: Mapping[str, Transport]) -> RunConfig:
@@ -82,7 +82,7 @@ def leave_out(sweep: Sweep, transports: Mapping[str, Transport]) -> Sweep:
 
 
 def measure_point(config: RunConfig, answered) -> tuple[RunResult, dict]:
-    """In the point's own process: the run, its progress in `answered`; then, for values, their codec costs."""
+    """In the point's own process: the run, its progress in `answered`; then, for values, codec costs."""
 
     def progress(done: int, planned: int) -> None:
         answered[0] = done

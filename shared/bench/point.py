@@ -63,7 +63,7 @@ class Record:
     studies: list[str]
     results: dict[int, RunResult] = field(default_factory=dict)
     errors: dict[int, str] = field(default_factory=dict)
-    codec_costs: dict[int, dict] = field(default_factory=dict)  # a point of values: its codec's costs, by round
+    codec_costs: dict[int, dict] = field(default_factory=dict)  # a point of values: codec costs, by round
     wall_seconds: float = 0.0
     cut_short: int = 0  # the round that Ctrl-C or SIGTERM stopped while it ran, if any
 

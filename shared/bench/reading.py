@@ -1,4 +1,4 @@
-"""What the studies read their records and write their cells with: records, medians, paired ratios, verdicts."""
+"""What the studies read records and write cells with: records, medians, paired ratios, verdicts."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""What `reqrep bench` leaves for people: the progress bar, results.json, report.md (an introduction, then each
-study's section) and the studies' plots (shared/bench/plots.py), all rendered from results.json's document
-alone, so that `reqrep show results.json` renders them again."""
+"""What `reqrep bench` leaves for people: the progress bar, results.json, report.md (an introduction, then
+each study's section) and the plots, rendered from results.json alone: `reqrep show` renders them again."""
 
 from __future__ import annotations
 
@@ -124,7 +123,7 @@ def report_markdown(bench: Measured, plots: dict[str, str] | None) -> str:
 
 
 def publish(bench: Measured, out: Path) -> tuple[Measured, list[Path]]:
-    """results.json, then report.md and the plots rendered from it as read back (no plots when interrupted)."""
+    """results.json, then report.md and the plots from it as read back (no plots when interrupted)."""
     saved = document(bench)
     write_json(str(out / "results.json"), saved)
     again = measured_of(json.loads(json.dumps(saved)))  # exactly what `reqrep show` will read

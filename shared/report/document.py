@@ -1,12 +1,13 @@
-"""reqrep's JSON documents: what `reqrep run` and `reqrep compare` write with --json, and `reqrep show` reads.
+"""The JSON documents `reqrep run` and `reqrep compare` write with --json, and `reqrep show` reads.
 
 A run document, "format": "reqrep-run/3":
-- the run's parameters, flat, as a round has them (transport, example, concurrency, codec, workload, requesters,
-  responders, window, rate ..., and the transport's own: zmq's "curve", native's "authkey_challenge", never a
-  key), "requests" counted over every round; "described": the settings in the table's words ({row: cell});
-- the headline figures, named as in a round: "answered", "ok", "failed", "duplicated", "retries", "seconds" and
-  "cpu_seconds" summed over the rounds; "throughput_rps", "latency_us" (p50, p90, p99, p999, max),
-  "pss_peak_mib_total" and "rss_peak_mib_total" the median of the rounds; "spread": [low, high] of each median;
+- the run's parameters, flat, as a round has them (transport, example, concurrency, codec, workload,
+  requesters, responders, window, rate ..., and the transport's own: zmq's "curve", native's
+  "authkey_challenge", never a key), "requests" counted over every round; "described": the settings in the
+  table's words ({row: cell});
+- the headline figures, named as in a round: "answered", "ok", "failed", "duplicated", "retries", "seconds"
+  and "cpu_seconds" summed over the rounds; "throughput_rps", "latency_us" (p50, p90, p99, p999, max),
+  "pss_peak_mib_total" and "rss_peak_mib_total" the median of the rounds; "spread": [low, high] per median;
 - "pss_peak_mib_by_kind" ({kind of role: MiB}) and "roles" (each role's pss/uss/rss_peak_mib, cpu_seconds),
   medians; "cpu_seconds_by_thread" summed, "bytes_per_request" medians; "errors", "failures",
   "fault_inflicted" of every round ("round N: " before each when several), "interrupted" if any round was;
@@ -27,10 +28,10 @@ Both carry "reqrep_version", "python", "date" (UTC, ISO 8601), "command" (`reqre
 memory_gib, cpu_model, virtual_machine, system, kernel, the versions the figures depend on, the load average).
 Memory is in MiB, times in seconds, latencies in µs (from a histogram: within 0.4% of exact).
 
-The records in shared/report/records.py (and shared/core/results.py's Round) are this format; the JSON Schema
-shared/report/schema.json is generated from them (`python -m shared.report.records`). `read` brings older
-formats to them through `adapted`: version 2 has the sign test's interval (worked out again from the rounds) and
-no "command" or "machine"; version 1 (no "format") holds one round.
+The records in shared/report/records.py (and shared/core/results.py's Round) are this format; the JSON
+Schema shared/report/schema.json is generated from them (`python -m shared.report.records`). `read` brings
+older formats to them through `adapted`: version 2 has the sign test's interval (worked out again from the
+rounds) and no "command" or "machine"; version 1 (no "format") holds one round.
 """
 
 from __future__ import annotations
