@@ -1,7 +1,5 @@
-"""Network delay: the roles as on separate hosts, with a delaying relay (shared/core/relay.py) for the network
-between them. Placements: *loopback*, no relay (the reference); *requesters away*, a relay between the
-requesters and the broker or server (`--delay`); *three hosts*, a relay on both sides of it (`--delay` and
-`--responder-delay`)."""
+"""Network delay: the roles as on separate hosts, a delaying relay (shared/core/relay.py) between them.
+*loopback*: no relay; *requesters away*: `--delay`; *three hosts*: `--delay` and `--responder-delay`."""
 
 from __future__ import annotations
 

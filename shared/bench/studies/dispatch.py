@@ -1,9 +1,6 @@
-"""Push against pull dispatch under faults and uneven service times, with reqrep's retries: a responder killed or
-hung mid-run, and requests that take their time (`--service-time`), on every path of the fault study, each
-against its own healthy run. A broker that pushes (the seed's zmq.proxy) goes on handing a hung or busy
-responder its share of the requests; one that hands a request only to a free responder, or a queue that
-responders take from, does not. Targets (issue 15): a pulling path with one of its responders hung finishes
-within 1.5× its healthy time with nothing lost; no reply reaches a caller twice anywhere."""
+"""Push against pull dispatch, with reqrep's retries: a responder killed or hung mid-run, and uneven service
+times, on every path of the fault study, each against its own healthy run. Targets: a pulling path with a hung
+responder finishes within 1.5× its healthy time with nothing lost; no reply reaches a caller twice."""
 
 from __future__ import annotations
 

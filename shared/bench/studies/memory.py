@@ -1,5 +1,4 @@
-"""Memory per role: what each process of a run holds at its peak, with every role a process against every role
-in one process (threads, asyncio)."""
+"""Memory per role at its peak: every role a process, against every role in one process."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Throughput and latency against payload size, per path and concurrency mode: the sweep's main tables and
-its two plots."""
+"""Throughput and latency against payload size, per path and concurrency mode."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""A long run per transport with the proportional set size (PSS) of all its processes sampled every second:
-does memory grow? Growth compares the largest sample of the run's last tenth with the largest of its first tenth."""
+"""A long run per transport, its processes' PSS sampled every second: does memory grow from the first tenth of
+the run to the last?"""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The Nagle stall: p50 latency as payloads cross 16 KiB, where a connection that writes a message in two sends
-makes the second wait for a delayed ACK; and the target that no lockstep path but those known to stall does
-(the p50 of a path with a window or batches is mostly time in a queue, so the target does not judge it)."""
+"""The Nagle stall: p50 latency as payloads cross 16 KiB; the target that no lockstep path stalls but those
+known to (a path with a window or batches is not judged: its p50 is mostly time in a queue)."""
 
 from __future__ import annotations
 

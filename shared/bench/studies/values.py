@@ -1,8 +1,6 @@
-"""Your own values (`reqrep bench --payload PATH[:NAME]`): the file's values as the requests of each path that
-carries them unchanged, sent in turn as a `--payload` run sends them and every reply checked identical;
-throughput, p50 and p99 per path, what the values weigh encoded on each, and each transport's first path over
-the next one's, paired per round. A path whose codec cannot carry one of them is left out before anything
-starts (bench.leave_out), and the section says why with the check's own sentences."""
+"""Your own values (`reqrep bench --payload PATH[:NAME]`) on each path that carries them unchanged: throughput,
+p50, p99 and encoded size per path, and paired ratios between transports. A path that cannot carry them is
+left out before anything starts, with the check's sentences."""
 
 from __future__ import annotations
 
