@@ -9,7 +9,7 @@ from collections.abc import Callable
 from shared.core.config import NOT_RECORDED, counted
 from shared.report.records import Comparison, Document, Variant, variants
 
-NOTHING = "—"  # a cell with nothing to say; a row that is this in every column is left out (CPU by thread ...)
+NOTHING = "—"  # a cell with nothing to say; a row of nothing but these is left out
 
 
 def payload(run: Variant) -> str:
@@ -24,7 +24,7 @@ def number(value: int | str) -> str:
     return f"{value:,}" if isinstance(value, int) else value
 
 
-# The parts of a title, in its order: (a row's name, the run's value in a cell, the value in the title's words).
+# The parts of a title, in order: (a row's name, the run's value in a cell, the value in the title's words).
 PARTS: list[tuple[str, Callable[[Variant], str], Callable[[Variant], str]]] = [
     ("example", lambda run: run.parameters.get("example", NOT_RECORDED),
      lambda run: f"{run.parameters['example']} example"),

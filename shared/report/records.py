@@ -50,7 +50,7 @@ class Headline:
     retries: int
     seconds: float
     cpu_seconds: float
-    stalled_rounds: int | None = field(default=None, metadata=OPTIONAL)  # None: a file older than stall marking
+    stalled_rounds: int | None = field(default=None, metadata=OPTIONAL)  # None: not recorded
     stalls: list[str] | None = field(default=None, metadata=OPTIONAL)  # why each stalled: "round N: ..."
     throughput_rps: float
     pss_peak_mib_total: float = 0.0
@@ -113,7 +113,7 @@ class PairRatios:
     numerator: str
     denominator: str
     rounds: int  # how many pairs
-    stalled_rounds: int | None = field(default=None, metadata=OPTIONAL)  # pairs left out, a round of them stalled
+    stalled_rounds: int | None = field(default=None, metadata=OPTIONAL)  # pairs left out: a round of them stalled
     throughput_rps: Interval
     latency_p50_us: Interval
     latency_p99_us: Interval

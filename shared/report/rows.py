@@ -109,7 +109,7 @@ def sizes(weights: dict) -> str:
 
 
 def payload_size(weights: dict) -> str:
-    """A --payload's values encoded as this path carries them, alone: the codec's bytes (zmq) or the pickle."""
+    """A --payload's values encoded as this path carries them, alone."""
     return f"{weights['payload']:,}" if "payload" in weights else NOTHING
 
 

@@ -1,5 +1,5 @@
 """Faults by themselves: what each path loses when a responder fails mid-run with `--retries 0`, and with
-reqrep's retries, which should lose nothing. `conditions` adds run options under which every fault runs again."""
+reqrep's retries, which should lose nothing. `conditions`: run options under which every fault runs again."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ class Faults(Study):
 
 
 def rounds(record: Record | None) -> list[dict]:
-    """Each round's outcome: requests lost (not answered right), duplicated, resent, seconds, and the fault."""
+    """Each round's requests lost (not answered right), duplicated and resent, its seconds, and the fault."""
     if record is None:
         return []
     return [{"round": n, "lost": r.failed, "duplicated": r.duplicated, "retries": r.retries,

@@ -46,7 +46,7 @@ class Memory(Study):
 
 
 def memory_row(record: Record | None, role_kinds: list[tuple[str, tuple[str, ...]]]) -> list[str]:
-    """Memory of the point's first round (peak sizes barely move from one round to the next), by kind of role."""
+    """Memory of the point's first round (peaks barely move between rounds), by kind of role."""
     if record is None or not record.results:
         return [NOT_RUN] * (len(role_kinds) + 1)
     first = record.first

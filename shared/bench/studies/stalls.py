@@ -32,9 +32,8 @@ class Stalls(Study):
                 yield sweep.point(path, "processes", payload)
 
     def ratios(self, bench: Measured) -> list[tuple[str, str, list[float | None], Interval]]:
-        """(path, concurrency, p50 at each payload, p50 at the largest over p50 at the smallest paired per round)
-        for every path and mode that ran at both: processes here, threads and asyncio where the payload study ran
-        them. A point that lost requests has no ratio."""
+        """(path, mode, p50 at each payload, p50 largest / smallest paired per round) for every path and mode
+        that ran at both; a point that lost requests has no ratio."""
         rows = []
         for concurrency in bench.sweep.modes:
             for path in self.paths(bench.sweep):
@@ -52,8 +51,7 @@ class Stalls(Study):
                 "judged": figures, "not_judged": not_judged}
 
     def judged(self, bench: Measured) -> tuple[dict[str, float], dict[str, str]]:
-        """The ratio of each path and mode the target judges, and why it judges none of a path's: a path known to
-        stall, or one whose p50 is mostly time in a queue (a window over 1, or batches)."""
+        """The ratio of each path and mode the target judges, and why a path is not judged."""
         judged, not_judged = {}, {}
         for name, concurrency, _, ratio in self.ratios(bench):
             path = bench.sweep.path(name)
