@@ -40,8 +40,8 @@ class RoleMedians:
 
 @dataclass(kw_only=True)
 class Headline:
-    """A variant's figures: counts, seconds and CPU summed over its rounds; each other figure the median of the
-    rounds that did not stall (all of them if every one did), with its spread."""
+    """A variant's figures: counts, seconds and CPU summed over its rounds; each other figure the median of
+    the rounds that did not stall (all of them if every one did), with its spread."""
 
     answered: int
     ok: int
@@ -108,12 +108,13 @@ class Variant:
 
 @dataclass(kw_only=True)
 class PairRatios:
-    """One variant over another, paired round by round, each figure an Interval (shared/report/statistics.py)."""
+    """One variant over another, paired round by round, each figure an Interval
+    (shared/report/statistics.py)."""
 
     numerator: str
     denominator: str
     rounds: int  # how many pairs
-    stalled_rounds: int | None = field(default=None, metadata=OPTIONAL)  # pairs left out: a round of them stalled
+    stalled_rounds: int | None = field(default=None, metadata=OPTIONAL)  # pairs left out, stalled
     throughput_rps: Interval
     latency_p50_us: Interval
     latency_p99_us: Interval
@@ -151,7 +152,7 @@ def variants(document: Document) -> list[Variant]:
 
 @functools.cache
 def document_schema() -> dict:
-    """The JSON Schema of the documents `reqrep run` and `reqrep compare` write (shared/report/schema.json)."""
+    """The JSON Schema of the documents `reqrep run` and `reqrep compare` write."""
     return schema(Variant, Comparison, title="reqrep's run and compare documents, formats reqrep-run/3 and "
                                              "reqrep-compare/3 (shared/report/document.py says what each key means)")
 

@@ -1,6 +1,6 @@
 """Your own values (`reqrep bench --payload PATH[:NAME]`) on each path that carries them unchanged:
-throughput, p50, p99 and encoded size per path, and paired ratios between transports. A path that cannot carry them is
-left out before anything starts, with the check's sentences."""
+throughput, p50, p99 and encoded size per path, and paired ratios between transports. A path that cannot
+carry them is left out before anything starts, with the check's sentences."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class Values(Study):
         return found if found is not None and found.succeeded else None
 
     def pairs(self, sweep: Sweep) -> list[tuple[BenchPath, BenchPath]]:
-        """(top, bottom): each transport's first path over the next one's, then each other path over its first."""
+        """(top, bottom): each transport's first path over the next one's, each other path over its first."""
         firsts, others = firsts_and_others(self.paths(sweep))
         return [*zip(firsts, firsts[1:], strict=False), *others]
 
