@@ -22,7 +22,6 @@ document alone, by `reqrep bench` and `reqrep show results.json` alike.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from shared.core.results import RunResult
 from shared.core.run import run
 from shared.core.supervisor import Supervisor, Terminated
 from shared.core.transport import Transport
+from shared.report.document import load
 from shared.semantics.values import BENCH_VALUES, Payload, refusals
 
 # Version 6 lacks "transports", paths' full fields, "payload_values", "cut_short" and intervals: `upgrade`.
@@ -183,13 +183,7 @@ def document(bench: Measured) -> dict:
 
 def read(path: str, transports: Mapping[str, Transport]) -> tuple[dict, Measured]:
     """A saved results.json in the current format (version 6 upgraded), and what it measured."""
-    try:
-        with open(path, encoding="utf-8") as saved:
-            found = json.load(saved)
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise UsageError(f"{path} is not a JSON file") from None
+    found = load(path)
     kind = found.get("format") if isinstance(found, dict) else None
     if kind not in (FORMAT, PREVIOUS):
         what = f"a {kind} file" if isinstance(kind, str) else "not a bench file"

@@ -15,9 +15,11 @@ from shared.bench import plots as bench_plots
 from shared.bench.engine import SweepProgress, document, measured_of, read
 from shared.bench.reading import RATIOS, listed
 from shared.bench.study import Measured, Sweep
+from shared.core.errors import UsageError
 from shared.core.machine import machine_sentence
 from shared.core.outputs import write_json, write_text
 from shared.core.transport import Transport
+from shared.report.document import load
 from shared.report.markdown import markdown_table
 
 
@@ -145,9 +147,8 @@ def render(bench: Measured, out: Path, plots: bool = True) -> list[Path]:
 def is_bench(path: str) -> bool:
     """Whether `path` is a results.json of `reqrep bench` (any version)."""
     try:
-        with open(path, encoding="utf-8") as saved:
-            found = json.load(saved)
-    except (OSError, ValueError):
+        found = load(path)
+    except UsageError:
         return False
     return isinstance(found, dict) and str(found.get("format", "")).startswith("reqrep-bench/")
 

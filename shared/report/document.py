@@ -104,15 +104,20 @@ def side_by_side(documents: list[Document]) -> Comparison:
     return Comparison(runs=[run for each in documents for run in variants(each)], alternated=False, stamp=stamp())
 
 
-def read(path: str) -> Document:
-    """A saved document, checked, as the records of the current format."""
+def load(path: str):
+    """A JSON file's contents, or one sentence."""
     try:
         with open(path, encoding="utf-8") as saved:
-            data = json.load(saved)
+            return json.load(saved)
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise UsageError(f"{path} is not a JSON file") from None
+
+
+def read(path: str) -> Document:
+    """A saved document, checked, as the records of the current format."""
+    data = load(path)
     if not isinstance(data, dict):
         raise UsageError(f"{path} is not a reqrep run or compare file")
     return adapted(data, path)
