@@ -1,6 +1,5 @@
-"""The title of a side-by-side table and the rows it stands for: what every column's run shares is said once
-in the title, and a parameter in which the runs differ (files of separate runs, shown together) gets a row,
-each column its own value."""
+"""The title of a side-by-side table: what every run shares, said once; a parameter in which runs differ
+gets a row instead."""
 
 from __future__ import annotations
 

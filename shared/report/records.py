@@ -1,6 +1,5 @@
-"""The records of reqrep's JSON documents: a run document (a variant's rounds and its headline) and a compare
-document (the variants and their ratios). Their fields are the format, described in shared/report/document.py;
-`document_schema` is the JSON Schema they imply, kept beside them in shared/report/schema.json."""
+"""The records of the run and compare documents: their fields are the format (shared/report/document.py),
+and shared/report/schema.json is their JSON Schema (`document_schema`)."""
 
 from __future__ import annotations
 

@@ -68,8 +68,7 @@ class Dispatch(Study):
         return paired(self.record(bench, path, options), self.record(bench, path, {}), read)
 
     def hung(self, bench: Measured) -> dict:
-        """Per pulling path that ran, under each hang: its time against its healthy time, and what it lost (a
-        round that gave no result, or no healthy run to compare with, does not meet the target)."""
+        """Per pulling path under each hang: its time over its healthy time, what it lost, and the target met."""
         figures = {}
         for fault in self.hangs(bench.sweep):
             for path in self.paths(bench.sweep):

@@ -47,8 +47,7 @@ class Arrays(Study):
     fewest: int = 0
 
     def paths(self, sweep: Sweep) -> list[BenchPath]:
-        """Only the paths that name the study: a transport's own path may have a codec that cannot carry an
-        array (zmq's msgpack), so each transport says which of its paths can."""
+        """Only the paths that name the study: a transport's own codec may not carry an array."""
         return [path for path in sweep.paths if self.name in path.studies]
 
     def requires(self) -> None:

@@ -21,8 +21,8 @@ TENTH = 0.1
 
 
 def growth(timeline: list) -> dict | None:
-    """The first tenth's largest sample, the last tenth's, and the growth between them; None without samples.
-    The largest of each tenth: the very last samples may miss requesters that have finished and exited."""
+    """The largest sample of the first tenth and of the last (the very last may miss exited requesters), and
+    the growth between them; None without samples."""
     if not timeline:
         return None
     last = timeline[-1][0]
