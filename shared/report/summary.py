@@ -33,7 +33,7 @@ def measured(rounds: list[Round]) -> list[Round]:
 
 
 def headline(every: list[Round]) -> Headline:
-    """A variant's headline: the sums of all its rounds, the medians and spreads of those that did not stall."""
+    """A variant's headline: sums over all rounds, medians and spreads of those that did not stall."""
     rounds = measured(every)
     latencies = rounds[0].latency_us
     return Headline(
