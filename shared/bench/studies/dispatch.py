@@ -68,7 +68,7 @@ class Dispatch(Study):
         return paired(self.record(bench, path, options), self.record(bench, path, {}), read)
 
     def hung(self, bench: Measured) -> dict:
-        """Per pulling path under each hang: time over healthy time, what it lost, whether it met the target."""
+        """Per pulling path under each hang: time over healthy time, what it lost, target met or not."""
         figures = {}
         for fault in self.hangs(bench.sweep):
             for path in self.paths(bench.sweep):
