@@ -156,20 +156,15 @@ class Dispatch(Study):
         lines = ["## Push against pull: faults and uneven service times", "",
                  f"Each path's run ({sweep.requests:,} requests, {sweep.requesters} requesters in lockstep, "
                  f"{sweep.responders} responders, every role a process, `--timeout {sweep.timeout:g}`, reqrep's "
-                 "retries) healthy, with a responder killed (SIGKILL) or hung (SIGSTOP, continued when the run ends), "
-                 "and with uneven service times: `slow:P%:D` makes P% of the requests take D, `exp:M` draws each "
-                 "from an exponential distribution of mean M. *Push*: the broker hands each responder its turn, "
-                 "hung or busy, and a request queued behind a slow or hung one waits (out the timeout, when hung); "
-                 "*pull*: a request goes only to a responder that is free. A fault is given as a share of the "
-                 "requests answered, so that it lands at the same place of every path's run (one given in seconds "
-                 "may come after a fast run has ended); a hang comes late, since a pushing path then pays a timeout "
-                 "for nearly every request after it. *× healthy* is the time over the same path's healthy time, "
-                 "paired per round; *lost* and *duplicated* (late replies to resent requests, dropped by the "
-                 "requester: the caller sees each reply once) add up every round, the rest are medians. With 1% of "
-                 "the requests slow, p99 sits at the edge of the slow requests themselves on every path (a few more "
-                 "or fewer of them in a run move it across); p99.9, the time and the 0.5% rows show what waiting "
-                 "behind them costs: a pushing broker queues fast requests behind a slow one, so that its p99 is "
-                 "still about a slow request's with 0.5% of them slow.", "",
+                 "retries) healthy, with a responder killed (SIGKILL) or hung (SIGSTOP until the run ends), and "
+                 "with uneven service times: `slow:P%:D` makes P% of the requests take D, `exp:M` draws each from "
+                 "an exponential distribution of mean M. *Push*: the broker hands each responder its turn, hung or "
+                 "busy, and a request queued behind it waits (out the timeout, when hung); *pull*: a request goes "
+                 "only to a free responder. A fault strikes at a share of the requests answered, the same place of "
+                 "every path's run. *× healthy* is the time over the path's healthy time, paired per round; *lost* "
+                 "and *duplicated* (late replies to resent requests, dropped by the requester) add up every round, "
+                 "the rest are medians. With 1% of the requests slow, p99 sits at the edge of the slow requests on "
+                 "every path; p99.9, the time and the 0.5% rows show what waiting behind them costs.", "",
                  *markdown_table(["case", "path", "dispatch", "seconds", "× healthy", "retries", "lost",
                                   "duplicated", "p50 (ms)", "p99 (ms)", "p99.9 (ms)", "fault (first round)"], rows),
                  self.verdict(bench), ""]

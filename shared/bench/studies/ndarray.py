@@ -178,13 +178,11 @@ class Arrays(Study):
                              f"{found['passes']} × {found['encode_us'] + found['decode_us']:,.1f} = "
                              f"{found['codec_us']:,.0f}", f"{found['p50_us']:,.0f}", f"{found['rest_us']:,.0f}",
                              f"{found['rest_us'] / found['copy_us']:,.1f}" if found["copy_us"] else NOT_RUN])
-        return ["**Where a round trip's time goes** (µs; each transport's first path). Measured in each point's own "
-                "process once its run had ended, the median of repeated calls, then of the rounds: *encode* and "
-                "*decode* are what the transport does to the value as it crosses one connection (its codec, and "
-                "whatever wraps it there), *a copy* is one memcpy of the encoded bytes. A round trip encodes and "
-                "decodes the value *passes* times: the request and the reply, and again at each hop through a "
-                "server that reads what it passes on. *The rest* is p50 less that codec work: the sockets, the "
-                "copies into and out of them, the processes waking; *in copies* counts it in copies of the "
+        return ["**Where a round trip's time goes** (µs; each transport's first path), measured in each point's "
+                "process after its run, medians: *encode* and *decode* are what the transport does to the value on "
+                "one connection, *a copy* one memcpy of the encoded bytes. A round trip encodes and decodes it "
+                "*passes* times (request, reply, and each hop through a server that reads it). *The rest* is p50 "
+                "less that codec work (sockets, copies, processes waking); *in copies* counts it in copies of the "
                 "encoded array.", "",
                 *markdown_table(["array", "path", "encoded bytes", "encode", "decode", "a copy",
                                  "codec, per round trip", "p50", "the rest", "the rest, in copies"], rows)]
