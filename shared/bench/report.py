@@ -132,10 +132,6 @@ def publish(bench: Measured, out: Path) -> tuple[Measured, list[Path]]:
     return again, [out / "results.json", *render(again, out, plots=not bench.interrupted)]
 
 
-def write(bench: Measured, out: Path) -> list[Path]:
-    return publish(bench, out)[1]
-
-
 def render(bench: Measured, out: Path, plots: bool = True) -> list[Path]:
     """report.md and the plots in `out`, from what a bench measured."""
     figures = {name: figure for study in bench.sweep.studies for name, figure in study.figures().items()}
