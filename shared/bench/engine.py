@@ -154,7 +154,7 @@ class Bench(Measured):
                     try:
                         run_point(record, round_number, point_config(self.sweep, point, transports), advance)
                     except (KeyboardInterrupt, Terminated):
-                        record.cut_short = round_number  # stopped under way: not a loss of the point's
+                        record.cut_short = round_number  # stopped under way: not a loss
                         raise
                     self.runs += 1
                     advance(1.0)

@@ -13,7 +13,7 @@ from shared.core.results import FIGURE_KEYS, RunResult
 from shared.core.sizes import size_text
 
 TEXT = "text"  # a point's payload kind: the echo workload's text, padded to payload_bytes
-VALUES = "values"  # another: the user's own values (bench --payload), payload_bytes only about their size
+VALUES = "values"  # the user's own values (bench --payload)
 
 
 @dataclass(frozen=True)

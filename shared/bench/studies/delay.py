@@ -29,7 +29,7 @@ class Delay(Study):
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
         for _, _, relays in self.conditions():
-            for path in self.paths(sweep):  # side by side within a condition: a noisy moment hits all alike
+            for path in self.paths(sweep):  # side by side: a noisy moment touches all alike
                 yield sweep.point(path, **relays)
 
     def cases(self, bench: Measured) -> Iterator[tuple[str, float | None, str, Record | None]]:

@@ -42,8 +42,8 @@ HEALTHY = "healthy"
 @dataclass(frozen=True)
 class Dispatch(Study):
     name = "dispatch"
-    group = "faults"  # the paths that join the fault study join this one: zmq's balancing broker
-    faults: tuple[str, ...]  # --fault specs; a share (hang@97%) lands at the same place of every path's run
+    group = "faults"  # the fault study's paths join this one
+    faults: tuple[str, ...]  # --fault specs
     service_times: tuple[str, ...]  # --service-time specs
 
     def cases(self) -> list[tuple[str, dict]]:
@@ -53,7 +53,7 @@ class Dispatch(Study):
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
         for _, options in self.cases():
-            for path in self.paths(sweep):  # side by side within a case: a noisy moment touches all alike
+            for path in self.paths(sweep):  # side by side: a noisy moment touches all alike
                 yield sweep.point(path, **options)
 
     def record(self, bench: Measured, path: BenchPath, options: dict) -> Record | None:

@@ -42,9 +42,7 @@ KIND = "ndarray"  # the points' payload kind (shared.semantics.values.BENCH_VALU
 class Arrays(Study):
     name = "ndarray"
     sizes: tuple[int, ...]  # bytes of each array
-    # Requests per point at the least, however large the array: the sweep's scaling leaves a handful at 8 MiB,
-    # where the first request (its connections' buffers growing) would weigh too much on the throughput.
-    fewest: int = 0
+    fewest: int = 0  # requests per point at the least: the first request's buffer growth weighs on a handful
 
     def paths(self, sweep: Sweep) -> list[BenchPath]:
         """Only the paths that name the study: a transport's own codec may not carry an array."""
@@ -56,7 +54,7 @@ class Arrays(Study):
                              "pip install 'reqrep[numpy]'")
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
-        for size in self.sizes:  # the paths side by side at each size: a noisy moment touches all alike
+        for size in self.sizes:  # side by side: a noisy moment touches all alike
             for path in self.paths(sweep):
                 yield self.point(sweep, path, size)
 

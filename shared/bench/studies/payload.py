@@ -24,8 +24,6 @@ class Payloads(Study):
         return [c for c in sweep.modes if c == "processes" or payload in self.threads_payloads]
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
-        # Paths alternate within each payload size, so that a noisy minute on a shared machine touches all
-        # alike.
         for payload in self.payloads:
             for concurrency in self.modes(sweep, payload):
                 for path in self.paths(sweep):

@@ -16,7 +16,7 @@ from shared.bench.study import Measured, Study, Sweep
 if TYPE_CHECKING:
     from shared.core.results import RunResult
 
-TARGET = 0.10  # memory may grow by less than this share from the first tenth of a run to the last
+TARGET = 0.10  # memory may grow by less than this share from a run's first tenth to its last
 TENTH = 0.1
 
 
