@@ -84,8 +84,7 @@ class Stalls(Study):
         return ["## Stalls around 16 KiB", "",
                 f"p50 latency (µs) at {listed(size_text(p) for p in self.payloads)}. A connection with Nagle's "
                 "algorithm on that writes a message in two sends makes the second wait for the ACK of the first, "
-                "which the receiver delays by up to 40 ms"
-                + "." + stalling, "",
+                f"which the receiver delays by up to 40 ms.{stalling}", "",
                 *markdown_table(["path", "concurrency", *(f"p50, {size_text(p)}" for p in self.payloads),
                                  f"{high} / {low}"], rows), self.verdict(bench), ""]
 
