@@ -20,9 +20,10 @@ import time
 import msgpack
 
 from shared.core import workload
+from shared.core.channel import Stopped, complete
 from shared.core.config import LOOPBACK, START_DEADLINE, free_port
 from shared.core.errors import UsageError
-from shared.core.pipeline import Stopped, pipeline
+from shared.core.pipeline import pipeline
 from shared.core.results import Tally
 from shared.core.service_time import service_delay
 from shared.core.transport import Transport
@@ -152,12 +153,15 @@ class SocketChannel:
     """shared/core/pipeline.py's channel over one connection: a message is (number, body)."""
 
     def __init__(self, sock: socket.socket) -> None:
-        self.sock, self.frames, self.flush = sock, Frames(sock), lambda: None
+        self.sock, self.frames = sock, Frames(sock)
 
-    def send(self, message) -> None:
+    async def send(self, message) -> None:
         self.sock.sendall(frame(*message))
 
-    def receive(self, timeout: float) -> list:
+    async def flush(self) -> None:
+        pass
+
+    async def receive(self, timeout: float) -> list:
         try:
             got = self.frames.read(timeout)
         except (EOFError, OSError):
@@ -172,7 +176,7 @@ def request(config, requester_id: int, start, progress):
         start.wait(START_DEADLINE + config.timeout)
         began = time.perf_counter()
         try:
-            pipeline(SocketChannel(sock), config, tally, FRAMING)
+            complete(pipeline(SocketChannel(sock), config, tally, FRAMING))
         except Stopped:
             tally.give_up("stopped while waiting for a reply")
         return tally.close(began, time.perf_counter())
@@ -196,8 +200,8 @@ def deliver(config, values: list) -> list:
         for n, value in enumerate(values):
             stage = workload.ENCODE_REQUEST
             try:
-                channel.send((n, codec.encode(value)))
-                stage, got = workload.NO_REPLY, channel.receive(config.timeout)
+                complete(channel.send((n, codec.encode(value))))
+                stage, got = workload.NO_REPLY, complete(channel.receive(config.timeout))
                 if not got:
                     raise TimeoutError(f"no reply within {config.timeout:g} s")
                 stage = workload.DECODE_REPLY

@@ -152,7 +152,7 @@ def test_the_report_without_matplotlib_and_with_a_lost_point(tmp_path, monkeypat
         for round_number, p50 in enumerate(rounds, start=1):
             lost = 3 if (point.path, point.concurrency, point.window, p50) == ("zmq", "threads", 1, 90.0) else 0
             record.results[round_number] = made_up_result(point, p50, lost)
-    written = bench_report.write(session, prepare_out(str(tmp_path / "out")))
+    written = bench_report.publish(session, prepare_out(str(tmp_path / "out")))[1]
     assert [path.name for path in written] == ["results.json", "report.md"]
     report = (tmp_path / "out" / "report.md").read_text()
     assert "matplotlib is not installed" in report
@@ -176,7 +176,7 @@ def made_up_bench(out, monkeypatch) -> bench.Bench:
         for n, p50 in enumerate((100.0, 5000.0, 90.0 if point.path != "native-stock" else 40_000.0), start=1):
             record.results[n] = made_up_result(point, p50, 3 if (point.concurrency, n) == ("threads", 2) else 0)
             record.results[n].seconds = 1.0 + n / 7
-    bench_report.write(session, prepare_out(str(out)))
+    bench_report.publish(session, prepare_out(str(out)))
     return session
 
 

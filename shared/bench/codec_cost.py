@@ -1,6 +1,4 @@
-"""What a run's payload costs its transport's codec, measured in-process: `reqrep bench` measures it in a point's
-own process once its run has ended, so that its ndarray study can split a round trip into the codec's work and
-the rest (the sockets, the copies, the waiting)."""
+"""What a run's payload costs its transport's codec, measured in the point's process after its run."""
 
 from __future__ import annotations
 
@@ -28,9 +26,8 @@ def median_us(call: Callable[[], object], budget: float = BUDGET) -> float:
 
 
 def codec_costs(config: RunConfig) -> dict:
-    """For the payload's first value, as it crosses one connection (the transport's payload_codec): the median µs
-    of encoding it and of decoding it, and of one copy of its encoded bytes (what a copy of that size costs,
-    the unit the rest of a round trip is counted in); its encoded size, and the codec passes of a round trip."""
+    """For the payload's first value on one connection: the median µs to encode, decode and copy it once
+    encoded; its encoded size, and the codec passes of a round trip."""
     codec = config.transport.payload_codec(config)
     value = config.payload.values[0]
     encoded = codec.encode(value)

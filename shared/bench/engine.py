@@ -1,43 +1,27 @@
-"""`reqrep bench`: run a preset's plan (shared/bench/sweep.py), point after point, each a real run on free loopback
-ports in a process of its own; go on past a point that loses requests; keep the records that become
-results.json.
+"""`reqrep bench`: run a preset's plan point after point, each a real run on loopback in a process of its own,
+past a point that loses requests; write and read results.json.
 
 results.json is one object:
-- "format" ("reqrep-bench/6"), "date" (UTC, when the bench began), "seconds" (how long it took),
-  "interrupted" (Ctrl-C or SIGTERM stopped it; what was measured until then is all there);
-- "machine": cores, memory_gib, cpu_model, virtual_machine, system, kernel, python, the versions of what the
-  figures depend on, and the load average when the bench began (shared/core/machine.py);
-- "transports": by name, the transport's "title" and "server_role", which the report repeats;
-- "sweep": the preset and its parameters (Sweep.parameters): requests per point, rounds, timeout, counts, the
-  concurrency modes, each study with its own parameters, the payload file and its values' names, and per path
-  every BenchPath field: transport, codec, settings, window, description, stalls_above, studies, pushes, batches;
-- "points_planned", "runs_planned" (points x rounds), "runs" (done), "lost" (points that lost requests they
-  were not meant to lose);
-- "studies": each study's figures and verdicts by name (Study.summary), what its report section says; a study
-  with a target gives its "target", "met" (by every path it judged; null with none measured) and, per path it
-  judged, whether that path met it; one that judges only some paths (stalls: lockstep paths that do not stall)
-  gives "judged" ({path and mode: ratio, met}) and "not_judged" ({path: why});
-- "points": a record per point: what ran (path, concurrency, payload_bytes, payload_kind, window, requesters,
-  responders, requests, options), the studies it serves, "succeeded", "errors" ({round, error}: a round
-  that gave no result), "wall_seconds", "cut_short" (the round Ctrl-C stopped under way, or 0), "median" (over
-  the rounds: throughput_rps, each latency_us percentile, pss_peak_mib_total, and rss_peak_mib_total, the
-  resident sizes summed; the rounds that stalled left out, unless all did), "stalls" ({round, stall}: a round
-  with retries and no fault inflicted, see shared.core.results.stall_of), and "rounds": each round's whole
-  result in the format of a round of `reqrep run --json` (shared/report/document.py), with its "round", its
-  "seconds" unrounded (the report renders its figures again from them) and, for a point of values, its
-  "codec_costs".
-A ratio paired per round is an interval (shared/report/statistics.py, Interval.to_json): "rounds", "median",
-"geomean", "low", "high" (the 95% interval, null with one round), "significant", "confidence".
-
-report.md, the console's lines and the plots are rendered from this document alone (`read`, then
-shared/bench/report.py), by `reqrep bench` and by `reqrep show results.json` alike. The transports arrive as a
-dict from the command line: this module never names them.
+- "format", "date" (UTC, start), "seconds", "interrupted" (Ctrl-C or SIGTERM; what was measured is all there);
+- "machine" (shared/core/machine.py); "transports": by name, its "title" and "server_role";
+- "sweep": Sweep.parameters(): the counts, rounds, timeout, concurrency modes, each study's parameters, the
+  payload file and its values' names, and every BenchPath field per path;
+- "points_planned", "runs_planned" (points x rounds), "runs" (done), "lost" (points that lost requests);
+- "studies": Study.summary() by name; a study with a target gives "target", "met" (null with none measured)
+  and, per path, whether it met it, or "judged" ({path and mode: ratio, met}) and "not_judged" ({path: why});
+- "points": per point, what ran (path, concurrency, payload_bytes, payload_kind, window, requesters,
+  responders, requests, options), its "studies", "succeeded", "errors" ({round, error}), "wall_seconds",
+  "cut_short" (the round stopped under way, or 0), "median" (throughput_rps, latency_us percentiles,
+  pss/rss_peak_mib_total; stalled rounds left out unless all stalled), "stalls" ({round, stall}) and "rounds":
+  each a round of `reqrep run --json` with "round", "seconds" unrounded and, for values, "codec_costs".
+A paired ratio is an Interval.to_json(): "rounds", "median", "geomean", "low", "high" (95%, null with one
+round), "significant", "confidence". report.md, the console's lines and the plots are rendered from this
+document alone, by `reqrep bench` and `reqrep show results.json` alike.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -56,35 +40,15 @@ from shared.core.results import RunResult
 from shared.core.run import run
 from shared.core.supervisor import Supervisor, Terminated
 from shared.core.transport import Transport
+from shared.report.document import load
 from shared.semantics.values import BENCH_VALUES, Payload, refusals
 
-# results.json format history:
-# - reqrep-bench/1: the sweep (its payload, window and counts studies); a point's rounds as a list.
-# - reqrep-bench/2: studies. `sweep.studies` lists the preset's studies with their parameters, `studies` holds
-#   each study's figures by name; a point's `options` (its run options beyond the counts: retries, fault,
-#   record_latency, delay_ms ...); each round's record carries its `round`, and `errors` are {round, error}.
-# - reqrep-bench/3: a point's `payload_kind`: "text" (the echo text padded to `payload_bytes`) or "ndarray"
-#   (one float64 array of `payload_bytes`, sent as a --payload run sends values); each round of a point of
-#   values carries `codec_costs` (shared/bench/codec_cost.py, measured in the point's process once its run has
-#   ended).
-# - reqrep-bench/4: the payload kind "values", the user's own (`--payload`, the values preset), whose
-#   `payload_bytes` is only about their size; `sweep.payload` names the file, `sweep.left_out` gives, by path,
-#   why a path whose codec cannot carry them was left out; a point's "median" adds "pss_peak_mib_total".
-# - reqrep-bench/5: a point's "stalls" ({round, stall}); its "median" leaves the stalled rounds out, unless
-#   every round stalled.
-# - reqrep-bench/6: per-path verdicts: the stalls study's "ratios" become "judged" ({path and mode: ratio,
-#   met}, lockstep paths that do not stall) and "not_judged" ({path: why}); the recording and soak studies'
-#   "paths" each add "met".
-# - reqrep-bench/7: "transports" (title, server role); every BenchPath field under `sweep.paths`;
-#   `sweep.payload_values`; a point's "cut_short"; a round's "seconds" unrounded; the studies' paired ratios
-#   become intervals (Interval.to_json) in place of lists of per-round ratios. Version 6 is read through
-#   `upgrade`.
+# Version 6 lacks "transports", paths' full fields, "payload_values", "cut_short" and intervals: `upgrade`.
 FORMAT = "reqrep-bench/7"
 PREVIOUS = "reqrep-bench/6"
 POINT_ROLE = "bench point"
-# A backstop only: run() itself abandons a run that makes no progress for START_DEADLINE + timeout seconds.
-RUN_ALLOWANCE = 300.0
-SLOWEST_RATE = 200.0  # requests per second below which a long point is abandoned (a soak, a thousand requesters)
+RUN_ALLOWANCE = 300.0  # a backstop: run() itself abandons a run with no progress
+SLOWEST_RATE = 200.0  # requests/s below which a long point is abandoned
 
 
 def point_config(sweep: Sweep, point: Point, transports: Mapping[str, Transport]) -> RunConfig:
@@ -105,9 +69,8 @@ def point_config(sweep: Sweep, point: Point, transports: Mapping[str, Transport]
 
 
 def leave_out(sweep: Sweep, transports: Mapping[str, Transport]) -> Sweep:
-    """The sweep without the paths whose codec cannot carry every one of the user's values unchanged, each
-    with the check's sentences (as `reqrep run --payload` refuses them), before any point starts; a payload
-    that no path carries is the user's to fix."""
+    """The sweep without the paths whose codec cannot carry the user's values, each with the check's reasons;
+    a payload that no path carries is a usage error."""
     valued = {point.path: point for point in plan(sweep) if point.payload_kind == VALUES}
     left_out = {name: tuple(found) for name, point in valued.items()
                 if (found := refusals(point_config(sweep, point, transports), None))}
@@ -119,8 +82,7 @@ def leave_out(sweep: Sweep, transports: Mapping[str, Transport]) -> Sweep:
 
 
 def measure_point(config: RunConfig, answered) -> tuple[RunResult, dict]:
-    """In the point's own process: the run on free loopback ports, with its progress where the sweep's loop
-    can read it; then, for a point of values, what they cost the codec here (once the run's roles are gone)."""
+    """In the point's own process: the run, its progress in `answered`; then, for values, codec costs."""
 
     def progress(done: int, planned: int) -> None:
         answered[0] = done
@@ -131,8 +93,7 @@ def measure_point(config: RunConfig, answered) -> tuple[RunResult, dict]:
 
 
 def run_point(record: Record, round_number: int, config: RunConfig, progress: Callable[[float], None]) -> None:
-    """One point in a forked process, so that its memory figures start from the same small parent every
-    time (a thread run, or a forked role, would otherwise inherit what the points before it left behind)."""
+    """One point in a forked process, so that its memory figures start from the same small parent."""
     began = time.monotonic()
     allowance = RUN_ALLOWANCE + config.requests / SLOWEST_RATE
     deadline = began + 2 * START_DEADLINE + config.timeout * config.attempts + allowance
@@ -169,16 +130,13 @@ class Bench(Measured):
         self.points_planned = len(self.plan)
 
     def order(self, round_number: int) -> list[tuple[Point, list[str]]]:
-        """The plan as round `round_number` runs it: forwards, then backwards, and so on, so that a machine
-        getting busier or quieter over a bench touches the first points and the last alike, and two points
-        compared side by side (recording on and off) run in turn first."""
+        """Forwards, then backwards: a drifting machine touches the first points and the last alike."""
         points = list(self.plan.items())
         return points if round_number % 2 else points[::-1]
 
     def run(self, transports: Mapping[str, Transport], progress: SweepProgress | None = None) -> None:
-        """Every point, round after round (a whole pass each, so that a point's rounds are minutes apart).
-        Ctrl-C or SIGTERM stops the point under way (its roles with it), marks the bench interrupted and goes
-        on up to the caller, who still writes what was measured."""
+        """Every point, round after round. Ctrl-C or SIGTERM stops the point under way, marks the bench
+        interrupted and goes on up to the caller, who still writes what was measured."""
         self.machine, self.date = machine_facts(transports.values()), datetime.now(UTC).isoformat(timespec="seconds")
         self.transports = facts(transports)
         began, rounds = time.monotonic(), self.sweep.rounds
@@ -196,7 +154,7 @@ class Bench(Measured):
                     try:
                         run_point(record, round_number, point_config(self.sweep, point, transports), advance)
                     except (KeyboardInterrupt, Terminated):
-                        record.cut_short = round_number  # stopped under way: not a loss of the point's
+                        record.cut_short = round_number  # stopped under way: not a loss
                         raise
                     self.runs += 1
                     advance(1.0)
@@ -224,15 +182,8 @@ def document(bench: Measured) -> dict:
 
 
 def read(path: str, transports: Mapping[str, Transport]) -> tuple[dict, Measured]:
-    """A saved results.json in the current format (an older one upgraded), and what it measured; or one
-    sentence."""
-    try:
-        with open(path, encoding="utf-8") as saved:
-            found = json.load(saved)
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise UsageError(f"{path} is not a JSON file") from None
+    """A saved results.json in the current format (version 6 upgraded), and what it measured."""
+    found = load(path)
     kind = found.get("format") if isinstance(found, dict) else None
     if kind not in (FORMAT, PREVIOUS):
         what = f"a {kind} file" if isinstance(kind, str) else "not a bench file"
@@ -271,9 +222,8 @@ def tupled(value: Any) -> Any:
 
 
 def upgrade(old: dict, transports: Mapping[str, Transport]) -> dict:
-    """A reqrep-bench/6 document as version 7: the transports' words and the paths' fields it lacks from the
-    transports known here (a path they do not know keeps BenchPath's defaults), no point cut short. Its studies'
-    summaries stay as they were: the report is rendered from the points."""
+    """A version 6 document as version 7, the missing fields from the transports known here (else defaults);
+    the studies' summaries stay as they were: the report is rendered from the points."""
     known = {path.name: path for each in transports.values() for path in each.bench_paths}
     paths = {}
     for name, fields in old["sweep"]["paths"].items():

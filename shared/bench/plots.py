@@ -1,7 +1,5 @@
-"""The bench's PNG plots, drawn with matplotlib when it is installed (the `plot` extra): throughput against
-payload size per path, latency percentiles per path, memory per role, memory over a soak, arrays by size. Each
-is a study's (see its `figures`): draw(study, bench, Figure) returns the figure. Below the studies: a study
-is read here by its fields (payloads, sizes ...), never imported."""
+"""The studies' PNG plots (Study.figures), drawn with matplotlib when installed; a study is read here by its
+fields, never imported."""
 
 from __future__ import annotations
 
@@ -23,8 +21,7 @@ DPI = 100
 
 
 def role_kinds(bench: Measured) -> list[tuple[str, tuple[str, ...]]]:
-    """The kinds of role a run has, as the memory study groups them (label, RoleUsage kinds), its table and
-    figure alike: the transports' server roles ("broker", "server") are one group."""
+    """(label, RoleUsage kinds) of a run's roles, the transports' server roles as one."""
     servers = tuple(bench.server_roles)
     return [("parent", ("parent",)), (" or ".join(servers), servers), ("responder", ("responder",)),
             ("requester", ("requester",)), ("one process, all roles", ("process",))]
@@ -118,7 +115,7 @@ def memory(study: Any, bench: Measured, figure_class) -> object:
         axes.invert_yaxis()
         axes.set_xlabel("peak PSS, MiB (sum over processes)")
         axes.set_title(f"{size_text(payload)} payload")
-        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, not on them
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     figure.suptitle(f"Memory per role: processes against threads and asyncio ({subtitle(bench)})")
     return figure
 
@@ -160,7 +157,7 @@ def arrays(study: Any, bench: Measured, figure_class) -> object:
 
 
 def draw(bench: Measured, out: Path, figures: Mapping[str, tuple[str, Draw]]) -> dict[str, str] | None:
-    """The studies' figures as PNG files in `out`: {file name: caption}; None when matplotlib is not installed."""
+    """The figures as PNG files in `out`: {file name: caption}; None without matplotlib."""
     if not figures:
         return {}
     try:

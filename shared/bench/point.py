@@ -1,5 +1,4 @@
-"""The bench's smallest vocabulary: a point (one run of the plan) and its record (what the point gave, round
-after round), and how both cross results.json."""
+"""A point (one run of the plan) and its record (what it gave, round after round), to and from JSON."""
 
 from __future__ import annotations
 
@@ -14,15 +13,13 @@ from shared.core.results import FIGURE_KEYS, RunResult
 from shared.core.sizes import size_text
 
 TEXT = "text"  # a point's payload kind: the echo workload's text, padded to payload_bytes
-VALUES = "values"  # another: the user's own values (bench --payload), payload_bytes only about their size
+VALUES = "values"  # the user's own values (bench --payload)
 
 
 @dataclass(frozen=True)
 class Point:
-    """One run of the bench: a path with its counts, and any further run options (RunConfig fields such as
-    `retries`, `fault`, `record_latency`, `delay_ms`) as sorted (name, value) pairs. Its requests are the echo
-    workload's text padded to payload_bytes, values of another kind of that size
-    (shared.semantics.values.BENCH_VALUES: `ndarray`), or the user's own (VALUES: the sweep's payload)."""
+    """One run of the bench: a path with its counts, further RunConfig fields as sorted (name, value) pairs,
+    and its payload: text, a BENCH_VALUES kind (`ndarray`) of payload_bytes, or the user's own (VALUES)."""
 
     path: str
     concurrency: str
@@ -60,17 +57,15 @@ def run_options(**given: Any) -> tuple[tuple[str, Any], ...]:
 
 @dataclass
 class Record:
-    """What one point gave, round after round: its runs' results, and why a round gave none, by round number.
-    A figure of the point is the median over its rounds, so that one noisy minute on a shared machine does not
-    decide it."""
+    """What one point gave, by round: its results, and why a round gave none. Its figures are medians."""
 
     point: Point
     studies: list[str]
     results: dict[int, RunResult] = field(default_factory=dict)
     errors: dict[int, str] = field(default_factory=dict)
-    codec_costs: dict[int, dict] = field(default_factory=dict)  # a point of values: its codec's costs, by round
+    codec_costs: dict[int, dict] = field(default_factory=dict)  # a point of values: codec costs, by round
     wall_seconds: float = 0.0
-    cut_short: int = 0  # the round that Ctrl-C or SIGTERM stopped while it ran, if any: no loss of its own
+    cut_short: int = 0  # the round that Ctrl-C or SIGTERM stopped while it ran, if any
 
     @property
     def succeeded(self) -> bool:
@@ -125,7 +120,7 @@ class Record:
 
 
 def result_of(saved: dict) -> RunResult:
-    """A round of results.json (the format of a round of `reqrep run --json`) as the RunResult it was."""
+    """A round of results.json as the RunResult it was."""
     parameters = {key: value for key, value in saved.items() if key not in FIGURE_KEYS | {"round", "codec_costs"}}
     return RunResult(parameters | {"payload_bytes": saved.get("payload_bytes", 0)}, saved["answered"], saved["ok"],
                      saved["failed"], saved["duplicated"], saved["retries"], saved["seconds"], saved["latency_us"],

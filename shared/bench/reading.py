@@ -1,6 +1,4 @@
-"""What every study reads its records with and writes its cells with: finding a point's record, the median of a
-figure over its rounds, a ratio paired per round with its 95% interval (shared/report/statistics.py, as
-`reqrep compare` gives it), a target's verdict, a Markdown table."""
+"""What the studies read records and write cells with: records, medians, paired ratios, verdicts."""
 
 from __future__ import annotations
 
@@ -26,8 +24,7 @@ def records_of(bench: Measured, study: Study) -> list[Record]:
 
 
 def find(records: Iterable[Record], **wanted: Any) -> Record | None:
-    """The record whose point has every field given (`options` compared as given, default none; the payload
-    kind, default text)."""
+    """The record whose point has every field given (default: no options, text payload)."""
     wanted.setdefault("options", ())
     wanted.setdefault("payload_kind", TEXT)
     return next((record for record in records
@@ -46,13 +43,12 @@ p50_of, p99_of = latency_of("p50"), latency_of("p99")
 
 
 def memory_mib(result: RunResult) -> float:
-    """A run's memory figure: the peak proportional set size (PSS) of its processes, summed, so that a page
-    they share counts once (summed resident sizes count it once per process)."""
+    """The peak PSS of a run's processes, summed: a page they share counts once."""
     return result.pss_peak_mib_total
 
 
 def measured(record: Record | None, *reads: Read, scale: float = 1.0, digits: int = 0) -> str:
-    """The median over the point's rounds of each figure read (× scale), "a / b" for two; or why there is none."""
+    """The median over the rounds of each figure read (× scale), "a / b" for two; or why there is none."""
     if record is None:
         return NOT_RUN
     if not record.results:
@@ -97,9 +93,8 @@ def listed(items: Iterable[str], last: str = "and") -> str:
 
 
 def target_line(claim: str, figures: Mapping[str, tuple[str, bool]], not_judged: Mapping[str, str]) -> str:
-    """A target's verdict, for the console and report.md alike: met by every path it judged, or not met, naming
-    only the paths that fail it, each with its figure (`figures`: where -> (figure, met)); then the paths it does
-    not judge (`not_judged`: path -> why), each reason said once."""
+    """A target's verdict: met, or the failing paths with their figures (`figures`: where -> (figure, met));
+    then the paths not judged (`not_judged`: path -> why), each reason once."""
     failing = [f"{where} {figure}" for where, (figure, met) in figures.items() if not met]
     if not figures:
         outcome = "no path to judge"
@@ -115,5 +110,5 @@ def target_line(claim: str, figures: Mapping[str, tuple[str, bool]], not_judged:
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    """A section's table, and the blank line after it (the one writer: shared.report.markdown)."""
+    """A section's table, and the blank line after it."""
     return [*markdown.markdown_table(header, rows), ""]

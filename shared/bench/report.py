@@ -1,7 +1,5 @@
-"""What `reqrep bench` leaves for people: the progress bar over the whole plan, results.json, report.md (an
-introduction, then each study's section: tables a reader understands without the code, each with a sentence on
-what it shows) and the studies' plots (shared/bench/plots.py). report.md, the plots and the console's lines are
-rendered from results.json's document alone, so that `reqrep show results.json` renders them again."""
+"""What `reqrep bench` leaves for people: the progress bar, results.json, report.md (an introduction, then
+each study's section) and the plots, rendered from results.json alone: `reqrep show` renders them again."""
 
 from __future__ import annotations
 
@@ -17,16 +15,18 @@ from shared.bench import plots as bench_plots
 from shared.bench.engine import SweepProgress, document, measured_of, read
 from shared.bench.reading import RATIOS, listed
 from shared.bench.study import Measured, Sweep
+from shared.core.errors import UsageError
 from shared.core.machine import machine_sentence
 from shared.core.outputs import write_json, write_text
 from shared.core.transport import Transport
+from shared.report.document import load
 from shared.report.markdown import markdown_table
 
 
 @contextlib.contextmanager
 def sweep_bar(console: Console, enabled: bool, runs: int) -> Iterator[SweepProgress | None]:
-    """Points done of the whole sweep, the one under way, and an ETA; None without a terminal or with --quiet.
-    Refreshed by the sweep's own loop rather than a thread: points fork, and a fork should find no thread."""
+    """Points done, the one under way, and an ETA; None without a terminal or with --quiet. Refreshed by the
+    sweep's own loop, not a thread: points fork, and a fork should find no thread."""
     if not enabled or not console.is_terminal:
         yield None
         return
@@ -45,26 +45,27 @@ def sweep_bar(console: Console, enabled: bool, runs: int) -> Iterator[SweepProgr
 # ---- the sections ------------------------------------------------------------------------------------------
 def introduction(bench: Measured) -> list[str]:
     sweep = bench.sweep
+    roles = listed(bench.server_roles, "or")
+    rounds = (f" Each figure is the median of the point's {sweep.rounds} rounds, each round a whole pass over the "
+              "plan, so that a point's rounds are apart in time; a table that lists every round says so."
+              if sweep.rounds > 1 else "")
     lines = [f"# reqrep bench: the {sweep.preset} preset", "",
              f"Measured {bench.date[:10]} at {bench.date[11:16]} UTC on {machine_sentence(bench.machine)}. "
              f"{tally(bench)}.", "",
              f"Every point is a real `reqrep run` on loopback, verified reply by reply: {workload(sweep)}; "
-             f"{sweep.requesters} requesters and {sweep.responders} "
-             "responders unless a table says otherwise, each requester sending its next request when the reply to "
-             "the last one came (window 1) unless a table gives a window; every role a process unless the table "
-             "says threads (every role a thread of one process) or asyncio (every responder and requester a task "
-             f"of one event loop, the {listed(bench.server_roles, 'or')} a thread). Throughput counts from the "
-             "moment every requester is released until the last reply; latency is the time from sending a request to "
-             "receiving its reply. The machine may be shared, so absolute numbers vary from one bench to the "
-             f"next: read the ratios between paths measured side by side. {RATIOS}" + (
-                 f" Each figure is the median of the point's {sweep.rounds} rounds, each round a whole pass over the "
-                 "plan, so that a point's rounds are apart in time; a table that lists every round says so."
-                 if sweep.rounds > 1 else ""), ""]
+             f"{sweep.requesters} requesters and {sweep.responders} responders unless a table says otherwise, "
+             "each requester sending its next request when the reply to the last one came (window 1) unless a "
+             "table gives a window; every role a process unless the table says threads (every role a thread of "
+             "one process) or asyncio (every responder and requester a task of one event loop, the "
+             f"{roles} a thread). Throughput counts from the moment every requester is released until the last "
+             "reply; latency is the time from sending a request to receiving its reply. The machine may be "
+             "shared, so absolute numbers vary from one bench to the next: read the ratios between paths "
+             f"measured side by side. {RATIOS}{rounds}", ""]
     if bench.interrupted:
         under_way = "; ".join(f"{record.point.label()}, round {record.cut_short}" for record in bench.cut_short)
-        lines += ["**Interrupted:** the bench was stopped before its end; the tables hold the points measured."
-                  + (f" The point under way then ({under_way}) was cut short, and counts as not run." if under_way
-                     else ""), ""]
+        cut = f" The point under way then ({under_way}) was cut short, and counts as not run." if under_way else ""
+        lines += [f"**Interrupted:** the bench was stopped before its end; the tables hold the points measured.{cut}",
+                  ""]
     ran = {path.name for study in sweep.studies for path in study.paths(sweep)}
     lines += markdown_table(["path", "what travels, and how"],
                             [[path.name, path.description] for path in sweep.paths if path.name in ran], numbers=False)
@@ -72,11 +73,10 @@ def introduction(bench: Measured) -> list[str]:
 
 
 def workload(sweep: Sweep) -> str:
-    """What every point's requests are."""
     if sweep.payload is not None:
         return f"the values of `{sweep.payload.source}` as the requests, each reply the request as it was sent"
     return ("the echo workload, each request's text padded to the payload size where a table gives one (the reply "
-            "is the request and 10 bytes more), the seed's text otherwise")
+            "is the request and 10 bytes more), the example's text otherwise")
 
 
 def plots_section(bench: Measured, plots: dict[str, str] | None) -> list[str]:
@@ -125,16 +125,11 @@ def report_markdown(bench: Measured, plots: dict[str, str] | None) -> str:
 
 
 def publish(bench: Measured, out: Path) -> tuple[Measured, list[Path]]:
-    """results.json, then what it measured as read back from it, with report.md and the plots rendered from
-    that (no plots after an interruption: quitting should be quick)."""
+    """results.json, then report.md and the plots from it as read back (no plots when interrupted)."""
     saved = document(bench)
     write_json(str(out / "results.json"), saved)
     again = measured_of(json.loads(json.dumps(saved)))  # exactly what `reqrep show` will read
     return again, [out / "results.json", *render(again, out, plots=not bench.interrupted)]
-
-
-def write(bench: Measured, out: Path) -> list[Path]:
-    return publish(bench, out)[1]
 
 
 def render(bench: Measured, out: Path, plots: bool = True) -> list[Path]:
@@ -146,19 +141,17 @@ def render(bench: Measured, out: Path, plots: bool = True) -> list[Path]:
 
 
 def is_bench(path: str) -> bool:
-    """Whether `path` is a results.json of `reqrep bench` (any version); a file that is not says so elsewhere."""
+    """Whether `path` is a results.json of `reqrep bench` (any version)."""
     try:
-        with open(path, encoding="utf-8") as saved:
-            found = json.load(saved)
-    except (OSError, ValueError):
+        found = load(path)
+    except UsageError:
         return False
     return isinstance(found, dict) and str(found.get("format", "")).startswith("reqrep-bench/")
 
 
 def show(path: str, transports: Mapping[str, Transport], out: Path | None, saved: str | None) -> list[str]:
-    """`reqrep show results.json`: the report again, nothing run; report.md and the plots written in `out`
-    when given (then the console's lines are returned), else report.md's text; `saved`: the document written
-    again in the current format."""
+    """`reqrep show results.json`: report.md and the plots written in `out` (the console's lines returned),
+    else report.md's text; `saved`: the document written again in the current format."""
     data, bench = read(path, transports)
     if saved:
         write_json(saved, data)

@@ -1,7 +1,5 @@
-"""What a `reqrep bench` is made of, below its studies: a study (one question the bench answers, as the points it
-needs and the report section that answers it), a sweep (a preset made ready to run: its studies and the counts
-they share), the plan of a sweep, and what was measured (the read interface every study, plot and report reads;
-shared/bench/engine.py fills it, or reads it back from results.json). The presets are in shared/bench/sweep.py."""
+"""A study (one question: the points it needs, the section that answers it), a sweep (a preset ready to run),
+its plan, and what was measured (filled by shared/bench/engine.py, or read back from results.json)."""
 
 from __future__ import annotations
 
@@ -17,20 +15,17 @@ from shared.core.config import CONCURRENCY
 from shared.core.sizes import KIB
 from shared.semantics.values import Payload
 
-SCALE_BYTES = 8 * KIB  # requests per point fall as payloads grow past this, so that each point takes about as long
+SCALE_BYTES = 8 * KIB  # requests per point fall as payloads grow past this
 MIN_PER_REQUESTER = 4  # however large the payload, every requester sends a few
 Draw = Callable[["Measured", type], object]  # (what was measured, matplotlib's Figure class) -> the figure
 
 
 class Study(ABC):
-    """A study: `points` says what to run, `section` what the runs show. Studies are frozen dataclasses whose
-    fields are their own axes (payload sizes, windows, delays ...); the counts, the timeout and the rounds are
-    the preset's (`Sweep`), so that `--requests` and `--timeout` apply to every study alike."""
+    """`points` says what to run, `section` what the runs show. A study's fields are its own axes (payload
+    sizes, windows ...); the counts, timeout and rounds are the sweep's."""
 
     name: ClassVar[str]  # what a point's `studies` and results.json's `studies` call it
-    # The paths it runs on: each transport's own, and those whose BenchPath.studies name the study or its
-    # group.
-    group: ClassVar[str] = ""
+    group: ClassVar[str] = ""  # its paths: each transport's own, and those whose studies name it or its group
 
     def paths(self, sweep: Sweep) -> list[BenchPath]:
         wanted = {self.name, self.group, EVERY_STUDY} - {""}
@@ -38,31 +33,30 @@ class Study(ABC):
 
     @abstractmethod
     def points(self, sweep: Sweep) -> Iterator[Point]:
-        """The runs it needs, in the order they should run (the same point asked twice runs once)."""
+        """The runs it needs, in the order they should run."""
 
     @abstractmethod
     def section(self, bench: Measured) -> list[str]:
-        """Its part of report.md, Markdown lines: each table with a sentence on what it shows."""
+        """Its part of report.md, Markdown lines."""
 
     def summary(self, bench: Measured) -> dict:
-        """Its figures and verdicts for results.json, as data, beside the raw rounds."""
+        """Its figures and verdicts for results.json."""
         return {}
 
     def verdict(self, bench: Measured) -> str:
-        """One line for the console when the bench ends: a target met or not; empty for none."""
+        """One line for the console: a target met or not; empty for none."""
         return ""
 
     def expects_loss(self, point: Point) -> bool:
-        """Whether the point loses requests on purpose (a fault with no retries): its losses are the figure,
-        not a failure of the bench."""
+        """Whether the point loses requests on purpose (a fault with no retries)."""
         return False
 
     def figures(self) -> Mapping[str, tuple[str, Draw]]:
         """Its plots: file name -> (caption, draw)."""
         return {}
 
-    def requires(self) -> None:  # noqa: B027 (most studies need nothing more: no need to override)
-        """Refuse, with a UsageError, to start a study this machine cannot run (a library it needs missing)."""
+    def requires(self) -> None:  # noqa: B027 (most studies need nothing more)
+        """Raise a UsageError when this machine cannot run the study (a library missing)."""
 
     def parameters(self) -> dict:
         return {"study": self.name, **dataclasses.asdict(self)}
@@ -70,23 +64,22 @@ class Study(ABC):
 
 @dataclass(frozen=True)
 class Sweep:
-    """A preset made ready to run: its studies, and what their points share. Studies share points too: a run
-    that serves two tables runs once."""
+    """A preset ready to run: its studies, and what their points share (a point asked twice runs once)."""
 
     preset: str
     description: str  # one line for --help
     studies: tuple[Study, ...]
     requests: int  # per point (at small payloads: fewer as payloads grow)
-    stall_requests: int = 60  # the most for a path that stalls at a payload size, where each request waits ~80 ms
+    stall_requests: int = 60  # the most for a path at a payload size where it stalls
     rounds: int = 1  # passes over the whole plan; each figure is the median of a point's rounds
     timeout: float = 10.0
     requesters: int = 2
     responders: int = 2
-    reference_payload: int = KIB  # the payload of the studies that do not vary it, where they pad requests
+    reference_payload: int = KIB  # the payload of the studies that do not vary it
     paths: tuple[BenchPath, ...] = ()  # every transport's paths, the registry's order
     modes: tuple[str, ...] = CONCURRENCY  # the concurrency modes the sweep runs (processes always)
     payload: Payload | None = None  # the user's values (--payload), for the points of the values study
-    left_out: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (path, why): paths whose codec cannot carry them
+    left_out: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (path, why): cannot carry the payload
 
     def path(self, name: str) -> BenchPath:
         return next(path for path in self.paths if path.name == name)
@@ -100,7 +93,7 @@ class Sweep:
     def point(self, path: BenchPath, concurrency: str = "processes", payload: int = 0, *, window: int | None = None,
               requesters: int | None = None, responders: int | None = None, payload_kind: str = TEXT,
               **further: Any) -> Point:
-        """A point of `path` with the sweep's counts unless given; `further` run options left out when None."""
+        """A point of `path` with the sweep's counts unless given; `further`: run options (None: not set)."""
         requesters = requesters or self.requesters
         return Point(path.name, concurrency, payload, window or path.window, requesters, responders or self.responders,
                      self.requests_for(path, payload, requesters), run_options(**further), payload_kind)
@@ -128,8 +121,8 @@ def plan(sweep: Sweep) -> dict[Point, list[str]]:
 
 @dataclass
 class Measured:
-    """What a bench measured, all that its report is rendered from: the sweep, a record per point, where and
-    when it ran, and the transports' own words (title, server role) that the report repeats."""
+    """What a bench measured, all its report is rendered from: the sweep, a record per point, where and when
+    it ran, and the transports' own words (title, server role)."""
 
     sweep: Sweep
     records: dict[Point, Record] = field(default_factory=dict)
@@ -151,7 +144,7 @@ class Measured:
 
     @property
     def server_roles(self) -> list[str]:
-        """What each transport calls its server ("broker", "server"), once each."""
+        """What the transports call their servers, once each."""
         return list(dict.fromkeys(facts["server_role"] for facts in self.transports.values())) or ["server"]
 
     def meant_to_lose(self, record: Record) -> bool:
@@ -159,7 +152,7 @@ class Measured:
 
     @property
     def lost(self) -> list[Record]:
-        """The points that failed: a round that gave no result, or requests lost that were not meant to be."""
+        """The points with a round that gave no result, or requests lost not on purpose."""
         return [record for record in self.records.values() if record.errors
                 or (not record.results and not record.cut_short)
                 or (record.results and not (record.succeeded or self.meant_to_lose(record)))]

@@ -1,6 +1,4 @@
-"""What a `reqrep bench` covers: the presets, each a named set of studies (shared/bench/studies/) with the counts
-they share, and the registry of the studies by name (results.json names them). Above the studies: the sweep
-itself and its plan are in shared/bench/study.py."""
+"""The presets, each a named set of studies with the counts they share, and the studies by name."""
 
 from __future__ import annotations
 
@@ -31,7 +29,7 @@ __all__ = ["MIN_PER_REQUESTER", "PRESETS", "STUDIES", "Point", "Sweep", "choose_
 
 ALL_PAYLOADS = (16, KIB, 16 * KIB, 32 * KIB, 256 * KIB, MIB)
 STALL_PAYLOADS = (KIB, 16 * KIB, 32 * KIB)
-ARRAY_SIZES = (KIB, 8 * KIB, 64 * KIB, 256 * KIB, 512 * KIB, MIB, 8 * MIB)  # zero-copy sends pay from 256 or 512 KiB
+ARRAY_SIZES = (KIB, 8 * KIB, 64 * KIB, 256 * KIB, 512 * KIB, MIB, 8 * MIB)
 PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("full", "every path against payload size, window and counts, as processes, threads and asyncio: "
           "minutes",
@@ -53,8 +51,6 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
           responders=5),
     Sweep("soak-tiny", "the soak study in seconds", (Soak(),), requests=3000),
     # A hang at 98%: after it a pushing broker pays a timeout for nearly every request, a pulling path one.
-    # The target needs a healthy run several times the timeout (30,000 requests); two rounds take about 6
-    # minutes.
     Sweep("faults", "push against pull: a responder killed or hung mid-run and uneven service times, with reqrep's "
           "retries and by themselves, on every path of the fault study: minutes",
           (Dispatch(("kill", "hang@98%"), ("slow:1%:50ms", "slow:0.5%:50ms", "exp:1ms")),
@@ -62,8 +58,6 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("faults-tiny", "the fault studies in seconds",
           (Dispatch(("hang@99%",), ("slow:1%:50ms",)), Faults(("hang@99%",), (1,))), requests=2000, requesters=3,
           responders=3, timeout=0.5),
-    # The healthy runs of the fault study alone, in more rounds: what the balancing broker's Python loop costs
-    # against zmq.proxy's C, as a ratio paired per round (each round a pass over the three paths).
     Sweep("brokers", "healthy runs of the fault study's paths (zmq proxy, zmq balancing, native), paired per round: "
           "what the balancing broker costs against zmq.proxy, about a minute", (Dispatch((), ()),), requests=30_000,
           rounds=5, requesters=5, responders=5),
@@ -78,7 +72,7 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("ndarray-tiny", "the ndarray study in seconds", (Arrays((8 * KIB, MIB), fewest=8),), requests=200,
           requesters=1, responders=1),
 )}
-# The preset of --payload, chosen by it alone: the user's values on each path that carries them.
+# The preset of --payload, chosen by it alone.
 VALUES_SWEEP = Sweep("values", "your own values on each transport's own path and zmq's msgpack-ext", (Values(),),
                      requests=20_000, rounds=3, requesters=5, responders=5)
 
@@ -105,6 +99,5 @@ def choose_sweep(preset: str | None, paths: list[BenchPath], requests: int | Non
     return replace(sweep, **changes)
 
 
-# Every study by the name results.json gives it, to read a bench file back.
 STUDIES: dict[str, type[Study]] = {study.name: study for study in (
     Counts, Delay, Dispatch, Faults, Many, Memory, Arrays, Payloads, Recording, Soak, Stalls, Values, Windows)}

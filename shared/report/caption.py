@@ -1,6 +1,5 @@
-"""The title of a side-by-side table and the rows it stands for: what every column's run shares is said once
-in the title, and a parameter in which the runs differ (files of separate runs, shown together) gets a row,
-each column its own value."""
+"""The title of a side-by-side table: what every run shares, said once; a parameter in which runs differ
+gets a row instead."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from collections.abc import Callable
 from shared.core.config import NOT_RECORDED, counted
 from shared.report.records import Comparison, Document, Variant, variants
 
-NOTHING = "—"  # a cell with nothing to say; a row that is this in every column is left out (CPU by thread ...)
+NOTHING = "—"  # a cell with nothing to say; a row of nothing but these is left out
 
 
 def payload(run: Variant) -> str:
@@ -24,7 +23,7 @@ def number(value: int | str) -> str:
     return f"{value:,}" if isinstance(value, int) else value
 
 
-# The parts of a title, in its order: (a row's name, the run's value in a cell, the value in the title's words).
+# The parts of a title, in order: (a row's name, the run's value in a cell, the value in the title's words).
 PARTS: list[tuple[str, Callable[[Variant], str], Callable[[Variant], str]]] = [
     ("example", lambda run: run.parameters.get("example", NOT_RECORDED),
      lambda run: f"{run.parameters['example']} example"),

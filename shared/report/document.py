@@ -1,64 +1,37 @@
-"""reqrep's JSON documents: what `reqrep run` and `reqrep compare` write with --json, and what `reqrep show`
-reads back. One format for both, versioned.
+"""The JSON documents `reqrep run` and `reqrep compare` write with --json, and `reqrep show` reads.
 
 A run document, "format": "reqrep-run/3":
 - the run's parameters, flat, as a round has them (transport, example, concurrency, codec, workload,
   requesters, responders, window, rate ..., and the transport's own: zmq's "curve", native's
-  "authkey_challenge", the HMAC digest, never the key), but "requests" is the number in all, over every round;
-  "described": the transport's settings in the table's words ({row: cell}, "security" among them), which
-  `reqrep show` works out again from the parameters ("not recorded" for one a file is older than);
-- the headline figures, flat and named as in a round: "answered", "ok", "failed", "duplicated", "retries",
-  "seconds" and "cpu_seconds" summed over the rounds; "throughput_rps", each of "latency_us" (p50, p90, p99,
-  p999, max), "pss_peak_mib_total" and "rss_peak_mib_total" the median of the rounds;
-- "spread": the lowest and highest round of each median figure, [low, high];
-- "pss_peak_mib_by_kind": {kind of role: PSS MiB, its processes summed}, median of the rounds; "roles": each
-  role's median "pss_peak_mib", "uss_peak_mib", "rss_peak_mib" and "cpu_seconds";
-- "cpu_seconds_by_thread" summed, "bytes_per_request" medians, "errors", "failures" and "fault_inflicted"
-  of every round (prefixed "round N: " when there are several), "interrupted" if any round was;
-- "stalled_rounds": how many rounds had retries with no fault inflicted, and "stalls", why each ("round N:
-  ..."); the medians and spreads leave those rounds out, unless every round stalled;
-- "rounds": each round's own figures and parameters, in the order they ran, as RunResult.to_json writes them
-  (the format `reqrep bench` keeps for its rounds too): its own requests, seconds, throughput, latency,
-  "pss_peak_mib_total", "rss_peak_mib_total", "roles" with each process's pid, timelines of memory ...
+  "authkey_challenge", never a key), "requests" counted over every round; "described": the settings in the
+  table's words ({row: cell});
+- the headline figures, named as in a round: "answered", "ok", "failed", "duplicated", "retries", "seconds"
+  and "cpu_seconds" summed over the rounds; "throughput_rps", "latency_us" (p50, p90, p99, p999, max),
+  "pss_peak_mib_total" and "rss_peak_mib_total" the median of the rounds; "spread": [low, high] per median;
+- "pss_peak_mib_by_kind" ({kind of role: MiB}) and "roles" (each role's pss/uss/rss_peak_mib, cpu_seconds),
+  medians; "cpu_seconds_by_thread" summed, "bytes_per_request" medians; "errors", "failures",
+  "fault_inflicted" of every round ("round N: " before each when several), "interrupted" if any round was;
+- "stalled_rounds" and "stalls" ("round N: why"): rounds with retries and no fault, left out of the medians
+  unless every round stalled;
+- "rounds": each round as RunResult.to_json writes it (the bench keeps its rounds so too).
 
 A compare document, "format": "reqrep-compare/3":
-- "runs": a run document per variant, in the order each round ran them;
-- "alternated": true when the variants' rounds alternated (false: files of separate runs shown side by side);
-- "ratios": the first variant over the first of another transport (zmq over native), round by round, and
-  "more_ratios" (only with three variants or more): the first over each other one, in their order. Each has
-  "numerator", "denominator", "rounds" (how many pairs), "stalled_rounds" (the pairs left out, a round of
-  them having stalled), and for each of "throughput_rps", "latency_p50_us" and "latency_p99_us":
-  - "median": the median of the per-round ratios; "geomean": their geometric mean;
-  - "low", "high": the 95% confidence interval of the paired ratio, a t-interval on the log ratios around
-    "geomean" (see shared/report/summary.py); null with one round, which has no interval;
-  - "confidence": 0.95, null with no interval; "significant": whether the interval leaves out 1 (false
-    with one round);
-  - "rounds": the pairs this figure stands on (0, and every figure null, when it was not measured).
-  "ratios" is {} when the rounds do not pair up (an interrupted comparison) or did not alternate.
+- "runs": a run document per variant; "alternated": whether the variants' rounds alternated;
+- "ratios": the first variant over the first of another transport, paired round by round, and "more_ratios"
+  (three variants or more): the first over each other one. Each has "numerator", "denominator", "rounds",
+  "stalled_rounds" (pairs left out), and for "throughput_rps", "latency_p50_us" and "latency_p99_us":
+  "median" and "geomean" of the per-round ratios; "low", "high": the 95% t-interval on the log ratios (null
+  with one round); "confidence" (0.95 or null); "significant": the interval leaves out 1; "rounds": the pairs
+  it stands on. "ratios" is {} when the rounds do not pair up or did not alternate.
 
-Both carry "reqrep_version", "python" and "date" (UTC, ISO 8601), and as written by a command "command" (the
-command line, `reqrep ...`) and "machine" (cores, memory_gib, cpu_model, virtual_machine, system, kernel, the
-versions of what the figures depend on, and the load average at the start).
-
+Both carry "reqrep_version", "python", "date" (UTC, ISO 8601), "command" (`reqrep ...`) and "machine" (cores,
+memory_gib, cpu_model, virtual_machine, system, kernel, the versions the figures depend on, the load average).
 Memory is in MiB, times in seconds, latencies in µs (from a histogram: within 0.4% of exact).
 
-The records in shared/report/records.py (and a round's, shared/core/results.py's Round) are this format: their
-fields are the keys, and the JSON Schema beside them, shared/report/schema.json, is generated from them
-(`python -m shared.report.records` prints it). `read` brings every older format to them, through `adapted`.
-
-# JSON format history
-# 3 (reqrep 0.2): "command" and "machine", what made the document and where; "ratios" give the 95%
-#   t-interval of the paired ratio (on the log ratios, shared/report/statistics.py), with "geomean" and each figure's
-#   "rounds", "low" and "high" null with one round; version 2's were the sign test's interval of the median,
-#   whose "confidence" fell short of 95% below 6 rounds. Run documents are otherwise unchanged. `reqrep show`
-#   reads version 2 files, and works the ratios out again from their rounds. Later in 0.2, optional keys:
-#   "stalled_rounds" and "stalls" (files before them keep stalled rounds in their medians); "more_ratios".
-# 2 (a development version of reqrep 0.2): "format"; "requests" in all, split over "rounds"; headline
-#   figures are medians of the rounds, with "spread"; "ratios" in compare; memory as PSS
-#   ("pss_peak_mib_total", "pss_peak_mib_by_kind", per role "pss_peak_mib" and "uss_peak_mib",
-#   "pss_timeline_mib" in rounds), "rss_peak_mib_total" kept as the sum of resident sizes it always was.
-# 1 (reqrep 0.1, no "format" key): `run` wrote one run's figures, one sample; `compare` wrote {"runs": [...]}.
-#   `reqrep show` reads these as documents of one round.
+The records in shared/report/records.py (and shared/core/results.py's Round) are this format; the JSON
+Schema shared/report/schema.json is generated from them (`python -m shared.report.records`). `read` brings
+older formats to them through `adapted`: version 2 has the sign test's interval (worked out again from the
+rounds) and no "command" or "machine"; version 1 (no "format") holds one round.
 """
 
 from __future__ import annotations
@@ -131,15 +104,20 @@ def side_by_side(documents: list[Document]) -> Comparison:
     return Comparison(runs=[run for each in documents for run in variants(each)], alternated=False, stamp=stamp())
 
 
-def read(path: str) -> Document:
-    """A saved document, checked, as the records of the current format."""
+def load(path: str):
+    """A JSON file's contents, or one sentence."""
     try:
         with open(path, encoding="utf-8") as saved:
-            data = json.load(saved)
+            return json.load(saved)
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise UsageError(f"{path} is not a JSON file") from None
+
+
+def read(path: str) -> Document:
+    """A saved document, checked, as the records of the current format."""
+    data = load(path)
     if not isinstance(data, dict):
         raise UsageError(f"{path} is not a reqrep run or compare file")
     return adapted(data, path)

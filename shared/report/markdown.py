@@ -1,5 +1,4 @@
-"""Markdown: the one table writer of reqrep (run and compare tables, the semantics table, the bench's report),
-and the side-by-side table of run or compare documents as `--markdown` writes it."""
+"""The one Markdown table writer, and the side-by-side table as `--markdown` writes it."""
 
 from __future__ import annotations
 
@@ -32,8 +31,7 @@ def run_markdown(document: Document) -> str:
 
 
 def made(document: Document) -> list[str]:
-    """Where a Markdown table comes from: the command, when, and on what (documents written before reqrep
-    recorded these say nothing)."""
+    """Where a Markdown table comes from: the command, when, and on what (when recorded)."""
     if document.command is None or document.machine is None:
         return []
     date = document.stamp.date

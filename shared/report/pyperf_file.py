@@ -1,13 +1,9 @@
-"""Rounds as a pyperf benchmark file (`--pyperf PATH`), so that pyperf's own tools read reqrep's results:
-`python -m pyperf stats|hist PATH`, and `python -m pyperf compare_to A B` between two runs or two comparisons.
+"""Rounds as a pyperf benchmark file (`--pyperf PATH`), for `python -m pyperf stats|hist|compare_to`.
 
-Each variant gives three benchmarks, one value per round (a pyperf run each): the time per request (the
-inverse of its throughput), and latency p50 and p99, all in seconds, so that "faster" reads as pyperf means
-it. A benchmark is named by what ran, not by the transport: `compare_to` pairs benchmarks by name, so the
-files of `reqrep run zmq` and `reqrep run native` with the same options compare. A comparison's file holds
-every variant, each name prefixed by the variant ("zmq: ..."), since names are unique within a file.
-A round that stalled (shared.core.results.stall_of) is left out, unless every round did; metadata
-"reqrep_stalled_rounds" says how many stalled.
+Each variant gives three benchmarks, one value per round: seconds per request, latency p50 and p99. A
+benchmark is named by what ran, not by the transport, so that `compare_to` pairs the files of two transports
+run with the same options; a comparison's file prefixes each name with its variant ("zmq: ..."). Stalled
+rounds are left out unless every round stalled ("reqrep_stalled_rounds" says how many).
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""The records of reqrep's JSON documents: a run document (a variant's rounds and its headline) and a compare
-document (the variants and their ratios). Their fields are the format, described in shared/report/document.py;
-`document_schema` is the JSON Schema they imply, kept beside them in shared/report/schema.json."""
+"""The records of the run and compare documents: their fields are the format (shared/report/document.py),
+and shared/report/schema.json is their JSON Schema (`document_schema`)."""
 
 from __future__ import annotations
 
@@ -40,8 +39,8 @@ class RoleMedians:
 
 @dataclass(kw_only=True)
 class Headline:
-    """A variant's figures: counts, seconds and CPU summed over its rounds; each other figure the median of the
-    rounds that did not stall (all of them if every one did), with its spread."""
+    """A variant's figures: counts, seconds and CPU summed over its rounds; each other figure the median of
+    the rounds that did not stall (all of them if every one did), with its spread."""
 
     answered: int
     ok: int
@@ -50,7 +49,7 @@ class Headline:
     retries: int
     seconds: float
     cpu_seconds: float
-    stalled_rounds: int | None = field(default=None, metadata=OPTIONAL)  # None: a file older than stall marking
+    stalled_rounds: int | None = field(default=None, metadata=OPTIONAL)  # None: not recorded
     stalls: list[str] | None = field(default=None, metadata=OPTIONAL)  # why each stalled: "round N: ..."
     throughput_rps: float
     pss_peak_mib_total: float = 0.0
@@ -108,12 +107,13 @@ class Variant:
 
 @dataclass(kw_only=True)
 class PairRatios:
-    """One variant over another, paired round by round, each figure an Interval (shared/report/statistics.py)."""
+    """One variant over another, paired round by round, each figure an Interval
+    (shared/report/statistics.py)."""
 
     numerator: str
     denominator: str
     rounds: int  # how many pairs
-    stalled_rounds: int | None = field(default=None, metadata=OPTIONAL)  # pairs left out, a round of them stalled
+    stalled_rounds: int | None = field(default=None, metadata=OPTIONAL)  # pairs left out, stalled
     throughput_rps: Interval
     latency_p50_us: Interval
     latency_p99_us: Interval
@@ -151,7 +151,7 @@ def variants(document: Document) -> list[Variant]:
 
 @functools.cache
 def document_schema() -> dict:
-    """The JSON Schema of the documents `reqrep run` and `reqrep compare` write (shared/report/schema.json)."""
+    """The JSON Schema of the documents `reqrep run` and `reqrep compare` write."""
     return schema(Variant, Comparison, title="reqrep's run and compare documents, formats reqrep-run/3 and "
                                              "reqrep-compare/3 (shared/report/document.py says what each key means)")
 

@@ -1,5 +1,4 @@
-"""What the side-by-side table of run or compare documents says, whether printed or written as Markdown: its
-rows, each a cell per variant, and the lines under a comparison on the ratios."""
+"""The side-by-side table's rows, a cell per variant, and the lines on the ratios under a comparison."""
 
 from __future__ import annotations
 
@@ -97,8 +96,7 @@ def stalled(run: Variant) -> str:
 
 
 def kept(run: Variant, count: int) -> str:
-    """What the medians of `run` did with its `count` stalled rounds: a file written before reqrep marked
-    stalls (no "stalled_rounds") has them in."""
+    """What the medians of `run` did with its `count` stalled rounds (an unmarked file has them in)."""
     if run.headline.stalled_rounds is None:
         return "in the medians (a file older than the marking of stalls)"
     return "all: the figures measure the wait" if count == len(run.rounds) else "left out of the medians"
@@ -109,7 +107,7 @@ def sizes(weights: dict) -> str:
 
 
 def payload_size(weights: dict) -> str:
-    """A --payload's values encoded as this path carries them, alone: the codec's bytes (zmq) or the pickle."""
+    """A --payload's values encoded as this path carries them, alone."""
     return f"{weights['payload']:,}" if "payload" in weights else NOTHING
 
 

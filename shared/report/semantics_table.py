@@ -59,8 +59,7 @@ def semantics_table(rows: list[Row], brief: bool = False) -> Table:
 
 
 def semantics_markdown(rows: list[Row], notes: list[str], brief: bool = False) -> str:
-    """The table as Markdown: deterministic, so a fresh run can be compared with it (the README holds the
-    brief one)."""
+    """The table as Markdown, deterministic so that a fresh run can be compared with it."""
     body = [semantics_cells(row, brief) for row in shown_rows(rows, brief)]
     lines = markdown_table(semantics_header(rows, brief), body, numbers=False, escape=True)
     lines += ["", *(f"Not run here: {note}." for note in notes)] if notes else []

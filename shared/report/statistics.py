@@ -12,18 +12,15 @@ from dataclasses import asdict, dataclass
 
 CONFIDENCE = 0.95
 
-# Student's t distribution: the two-sided 95% quantile (0.975 one-sided) for 1 to 30 degrees of freedom, then
-# for 40, 50, 60, 80, 100 and 200 or more, to 3 places. Source: NIST/SEMATECH e-Handbook of Statistical Methods,
-# table 1.3.6.7.2 (critical values of the t distribution); the same numbers as pyperf's, so that reqrep and
-# `python -m pyperf compare_to` call the same differences significant.
+# Student's t, two-sided 95% quantile, for 1 to 30 degrees of freedom, then 40, 50, 60, 80, 100 and 200 or
+# more. Source: NIST/SEMATECH e-Handbook of Statistical Methods, table 1.3.6.7.2 (pyperf's numbers too).
 T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
 T95_BEYOND = ((200, 1.960), (100, 1.984), (80, 1.990), (60, 2.000), (50, 2.009), (40, 2.021))
 
 
 def t95(df: int) -> float:
-    """The 95% two-sided quantile of Student's t with `df` degrees of freedom (one or more); between two rows
-    of the table, the row below's, which is the wider interval."""
+    """The 95% two-sided t quantile for `df` >= 1; between two rows of the table, the wider one's."""
     if df < 1:
         raise ValueError(f"a t quantile needs one degree of freedom or more, not {df}")
     if df <= len(T95):

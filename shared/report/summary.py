@@ -1,14 +1,5 @@
-"""What rounds add up to. A variant's headline: its counts, seconds and CPU summed over the rounds, and each
-figure the median of the rounds with its spread (the lowest and highest round). Between two variants whose
-rounds alternated, the ratio of each figure, round by round: the median of the per-round ratios, and the 95%
-confidence interval of the paired ratio.
-
-The interval is a paired t-interval on the log ratios, exp(mean +/- t95(n - 1) * stdev / sqrt(n)): a ratio's
-noise is multiplicative, so its logarithm is what is close to normal, and pairing the rounds cancels the drift
-of the machine that alternating puts into both variants alike. The mean and standard deviation come from the
-standard library's `statistics`, the t quantile from the table in shared/report/statistics.py. With one
-round there is no interval and nothing is called significant.
-"""
+"""What rounds add up to: a variant's headline (sums, and medians with their spread), and between two
+variants whose rounds alternated, each figure's ratio paired round by round (shared/report/statistics.py)."""
 
 from __future__ import annotations
 
@@ -42,8 +33,7 @@ def measured(rounds: list[Round]) -> list[Round]:
 
 
 def headline(every: list[Round]) -> Headline:
-    """A variant's headline from its rounds: the counts and sums of all, the medians and spreads of the rounds
-    that did not stall."""
+    """A variant's headline: sums over all rounds, medians and spreads of those that did not stall."""
     rounds = measured(every)
     latencies = rounds[0].latency_us
     return Headline(
@@ -96,8 +86,7 @@ def labelled(rounds: list[Round], said_in: Callable[[Round], list[str]]) -> list
 
 
 def ratios(numerator: list[Round], denominator: list[Round]) -> dict[str, Interval]:
-    """Each figure of RATIOS, numerator / denominator, paired round by round, over the pairs in which neither
-    round stalled: a stalled round's speed is the timeout it waited out."""
+    """Each figure of RATIOS, numerator / denominator, paired round by round, leaving out stalled pairs."""
     pairs = [(a, b) for a, b in zip(numerator, denominator, strict=True) if not (a.stall or b.stall)]
     return {name: paired_ratio([read(a) for a, _ in pairs], [read(b) for _, b in pairs])
             for name, read in RATIOS.items()}

@@ -1,6 +1,4 @@
-"""What people read on the terminal: the progress bar, the side-by-side table of run or compare documents with
-the ratios under a comparison, what went wrong on stderr; and the files the commands write of them (JSON and
-Markdown)."""
+"""The terminal's progress bar, side-by-side table and errors, and the JSON and Markdown files of them."""
 
 from __future__ import annotations
 
@@ -37,8 +35,7 @@ def factorial_table(document: Document, codecs: tuple[str, ...]) -> Table:
 
 
 def run_table(document: Document) -> Table:
-    """The table for the terminal. Its text is escaped: rich would take `[int]` in a payload's name, or
-    any other bracketed word, for markup and drop it."""
+    """The table for the terminal, its text escaped (rich would take `[int]` for markup)."""
     header, body = cells(document)
     shown = Table(title=escape(title(document)), title_justify="left")
     shown.add_column(escape(header[0]))

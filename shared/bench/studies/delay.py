@@ -1,7 +1,5 @@
-"""Network delay: the roles as on separate hosts, with a delaying relay (shared/core/relay.py) for the network
-between them. Placements: *loopback*, no relay (the reference); *requesters away*, a relay between the
-requesters and the broker or server (`--delay`); *three hosts*, a relay on both sides of it (`--delay` and
-`--responder-delay`)."""
+"""Network delay: the roles as on separate hosts, a delaying relay (shared/core/relay.py) between them.
+*loopback*: no relay; *requesters away*: `--delay`; *three hosts*: `--delay` and `--responder-delay`."""
 
 from __future__ import annotations
 
@@ -31,7 +29,7 @@ class Delay(Study):
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
         for _, _, relays in self.conditions():
-            for path in self.paths(sweep):  # side by side within a condition: a noisy moment hits all alike
+            for path in self.paths(sweep):  # side by side: a noisy moment touches all alike
                 yield sweep.point(path, **relays)
 
     def cases(self, bench: Measured) -> Iterator[tuple[str, float | None, str, Record | None]]:

@@ -1,9 +1,6 @@
-"""Push against pull dispatch under faults and uneven service times, with reqrep's retries: a responder killed or
-hung mid-run, and requests that take their time (`--service-time`), on every path of the fault study, each
-against its own healthy run. A broker that pushes (the seed's zmq.proxy) goes on handing a hung or busy
-responder its share of the requests; one that hands a request only to a free responder, or a queue that
-responders take from, does not. Targets (issue 15): a pulling path with one of its responders hung finishes
-within 1.5× its healthy time with nothing lost; no reply reaches a caller twice anywhere."""
+"""Push against pull dispatch, with reqrep's retries: a responder killed or hung mid-run, and uneven service
+times, on every path of the fault study, each against its own healthy run. Targets: a pulling path with a hung
+responder finishes within 1.5× its healthy time with nothing lost; no reply reaches a caller twice."""
 
 from __future__ import annotations
 
@@ -45,8 +42,8 @@ HEALTHY = "healthy"
 @dataclass(frozen=True)
 class Dispatch(Study):
     name = "dispatch"
-    group = "faults"  # the paths that join the fault study join this one: zmq's balancing broker
-    faults: tuple[str, ...]  # --fault specs; a share (hang@97%) lands at the same place of every path's run
+    group = "faults"  # the fault study's paths join this one
+    faults: tuple[str, ...]  # --fault specs
     service_times: tuple[str, ...]  # --service-time specs
 
     def cases(self) -> list[tuple[str, dict]]:
@@ -56,7 +53,7 @@ class Dispatch(Study):
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
         for _, options in self.cases():
-            for path in self.paths(sweep):  # side by side within a case: a noisy moment touches all alike
+            for path in self.paths(sweep):  # side by side: a noisy moment touches all alike
                 yield sweep.point(path, **options)
 
     def record(self, bench: Measured, path: BenchPath, options: dict) -> Record | None:
@@ -71,8 +68,7 @@ class Dispatch(Study):
         return paired(self.record(bench, path, options), self.record(bench, path, {}), read)
 
     def hung(self, bench: Measured) -> dict:
-        """Per pulling path that ran, under each hang: its time against its healthy time, and what it lost (a
-        round that gave no result, or no healthy run to compare with, does not meet the target)."""
+        """Per pulling path under each hang: time over healthy time, what it lost, target met or not."""
         figures = {}
         for fault in self.hangs(bench.sweep):
             for path in self.paths(bench.sweep):
@@ -160,20 +156,15 @@ class Dispatch(Study):
         lines = ["## Push against pull: faults and uneven service times", "",
                  f"Each path's run ({sweep.requests:,} requests, {sweep.requesters} requesters in lockstep, "
                  f"{sweep.responders} responders, every role a process, `--timeout {sweep.timeout:g}`, reqrep's "
-                 "retries) healthy, with a responder killed (SIGKILL) or hung (SIGSTOP, continued when the run ends), "
-                 "and with uneven service times: `slow:P%:D` makes P% of the requests take D, `exp:M` draws each "
-                 "from an exponential distribution of mean M. *Push*: the broker hands each responder its turn, "
-                 "hung or busy, and a request queued behind a slow or hung one waits (out the timeout, when hung); "
-                 "*pull*: a request goes only to a responder that is free. A fault is given as a share of the "
-                 "requests answered, so that it lands at the same place of every path's run (one given in seconds "
-                 "may come after a fast run has ended); a hang comes late, since a pushing path then pays a timeout "
-                 "for nearly every request after it. *× healthy* is the time over the same path's healthy time, "
-                 "paired per round; *lost* and *duplicated* (late replies to resent requests, dropped by the "
-                 "requester: the caller sees each reply once) add up every round, the rest are medians. With 1% of "
-                 "the requests slow, p99 sits at the edge of the slow requests themselves on every path (a few more "
-                 "or fewer of them in a run move it across); p99.9, the time and the 0.5% rows show what waiting "
-                 "behind them costs: a pushing broker queues fast requests behind a slow one, so that its p99 is "
-                 "still about a slow request's with 0.5% of them slow.", "",
+                 "retries) healthy, with a responder killed (SIGKILL) or hung (SIGSTOP until the run ends), and "
+                 "with uneven service times: `slow:P%:D` makes P% of the requests take D, `exp:M` draws each from "
+                 "an exponential distribution of mean M. *Push*: the broker hands each responder its turn, hung or "
+                 "busy, and a request queued behind it waits (out the timeout, when hung); *pull*: a request goes "
+                 "only to a free responder. A fault strikes at a share of the requests answered, the same place of "
+                 "every path's run. *× healthy* is the time over the path's healthy time, paired per round; *lost* "
+                 "and *duplicated* (late replies to resent requests, dropped by the requester) add up every round, "
+                 "the rest are medians. With 1% of the requests slow, p99 sits at the edge of the slow requests on "
+                 "every path; p99.9, the time and the 0.5% rows show what waiting behind them costs.", "",
                  *markdown_table(["case", "path", "dispatch", "seconds", "× healthy", "retries", "lost",
                                   "duplicated", "p50 (ms)", "p99 (ms)", "p99.9 (ms)", "fault (first round)"], rows),
                  self.verdict(bench), ""]

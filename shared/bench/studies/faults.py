@@ -1,9 +1,5 @@
-"""Faults by themselves: what each path loses when a responder fails mid-run and nothing sends a request again
-(`--retries 0`, as a plain client would), and the same with reqrep's retries, which should lose nothing.
-
-A fault is a `--fault` spec (shared/core/faults.py) and a path a BenchPath that names this study: adding either is
-one line, in the preset's `faults` or the transport's `bench_paths`; `conditions` adds run options (a service
-time, say) under which every fault runs again."""
+"""Faults by themselves: what each path loses when a responder fails mid-run with `--retries 0`, and with
+reqrep's retries, which should lose nothing. `conditions`: run options under which every fault runs again."""
 
 from __future__ import annotations
 
@@ -86,7 +82,7 @@ class Faults(Study):
 
 
 def rounds(record: Record | None) -> list[dict]:
-    """Each round's outcome: requests lost (not answered right), duplicated, resent, seconds, and the fault."""
+    """Each round's requests lost (not answered right), duplicated and resent, its seconds, and the fault."""
     if record is None:
         return []
     return [{"round": n, "lost": r.failed, "duplicated": r.duplicated, "retries": r.retries,

@@ -1,5 +1,4 @@
-"""Many requesters from one machine, as processes, threads and asyncio tasks: what each mode sustains, how
-long requests wait, and what one more requester costs in memory."""
+"""Many requesters from one machine, as processes, threads and asyncio tasks."""
 
 from __future__ import annotations
 

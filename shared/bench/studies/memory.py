@@ -1,5 +1,4 @@
-"""Memory per role: what each process of a run holds at its peak, with every role a process against every role
-in one process (threads, asyncio)."""
+"""Memory per role at its peak: every role a process, against every role in one process."""
 
 from __future__ import annotations
 
@@ -47,7 +46,7 @@ class Memory(Study):
 
 
 def memory_row(record: Record | None, role_kinds: list[tuple[str, tuple[str, ...]]]) -> list[str]:
-    """Memory of the point's first round (peak sizes barely move from one round to the next), by kind of role."""
+    """Memory of the point's first round (peaks barely move between rounds), by kind of role."""
     if record is None or not record.results:
         return [NOT_RUN] * (len(role_kinds) + 1)
     first = record.first

@@ -1,7 +1,5 @@
-"""NumPy arrays, 1 KiB to 8 MiB: throughput and p50 per array size on each path that carries them, each
-transport's first such path against the others', its other paths (zero-copy sends on and off) against its
-first, and where a round trip's time goes: the codec's work, measured in the point's own process, and the
-rest."""
+"""NumPy arrays, 1 KiB to 8 MiB: throughput and p50 per size on each path that carries them, paired ratios
+between transports and between a transport's paths, and where a round trip's time goes."""
 
 from __future__ import annotations
 
@@ -44,13 +42,10 @@ KIND = "ndarray"  # the points' payload kind (shared.semantics.values.BENCH_VALU
 class Arrays(Study):
     name = "ndarray"
     sizes: tuple[int, ...]  # bytes of each array
-    # Requests per point at the least, however large the array: the sweep's scaling leaves a handful at 8 MiB,
-    # where the first request (its connections' buffers growing) would weigh too much on the throughput.
-    fewest: int = 0
+    fewest: int = 0  # requests per point at the least: the first request's buffer growth weighs on a handful
 
     def paths(self, sweep: Sweep) -> list[BenchPath]:
-        """Only the paths that name the study: a transport's own path may have a codec that cannot carry an
-        array (zmq's msgpack), so each transport says which of its paths can."""
+        """Only the paths that name the study: a transport's own codec may not carry an array."""
         return [path for path in sweep.paths if self.name in path.studies]
 
     def requires(self) -> None:
@@ -59,7 +54,7 @@ class Arrays(Study):
                              "pip install 'reqrep[numpy]'")
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
-        for size in self.sizes:  # the paths side by side at each size: a noisy moment touches all alike
+        for size in self.sizes:  # side by side: a noisy moment touches all alike
             for path in self.paths(sweep):
                 yield self.point(sweep, path, size)
 
@@ -181,13 +176,11 @@ class Arrays(Study):
                              f"{found['passes']} × {found['encode_us'] + found['decode_us']:,.1f} = "
                              f"{found['codec_us']:,.0f}", f"{found['p50_us']:,.0f}", f"{found['rest_us']:,.0f}",
                              f"{found['rest_us'] / found['copy_us']:,.1f}" if found["copy_us"] else NOT_RUN])
-        return ["**Where a round trip's time goes** (µs; each transport's first path). Measured in each point's own "
-                "process once its run had ended, the median of repeated calls, then of the rounds: *encode* and "
-                "*decode* are what the transport does to the value as it crosses one connection (its codec, and "
-                "whatever wraps it there), *a copy* is one memcpy of the encoded bytes. A round trip encodes and "
-                "decodes the value *passes* times: the request and the reply, and again at each hop through a "
-                "server that reads what it passes on. *The rest* is p50 less that codec work: the sockets, the "
-                "copies into and out of them, the processes waking; *in copies* counts it in copies of the "
+        return ["**Where a round trip's time goes** (µs; each transport's first path), measured in each point's "
+                "process after its run, medians: *encode* and *decode* are what the transport does to the value on "
+                "one connection, *a copy* one memcpy of the encoded bytes. A round trip encodes and decodes it "
+                "*passes* times (request, reply, and each hop through a server that reads it). *The rest* is p50 "
+                "less that codec work (sockets, copies, processes waking); *in copies* counts it in copies of the "
                 "encoded array.", "",
                 *markdown_table(["array", "path", "encoded bytes", "encode", "decode", "a copy",
                                  "codec, per round trip", "p50", "the rest", "the rest, in copies"], rows)]

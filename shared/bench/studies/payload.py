@@ -1,5 +1,4 @@
-"""Throughput and latency against payload size, per path and concurrency mode: the sweep's main tables and
-its two plots."""
+"""Throughput and latency against payload size, per path and concurrency mode."""
 
 from __future__ import annotations
 
@@ -25,8 +24,6 @@ class Payloads(Study):
         return [c for c in sweep.modes if c == "processes" or payload in self.threads_payloads]
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
-        # Paths alternate within each payload size, so that a noisy minute on a shared machine touches all
-        # alike.
         for payload in self.payloads:
             for concurrency in self.modes(sweep, payload):
                 for path in self.paths(sweep):

@@ -1,6 +1,4 @@
-"""What timing every request costs: each transport's run with latency recording on and off (`--no-latency`),
-one after the other in every round (in turn first: the bench runs every other round backwards), the ratios
-paired per round so that a noisy minute touches both alike."""
+"""What timing every request costs: each path with latency recording on and off, paired per round."""
 
 from __future__ import annotations
 

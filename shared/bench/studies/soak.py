@@ -1,5 +1,5 @@
-"""A long run per transport with the proportional set size (PSS) of all its processes sampled every second:
-does memory grow? Growth compares the largest sample of the run's last tenth with the largest of its first tenth."""
+"""A long run per transport, its processes' PSS sampled every second: does memory grow from the first tenth of
+the run to the last?"""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from shared.bench.study import Measured, Study, Sweep
 if TYPE_CHECKING:
     from shared.core.results import RunResult
 
-TARGET = 0.10  # memory may grow by less than this share from the first tenth of a run to the last
+TARGET = 0.10  # memory may grow by less than this share from a run's first tenth to its last
 TENTH = 0.1
 
 
 def growth(timeline: list) -> dict | None:
-    """The first tenth's largest sample, the last tenth's, and the growth between them; None without samples.
-    The largest of each tenth: the very last samples may miss requesters that have finished and exited."""
+    """The largest sample of the first tenth and of the last (the very last may miss exited requesters), and
+    the growth between them; None without samples."""
     if not timeline:
         return None
     last = timeline[-1][0]

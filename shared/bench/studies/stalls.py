@@ -1,6 +1,5 @@
-"""The Nagle stall: p50 latency as payloads cross 16 KiB, where a connection that writes a message in two sends
-makes the second wait for a delayed ACK; and the target that no lockstep path but those known to stall does
-(the p50 of a path with a window or batches is mostly time in a queue, so the target does not judge it)."""
+"""The Nagle stall: p50 latency as payloads cross 16 KiB; the target that no lockstep path stalls but those
+known to (a path with a window or batches is not judged: its p50 is mostly time in a queue)."""
 
 from __future__ import annotations
 
@@ -33,9 +32,8 @@ class Stalls(Study):
                 yield sweep.point(path, "processes", payload)
 
     def ratios(self, bench: Measured) -> list[tuple[str, str, list[float | None], Interval]]:
-        """(path, concurrency, p50 at each payload, p50 at the largest over p50 at the smallest paired per round)
-        for every path and mode that ran at both: processes here, threads and asyncio where the payload study ran
-        them. A point that lost requests has no ratio."""
+        """(path, mode, p50 at each payload, p50 largest / smallest paired per round) for every path and mode
+        that ran at both; a point that lost requests has no ratio."""
         rows = []
         for concurrency in bench.sweep.modes:
             for path in self.paths(bench.sweep):
@@ -53,8 +51,7 @@ class Stalls(Study):
                 "judged": figures, "not_judged": not_judged}
 
     def judged(self, bench: Measured) -> tuple[dict[str, float], dict[str, str]]:
-        """The ratio of each path and mode the target judges, and why it judges none of a path's: a path known to
-        stall, or one whose p50 is mostly time in a queue (a window over 1, or batches)."""
+        """The ratio of each path and mode the target judges, and why a path is not judged."""
         judged, not_judged = {}, {}
         for name, concurrency, _, ratio in self.ratios(bench):
             path = bench.sweep.path(name)
@@ -87,8 +84,7 @@ class Stalls(Study):
         return ["## Stalls around 16 KiB", "",
                 f"p50 latency (µs) at {listed(size_text(p) for p in self.payloads)}. A connection with Nagle's "
                 "algorithm on that writes a message in two sends makes the second wait for the ACK of the first, "
-                "which the receiver delays by up to 40 ms"
-                + "." + stalling, "",
+                f"which the receiver delays by up to 40 ms.{stalling}", "",
                 *markdown_table(["path", "concurrency", *(f"p50, {size_text(p)}" for p in self.payloads),
                                  f"{high} / {low}"], rows), self.verdict(bench), ""]
 

@@ -1,8 +1,6 @@
-"""Your own values (`reqrep bench --payload PATH[:NAME]`): the file's values as the requests of each path that
-carries them unchanged, sent in turn as a `--payload` run sends them and every reply checked identical;
-throughput, p50 and p99 per path, what the values weigh encoded on each, and each transport's first path over
-the next one's, paired per round. A path whose codec cannot carry one of them is left out before anything
-starts (bench.leave_out), and the section says why with the check's own sentences."""
+"""Your own values (`reqrep bench --payload PATH[:NAME]`) on each path that carries them unchanged:
+throughput, p50, p99 and encoded size per path, and paired ratios between transports. A path that cannot
+carry them is left out before anything starts, with the check's sentences."""
 
 from __future__ import annotations
 
@@ -50,8 +48,7 @@ class Values(Study):
         return found if found is not None and found.succeeded else None
 
     def pairs(self, sweep: Sweep) -> list[tuple[BenchPath, BenchPath]]:
-        """(top, bottom) ratios to show: each transport's first path over the next transport's, then every other
-        path over its own transport's first."""
+        """(top, bottom): each transport's first path over the next one's, each other path over its first."""
         firsts, others = firsts_and_others(self.paths(sweep))
         return [*zip(firsts, firsts[1:], strict=False), *others]
 
