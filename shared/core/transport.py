@@ -1,7 +1,23 @@
-"""The transport contract, split by who asks: `Transport`'s 14 abstract members (name, codecs, addresses,
-roles, stopping) are required; the mixins (`CommandLine`, `Relay`, `Reports`, `Bench`, `Semantics`) and the
-optional members below carry defaults that fit one server every role reaches at `config.address`.
-Each transport exposes one `TRANSPORT`, registered under the entry point group `reqrep.transports`."""
+"""The transport contract: what the core asks of a transport, split by who asks it.
+
+`Transport` has 14 REQUIRED members, abstract here, that every transport writes:
+- its name and its codecs: `name`, `codecs`;
+- its addresses: `parse_address`, `host_port`, `address_for`, `loopback`;
+- its roles: `serve`, `respond`, `respond_async`, `request`, `request_async`, `deliver`;
+- how its roles stop: `stop_threads`, `stop_requesters`.
+
+Everything else is OPTIONAL, with a default that fits a transport of one server that every role reaches at
+`config.address`, grouped by the layer that asks for it:
+- the run (here): `default_codec`, `settings_type`, `settings`, `needs_server`, `request_router`;
+- the command line (`CommandLine`): `title`, `codec_help`, `options`, `parts`, `commands`, `examples`,
+  `announcement`, `serving`;
+- the delaying relay (`Relay`): `responders_reach`, `responders_via`;
+- reports (`Reports`): `server_role`, `place`, `thread_kinds`, `wire_bytes`, `payload_codec`, `versions`;
+- the bench (`Bench`): `bench_paths`, `paths_for_bench`, `codec_passes`;
+- the semantics table (`Semantics`): `semantics_codecs`, `semantics_settings`.
+
+Each transport exposes one `TRANSPORT`, registered under the entry point group `reqrep.transports`.
+"""
 
 from __future__ import annotations
 
