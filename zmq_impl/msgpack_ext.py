@@ -17,14 +17,16 @@ extensions nest (a tuple of datetimes, a set of tuples).
 | 1 | tuple | an array of the items |
 | 2 | set | an array of the elements, in any order |
 | 3 | frozenset | an array of the elements, in any order |
-| 4 | int beyond 64 bits | the integer in two's complement, big-endian, in the fewest bytes that hold its sign
-  bit (at least one); only for integers outside [-2^63, 2^64 - 1] |
-| 5 | datetime | an array [year, month, day, hour, minute, second, microsecond, offset, fold]: offset is the UTC
-  offset in integer microseconds (east of UTC positive), nil for a naive datetime; fold is 0 or 1 (PEP 495) |
+| 4 | int beyond 64 bits | the integer in two's complement, big-endian, in the fewest bytes that hold its
+  sign bit (at least one); only for integers outside [-2^63, 2^64 - 1] |
+| 5 | datetime | an array [year, month, day, hour, minute, second, microsecond, offset, fold]: offset is the
+  UTC offset in integer microseconds (east of UTC positive), nil for a naive datetime; fold is 0 or 1
+  (PEP 495) |
 | 6 | date | an array [year, month, day] |
 | 7 | time | an array [hour, minute, second, microsecond, offset, fold], offset and fold as for datetime |
-| 8 | timedelta | an array [days, seconds, microseconds], 0 <= seconds < 86,400, 0 <= microseconds < 1,000,000 |
-| 9 | Decimal | the number as ASCII text, Python's `str(Decimal)`: `3.14`, `-0`, `-1.50E+1000`, `NaN`, `sNaN` |
+| 8 | timedelta | an array [days, seconds, microseconds], 0 <= seconds < 86,400,
+  0 <= microseconds < 1,000,000 |
+| 9 | Decimal | the number as ASCII text, `str(Decimal)`: `3.14`, `-0`, `-1.50E+1000`, `NaN`, `sNaN` |
 | 10 | Fraction | an array [numerator, denominator] of integers (code 4 when large), denominator > 0 |
 | 11 | complex | an array [real, imaginary] of two float64 |
 | 12 | UUID | the UUID's 16 bytes in network order (RFC 9562) |

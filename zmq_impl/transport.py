@@ -91,7 +91,7 @@ class ZmqTransport(Transport):
     )
     def paths_for_bench(self, values) -> tuple[BenchPath, ...]:
         """bench_paths, or with --broker each path behind each broker given: under its own name behind the
-        first, and behind a second as its twin PATH-BROKER; the fault studies' own balancing path then goes."""
+        first, and behind a second as its twin PATH-BROKER; then the fault studies' balancing path goes."""
         brokers = list(dict.fromkeys(values.get("broker") or ()))
         if not brokers:
             return self.bench_paths
