@@ -1,9 +1,6 @@
 """The listening side of the managers: a multiprocessing.managers server holding one shared request queue
 (responders pull from it, each taking a request when it is free) and one reply queue per requester. Its
-door (gate.py) authenticates every new connection within the run's timeout.
-
-This plays the part of Racket's distributed places: Python objects, pickled for you, over TCP with a key.
-"""
+door (gate.py) authenticates every new connection within the run's timeout."""
 
 from __future__ import annotations
 
@@ -24,14 +21,10 @@ SIGNAL_POLL_SECONDS = 0.2
 
 
 class Board:
-    """The server's state: the shared request queue and a reply queue per requester key.
-
-    Reply queues live as long as some proxy refers to them: the manager holds each one while it is shared,
-    and the weak dictionary forgets it afterwards, so a long-running server does not grow with each run.
-
-    The queues are SimpleQueues: the server's threads spend most of their time in put() and get(), and a
-    SimpleQueue does both in C, where a queue.Queue runs a Condition's Python code in each (about a fifth of
-    the server's instructions per request). Nothing here needs what Queue adds: maxsize, task_done, join."""
+    """The server's state: the shared request queue and a reply queue per requester key. A reply queue lives
+    while some proxy refers to it (a weak dictionary), so a long-running server does not grow with each run.
+    SimpleQueues: their put() and get() run in C, where queue.Queue runs a Condition's Python code in each,
+    and nothing here needs maxsize, task_done or join."""
 
     def __init__(self) -> None:
         self._requests: queue.SimpleQueue = queue.SimpleQueue()

@@ -1,4 +1,5 @@
-"""The Python-native variant's own fields of a run's configuration, their checks, and the flags that set them."""
+"""The Python-native variant's own fields of a run's configuration, their checks, and the flags that set them.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The Python-native variant as the core sees it: one object that fulfils shared/core/transport.py's contract."""
+"""The Python-native variant as the core sees it: one object that fulfils shared/core/transport.py's contract.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from shared.core.errors import UsageError
 from shared.core.flags import Part
 from shared.core.transport import Transport
 
-NAGLE_STALL_BYTES = 16 * 1024  # stock managers write a larger message in two sends, and Nagle holds the second
+NAGLE_STALL_BYTES = 16 * 1024  # managers write a larger message in two sends; Nagle holds the second
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
 
 
@@ -29,7 +30,7 @@ class NativeTransport(Transport):
     place = 1
     settings_type = NativeSettings
     thread_kinds = (("|", "server, one thread per connection"),  # the managers name it after its client
-                    ("handle_request", "server, one thread per connection"),  # until its client has said who it is
+                    ("handle_request", "server, one thread per connection"),  # before its client names itself
                     ("calls", "manager calls of tasks"))  # the server's own thread accepts and authenticates
     codecs = codec.CODECS
     default_codec = codec.DEFAULT_CODEC
@@ -52,7 +53,7 @@ class NativeTransport(Transport):
                   description=f"native, with requests and replies moved many per manager call (`--batch`) and "
                               f"{DEFAULT_BATCH_SIZE} requests in flight per requester", batches=True),
     )
-    codec_passes = 4  # the server unpickles every value it receives and pickles it again for the one who gets it
+    codec_passes = 4  # the server unpickles each value and pickles it again
 
     def settings(self, values) -> NativeSettings:
         """The key comes from a file or the environment (a tandem command), or is made for a local run."""
@@ -86,7 +87,7 @@ class NativeTransport(Transport):
         return {"serve": f"serving on {config.address} with {responders}",
                 "responders": f"{responders} serving for the server at {config.address}"}[part]
 
-    # ---- roles (both examples have a server: managers have no peer-to-peer mode) -------------------------------
+    # ---- roles (both examples have a server: managers have no peer-to-peer mode) --------------------------
     serve = staticmethod(server.serve)
     respond = staticmethod(responder.respond)
     respond_async = staticmethod(tasks.respond)

@@ -139,7 +139,7 @@ class Duty:
     def due(self) -> Frames | None:
         """A heartbeat to send now, if one is due; says so once when the broker went silent."""
         now = time.monotonic()
-        if self.stall.away(now):  # this responder was stopped: the broker's heartbeats are queued, not missing
+        if self.stall.away(now):  # this responder was stopped: the heartbeats are queued
             self.pulse.heard(now)
         if self.pulse.expired(now):
             hint = "" if self.greeted else " (is it a balancing broker? start it with --broker balancing)"

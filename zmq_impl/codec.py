@@ -30,9 +30,9 @@ def reject_extension(code: int, data: bytes):
 
 
 def decode_msgpack(frame: bytes):
-    """Untrusted bytes: msgpack bounds every length by the frame's size and nesting by its own stack; extension
-    types are refused (no code runs on decode). A def, not a partial: a partial with a keyword copies its
-    keywords into a new dict on every call, which costs more than the Python frame."""
+    """Untrusted bytes: msgpack bounds every length by the frame's size and nesting by its own stack;
+    extension types are refused (no code runs on decode). A def, not a partial: a partial with a keyword
+    copies its keywords into a new dict on every call, which costs more than the Python frame."""
     return msgpack.unpackb(frame, ext_hook=reject_extension)
 
 

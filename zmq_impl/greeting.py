@@ -29,7 +29,7 @@ def peer_socket_type(address: str, own_type: str = "REQ", seconds: float = PROBE
     try:
         with socket.create_connection(host_and_port(address), timeout=seconds) as connection:
             return greet(Wire(connection, deadline), own_type)
-    except (OSError, ValueError, IndexError, struct.error):  # refused, reset, timed out, or not an address / not ZMTP
+    except (OSError, ValueError, IndexError, struct.error):  # refused, reset, timed out, not ZMTP
         return None
 
 

@@ -17,14 +17,16 @@ extensions nest (a tuple of datetimes, a set of tuples).
 | 1 | tuple | an array of the items |
 | 2 | set | an array of the elements, in any order |
 | 3 | frozenset | an array of the elements, in any order |
-| 4 | int beyond 64 bits | the integer in two's complement, big-endian, in the fewest bytes that hold its sign
-  bit (at least one); only for integers outside [-2^63, 2^64 - 1] |
-| 5 | datetime | an array [year, month, day, hour, minute, second, microsecond, offset, fold]: offset is the UTC
-  offset in integer microseconds (east of UTC positive), nil for a naive datetime; fold is 0 or 1 (PEP 495) |
+| 4 | int beyond 64 bits | the integer in two's complement, big-endian, in the fewest bytes that hold its
+  sign bit (at least one); only for integers outside [-2^63, 2^64 - 1] |
+| 5 | datetime | an array [year, month, day, hour, minute, second, microsecond, offset, fold]: offset is the
+  UTC offset in integer microseconds (east of UTC positive), nil for a naive datetime; fold is 0 or 1
+  (PEP 495) |
 | 6 | date | an array [year, month, day] |
 | 7 | time | an array [hour, minute, second, microsecond, offset, fold], offset and fold as for datetime |
-| 8 | timedelta | an array [days, seconds, microseconds], 0 <= seconds < 86,400, 0 <= microseconds < 1,000,000 |
-| 9 | Decimal | the number as ASCII text, Python's `str(Decimal)`: `3.14`, `-0`, `-1.50E+1000`, `NaN`, `sNaN` |
+| 8 | timedelta | an array [days, seconds, microseconds], 0 <= seconds < 86,400,
+  0 <= microseconds < 1,000,000 |
+| 9 | Decimal | the number as ASCII text, `str(Decimal)`: `3.14`, `-0`, `-1.50E+1000`, `NaN`, `sNaN` |
 | 10 | Fraction | an array [numerator, denominator] of integers (code 4 when large), denominator > 0 |
 | 11 | complex | an array [real, imaginary] of two float64 |
 | 12 | UUID | the UUID's 16 bytes in network order (RFC 9562) |
@@ -81,7 +83,7 @@ class ExtensionError(ValueError):
     """A frame msgpack-ext refuses: an unknown extension code, a malformed payload, a limit exceeded."""
 
 
-# ---- encoding ---------------------------------------------------------------------------------------------
+# ---- encoding --------------------------------------------------------------------------------------------
 def encode(value: Any) -> bytes:
     if msgpack_ndarray.is_array(value):  # the whole message one array: framed without msgpack's copies
         return msgpack_ndarray.encode_alone(value, lambda inner: _pack(inner, 1))
@@ -116,7 +118,7 @@ def _extend(value: Any, depth: int) -> Any:
     def pack(inner: Any) -> bytes:  # a payload is itself msgpack-ext, one level deeper
         return _pack(inner, depth)
 
-    if msgpack_ndarray.is_array(value):  # before float and int: numpy.float64 is a float, and would pass for one
+    if msgpack_ndarray.is_array(value):  # before float: numpy.float64 is a float
         return msgpack.ExtType(NDARRAY, b"".join(msgpack_ndarray.payload_parts(value, pack)))
     if isinstance(value, tuple):  # namedtuples too: they arrive as plain tuples (no import by name)
         return msgpack.ExtType(TUPLE, pack(list(value)))
@@ -152,7 +154,7 @@ def _extend(value: Any, depth: int) -> Any:
     raise TypeError(f"msgpack-ext cannot encode {type(value).__qualname__!r} objects")
 
 
-# ---- decoding ---------------------------------------------------------------------------------------------
+# ---- decoding --------------------------------------------------------------------------------------------
 def decode(frame: bytes) -> Any:
     if len(frame) > LIMITS.max_frame_bytes:
         raise ExtensionError(f"a frame of {len(frame):,} bytes exceeds the limit of {LIMITS.max_frame_bytes:,}")

@@ -43,9 +43,8 @@ def is_array(value: Any) -> bool:
 
 # ---- encoding ---------------------------------------------------------------------------------------------
 def _layout(array) -> tuple[Any, bool]:
-    """The array's bytes as a flat uint8 view, and whether they are in Fortran order. A C- or Fortran-ordered
-    array is sent as it lies in memory; any other (a strided slice) is copied into C order first: the one
-    copy that encoding then makes for it."""
+    """The array's bytes as a flat uint8 view, and whether they are in Fortran order; a strided array is
+    copied into C order first."""
     numpy = loaded_numpy()
     fortran = array.flags.f_contiguous and not array.flags.c_contiguous
     if not (array.flags.c_contiguous or fortran):
@@ -54,7 +53,8 @@ def _layout(array) -> tuple[Any, bool]:
 
 
 def _describe(dtype) -> Any:
-    """The dtype as plain data that `descr_to_dtype` rebuilds exactly, or TypeError for one it cannot carry."""
+    """The dtype as plain data that `descr_to_dtype` rebuilds exactly, or TypeError for one it cannot carry.
+    """
     from numpy.lib.format import descr_to_dtype
 
     if dtype.hasobject:
@@ -84,8 +84,8 @@ def payload_parts(value: Any, pack: Callable[[Any], bytes]) -> list:
 
 
 def ext_head(code: int, length: int) -> bytes:
-    """The bytes msgpack writes before an extension payload of `length` bytes: with it, an array at the top of
-    a message is framed in one join of the array's buffer, not copied again by msgpack's packer."""
+    """The bytes msgpack writes before an extension payload of `length` bytes: an array alone in a message is
+    framed in one join, not copied again by msgpack's packer."""
     if length in FIXEXT:
         return bytes((FIXEXT[length], code))
     for most, marker, size in EXT_LENGTH:
@@ -126,18 +126,22 @@ def _shape(shape: Any) -> tuple[int, ...] | None:
     return tuple(shape)
 
 
-def restore(payload, unpack: Callable[[Any], Any], max_items: int):
-    """The array (read-only, over `payload` itself: no copy) or NumPy scalar a payload describes. `unpack` is
-    msgpack-ext's unpacker, one extension level down; `max_items` bounds an array of zero-byte items."""
+def _numpy():
+    """NumPy, imported if need be; a ValueError when it is not installed."""
     numpy = loaded_numpy()
     if numpy is None:
         try:
             import numpy
         except ImportError:
             raise ValueError("an ndarray needs NumPy, which is not installed here") from None
+    return numpy
+
+
+def _header(view, unpack: Callable[[Any], Any]):
+    """The payload's header: the dtype, the shape (None for a scalar), whether in Fortran order, and where the
+    raw bytes begin."""
     from numpy.lib.format import descr_to_dtype
 
-    view = memoryview(payload).cast("B")
     if len(view) < HEADER_LENGTH.size:
         raise ValueError("no header length")
     (length,) = HEADER_LENGTH.unpack_from(view)
@@ -156,6 +160,15 @@ def restore(payload, unpack: Callable[[Any], Any], max_items: int):
         raise ValueError(f"not a dtype: {str(error) or type(error).__name__}") from None
     if dtype.hasobject:
         raise ValueError("an ndarray of object dtype is refused: its items would be Python objects")
+    return dtype, shape, fortran, body
+
+
+def restore(payload, unpack: Callable[[Any], Any], max_items: int):
+    """The array (read-only, over `payload` itself: no copy) or NumPy scalar a payload describes. `unpack` is
+    msgpack-ext's unpacker, one extension level down; `max_items` bounds an array of zero-byte items."""
+    numpy = _numpy()
+    view = memoryview(payload).cast("B")
+    dtype, shape, fortran, body = _header(view, unpack)
     count = 1 if shape is None else math.prod(shape)
     if count * dtype.itemsize != len(view) - body:
         raise ValueError(f"{len(view) - body:,} bytes of data for {count:,} items of {dtype.itemsize} bytes")

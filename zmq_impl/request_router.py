@@ -33,7 +33,7 @@ def serve(config: RunConfig, ready) -> None:
     front = back = None
     try:
         front = server_socket(config, zmq.ROUTER, local, secure=False)  # the requesters, on this host
-        back = shared_context().socket(zmq.DEALER)  # the one connection to the broker, with the requesters' keys
+        back = shared_context().socket(zmq.DEALER)  # the one connection, with the requesters' keys
         back.linger = 0  # and no send deadline: zmq.proxy would stop at the first one that expires
         secure_client(back, config.settings.curve)
         complete(connect(config, Peer(config.role(ROLE), config.role("broker"), config.address), back, BLOCKING))

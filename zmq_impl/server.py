@@ -1,11 +1,7 @@
 """The listening side of ZeroMQ: the broker. With `--broker proxy` (the seed's), a ROUTER bound on the front
 address, zmq.proxy, and a DEALER bound on the back address where the responders connect; with `--broker
 balancing`, a ROUTER on each side and a loop that hands each request to a responder that said it is free
-(the protocol is in balancing.py, its bookkeeping in roster.py).
-
-The seed's final response-router had the two sockets swapped (DEALER in front, ROUTER behind), which
-drops every request; this is the layout of its earlier, working revision.
-"""
+(the protocol is in balancing.py, its bookkeeping in roster.py)."""
 
 from __future__ import annotations
 
@@ -52,7 +48,7 @@ def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = 
         socket.handshake_ivl = handshake_ms(config)
         socket.backlog = BACKLOG
         hold_replies(socket)
-        if secure and crosses_tcp(address):  # responders on other hosts are let in by their key, like requesters
+        if secure and crosses_tcp(address):  # remote responders admitted by key too
             secure_server(socket, config.settings.curve, side)
         bind(socket, address)
     except BaseException:
@@ -62,8 +58,8 @@ def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = 
 
 
 def handshake_ms(config: RunConfig) -> int:
-    """ZMQ_HANDSHAKE_IVL: the run's handshake deadline, within which a peer that connected must complete the handshake
-    (libzmq's default is 30 s): connections that never speak are closed, not held."""
+    """ZMQ_HANDSHAKE_IVL: the run's handshake deadline, within which a peer that connected must complete the
+    handshake (libzmq's default is 30 s): connections that never speak are closed, not held."""
     return max(1, round(config.handshake_seconds * 1000))
 
 
@@ -107,11 +103,8 @@ def forward(front: zmq.Socket, back: zmq.Socket, failures: list) -> None:
 
 def run_proxy(front: zmq.Socket, back: zmq.Socket, ready, handler=None) -> None:
     """zmq.proxy between two ready sockets until interrupted; the broker's and the request router's loop.
-
-    zmq.proxy runs in a thread of its own, handed the sockets. It never returns to Python while it works, so
-    a signal that lands between two of its polls would wait forever; the calling thread waits in slices
-    instead, and on SIGTERM terminates the context, which ends the proxy.
-    """
+    zmq.proxy never returns to Python while it works, so it runs in a thread of its own; the calling thread
+    waits in slices, so a signal gets in, and terminates the context on SIGTERM, which ends the proxy."""
     failures: list = []
     proxy = threading.Thread(target=forward, args=(front, back, failures), name="zmq proxy")
     try:
@@ -132,17 +125,13 @@ def run_proxy(front: zmq.Socket, back: zmq.Socket, ready, handler=None) -> None:
 def balance(config: RunConfig, ready) -> None:
     """The load-balancing broker until interrupted: requests from the front go to a free responder, each
     holding one at a time until it answers it; a responder silent past its liveness, or holding a request past
-    the timeout, gets none (see roster.py).
-
-    Its loop is Python's, where zmq.proxy's is C: what that costs is the ratio `--broker balancing` shows
-    against `--broker proxy`. It polls in slices of a heartbeat at most, so a signal gets in.
-    """
+    the timeout, gets none (see roster.py). It polls in slices of a heartbeat at most, so a signal gets in."""
     handler = start_authenticator(config.settings.curve, shared_context(), sides(config))
     front = back = None
     try:
         front = server_socket(config, zmq.ROUTER, config.address)
         back = server_socket(config, zmq.ROUTER, config.settings.back_address, side=BACK)
-        back.router_mandatory = 1  # a request handed to a responder that is gone fails here, and goes to another
+        back.router_mandatory = 1  # a gone responder's request fails here: retried
         back.router_handover = 1  # a responder that reconnects under its name takes its place at once
         ready.set()
         dispatch(front, back, Roster(config))

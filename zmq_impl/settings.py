@@ -19,9 +19,9 @@ from zmq_impl.curve import security
 DEFAULT_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
 DEFAULT_BACK = "tcp://127.0.0.1:1338"  # where a broker started alone meets its responders
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
-ENVELOPE_BYTES = 64  # what a codec adds to a text, at most: msgpack's str32 header 5, pickle's framing about 20
+ENVELOPE_BYTES = 64  # a codec's overhead on a text, at most (msgpack 5, pickle ~20)
 BROKERS = ("proxy", "balancing")
-DEFAULT_HEARTBEAT, DEFAULT_LIVENESS = 1.0, 3  # the zguide's Paranoid Pirate: a peer is lost after 3 s of silence
+DEFAULT_HEARTBEAT, DEFAULT_LIVENESS = 1.0, 3  # the Paranoid Pirate's: lost after 3 s of silence
 MAKE_KEYS = "(made for this run)"  # `--curve` with no folder: keys made for a run on this machine
 _TCP_ENDPOINT = re.compile(r"^tcp://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.*-]+):(\d{1,5})$")
 
@@ -32,11 +32,11 @@ class ZmqSettings(Settings):
     curve: str = ""  # the folder of `reqrep zmq keys`, or MAKE_KEYS; empty: no encryption
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # a peer that sends more is disconnected
     shared_connection: bool = False  # requesters reach the broker over one connection, through a local router
-    router_address: str = ""  # with shared_connection: where that router meets the requesters (set by the run)
-    broker: str = "proxy"  # proxy: the seed's zmq.proxy, pushing; balancing: requests for free responders only
-    heartbeat: float = DEFAULT_HEARTBEAT  # balancing: seconds between heartbeats when there is nothing else to say
+    router_address: str = ""  # with shared_connection: the router's (set by the run)
+    broker: str = "proxy"  # proxy: zmq.proxy, pushing; balancing: to free responders
+    heartbeat: float = DEFAULT_HEARTBEAT  # balancing: seconds between heartbeats of an idle peer
     liveness: int = DEFAULT_LIVENESS  # balancing: heartbeats missed before a peer is presumed lost
-    zero_copy_above: int | None = ZERO_COPY_BYTES  # frames this large or larger are sent uncopied; None: never
+    zero_copy_above: int | None = ZERO_COPY_BYTES  # frames this large or more sent uncopied; None: never
 
     def check(self, config: RunConfig) -> None:
         self.check_broker(config)

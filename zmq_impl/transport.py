@@ -79,9 +79,8 @@ class ZmqTransport(Transport):
         BenchPath("zmq-balancing", "zmq", "msgpack", {"broker": "balancing"}, studies=("faults",),
                   description="zmq with the zguide's load-balancing broker (`--broker balancing`): a request goes "
                               "only to a responder that said it is free, and heartbeats drop a silent one"),
-        # The ndarray study's: msgpack-ext carries arrays (plain msgpack cannot), with zero-copy sends from the
-        # default size on, for every frame, and for none. The first also carries the user's values where msgpack
-        # cannot (the values study, bench --payload).
+        # The ndarray study's: msgpack-ext (arrays) with zero-copy sends from the default size, for every
+        # frame, and for none. The first also carries the values study's values (bench --payload).
         BenchPath("zmq-ext", "zmq", "msgpack-ext", studies=("ndarray", "values"), pushes=True,
                   description=f"zmq with msgpack-ext, an array as its dtype, shape and raw bytes (`--codec "
                               f"msgpack-ext`), frames of {ZERO_COPY_BYTES // 1024} KiB or more sent without a copy"),
@@ -92,8 +91,7 @@ class ZmqTransport(Transport):
     )
     def paths_for_bench(self, values) -> tuple[BenchPath, ...]:
         """bench_paths, or with --broker each path behind each broker given: under its own name behind the
-        first, as `reqrep run zmq --broker B` runs it, and behind a second as its twin PATH-balancing, which
-        runs wherever it does. The fault studies' own balancing path goes: the brokers given say it all."""
+        first, and behind a second as its twin PATH-BROKER; then the fault studies' balancing path goes."""
         brokers = list(dict.fromkeys(values.get("broker") or ()))
         if not brokers:
             return self.bench_paths
@@ -181,7 +179,8 @@ class ZmqTransport(Transport):
 
 
 def behind(path: BenchPath, broker: str, *, twin: bool = False) -> BenchPath:
-    """`path` with its requests through `broker`; a twin is named for the broker, and runs where the path does."""
+    """`path` with its requests through `broker`; a twin is named for the broker, and runs where the path
+    does."""
     if broker == "proxy" and not twin:
         return path
     changes: dict = {"settings": {**path.settings, "broker": broker}, "pushes": broker == "proxy",

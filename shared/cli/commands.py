@@ -1,12 +1,11 @@
-"""The `reqrep` command line: argparse subcommands, one `cmd_<name>` function each. It finds the transports
-through their entry points (shared/core/registry.py), and hands the chosen one to the transport-neutral core."""
+"""The `reqrep` command line: argparse subcommands, one `cmd_<name>` function each, over the transports
+found through their entry points (shared/core/registry.py)."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import logging
-import os
 import shlex
 import signal
 import sys
@@ -18,6 +17,7 @@ from shared.bench import engine as bench
 from shared.bench import report as bench_report
 from shared.bench import sweep
 from shared.cli.options import COMMON, EXIT_USAGE, Grammar, codec_flag, codec_option, every_codec, scoped
+from shared.cli.signals import ended_by, how_to_stop
 from shared.core import outputs
 from shared.core.config import RunConfig, check_timeout
 from shared.core.errors import OUT_OF_MEMORY, UsageError
@@ -36,7 +36,7 @@ from shared.semantics import outcomes as semantics
 from shared.semantics.values import Payload, cases, check_payload, load_payload
 
 load()  # every installed transport into TRANSPORTS
-EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM = 1, 130, 143
+EXIT_FAILED = 1
 PIPED_WIDTH = 160
 BENCH_OUT = "bench-results"  # where `reqrep bench` writes, one folder per preset, unless --out says otherwise
 RUN_FIELDS = {field.name for field in dataclasses.fields(RunConfig)}
@@ -72,8 +72,7 @@ def prepare_out(folder: str) -> Path:
 
 # ---- commands ---------------------------------------------------------------------------------------------
 def run_rounds(configs: list[RunConfig], args: argparse.Namespace, *, local_server: bool = True) -> Document:
-    """Every variant's rounds, alternating, each a whole run (on free loopback ports when local), as the
-    document that the tables, --json and --pyperf show."""
+    """Every variant's rounds, alternating, each a whole run (on free loopback ports when local)."""
     rounds = rounds_for(args.rounds, configs[0])
 
     def one(config: RunConfig, number: int, of: int) -> RunResult:
@@ -116,7 +115,7 @@ def finish(shown: Document, args: argparse.Namespace) -> int:
 
 
 def user_payload(args: argparse.Namespace) -> Payload | None:
-    """--payload's values: its file is executed here, once, before any role starts (shared/semantics/values.py)."""
+    """--payload's values: its file is executed here, once, before any role starts."""
     return load_payload(args.payload) if args.payload else None
 
 
@@ -141,8 +140,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    """Saved documents printed again (and written again, as JSON of the current format, Markdown or pyperf); a
-    bench's results.json, its report rendered again."""
+    """Saved documents printed (and written) again; a bench's results.json, its report rendered again."""
     if any(bench_report.is_bench(path) for path in args.files):
         return show_bench(args)
     if args.out:
@@ -157,7 +155,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def show_bench(args: argparse.Namespace) -> int:
-    """report.md printed, or with --out written with the plots (--json: results.json in the current format)."""
+    """report.md printed, or with --out written with the plots (--json: results.json in today's format)."""
     if len(args.files) > 1 or args.markdown or args.pyperf:
         raise UsageError("a bench's results.json is shown alone, with --out DIR for report.md and the plots, "
                          "--json PATH for the file in the current format")
@@ -184,14 +182,6 @@ def cmd_request(args: argparse.Namespace) -> int:
     config = config_for(args, TRANSPORTS[args.transport], user_payload(args))
     check_payload([config], lambda transport: "--codec")
     return finish(run_rounds([config], args, local_server=False), args)
-
-
-def how_to_stop() -> str:
-    """A job started in the background (`&`) by a script has SIGINT ignored, and Python keeps it so: Ctrl-C, or
-    kill -INT, would not stop it, and the announcement says what does."""
-    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
-        return f"SIGINT is ignored here (a background job): stop it with SIGTERM, kill {os.getpid()}"
-    return "Ctrl-C to stop"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -298,19 +288,6 @@ def main(argv: list[str] | None = None) -> int:
         return ended_by(signal.SIGTERM, argv)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def ended_by(signum: int, argv: list[str] | None) -> int:
-    """A command stopped by a signal, its roles stopped, ends by that signal as its default action would: a
-    shell sees 130 or 143, a parent process -2 or -15, and either knows it was stopped, not that it failed.
-    Called in-process (`argv` given: a test), it returns the shell's figure instead."""
-    if argv is None:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        signal.signal(signum, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
-        os.kill(os.getpid(), signum)
-    return EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from shared.core.workload import WORKLOADS
 EXIT_USAGE = 2
 LOAD = "run compare request"  # the commands that start requesters
 RESPONSE = "run compare serve responders"  # the commands that start responders
-# The shared options of a transport's part by the roles it starts (Part.server, Part.responders), whatever its name.
+# A transport part's shared options, by the roles it starts (Part.server, Part.responders), whatever its name.
 KINDS = {(True, True): "serve", (True, False): "broker", (False, True): "responders"}
 SERVER = "<server>"  # in a help text: what the variants of the command call their server ("broker", "server")
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
@@ -91,7 +91,8 @@ OUTPUT: tuple[Option, ...] = (
 
 
 def every_codec(transports: Sequence[Transport]) -> tuple[str, ...]:
-    """The codecs that every transport has, in the first one's order: --factorial runs each transport with each."""
+    """The codecs that every transport has, in the first one's order: --factorial runs each transport with
+    each."""
     return tuple(name for name in transports[0].codecs if all(name in each.codecs for each in transports))
 
 
@@ -131,7 +132,8 @@ def codec_option(transport: Transport, flag: str = "--codec") -> Option:
 
 
 class Grammar:
-    """Builds the parser and remembers which command offers which flag, to say where a misplaced one applies."""
+    """Builds the parser and remembers which command offers which flag, to say where a misplaced one applies.
+    """
 
     def __init__(self, transports: Sequence[Transport]) -> None:
         self.transports = transports
@@ -139,7 +141,8 @@ class Grammar:
 
     def add(self, parser: argparse.ArgumentParser, options: Iterable[Option], part: str,
             scope: Transport | None = None, group: str | None = None, server: str = "server") -> None:
-        """The options of `part`; a help text's SERVER becomes `server`, so that each variant's speaks of its own."""
+        """The options of `part`; a help text's SERVER becomes `server`, so that each variant's speaks of its
+        own."""
         target = parser.add_argument_group(group) if group else parser
         for each in options:
             if part not in each.parts:

@@ -28,7 +28,7 @@ MAX_REQUESTS = 2**63 - 1
 START_DEADLINE = 60.0  # seconds for every role of a run to be connected and ready
 MIN_TIMEOUT = 0.001  # a millisecond: a shorter wait for a reply is no wait
 NOT_RECORDED = "not recorded"  # the cell of a setting that a saved file is older than (Settings.described)
-RUN_HANDSHAKE_SECONDS = 1.0  # a run's roles reach the server it started within at least this, whatever --timeout
+RUN_HANDSHAKE_SECONDS = 1.0  # a run's roles reach its server within this at least
 PORTS_FROM, PROBES = 20000, 50  # where free_port starts looking (above well-known services), and how often
 
 
@@ -46,16 +46,14 @@ class Settings:
 
     @classmethod
     def described(cls, parameters: dict) -> dict[str, str]:
-        """The settings a run's table shows, as {row: cell} (zmq: {"broker": "proxy", "security": "CURVE off"}),
-        from the run's recorded parameters (RunConfig.parameters): the same words for a live run and a saved
-        file, NOT_RECORDED for a field the file is older than. Only what the run's own side knows (a request
-        side does not know which broker answers it). The default: none."""
+        """The settings a run's table shows, {row: cell}, from its recorded parameters (RunConfig.parameters):
+        the same for a live run and a saved file, NOT_RECORDED for a field the file lacks, and only what the
+        run's own side knows. The default: none."""
         return {}
 
 
 class Carrier(Protocol):
-    """What a configuration asks of its transport: a part of shared/core/transport.py's `Transport`, which
-    imports this module (the contract's roles take a RunConfig)."""
+    """What a configuration asks of its transport: a part of `Transport` (whose module imports this one)."""
 
     name: str
     codecs: Mapping[str, Any]
@@ -86,12 +84,12 @@ class RunConfig:
     window: int = 1  # requests in flight per requester (closed loop); 1 is the seed's lockstep
     rate: float = 0.0  # requests per second in all, sent on schedule (open loop); 0: closed loop
     payload_bytes: int = 0  # size of each echo request's text (0: the seed's "Hello, <id> <n>")
-    payload: UserValues | None = None  # the user's values as the requests (--payload), answered by mirror responders
+    payload: UserValues | None = None  # the user's values as the requests (--payload)
     record_latency: bool = True  # off only to measure what recording costs
     fault: str = ""  # a fault to inflict on a responder mid-run (see shared/core/faults.py)
-    delay_ms: float | None = None  # a delaying relay between the requesters and the response side (core/relay.py)
+    delay_ms: float | None = None  # a delaying relay before the response side
     responder_delay_ms: float | None = None  # ... and between the responders and the broker or server
-    service_time: str = ""  # how long each request's handling takes (see shared/core/service_time.py); empty: none
+    service_time: str = ""  # each request's handling time (service_time.py)
     settings: Settings | None = None  # the transport's own fields; its defaults when None
 
     def __post_init__(self) -> None:
@@ -105,7 +103,7 @@ class RunConfig:
                 object.__setattr__(self, name, value)
         if self.address:
             object.__setattr__(self, "address", self.transport.parse_address(self.address))
-        if self.payload is not None and self.workload == "echo":  # echo's text suffix has no meaning for values
+        if self.payload is not None and self.workload == "echo":  # echo's suffix means nothing for values
             object.__setattr__(self, "workload", "mirror")
         self._check()
         self.settings.check(self)
@@ -130,6 +128,14 @@ class RunConfig:
         if self.rate and self.window != 1:
             raise UsageError("--rate sends on a schedule whatever the replies do, --window keeps a number of requests "
                              "in flight: give one or the other")
+        self._check_payload()
+        self._check_faults()
+        codecs = self.transport.codecs
+        if self.codec not in codecs:
+            raise UsageError(f"unknown codec {self.codec!r} for {self.transport.name}: choose one of "
+                             f"{', '.join(codecs)}")
+
+    def _check_payload(self) -> None:
         if self.payload_bytes < 0:
             raise UsageError(f"--payload-bytes must be zero or more, not {self.payload_bytes}")
         if self.payload is not None and self.workload != "mirror":
@@ -138,6 +144,9 @@ class RunConfig:
             raise UsageError("--payload-bytes pads the seed's text, --payload sends your values: give one or the other")
         if self.payload_bytes and self.workload != "echo":
             raise UsageError("--payload-bytes pads the echo workload's text: use it with --workload echo")
+
+    def _check_faults(self) -> None:
+        """--fault, the delays and --service-time."""
         if self.fault:
             parse_fault(self.fault, self.responders)
             if self.part != "run" or self.concurrency != "processes":
@@ -147,10 +156,6 @@ class RunConfig:
                 raise UsageError(f"{flag} must be zero or more milliseconds, not {delay}")
         if self.service_time:
             self._check_service_time()
-        codecs = self.transport.codecs
-        if self.codec not in codecs:
-            raise UsageError(f"unknown codec {self.codec!r} for {self.transport.name}: choose one of "
-                             f"{', '.join(codecs)}")
 
     def _check_service_time(self) -> None:
         service = parse_service_time(self.service_time)
@@ -198,7 +203,8 @@ class RunConfig:
     @property
     def handshake_seconds(self) -> float:
         """The deadline on reaching a peer and completing a connection's handshake: the timeout, but no less
-        than RUN_HANDSHAKE_SECONDS in a run, whose server is its own and up; a short --timeout is for replies."""
+        than RUN_HANDSHAKE_SECONDS in a run, whose server is its own and up; a short --timeout is for replies.
+        """
         return max(self.timeout, RUN_HANDSHAKE_SECONDS) if self.part == "run" else self.timeout
 
     @property

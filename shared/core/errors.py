@@ -4,7 +4,7 @@ class UsageError(Exception):
     """A mistake the user can fix; the command line prints it as one sentence and exits 2."""
 
 
-# A MemoryError says nothing (its message is empty): what reqrep says instead, in a role and on the command line.
+# A MemoryError's message is empty: what reqrep says instead, in a role and on the command line.
 OUT_OF_MEMORY = ("out of memory: the run asks for more than this machine has (a smaller --payload-bytes, --payload, "
                  "--requesters or --window fits)")
 

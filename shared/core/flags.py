@@ -18,7 +18,7 @@ class Option:
     dest: str
     help: str
     parts: frozenset[str]
-    arguments: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # type, default, action, metavar ...
+    arguments: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # type, default, metavar ...
 
 
 def option(*flags: str, dest: str = "", help: str, parts: str, **arguments: Any) -> Option:  # noqa: A002
@@ -28,7 +28,8 @@ def option(*flags: str, dest: str = "", help: str, parts: str, **arguments: Any)
 
 
 class ExtraCommand(NamedTuple):
-    """A command of one transport only (`reqrep zmq keys`): its options, and what it does, as lines to print."""
+    """A command of one transport only (`reqrep zmq keys`): its options, and what it does, as lines to print.
+    """
 
     name: str
     help: str

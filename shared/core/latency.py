@@ -1,13 +1,14 @@
-"""Latencies in constant memory: a histogram of log-linear buckets (HdrHistogram's scheme), so that a requester's
-memory does not grow with its share of the requests, and every percentile it reports is within 0.4% of the
-exact one, whatever the count.
+"""Latencies in constant memory: a histogram of log-linear buckets (HdrHistogram's scheme), so that a
+requester's memory does not grow with its share of the requests, and every percentile it reports is within
+0.4% of the exact one, whatever the count.
 
-A value below 2**SUB_BITS nanoseconds has a bucket of its own. Above, each power of two is cut into 2**(SUB_BITS-1)
-buckets of equal width, so a bucket is at most 1/128 of its lower bound wide; a percentile is reported as its
-bucket's midpoint, at most half a width (1/256) from any value in it. 7,424 buckets cover every int64.
+A value below 2**SUB_BITS nanoseconds has a bucket of its own. Above, each power of two is cut into
+2**(SUB_BITS-1) buckets of equal width, so a bucket is at most 1/128 of its lower bound wide; a percentile is
+reported as its bucket's midpoint, at most half a width (1/256) from any value in it. 7,424 buckets cover
+every int64.
 
-`bucket` is the one definition of the scheme; shared/core/lockstep.py repeats its two lines inline, to spare the
-seed's loop a Python call per request (tests/test_latency.py holds the two to the same answers).
+`bucket` is the one definition of the scheme; shared/core/lockstep.py repeats its two lines inline, to spare
+the seed's loop a Python call per request (tests/test_latency.py holds the two to the same answers).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import math
 SUB_BITS = 8
 SUB_SHIFT = SUB_BITS - 1
 BUCKETS = (64 - SUB_BITS + 1) << SUB_SHIFT  # enough for any latency that fits in an int64 of nanoseconds
-# By a value's bit length: how far to shift it, and the first bucket of its power of two, less what the shifted
-# value adds (it has its top bit set). Two lookups cost fewer instructions than the arithmetic they replace.
+# By a value's bit length: how far to shift it, and the first bucket of its power of two less what the
+# shifted value adds (its top bit is set). Two lookups cost less than the arithmetic they replace.
 SHIFTS = [max(bits - SUB_BITS, 0) for bits in range(65)]
 BASES = [shift << SUB_SHIFT for shift in SHIFTS]
 

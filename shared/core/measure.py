@@ -111,10 +111,9 @@ def thread_kind(name: str, kinds: tuple[tuple[str, str], ...], prefix: str) -> s
 
 def thread_cpu(ended: dict[str, float], kinds: tuple[tuple[str, str], ...], prefix: str,
                since: CpuBaseline) -> dict[str, float]:
-    """CPU seconds of this process's threads by kind since `since`: the live ones read from the kernel (less
-    what a thread older than the run had spent before it), plus `ended` (kind: seconds) for threads that ended
-    before (requesters that finished). `kinds` adds the transport's own threads to THREAD_KINDS; `prefix` is
-    what role names start with ("zmq ")."""
+    """CPU seconds of this process's threads by kind since `since` (live ones from the kernel), plus `ended`
+    (kind: seconds) for threads that ended. `kinds` adds the transport's threads to THREAD_KINDS; `prefix`
+    starts the role names ("zmq ")."""
     names = {thread.native_id: thread.name for thread in threading.enumerate()}
     by_kind = dict(ended)
     for thread in psutil.Process().threads():
@@ -137,12 +136,11 @@ def _kernel_name(tid: int) -> str:
 
 
 class MemorySampler:
-    """PSS, USS and RSS of every process of a run while it runs: each role's peaks, and the run's PSS and RSS
-    summed over its processes about once a second (a timeline that shows a leak). `sample` is called from
-    the parent's wait loop and rate-limits itself: reading smaps_rollup costs the kernel about half a
-    millisecond per process, so a run of many processes is sampled less often (SAMPLE_SHARE)."""
+    """PSS, USS and RSS of a run's processes while it runs: each role's peaks, and the run's sums about once a
+    second (a timeline that shows a leak). `sample` rate-limits itself: smaps_rollup costs the kernel about
+    half a millisecond per process, so many processes are sampled less often (SAMPLE_SHARE)."""
 
-    SELF = "parent"  # this process's key among the roles: the parent, or the one process of threads and asyncio
+    SELF = "parent"  # this process's key among the roles (the only one under threads and asyncio)
 
     def __init__(self, processes: Callable[[], list[tuple[str, int]]], interval: float = 1.0) -> None:
         self.processes, self.interval = processes, interval

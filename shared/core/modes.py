@@ -1,14 +1,11 @@
-"""How roles run, one small class per `--concurrency`: every role a process of its own (`Processes`), every
-role a thread of this process (`Threads`), or every responder and requester an asyncio task of one event loop
-in a thread of its own, the broker or server (a blocking C call) a thread (`Tasks`). The supervisor
-(shared/core/supervisor.py) starts, watches and stops roles through this one interface."""
+"""How roles run, one small class per `--concurrency`: a process each (`Processes`), a thread each
+(`Threads`), or asyncio tasks (`Tasks`, shared/core/event_loop.py). The supervisor starts, watches and stops
+roles through this one interface."""
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import ctypes
-import inspect
 import logging
 import multiprocessing
 import os
@@ -20,7 +17,6 @@ import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from threading import BrokenBarrierError
 from typing import Any
 
 from setproctitle import setproctitle
@@ -121,7 +117,7 @@ def _enter_process(name: str, target: Callable, args: tuple, reports, parent: in
     # Ctrl-C reaches the whole process group: the parent alone decides when its roles stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD)  # held by the parent while it forked us (Processes.start)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD)  # held by the parent while it forked
     _stop_with_parent()
     if os.getppid() != parent:  # the parent died before the request above took effect
         return
@@ -162,7 +158,7 @@ class Processes(Mode):
     def start(self, name: str, target: Callable, args: tuple) -> ProcessRole:
         process = self._context.Process(target=_enter_process, name=name,
                                         args=(name, target, args, self.reports, os.getpid()))
-        process.start()  # with HELD held (Supervisor.start): the child unblocks them once its handlers are set
+        process.start()  # HELD held: the child unblocks them once its handlers are set
         return ProcessRole(process)
 
     def stop(self, roles: list, deadline: float, stop_threads: Callable[[], None]) -> list[str]:
@@ -212,103 +208,6 @@ class Threads(Mode):
         return [role.name for role in roles if role.is_alive()]
 
 
-class TaskRole:
-    pid = None
-
-    def __init__(self, name: str, future: concurrent.futures.Future) -> None:
-        self.name, self.future = name, future
-
-    def is_alive(self) -> bool:
-        return not self.future.done()
-
-    def exit_status(self) -> str:
-        return "running" if self.is_alive() else "ended"
-
-
-class Tasks(Threads):
-    """Coroutine functions run as tasks of one event loop in a thread of its own; a blocking role (the broker
-    or server) is a thread. The thread that started the roles goes on watching them as for threads."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name="asyncio loop", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-
-    def barrier(self, parties: int) -> LoopBarrier:
-        return LoopBarrier(self.loop, parties)
-
-    def start(self, name: str, target: Callable, args: tuple):
-        if not inspect.iscoroutinefunction(target):
-            return super().start(name, target, args)
-        future = asyncio.run_coroutine_threadsafe(_perform_task(name, target, args, self.reports), self.loop)
-        return TaskRole(name, future)
-
-    def stop(self, roles: list, deadline: float, stop_threads: Callable[[], None]) -> list[str]:
-        """Tasks first (cancelled, they close their sockets on the way out, before a context ends), then the
-        threads, then the loop once the tasks are gone."""
-        tasks = [role for role in roles if isinstance(role, TaskRole) and role.is_alive()]
-        for role in reversed(tasks):
-            role.future.cancel()
-        concurrent.futures.wait([role.future for role in tasks], max(0.0, deadline - time.monotonic()))
-        stubborn = [role.name for role in tasks if role.is_alive()]
-        if tasks:
-            ended = f"{len(stubborn)} still running" if stubborn else "all ended"
-            log.info("cancelled %d tasks; %s", len(tasks), ended)
-        stubborn += super().stop([role for role in roles if isinstance(role, ThreadRole)], deadline, stop_threads)
-        self._close(max(0.0, deadline - time.monotonic()))
-        return stubborn
-
-    def _close(self, timeout: float) -> None:
-        """Stop the loop; a task that ignored its cancellation is abandoned with it (the loop's thread is a
-        daemon only for that case)."""
-        deadline = time.monotonic() + timeout
-        # The executor that asyncio.to_thread used: its idle threads end here, not when the interpreter does,
-        # so that a process that runs many runs does not collect them.
-        ended = asyncio.run_coroutine_threadsafe(self.loop.shutdown_default_executor(), self.loop)
-        try:
-            ended.result(timeout)
-        except (concurrent.futures.TimeoutError, RuntimeError):
-            pass  # a thread still busy in it: abandoned with the loop
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(max(0.0, deadline - time.monotonic()))
-        if not self._thread.is_alive():
-            self.loop.close()
-
-
-async def _perform_task(name: str, target: Callable, args: tuple, reports) -> None:
-    try:
-        report = Report(name, "result", await target(*args))
-    except Exception as error:
-        report = failure(name, error)
-    reports.put(report)
-
-
-class LoopBarrier:
-    """The requesters' starting line, awaited by tasks; the watching thread may break it (`abort`) so that
-    tasks still waiting stop with BrokenBarrierError, as with threading.Barrier."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, parties: int) -> None:
-        self._loop = loop
-        self._barrier = asyncio.Barrier(parties)
-
-    async def wait(self, timeout: float) -> None:
-        try:
-            await asyncio.wait_for(self._barrier.wait(), timeout)
-        except TimeoutError:
-            await self._barrier.abort()
-            raise BrokenBarrierError() from None
-        except asyncio.BrokenBarrierError:
-            raise BrokenBarrierError() from None  # the same error as a requester thread's or process's
-
-    def abort(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._barrier.abort(), self._loop)
-
-
 def settle(future: asyncio.Future, result, error: BaseException | None) -> None:
     """Hand a thread's outcome to the task awaiting `future`, unless the task was cancelled meanwhile."""
     if future.cancelled():
@@ -318,5 +217,3 @@ def settle(future: asyncio.Future, result, error: BaseException | None) -> None:
     else:
         future.set_result(result)
 
-
-MODES: dict[str, type[Mode]] = {"processes": Processes, "threads": Threads, "asyncio": Tasks}

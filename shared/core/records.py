@@ -78,7 +78,8 @@ def claimed(kind: type) -> frozenset[str]:
 
 
 def from_json(kind: type, data: dict):
-    """The record of a JSON object; a key it lacks takes the field's default (TypeError for a required one)."""
+    """The record of a JSON object; a key it lacks takes the field's default (TypeError for a required one).
+    """
     values = {}
     for field in fields(kind):
         inner = hints(kind)[field.name]
@@ -105,7 +106,7 @@ def value_of(kind, raw):
     return raw
 
 
-# ---- the JSON Schema ----------------------------------------------------------------------------------------
+# ---- the JSON Schema -------------------------------------------------------------------------------------
 def schema(*roots: type, title: str = "") -> dict:
     """The JSON Schema (draft 2020-12) of documents that are one of `roots`, each record a definition."""
     definitions: dict[str, dict] = {}
@@ -138,7 +139,7 @@ def object_schema(kind: type, definitions: dict[str, dict]) -> dict:
     open dict among its flat fields)."""
     said = " ".join((kind.__doc__ or "").split())
     described: dict = {"type": "object", "properties": {}, "required": []}
-    described |= {"description": said} if not said.startswith(f"{kind.__name__}(") else {}  # not dataclass's own
+    described |= {"description": said} if not said.startswith(f"{kind.__name__}(") else {}  # not dataclass's
     closed = True
     for field in fields(kind):
         inner = hints(kind)[field.name]
@@ -161,7 +162,7 @@ def object_schema(kind: type, definitions: dict[str, dict]) -> dict:
     return described | ({"additionalProperties": False} if closed else {})
 
 
-# ---- checking a document ------------------------------------------------------------------------------------
+# ---- checking a document ---------------------------------------------------------------------------------
 def problems(value, shape: dict, root: dict | None = None, where: str = "$") -> list[str]:
     """What in `value` the schema `shape` (as `schema` writes them) does not allow, each with where it is."""
     root = root if root is not None else shape

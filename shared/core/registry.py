@@ -1,6 +1,7 @@
 """The transports reqrep knows, by the name their commands and reports use: those registered under the entry
 point group `reqrep.transports` (zmq and native by this project's pyproject.toml, a plugin by its own), and
-those registered by a call (`register`, as a test does); in the order of their `place`, then of their names."""
+those registered by a call (`register`, as a test does); in the order of their `place`, then of their names.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ TRANSPORTS: dict[str, Transport] = {}  # filled by `load`; the command line's re
 
 
 def load() -> dict[str, Transport]:
-    """TRANSPORTS with every installed transport, each entry point naming its object (`zmq_impl:TRANSPORT`)."""
+    """TRANSPORTS with every installed transport, each entry point naming its object (`zmq_impl:TRANSPORT`).
+    """
     for entry in entry_points(group=GROUP):
         if entry.name not in TRANSPORTS:
             TRANSPORTS[entry.name] = check(entry.load(), entry.name)

@@ -1,5 +1,5 @@
-"""A delaying TCP relay, the network between hosts on one machine: `reqrep run --delay MS` puts one between the
-requesters and the broker or server, `--responder-delay MS` between the responders and it. It forwards TCP
+"""A delaying TCP relay, the network between hosts on one machine: `reqrep run --delay MS` puts one between
+the requesters and the broker or server, `--responder-delay MS` between the responders and it. It forwards TCP
 both ways and holds every chunk the given time, one way, before passing it on, as `tc qdisc ... netem delay`
 would on kernels that have netem. Connection set-up is not delayed, only the bytes.
 
@@ -168,7 +168,8 @@ def routes_for(config: RunConfig) -> tuple[list[Route], Relayed]:
 @contextlib.contextmanager
 def relayed(config: RunConfig) -> Iterator[Relayed]:
     """The relay a run asked for, in its own process, listening while the block runs and stopped when it ends;
-    yields the configurations of the requesters and of the responders (the run's own when it asked for none)."""
+    yields the configurations of the requesters and of the responders (the run's own when it asked for none).
+    """
     routes, sides = routes_for(config)
     if not routes:
         yield sides

@@ -31,8 +31,8 @@ class ReplyMismatch(UsageError):
 
 @dataclass
 class RequesterResult:
-    """One requester's account. Latencies are in a histogram (shared/core/latency.py): its size does not depend on
-    how many requests the requester sent."""
+    """One requester's account. Latencies are in a histogram (shared/core/latency.py): its size does not
+    depend on how many requests the requester sent."""
 
     requester_id: int
     planned: int
@@ -53,11 +53,9 @@ class RequesterResult:
 
 
 class Tally:
-    """Counts one requester's outcomes. The request loops (shared/core/lockstep.py, shared/core/pipeline.py) check each
-    reply themselves against the right one (the handler's answer, `expected`, encoded with `encode` and framed),
-    which costs one comparison of bytes or tuples, and add its latency to `latency`; `check` is the rare path of
-    a reply that differs (a wrong reply, or a responder that encodes the same value otherwise). The other
-    methods serve the rare paths too (a late or missing reply)."""
+    """Counts one requester's outcomes. The request loops compare each reply with the expected one (encoded
+    and framed) themselves and add its latency to `latency`; the methods serve the rare paths: a reply that
+    differs (`check`), a late or a missing one."""
 
     def __init__(self, requester_id: int, planned: int, workload: Workload, codec: Codec, progress, *,
                  peer: str = "", show: bool = False) -> None:
@@ -85,7 +83,8 @@ class Tally:
 
     def stray(self, seen: int) -> None:
         """A reply that answers no request in flight, after `seen` right or wrong ones: counted and dropped.
-        When no reply so far answered anything, the two sides do not speak alike: ReplyMismatch, at the third."""
+        When no reply so far answered anything, the two sides do not speak alike: ReplyMismatch, at the third.
+        """
         self.result.duplicated += 1
         if seen == 0 and self.result.duplicated == MISMATCH_REPLIES:
             raise ReplyMismatch(f"the first {MISMATCH_REPLIES} replies from {self.peer} answer no request (they "
@@ -128,7 +127,7 @@ class Tally:
         result.cpu_seconds = usage.ru_utime + usage.ru_stime
         result.rss_peak_mib = usage.ru_maxrss / 1024  # KiB on Linux
         if threading.current_thread() is threading.main_thread():  # a process of its own: it ends with this
-            result.pss_mib, result.uss_mib = proportional_mib()  # (threads and tasks: the parent samples theirs)
+            result.pss_mib, result.uss_mib = proportional_mib()  # threads, tasks: the parent's
         result.thread_cpu_seconds = time.thread_time()
         return result
 
@@ -178,7 +177,7 @@ class RunResult:
     errors: list[str]
     failures: list[str]
     interrupted: bool = False
-    rss_timeline: list = field(default_factory=list)  # (seconds, RSS MiB of all processes), about once a second
+    rss_timeline: list = field(default_factory=list)  # (seconds, RSS MiB of all processes), ~1/s
     pss_timeline: list = field(default_factory=list)  # (seconds, PSS MiB of all processes), the same moments
     bytes_per_request: dict = field(default_factory=dict)  # encoded sizes, and what crossed loopback
     thread_cpu: dict = field(default_factory=dict)  # threads and asyncio: CPU seconds by kind of thread
@@ -195,14 +194,15 @@ class RunResult:
 
     @property
     def rss_peak_mib_total(self) -> float:
-        """Every process's peak resident size, summed: pages shared by forked processes count once per process,
-        so this overstates what a run of processes takes. Kept for comparison with older figures."""
+        """Every process's peak resident size, summed: pages shared by forked processes count once per
+        process, so this overstates what a run of processes takes. Kept for comparison with older figures."""
         return sum(r.rss_peak_mib for r in self.roles)
 
     @property
     def pss_peak_mib_total(self) -> float:
-        """The run's memory: the largest PSS of all its processes summed at one moment, as sampled; each role's
-        own peak, summed, if no sample was taken while every role was there (a run shorter than one tick)."""
+        """The run's memory: the largest PSS of all its processes summed at one moment, as sampled; each
+        role's own peak, summed, if no sample was taken while every role was there (a run shorter than one
+        tick)."""
         if self.pss_timeline:
             return max(mib for _, mib in self.pss_timeline)
         return sum(r.pss_peak_mib for r in self.roles)
@@ -224,7 +224,8 @@ class RunResult:
         return not self.interrupted and self.ok == planned and self.failed == 0
 
     def to_json(self) -> dict:
-        """The run's parameters and its figures, flat: a round of the documented format (shared/report/document.py)."""
+        """The run's parameters and its figures, flat: a round of the documented format
+        (shared/report/document.py)."""
         return to_json(self.round())
 
     def figures(self) -> dict:
@@ -255,7 +256,7 @@ class Round:
     rounds are these; the fields are the format (FIGURE_KEYS and the schema, shared/report/schema.json, come
     from them). Memory in MiB, times in seconds, latencies in µs."""
 
-    parameters: dict = field(default_factory=dict, metadata=FLAT)  # transport, requests ... and the transport's
+    parameters: dict = field(default_factory=dict, metadata=FLAT)  # transport, requests ..., its settings
     answered: int
     ok: int
     failed: int

@@ -11,7 +11,7 @@ from shared.core.config import RunConfig
 from shared.core.errors import UsageError
 from shared.core.results import RunResult
 
-DEFAULT_ROUNDS = 3  # the hello example runs once: its five requests are the seed's demonstration, not a measure
+DEFAULT_ROUNDS = 3  # the hello example runs once: a demonstration, not a measure
 
 
 def rounds_for(rounds: int | None, config: RunConfig) -> int:
@@ -44,10 +44,8 @@ RunRound = Callable[[RunConfig, int, int], RunResult]  # (the round's configurat
 
 def alternate(configs: list[RunConfig], rounds: int, run_round: RunRound,
               results: list[list[RunResult]] | None = None) -> list[list[RunResult]]:
-    """Every variant's rounds, round 1 of each variant first, then round 2 ...; each variant's results in order,
-    into `results` if given (so that the caller keeps what finished when it is interrupted). A round that
-    loses a request ends them: the run has failed, and a server that went away would fail the rounds after it
-    too."""
+    """Every variant's rounds, round 1 of each first, then round 2 ...; each variant's results in order, into
+    `results` if given (kept when interrupted). A round that loses a request ends them: the run failed."""
     plans = [split(config, rounds) for config in configs]
     results = results if results is not None else [[] for _ in configs]
     for number in range(rounds):

@@ -42,7 +42,8 @@ class ServiceTime:
 
 
 def parse_service_time(text: str) -> ServiceTime:
-    """The service time `text` describes (see the module's docstring), or a UsageError saying what it is not."""
+    """The service time `text` describes (see the module's docstring), or a UsageError saying what it is not.
+    """
     match = _SPEC.match(text.strip())
     if not match or match["kind"] not in KINDS or (match["share"] is not None) != (match["kind"] == "slow"):
         raise UsageError(f"--service-time {text!r} is not a service time: {FORMS}")

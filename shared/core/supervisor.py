@@ -18,9 +18,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
-from shared.core.modes import HELD, MODES, Ready, Report
+from shared.core.event_loop import Tasks
+from shared.core.modes import HELD, Mode, Processes, Ready, Report, Threads
 
 log = logging.getLogger(__name__)
+MODES: dict[str, type[Mode]] = {"processes": Processes, "threads": Threads, "asyncio": Tasks}
 GRACE = 1.0
 POLL_SECONDS = 0.1  # how often a watch looks at roles that ended and calls its tick
 STOP_DEADLINE = 3.0  # seconds the roles get to stop before they are killed
@@ -41,8 +43,8 @@ class RoleFailed(Exception):
 
 
 class Supervisor:
-    """The roles this process started, in one mode (see shared/core/modes.py). `stop_threads` wakes the blocking
-    calls of roles that are threads of this process (the transport's)."""
+    """The roles this process started, in one mode (see shared/core/modes.py). `stop_threads` wakes the
+    blocking calls of roles that are threads of this process (the transport's)."""
 
     def __init__(self, concurrency: str, stop_threads: Callable[[], None] = lambda: None) -> None:
         self.mode = MODES[concurrency]()

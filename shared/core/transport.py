@@ -16,8 +16,7 @@ Everything else is OPTIONAL, with a default that fits a transport of one server 
 - the bench (`Bench`): `bench_paths`, `paths_for_bench`, `codec_passes`;
 - the semantics table (`Semantics`): `semantics_codecs`, `semantics_settings`.
 
-zmq_impl and native_impl each expose one object that fulfils it (`TRANSPORT` in their `__init__`), registered
-under the entry point group `reqrep.transports` (shared/core/registry.py); nothing in `shared/` names one.
+Each transport exposes one `TRANSPORT`, registered under the entry point group `reqrep.transports`.
 """
 
 from __future__ import annotations
@@ -52,8 +51,7 @@ class CommandLine:
 
     @property
     def options(self) -> tuple[Option, ...]:
-        """Its flags; each sets a field of `settings_type` or RunConfig.address. The default: --address, where
-        its tandem commands serve and reach the server."""
+        """Its flags, each setting a field of `settings_type` or RunConfig.address. The default: --address."""
         return (option("--address", parts=" ".join([*self.parts, "request"]), metavar="ADDRESS", required=True,
                        help="where the server listens, and where its peers reach it"),)
 
@@ -70,22 +68,21 @@ class CommandLine:
         return f"{part}: {responders} serving for the {self.server_role} at {config.address}"
 
     def serving(self, config: RunConfig) -> RunConfig:
-        """A whole response side served from this host (`serve`): the addresses only its own roles use,
-        chosen free now (zmq: the broker's back). The default: there are none."""
+        """For `serve`: the addresses only its own roles use, chosen free now (zmq: the broker's back)."""
         return config
 
 
 class Relay:
-    """What the delaying relay (shared/core/relay.py, `--responder-delay`) asks: where the responders reach
-    the server, and how to point them elsewhere. The default: at the address the requesters reach too."""
+    """What `--responder-delay`'s relay asks: where the responders reach the server, and how to point them
+    elsewhere. The default: the address the requesters reach."""
 
     def responders_reach(self, config: RunConfig) -> str:
-        """The TCP address where this run's responders reach the broker or server (what a delaying relay
-        stands in front of); a UsageError saying why when they reach it otherwise (in-process, or directly)."""
+        """The TCP address where the responders reach the broker or server; a UsageError when they do not
+        reach it over TCP."""
         return config.address
 
     def responders_via(self, config: RunConfig, address: str) -> RunConfig:
-        """The responders' configuration, reaching the broker or server at `address` instead (a relay's)."""
+        """The responders' configuration, reaching the broker or server at `address` instead."""
         return config.with_(address=address)
 
 
@@ -97,15 +94,12 @@ class Reports:
     thread_kinds: tuple[tuple[str, str], ...] = ()  # (marker in a thread's name, what the thread does)
 
     def payload_codec(self, config: RunConfig) -> Codec:
-        """The run's codec as a value meets it between a requester and a responder: `encode` gives the bytes
-        that carry it (with whatever the transport wraps around the codec's own output, and refusing what the
-        transport would drop), `decode` reads them back. The check before a `--payload` run, and its table's
-        encoded size, use it. The default: the codec itself."""
+        """The run's codec as a value meets it between a requester and a responder, with whatever the
+        transport wraps around it and refusing what it would drop. The default: the codec itself."""
         return self.codecs[config.codec]
 
     def wire_bytes(self, config: RunConfig, request: Any, reply: Any) -> dict:
-        """What one request and its reply weigh on the wire: request, reply, messages, total. The default:
-        the payload codec's bytes, one message each way."""
+        """What one request and its reply weigh on the wire: request, reply, messages, total."""
         encode = self.payload_codec(config).encode
         sizes = {"request": len(encode(request)), "reply": len(encode(reply))}
         return sizes | {"messages": 2, "total": sum(sizes.values())}
@@ -120,18 +114,14 @@ class Bench:
 
     @property
     def bench_paths(self) -> tuple[BenchPath, ...]:
-        """Its paths in `reqrep bench`, the plain one first (see BenchPath.studies). The default: the plain
-        one, with the default codec."""
+        """Its paths in `reqrep bench`, the plain one first. The default: the plain one alone."""
         return (BenchPath(self.name, self.name, self.default_codec, description=self.title),)
 
     def paths_for_bench(self, values: Mapping[str, Any]) -> tuple[BenchPath, ...]:
-        """Its paths in `reqrep bench` as the values of its options for the bench (those whose parts name
-        `bench`) make them. The default: it has none, and its paths are bench_paths."""
+        """Its paths as its bench options (those whose parts name `bench`) make them."""
         return self.bench_paths
 
-    # How many times a request's value goes through payload_codec's encode and decode on its round trip, from
-    # the requester to a responder and back: the bench splits an array's round trip into this codec work and
-    # the rest (sockets, copies, waiting).
+    # How often a value goes through payload_codec on its round trip: the bench splits the codec work out.
     codec_passes: int = 2
 
 
@@ -140,19 +130,18 @@ class Semantics:
 
     @property
     def semantics_codecs(self) -> tuple[str, ...]:
-        """The codecs `reqrep semantics` sends its values through. The default: the default codec."""
+        """The codecs `reqrep semantics` sends its values through."""
         return (self.default_codec,)
 
     semantics_settings: Mapping[str, Any] = {}  # its settings for `reqrep semantics` (no size limit, say)
 
 
 class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
-    """What the core needs from a transport. Roles run as processes, threads or asyncio tasks (see
-    shared/core/supervisor.py); each role function below runs in the role's own process or thread. A transport
-    may fill a role with its module's function (`serve = staticmethod(server.serve)`): the core calls it
-    as `transport.serve(config, ready)`. A required member may be a plain class attribute (`name = "zmq"`)."""
+    """What the core needs from a transport. Each role function runs in the role's own process, thread or
+    task; a required member may be a plain attribute (`name = "zmq"`, `serve = staticmethod(server.serve)`).
+    """
 
-    # ---- required: how it names itself, and its codecs ------------------------------------------------------
+    # ---- required: how it names itself, and its codecs ----------------------------------------------------
     @property
     @abstractmethod
     def name(self) -> str:
@@ -179,8 +168,8 @@ class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
     @abstractmethod
     def loopback(self, config: RunConfig,
                  host: str = LOOPBACK) -> contextlib.AbstractContextManager[RunConfig]:
-        """The configuration of a run wholly on this machine: free ports on the loopback `host` (::1 for
-        IPv6) and whatever else the run needs (keys), made on entry and removed on exit."""
+        """A run wholly on this machine: free ports on `host` and whatever else it needs (keys), made on
+        entry and removed on exit."""
 
     # ---- required: roles ----------------------------------------------------------------------------------
     @abstractmethod
@@ -197,18 +186,18 @@ class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
 
     @abstractmethod
     def request(self, config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
-        """A requester: its share of the run, sent once released by `start` (a barrier), every reply checked;
-        `progress[requester_id]` counts its replies as they come."""
+        """A requester: its share of the run, sent once `start` (a barrier) releases it, every reply checked;
+        `progress[requester_id]` counts its replies."""
 
     @abstractmethod
     async def request_async(self, config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
-        """`request` as an asyncio task (`start` is then a shared.core.modes.LoopBarrier)."""
+        """`request` as an asyncio task (`start` is then a shared.core.event_loop.LoopBarrier)."""
 
     @abstractmethod
     def deliver(self, config: RunConfig, values: list) -> list[Delivery]:
         """Send each value to a mirror responder, in order, and say what came back or where it failed."""
 
-    # ---- required: stopping -----------------------------------------------------------------------------------
+    # ---- required: stopping -------------------------------------------------------------------------------
     @abstractmethod
     def stop_threads(self, config: RunConfig) -> None:
         """Wake and stop every role of this run that is a thread of this process (server included)."""
@@ -217,7 +206,7 @@ class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
     def stop_requesters(self, config: RunConfig) -> None:
         """Stop the requesters that are threads of this process, against a server that is not ours."""
 
-    # ---- optional: the run ---------------------------------------------------------------------------------
+    # ---- optional: the run --------------------------------------------------------------------------------
     settings_type: type[Settings] = Settings  # its own fields of RunConfig, defaults included
 
     @property
@@ -230,10 +219,10 @@ class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
         return self.settings_type(**values)
 
     def needs_server(self, config: RunConfig) -> bool:
-        """Whether the run has a broker or server between the requesters and the responders. The default: yes."""
+        """Whether a broker or server stands between the requesters and the responders."""
         return True
 
     def request_router(self, config: RunConfig) -> tuple[Callable, tuple, RunConfig] | None:
-        """A role to start on the request side before the requesters, its arguments, and the requesters'
-        configuration pointed at it; None when there is none (the default). The last argument is `ready`."""
+        """A role to start before the requesters (its function, its arguments, `ready` passed after them, and
+        the requesters' configuration pointed at it), or None."""
         return None

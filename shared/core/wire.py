@@ -17,8 +17,8 @@ class Codec(NamedTuple):
 
 class Framing(NamedTuple):
     """How a transport numbers a request and finds the number in its reply, so that the requesters' loops
-    (shared/core/lockstep.py, shared/core/pipeline.py) can pair them without knowing the wire. C callables where the
-    transport can: they run once per request."""
+    (shared/core/lockstep.py, shared/core/pipeline.py) can pair them without knowing the wire. C callables
+    where the transport can: they run once per request."""
 
     tag: Callable[[int], Any]  # n -> what marks request n on the wire
     join: Callable[[Any, Any], Any]  # (tag, encoded request) -> the message sent
@@ -26,7 +26,7 @@ class Framing(NamedTuple):
     answers: Callable[[Any, Any], bool]  # (reply message, tag) -> whether it answers the tagged request
     body: Callable[[Any], Any]  # reply message -> the encoded reply
     number: Callable[[Any], int]  # reply message -> the number of the request it answers (-1: none)
-    listens: bool  # whether a requester may wait for another reply without sending again (a REQ socket may not)
+    listens: bool  # a requester may wait for another reply without sending again (not REQ)
 
 
 def identity(value: Any) -> Any:

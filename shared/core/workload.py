@@ -29,8 +29,8 @@ class Workload(NamedTuple):
 
 
 class UserValues(Protocol):
-    """The user's values as a run's requests (--payload): what the core asks of shared.semantics.values.Payload,
-    which loads them from the user's file."""
+    """The user's values as a run's requests (--payload): what the core asks of
+    shared.semantics.values.Payload, which loads them from the user's file."""
 
     source: str  # as given: "values.py" or "values.py:frame"
 
@@ -111,8 +111,7 @@ def mirror_handle(request: Any) -> Any:
 
 
 def workload_for(config) -> Workload:
-    """The run's workload: with a payload, the user's values (shared/semantics/values.py); with `payload_bytes`, echo
-    requests padded to that many characters (the reply is the request and " - echoed!", as ever)."""
+    """The run's workload: the user's values with a payload; echo requests padded to `payload_bytes`."""
     if config.payload is not None:
         return config.payload.workload()
     chosen = WORKLOADS[config.workload]
@@ -129,8 +128,7 @@ def workload_for(config) -> Workload:
 
 
 def handle_any(request: Any) -> Any:
-    """What a responder calls: text is the echo workload, a map is rpc. One response side thus serves
-    requesters of either workload, as the seed's and the blog's servers would."""
+    """What a responder calls: text is the echo workload, a map is rpc; one response side serves both."""
     if type(request) is str:  # the seed's echo, the common case: answered here, without a further call
         return request + ECHO_SUFFIX
     if isinstance(request, dict):
@@ -146,8 +144,7 @@ WORKLOADS: dict[str, Workload] = {
 
 
 def responder_handler(workload: str) -> Callable[[Any], Any]:
-    """What a responder calls for a run of `workload`: echo and rpc share `handle_any`, so that one response
-    side serves requesters of both, as the seed's and the blog's servers would; mirror has its own."""
+    """What a responder calls for a run of `workload`: echo and rpc share `handle_any`; mirror has its own."""
     return mirror_handle if workload == "mirror" else handle_any
 
 

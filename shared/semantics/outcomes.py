@@ -1,10 +1,5 @@
-"""What each path does to Python values: send every value of the corpus through a real mirror run, then
-compare what came back with what was sent, walking both, and say whether it is identical, how it changed,
-or where it failed.
-
-The paths are each transport's `semantics_codecs`; the command line hands in the transports, so this module
-knows none of them by name.
-"""
+"""What each path (a transport and one of its `semantics_codecs`) does to Python values: every value of the
+corpus through a real mirror run, and what came back compared with it: identical, changed, or failed."""
 
 from __future__ import annotations
 
@@ -65,9 +60,8 @@ class Row:
 # ---- running -------------------------------------------------------------------------------------------
 def measure(transports: list[Transport], cases: list[Case], timeout: float,
             progress: Callable[[str], None] | None = None) -> list[Row]:
-    """Every case through every path: each path a response side of its own with one mirror responder (a
-    process), and one requester sending the values one after the other. A value that cannot be built is a
-    row of errors, sent nowhere."""
+    """Every case through every path, each a response side with one mirror responder and one requester; a
+    value that cannot be built is a row of errors."""
     built = [built_value(case) for case in cases]
     values = [made.reply for made in built if not made.failed]
     outcomes: list[dict[str, Outcome]] = [{} for _ in cases]
@@ -187,16 +181,16 @@ def _is_array_scalar(value: Any) -> bool:
 
 
 def _same_bytes(a: Any, b: Any) -> bool:
-    """Two arrays of one dtype and shape hold the same bytes, item for item: nan as nan, -0.0 apart from 0.0,
-    whatever the memory layout of each. One pass over both; no copy of a contiguous array."""
+    """Two arrays of one dtype and shape hold the same bytes (nan as nan, -0.0 apart from 0.0), whatever
+    their memory layout."""
     numpy = sys.modules["numpy"]
     flat_a, flat_b = (numpy.ascontiguousarray(x).reshape(-1).view(numpy.uint8) for x in (a, b))
     return bool(numpy.array_equal(flat_a, flat_b))
 
 
 def _pair_arrays(a: Any, b: Any, at: str, note: Callable[[str, str], None], flags: bool) -> list:
-    """Two arrays: their dtypes, shapes and items; with `flags`, whether one that was writeable arrived
-    read-only. An object array's items are walked as values; any other's are compared as bytes."""
+    """Two arrays: dtypes, shapes, items (an object array's walked as values, any other's as bytes) and,
+    with `flags`, whether a writeable one arrived read-only."""
     if a.dtype != b.dtype:
         note(f"dtype {a.dtype} → {b.dtype}", at)
     elif a.shape != b.shape:
@@ -212,8 +206,8 @@ def _pair_arrays(a: Any, b: Any, at: str, note: Callable[[str, str], None], flag
 
 def differences(sent: Any, received: Any, *, flags: bool = True) -> list[str]:
     """How `received` differs from `sent`, one note per distinct change with the first place it occurs
-    (`tuple → list at [1]`). Empty when they are identical: equal, with the same types all the way down and
-    the same sharing of mutable objects. Walks with a stack, not recursion, so 2,000 levels are fine.
+    (`tuple → list at [1]`). Empty when identical: equal, with the same types all the way down and the same
+    sharing of mutable objects. Walks with a stack, not recursion, so 2,000 levels are fine.
     `flags`: an array that arrives read-only counts as changed (the table says so; a run checks values)."""
     notes: dict[str, str] = {}
     partner_of: dict[int, Any] = {}  # id of a sent object -> what it arrived as
@@ -225,41 +219,50 @@ def differences(sent: Any, received: Any, *, flags: bool = True) -> list[str]:
 
     while stack:
         a, b, at = stack.pop()
-        if a is b:
-            continue  # singletons (None, True, enum members): the same object came back
-        if _has_identity(a):
-            if id(a) in partner_of:
-                if partner_of[id(a)] is not b:
-                    note(f"one {kind(a)} referenced twice → separate copies", at)
-                continue  # compared already, or being compared (a cycle)
-            partner_of[id(a)] = b
-        if _has_identity(b):
-            if id(b) in origin_of and origin_of[id(b)] is not a:
-                note(f"separate {kind(a)}s → one shared object", at)
-            origin_of[id(b)] = a
+        if a is b or _seen(a, b, at, partner_of, origin_of, note):
+            continue  # the same object came back (a singleton), or compared already (or a cycle)
         names = (kind(a), kind(b))
         retyped = type(a) is not type(b) or names[0] != names[1]  # naive → aware: one type, two kinds
         if retyped:
             if names[0] == names[1]:
                 names = (type(a).__qualname__, type(b).__qualname__)
             note(f"{names[0]} → {names[1]}", at)
-        children: list[tuple[Any, Any, str]] = []
-        if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-            if len(a) != len(b):
-                note(f"length {len(a)} → {len(b)}", at)
-            children = [(x, y, f"{at}[{i}]") for i, (x, y) in enumerate(zip(a, b, strict=False))]
-        elif isinstance(a, dict) and isinstance(b, dict):
-            children = _pair_keys(a, b, at, note)
-        elif isinstance(a, set | frozenset) and isinstance(b, set | frozenset):
-            children = _pair_elements(a, b, at, note)
-        elif _is_object(a) and type(a) is type(b):
-            children = _pair_attributes(a, b, at)
-        elif not retyped and _is_array(a) and not _is_array_scalar(a):
-            children = _pair_arrays(a, b, at, note, flags)
-        elif not retyped and not same_value(a, b):  # a new type says it already
-            note(f"{_short.repr(a)} → {_short.repr(b)}", at)
-        stack.extend(reversed(children))
+        stack.extend(reversed(_children(a, b, at, note, flags, retyped)))
     return [f"{change} at {at}" if at else change for change, at in notes.items()]
+
+
+def _seen(a: Any, b: Any, at: str, partner_of: dict, origin_of: dict, note: Callable[[str, str], None]) -> bool:
+    """Note a change of sharing; True when `a` was compared already."""
+    if _has_identity(a):
+        if id(a) in partner_of:
+            if partner_of[id(a)] is not b:
+                note(f"one {kind(a)} referenced twice → separate copies", at)
+            return True
+        partner_of[id(a)] = b
+    if _has_identity(b):
+        if id(b) in origin_of and origin_of[id(b)] is not a:
+            note(f"separate {kind(a)}s → one shared object", at)
+        origin_of[id(b)] = a
+    return False
+
+
+def _children(a: Any, b: Any, at: str, note: Callable[[str, str], None], flags: bool, retyped: bool) -> list:
+    """The pairs inside `a` and `b` to compare next; a leaf's change noted."""
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        if len(a) != len(b):
+            note(f"length {len(a)} → {len(b)}", at)
+        return [(x, y, f"{at}[{i}]") for i, (x, y) in enumerate(zip(a, b, strict=False))]
+    if isinstance(a, dict) and isinstance(b, dict):
+        return _pair_keys(a, b, at, note)
+    if isinstance(a, set | frozenset) and isinstance(b, set | frozenset):
+        return _pair_elements(a, b, at, note)
+    if _is_object(a) and type(a) is type(b):
+        return _pair_attributes(a, b, at)
+    if not retyped and _is_array(a) and not _is_array_scalar(a):
+        return _pair_arrays(a, b, at, note, flags)
+    if not retyped and not same_value(a, b):  # a new type says it already
+        note(f"{_short.repr(a)} → {_short.repr(b)}", at)
+    return []
 
 
 def _pair_keys(a: dict, b: dict, at: str, note: Callable[[str, str], None]) -> list:

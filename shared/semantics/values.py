@@ -1,11 +1,11 @@
-"""The user's own values: a Python file that defines VALUES, a dict of name to value or a list. `reqrep semantics
---values` sends them through every path; `--payload PATH[:NAME]` makes them the requests of a run, once a check
-has shown that the run's codec carries each of them unchanged.
+"""The user's own values: a Python file that defines VALUES, a dict of name to value or a list. `reqrep
+semantics --values` sends them through every path; `--payload PATH[:NAME]` makes them the requests of a run,
+once a check has shown that the run's codec carries each of them unchanged.
 
 The file is executed once, in the command's own process, before any role starts, as the module
 `reqrep_values`: the roles are forked later and inherit it, so a class the file defines at its top level is
-found by name wherever a value of it is unpickled (the native server and responders). A class defined inside
-a function, a lambda or an open file cannot be pickled at all: the requester says so, as an error.
+found by name wherever a value of it is unpickled (the native server and responders). A class defined inside a
+function, a lambda or an open file cannot be pickled at all: the requester says so, as an error.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ MODULE = "reqrep_values"
 FORM = "VALUES, a dict of name to value or a list"
 
 
-# ---- loading -----------------------------------------------------------------------------------------------
+# ---- loading ---------------------------------------------------------------------------------------------
 def _failure(path: str, error: BaseException) -> UsageError:
     if isinstance(error, SyntaxError):
         return UsageError(f"{path} line {error.lineno}: {error.msg}")
@@ -86,7 +86,7 @@ def cases(path: str) -> list[Case]:
     return [Case(name, lambda value=value: value) for name, value in load_values(path).items()]
 
 
-# ---- a run's payload ---------------------------------------------------------------------------------------
+# ---- a run's payload -------------------------------------------------------------------------------------
 def same(expected: Any, reply: Any) -> bool:
     """A payload's reply is right when it is identical, as the semantics table means it (types all the way
     down, sharing kept), except that an array may arrive read-only: its values are what a run checks."""
@@ -136,7 +136,7 @@ def load_payload(spec: str) -> Payload:
     return Payload(spec, tuple(named), tuple(named.values()))
 
 
-# ---- the check before a run ------------------------------------------------------------------------------------
+# ---- the check before a run ------------------------------------------------------------------------------
 def _travel(encode: Callable, decode: Callable, value: Any) -> tuple[str, Any]:
     """What a value becomes there and back (request, then reply), or where it fails: ("", value) or
     ("encode" | "decode", the error)."""
@@ -204,13 +204,13 @@ def check_payload(configs: list[RunConfig], flag_of: Callable[[Transport], str |
         raise UsageError("the payload cannot travel as it is:\n  " + "\n  ".join(sentences))
 
 
-# ---- the bench's own values ----------------------------------------------------------------------------------
+# ---- the bench's own values ------------------------------------------------------------------------------
 def ndarray_values(size: int) -> Payload:
-    """One float64 array of `size` bytes: `reqrep bench`'s ndarray payload kind. NumPy is imported here, in the
-    bench's process, only when a study of arrays runs (it checks first that NumPy is installed)."""
+    """One float64 array of `size` bytes: `reqrep bench`'s ndarray payload kind. NumPy is imported here, in
+    the bench's process, only when a study of arrays runs (it checks first that NumPy is installed)."""
     import numpy
 
     return Payload(f"ndarray: float64, {size_text(size)}", ("ndarray",), (numpy.arange(size // 8, dtype="float64"),))
 
 
-BENCH_VALUES: dict[str, Callable[[int], Payload]] = {"ndarray": ndarray_values}  # payload kind -> values of a size
+BENCH_VALUES: dict[str, Callable[[int], Payload]] = {"ndarray": ndarray_values}  # kind -> values of a size
