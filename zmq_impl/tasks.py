@@ -31,7 +31,7 @@ async def respond(config: RunConfig, index: int, ready) -> None:
 
 
 async def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
-    """requester.request as a task: `start` is a barrier of tasks (shared.core.modes.LoopBarrier)."""
+    """requester.request as a task: `start` is a barrier of tasks (shared.core.event_loop.LoopBarrier)."""
     return await requesting(config, requester_id, start, progress, AWAITING)
 
 
