@@ -1,7 +1,7 @@
-"""The peers of `reqrep bench --preset peers` (shared/bench/peers/): each installed peer answers a verified run
-of 1,000 requests from requester processes on loopback, and stops; a peer whose library does not import is
-left out, the report naming the extra; a server that answers wrong fails the run; what a peer cannot do is
-refused in one sentence."""
+"""The peers of `reqrep bench --preset peers` (shared/bench/peers/): each installed peer answers a verified
+run of 1,000 requests from requester processes on loopback, and stops; a peer whose library does not import
+is left out, the report naming the extra; a server that answers wrong fails the run; what a peer cannot do
+is refused in one sentence."""
 
 from __future__ import annotations
 

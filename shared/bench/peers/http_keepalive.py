@@ -31,12 +31,13 @@ def handler_for(answer: Answer) -> type[BaseHTTPRequestHandler]:
 
 class HttpClient:
     def __init__(self, host: str, port: int, timeout: float) -> None:
-        self.connection = http.client.HTTPConnection(host, port, timeout=timeout)  # TCP_NODELAY: http.client's
+        # http.client sets TCP_NODELAY itself, and sends a request's headers and body in one write
+        self.connection = http.client.HTTPConnection(host, port, timeout=timeout)
         self.connection.connect()
 
     def call(self, message: bytes) -> bytes:
         try:
-            self.connection.request("POST", PATH, message)  # headers and body in one send
+            self.connection.request("POST", PATH, message)
             response = self.connection.getresponse()
             body = response.read()
         except TimeoutError:
