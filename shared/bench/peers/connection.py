@@ -52,7 +52,7 @@ def hang_up(connection: Connection) -> None:
 
 class ConnectionPeer(Peer):
     name = "connection"
-    label = "a threaded multiprocessing.connection server"
+    label = "multiprocessing.connection, threaded"
     module = "multiprocessing.connection"
     title = "multiprocessing.connection: bytes over a Listener, a thread per connection (no managers, no queues)"
     hops = "client → server thread: 1 hop"

@@ -3,15 +3,23 @@ the server's one thread."""
 
 from __future__ import annotations
 
+import logging
 import signal
 
 from shared.bench.peers.peer import OBJECT, Answer, Peer
+
+
+def quiet() -> None:
+    """zerorpc warns of an edge-triggered event it caught up with ("gevent_zeromq BUG"): lost nothing, and said
+    on stderr in the middle of a bench."""
+    logging.getLogger("zerorpc.gevent_zmq").setLevel(logging.ERROR)
 
 
 class ZerorpcClient:
     def __init__(self, host: str, port: int, timeout: float) -> None:
         import zerorpc
 
+        quiet()
         self.zerorpc, self.timeout = zerorpc, timeout
         self.client = zerorpc.Client(f"tcp://{host}:{port}", timeout=timeout, heartbeat=None)
 
@@ -40,6 +48,7 @@ class ZerorpcPeer(Peer):
         import gevent
         import zerorpc
 
+        quiet()
         class Echo:
             def call(self, message):
                 return answer(message)
