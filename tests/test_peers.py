@@ -11,12 +11,15 @@ import subprocess
 import sys
 
 import pytest
-from conftest import port_is_free
+from conftest import TRANSPORTS, port_is_free
+from test_bench import PATHS, made_up_result
 
+from shared.bench import engine as bench
 from shared.bench import peers
 from shared.bench.peers.bridge import PeerTransport
 from shared.bench.peers.connection import ConnectionPeer
-from shared.bench.study import Measured
+from shared.bench.studies.peers import Peers
+from shared.bench.study import Measured, Sweep
 from shared.bench.sweep import choose_sweep
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
@@ -103,3 +106,31 @@ def test_bench_peers_tiny_runs_every_row_verified_and_says_who_is_left_out(tmp_p
     assert all(row["succeeded"] for row in found["rows"].values())
     assert f"Left out, not installed: pyro5 (`{peers.INSTALL}`" in done.stdout
     assert "## reqrep among the peers" in (out / "report.md").read_text()
+
+
+def test_the_peers_table_ranks_the_rows_pairs_them_per_round_and_prices_each_shape():
+    """On made-up results: the rows fastest first, each over zmq's broker shape, and one hop over the broker."""
+    study = Peers(("connection", "http", "pyro5"), one_hop=True)
+    own = {name: PeerTransport(peers.PEERS[name]) for name in ("connection", "http")}  # pyro5: left out
+    paths = (*(path for path in PATHS if path.plain), *(path for each in own.values() for path in each.bench_paths))
+    session = bench.Bench(Sweep("peers-tiny", "", (study,), requests=100, rounds=3, requesters=3, paths=paths))
+    session.transports = bench.facts({**TRANSPORTS, **own})
+    seconds = {("zmq", False): 1.0, ("zmq", True): 0.5, ("native", False): 2.0, ("native", True): 1.0,
+               ("connection", False): 0.25, ("http", False): 4.0}
+    for point, studies in session.plan.items():
+        record = session.records[point] = bench.Record(point, studies)
+        for n, noise in ((1, 1.0), (2, 1.1), (3, 0.9)):  # a round touches every row alike: the ratios hold
+            record.results[n] = made_up_result(point, 100.0)
+            record.results[n].seconds = seconds[point.path, point.option("one_hop", False)] * noise
+    summary = study.summary(session)
+    assert list(summary["rows"]) == ["multiprocessing.connection, threaded", "reqrep zmq, one hop",
+                                     "reqrep zmq, broker", "reqrep native, one hop", "reqrep native, broker",
+                                     "stdlib HTTP/1.1 keep-alive"]
+    assert summary["rows"]["stdlib HTTP/1.1 keep-alive"]["against_baseline"]["median"] == 0.25
+    assert summary["one_hop_over_broker"]["native"]["median"] == 2.0 and summary["left_out"] == ["pyro5"]
+    assert summary["fastest"]["ratio"]["median"] == 0.5
+    section = "\n".join(study.section(session))
+    assert "| reqrep zmq, broker | 100 (91–111) | 1 |" in section
+    assert "requester → broker process → responder process: 2 hops" in section
+    assert "reqrep zmq: one hop gives 2.00× (2.00–2.00) the broker shape's throughput" in section
+    assert "Left out, not installed: pyro5" in section
