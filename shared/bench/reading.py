@@ -1,34 +1,18 @@
-"""What the studies read records and write cells with: records, medians, paired ratios, verdicts."""
+"""What the studies write cells with: medians, paired ratios, verdicts."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
-from shared.bench.point import TEXT, Record
-from shared.bench.study import Measured, Study
+from shared.bench.point import Record
 from shared.core.bench_paths import BenchPath
 from shared.core.results import RunResult
-from shared.report import markdown
 from shared.report.statistics import CONFIDENCE, Interval, paired_ratio
 
 NOT_RUN = "—"
 RATIOS = (f"A ratio paired per round is the median of the rounds' ratios and, from two rounds on, its "
           f"{CONFIDENCE:.0%} interval (a t-interval on the log ratios), as `reqrep compare` gives it.")
 Read = Callable[[RunResult], float]
-
-
-def records_of(bench: Measured, study: Study) -> list[Record]:
-    """The records of the points a study asked for, in the order they ran."""
-    return [record for record in bench.records.values() if study.name in record.studies]
-
-
-def find(records: Iterable[Record], **wanted: Any) -> Record | None:
-    """The record whose point has every field given (default: no options, text payload)."""
-    wanted.setdefault("options", ())
-    wanted.setdefault("payload_kind", TEXT)
-    return next((record for record in records
-                 if all(getattr(record.point, name) == value for name, value in wanted.items())), None)
 
 
 def rate(result: RunResult) -> float:
@@ -107,8 +91,3 @@ def target_line(claim: str, figures: Mapping[str, tuple[str, bool]], not_judged:
         reasons.setdefault(why, []).append(path)
     unjudged = "; ".join(f"{listed(paths)} ({why})" for why, paths in reasons.items())
     return f"Target, {claim}: {outcome}." + (f" Not judged: {unjudged}." if unjudged else "")
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    """A section's table, and the blank line after it."""
-    return [*markdown.markdown_table(header, rows), ""]

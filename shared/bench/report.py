@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from shared.bench import plots as bench_plots
 from shared.bench.engine import SweepProgress, document, measured_of, read
 from shared.bench.reading import RATIOS, listed
-from shared.bench.study import Measured, Sweep
+from shared.bench.study import Measured, Section, Sweep
 from shared.core.errors import UsageError
 from shared.core.machine import machine_sentence
 from shared.core.outputs import write_json, write_text
@@ -81,7 +81,7 @@ def workload(sweep: Sweep) -> str:
 
 def plots_section(bench: Measured, plots: dict[str, str] | None) -> list[str]:
     """The plots the studies drew, with their captions: {file name: caption}, or None without matplotlib."""
-    if not any(study.figures() for study in bench.sweep.studies):
+    if not any(study.figures for study in bench.sweep.studies):
         return []
     if bench.interrupted:
         return ["## Plots", "", "No plots: the bench was interrupted before its end.", ""]
@@ -118,9 +118,24 @@ def stalled_section(bench: Measured) -> list[str]:
     return [*lines, ""]
 
 
+def section_lines(section: Section) -> list[str]:
+    """A study's section as Markdown: each part a paragraph of its own."""
+    lines = [f"## {section.heading}", "", section.text, ""]
+    for table in section.tables:
+        lines += [table.caption, ""] if table.caption else []
+        lines += [*markdown_table(table.header, table.rows), ""]
+    return lines + [line for paragraph in section.after for line in (paragraph, "")]
+
+
+def studies_lines(bench: Measured) -> list[str]:
+    found = [study.section(bench) for study in bench.sweep.studies]
+    sections = [each for section in found for each in (section if isinstance(section, list) else [section])]
+    return [line for section in sections if section is not None for line in section_lines(section)]
+
+
 def report_markdown(bench: Measured, plots: dict[str, str] | None) -> str:
-    sections = [introduction(bench), *(study.section(bench) for study in bench.sweep.studies),
-                plots_section(bench, plots), stalled_section(bench), lost_section(bench)]
+    sections = [introduction(bench), studies_lines(bench), plots_section(bench, plots), stalled_section(bench),
+                lost_section(bench)]
     return "\n".join(line for section in sections for line in section)
 
 
@@ -134,8 +149,7 @@ def publish(bench: Measured, out: Path) -> tuple[Measured, list[Path]]:
 
 def render(bench: Measured, out: Path, plots: bool = True) -> list[Path]:
     """report.md and the plots in `out`, from what a bench measured."""
-    figures = {name: figure for study in bench.sweep.studies for name, figure in study.figures().items()}
-    drawn = bench_plots.draw(bench, out, figures) if plots else {}
+    drawn = bench_plots.draw(bench, out) if plots else {}
     write_text(out / "report.md", report_markdown(bench, drawn))
     return [out / "report.md", *(out / name for name in drawn or {})]
 
@@ -156,7 +170,7 @@ def show(path: str, transports: Mapping[str, Transport], out: Path | None, saved
     if saved:
         write_json(saved, data)
     if out is None:  # the plots named as the bench drew them beside results.json
-        beside = {name: caption for study in bench.sweep.studies for name, (caption, _) in study.figures().items()
+        beside = {name: caption for study in bench.sweep.studies for name, (caption, _) in study.figures.items()
                   if (Path(path).parent / name).exists()}
         return report_markdown(bench, beside or (None if not bench.interrupted else {})).splitlines()
     return summary(bench, render(bench, out, plots=not bench.interrupted))
@@ -177,6 +191,6 @@ def summary(bench: Measured, written: list[Path]) -> list[str]:
     lines = [tally(bench), *(verdict for study in bench.sweep.studies if (verdict := study.verdict(bench)))]
     lines += [f"lost requests: {line[2:]}" for line in lost_section(bench)[2:-1]]
     drawn = any(path.suffix == ".png" for path in written)
-    if not drawn and not bench.interrupted and any(study.figures() for study in bench.sweep.studies):
+    if not drawn and not bench.interrupted and any(study.figures for study in bench.sweep.studies):
         lines.append("no plots: matplotlib is not installed (pip install 'reqrep[plot]')")
     return [*lines, "wrote " + ", ".join(str(path) for path in written)]
