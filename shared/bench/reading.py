@@ -42,10 +42,6 @@ def measured(record: Record | None, *reads: Read, scale: float = 1.0, digits: in
     return " / ".join(f"{record.median(read) * scale:,.{digits}f}" for read in reads)
 
 
-def p50(record: Record | None) -> float | None:
-    return record.latency("p50") if record is not None and record.succeeded else None
-
-
 def paired(top: Record | None, bottom: Record | None, read: Read = rate) -> Interval:
     """read(top) / read(bottom), paired over the rounds that both gave a result."""
     both = sorted(set(top.results) & set(bottom.results)) if top is not None and bottom is not None else []

@@ -7,19 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from shared.bench.point import Point, Record
-from shared.bench.reading import (
-    NOT_RUN,
-    listed,
-    measured,
-    memory_mib,
-    p50,
-    p50_of,
-    p99_of,
-    paired,
-    rate,
-    ratio_text,
-    target_line,
-)
+from shared.bench.reading import NOT_RUN, listed, measured, p50_of, p99_of, paired, rate, ratio_text, target_line
 from shared.bench.study import Measured, Section, Study, Sweep, Table, find
 from shared.core.sizes import size_text
 from shared.report.statistics import Interval
@@ -234,6 +222,10 @@ class Memory(Study):
                        "that processes share among them, so the total, their sum, counts it once.", tables)
 
 
+def p50(record: Record | None) -> float | None:
+    return record.latency("p50") if record is not None and record.succeeded else None
+
+
 def memory_row(record: Record | None, role_kinds: list[tuple[str, tuple[str, ...]]]) -> list[str]:
     """Memory of the point's first round (peaks barely move between rounds), by kind of role."""
     if record is None or not record.results:
@@ -248,4 +240,4 @@ def memory_row(record: Record | None, role_kinds: list[tuple[str, tuple[str, ...
             return ""
         return f"{sum(values) / len(values):,.1f}" + (f" × {len(values)}" if len(values) > 1 else "")
 
-    return [*(cell(names) for _, names in role_kinds), f"{memory_mib(record.first):,.1f}"]
+    return [*(cell(names) for _, names in role_kinds), f"{record.first.pss_peak_mib_total:,.1f}"]

@@ -12,24 +12,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.bench.point import VALUES, Point, Record
-from shared.bench.reading import (
-    NOT_RUN,
-    Read,
-    firsts_and_others,
-    listed,
-    measured,
-    p50_of,
-    p99_of,
-    paired,
-    rate,
-    ratio_text,
-)
+from shared.bench.reading import NOT_RUN, firsts_and_others, listed, measured, p50_of, p99_of, paired, rate, ratio_text
 from shared.bench.study import Measured, Section, Study, Sweep, Table
 from shared.core.errors import UsageError
 from shared.core.sizes import MIB, size_text
 from shared.report.statistics import Interval
 
 if TYPE_CHECKING:
+    from shared.bench.reading import Read
     from shared.core.bench_paths import BenchPath
 
 KIND = "ndarray"  # the array points' payload kind (shared.semantics.values.BENCH_VALUES)
