@@ -39,12 +39,12 @@ class Section:
 
 
 class Study(ABC):
-    """`points` says what to run; `summary` (results.json), `verdict` (the console) and `section` (report.md)
-    what the runs show. Its fields are its own axes (payload sizes, windows ...); the counts are the sweep's."""
+    """`points` says what to run; `summary` (results.json), `verdict` (the console) and `section`
+    (report.md) what the runs show. Its fields are its own axes (payload sizes ...); the counts are the sweep's."""
 
     name: ClassVar[str]  # what a point's `studies` and results.json's `studies` call it
     group: ClassVar[str] = ""  # its paths: each transport's own, and those whose studies name it or its group
-    figures: ClassVar[Mapping[str, tuple[str, str]]] = {}  # its plots: file name -> (caption, shared/bench/plots)
+    figures: ClassVar[Mapping[str, tuple[str, str]]] = {}  # file name -> (caption, its function in plots.py)
 
     def paths(self, sweep: Sweep) -> list[BenchPath]:
         wanted = {self.name, self.group, EVERY_STUDY} - {""}

@@ -1,5 +1,5 @@
-"""The studies of one condition of a run: latency recording on and off, many requesters, a long run (does memory
-grow?), and network delay between the roles."""
+"""The studies of one condition of a run: latency recording on and off, many requesters, a long run (does
+memory grow?), and network delay between the roles."""
 
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ class Recording(Study):
             yield sweep.point(path, record_latency=False)
 
     def cases(self, bench: Measured) -> Iterator[tuple[str, Record | None, Record | None, Interval, Interval]]:
-        """Per path: on, off, throughput off / on and CPU per request on / off, paired over the rounds in which
-        both ran and answered every request."""
+        """Per path: on, off, throughput off / on and CPU per request on / off, paired over the rounds in
+        which both ran and answered every request."""
         for path in self.paths(bench.sweep):
             on = self.find(bench, path=path.name)
             off = self.find(bench, path=path.name, options=run_options(record_latency=False))

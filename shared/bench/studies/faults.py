@@ -1,7 +1,7 @@
-"""Faults: push against pull dispatch under a responder killed or hung mid-run and uneven service times, each
-case against its path's healthy run; and what each path loses by itself (`--retries 0`) and with reqrep's
-retries. Targets: a pulling path with a hung responder finishes within 1.5× its healthy time with nothing lost;
-no reply reaches a caller twice; nothing is lost with retries."""
+"""Faults: push against pull dispatch under a responder killed or hung mid-run and uneven service times,
+each case against its path's healthy run; and what each path loses by itself (`--retries 0`) and with
+reqrep's retries. Targets: a pulling path with a hung responder finishes within 1.5× its healthy time with
+nothing lost; no reply reaches a caller twice; nothing is lost with retries."""
 
 from __future__ import annotations
 

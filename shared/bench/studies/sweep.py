@@ -1,5 +1,5 @@
-"""The sweep's studies: throughput and latency against payload size, a window against lockstep, the Nagle stall
-around 16 KiB, requesters and responders added, and memory per role."""
+"""The sweep's studies: throughput and latency against payload size, a window against lockstep, the Nagle
+stall around 16 KiB, requesters and responders added, and memory per role."""
 
 from __future__ import annotations
 
