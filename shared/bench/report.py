@@ -79,64 +79,54 @@ def workload(sweep: Sweep) -> str:
             "is the request and 10 bytes more), the example's text otherwise")
 
 
-def plots_section(bench: Measured, plots: dict[str, str] | None) -> list[str]:
+def plots_section(bench: Measured, plots: dict[str, str] | None) -> Section | None:
     """The plots the studies drew, with their captions: {file name: caption}, or None without matplotlib."""
     if not any(study.figures for study in bench.sweep.studies):
-        return []
+        return None
     if bench.interrupted:
-        return ["## Plots", "", "No plots: the bench was interrupted before its end.", ""]
+        return Section("Plots", "No plots: the bench was interrupted before its end.", [])
     if plots is None:
-        return ["## Plots", "", "matplotlib is not installed, so there are no plots: `pip install 'reqrep[plot]'` "
-                "and `reqrep show results.json --out DIR` draws them from the results.", ""]
-    lines = ["## Plots", ""]
-    for name, caption in plots.items():
-        lines += [f"![{caption}]({name})", "", caption, ""]
-    return lines
+        return Section("Plots", "matplotlib is not installed, so there are no plots: `pip install 'reqrep[plot]'` "
+                       "and `reqrep show results.json --out DIR` draws them from the results.", [])
+    shown = [line for name, caption in plots.items() for line in (f"![{caption}]({name})", caption)]
+    return Section("Plots", "", [], shown)
 
 
-def lost_section(bench: Measured) -> list[str]:
-    if not bench.lost:
-        return []
-    lines = ["## Points that lost requests", ""]
+def lost_section(bench: Measured) -> Section | None:
+    lines = []
     for record in bench.lost:
         reasons = [*record.errors.values(), *(reason for result in record.results.values()
                                               for reason in result.errors + result.failures)]
         lines.append(f"- {record.point.label()}: {'; '.join(reasons[:3]) or 'requests unanswered'}")
-    return [*lines, ""]
+    return Section("Points that lost requests", "\n".join(lines), []) if lines else None
 
 
-def stalled_section(bench: Measured) -> list[str]:
+def stalled_section(bench: Measured) -> Section | None:
     """The rounds with retries and no fault inflicted: their medians leave them out, unless all stalled."""
-    stalled = [(record, n, result.stall) for record in bench.records.values()
+    stalled = [f"- {record.point.label()}, round {n}: {result.stall}" for record in bench.records.values()
                for n, result in sorted(record.results.items()) if result.stall]
     if not stalled:
-        return []
-    lines = ["## Rounds that stalled", "",
-             "Retries with no fault inflicted: a reply was lost or held, and the round's time is mostly a timeout "
-             "waited out. A point's medians leave these rounds out, unless every round of it stalled.", ""]
-    lines += [f"- {record.point.label()}, round {n}: {why}" for record, n, why in stalled]
-    return [*lines, ""]
+        return None
+    return Section("Rounds that stalled", "Retries with no fault inflicted: a reply was lost or held, and the round's "
+                   "time is mostly a timeout waited out. A point's medians leave these rounds out, unless every round "
+                   "of it stalled.", [], ["\n".join(stalled)])
 
 
 def section_lines(section: Section) -> list[str]:
-    """A study's section as Markdown: each part a paragraph of its own."""
-    lines = [f"## {section.heading}", "", section.text, ""]
+    """A section as Markdown: each part a paragraph of its own."""
+    lines = [f"## {section.heading}", "", *([section.text, ""] if section.text else [])]
     for table in section.tables:
         lines += [table.caption, ""] if table.caption else []
         lines += [*markdown_table(table.header, table.rows), ""]
     return lines + [line for paragraph in section.after for line in (paragraph, "")]
 
 
-def studies_lines(bench: Measured) -> list[str]:
-    found = [study.section(bench) for study in bench.sweep.studies]
-    sections = [each for section in found for each in (section if isinstance(section, list) else [section])]
-    return [line for section in sections if section is not None for line in section_lines(section)]
-
-
 def report_markdown(bench: Measured, plots: dict[str, str] | None) -> str:
-    sections = [introduction(bench), studies_lines(bench), plots_section(bench, plots), stalled_section(bench),
-                lost_section(bench)]
-    return "\n".join(line for section in sections for line in section)
+    found = [*(study.section(bench) for study in bench.sweep.studies), plots_section(bench, plots),
+             stalled_section(bench), lost_section(bench)]
+    sections = [each for section in found for each in (section if isinstance(section, list) else [section])]
+    lines = introduction(bench) + [line for section in sections if section for line in section_lines(section)]
+    return "\n".join(lines)
 
 
 def publish(bench: Measured, out: Path) -> tuple[Measured, list[Path]]:
@@ -189,7 +179,8 @@ def tally(bench: Measured) -> str:
 
 def summary(bench: Measured, written: list[Path]) -> list[str]:
     lines = [tally(bench), *(verdict for study in bench.sweep.studies if (verdict := study.verdict(bench)))]
-    lines += [f"lost requests: {line[2:]}" for line in lost_section(bench)[2:-1]]
+    lost = lost_section(bench)
+    lines += [f"lost requests: {line[2:]}" for line in lost.text.splitlines()] if lost else []
     drawn = any(path.suffix == ".png" for path in written)
     if not drawn and not bench.interrupted and any(study.figures for study in bench.sweep.studies):
         lines.append("no plots: matplotlib is not installed (pip install 'reqrep[plot]')")
