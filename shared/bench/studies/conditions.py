@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import product
 from typing import TYPE_CHECKING
 
 from shared.bench.point import Point, Record, run_options
@@ -96,18 +97,13 @@ class Many(Study):
     steps: tuple[int, ...]  # requesters, fewest first
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
-        for requesters in self.steps:
-            for concurrency in sweep.modes:
-                for path in self.paths(sweep):
-                    yield sweep.point(path, concurrency, requesters=requesters)
+        for requesters, concurrency, path in product(self.steps, sweep.modes, self.paths(sweep)):
+            yield sweep.point(path, concurrency, requesters=requesters)
 
     def cases(self, bench: Measured) -> Iterator[tuple[int, str, str, Record | None]]:
         """(requesters, path, concurrency, its record) for each point of the study."""
-        for n in self.steps:
-            for concurrency in bench.sweep.modes:
-                for path in self.paths(bench.sweep):
-                    yield n, path.name, concurrency, self.find(bench, path=path.name, concurrency=concurrency,
-                                                               requesters=n)
+        for n, concurrency, path in product(self.steps, bench.sweep.modes, self.paths(bench.sweep)):
+            yield n, path.name, concurrency, self.find(bench, path=path.name, concurrency=concurrency, requesters=n)
 
     def summary(self, bench: Measured) -> dict:
         figures: dict[str, dict] = {}
@@ -234,9 +230,8 @@ class Delay(Study):
     def conditions(self) -> Iterator[tuple[str, float | None, dict]]:
         """(placement, one-way delay, run options), loopback first."""
         yield "loopback", None, {}
-        for placement, relays in PLACEMENTS:
-            for delay in self.delays:
-                yield placement, delay, relays(delay)
+        for (placement, relays), delay in product(PLACEMENTS, self.delays):
+            yield placement, delay, relays(delay)
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
         for _, _, relays in self.conditions():
@@ -245,9 +240,8 @@ class Delay(Study):
 
     def cases(self, bench: Measured) -> Iterator[tuple[str, float | None, str, Record | None]]:
         """(placement, one-way delay, path, its record) in the order they ran."""
-        for placement, delay, relays in self.conditions():
-            for path in self.paths(bench.sweep):
-                yield placement, delay, path.name, self.find(bench, path=path.name, options=run_options(**relays))
+        for (placement, delay, relays), path in product(self.conditions(), self.paths(bench.sweep)):
+            yield placement, delay, path.name, self.find(bench, path=path.name, options=run_options(**relays))
 
     def summary(self, bench: Measured) -> dict:
         return {"rows": [{"placement": placement, "delay_ms": delay, "path": path,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from itertools import product
 from typing import TYPE_CHECKING, Any
 
 from shared.bench.point import Point, Record, run_options
@@ -60,16 +61,14 @@ class Dispatch(Study):
     def hung(self, bench: Measured) -> dict:
         """Per pulling path under each hang: time over healthy time, what it lost, target met or not."""
         figures = {}
-        for fault in self.hangs(bench.sweep):
-            for path in self.paths(bench.sweep):
-                record = self.record(bench, path, {"fault": fault})
-                if path.pushes or record is None or not (record.results or record.errors):
-                    continue
-                found = self.against_healthy(bench, path, {"fault": fault}).median
-                ratio = round(found, 3) if found is not None else None
-                lost = record.failed
-                figures[f"{path.name} {fault}"] = {"ratio": ratio, "lost": lost, "met": ratio is not None
-                                                   and ratio <= TARGET and lost == 0 and not record.errors}
+        for fault, path in product(self.hangs(bench.sweep), self.paths(bench.sweep)):
+            record = self.record(bench, path, {"fault": fault})
+            if path.pushes or record is None or not (record.results or record.errors):
+                continue
+            found = self.against_healthy(bench, path, {"fault": fault}).median
+            ratio = round(found, 3) if found is not None else None
+            figures[f"{path.name} {fault}"] = {"ratio": ratio, "lost": record.failed, "met": ratio is not None
+                                               and ratio <= TARGET and record.failed == 0 and not record.errors}
         return figures
 
     def summary(self, bench: Measured) -> dict:
@@ -193,16 +192,11 @@ class Faults(Study):
     conditions: tuple[Mapping[str, Any], ...] = ({},)  # further run options, each a condition of its own
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
-        for condition, fault, window, path in self.each(sweep):
-            for retries in (BY_ITSELF, None):  # None: reqrep's default
-                yield sweep.point(path, window=window, fault=fault, retries=retries, **condition)
+        for (condition, fault, window, path), retries in product(self.each(sweep), (BY_ITSELF, None)):
+            yield sweep.point(path, window=window, fault=fault, retries=retries, **condition)  # None: reqrep's
 
     def each(self, sweep: Sweep) -> Iterator[tuple[Mapping[str, Any], str, int, BenchPath]]:
-        for condition in self.conditions:
-            for fault in self.faults:
-                for window in self.windows:
-                    for path in self.paths(sweep):
-                        yield condition, fault, window, path
+        return product(self.conditions, self.faults, self.windows, self.paths(sweep))
 
     def expects_loss(self, point: Point) -> bool:
         return point.option("retries") == BY_ITSELF

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import product
 
 from shared.bench.point import Point, Record
 from shared.bench.reading import NOT_RUN, listed, measured, p50_of, p99_of, paired, rate, ratio_text, target_line
@@ -72,9 +73,8 @@ class Windows(Study):
     windows: tuple[int, ...]  # the first against the last
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
-        for window in self.windows:
-            for path in self.paths(sweep):
-                yield sweep.point(path, "processes", sweep.reference_payload, window=window)
+        for window, path in product(self.windows, self.paths(sweep)):
+            yield sweep.point(path, "processes", sweep.reference_payload, window=window)
 
     def section(self, bench: Measured) -> Section | None:
         if len(self.windows) < 2:
@@ -105,23 +105,21 @@ class Stalls(Study):
     payloads: tuple[int, ...]  # the smallest against the largest, and any between
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
-        for payload in self.payloads:
-            for path in self.paths(sweep):
-                yield sweep.point(path, "processes", payload)
+        for payload, path in product(self.payloads, self.paths(sweep)):
+            yield sweep.point(path, "processes", payload)
 
     def ratios(self, bench: Measured) -> list[tuple[str, str, list[float | None], Interval]]:
         """(path, mode, p50 at each payload, p50 largest / smallest paired per round) for every path and mode
         that ran at both, whichever study ran them; a point that lost requests has no ratio."""
         rows, sweep = [], bench.sweep
-        for concurrency in sweep.modes:
-            for path in self.paths(sweep):
-                found = [find(bench.records.values(), path=path.name, concurrency=concurrency, payload_bytes=payload,
-                              window=path.window, requesters=sweep.requesters, responders=sweep.responders)
-                         for payload in self.payloads]
-                if found[0] is not None and found[-1] is not None:
-                    both = found[0].succeeded and found[-1].succeeded
-                    ratio = paired(found[-1], found[0] if both else None, p50_of)
-                    rows.append((path.name, concurrency, [p50(record) for record in found], ratio))
+        for concurrency, path in product(sweep.modes, self.paths(sweep)):
+            found = [find(bench.records.values(), path=path.name, concurrency=concurrency, payload_bytes=payload,
+                          window=path.window, requesters=sweep.requesters, responders=sweep.responders)
+                     for payload in self.payloads]
+            if found[0] is not None and found[-1] is not None:
+                both = found[0].succeeded and found[-1].succeeded
+                ratio = paired(found[-1], found[0] if both else None, p50_of)
+                rows.append((path.name, concurrency, [p50(record) for record in found], ratio))
         return rows
 
     def summary(self, bench: Measured) -> dict:
@@ -176,11 +174,8 @@ class Counts(Study):
     counts: tuple[tuple[int, int], ...]  # (requesters, responders)
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
-        for requesters, responders in self.counts:
-            for concurrency in sweep.modes:
-                for path in self.paths(sweep):
-                    yield sweep.point(path, concurrency, sweep.reference_payload, requesters=requesters,
-                                      responders=responders)
+        for (requesters, responders), concurrency, path in product(self.counts, sweep.modes, self.paths(sweep)):
+            yield sweep.point(path, concurrency, sweep.reference_payload, requesters=requesters, responders=responders)
 
     def section(self, bench: Measured) -> Section:
         columns = [(path.name, c) for path in self.paths(bench.sweep) for c in bench.sweep.modes]
@@ -204,10 +199,8 @@ class Memory(Study):
     payloads: tuple[int, ...]
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
-        for payload in self.payloads:
-            for concurrency in sweep.modes:
-                for path in self.paths(sweep):
-                    yield sweep.point(path, concurrency, payload)
+        for payload, concurrency, path in product(self.payloads, sweep.modes, self.paths(sweep)):
+            yield sweep.point(path, concurrency, payload)
 
     def section(self, bench: Measured) -> Section:
         kinds = bench.role_kinds()

@@ -9,6 +9,7 @@ import importlib.util
 import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import product
 from typing import TYPE_CHECKING
 
 from shared.bench.point import VALUES, Point, Record
@@ -87,14 +88,12 @@ class Values(Study):
                        after)
 
     def cells(self, bench: Measured, path: BenchPath) -> list[str]:
-        record = self.record(bench, path)
-        if record is None:
-            found = self.find(bench, path=path.name, payload_kind=VALUES)
-            failed = NOT_RUN if found is None else "failed" if not found.results else f"lost {found.failed:,}"
-            return ["", "", failed, NOT_RUN, NOT_RUN]
-        weight = record.first.bytes_per_request
-        return [f"{weight.get('payload', 0):,}", f"{weight.get('total', 0):,}", f"{record.median(rate):,.0f}",
-                *(f"{record.median(read):,.0f}" for read in (p50_of, p99_of))]
+        found = self.find(bench, path=path.name, payload_kind=VALUES)
+        if found is None or not found.succeeded:
+            return ["", "", measured(found, rate), NOT_RUN, NOT_RUN]
+        weight = found.first.bytes_per_request
+        return [f"{weight.get('payload', 0):,}", f"{weight.get('total', 0):,}",
+                *(measured(found, read) for read in (rate, p50_of, p99_of))]
 
 
 @dataclass(frozen=True)
@@ -117,9 +116,8 @@ class Arrays(Study):
                              "pip install 'reqrep[numpy]'")
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
-        for size in self.sizes:  # side by side: a noisy moment touches all alike
-            for path in self.paths(sweep):
-                yield self.point(sweep, path, size)
+        for size, path in product(self.sizes, self.paths(sweep)):  # side by side: noise touches all alike
+            yield self.point(sweep, path, size)
 
     def point(self, sweep: Sweep, path: BenchPath, size: int) -> Point:
         point = sweep.point(path, "processes", size, payload_kind=KIND)
@@ -211,10 +209,9 @@ class Arrays(Study):
 
     def breakdown(self, bench: Measured) -> Table:
         rows = []
-        for size in self.sizes:
-            for path in firsts_and_others(self.paths(bench.sweep))[0]:
-                found = self.costs(bench, path, size)
-                rows.append([size_text(size), path.name, *(cost_cells(found) if found else [NOT_RUN] * 8)])
+        for size, path in product(self.sizes, firsts_and_others(self.paths(bench.sweep))[0]):
+            found = self.costs(bench, path, size)
+            rows.append([size_text(size), path.name, *(cost_cells(found) if found else [NOT_RUN] * 8)])
         return Table(["array", "path", "encoded bytes", "encode", "decode", "a copy", "codec, per round trip", "p50",
                       "the rest", "the rest, in copies"], rows,
                      "**Where a round trip's time goes** (µs; each transport's first path), measured in each point's "
