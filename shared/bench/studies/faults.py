@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 TARGET = 1.5  # a pulling path with a hung responder: at most this many times its healthy time
 BY_ITSELF = 0  # retries: a request that goes unanswered is never sent again
+WITH_RETRIES = None  # retries: reqrep's default
 
 
 def seconds(result: RunResult) -> float:
@@ -192,8 +193,8 @@ class Faults(Study):
     conditions: tuple[Mapping[str, Any], ...] = ({},)  # further run options, each a condition of its own
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
-        for (condition, fault, window, path), retries in product(self.each(sweep), (BY_ITSELF, None)):
-            yield sweep.point(path, window=window, fault=fault, retries=retries, **condition)  # None: reqrep's
+        for (condition, fault, window, path), retries in product(self.each(sweep), (BY_ITSELF, WITH_RETRIES)):
+            yield sweep.point(path, window=window, fault=fault, retries=retries, **condition)
 
     def each(self, sweep: Sweep) -> Iterator[tuple[Mapping[str, Any], str, int, BenchPath]]:
         return product(self.conditions, self.faults, self.windows, self.paths(sweep))
@@ -206,7 +207,7 @@ class Faults(Study):
         for condition, fault, window, path in self.each(bench.sweep):
             alone, retried = (self.find(bench, path=path.name, window=window,
                                         options=run_options(fault=fault, retries=retries, **condition))
-                              for retries in (BY_ITSELF, None))
+                              for retries in (BY_ITSELF, WITH_RETRIES))
             shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in condition.items()) or "—"
             yield shown, path.name, fault, window, alone, retried
 
