@@ -26,12 +26,15 @@ def payload_series(study: Any, bench: Measured, path: str, concurrency: str) -> 
     return sorted(found, key=lambda r: r.point.payload_bytes)
 
 
-def payload_axis(axes, payloads: list[int]) -> None:
+def log_axes(axes, payloads: tuple[int, ...], label: str, along: str = "payload (request and reply, each)") -> None:
+    """Log-log axes, payload sizes along and `label` up."""
     axes.set_xscale("log")
     axes.set_xticks(payloads, [size_text(p) for p in payloads], rotation=40)  # 16 and 32 KiB sit close
     axes.minorticks_off()
-    axes.set_xlabel("payload (request and reply, each)")
+    axes.set_xlabel(along)
     axes.grid(True, which="major", alpha=0.3)
+    axes.set_yscale("log")
+    axes.set_ylabel(label)
 
 
 def subtitle(bench: Measured) -> str:
@@ -59,9 +62,7 @@ def throughput(study: Any, bench: Measured, figure_class) -> object:
             rate.plot(sizes, rps, **common)
             volume.plot(sizes, [2 * size * r / MIB for size, r in zip(sizes, rps, strict=True)], **common)
     for axes, label in ((rate, "requests per second"), (volume, "payload moved, MiB/s (requests + replies)")):
-        payload_axis(axes, list(study.payloads))
-        axes.set_yscale("log")
-        axes.set_ylabel(label)
+        log_axes(axes, study.payloads, label)
     rate.legend(fontsize="small")
     figure.suptitle(f"Throughput against payload size ({subtitle(bench)})")
     return figure
@@ -77,9 +78,7 @@ def latency(study: Any, bench: Measured, figure_class) -> object:
         sizes = [r.point.payload_bytes for r in series]
         for key, name in LATENCY_LINES:
             axes.plot(sizes, [max(r.latency(key), 1.0) for r in series], marker="o", label=name)
-        payload_axis(axes, list(study.payloads))
-        axes.set_yscale("log")
-        axes.set_ylabel("latency, µs")
+        log_axes(axes, study.payloads, "latency, µs")
         window = bench.sweep.path(path).window
         axes.set_title(f"{path}" + (f" (window {window})" if window > 1 else ""))
         axes.legend(fontsize="small")
@@ -138,10 +137,7 @@ def arrays(study: Any, bench: Measured, figure_class) -> object:
                     [size * record.median(lambda result: result.throughput_rps) / MIB for size, record in found],
                     **common)
     for axes, label in ((latency, "p50 latency, ms"), (volume, "arrays moved each way, MiB/s")):
-        payload_axis(axes, list(study.sizes))
-        axes.set_xlabel("float64 array (request and reply, each)")
-        axes.set_yscale("log")
-        axes.set_ylabel(label)
+        log_axes(axes, study.sizes, label, "float64 array (request and reply, each)")
     latency.legend(fontsize="small")
     figure.suptitle(f"NumPy arrays against their size, every role a process ({subtitle(bench)})")
     return figure
