@@ -49,12 +49,8 @@ def paired(top: Record | None, bottom: Record | None, read: Read = rate) -> Inte
 
 
 def ratio_text(interval: Interval, digits: int = 3, unit: str = "") -> str:
-    """'1.012 (0.990–1.030)': the median of the paired ratios and their 95% interval; the median alone with
-    one round."""
-    if interval.median is None:
-        return NOT_RUN
-    shown = f"{interval.median:.{digits}f}{unit}"
-    return shown if interval.low is None else f"{shown} ({interval.low:.{digits}f}–{interval.high:.{digits}f})"
+    """'1.012 (0.990–1.030)', to `digits` places."""
+    return interval.text(lambda value: f"{value:.{digits}f}", unit, NOT_RUN)
 
 
 def firsts_and_others(paths: list[BenchPath]) -> tuple[list[BenchPath], list[tuple[BenchPath, BenchPath]]]:

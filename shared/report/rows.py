@@ -209,7 +209,7 @@ def pair_lines(ratios: PairRatios) -> list[str]:
     """One pair's lines; with one round, that there is no interval."""
     rounds = ratios.rounds
     intervals: dict[str, Interval] = {key: getattr(ratios, key) for key in RATIO_NAMES}
-    figures = ", ".join(f"{name} {ratio_text(intervals[key])}" for key, name in RATIO_NAMES.items())
+    figures = ", ".join(f"{name} {intervals[key].text(digits)}" for key, name in RATIO_NAMES.items())
     over = "one round" if rounds == 1 else f"paired round by round over {rounds} rounds"
     shape = "median" if rounds == 1 else f"median ({CONFIDENCE:.0%} interval)"
     lines = [f"{ratios.numerator} / {ratios.denominator}, {over}, {shape}: {figures}"]
@@ -226,15 +226,6 @@ def pair_lines(ratios: PairRatios) -> list[str]:
     lines.append(f"Significant (the {CONFIDENCE:.0%} interval leaves out 1): {', '.join(significant) or 'none'}"
                  + (f"; not: {', '.join(others)}" if others else "") + ".")
     return lines
-
-
-def ratio_text(ratio: Interval) -> str:
-    """'3.02 (2.91–3.13)'; '3.02' with one round; 'not measured' when the figure was not (--no-latency)."""
-    if ratio.median is None:
-        return "not measured"
-    if ratio.low is None:
-        return digits(ratio.median)
-    return f"{digits(ratio.median)} ({digits(ratio.low)}–{digits(ratio.high)})"
 
 
 def digits(value: float) -> str:
