@@ -79,37 +79,38 @@ def workload(sweep: Sweep) -> str:
             "is the request and 10 bytes more), the example's text otherwise")
 
 
-def plots_section(bench: Measured, plots: dict[str, str] | None) -> Section | None:
+def plots_section(bench: Measured, plots: dict[str, str] | None) -> list[Section]:
     """The plots the studies drew, with their captions: {file name: caption}, or None without matplotlib."""
     if not any(study.figures for study in bench.sweep.studies):
-        return None
+        return []
     if bench.interrupted:
-        return Section("Plots", "No plots: the bench was interrupted before its end.", [])
+        return [Section("Plots", "No plots: the bench was interrupted before its end.", [])]
     if plots is None:
-        return Section("Plots", "matplotlib is not installed, so there are no plots: `pip install 'reqrep[plot]'` "
-                       "and `reqrep show results.json --out DIR` draws them from the results.", [])
+        return [Section("Plots", "matplotlib is not installed, so there are no plots: `pip install 'reqrep[plot]'` "
+                        "and `reqrep show results.json --out DIR` draws them from the results.", [])]
     shown = [line for name, caption in plots.items() for line in (f"![{caption}]({name})", caption)]
-    return Section("Plots", "", [], shown)
+    return [Section("Plots", "", [], shown)]
 
 
-def lost_section(bench: Measured) -> Section | None:
+def lost_points(bench: Measured) -> list[str]:
+    """Each point that lost requests, and why (three reasons at most)."""
     lines = []
     for record in bench.lost:
         reasons = [*record.errors.values(), *(reason for result in record.results.values()
                                               for reason in result.errors + result.failures)]
-        lines.append(f"- {record.point.label()}: {'; '.join(reasons[:3]) or 'requests unanswered'}")
-    return Section("Points that lost requests", "\n".join(lines), []) if lines else None
+        lines.append(f"{record.point.label()}: {'; '.join(reasons[:3]) or 'requests unanswered'}")
+    return lines
 
 
-def stalled_section(bench: Measured) -> Section | None:
+def stalled_section(bench: Measured) -> list[Section]:
     """The rounds with retries and no fault inflicted: their medians leave them out, unless all stalled."""
     stalled = [f"- {record.point.label()}, round {n}: {result.stall}" for record in bench.records.values()
                for n, result in sorted(record.results.items()) if result.stall]
     if not stalled:
-        return None
-    return Section("Rounds that stalled", "Retries with no fault inflicted: a reply was lost or held, and the round's "
-                   "time is mostly a timeout waited out. A point's medians leave these rounds out, unless every round "
-                   "of it stalled.", [], ["\n".join(stalled)])
+        return []
+    return [Section("Rounds that stalled", "Retries with no fault inflicted: a reply was lost or held, and the "
+                    "round's time is mostly a timeout waited out. A point's medians leave these rounds out, unless "
+                    "every round of it stalled.", [], ["\n".join(stalled)])]
 
 
 def section_lines(section: Section) -> list[str]:
@@ -122,11 +123,11 @@ def section_lines(section: Section) -> list[str]:
 
 
 def report_markdown(bench: Measured, plots: dict[str, str] | None) -> str:
-    found = [*(study.section(bench) for study in bench.sweep.studies), plots_section(bench, plots),
-             stalled_section(bench), lost_section(bench)]
-    sections = [each for section in found for each in (section if isinstance(section, list) else [section])]
-    lines = introduction(bench) + [line for section in sections if section for line in section_lines(section)]
-    return "\n".join(lines)
+    lost = "\n".join(f"- {line}" for line in lost_points(bench))
+    sections = [*(each for study in bench.sweep.studies for each in study.sections(bench)),
+                *plots_section(bench, plots), *stalled_section(bench),
+                *([Section("Points that lost requests", lost, [])] if lost else [])]
+    return "\n".join(introduction(bench) + [line for section in sections for line in section_lines(section)])
 
 
 def publish(bench: Measured, out: Path) -> tuple[Measured, list[Path]]:
@@ -179,8 +180,7 @@ def tally(bench: Measured) -> str:
 
 def summary(bench: Measured, written: list[Path]) -> list[str]:
     lines = [tally(bench), *(verdict for study in bench.sweep.studies if (verdict := study.verdict(bench)))]
-    lost = lost_section(bench)
-    lines += [f"lost requests: {line[2:]}" for line in lost.text.splitlines()] if lost else []
+    lines += [f"lost requests: {line}" for line in lost_points(bench)]
     drawn = any(path.suffix == ".png" for path in written)
     if not drawn and not bench.interrupted and any(study.figures for study in bench.sweep.studies):
         lines.append("no plots: matplotlib is not installed (pip install 'reqrep[plot]')")

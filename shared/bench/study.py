@@ -39,7 +39,7 @@ class Section:
 
 
 class Study(ABC):
-    """`points` says what to run; `summary` (results.json), `verdict` (the console) and `section`
+    """`points` says what to run; `summary` (results.json), `verdict` (the console) and `sections`
     (report.md) what the runs show. Its fields are its own axes (payload sizes ...); the counts are the sweep's."""
 
     name: ClassVar[str]  # what a point's `studies` and results.json's `studies` call it
@@ -55,8 +55,8 @@ class Study(ABC):
         """The runs it needs, in the order they should run."""
 
     @abstractmethod
-    def section(self, bench: Measured) -> Section | list[Section] | None:
-        """Its part of report.md."""
+    def sections(self, bench: Measured) -> list[Section]:
+        """Its part of report.md (none when it has nothing to show)."""
 
     def summary(self, bench: Measured) -> dict:
         return {}

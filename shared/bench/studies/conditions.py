@@ -73,20 +73,20 @@ class Recording(Study):
                   if figure["cost"] is not None}
         return target_line(f"recording latency costs at most {RECORDING_TARGET:.0%} of throughput", judged, {})
 
-    def section(self, bench: Measured) -> Section:
+    def sections(self, bench: Measured) -> list[Section]:
         rows = [[path, str(throughput.rounds), measured(on, rate), measured(off, rate), ratio_text(throughput),
                  measured(on, cpu_us, digits=1), measured(off, cpu_us, digits=1), ratio_text(cpu)]
                 for path, on, off, throughput, cpu in self.cases(bench)]
         sweep = bench.sweep
-        return Section("What recording latency costs",
-                       f"Each transport's run ({sweep.requests:,} requests, {sweep.requesters} requesters, "
-                       f"{sweep.responders} responders, every role a process) with latency recording on and off "
-                       "(`--no-latency`) one after the other in every round, in turn first; the ratios are paired per "
-                       "round. Throughput off / on above 1 is what recording costs; CPU per request sums every "
-                       "process of the run, and is steadier than throughput on a shared machine.",
-                       [Table(["path", "paired rounds", "requests/s, recording", "requests/s, not recording",
-                               "throughput off / on", "CPU µs per request, recording",
-                               "CPU µs per request, not recording", "CPU on / off"], rows)], [self.verdict(bench)])
+        return [Section("What recording latency costs",
+                        f"Each transport's run ({sweep.requests:,} requests, {sweep.requesters} requesters, "
+                        f"{sweep.responders} responders, every role a process) with latency recording on and off "
+                        "(`--no-latency`) one after the other in every round, in turn first; the ratios are paired per "
+                        "round. Throughput off / on above 1 is what recording costs; CPU per request sums every "
+                        "process of the run, and is steadier than throughput on a shared machine.",
+                        [Table(["path", "paired rounds", "requests/s, recording", "requests/s, not recording",
+                                "throughput off / on", "CPU µs per request, recording",
+                                "CPU µs per request, not recording", "CPU on / off"], rows)], [self.verdict(bench)])]
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ class Many(Study):
                     "processes": len(r.first.roles), "wall_seconds": round(r.wall_seconds / len(r.results), 1)}
         return figures
 
-    def section(self, bench: Measured) -> Section:
+    def sections(self, bench: Measured) -> list[Section]:
         rows = [[f"{n:,}", path, concurrency, measured(record, rate),
                  measured(record, p50_of, p99_of, scale=1e-3, digits=1), measured(record, memory_mib),
                  self.per_requester(bench, record),
@@ -124,16 +124,16 @@ class Many(Study):
                    if record is not None and record.results else (NOT_RUN, NOT_RUN))]
                 for n, path, concurrency, record in self.cases(bench)]
         sweep = bench.sweep
-        return Section("Many requesters",
-                       f"Each transport with more and more requesters ({listed(f'{n:,}' for n in self.steps)}) in "
-                       f"each concurrency mode: {sweep.requests:,} requests in all, {sweep.responders} responders, "
-                       "each requester in lockstep. With that many requests in flight, latency is mostly queueing: "
-                       "p50 comes close to the requesters divided by the throughput (Little's law). Memory is the "
-                       "peak proportional set size (PSS) of the run's processes, summed: a page that forked processes "
-                       "share counts once. *Per added requester* is the memory this count takes beyond the fewest "
-                       "requesters, divided by the requesters added; the wall time includes starting every role.",
-                       [Table(["requesters", "path", "concurrency", "requests/s", "p50 / p99 (ms)", "memory (MiB)",
-                               "per added requester (MiB)", "processes", "wall (s)"], rows)])
+        return [Section("Many requesters",
+                        f"Each transport with more and more requesters ({listed(f'{n:,}' for n in self.steps)}) in "
+                        f"each concurrency mode: {sweep.requests:,} requests in all, {sweep.responders} responders, "
+                        "each requester in lockstep. With that many requests in flight, latency is mostly queueing: "
+                        "p50 comes close to the requesters divided by the throughput (Little's law). Memory is the "
+                        "peak proportional set size (PSS) of the run's processes, summed: a page that forked processes "
+                        "share counts once. *Per added requester* is the memory this count takes beyond the fewest "
+                        "requesters, divided by the requesters added; the wall time includes starting every role.",
+                        [Table(["requesters", "path", "concurrency", "requests/s", "p50 / p99 (ms)", "memory (MiB)",
+                                "per added requester (MiB)", "processes", "wall (s)"], rows)])]
 
     def per_requester(self, bench: Measured, record: Record | None) -> str:
         fewest = self.steps[0]
@@ -202,21 +202,21 @@ class Soak(Study):
         return target_line(f"memory grows by less than {SOAK_TARGET:.0%} from the first tenth of the soak to the "
                            "last", judged, {})
 
-    def section(self, bench: Measured) -> Section:
+    def sections(self, bench: Measured) -> list[Section]:
         summary, rows = self.summary(bench)["paths"], []
         for path in self.paths(bench.sweep):
             record, figure = self.find(bench, path=path.name), summary.get(path.name)
             rows.append([path.name, measured(record, lambda r: r.ok), measured(record, lambda r: r.seconds, digits=1),
                          measured(record, rate), *growth_cells(figure)])
         sweep = bench.sweep
-        return Section("Soak: memory over a long run",
-                       f"One long run per transport ({sweep.requests:,} requests, {sweep.requesters} requesters, "
-                       f"{sweep.responders} responders, every role a process), the proportional set size (PSS) of all "
-                       "its processes summed once a second (a page they share counts once). Growth compares the "
-                       "largest sample of the run's last tenth with the largest of its first tenth (start-up "
-                       "included): a leak in the request loops would show as growth.",
-                       [Table(["path", "requests ok", "seconds", "requests/s", "samples", "first tenth, max (MiB)",
-                               "last tenth, max (MiB)", "peak (MiB)", "growth"], rows)], [self.verdict(bench)])
+        return [Section("Soak: memory over a long run",
+                        f"One long run per transport ({sweep.requests:,} requests, {sweep.requesters} requesters, "
+                        f"{sweep.responders} responders, every role a process), the proportional set size (PSS) of all "
+                        "its processes summed once a second (a page they share counts once). Growth compares the "
+                        "largest sample of the run's last tenth with the largest of its first tenth (start-up "
+                        "included): a leak in the request loops would show as growth.",
+                        [Table(["path", "requests ok", "seconds", "requests/s", "samples", "first tenth, max (MiB)",
+                                "last tenth, max (MiB)", "peak (MiB)", "growth"], rows)], [self.verdict(bench)])]
 
 
 @dataclass(frozen=True)
@@ -249,19 +249,19 @@ class Delay(Study):
                           "p99_us": record.latency("p99")}
                          for placement, delay, path, record in self.cases(bench) if record and record.succeeded]}
 
-    def section(self, bench: Measured) -> Section:
+    def sections(self, bench: Measured) -> list[Section]:
         rows = [[placement, "none (no relay)" if delay is None else f"{delay:g} ms", path, measured(record, rate),
                  *(measured(record, read, scale=1e-3, digits=2) for read in (p50_of, p99_of))]
                 for placement, delay, path, record in self.cases(bench)]
         sweep = bench.sweep
-        return Section("Network delay",
-                       "Every role as on a separate host, with a relay standing for the network: it holds every chunk "
-                       f"the one-way delay in each direction ({sweep.requests:,} requests, {sweep.requesters} "
-                       f"requesters, {sweep.responders} responders, every role a process, each requester in "
-                       "lockstep). *Requesters away*: a relay between the requesters and the "
-                       f"{listed(bench.server_roles, 'or')}; *three hosts*: one on both sides of it; *loopback*: no "
-                       "relay. A round trip (RTT) is twice the one-way delay: a request pays one RTT for each call "
-                       "across a relay that its path makes (two where a request is a `put`, then a `get`, see the "
-                       "paths' descriptions); what the delay does not explain is the relay's own cost (the 0 ms rows) "
-                       "and the work.",
-                       [Table(["placement", "one-way delay", "path", "requests/s", "p50 (ms)", "p99 (ms)"], rows)])
+        return [Section("Network delay",
+                        "Every role as on a separate host, with a relay standing for the network: it holds every chunk "
+                        f"the one-way delay in each direction ({sweep.requests:,} requests, {sweep.requesters} "
+                        f"requesters, {sweep.responders} responders, every role a process, each requester in "
+                        "lockstep). *Requesters away*: a relay between the requesters and the "
+                        f"{listed(bench.server_roles, 'or')}; *three hosts*: one on both sides of it; *loopback*: no "
+                        "relay. A round trip (RTT) is twice the one-way delay: a request pays one RTT for each call "
+                        "across a relay that its path makes (two where a request is a `put`, then a `get`, see the "
+                        "paths' descriptions); what the delay does not explain is the relay's own cost (the 0 ms rows) "
+                        "and the work.",
+                        [Table(["placement", "one-way delay", "path", "requests/s", "p50 (ms)", "p99 (ms)"], rows)])]

@@ -129,7 +129,7 @@ class Dispatch(Study):
                  if (record := self.record(bench, path, {"service_time": spec})) is not None and record.results]
         return f"p99 with --service-time {spec}: {', '.join(shown)}." if shown else ""
 
-    def section(self, bench: Measured) -> Section:
+    def sections(self, bench: Measured) -> list[Section]:
         sweep, healthy = bench.sweep, self.healthy(bench)
         rows = [[case, path.name, "push" if path.pushes else "pull", *self.cells(bench, path, options)]
                 for case, options in self.cases() for path in self.paths(sweep)]
@@ -137,21 +137,21 @@ class Dispatch(Study):
         if healthy:
             after.append("Healthy throughput of each path over its transport's own path, paired per round: "
                          + listed(f"{name} {ratio_text(ratio)}" for name, ratio in healthy.items()) + ".")
-        return Section("Push against pull: faults and uneven service times",
-                       f"Each path's run ({sweep.requests:,} requests, {sweep.requesters} requesters in lockstep, "
-                       f"{sweep.responders} responders, every role a process, `--timeout {sweep.timeout:g}`, reqrep's "
-                       "retries) healthy, with a responder killed (SIGKILL) or hung (SIGSTOP until the run ends), and "
-                       "with uneven service times: `slow:P%:D` makes P% of the requests take D, `exp:M` draws each "
-                       "from an exponential distribution of mean M. *Push*: the broker hands each responder its turn, "
-                       "hung or busy, and a request queued behind it waits (out the timeout, when hung); *pull*: a "
-                       "request goes only to a free responder. A fault strikes at a share of the requests answered, "
-                       "the same place of every path's run. *× healthy* is the time over the path's healthy time, "
-                       "paired per round; *lost* and *duplicated* (late replies to resent requests, dropped by the "
-                       "requester) add up every round, the rest are medians. With 1% of the requests slow, p99 sits "
-                       "at the edge of the slow requests on every path; p99.9, the time and the 0.5% rows show what "
-                       "waiting behind them costs.",
-                       [Table(["case", "path", "dispatch", "seconds", "× healthy", "retries", "lost", "duplicated",
-                               "p50 (ms)", "p99 (ms)", "p99.9 (ms)", "fault (first round)"], rows)], after)
+        return [Section("Push against pull: faults and uneven service times",
+                        f"Each path's run ({sweep.requests:,} requests, {sweep.requesters} requesters in lockstep, "
+                        f"{sweep.responders} responders, every role a process, `--timeout {sweep.timeout:g}`, reqrep's "
+                        "retries) healthy, with a responder killed (SIGKILL) or hung (SIGSTOP until the run ends), and "
+                        "with uneven service times: `slow:P%:D` makes P% of the requests take D, `exp:M` draws each "
+                        "from an exponential distribution of mean M. *Push*: the broker hands each responder its turn, "
+                        "hung or busy, and a request queued behind it waits (out the timeout, when hung); *pull*: a "
+                        "request goes only to a free responder. A fault strikes at a share of the requests answered, "
+                        "the same place of every path's run. *× healthy* is the time over the path's healthy time, "
+                        "paired per round; *lost* and *duplicated* (late replies to resent requests, dropped by the "
+                        "requester) add up every round, the rest are medians. With 1% of the requests slow, p99 sits "
+                        "at the edge of the slow requests on every path; p99.9, the time and the 0.5% rows show what "
+                        "waiting behind them costs.",
+                        [Table(["case", "path", "dispatch", "seconds", "× healthy", "retries", "lost", "duplicated",
+                                "p50 (ms)", "p99 (ms)", "p99.9 (ms)", "fault (first round)"], rows)], after)]
 
     def cells(self, bench: Measured, path: BenchPath, options: dict) -> list[str]:
         record = self.record(bench, path, options)
@@ -227,24 +227,25 @@ class Faults(Study):
         return (f"Faults: {alone:,} requests lost by themselves (no retries) over every case and round; with reqrep's "
                 f"retries {'nothing lost' if summary['nothing_lost_with_retries'] else 'requests lost'}.")
 
-    def section(self, bench: Measured) -> Section:
+    def sections(self, bench: Measured) -> list[Section]:
         several = len(self.conditions) > 1
         rows = [[*([condition] if several else []), path, fault, str(window), inflicted_at(alone or retried),
                  *(column(alone, key) for key in ("lost", "duplicated", "seconds")),
                  *(column(retried, key) for key in ("lost", "retries", "duplicated", "seconds"))]
                 for condition, path, fault, window, alone, retried in self.cases(bench)]
         sweep = bench.sweep
-        return Section("Faults by themselves, and with reqrep's retries",
-                       f"A responder fails mid-run ({sweep.requests:,} requests, {sweep.requesters} requesters each "
-                       f"keeping *window* requests in flight, {sweep.responders} responders, every role a process, "
-                       f"`--timeout {sweep.timeout:g}`). *By itself* is `--retries 0`: a request that goes unanswered "
-                       "is never sent again, as with a plain client, so the requester that sent it waits out the "
-                       "timeout and stops, and its requests not yet answered are lost with it. *With retries* is "
-                       "reqrep's default: a request unanswered after the timeout is sent again. Each cell lists every "
-                       "round.",
-                       [Table([*(["condition"] if several else []), "path", "fault", "window",
-                               "inflicted (first round)", "by itself: lost", "duplicated", "seconds",
-                               "with retries: lost", "retries", "duplicated", "seconds"], rows)], [self.verdict(bench)])
+        return [Section("Faults by themselves, and with reqrep's retries",
+                        f"A responder fails mid-run ({sweep.requests:,} requests, {sweep.requesters} requesters each "
+                        f"keeping *window* requests in flight, {sweep.responders} responders, every role a process, "
+                        f"`--timeout {sweep.timeout:g}`). *By itself* is `--retries 0`: a request that goes unanswered "
+                        "is never sent again, as with a plain client, so the requester that sent it waits out the "
+                        "timeout and stops, and its requests not yet answered are lost with it. *With retries* is "
+                        "reqrep's default: a request unanswered after the timeout is sent again. Each cell lists every "
+                        "round.",
+                        [Table([*(["condition"] if several else []), "path", "fault", "window",
+                                "inflicted (first round)", "by itself: lost", "duplicated", "seconds",
+                                "with retries: lost", "retries", "duplicated", "seconds"], rows)],
+                        [self.verdict(bench)])]
 
 
 def rounds(record: Record | None) -> list[dict]:

@@ -36,7 +36,7 @@ class Payloads(Study):
                 for path in self.paths(sweep):
                     yield sweep.point(path, concurrency, payload)
 
-    def section(self, bench: Measured) -> list[Section]:
+    def sections(self, bench: Measured) -> list[Section]:
         sweep, paths = bench.sweep, self.paths(bench.sweep)
         counts = [[size_text(payload), *(f"{sweep.requests_for(path, payload, sweep.requesters):,}" for path in paths)]
                   for payload in self.payloads]
@@ -76,9 +76,9 @@ class Windows(Study):
         for window, path in product(self.windows, self.paths(sweep)):
             yield sweep.point(path, "processes", sweep.reference_payload, window=window)
 
-    def section(self, bench: Measured) -> Section | None:
+    def sections(self, bench: Measured) -> list[Section]:
         if len(self.windows) < 2:
-            return None
+            return []
         low, high = self.windows[0], self.windows[-1]
         rows = []
         for path in self.paths(bench.sweep):
@@ -86,13 +86,13 @@ class Windows(Study):
             both = all(r is not None and r.succeeded for r in (a, b))
             rows.append([path.name, *(measured(r, rate) for r in (a, b)),
                          ratio_text(paired(b, a if both else None), 1, "×"), *(measured(r, p50_of) for r in (a, b))])
-        return Section(f"Window {low} against window {high}",
-                       f"What keeping {high} requests in flight per requester buys each path, at "
-                       f"{size_text(bench.sweep.reference_payload)} with every role a process: throughput grows as "
-                       "long as the server has idle time to fill, and each request then waits behind the others in "
-                       "flight.",
-                       [Table(["path", f"requests/s, window {low}", f"requests/s, window {high}", "gain",
-                               f"p50 µs, window {low}", f"p50 µs, window {high}"], rows)])
+        return [Section(f"Window {low} against window {high}",
+                        f"What keeping {high} requests in flight per requester buys each path, at "
+                        f"{size_text(bench.sweep.reference_payload)} with every role a process: throughput grows as "
+                        "long as the server has idle time to fill, and each request then waits behind the others in "
+                        "flight.",
+                        [Table(["path", f"requests/s, window {low}", f"requests/s, window {high}", "gain",
+                                f"p50 µs, window {low}", f"p50 µs, window {high}"], rows)])]
 
 
 @dataclass(frozen=True)
@@ -150,20 +150,20 @@ class Stalls(Study):
         figures = {where: (f"{value:.1f}×", value <= STALL_TARGET) for where, value in judged.items()}
         return target_line(claim, figures, not_judged)
 
-    def section(self, bench: Measured) -> Section | None:
+    def sections(self, bench: Measured) -> list[Section]:
         rows = [[path, concurrency, *(f"{value:,.0f}" if value else NOT_RUN for value in values),
                  ratio_text(ratio, 1, "×")] for path, concurrency, values, ratio in self.ratios(bench)]
         if not rows:
-            return None
+            return []
         stalling = "".join(f" `{path.name}` does: {path.description}." for path in self.paths(bench.sweep)
                            if path.stalls_above)
         low, high = (size_text(p) for p in (self.payloads[0], self.payloads[-1]))
-        return Section("Stalls around 16 KiB",
-                       f"p50 latency (µs) at {listed(size_text(p) for p in self.payloads)}. A connection with Nagle's "
-                       "algorithm on that writes a message in two sends makes the second wait for the ACK of the "
-                       f"first, which the receiver delays by up to 40 ms.{stalling}",
-                       [Table(["path", "concurrency", *(f"p50, {size_text(p)}" for p in self.payloads),
-                               f"{high} / {low}"], rows)], [self.verdict(bench)])
+        return [Section("Stalls around 16 KiB",
+                        f"p50 latency (µs) at {listed(size_text(p) for p in self.payloads)}. A connection with Nagle's "
+                        "algorithm on that writes a message in two sends makes the second wait for the ACK of the "
+                        f"first, which the receiver delays by up to 40 ms.{stalling}",
+                        [Table(["path", "concurrency", *(f"p50, {size_text(p)}" for p in self.payloads),
+                                f"{high} / {low}"], rows)], [self.verdict(bench)])]
 
 
 @dataclass(frozen=True)
@@ -177,16 +177,16 @@ class Counts(Study):
         for (requesters, responders), concurrency, path in product(self.counts, sweep.modes, self.paths(sweep)):
             yield sweep.point(path, concurrency, sweep.reference_payload, requesters=requesters, responders=responders)
 
-    def section(self, bench: Measured) -> Section:
+    def sections(self, bench: Measured) -> list[Section]:
         columns = [(path.name, c) for path in self.paths(bench.sweep) for c in bench.sweep.modes]
         rows = [[f"{rq} × {rs}", *(measured(self.find(bench, path=path, concurrency=c, requesters=rq, responders=rs),
                                             rate, p50_of) for path, c in columns)] for rq, rs in self.counts]
-        return Section("Requesters and responders",
-                       f"Throughput (requests/s) / p50 latency (µs) as requesters and responders are added, at "
-                       f"{size_text(bench.sweep.reference_payload)}: where a path stops gaining, something else (a "
-                       f"core, the GIL, the one {listed(bench.server_roles, 'or')} every request crosses) is the "
-                       "limit.",
-                       [Table(["requesters × responders", *(f"{path}, {c}" for path, c in columns)], rows)])
+        return [Section("Requesters and responders",
+                        f"Throughput (requests/s) / p50 latency (µs) as requesters and responders are added, at "
+                        f"{size_text(bench.sweep.reference_payload)}: where a path stops gaining, something else (a "
+                        f"core, the GIL, the one {listed(bench.server_roles, 'or')} every request crosses) is the "
+                        "limit.",
+                        [Table(["requesters × responders", *(f"{path}, {c}" for path, c in columns)], rows)])]
 
 
 @dataclass(frozen=True)
@@ -202,17 +202,17 @@ class Memory(Study):
         for payload, concurrency, path in product(self.payloads, sweep.modes, self.paths(sweep)):
             yield sweep.point(path, concurrency, payload)
 
-    def section(self, bench: Measured) -> Section:
+    def sections(self, bench: Measured) -> list[Section]:
         kinds = bench.role_kinds()
         tables = [Table(["path", "concurrency", *(kind for kind, _ in kinds), "total"],
                         [[path.name, c, *memory_row(self.find(bench, path=path.name, concurrency=c,
                                                               payload_bytes=payload), kinds)]
                          for path in self.paths(bench.sweep) for c in bench.sweep.modes], f"**{size_text(payload)}**")
                   for payload in self.payloads]
-        return Section("Memory per role",
-                       "Peak proportional set size (PSS, MiB) of each process: with processes every role is one (a "
-                       "mean, × how many), with threads or asyncio the whole run is one process. PSS divides a page "
-                       "that processes share among them, so the total, their sum, counts it once.", tables)
+        return [Section("Memory per role",
+                        "Peak proportional set size (PSS, MiB) of each process: with processes every role is one (a "
+                        "mean, × how many), with threads or asyncio the whole run is one process. PSS divides a page "
+                        "that processes share among them, so the total, their sum, counts it once.", tables)]
 
 
 def p50(record: Record | None) -> float | None:

@@ -63,7 +63,7 @@ class Values(Study):
                          if ratio.median is not None)
         return f"Your values ({bench.sweep.payload.source}), throughput: {shown}." if shown else ""
 
-    def section(self, bench: Measured) -> Section:
+    def sections(self, bench: Measured) -> list[Section]:
         sweep = bench.sweep
         payload, paths = sweep.payload, self.paths(sweep)
         requests = listed(f"`{record.point.path}` {record.point.requests:,}" for record in self.records(bench))
@@ -75,17 +75,17 @@ class Values(Study):
             after += ["Left out, since their codec cannot carry every value unchanged (the check that `reqrep run "
                       "--payload` makes before it starts):",
                       "\n".join(f"- `{name}`: {'; '.join(why)}" for name, why in sweep.left_out)]
-        return Section("Your values",
-                       f"The requests are the values of `{payload.source}` ({listed(f'`{n}`' for n in payload.names)}"
-                       "), each requester sending them in turn, echoed back by responders that return each request as "
-                       "they received it, and every reply compared with what was sent: identical, or the request "
-                       f"failed (a `--payload` run; {sweep.requesters} requesters, {sweep.responders} responders, "
-                       f"every role a process; requests per point: {requests}). *Encoded* is a value's mean size once "
-                       "its path has encoded it, *per request* what a request and its reply weigh as the path's "
-                       "messages.",
-                       [Table(["path", "codec", "encoded (bytes)", "per request (bytes)", "requests/s", "p50 (µs)",
-                               "p99 (µs)"], [[path.name, path.codec, *self.cells(bench, path)] for path in paths])],
-                       after)
+        return [Section("Your values",
+                        f"The requests are the values of `{payload.source}` ({listed(f'`{n}`' for n in payload.names)}"
+                        "), each requester sending them in turn, echoed back by responders that return each request as "
+                        "they received it, and every reply compared with what was sent: identical, or the request "
+                        f"failed (a `--payload` run; {sweep.requesters} requesters, {sweep.responders} responders, "
+                        f"every role a process; requests per point: {requests}). *Encoded* is a value's mean size once "
+                        "its path has encoded it, *per request* what a request and its reply weigh as the path's "
+                        "messages.",
+                        [Table(["path", "codec", "encoded (bytes)", "per request (bytes)", "requests/s", "p50 (µs)",
+                                "p99 (µs)"], [[path.name, path.codec, *self.cells(bench, path)] for path in paths])],
+                        after)]
 
     def cells(self, bench: Measured, path: BenchPath) -> list[str]:
         found = self.find(bench, path=path.name, payload_kind=VALUES)
@@ -171,7 +171,7 @@ class Arrays(Study):
         shown = ", ".join(f"{value:.2f}× at {size_text(size)}" for size, value in found)
         return f"Arrays, throughput of {a.name} over {b.name}: {shown}."
 
-    def section(self, bench: Measured) -> Section:
+    def sections(self, bench: Measured) -> list[Section]:
         sweep = bench.sweep
         paths, pairs = self.paths(sweep), self.pairs(sweep)
         firsts = firsts_and_others(paths)[0]
@@ -190,12 +190,12 @@ class Arrays(Study):
                         [[size_text(size), *(cell(p, size, p50_of, scale=1e-3, digits=2) for p in paths),
                           *(cell(p, size, scale=size / MIB, digits=1) for p in firsts)] for size in self.sizes],
                         "**p50 latency, ms** (lower is better), and arrays moved each way per second, MiB/s:")]
-        return Section("NumPy arrays",
-                       "Each request is one float64 array of the size given, echoed back and compared with what was "
-                       f"sent (a `--payload` run of arrays; {sweep.requesters} requester"
-                       f"{'s' * (sweep.requesters > 1)}, {sweep.responders} responder{'s' * (sweep.responders > 1)}, "
-                       f"every role a process, requests per point: {counts}). A path whose codec cannot carry an "
-                       "array is not here.", [*tables, *self.settings_table(bench), self.breakdown(bench)])
+        return [Section("NumPy arrays",
+                        "Each request is one float64 array of the size given, echoed back and compared with what was "
+                        f"sent (a `--payload` run of arrays; {sweep.requesters} requester"
+                        f"{'s' * (sweep.requesters > 1)}, {sweep.responders} responder{'s' * (sweep.responders > 1)}, "
+                        f"every role a process, requests per point: {counts}). A path whose codec cannot carry an "
+                        "array is not here.", [*tables, *self.settings_table(bench), self.breakdown(bench)])]
 
     def settings_table(self, bench: Measured) -> list[Table]:
         if not (variants := firsts_and_others(self.paths(bench.sweep))[1]):
