@@ -55,7 +55,8 @@ class Interval:
         return asdict(self.rounded())
 
     def text(self, shape: Callable[[float], str], unit: str = "", missing: str = "not measured") -> str:
-        """'1.01× (0.99–1.03)': the median, `unit` after it, and the interval; the median alone with one round."""
+        """'1.01× (0.99–1.03)': the median, `unit` after it, and the interval (the median alone with one
+        round)."""
         if self.median is None:
             return missing
         shown = shape(self.median) + unit

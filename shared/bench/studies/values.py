@@ -41,7 +41,8 @@ class Values(Study):
         return found if found is not None and found.succeeded else None
 
     def pairs(self, bench: Measured) -> list[tuple[str, Interval]]:
-        """Throughput of each transport's first path over the next one's, of each other path over its first."""
+        """Throughput of each transport's first path over the next one's, and of each other path over its
+        transport's first."""
         firsts, others = firsts_and_others(self.paths(bench.sweep))
         return [(f"{a.name} / {b.name}", paired(self.record(bench, a), self.record(bench, b)))
                 for a, b in [*zip(firsts, firsts[1:], strict=False), *others]]
