@@ -40,7 +40,7 @@ class Section:
 
 class Study(ABC):
     """`points` says what to run; `summary` (results.json), `verdict` (the console) and `sections`
-    (report.md) what the runs show. Its fields are its own axes (payload sizes ...), the counts the sweep's."""
+    (report.md) what the runs show. Its fields are its axes (payload sizes ...), the counts the sweep's."""
 
     name: ClassVar[str]  # what a point's `studies` and results.json's `studies` call it
     group: ClassVar[str] = ""  # its paths: each transport's own, and those whose studies name it or its group
