@@ -18,6 +18,7 @@ from shared.bench import engine as bench
 from shared.bench import peers
 from shared.bench.peers.bridge import PeerTransport
 from shared.bench.peers.connection import ConnectionPeer
+from shared.bench.report import section_lines
 from shared.bench.studies.peers import Peers
 from shared.bench.study import Measured, Sweep
 from shared.bench.sweep import choose_sweep
@@ -26,6 +27,10 @@ from shared.core.errors import UsageError
 from shared.core.run import run
 
 REQUESTS = 1000
+
+
+def report_of(study, bench) -> str:
+    return "\n".join(line for section in study.sections(bench) for line in section_lines(section))
 
 
 def peer_run(peer, **changes):
@@ -85,7 +90,7 @@ def test_a_peer_whose_library_does_not_import_is_left_out_naming_the_extra(monke
     sweep = choose_sweep("peers-tiny", [], None, None)
     assert "grpc" not in {path.name for path in sweep.paths}
     study = sweep.studies[0]
-    for text in (study.verdict(Measured(sweep)), "\n".join(study.section(Measured(sweep)))):
+    for text in (study.verdict(Measured(sweep)), report_of(study, Measured(sweep))):
         assert "Left out, not installed: grpc" in text and peers.INSTALL in text
 
 
@@ -130,7 +135,7 @@ def test_the_peers_table_ranks_the_rows_pairs_them_per_round_and_prices_each_sha
     assert summary["rows"]["stdlib HTTP/1.1 keep-alive"]["against_baseline"]["median"] == 0.25
     assert summary["one_hop_over_broker"]["native"]["median"] == 2.0 and summary["left_out"] == ["pyro5"]
     assert summary["fastest"]["ratio"]["median"] == 0.5
-    section = "\n".join(study.section(session))
+    section = report_of(study, session)
     assert "| reqrep zmq, broker | 100 (91–111) | 1 |" in section
     assert "requester → broker process → responder process: 2 hops" in section
     assert "reqrep zmq: one hop gives 2.00× (2.00–2.00) the broker shape's throughput" in section

@@ -11,22 +11,17 @@ from typing import TYPE_CHECKING
 
 from shared.bench import peers
 from shared.bench.point import Point, Record
-from shared.bench.reading import NOT_RUN, find, listed, markdown_table, measured, paired, rate, ratio_text, records_of
-from shared.bench.study import Measured, Study, Sweep
+from shared.bench.reading import NOT_RUN, listed, measured, paired, rate, ratio_text
+from shared.bench.studies.conditions import cpu_us
+from shared.bench.study import Measured, Section, Study, Sweep, Table
 from shared.report.statistics import Interval
 
 if TYPE_CHECKING:
     from shared.core.bench_paths import BenchPath
-    from shared.core.results import RunResult
     from shared.core.transport import Transport
 
 BROKER, ONE_HOP = "broker", "one hop"
 ONE_HOP_OPTION = "one_hop"  # the run option of `reqrep run --one-hop`
-
-
-def cpu_us(result: RunResult) -> float:
-    """CPU per request over every process of the run, µs: what a shape costs, steadier than its speed."""
-    return result.cpu_seconds / result.parameters["requests"] * 1e6
 
 
 @dataclass(frozen=True)
@@ -78,7 +73,7 @@ class Peers(Study):
             yield replace(point, responders=1) if row.peer else point  # a peer's server is its one responder
 
     def record(self, bench: Measured, row: Row) -> Record | None:
-        return find(records_of(bench, self), path=row.path.name, options=tuple(row.options.items()))
+        return self.find(bench, path=row.path.name, options=tuple(row.options.items()))
 
     def left_out(self, sweep: Sweep) -> list[str]:
         """The peers asked for that did not run: their library was not installed."""
@@ -152,29 +147,26 @@ class Peers(Study):
             return ""
         return f" Left out, not installed: {listed(missing)} (`{peers.INSTALL}` installs every peer)."
 
-    def section(self, bench: Measured) -> list[str]:
+    def sections(self, bench: Measured) -> list[Section]:
         sweep, base = bench.sweep, self.baseline(bench)
         base_label = base[0].label if base else "the first row"
         rows = [[row.label, *self.cells(bench, row, record), row.hops(bench)] for row, record in self.ranked(bench)]
-        lines = ["## reqrep among the peers", "",
-                 f"The seed's echo workload on every system: {sweep.requests:,} requests a round from "
-                 f"{sweep.requesters} requester processes in lockstep (each sends its next request when the reply "
-                 "to the last one came), every reply checked against the handler's answer by reqrep's own loop; "
-                 f"{sweep.rounds} rounds, each a pass over every row, forwards then backwards, so that every ratio "
-                 "is paired round by round. A peer's server is one process that answers in place, in its threads. "
-                 "reqrep's broker shape is the seed's (`reqrep run`, "
-                 f"{sweep.responders} responder processes behind it); its one-hop shape is `reqrep run --one-hop`. "
-                 "*Where a request goes* counts the hops between processes or threads; *CPU* adds up every "
-                 "process of the run, requesters included, per request.", "",
-                 *markdown_table(["system", "requests/s", f"× {base_label}", "p50 µs", "p99 µs", "CPU µs per request",
-                                  "memory (PSS, MiB)", "where a request goes"], rows)]
+        text = (f"The seed's echo workload on every system: {sweep.requests:,} requests a round from "
+                f"{sweep.requesters} requester processes in lockstep (each sends its next request when the reply to "
+                "the last one came), every reply checked against the handler's answer by reqrep's own loop; "
+                f"{sweep.rounds} rounds, each a pass over every row, forwards then backwards, so that every ratio is "
+                "paired round by round. A peer's server is one process that answers in place, in its threads. "
+                f"reqrep's broker shape is the seed's (`reqrep run`, {sweep.responders} responder processes behind "
+                "it); its one-hop shape is `reqrep run --one-hop`. *Where a request goes* counts the hops between "
+                "processes or threads; *CPU* adds up every process of the run, requesters included, per request.")
+        table = Table(["system", "requests/s", f"× {base_label}", "p50 µs", "p99 µs", "CPU µs per request",
+                       "memory (PSS, MiB)", "where a request goes"], rows)
         costs = [f"reqrep {name}: one hop gives {ratio_text(ratio, 2, '×')} the broker shape's throughput, "
                  f"at {hop:,.0f} µs of CPU per request against the broker's {broker:,.0f}"
                  for name, (ratio, broker, hop) in self.shapes(bench).items()]
-        if costs:
-            lines += ["What a shape costs: " + "; ".join(costs) + ". The broker is one more process and one more "
-                      "hop each way, and it lets responders come and go apart from the server.", ""]
-        return [*lines, self.verdict(bench), ""]
+        after = ["What a shape costs: " + "; ".join(costs) + ". The broker is one more process and one more hop "
+                 "each way, and it lets responders come and go apart from the server."] if costs else []
+        return [Section("reqrep among the peers", text, [table], [*after, self.verdict(bench)])]
 
     def cells(self, bench: Measured, row: Row, record: Record | None) -> list[str]:
         if record is None or not record.succeeded:
