@@ -55,15 +55,20 @@ def serve(config: RunConfig, ready) -> None:
 
 
 def open_line(board, seconds: float):
-    """The board, its thread's connection to the server opened, or opened again after a missed answer (a
-    connection left mid-message is of no further use), with a deadline of `seconds` on every read and write.
-    Made through the form's `proxy`, so that the form knows the connection, to hang it up on the way out."""
+    """The board, its thread's connection to the server opened, with a deadline of `seconds` on every read
+    and write. Made through the form's `proxy`, so that the form knows the connection, to hang it up on the
+    way out."""
+    keep_deadline(internals.open_thread_connection(board), seconds)
+    return board
+
+
+def close_line(board) -> None:
+    """Close the thread's connection to the server: one left mid-message by a missed answer is of no
+    further use, and the next call opens another."""
     opened = internals.thread_connection(board)
     if opened is not None:
         opened.close()
         internals.forget_thread_connection(board)
-    keep_deadline(internals.open_thread_connection(board), seconds)
-    return board
 
 
 def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
@@ -86,7 +91,7 @@ async def requesting(config: RunConfig, requester_id: int, start, progress, call
     peer = peer_of(config, requester_id)
     try:
         channel = Call(config, await calls.connect(config, peer), calls)
-        await channel.renew()
+        await channel.reach()
         await calls.wait(start, START_DEADLINE + config.timeout)  # the others may still wait for the server
         began = time.perf_counter()
         try:
@@ -99,16 +104,26 @@ async def requesting(config: RunConfig, requester_id: int, start, progress, call
 
 
 class Call:
-    """One request at a time, each a call of the board's `answer` that brings its answer back. A call that
-    waited out the timeout left its connection mid-message: `renew` opens another."""
+    """One request at a time, each a call of the board's `answer` that brings its answer back, on a
+    connection with the run's timeout as its deadline. A call that waited it out left the connection
+    mid-message: `renew` closes it, and the next send opens another, which a hung server fails in time too.
+    """
 
     missed = BlockingIOError  # what a read or write past the connection's deadline raises
 
     def __init__(self, config: RunConfig, board, calls) -> None:
         self.board, self.calls, self.timeout = board, calls, config.timeout
-        self.answer, self.call, self.reply = board.answer, calls.call, None
+        self.answer, self.call, self.reply, self.open = board.answer, calls.call, None, False
+
+    async def reach(self) -> None:
+        """Open the connection the calls go through."""
+        await self.calls.proxy(open_line, self.board, self.timeout)
+        self.calls.hold(self.board)  # the blocking form's: `stop_requesters` hangs it up
+        self.open = True
 
     async def send(self, message) -> None:
+        if not self.open:
+            await self.reach()
         self.reply = await self.call(self.answer, message)
 
     async def recv(self):
@@ -116,5 +131,5 @@ class Call:
         return reply
 
     async def renew(self) -> None:
-        await self.calls.proxy(open_line, self.board, self.timeout)
-        self.calls.hold(self.board)  # the blocking form's: `stop_requesters` hangs it up
+        await self.call(close_line, self.board)
+        self.open = False

@@ -131,8 +131,8 @@ class RunConfig:
             raise UsageError("--rate sends on a schedule whatever the replies do, --window keeps a number of requests "
                              "in flight: give one or the other")
         self._check_payload()
-        self._check_faults()
         self._check_one_hop()
+        self._check_faults()
         codecs = self.transport.codecs
         if self.codec not in codecs:
             raise UsageError(f"unknown codec {self.codec!r} for {self.transport.name}: choose one of "
