@@ -33,7 +33,7 @@ def peer_of(config: RunConfig, requester_id: int) -> Peer:
     if config.settings.router_address:
         return Peer(config.role(f"requester {requester_id}"), config.role("request router"),
                     config.settings.router_address, notice_level(requester_id))
-    name = "broker" if config.example == "router" else "responder"
+    name = "server" if config.one_hop else "broker" if config.example == "router" else "responder"
     return Peer(config.role(f"requester {requester_id}"), config.role(name), config.address, notice_level(requester_id))
 
 
