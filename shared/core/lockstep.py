@@ -73,7 +73,7 @@ def lockstep(config: RunConfig, tally: Tally, framing: Framing) -> Exchange:
 async def drive(exchange: Exchange, channel: LockstepChannel) -> None:
     """Send what `exchange` yields through `channel` and hand it each reply, None where none came in time,
     until it ends; close it then."""
-    missed, asynchronous = channel.missed, awaits(channel)
+    missed, asynchronous, step = channel.missed, awaits(channel), exchange.send
     send, recv = channel.send, channel.recv
     try:
         message = next(exchange)
@@ -87,7 +87,7 @@ async def drive(exchange: Exchange, channel: LockstepChannel) -> None:
                 await channel.renew()
                 send, recv = channel.send, channel.recv  # `renew` may have replaced them
             try:
-                following = exchange.send(reply)
+                following = step(reply)
             except StopIteration:
                 return
             if following is message and reply is not None:  # sent again after a stray reply:
