@@ -35,7 +35,7 @@ def report_of(study, bench) -> str:
 
 def peer_run(peer, **changes):
     transport = PeerTransport(peer)
-    fields = {"requests": REQUESTS, "requesters": 5, "responders": 1, "timeout": 5.0, **changes}
+    fields = {"requests": REQUESTS, "requesters": 5, "one_hop": True, "timeout": 5.0, **changes}
     with transport.loopback(RunConfig(transport=transport, **fields)) as config:
         return config, run(config)
 
@@ -79,9 +79,10 @@ def test_a_peer_refuses_what_it_cannot_do():
     for changes, words in (({"concurrency": "threads"}, "every role a process"),
                            ({"workload": "rpc"}, "echo workload in lockstep"),
                            ({"window": 4}, "echo workload in lockstep"),
-                           ({"responders": 5}, "one server")):
+                           ({"one_hop": False}, "runs in one hop"),
+                           ({"responders": 5}, "concerns separate responders")):
         with pytest.raises(UsageError, match=words):
-            RunConfig(transport=transport, requests=10, requesters=1, **({"responders": 1} | changes))
+            RunConfig(transport=transport, requests=10, requesters=1, **({"one_hop": True} | changes))
 
 
 def test_a_peer_whose_library_does_not_import_is_left_out_naming_the_extra(monkeypatch):
@@ -116,18 +117,19 @@ def test_bench_peers_tiny_runs_every_row_verified_and_says_who_is_left_out(tmp_p
 
 def test_the_peers_table_ranks_the_rows_pairs_them_per_round_and_prices_each_shape():
     """On made-up results: the rows fastest first, each over zmq's broker shape, and one hop over the broker."""
-    study = Peers(("connection", "http", "pyro5"), one_hop=True)
+    study = Peers(("connection", "http", "pyro5"))
     own = {name: PeerTransport(peers.PEERS[name]) for name in ("connection", "http")}  # pyro5: left out
-    paths = (*(path for path in PATHS if path.plain), *(path for each in own.values() for path in each.bench_paths))
+    paths = (*(path for path in PATHS if path.plain or path.one_hop),
+             *(path for each in own.values() for path in each.bench_paths))
     session = bench.Bench(Sweep("peers-tiny", "", (study,), requests=100, rounds=3, requesters=3, paths=paths))
     session.transports = bench.facts({**TRANSPORTS, **own})
-    seconds = {("zmq", False): 1.0, ("zmq", True): 0.5, ("native", False): 2.0, ("native", True): 1.0,
-               ("connection", False): 0.25, ("http", False): 4.0}
+    seconds = {"zmq": 1.0, "zmq-one-hop": 0.5, "native": 2.0, "native-one-hop": 1.0, "connection": 0.25,
+               "http": 4.0}
     for point, studies in session.plan.items():
         record = session.records[point] = bench.Record(point, studies)
         for n, noise in ((1, 1.0), (2, 1.1), (3, 0.9)):  # a round touches every row alike: the ratios hold
             record.results[n] = made_up_result(point, 100.0)
-            record.results[n].seconds = seconds[point.path, point.option("one_hop", False)] * noise
+            record.results[n].seconds = seconds[point.path] * noise
     summary = study.summary(session)
     assert list(summary["rows"]) == ["multiprocessing.connection, threaded", "reqrep zmq, one hop",
                                      "reqrep zmq, broker", "reqrep native, one hop", "reqrep native, broker",

@@ -22,7 +22,7 @@ __all__ = ["MIN_PER_REQUESTER", "PRESETS", "STUDIES", "Point", "Sweep", "choose_
 
 ALL_PAYLOADS = (16, KIB, 16 * KIB, 32 * KIB, 256 * KIB, MIB)
 STALL_PAYLOADS = (KIB, 16 * KIB, 32 * KIB)
-PEERS_STUDY = Peers(tuple(PEERS), one_hop=False)
+PEERS_STUDY = Peers(tuple(PEERS))
 ARRAY_SIZES = (KIB, 8 * KIB, 64 * KIB, 256 * KIB, 512 * KIB, MIB, 8 * MIB)
 PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("full", "every path against payload size, window and counts, as processes, threads and asyncio: "

@@ -1,9 +1,10 @@
 """Any peer as a transport of the bench alone, so that `run` (shared/core/run.py) starts, releases, checks,
-measures and stops it as it does reqrep's own: the peer's server is the run's one responder, answering in
-place, and each requester is reqrep's lockstep loop (shared/core/lockstep.py) over the peer's client.
+measures and stops it as it does reqrep's own: the peer's server is the run's server in the one-hop shape
+(`--one-hop`, answering in place, no responders), and each requester is reqrep's lockstep loop
+(shared/core/lockstep.py) over the peer's client.
 
-Only what a bench point needs is here: processes, the echo workload, lockstep. The roles a peer does not have
-(a broker apart from the responders, asyncio tasks, mirror deliveries, threads to wake) are refused."""
+Only what a bench point needs is here: processes, the echo workload, lockstep, one hop. The roles a peer does
+not have (responders apart from its server, asyncio tasks, mirror deliveries, threads to wake) are refused."""
 
 from __future__ import annotations
 
@@ -52,8 +53,8 @@ class PeerSettings(Settings):
             raise UsageError(f"{name} runs with every role a process, not --concurrency {config.concurrency}")
         if config.workload != "echo" or config.payload is not None or not config.lockstep:
             raise UsageError(f"{name} runs the echo workload in lockstep only")
-        if config.responders != 1 or config.fault or config.delay_ms is not None or config.service_time:
-            raise UsageError(f"{name} runs one server, healthy and without delays")
+        if not config.one_hop or config.delay_ms is not None:
+            raise UsageError(f"{name} runs in one hop (its server answers in place), without delays")
 
 
 class CallChannel:
@@ -103,8 +104,8 @@ def answerer(config: RunConfig, peer: Peer):
     return answer
 
 
-def serve_peer(config: RunConfig, index: int, ready) -> None:
-    """The run's one responder: the peer's server, until SIGTERM."""
+def serve_peer(config: RunConfig, ready) -> None:
+    """The peer's server, answering in place until SIGTERM."""
     peer = config.transport.peer
     host, port = host_port(config.address)
     peer.serve(host, port, answerer(config, peer), config.requesters, ready)
@@ -159,8 +160,12 @@ class PeerTransport(Transport):
 
     @property
     def bench_paths(self) -> tuple[BenchPath, ...]:
-        return (BenchPath(self.name, self.name, self.peer.codec.name, description=f"{self.title} ({self.peer.hops})",
-                          studies=(STUDY,)),)
+        return (BenchPath(self.name, self.name, self.peer.codec.name, one_hop=True, studies=(STUDY,),
+                          description=f"{self.title} ({self.peer.hops})"),)
+
+    @property
+    def one_hop_shape(self) -> str:
+        return self.peer.hops
 
     def versions(self) -> dict[str, str]:
         version = self.peer.version()
@@ -183,12 +188,9 @@ class PeerTransport(Transport):
     def loopback(self, config: RunConfig, host: str = LOOPBACK) -> Iterator[RunConfig]:
         yield config.with_(address=self.address_for(host, free_port(host)))
 
-    # ---- roles: the server is the one responder ----------------------------------------------------------
-    def needs_server(self, config: RunConfig) -> bool:
-        return False
-
-    serve = staticmethod(refuse("server apart from its responder"))
-    respond = staticmethod(serve_peer)
+    # ---- roles: the server answers in place ---------------------------------------------------------------
+    serve = staticmethod(serve_peer)
+    respond = staticmethod(refuse("responders apart from its server"))
     respond_async = staticmethod(refuse("asyncio roles"))
     request = staticmethod(request)
     request_async = staticmethod(refuse("asyncio roles"))

@@ -6,7 +6,7 @@ per round."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.bench import peers
@@ -21,31 +21,32 @@ if TYPE_CHECKING:
     from shared.core.transport import Transport
 
 BROKER, ONE_HOP = "broker", "one hop"
-ONE_HOP_OPTION = "one_hop"  # the run option of `reqrep run --one-hop`
 
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the table: a path in one shape."""
+    """One line of the table: a path, a peer's or one of reqrep's in either shape."""
 
     path: BenchPath
-    shape: str
-    peer: bool
 
     @property
-    def options(self) -> dict:
-        return {ONE_HOP_OPTION: True} if self.shape == ONE_HOP and not self.peer else {}
+    def peer(self) -> bool:
+        return self.path.transport in peers.PEERS
+
+    @property
+    def shape(self) -> str:
+        return ONE_HOP if self.path.one_hop else BROKER
 
     @property
     def label(self) -> str:
-        return peers.PEERS[self.path.name].label if self.peer else f"reqrep {self.path.name}, {self.shape}"
+        return peers.PEERS[self.path.name].label if self.peer else f"reqrep {self.path.transport}, {self.shape}"
 
     def hops(self, bench: Measured) -> str:
         if self.peer:
             return peers.PEERS[self.path.name].hops
-        if self.shape == ONE_HOP:
-            return "requester → responder, answering in place: 1 hop"
         server = bench.transports.get(self.path.transport, {}).get("server_role", "server")
+        if self.path.one_hop:
+            return f"requester → {server} process, answering in place: 1 hop"
         return f"requester → {server} process → responder process: 2 hops"
 
 
@@ -53,27 +54,21 @@ class Row:
 class Peers(Study):
     name = "peers"
     peers: tuple[str, ...]  # the peers asked for (shared.bench.peers.PEERS); those not installed are left out
-    one_hop: bool = True  # reqrep's transports in their one-hop shape too
 
     def transports(self) -> Mapping[str, Transport]:
         return peers.transports(self.peers)
 
     def rows(self, sweep: Sweep) -> list[Row]:
-        found = []
-        for path in self.paths(sweep):
-            if path.transport in peers.PEERS:
-                found.append(Row(path, ONE_HOP, True))
-            else:
-                found += [Row(path, shape, False) for shape in (BROKER, ONE_HOP) if shape == BROKER or self.one_hop]
-        return found
+        """Each transport's own path (the broker shape), the paths that name this study (one-hop shapes, the
+        peers'): in the sweep's order."""
+        return [Row(path) for path in self.paths(sweep)]
 
     def points(self, sweep: Sweep) -> Iterator[Point]:
         for row in self.rows(sweep):
-            point = sweep.point(row.path, **row.options)
-            yield replace(point, responders=1) if row.peer else point  # a peer's server is its one responder
+            yield sweep.point(row.path)  # a one-hop path's server answers: no responders of their own
 
     def record(self, bench: Measured, row: Row) -> Record | None:
-        return self.find(bench, path=row.path.name, options=tuple(row.options.items()))
+        return self.find(bench, path=row.path.name)
 
     def left_out(self, sweep: Sweep) -> list[str]:
         """The peers asked for that did not run: their library was not installed."""
@@ -101,11 +96,12 @@ class Peers(Study):
         found = {}
         rows = self.rows(bench.sweep)
         for broker in (row for row in rows if not row.peer and row.shape == BROKER):
-            hop = next((row for row in rows if row.path == broker.path and row.shape == ONE_HOP), None)
+            hop = next((row for row in rows if row.path.transport == broker.path.transport and row.path.one_hop),
+                       None)
             a, b = self.record(bench, broker), self.record(bench, hop) if hop else None
             if a is None or b is None or not (a.succeeded and b.succeeded):
                 continue
-            found[broker.path.name] = (paired(b, a), a.median(cpu_us), b.median(cpu_us))
+            found[broker.path.transport] = (paired(b, a), a.median(cpu_us), b.median(cpu_us))
         return found
 
     def fastest(self, bench: Measured) -> tuple[tuple[Row, Record], tuple[Row, Record]] | None:
