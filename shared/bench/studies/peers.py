@@ -45,8 +45,8 @@ class Row:
         if self.peer:
             return peers.PEERS[self.path.name].hops
         server = bench.transports.get(self.path.transport, {}).get("server_role", "server")
-        if self.path.one_hop:
-            return f"requester → {server} process, answering in place: 1 hop"
+        if self.path.one_hop:  # no broker: its server answers
+            return "requester → server process, answering in place: 1 hop"
         return f"requester → {server} process → responder process: 2 hops"
 
 
