@@ -1,9 +1,9 @@
 """msgpack-ext: msgpack plus extension types for the Python values plain msgpack loses (tuple, set, frozenset,
-dates and times, Decimal, Fraction, complex, UUID, integers beyond 64 bits, NumPy arrays: msgpack_ndarray.py).
+dates and times, Decimal, Fraction, complex, UUID, integers beyond 64 bits, NumPy arrays: msgpack_ndarray).
 zmq only: on the native side the manager pickles every value, which keeps these types already.
 
-Every payload is plain data (bytes, or a msgpack array of plain values), so decoding runs no code chosen by the
-sender (no pickle, no import by name), is bounded (`LIMITS`), and refuses an unknown extension code.
+Every payload is plain data (bytes, or a msgpack array of plain values), so decoding runs no code chosen by
+the sender (no pickle, no import by name); it is bounded (`LIMITS`) and refuses an unknown extension code.
 
 The wire format, enough to write msgpack-ext in another language: plain msgpack (nil, bool, integers in
 [-2^63, 2^64 - 1], float64, UTF-8 str, bin, array, maps with keys of any of these types) and the extensions
@@ -29,13 +29,14 @@ below. An *array* is a msgpack array of msgpack-ext items, so extensions nest (a
 | 12 | UUID | the UUID's 16 bytes in network order (RFC 9562) |
 | 13 | numpy ndarray or scalar | its dtype, shape and raw bytes: see msgpack_ndarray.py |
 
-Encoding: an aware datetime or time keeps its UTC offset, not its zone's name or rules (a ZoneInfo arrives as
-a fixed-offset timezone); a time whose zone has no fixed offset is refused. bytearray and memoryview go as bin,
-int subclasses as int, a namedtuple as a tuple, subclasses of str, bytes, float, list and dict as their base
-type; anything else (Enum, dataclasses, your classes) is refused with a TypeError at the requester. Decoding
-also reads msgpack's timestamp (-1) as an aware UTC datetime, though msgpack-ext never writes it. Decoding's
-limits (`LIMITS`): 128 MiB a frame and a str, bin or extension payload, 2^24 items in an array, 2^22 pairs in
-a map, 100 levels of extensions in extensions, 1,024 of arrays and maps (msgpack's C unpacker's fixed stack).
+Encoding: an aware datetime or time keeps its UTC offset, not its zone's name or rules (a ZoneInfo arrives
+as a fixed-offset timezone); a time whose zone has no fixed offset is refused. bytearray and memoryview go as
+bin, int subclasses as int, a namedtuple as a tuple, subclasses of str, bytes, float, list and dict as their
+base type; anything else (Enum, dataclasses, your classes) is refused with a TypeError at the requester.
+Decoding also reads msgpack's timestamp (-1) as an aware UTC datetime, though msgpack-ext never writes it.
+Its limits (`LIMITS`): 128 MiB a frame and a str, bin or extension payload, 2^24 items in an array, 2^22
+pairs in a map, 100 levels of extensions in extensions, 1,024 of arrays and maps (msgpack's C unpacker's
+stack).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Limits(NamedTuple):
 
 
 LIMITS = Limits()
-C_UNPACKER_DEPTH = 1024  # msgpack's C unpacker's stack, past which it raises an empty StackError (msgpack 1.2.4)
+C_UNPACKER_DEPTH = 1024  # msgpack's C unpacker's stack; deeper, it raises an empty StackError (msgpack 1.2.4)
 
 # The extension codes, in the order of the table above, with their names there.
 TUPLE, SET, FROZENSET, INT, DATETIME, DATE, TIME, TIMEDELTA, DECIMAL, FRACTION, COMPLEX, UUID = range(1, 13)
