@@ -1,9 +1,6 @@
-"""The request side's router (`reqrep zmq request --shared-connection`), as the seed's request-router: the
-requesters' REQ sockets meet a local ROUTER, and zmq.proxy carries all their requests to the broker through
-one DEALER, over one TCP connection.
-
-zmq only: a manager proxy makes one synchronous call at a time on its own connection, so a shared connection
-would serialize the native requesters instead of multiplexing them.
+"""The request side's router (`reqrep zmq request --shared-connection`): the requesters' REQ sockets meet a
+local ROUTER, and zmq.proxy carries their requests to the broker through one DEALER, one TCP connection.
+zmq only: a manager proxy makes one call at a time, so sharing a connection would serialize native requesters.
 """
 
 from __future__ import annotations
