@@ -47,7 +47,7 @@ def answerer(config: RunConfig, bad: BadRequests) -> Callable[[object], Answered
         try:
             return key, (n, encode(handle(decode(payload))))
         except Exception:
-            return key, (n, answer(handle, codec, payload, error_reply, bad))  # again, step by step, to name the stage
+            return key, (n, answer(handle, codec, payload, error_reply, bad))  # stage by stage, to name it
 
     return answer_item
 
