@@ -1,9 +1,9 @@
-"""A requester: puts its share of the workload into the shared request queue in lockstep (shared/core/lockstep.py),
-or with a window of requests in flight or on a schedule (shared/core/pipeline.py), and checks every reply that
-comes back in its own reply queue.
+"""A requester: puts its share of the workload into the shared request queue in lockstep
+(shared/core/lockstep.py), or with a window of requests in flight or a schedule (shared/core/pipeline.py);
+every reply, from its own reply queue, is checked.
 
 The Lazy Pirate's part that is the managers' own: a request without a reply is put again, and a late answer
-to an earlier request, which waits in the queue, is skipped by its number.
+to an earlier request, which waits in the reply queue, is skipped by its number.
 """
 
 from __future__ import annotations
@@ -49,8 +49,7 @@ def peer_of(config: RunConfig, requester_id: int) -> Peer:
 
 def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
     """Send this requester's share once released by `start` (a barrier): in lockstep, one put and one get
-    per request, or with a window of requests in flight or on a schedule, item by item or (`batch`) many
-    items per manager call."""
+    per request, or with a window of requests in flight or on a schedule, (`batch`) many per manager call."""
     return complete(requesting(config, requester_id, start, progress, Calls()))
 
 
@@ -84,9 +83,8 @@ async def requesting(config: RunConfig, requester_id: int, start, progress, call
 
 
 class QueueChannel:
-    """The stock use of managers: every put and every get is a round trip to the server. None from the queue
-    is the server's stop. In lockstep, a reply missed is not the queue's loss: a late one waits there, and
-    the loop skips it by its number."""
+    """The stock use of managers: every put and every get is a round trip to the server; None from the queue
+    is the server's stop. A reply missed in lockstep waits in the queue; the loop skips it by its number."""
 
     missed = queue.Empty
 
@@ -119,8 +117,8 @@ class QueueChannel:
 
 
 class BatchChannel:
-    """The tuned use: requests go in one call per burst, replies come back many per call, through methods
-    of the server's own board (a registered object), so a window of W costs about 2 round trips, not 2W."""
+    """The tuned use, through the server's board: requests go in one call per burst, replies come many per
+    call, so a window of W costs about 2 round trips, not 2W."""
 
     def __init__(self, config: RunConfig, key: int, board, requests, replies, calls: Calls) -> None:
         self.key, self.board, self.most, self.call = key, board, config.window, calls.call
