@@ -1,8 +1,6 @@
-"""The parts of multiprocessing.managers, private or undocumented, that the native variant cannot do without,
-each named here once with the reason no public API does the job; nothing else in the package touches them.
-tests/test_internals.py checks each on the Python in use, so one dropped by an upgrade fails there by name.
-
-Native only: zmq_impl uses pyzmq's public API alone.
+"""The private or undocumented parts of multiprocessing.managers the native variant cannot do without, each
+named here once with the reason no public API does the job; tests/test_internals.py checks each on the Python
+in use. Native only: zmq_impl uses pyzmq's public API alone.
 """
 
 from __future__ import annotations
@@ -62,8 +60,8 @@ def stop_flag(server: managers.Server) -> threading.Event:
 
 
 def handle_request(server: managers.Server, conn) -> None:
-    """`Server.handle_request` for a connection the gate authenticated: the client's first request, one of the
-    server's `public` functions (for a proxy's connection, `accept_connection`, which serves it until EOF)."""
+    """`Server.handle_request` for a connection the gate authenticated: the client's first request, one of
+    the server's `public` functions (a proxy's `accept_connection` serves it until EOF)."""
     request = None
     try:
         try:
