@@ -20,8 +20,7 @@ DEFAULT_CODEC = "pickle"
 
 
 def own_codec(name: str) -> Codec:
-    """The codec `name` for one role (a process, thread or task) to use alone: msgpack's encoder is a Packer
-    of its own, as on the zmq side."""
+    """The codec `name` for one role to use alone: msgpack's encoder a Packer of its own, as on zmq's side."""
     codec = CODECS[name]
     return codec._replace(encode=msgpack.Packer().pack) if name == "msgpack" else codec
 

@@ -16,8 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def register_connections(serializer: str, listener: type, client) -> None:
-    """Managers, servers and proxies take their listener and client classes from `listener_client` by their
-    `serializer` name, the only way to give them ours (TCP_NODELAY, a deadline on the handshake)."""
+    """Managers take their listener and client classes from `listener_client`: the only way to give ours."""
     managers.listener_client[serializer] = (listener, client)
 
 

@@ -36,8 +36,7 @@ from shared.core.workload import (
 
 
 def reply_key() -> int:
-    """A requester's reply key: random, so that concurrent runs never share replies (62 bits), and an int,
-    the cheapest key to carry in every request and to look up on the server."""
+    """A requester's reply key: random, so that concurrent runs never share replies, and an int, cheapest."""
     return secrets.randbits(62)
 
 
@@ -48,8 +47,7 @@ def peer_of(config: RunConfig, requester_id: int) -> Peer:
 
 
 def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
-    """Send this requester's share once released by `start` (a barrier): in lockstep, one put and one get
-    per request, or with a window of requests in flight or on a schedule, (`batch`) many per manager call."""
+    """Send this requester's share once released by `start` (a barrier), in lockstep or not (`batch`)."""
     return complete(requesting(config, requester_id, start, progress, Calls()))
 
 

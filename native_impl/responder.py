@@ -60,8 +60,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
 
 
 async def responding(config: RunConfig, index: int, ready, calls: Calls) -> None:
-    """`respond` in any form: its manager calls made here, or on an asyncio task's thread (tasks.respond);
-    the answers are made in the loop."""
+    """`respond` in any form: its manager calls made here, or on an asyncio task's thread (tasks.respond)."""
     peer = peer_of(config, index)
     try:
         bad = BadRequests(index)

@@ -87,8 +87,7 @@ def name_of(identity: bytes) -> str:
 
 
 class Duty:
-    """A responder's side: a READY to start, the requests to answer in their envelopes, heartbeats when it has
-    nothing else to say, the broker's loss and return logged."""
+    """A responder's side: a READY, requests answered in their envelopes, heartbeats, the broker's loss."""
 
     def __init__(self, config: RunConfig, peer: Peer, reply_to: Callable[[bytes], bytes],
                  refuse: Callable[[Frames], bytes], bad: BadRequests) -> None:

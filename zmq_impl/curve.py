@@ -123,8 +123,7 @@ def secure_server(socket: zmq.Socket, folder: str, side: str = FRONT) -> None:
 
 
 def secure_client(socket: zmq.Socket, folder: str, name: str = CLIENT_KEY) -> None:
-    """CURVE on a connecting socket: the key pair `name` (a requester's or a responder's), the server's public
-    key."""
+    """CURVE on a connecting socket: the key pair `name` (a requester's, a responder's), the server's key."""
     if folder:
         socket.curve_publickey, socket.curve_secretkey = _key_pair(folder, name)
         socket.curve_serverkey, _ = _certificate(os.path.join(folder, f"{SERVER_KEY}.key"))

@@ -85,8 +85,7 @@ def properties(body: bytes) -> dict[str, bytes]:
 
 
 def refusal(address: str, own_type: str, peer_type: str | None, peer_name: str) -> str:
-    """The sentence for a ZeroMQ socket of `peer_type` (None: not learnt) that refused ours, naming the likely
-    mix-up of a broker's two addresses."""
+    """The sentence for a ZeroMQ socket of `peer_type` (None: not learnt) that refused ours."""
     partners = " or a ".join(PARTNERS.get(own_type, ()))
     what = f"{peer_type} socket, which refuses" if peer_type else "socket of a type that refuses"
     told = f"whatever listens at {address} is a ZeroMQ {what} a {own_type} socket"

@@ -67,8 +67,7 @@ def _describe(dtype) -> Any:
 
 
 def payload_parts(value: Any, pack: Callable[[Any], bytes]) -> list:
-    """The payload of an array or NumPy scalar, as buffers to join (the array's memory is not copied here).
-    `pack` is msgpack-ext's packer, one extension level down."""
+    """An array's or NumPy scalar's payload as buffers to join, its memory uncopied; `pack`: msgpack-ext's."""
     numpy = loaded_numpy()
     if isinstance(value, numpy.ma.MaskedArray):
         raise TypeError("msgpack-ext cannot encode a masked array: its mask would be lost")
@@ -90,8 +89,7 @@ def ext_head(code: int, length: int) -> bytes:
 
 
 def encode_alone(value: Any, pack: Callable[[Any], bytes]) -> bytes:
-    """A message that is one array: msgpack's extension framing and the payload, joined once, not copied again
-    by msgpack's packer."""
+    """A message that is one array: msgpack's framing and the payload joined once, not copied by msgpack."""
     parts = payload_parts(value, pack)
     return b"".join([ext_head(NDARRAY, sum(len(part) for part in parts)), *parts])  # each part a flat buffer
 

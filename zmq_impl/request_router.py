@@ -24,8 +24,7 @@ def local_address() -> str:
 
 
 def serve(config: RunConfig, ready) -> None:
-    """Route requests from the requesters to the broker at `config.address` until interrupted. Ready once
-    the broker has answered: a router without its broker would only hide the requesters' wait."""
+    """Route requests to the broker at `config.address` until interrupted; ready once the broker answered."""
     local = config.settings.router_address
     front = back = None
     try:

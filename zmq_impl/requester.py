@@ -54,8 +54,7 @@ async def opened(config: RunConfig, requester_id: int, form: Form, kind: int = z
 
 
 def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
-    """Send this requester's share once released by `start` (a barrier): in lockstep on a REQ socket, or
-    through a DEALER with a window of requests in flight or on a schedule."""
+    """Send this requester's share once released by `start` (a barrier), in lockstep (REQ) or not (DEALER)."""
     return complete(requesting(config, requester_id, start, progress, BLOCKING))
 
 

@@ -136,8 +136,7 @@ async def responding(config: RunConfig, index: int, ready, form: Form) -> None:
 
 
 async def work(config: RunConfig, index: int, ready, form: Form) -> None:
-    """A responder for a balancing broker, until stopped: READY once connected, then each request answered
-    in its envelope, and a heartbeat whenever it has been quiet for an interval."""
+    """A responder for a balancing broker (balancing.Duty), until stopped."""
     bad, codec, delay = BadRequests(index), CODECS[config.codec], service_delay(config)
     shift = Duty(config, peer_of(config, index), answerer(config, bad),
                  lambda frames: frames_reply(frames, codec, bad), bad)
@@ -166,8 +165,7 @@ async def work(config: RunConfig, index: int, ready, form: Form) -> None:
 
 
 def teller(socket: zmq.Socket, form: Form) -> Callable:
-    """Send to the broker if there is something to send; a message it takes not within the timeout is lost
-    (the requester sends the request again)."""
+    """Send to the broker if there is something to send; one it does not take in time is lost (sent again)."""
     send = form.frames_sender(socket)
 
     async def tell(frames: Frames | None) -> None:

@@ -54,8 +54,7 @@ class Roster:
         return True
 
     def signal(self, identity: bytes, greeting: bool, now: float) -> None:
-        """A READY or a heartbeat: a responder not known is free (these come between requests only), on trial;
-        one known is alive."""
+        """A READY or a heartbeat: one not known is free (these come between requests), on trial."""
         if not self.heard(identity, now):
             return
         if greeting:
@@ -75,8 +74,7 @@ class Roster:
         return bool(self.proven) or (bool(self.untried) and self.on_trial < max(1, len(self.trusted)))
 
     def next_free(self) -> bytes | None:
-        """The proven responder free the longest, or else one on trial if a trial is open, taken off the free
-        list; or None."""
+        """The proven responder free the longest, else one on trial if a trial is open, taken off; or None."""
         if not self.can_take():
             return None
         free = self.proven or self.untried
@@ -164,8 +162,7 @@ class Roster:
 
 
 class Strays:
-    """The messages the protocol has no place for (a request with no envelope, a reply its responder was not
-    handed, a frame that is no signal): counted, the first few logged, then one in a thousand."""
+    """The messages the protocol has no place for: counted, the first few logged, then one in a thousand."""
 
     def __init__(self, broker: str) -> None:
         self.broker, self.seen = broker, 0
