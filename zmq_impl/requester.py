@@ -34,7 +34,6 @@ def peer_of(config: RunConfig, requester_id: int) -> Peer:
     return Peer(config.role(f"requester {requester_id}"), config.role(name), config.address, notice_level(requester_id))
 
 
-
 async def opened(config: RunConfig, requester_id: int, form: Form, kind: int = zmq.REQ,
                  wait: bool = True) -> zmq.Socket:
     """A socket of the requester's form connected to the broker (or the local request router); with `wait`,

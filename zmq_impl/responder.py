@@ -89,7 +89,6 @@ def peer_of(config: RunConfig, index: int) -> Peer:
                 notice_level(index))
 
 
-
 def respond(config: RunConfig, index: int, ready) -> None:
     """Answer requests until stopped (the context terminated)."""
     complete(responding(config, index, ready, BLOCKING))
