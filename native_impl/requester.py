@@ -22,6 +22,7 @@ from shared.core.lockstep import drive, lockstep
 from shared.core.peers import Peer, notice_level
 from shared.core.pipeline import pipeline
 from shared.core.results import RequesterResult, Tally, shows_exchanges
+from shared.core.wire import Codec
 from shared.core.workload import (
     DECODE_REPLY,
     ENCODE_REQUEST,
@@ -147,27 +148,23 @@ def deliver(config: RunConfig, values: list) -> list[Delivery]:
     board = connect(config, peer_of(config, 0))
     key = reply_key()
     requests, replies = board.requests(), board.replies(key)
-    deliveries = []
     try:
-        for n, value in enumerate(values):
-            try:
-                requests.put((key, n, codec.encode(value)))  # pickled here, before anything is sent
-            except (EOFError, ConnectionError):
-                raise
-            except RemoteError as error:  # the server could not unpickle it
-                deliveries.append(Delivery(stage=SERVER_REQUEST, error=remote_reason(error)))
-                continue
-            except Exception as error:  # RecursionError too
-                deliveries.append(Delivery(stage=ENCODE_REQUEST, error=one_line(error)))
-                continue
-            deliveries.append(await_delivery(replies, n, codec, config.timeout))
-        return deliveries
+        return [delivery(requests, replies, (key, n, value), codec, config.timeout) for n, value in enumerate(values)]
     finally:
         disconnect(replies, requests, board)
 
 
-def await_delivery(replies, n: int, codec, timeout: float) -> Delivery:
-    """What came back for value n: its reply, or the stage where it failed."""
+def delivery(requests, replies, item: tuple, codec: Codec, timeout: float) -> Delivery:
+    """What came back for one request (key, n, value): its reply, or the stage where it failed."""
+    key, n, value = item
+    try:
+        requests.put((key, n, codec.encode(value)))  # pickled here, before anything is sent
+    except (EOFError, ConnectionError):
+        raise
+    except RemoteError as error:  # the server could not unpickle it
+        return Delivery(stage=SERVER_REQUEST, error=remote_reason(error))
+    except Exception as error:  # RecursionError too
+        return Delivery(stage=ENCODE_REQUEST, error=one_line(error))
     deadline = time.monotonic() + timeout
     while True:
         try:
