@@ -101,22 +101,11 @@ async def respond_in_batches(config: RunConfig, index: int, board, answer_item, 
         items = await calls.call(board.take_requests, config.settings.batch_size)
         if delay:  # each request's service time, one after the other, since their replies go together
             await calls.sleep(sum(delay() for item in items if item is not None))
-        answers, stop = answer_batch(items, answer_item)
+        end = next((at for at, item in enumerate(items) if item is None), len(items))  # None: stop
+        answers = [answered for answered in map(answer_item, items[:end]) if answered is not None]
         await calls.call(reply_batch, board, answers, codec, index)
-        if stop:
+        if end < len(items):
             return
-
-
-def answer_batch(items: list, answer_item) -> tuple[list[Answered], bool]:
-    """The answers to the requests of a batch, and whether the batch ended with the stop sentinel."""
-    answers = []
-    for item in items:
-        if item is None:
-            return answers, True
-        answered = answer_item(item)
-        if answered is not None:
-            answers.append(answered)
-    return answers, False
 
 
 def reply_batch(board, answers: list[Answered], codec: Codec, index: int) -> None:
