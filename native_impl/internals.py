@@ -12,17 +12,14 @@ from traceback import format_exc
 
 log = logging.getLogger(__name__)
 
+
 # ---- the connection classes ----
-
-
 def register_connections(serializer: str, listener: type, client) -> None:
     """Managers take their listener and client classes from `listener_client`: the only way to give ours."""
     managers.listener_client[serializer] = (listener, client)
 
 
 # ---- proxies: BaseProxy keeps each thread's server connection in `_tls`, its finalizer in `_close` ----
-
-
 def thread_connection(proxy):
     """The calling thread's connection to the server, shared by its proxies, or None: stopping a run shuts it
     down from another thread, which no public API allows."""
@@ -40,8 +37,6 @@ def release(proxy) -> None:
 
 
 # ---- the server: its gate (gate.py) accepts and authenticates in place of `serve_forever` ----
-
-
 def listener_of(server: managers.Server):
     """The listener the server made from `listener_client` (connection.Listener): the gate accepts from it."""
     return server.listener

@@ -92,9 +92,8 @@ class Duty:
     def __init__(self, config: RunConfig, peer: Peer, reply_to: Callable[[bytes], bytes],
                  refuse: Callable[[Frames], bytes], bad: BadRequests) -> None:
         now = time.monotonic()
-        settings = config.settings
         self.peer, self.reply_to, self.refuse, self.bad = peer, reply_to, refuse, bad
-        self.pulse = Pulse(settings.heartbeat, settings.liveness, now)
+        self.pulse = Pulse(config.settings.heartbeat, config.settings.liveness, now)
         self.stall = Stall(self.pulse.window, now)
         self.greeted = False  # whether the broker was ever heard: if not, it may not be a balancing one
 
