@@ -62,6 +62,7 @@ class CallChannel:
     missed reply, a fresh connection."""
 
     missed = TimeoutError
+    asynchronous = False  # send and recv are plain calls, as reqrep's own blocking channels make them
 
     def __init__(self, peer: Peer, config: RunConfig) -> None:
         self.peer, self.config = peer, config
@@ -72,10 +73,10 @@ class CallChannel:
         host, port = host_port(self.config.address)
         return self.peer.connect(host, port, self.config.timeout)
 
-    async def send(self, message: Any) -> None:
+    def send(self, message: Any) -> None:
         self.reply = self.client.call(message)
 
-    async def recv(self) -> Any:
+    def recv(self) -> Any:
         return self.reply
 
     async def renew(self) -> None:
