@@ -14,7 +14,7 @@ import resource
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psutil
 
@@ -32,6 +32,10 @@ class RoleUsage:
     cpu_seconds: float
     pss_peak_mib: float = 0.0  # the largest sampled PSS: shared pages divided among their sharers
     uss_peak_mib: float = 0.0  # the largest sampled USS: pages of this process alone
+
+    def rounded(self) -> RoleUsage:
+        return replace(self, rss_peak_mib=round(self.rss_peak_mib, 1), pss_peak_mib=round(self.pss_peak_mib, 1),
+                       uss_peak_mib=round(self.uss_peak_mib, 1), cpu_seconds=round(self.cpu_seconds, 3))
 
 
 def full_memory(pid: int | None = None):
