@@ -1,7 +1,5 @@
-"""The command line's grammar: every flag declared once, with its default and the commands where it applies
-(`COMMON` here, each transport's own in its `options`), and the argparse parser built from them. Each
-variant's commands offer that variant's flags only; a flag given where it does not apply is refused with
-the list of the commands that have it (`misplaced`)."""
+"""The command line's grammar: every flag declared once with the commands where it applies (`COMMON` here, a
+transport's own in its `options`), and the parser built from them; a flag given elsewhere is `misplaced`."""
 
 from __future__ import annotations
 
@@ -91,18 +89,14 @@ OUTPUT: tuple[Option, ...] = (
 
 
 def every_codec(transports: Sequence[Transport]) -> tuple[str, ...]:
-    """The codecs that every transport has, in the first one's order: --factorial runs each transport with
-    each."""
+    """The codecs every transport has, in the first one's order: --factorial runs each transport with each."""
     return tuple(name for name in transports[0].codecs if all(name in each.codecs for each in transports))
-
-
-def counted(number: int) -> str:
-    return NUMBERS[number] if number < len(NUMBERS) else str(number)
 
 
 def factorial_option(transports: Sequence[Transport]) -> Option:
     codecs = every_codec(transports)
-    runs = counted(len(codecs) * len(transports))
+    count = len(codecs) * len(transports)
+    runs = NUMBERS[count] if count < len(NUMBERS) else str(count)
     return option("--factorial", parts="compare", action="store_true",
                   help=f"{runs} runs: each variant with {' and with '.join(codecs)}, to tell the transport's cost "
                        f"from the encoding's")
@@ -121,8 +115,7 @@ def scoped(transport: Transport, dest: str) -> str:
 
 
 def codec_flag(transport: Transport, variants: int) -> str:
-    """The flag that sets a transport's codec: --codec where the command runs one variant, --zmq-codec where
-    it runs several."""
+    """--codec where the command runs one variant, --zmq-codec where it runs several."""
     return "--codec" if variants == 1 else f"--{transport.name}-codec"
 
 
@@ -132,8 +125,7 @@ def codec_option(transport: Transport, flag: str = "--codec") -> Option:
 
 
 class Grammar:
-    """Builds the parser and remembers which command offers which flag, to say where a misplaced one applies.
-    """
+    """Builds the parser, and remembers which command offers which flag to say where a misplaced one applies."""
 
     def __init__(self, transports: Sequence[Transport]) -> None:
         self.transports = transports
@@ -141,8 +133,7 @@ class Grammar:
 
     def add(self, parser: argparse.ArgumentParser, options: Iterable[Option], part: str,
             scope: Transport | None = None, group: str | None = None, server: str = "server") -> None:
-        """The options of `part`; a help text's SERVER becomes `server`, so that each variant's speaks of its
-        own."""
+        """The options of `part`, SERVER in their help texts becoming `server`."""
         target = parser.add_argument_group(group) if group else parser
         for each in options:
             if part not in each.parts:
@@ -215,8 +206,7 @@ class Grammar:
         return parser
 
     def tandem(self, commands, transport: Transport) -> None:
-        """The seed's two scripts in two terminals: the response side (whole, or its parts one by one) and
-        the request side, each a command of its own."""
+        """The tandem commands: the response side (whole, or its parts) and the request side."""
         tandem = self.command(commands, transport.name, f"tandem mode: the {transport.name} roles one command each",
                               transport.examples)
         parts = tandem.add_subparsers(dest="part", required=True, metavar="ROLE", parser_class=Parser)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from shared.core.errors import UsageError
 from shared.core.faults import parse_fault
 from shared.core.flags import Part
+from shared.core.measure import proc_lines
 from shared.core.service_time import parse_service_time
 from shared.core.workload import WORKLOADS, UserValues
 
@@ -256,8 +257,5 @@ def free_port(host: str = LOOPBACK) -> int:
 
 
 def _ephemeral_low() -> int:
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as ports:
-            return int(ports.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768  # Linux's usual start, and below BSD's and Windows' ranges too
+    ports = "".join(proc_lines("/proc/sys/net/ipv4/ip_local_port_range")).split()
+    return int(ports[0]) if ports else 32768  # Linux's usual start, and below BSD's and Windows' ranges too

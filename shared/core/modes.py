@@ -1,6 +1,5 @@
-"""How roles run, one small class per `--concurrency`: a process each (`Processes`), a thread each
-(`Threads`), or asyncio tasks (`Tasks`, shared/core/event_loop.py). The supervisor starts, watches and stops
-roles through this one interface."""
+"""How roles run, one class per `--concurrency`: a process each (`Processes`), a thread each (`Threads`), or
+asyncio tasks (`Tasks`, shared/core/event_loop.py), behind the one interface the supervisor uses."""
 
 from __future__ import annotations
 
@@ -31,8 +30,8 @@ PR_SET_PDEATHSIG = 1
 
 @dataclass(frozen=True)
 class Report:
-    """What a role says to the supervisor: that it is ready, how it ended (its result, or why it failed in one
-    sentence), or, made by the supervisor, that it ended without a word. Picklable: processes send it."""
+    """What a role says to the supervisor (picklable): ready, its result, why it failed, or (said for it) that
+    it ended without a word."""
 
     role: str
     kind: str  # "ready", "result", "error" or "exit"
@@ -55,8 +54,7 @@ class Ready:
 
 
 def failure(role: str, error: BaseException) -> Report:
-    """How a role that raised reports it, thread, process or task alike: a UsageError's own sentence,
-    anything else by its type (the traceback with --verbose)."""
+    """A role's exception as a report: a UsageError's own sentence, else its type (traceback with -v)."""
     if isinstance(error, UsageError):
         return Report(role, "error", error=str(error))
     if isinstance(error, MemoryError):
@@ -66,7 +64,6 @@ def failure(role: str, error: BaseException) -> Report:
 
 
 def perform(name: str, target: Callable, args: tuple, reports) -> None:
-    """Run a role and report how it ended."""
     try:
         report = Report(name, "result", target(*args))
     except SystemExit:
@@ -88,8 +85,7 @@ class Mode(ABC):
     def barrier(self, parties: int):
         return threading.Barrier(parties)
 
-    def counters(self, size: int):
-        """One integer per requester, written by the requesters and read by the progress bar."""
+    def counters(self, size: int):  # one per requester, read by the progress bar
         return multiprocessing.get_context("fork").RawArray("q", size)
 
     @abstractmethod
