@@ -65,13 +65,13 @@ def _peak_rss_mib(process: psutil.Process) -> float:
     return process.memory_info().rss / MIB  # no /proc: the current size is the best we have
 
 
-def process_usage(role: str, kind: str, pid: int, peaks: tuple[float, float]) -> RoleUsage | None:
+def process_usage(role: str, prefix: str, pid: int, peaks: tuple[float, float]) -> RoleUsage | None:
     """Peak memory and CPU seconds of a live process, with its sampled (PSS, USS) peaks; None if it is gone."""
     try:
         process = psutil.Process(pid)
         with process.oneshot():
             cpu = process.cpu_times()
-            return RoleUsage(role, kind, pid, _peak_rss_mib(process), cpu.user + cpu.system, *peaks)
+            return RoleUsage(role, kind_of(role, prefix), pid, _peak_rss_mib(process), cpu.user + cpu.system, *peaks)
     except psutil.Error:
         return None
 
@@ -103,8 +103,8 @@ THREAD_KINDS = (
 )
 
 
-def thread_kind(name: str, kinds: tuple[tuple[str, str], ...], prefix: str) -> str:
-    """'zmq responder 3' → 'responder'; the threads that are not roles, by what they do."""
+def kind_of(name: str, prefix: str, kinds: tuple[tuple[str, str], ...] = ()) -> str:
+    """'zmq responder 3' → 'responder'; a thread that is no role, by what it does (`kinds`)."""
     for marker, kind in kinds:
         if marker in name:
             return kind
@@ -119,7 +119,7 @@ def thread_cpu(ended: dict[str, float], kinds: tuple[tuple[str, str], ...], pref
     by_kind = dict(ended)
     for thread in psutil.Process().threads():
         name = names.get(thread.id) or _kernel_name(thread.id)
-        kind = thread_kind(name, (*kinds, *THREAD_KINDS), prefix)
+        kind = kind_of(name, prefix, (*kinds, *THREAD_KINDS))
         spent = thread.user_time + thread.system_time
         before = since.threads.get(thread.id, 0.0)
         spent -= before if spent >= before else 0.0  # less: a new thread that took an old one's id

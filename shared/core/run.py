@@ -12,8 +12,7 @@ from functools import partial
 
 from shared.core.config import START_DEADLINE, RunConfig, counted
 from shared.core.faults import SIGNALS, parse_fault
-from shared.core.measure import (CpuBaseline, MemorySampler, loopback_bytes, own_usage, process_usage, thread_cpu,
-                                 thread_kind)
+from shared.core.measure import CpuBaseline, MemorySampler, loopback_bytes, own_usage, process_usage, thread_cpu
 from shared.core.relay import relayed
 from shared.core.results import RequesterResult, RoleUsage, RunResult, latency_summary
 from shared.core.supervisor import GRACE, POLL_SECONDS, RoleFailed, Supervisor
@@ -146,7 +145,7 @@ def measure_roles(roles: Supervisor, config: RunConfig, results: list[RequesterR
     requesters = {config.role(f"requester {r.requester_id}"): r for r in results}
     usage = [own_usage("parent", "parent", memory.peak(memory.SELF), since)]
     usage += [u for name, pid in roles.processes() if name not in requesters
-              and (u := process_usage(name, thread_kind(name, (), config.role("")), pid, memory.peak(name))) is not None]
+              and (u := process_usage(name, config.role(""), pid, memory.peak(name))) is not None]
     usage += [RoleUsage(name, "requester", 0, r.rss_peak_mib, r.cpu_seconds, *memory.peak(name, (r.pss_mib, r.uss_mib)))
               for name, r in requesters.items()]
     return usage
