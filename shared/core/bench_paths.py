@@ -21,7 +21,7 @@ class BenchPath:
     # The studies it runs in, by name or group ("sweep": payload, window, stalls, memory; EVERY_STUDY:
     # wherever the plain path does). The plain path runs in every study.
     studies: tuple[str, ...] = ("sweep",)
-    pushes: bool = False  # a broker pushes requests to responders in turn, busy or hung, rather than they pull
+    pushes: bool = False  # a broker pushes requests to the responders in turn, rather than they pull
     batches: bool = False  # whether a call moves many requests or replies: a request waits for the others
 
     @property
