@@ -45,8 +45,7 @@ class Settings:
 
     @classmethod
     def described(cls, parameters: dict) -> dict[str, str]:
-        """The settings a run's table shows, {row: cell}, from its recorded parameters (a live run's or a
-        saved file's: NOT_RECORDED for a field the file lacks). The default: none."""
+        """The settings a run's table shows, {row: cell}, from its parameters (NOT_RECORDED: a file lacks it)."""
         return {}
 
 
@@ -194,8 +193,7 @@ class RunConfig:
 
     @property
     def handshake_seconds(self) -> float:
-        """The deadline on reaching a peer: the timeout, but in a run, whose server is its own and up, no less
-        than RUN_HANDSHAKE_SECONDS (a short --timeout is for replies)."""
+        """The deadline on reaching a peer: the timeout, but no less than RUN_HANDSHAKE_SECONDS in a run."""
         return max(self.timeout, RUN_HANDSHAKE_SECONDS) if self.part == "run" else self.timeout
 
     @property

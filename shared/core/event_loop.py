@@ -1,5 +1,4 @@
-"""`--concurrency asyncio`: responders and requesters are tasks of one event loop in a thread of its own; a
-blocking role (the broker or server, a blocking C call) is a thread."""
+"""`--concurrency asyncio`: responders and requesters as tasks of one event loop, blocking roles as threads."""
 
 from __future__ import annotations
 
@@ -85,8 +84,7 @@ async def _perform_task(name: str, target: Callable, args: tuple, reports) -> No
 
 
 class LoopBarrier:
-    """The requesters' starting line for tasks; `abort` (from the watching thread) breaks it, as with
-    threading.Barrier: the tasks waiting get BrokenBarrierError."""
+    """The requesters' starting line for tasks; `abort`, from another thread, breaks it as threading.Barrier's."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, parties: int) -> None:
         self._loop = loop

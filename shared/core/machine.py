@@ -39,8 +39,7 @@ def _version(package: str) -> str:
 
 
 def machine_facts(transports: Iterable[Transport]) -> dict:
-    """What the figures depend on, for results.json and the report: the machine, and the versions of what
-    each transport runs on."""
+    """What the figures depend on: the machine, and the versions of what each transport runs on."""
     model, virtual = _cpuinfo()
     versions = {"python": platform.python_version(), "reqrep": __version__, "matplotlib": _version("matplotlib")}
     for transport in transports:

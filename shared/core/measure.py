@@ -133,8 +133,8 @@ def _kernel_name(tid: int) -> str:
 
 
 class MemorySampler:
-    """PSS, USS and RSS of a run's processes: each role's peaks, and the sums about once a second (a timeline
-    that shows a leak). Reading smaps_rollup costs about 0.5 ms a process: many are sampled less often."""
+    """PSS, USS and RSS of a run's processes: each role's peaks, and the sums about once a second (less often
+    for many processes: smaps_rollup costs about 0.5 ms each)."""
 
     SELF = "parent"  # this process's key among the roles
 

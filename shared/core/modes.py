@@ -30,8 +30,7 @@ PR_SET_PDEATHSIG = 1
 
 @dataclass(frozen=True)
 class Report:
-    """What a role says to the supervisor (picklable): ready, its result, why it failed, or (said for it) that
-    it ended without a word."""
+    """What a role says to the supervisor: ready, its result, why it failed, or (said for it) that it ended."""
 
     role: str
     kind: str  # "ready", "result", "error" or "exit"

@@ -160,8 +160,7 @@ def routes_for(config: RunConfig) -> tuple[list[Route], Relayed]:
 
 @contextlib.contextmanager
 def relayed(config: RunConfig) -> Iterator[Relayed]:
-    """The relay a run asked for, listening while the block runs; yields the requesters' and the responders'
-    configurations (the run's own when it asked for none)."""
+    """The relay a run asked for, while the block runs; yields the requesters' and responders' configurations."""
     routes, sides = routes_for(config)
     if not routes:
         yield sides

@@ -41,8 +41,7 @@ RunRound = Callable[[RunConfig, int, int], RunResult]  # (the round's configurat
 
 def alternate(configs: list[RunConfig], rounds: int, run_round: RunRound,
               results: list[list[RunResult]] | None = None) -> list[list[RunResult]]:
-    """Every variant's rounds, round 1 of each first ..., into `results` if given (kept when interrupted);
-    a round that failed ends them."""
+    """Every variant's rounds, round 1 of each first, into `results`; a round that failed ends them."""
     plans = [split(config, rounds) for config in configs]
     results = results if results is not None else [[] for _ in configs]
     for number in range(rounds):

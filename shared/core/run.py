@@ -24,8 +24,7 @@ Progress = Callable[[int, int], None]  # (requests answered so far, planned)
 
 
 def supervisor(config: RunConfig, *, local_server: bool = True) -> Supervisor:
-    """A supervisor whose transport stops the roles that are threads (only the requesters, against a server
-    that is not ours)."""
+    """A supervisor whose transport stops the roles that are threads (against a server not ours, requesters)."""
     stop = config.transport.stop_threads if local_server else config.transport.stop_requesters
     return Supervisor(config.concurrency, partial(stop, config))
 
@@ -93,8 +92,7 @@ def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | No
 
 
 class RequesterWatch:
-    """What the watch over the requesters does between their reports: sample memory, show progress, inflict
-    the run's fault when it is due, and abandon a run that makes no progress."""
+    """Between the requesters' reports: sample memory, show progress, inflict the fault, abandon a stalled run."""
 
     def __init__(self, roles: Supervisor, config: RunConfig, names: list[str], counters, progress: Progress | None,
                  memory: MemorySampler | None) -> None:

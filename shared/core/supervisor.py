@@ -37,8 +37,7 @@ class RoleFailed(Exception):
 
 
 class Supervisor:
-    """The roles this process started, in one mode; `stop_threads` (the transport's) wakes those that are
-    threads of this process."""
+    """The roles this process started, in one mode; `stop_threads` wakes those that are threads."""
 
     def __init__(self, concurrency: str, stop_threads: Callable[[], None] = lambda: None) -> None:
         self.mode = MODES[concurrency]()
@@ -114,8 +113,7 @@ class Supervisor:
     def watch(self, names: Iterable[str], tick: Callable[[float], None] | None = None,
               every: float = POLL_SECONDS) -> Iterator[Report]:
         """Yield the reports of the roles `names` until every one has ended, calling `tick(now)` at least every
-        `every` seconds. A role gone without a word is reported GRACE seconds later (its report may be on its
-        way) as an 'exit'."""
+        `every` seconds; a role gone without a word is reported GRACE seconds later as an 'exit'."""
         waiting = set(names)
         gone_since: dict[str, float] = {}
         next_look = 0.0

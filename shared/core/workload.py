@@ -176,8 +176,7 @@ def one_line(error: BaseException | str) -> str:
 
 
 def error_body(stage: str, error: BaseException | str) -> dict:
-    """A responder's answer to a request it could not decode, handle or encode: an rpc error (400), and the
-    stage for a mirror requester."""
+    """A responder's answer to a request it could not decode, handle or encode: an rpc error and its stage."""
     return {"status": 400, "body": one_line(error), "stage": stage}
 
 

@@ -1,5 +1,4 @@
-"""What each path (a transport and one of its `semantics_codecs`) does to Python values, sent through a real
-mirror run: identical, changed, or failed."""
+"""What each path (a transport and one of its `semantics_codecs`) does to Python values: a real mirror run."""
 
 from __future__ import annotations
 
@@ -180,8 +179,7 @@ def _same_bytes(a: Any, b: Any) -> bool:
 
 
 def _pair_arrays(a: Any, b: Any, at: str, note: Callable[[str, str], None], flags: bool) -> list:
-    """Two arrays' dtypes, shapes and items (an object array's as values), and, with `flags`, whether a
-    writeable one arrived read-only."""
+    """Two arrays' dtypes, shapes and items, and, with `flags`, whether a writeable one arrived read-only."""
     if a.dtype != b.dtype:
         note(f"dtype {a.dtype} → {b.dtype}", at)
     elif a.shape != b.shape:

@@ -83,8 +83,7 @@ def cases(path: str) -> list[Case]:
 
 
 def same(expected: Any, reply: Any) -> bool:
-    """A payload's reply is right when identical as the semantics table means it, but an array may arrive
-    read-only."""
+    """A payload's reply is right when identical as the semantics table means it (an array may be read-only)."""
     return not differences(expected, reply, flags=False)
 
 
@@ -100,8 +99,7 @@ class Payload:
         return Workload("mirror", lambda requester_id, n: values[(requester_id + n) % count], mirror_handle, same)
 
     def approximate_bytes(self) -> int:
-        """About what a value weighs, whatever the codec (the mean pickled size; 0 if pickle takes none): a
-        large value makes `reqrep bench` send fewer requests."""
+        """About what a value weighs, whatever the codec: the mean pickled size (0 if pickle takes none)."""
         sizes = []
         for value in self.values:
             try:
@@ -130,8 +128,7 @@ def load_payload(spec: str) -> Payload:
 
 
 def _travel(encode: Callable, decode: Callable, value: Any) -> tuple[str, Any]:
-    """What a value becomes there and back (request, then reply), or where it fails: ("", value) or
-    ("encode" | "decode", the error)."""
+    """What a value becomes there and back: ("", value), or ("encode" | "decode", the error)."""
     for _ in range(2):
         try:
             data = encode(value)
