@@ -228,8 +228,9 @@ class RunResult:
 
 @dataclass(kw_only=True)
 class Round:
-    """One round in JSON, a run's parameters and figures flat: the fields are the format (FIGURE_KEYS and
-    shared/report/schema.json come from them). Memory in MiB, times in seconds, latencies in µs."""
+    """One round in JSON: a run's parameters and its figures, flat. A run document's "rounds" and the bench's
+    rounds are these; the fields are the format (FIGURE_KEYS and the schema, shared/report/schema.json, come
+    from them). Memory in MiB, times in seconds, latencies in µs."""
 
     parameters: dict = field(default_factory=dict, metadata=FLAT)  # transport, requests ..., its settings
     answered: int
