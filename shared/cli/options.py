@@ -21,22 +21,18 @@ KINDS = {(True, True): "serve", (True, False): "broker", (False, True): "respond
 SERVER = "<server>"  # in a help text: what the variants of the command call their server ("broker", "server")
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
 
-PAYLOAD_HELP = ("echo your own values instead of the seed's text: PATH is a Python file that reqrep EXECUTES, here "
-                "and before any role starts, and that defines VALUES, a dict of name to value or a list; :NAME "
-                "sends that one value, otherwise they are sent in turn. Responders return each request as they "
-                "received it (the mirror workload), and each reply must come back identical; a value the codec "
-                "cannot carry unchanged is refused before the run starts")
+PAYLOAD_HELP = ("echo your own values instead of the seed's text: PATH is a Python file that reqrep EXECUTES, here and "
+                "before any role starts, and that defines VALUES, a dict of name to value or a list; :NAME sends that "
+                "one value, otherwise they are sent in turn. Responders return each request as they received it (the "
+                "mirror workload), and each reply must come back identical; a value the codec cannot carry unchanged "
+                "is refused before the run starts")
 COMMON: tuple[Option, ...] = (
     option("--example", parts=LOAD, choices=EXAMPLES, default="router",
            help="hello: the seed's example 1 (1 requester, 1 responder, 5 requests); router: example 2 (default)"),
-    option("--requests", parts=LOAD, type=int, metavar="N", default=None,
-           help="requests in all (default: router 100000, hello 5)"),
-    option("--requesters", parts=LOAD, type=int, metavar="N", default=None,
-           help="requesters (default: router 5, hello 1)"),
-    option("--responders", parts="run compare", type=int, metavar="N", default=None,
-           help="responders (default: router 5, hello 1)"),
-    option("--responders", parts="serve responders", type=int, metavar="N", default=None,
-           help="responders (default 5)"),
+    option("--requests", parts=LOAD, type=int, metavar="N", help="requests in all (default: router 100000, hello 5)"),
+    option("--requesters", parts=LOAD, type=int, metavar="N", help="requesters (default: router 5, hello 1)"),
+    option("--responders", parts="run compare", type=int, metavar="N", help="responders (default: router 5, hello 1)"),
+    option("--responders", parts="serve responders", type=int, metavar="N", help="responders (default 5)"),
     option("--concurrency", parts=f"{RESPONSE} request", choices=CONCURRENCY, default="processes",
            help="every role a process (default), every role a thread of one process, or every responder and "
                 "requester an asyncio task of one event loop (the listening side, a blocking call, a thread)"),
@@ -65,24 +61,24 @@ COMMON: tuple[Option, ...] = (
            help="how long responders take to handle each request, by sleeping: fixed:2ms, exp:1ms (exponential, "
                 "mean 1 ms) or slow:1%%:50ms (1%% of the requests take 50 ms, the others no time); echo and rpc"),
     option("--fault", parts="run compare", metavar="SPEC", default="",
-           help="kill or hang a responder mid-run: KIND[:responder N][@SECONDSs or @PERCENT%%], KIND kill "
-                "(SIGKILL) or hang (SIGSTOP, continued at the end); default responder 1, once a third of the "
-                "requests are answered (processes only)"),
-    option("--delay", dest="delay_ms", parts="run compare", type=float, metavar="MS", default=None,
+           help="kill or hang a responder mid-run: KIND[:responder N][@SECONDSs or @PERCENT%%], KIND kill (SIGKILL) "
+                "or hang (SIGSTOP, continued at the end); default responder 1, once a third of the requests are "
+                "answered (processes only)"),
+    option("--delay", dest="delay_ms", parts="run compare", type=float, metavar="MS",
            help=f"a relay between the requesters and the {SERVER} that holds every chunk MS milliseconds "
                 "in each direction, as a network's one-way delay (0: the relay's own cost)"),
     option("--responder-delay", dest="responder_delay_ms", parts="run compare", type=float, metavar="MS",
-           default=None, help=f"the same between the responders and the {SERVER} (with --delay: three hosts)"),
+           help=f"the same between the responders and the {SERVER} (with --delay: three hosts)"),
 )
 OUTPUT: tuple[Option, ...] = (
-    option("--rounds", parts=LOAD, type=int, metavar="N", default=None,
+    option("--rounds", parts=LOAD, type=int, metavar="N",
            help="run N times, --requests split over them; figures are the medians of the rounds, with the lowest "
                 "and highest (default 3, fewer if the requests do not go round, 1 for the hello example; compare "
                 "alternates the variants round by round)"),
-    option("--json", parts=f"{LOAD} show", metavar="PATH", default=None,
+    option("--json", parts=f"{LOAD} show", metavar="PATH",
            help="write the results as JSON (the format `reqrep show` reads back)"),
-    option("--markdown", parts=f"{LOAD} show", metavar="PATH", default=None, help="write the table as Markdown"),
-    option("--pyperf", parts=f"{LOAD} show", metavar="PATH", default=None,
+    option("--markdown", parts=f"{LOAD} show", metavar="PATH", help="write the table as Markdown"),
+    option("--pyperf", parts=f"{LOAD} show", metavar="PATH",
            help="write the rounds as a pyperf benchmark file (python -m pyperf stats|hist|compare_to read it)"),
     option("--quiet", parts=LOAD, action="store_true", help="no progress bar"),
 )

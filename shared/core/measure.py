@@ -18,6 +18,7 @@ import psutil
 from shared.core.sizes import MIB
 
 SAMPLE_SHARE = 0.05  # the most of a core that sampling memory may take: many processes are sampled less often
+SAMPLE_SECONDS = 1.0
 
 
 @dataclass
@@ -138,8 +139,8 @@ class MemorySampler:
 
     SELF = "parent"  # this process's key among the roles
 
-    def __init__(self, processes: Callable[[], list[tuple[str, int]]], interval: float = 1.0) -> None:
-        self.processes, self.interval = processes, interval
+    def __init__(self, processes: Callable[[], list[tuple[str, int]]]) -> None:
+        self.processes = processes
         self.began = self.due = time.monotonic()
         self.peaks: dict[str, tuple[float, float]] = {}  # role -> (PSS, USS) peaks, MiB
         self.timeline: list[tuple[float, float, float]] = []  # (seconds since the start, PSS MiB, RSS MiB)
@@ -158,7 +159,7 @@ class MemorySampler:
             pss_total += pss
             rss_total += memory.rss / MIB
         took = time.monotonic() - now
-        self.due = now + max(self.interval, took / SAMPLE_SHARE)
+        self.due = now + max(SAMPLE_SECONDS, took / SAMPLE_SHARE)
         if not force:
             self.timeline.append((round(now - self.began, 2), round(pss_total, 1), round(rss_total, 1)))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import importlib.util
 import uuid
 from collections import namedtuple
@@ -74,10 +75,7 @@ def _nested(depth: int) -> list:
     return value
 
 
-def _numpy():
-    import numpy  # only when installed: see build()
-
-    return numpy
+_numpy = functools.partial(importlib.import_module, "numpy")  # only when installed: see build()
 
 
 def _structured():
