@@ -4,6 +4,7 @@ asyncio tasks (`Tasks`, shared/core/event_loop.py), behind the one interface the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -99,21 +100,13 @@ def _stop_on_sigterm(signum, frame):
     raise SystemExit(0)
 
 
-def _stop_with_parent() -> None:
-    """Linux: have the kernel send SIGTERM if the parent dies without stopping us (killed by SIGKILL)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux: the parent's own stop() remains the only way
-
-
 def _enter_process(name: str, target: Callable, args: tuple, reports, parent: int) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides when its roles stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD)  # held by the parent while it forked
-    _stop_with_parent()
+    with contextlib.suppress(OSError, AttributeError):  # Linux: SIGTERM if the parent dies without stopping us
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:  # the parent died before the request above took effect
         return
     setproctitle(f"reqrep {name}")
@@ -122,11 +115,7 @@ def _enter_process(name: str, target: Callable, args: tuple, reports, parent: in
 
 class ProcessRole:
     def __init__(self, process: multiprocessing.Process) -> None:
-        self.process, self.name = process, process.name
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid
+        self.process, self.name, self.pid = process, process.name, process.pid
 
     def is_alive(self) -> bool:
         return self.process.is_alive()
