@@ -45,7 +45,6 @@ console = Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
 errors = Console(stderr=True, soft_wrap=True)
 
 
-# ---- from options to a checked configuration ------------------------------------------------------------
 def config_for(args: argparse.Namespace, transport: Transport, payload: Payload | None = None) -> RunConfig:
     """The configuration the options describe for `transport`, checked."""
     values = vars(args)
@@ -68,7 +67,6 @@ def prepare_out(folder: str) -> Path:
     return out
 
 
-# ---- commands ---------------------------------------------------------------------------------------------
 def run_rounds(configs: list[RunConfig], args: argparse.Namespace, *, local_server: bool = True) -> Document:
     """Every variant's rounds, alternating, each a whole run."""
     rounds = rounds_for(args.rounds, configs[0])

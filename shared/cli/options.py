@@ -154,8 +154,8 @@ class Grammar:
         return parser
 
     def local(self, parser: argparse.ArgumentParser, part: str, transports: Sequence[Transport]) -> None:
-        self.add(parser, COMMON, part, server=" or ".join(dict.fromkeys(each.server_role for each in transports)))
-        self.add(parser, (*OUTPUT, factorial_option(transports)), part)
+        server = " or ".join(dict.fromkeys(each.server_role for each in transports))
+        self.add(parser, (*COMMON, *OUTPUT, factorial_option(transports)), part, server=server)
         for transport in transports:
             flag = codec_flag(transport, len(transports))
             group = f"{transport.name} options" if len(transports) > 1 else None
@@ -211,8 +211,7 @@ class Grammar:
             kind = "request" if part is request else KINDS[part.server, part.responders]
             parser = self.command(parts, name, part.help, command="request" if part is request else "serve",
                                   transport=transport.name)
-            self.add(parser, COMMON, kind)
-            self.add(parser, OUTPUT, kind)
+            self.add(parser, (*COMMON, *OUTPUT), kind)
             self.add(parser, (codec_option(transport),), kind, transport)
             self.add(parser, transport.options, name, transport)
         for extra in transport.commands:

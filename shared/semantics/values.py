@@ -127,28 +127,18 @@ def load_payload(spec: str) -> Payload:
     return Payload(spec, tuple(named), tuple(named.values()))
 
 
-def _travel(encode: Callable, decode: Callable, value: Any) -> tuple[str, Any]:
-    """What a value becomes there and back: ("", value), or ("encode" | "decode", the error)."""
-    for _ in range(2):
-        try:
-            data = encode(value)
-        except Exception as error:  # RecursionError too
-            return "encode", error
-        try:
-            value = decode(data)
-        except Exception as error:
-            return "decode", error
-    return "", value
-
-
 def problem(config: RunConfig, value: Any) -> str:
-    """Why the run's codec cannot carry `value` unchanged, or ""."""
-    codec = config.transport.payload_codec(config)
-    stage, found = _travel(codec.encode, codec.decode, value)
-    if stage == "encode":
-        return f"cannot be encoded by {codec.name} ({one_line(found)})"
-    if stage == "decode":
-        return f"is refused by {codec.name}'s decoder ({one_line(found)})"
+    """Why the run's codec cannot carry `value` there and back unchanged, or ""."""
+    codec, found = config.transport.payload_codec(config), value
+    for _ in range(2):  # the request, then the reply
+        try:
+            data = codec.encode(found)
+        except Exception as error:  # RecursionError too
+            return f"cannot be encoded by {codec.name} ({one_line(error)})"
+        try:
+            found = codec.decode(data)
+        except Exception as error:
+            return f"is refused by {codec.name}'s decoder ({one_line(error)})"
     try:
         changes = differences(value, found, flags=False)
     except Exception as error:  # a value whose own == or hash raises
