@@ -44,9 +44,9 @@ def full_memory(pid: int | None = None):
         return None
 
 
-def proportional_mib(pid: int | None = None) -> tuple[float, float]:
-    """(PSS, USS) of a process (this one by default), MiB; zeros where the system does not say."""
-    memory = full_memory(pid)
+def proportional_mib() -> tuple[float, float]:
+    """(PSS, USS) of this process, MiB; zeros where the system does not say."""
+    memory = full_memory()
     return (getattr(memory, "pss", 0) / MIB, getattr(memory, "uss", 0) / MIB) if memory else (0.0, 0.0)
 
 

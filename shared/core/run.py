@@ -62,8 +62,8 @@ def start_request_router(roles: Supervisor, config: RunConfig) -> RunConfig:
     return requesters
 
 
-def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | None = None,
-                   memory: MemorySampler | None = None) -> tuple[list[RequesterResult], list[str], str]:
+def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | None,
+                   memory: MemorySampler) -> tuple[list[RequesterResult], list[str], str]:
     """Start the requesters, released together at a barrier; their results, the errors of those that failed
     (a failure breaks the barrier, so that the others stop too) and the fault inflicted, if any."""
     start = roles.barrier(config.requesters)
@@ -78,7 +78,7 @@ def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | No
     try:
         # A fault is inflicted at a share of the requests: a short run is looked at often enough to find it.
         for report in roles.watch(names, watch.tick, FAULT_POLL_SECONDS if config.fault else POLL_SECONDS):
-            if memory is not None and not memory.timeline:  # a run shorter than a tick: sampled once, now
+            if not memory.timeline:  # a run shorter than a tick: sampled once, now
                 memory.sample(time.monotonic())
             if report.failed:
                 errors[report.role] = report.error
@@ -95,7 +95,7 @@ class RequesterWatch:
     """Between the requesters' reports: sample memory, show progress, inflict the fault, abandon a stalled run."""
 
     def __init__(self, roles: Supervisor, config: RunConfig, names: list[str], counters, progress: Progress | None,
-                 memory: MemorySampler | None) -> None:
+                 memory: MemorySampler) -> None:
         self.roles, self.config, self.names, self.counters = roles, config, names, counters
         self.progress, self.memory = progress, memory
         self.fault = parse_fault(config.fault, config.responders) if config.fault else None
@@ -104,8 +104,7 @@ class RequesterWatch:
         self.done, self.changed, self.flowing = -1, time.monotonic(), 0.0
 
     def tick(self, now: float) -> None:
-        if self.memory is not None:
-            self.memory.sample(now)
+        self.memory.sample(now)
         done = sum(self.counters)
         if self.done <= 0 < done:
             log.info("requests flowing: %d requesters released", self.config.requesters)
