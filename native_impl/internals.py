@@ -32,6 +32,14 @@ def thread_connection(proxy):
     return getattr(proxy._tls, "connection", None)
 
 
+def open_thread_connection(proxy):
+    """The calling thread's connection to the server, opened now if it has none (BaseProxy._connect, which
+    the first call makes otherwise): a one-hop requester puts its deadline on it before that call."""
+    if thread_connection(proxy) is None:
+        proxy._connect()
+    return proxy._tls.connection
+
+
 def forget_thread_connection(proxy) -> None:
     """After closing it: the thread's next proxy call opens a new one, as the managers do on their own."""
     del proxy._tls.connection

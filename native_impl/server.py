@@ -99,11 +99,12 @@ def _server_for(board: Board, address: tuple[str, int], authkey: bytes, stock: b
         raise UsageError(f"cannot listen on {where}: {error.strerror}") from None
 
 
-def serve(config: RunConfig, ready) -> None:
+def serve(config: RunConfig, ready, board: Board | None = None) -> None:
     """Run the manager server until interrupted (SIGTERM in its own process, `stop_threads` in threads). The
-    gate runs in this thread, in slices: SIGTERM gets in between two of them."""
+    gate runs in this thread, in slices: SIGTERM gets in between two of them. `board`: the one-hop shape's
+    (one_hop.py)."""
     address = config.transport.host_port(config.address)
-    server = _server_for(Board(), address, config.settings.authkey, config.settings.stock_managers)
+    server = _server_for(board or Board(), address, config.settings.authkey, config.settings.stock_managers)
     stop = internals.stop_flag(server)  # set by the managers' own 'shutdown' message too
     try:
         ready.set()

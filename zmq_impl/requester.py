@@ -33,7 +33,7 @@ def peer_of(config: RunConfig, requester_id: int) -> Peer:
     if config.settings.router_address:
         return Peer(config.role(f"requester {requester_id}"), config.role("request router"),
                     config.settings.router_address, notice_level(requester_id))
-    name = "broker" if config.example == "router" else "responder"
+    name = "server" if config.one_hop else "broker" if config.example == "router" else "responder"
     return Peer(config.role(f"requester {requester_id}"), config.role(name), config.address, notice_level(requester_id))
 
 
@@ -102,6 +102,7 @@ class ReqChannel:
 
     def __init__(self, socket: zmq.Socket, config: RunConfig, requester_id: int, form: Form) -> None:
         self.config, self.requester_id, self.form = config, requester_id, form
+        self.asynchronous = form.asynchronous  # whether send and recv are awaited
         self.use(socket)
 
     def use(self, socket: zmq.Socket) -> None:
@@ -120,7 +121,7 @@ class DealerChannel:
     """Numbered requests through a DEALER socket, any number in flight; replies come back in any order."""
 
     def __init__(self, socket: zmq.Socket, config: RunConfig, requester_id: int, form: Form) -> None:
-        self.socket, self.poll = socket, form.poller(socket)
+        self.socket, self.poll, self.asynchronous = socket, form.poller(socket), form.asynchronous
         self.send, self.take = form.delimited_sender(socket, config), form.delimited_receiver(socket)
 
     async def flush(self) -> None:
@@ -130,10 +131,10 @@ class DealerChannel:
         """Every reply that is there, once the first has come: one poll and one EAGAIN per batch."""
         replies = []
         if await self.poll(math.ceil(timeout * 1000)):  # rounding down would spin
-            take = self.take
+            take, asynchronous = self.take, self.asynchronous
             try:
                 while True:
-                    replies.append(await take())
+                    replies.append(await take() if asynchronous else take())
             except zmq.Again:
                 pass
         return replies

@@ -138,12 +138,13 @@ async def responding(config: RunConfig, index: int, ready, form: Form) -> None:
             watch = await connect(config, peer, socket, form, watch=not form.asynchronous)
         ready.set()
         recv, send, sleep = form.receiver(socket), form.sender(socket, config), form.sleep
+        asynchronous = form.asynchronous  # the blocking form's recv and send are plain calls
         while True:
-            frame = await recv()
+            frame = await recv() if asynchronous else recv()
             if delay:
                 await sleep(delay())
             try:
-                await send(reply_to(frame))
+                await send(reply_to(frame)) if asynchronous else send(reply_to(frame))
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise

@@ -69,6 +69,10 @@ COMMON: tuple[Option, ...] = (
                 "in each direction, as a network's one-way delay (0: the relay's own cost)"),
     option("--responder-delay", dest="responder_delay_ms", parts="run compare", type=float, metavar="MS",
            help=f"the same between the responders and the {SERVER} (with --delay: three hosts)"),
+    option("--one-hop", parts="run compare", action="store_true",
+           help="the one-hop shape, as an RPC server has it: the server answers every request itself, in its own "
+                "process, where the seed's shape passes it on to separate responders (two hops); --responders, "
+                "--fault, --service-time and --responder-delay do not apply"),
 )
 OUTPUT: tuple[Option, ...] = (
     option("--rounds", parts=LOAD, type=int, metavar="N",

@@ -57,6 +57,7 @@ class Carrier(Protocol):
     default_codec: str
     settings_type: type[Settings]
     parts: Mapping[str, Part]
+    one_hop_shape: str
 
     def parse_address(self, text: str) -> str: ...
 
@@ -85,6 +86,7 @@ class RunConfig:
     service_time: str = ""  # each request's handling time (service_time.py)
     delay_ms: float | None = None  # a delaying relay before the response side
     responder_delay_ms: float | None = None  # ... and between the responders and the broker or server
+    one_hop: bool = False  # the server answers every request itself, with no responders of their own
     payload: UserValues | None = None  # the user's values as the requests (--payload)
     settings: Settings | None = None  # the transport's own fields; its defaults when None
 
@@ -92,7 +94,7 @@ class RunConfig:
         hello = self.example == "hello"
         fill = {"requests": HELLO_REQUESTS if hello else ROUTER_REQUESTS,
                 "requesters": 1 if hello else ROUTER_ROLES,
-                "responders": (1 if hello else ROUTER_ROLES) if self.alone.responders else 0,
+                "responders": (1 if hello else ROUTER_ROLES) if self.alone.responders and not self.one_hop else 0,
                 "codec": self.transport.default_codec, "settings": self.transport.settings_type()}
         for name, value in fill.items():
             if getattr(self, name) in (None, ""):
@@ -125,6 +127,7 @@ class RunConfig:
             raise UsageError("--rate sends on a schedule whatever the replies do, --window keeps a number of requests "
                              "in flight: give one or the other")
         self._check_payload()
+        self._check_one_hop()
         self._check_faults()
         codecs = self.transport.codecs
         if self.codec not in codecs:
@@ -161,6 +164,22 @@ class RunConfig:
             raise UsageError(f"--service-time {self.service_time}: requests that take {service.seconds:g} s would "
                              f"each wait out --timeout ({self.timeout:g} s) and be sent again")
 
+    def _check_one_hop(self) -> None:
+        """--one-hop: the server answers every request in its own process; what concerns separate responders
+        does not apply."""
+        if not self.one_hop:
+            return
+        if not self.transport.one_hop_shape:
+            raise UsageError(f"{self.transport.name} has no one-hop shape: leave out --one-hop")
+        if self.example == "hello":
+            raise UsageError("--one-hop is a shape of the router example: the hello example has no broker already")
+        refused = [flag for flag, given in (("--responders", self.responders), ("--fault", self.fault),
+                                            ("--service-time", self.service_time),
+                                            ("--responder-delay", self.responder_delay_ms is not None)) if given]
+        if refused:
+            raise UsageError(f"{' and '.join(refused)} concern{'s' if len(refused) == 1 else ''} separate "
+                             f"responders: with --one-hop the server answers every request itself")
+
     def with_(self, **changes) -> RunConfig:
         return replace(self, **changes)
 
@@ -184,7 +203,7 @@ class RunConfig:
     @property
     def needs_responders(self) -> bool:
         """Whether this part must start a responder: a run, or responders alone (a server may serve alone)."""
-        return self.alone.responders and (self.part == "run" or not self.alone.server)
+        return self.alone.responders and not self.one_hop and (self.part == "run" or not self.alone.server)
 
     @property
     def lockstep(self) -> bool:
