@@ -53,6 +53,9 @@ class NativeTransport(Transport):
         BenchPath("native-batch", "native", "pickle", {"batch": True}, DEFAULT_BATCH_SIZE,
                   description=f"native, with requests and replies moved many per manager call (`--batch`) and "
                               f"{DEFAULT_BATCH_SIZE} requests in flight per requester", batches=True),
+        BenchPath("native-one-hop", "native", "pickle", one_hop=True, studies=("peers",),
+                  description="native in one hop (`--one-hop`): the manager server answers each request in the call "
+                              "that sends it, no responders"),
     )
     codec_passes = 4  # the server unpickles each value and pickles it again
 

@@ -84,6 +84,9 @@ class ZmqTransport(Transport):
         BenchPath("zmq-ext", "zmq", "msgpack-ext", studies=("ndarray", "values"), pushes=True,
                   description=f"zmq with msgpack-ext, an array as its dtype, shape and raw bytes (`--codec "
                               f"msgpack-ext`), frames of {ZERO_COPY_BYTES // 1024} KiB or more sent without a copy"),
+        BenchPath("zmq-one-hop", "zmq", "msgpack", one_hop=True, studies=("peers",),
+                  description="zmq in one hop (`--one-hop`): one ROUTER that answers every request in place, no "
+                              "broker and no responders"),
         BenchPath("zmq-ext-zero-copy", "zmq", "msgpack-ext", {"zero_copy_above": 0}, studies=("ndarray",), pushes=True,
                   description="the same, every frame sent without a copy (`--zero-copy-above 0`)"),
         BenchPath("zmq-ext-copy", "zmq", "msgpack-ext", {"zero_copy_above": None}, studies=("ndarray",), pushes=True,
@@ -96,7 +99,7 @@ class ZmqTransport(Transport):
         if not brokers:
             return self.bench_paths
         first, *others = brokers
-        paths = [path for path in self.bench_paths if "broker" not in path.settings]
+        paths = [path for path in self.bench_paths if "broker" not in path.settings and not path.one_hop]
         return (*(behind(path, first) for path in paths),
                 *(behind(path, broker, twin=True) for broker in others for path in paths))
 

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.bench.point import TEXT, VALUES, Point, Record
-from shared.bench.study import Measured, Sweep, plan
+from shared.bench.study import Measured, Sweep, own_transports, plan
 from shared.bench.sweep import PRESETS, STUDIES
 from shared.core.bench_paths import BenchPath
 from shared.core.config import START_DEADLINE, RunConfig
@@ -161,6 +161,7 @@ class Bench(Measured):
     def run(self, transports: Mapping[str, Transport], progress: SweepProgress | None = None) -> None:
         """Every point, round after round. Ctrl-C or SIGTERM stops the point under way, marks the bench
         interrupted and goes on up to the caller, who still writes what was measured."""
+        transports = {**transports, **own_transports(self.sweep)}
         self.machine, self.date = machine_facts(transports.values()), datetime.now(UTC).isoformat(timespec="seconds")
         self.transports = facts(transports)
         began, rounds = time.monotonic(), self.sweep.rounds

@@ -7,13 +7,16 @@ import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from shared.bench.point import TEXT, Point, Record, run_options
 from shared.core.bench_paths import EVERY_STUDY, BenchPath
 from shared.core.config import CONCURRENCY
 from shared.core.sizes import KIB
 from shared.semantics.values import Payload
+
+if TYPE_CHECKING:
+    from shared.core.transport import Transport
 
 SCALE_BYTES = 8 * KIB  # requests per point fall as payloads grow past this
 MIN_PER_REQUESTER = 4  # however large the payload, every requester sends a few
@@ -68,6 +71,10 @@ class Study(ABC):
     def expects_loss(self, point: Point) -> bool:
         """Whether the point loses requests on purpose (a fault with no retries)."""
         return False
+
+    def transports(self) -> Mapping[str, Transport]:
+        """Transports of the bench alone that it brings, each with its paths (the peers); the default: none."""
+        return {}
 
     def requires(self) -> None:  # noqa: B027 (most studies need nothing more)
         """Raise a UsageError when this machine cannot run the study (a library missing)."""
@@ -140,6 +147,11 @@ class Sweep:
                 "left_out": {name: list(why) for name, why in self.left_out},
                 "paths": {path.name: {key: value for key, value in dataclasses.asdict(path).items() if key != "name"}
                           for path in self.paths}}
+
+
+def own_transports(sweep: Sweep) -> dict[str, Transport]:
+    """The transports that the sweep's studies bring of their own (Study.transports)."""
+    return {name: each for study in sweep.studies for name, each in study.transports().items()}
 
 
 def plan(sweep: Sweep) -> dict[Point, list[str]]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from shared.bench.peers import PEERS
 from shared.bench.point import Point
 from shared.bench.studies.conditions import Delay, Many, Recording, Soak
 from shared.bench.studies.faults import Dispatch, Faults
+from shared.bench.studies.peers import Peers
 from shared.bench.studies.sweep import Counts, Memory, Payloads, Stalls, Windows
 from shared.bench.studies.values import Arrays, Values
-from shared.bench.study import MIN_PER_REQUESTER, Study, Sweep, plan
+from shared.bench.study import MIN_PER_REQUESTER, Study, Sweep, own_transports, plan
 from shared.core.bench_paths import BenchPath
 from shared.core.config import CONCURRENCY, check_counts, check_timeout
 from shared.core.errors import UsageError
@@ -20,6 +22,7 @@ __all__ = ["MIN_PER_REQUESTER", "PRESETS", "STUDIES", "Point", "Sweep", "choose_
 
 ALL_PAYLOADS = (16, KIB, 16 * KIB, 32 * KIB, 256 * KIB, MIB)
 STALL_PAYLOADS = (KIB, 16 * KIB, 32 * KIB)
+PEERS_STUDY = Peers(tuple(PEERS))
 ARRAY_SIZES = (KIB, 8 * KIB, 64 * KIB, 256 * KIB, 512 * KIB, MIB, 8 * MIB)
 PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
     Sweep("full", "every path against payload size, window and counts, as processes, threads and asyncio: "
@@ -62,6 +65,11 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
           requesters=1, responders=1),
     Sweep("ndarray-tiny", "the ndarray study in seconds", (Arrays((8 * KIB, MIB), fewest=8),), requests=200,
           requesters=1, responders=1),
+    Sweep("peers", "reqrep's transports, broker and one-hop shapes, beside the Python alternatives (gRPC, HTTP/1.1, "
+          "Pyro5, rpyc, multiprocessing.connection, zerorpc: the extra `peers`), paired per round: minutes",
+          (PEERS_STUDY,), requests=10_000, rounds=5, requesters=5, responders=5, modes=("processes",)),
+    Sweep("peers-tiny", "the peers study in seconds", (PEERS_STUDY,), requests=500, rounds=2, requesters=3,
+          responders=3, modes=("processes",)),
 )}
 # The preset of --payload, chosen by it alone.
 VALUES_SWEEP = Sweep("values", "your own values on each transport's own path and zmq's msgpack-ext", (Values(),),
@@ -77,7 +85,8 @@ def choose_sweep(preset: str | None, paths: list[BenchPath], requests: int | Non
     sweep = VALUES_SWEEP if payload is not None else PRESETS[preset or "full"]
     for study in sweep.studies:
         study.requires()
-    changes: dict = {"paths": tuple(paths), "payload": payload}
+    brought = tuple(path for each in own_transports(sweep).values() for path in each.bench_paths)
+    changes: dict = {"paths": (*paths, *brought), "payload": payload}
     if modes:  # processes always run: the path, window and stall tables are theirs
         changes["modes"] = tuple(c for c in CONCURRENCY if c == "processes" or c in modes)
     if requests is not None:
@@ -91,4 +100,4 @@ def choose_sweep(preset: str | None, paths: list[BenchPath], requests: int | Non
 
 
 STUDIES: dict[str, type[Study]] = {study.name: study for study in (
-    Counts, Delay, Dispatch, Faults, Many, Memory, Arrays, Payloads, Recording, Soak, Stalls, Values, Windows)}
+    Counts, Delay, Dispatch, Faults, Many, Memory, Arrays, Payloads, Peers, Recording, Soak, Stalls, Values, Windows)}

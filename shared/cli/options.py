@@ -196,8 +196,8 @@ class Grammar:
                                        "and show which arrive identical, changed or not at all", command="semantics"))
         bench = self.command(commands, "bench", "a preset of studies, each a set of verified runs (paths against "
                              "payload sizes, windows and counts; recording cost, many requesters, soak, faults and "
-                             "push against pull dispatch, network delay, NumPy arrays; your own values) written to "
-                             "results.json, report.md and plots", command="bench")
+                             "push against pull dispatch, network delay, NumPy arrays, the Python alternatives; your "
+                             "own values) written to results.json, report.md and plots", command="bench")
         bench_command(bench)
         for transport in self.transports:  # a transport's own flags for its bench paths
             self.add(bench, transport.options, "bench", transport, f"{transport.name} options")
