@@ -52,8 +52,9 @@ class NativeSettings(Settings):
 TANDEM = "serve responders request"
 LOCAL = "run compare"
 OPTIONS = (
-    option("--address", parts=TANDEM, metavar="HOST:PORT", default=DEFAULT_ADDRESS,
-           help=f"the manager server's address (default {DEFAULT_ADDRESS})"),
+    option("--address", parts=TANDEM, metavar="ADDRESS", default=DEFAULT_ADDRESS,
+           help=f"the manager server's address: HOST:PORT, or a socket file on this host, unix:/PATH (default "
+                f"{DEFAULT_ADDRESS})"),
     option("--authkey-file", dest="authkey", parts=TANDEM, metavar="PATH", default=None,
            help=f"read the shared key from this file (default: the variable {connection.AUTHKEY_VARIABLE})"),
     option("--batch", parts=f"{LOCAL} {TANDEM}", action="store_true",

@@ -16,10 +16,12 @@ from zmq.utils.monitor import parse_monitor_message
 
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
+from shared.core.local import refuse_link
 from shared.core.peers import Peer
 from zmq_impl.curve import CLIENT_KEY, secure_client
 from zmq_impl.greeting import PARTNERS, peer_socket_type, refusal
 
+IPC = "ipc://"  # then a socket file's path: ipc:///run/reqrep/front
 MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in one process and their monitors
 # Roles send with copy=False: a frame this large or larger is handed to libzmq without a copy, a smaller one is
 # copied (pyzmq's copy_threshold, set by --zero-copy-above). A zero-copy send costs a fixed few microseconds
@@ -69,9 +71,14 @@ def sender(socket: zmq.Socket, config: RunConfig) -> Callable:
     return socket.send if small_frames(config) else functools.partial(socket.send, copy=False)
 
 
-def crosses_tcp(address: str) -> bool:
-    """Whether a zmq address may reach another process or host (tcp), rather than this process (inproc)."""
-    return address.startswith("tcp://")
+def crosses_processes(address: str) -> bool:
+    """Whether a zmq address may reach another process (tcp, ipc) or host (tcp), not only this one (inproc)."""
+    return not address.startswith("inproc://")
+
+
+def local_path(address: str) -> str | None:
+    """The socket file of a local address (ipc:///PATH), or None for an address of another kind."""
+    return address.removeprefix(IPC) if address.startswith(IPC) else None
 
 
 def ipv6_for(socket: zmq.Socket, address: str) -> None:
@@ -83,7 +90,11 @@ def ipv6_for(socket: zmq.Socket, address: str) -> None:
 
 
 def reach(socket: zmq.Socket, address: str) -> None:
-    """socket.connect, IPv6 included: every connect of the client side goes through here."""
+    """socket.connect, IPv6 included, never through a symbolic link: every connect of the client side goes
+    through here."""
+    path = local_path(address)
+    if path is not None:
+        refuse_link(path, address)
     ipv6_for(socket, address)
     socket.connect(address)
 
@@ -133,7 +144,7 @@ async def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, form: Any, 
     A refused CURVE key or a security mismatch ends the wait at once. With `watch` (a blocking form's),
     returns a `PeerWatch` that logs the peer's departures and returns; the caller stops it.
     """
-    if not crosses_tcp(peer.address):  # inproc: the peer, a thread of this process, is bound already
+    if not crosses_processes(peer.address):  # inproc: the peer, a thread of this process, is bound already
         reach(socket, peer.address)
         return None
     monitor = monitor_socket(socket, form.context())

@@ -12,9 +12,10 @@ import zmq
 
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
+from shared.core.local import claim
 from zmq_impl.balancing import HEARTBEAT, READY, Frames, envelope_of
 from zmq_impl.blocking import receive_frames, send_frames
-from zmq_impl.connection import crosses_tcp, hold_replies, ipv6_for, shared_context
+from zmq_impl.connection import crosses_processes, hold_replies, ipv6_for, local_path, shared_context
 from zmq_impl.curve import BACK, FRONT, secure_server, start_authenticator
 from zmq_impl.roster import Roster
 
@@ -25,7 +26,11 @@ BACKLOG = 4096
 
 
 def bind(socket: zmq.Socket, address: str) -> None:
-    """Bind, IPv6 included, turning the usual failures into one sentence for the user."""
+    """Bind, IPv6 included, turning the usual failures into one sentence for the user. A socket file in the
+    way is claimed first (shared.core.local.claim): libzmq would remove whatever is there, live or not."""
+    path = local_path(address)
+    if path is not None:
+        claim(path, address)
     ipv6_for(socket, address)
     try:
         socket.bind(address)
@@ -39,8 +44,9 @@ def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = 
                   side: str = FRONT) -> zmq.Socket:
     """A socket of `kind` bound on `address`: no lingering, the run's limit on message size (a peer that
     sends more is disconnected by libzmq before the message is ever assembled), a connection that has not
-    completed ZMTP's handshake within the timeout closed, and CURVE when it crosses TCP (unless `secure` is
-    off: peers on this host only), admitting the keys of the broker's `side`."""
+    completed ZMTP's handshake within the timeout closed, and CURVE when it reaches other processes (unless
+    `secure` is off: the request router's requesters, on this host), admitting the keys of the broker's
+    `side`."""
     socket = shared_context().socket(kind)
     try:
         socket.linger = 0
@@ -48,7 +54,7 @@ def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = 
         socket.handshake_ivl = handshake_ms(config)
         socket.backlog = BACKLOG
         hold_replies(socket)
-        if secure and crosses_tcp(address):  # remote responders admitted by key too
+        if secure and crosses_processes(address):  # remote responders admitted by key too
             secure_server(socket, config.settings.curve, side)
         bind(socket, address)
     except BaseException:
@@ -64,8 +70,9 @@ def handshake_ms(config: RunConfig) -> int:
 
 
 def sides(config: RunConfig) -> tuple[str, ...]:
-    """The broker's sides that CURVE guards: the front, and the back where responders reach it over TCP."""
-    return (FRONT, BACK) if crosses_tcp(config.settings.back_address) else (FRONT,)
+    """The broker's sides that CURVE guards: the front, and the back where responders reach it from other
+    processes (tcp, ipc)."""
+    return (FRONT, BACK) if crosses_processes(config.settings.back_address) else (FRONT,)
 
 
 def serve(config: RunConfig, ready) -> None:

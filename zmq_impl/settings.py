@@ -11,9 +11,10 @@ import re
 from shared.core.config import NOT_RECORDED, RunConfig, Settings
 from shared.core.errors import UsageError
 from shared.core.flags import option
+from shared.core.local import checked_path
 from shared.core.workload import ECHO_SUFFIX
 from zmq_impl import codec
-from zmq_impl.connection import ZERO_COPY_BYTES
+from zmq_impl.connection import ZERO_COPY_BYTES, local_path
 from zmq_impl.curve import security
 
 DEFAULT_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
@@ -44,7 +45,7 @@ class ZmqSettings(Settings):
             raise UsageError(f"--max-message-bytes must be a positive number, not {self.max_message_bytes}")
         if self.zero_copy_above is not None and self.zero_copy_above < 0:
             raise UsageError(f"--zero-copy-above must be zero or more bytes, or off, not {self.zero_copy_above}")
-        if self.back_address.startswith("tcp://"):
+        if not self.back_address.startswith("inproc://"):  # a run's own, for roles in one process
             parse_endpoint(self.back_address)
         # A broker that is a thread of the roles' process hangs a run under CURVE, and ends a serve with the
         # authenticator's tracebacks; requesters and responders alone are clients, and need no authenticator.
@@ -107,10 +108,16 @@ def zero_copy_bytes(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"expected a number of bytes or off, not {text!r}") from None
 
 def parse_endpoint(text: str) -> str:
-    """tcp://HOST:PORT: the only zmq transport that crosses processes and hosts."""
+    """tcp://HOST:PORT, which crosses hosts, or ipc:///PATH, a socket file on this one."""
+    path = local_path(text)
+    if path is not None:
+        checked_path(path, text)
+        return text
     match = _TCP_ENDPOINT.match(text)
     if not match or int(match.group(2)) > 65535:
-        raise UsageError(f"malformed address {text!r}: expected tcp://HOST:PORT, for example {DEFAULT_FRONT}")
+        hint = ": unix:/PATH is a native address, zmq's is ipc:///PATH" if text.startswith("unix:") else ""
+        raise UsageError(f"malformed address {text!r}: expected tcp://HOST:PORT, for example {DEFAULT_FRONT}, or "
+                         f"ipc:///PATH{hint}")
     return text
 
 
@@ -119,9 +126,11 @@ SENDING_SIDES = "run compare serve responders request"  # the requesters and res
 BROKER_SIDES = "run compare serve broker responders"  # responders speak the protocol of the broker they serve
 OPTIONS = (
     option("--front", dest="address", parts="serve broker request", metavar="ADDRESS", default=DEFAULT_FRONT,
-           help=f"the broker's front: where requesters connect (default {DEFAULT_FRONT})"),
+           help=f"the broker's front: where requesters connect, tcp://HOST:PORT or a socket file on this host, "
+                f"ipc:///PATH (default {DEFAULT_FRONT})"),
     option("--back", dest="back_address", parts="broker responders", metavar="ADDRESS", default=DEFAULT_BACK,
-           help=f"the broker's back: where responders connect (default {DEFAULT_BACK})"),
+           help=f"the broker's back: where responders connect, tcp://HOST:PORT or ipc:///PATH (default "
+                f"{DEFAULT_BACK})"),
     option("--curve", parts=ALL_SIDES, metavar="DIR", nargs="?", const=MAKE_KEYS, default="",
            help="CURVE encryption, and clients admitted by their keys: the keys of `reqrep zmq keys DIR`; in "
                 "run and compare, --curve alone makes keys for the run"),

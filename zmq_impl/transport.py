@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import uuid
 from collections.abc import Iterator
 from importlib import metadata
@@ -14,9 +15,10 @@ from shared.core.bench_paths import EVERY_STUDY, BenchPath
 from shared.core.config import IN_ONE_PROCESS, LOOPBACK, RunConfig, counted, free_port
 from shared.core.errors import UsageError
 from shared.core.flags import ExtraCommand, Part, option
+from shared.core.local import private_folder, socket_file
 from shared.core.transport import Transport
 from zmq_impl import codec, connection, request_router, requester, responder, server, tasks
-from zmq_impl.connection import ZERO_COPY_BYTES
+from zmq_impl.connection import IPC, ZERO_COPY_BYTES, local_path
 from zmq_impl.curve import create_keys, keys_for_a_run
 from zmq_impl.settings import MAKE_KEYS, OPTIONS, ZmqSettings, parse_endpoint
 
@@ -34,6 +36,13 @@ def endpoint(host: str, port: int) -> str:
     return f"tcp://{f'[{host}]' if ':' in host else host}:{port}"
 
 
+def local_endpoints(config: RunConfig, folder: str) -> tuple[str, str]:
+    """A local run's front and back: ipc:// socket files in its private folder; the back is inproc between
+    roles that share one context (threads and asyncio tasks), as in every run."""
+    back = internal_back(config) if config.concurrency in IN_ONE_PROCESS else f"{IPC}{socket_file(folder, 'back')}"
+    return f"{IPC}{socket_file(folder, 'front')}", back
+
+
 def internal_back(config: RunConfig, host: str = LOOPBACK) -> str:
     """Where a broker meets responders started with it: threads and asyncio tasks share one context, so
     inproc, as the seed's places did; processes need TCP, on a free port of the loopback `host`."""
@@ -48,6 +57,7 @@ class ZmqTransport(Transport):
     server_role = "broker"
     place = 0
     settings_type = ZmqSettings
+    local_sockets = True
     thread_kinds = (("zmq proxy", "broker's zmq.proxy"), ("ZMQbg/IO", "libzmq I/O"),
                     ("ZMQbg/Reaper", "libzmq reaper"), ("zmq peer watch", "peer watch"))
     codecs = codec.CODECS
@@ -109,6 +119,8 @@ class ZmqTransport(Transport):
     parse_address = staticmethod(parse_endpoint)
 
     def host_port(self, address: str) -> tuple[str, int]:
+        if not address.startswith("tcp://"):
+            raise UsageError(f"{address} is not a TCP address: it has no host and port")
         host, port = address.removeprefix("tcp://").rsplit(":", 1)
         return host.strip("[]"), int(port)
 
@@ -117,18 +129,23 @@ class ZmqTransport(Transport):
 
     @contextlib.contextmanager
     def loopback(self, config: RunConfig, host: str = LOOPBACK) -> Iterator[RunConfig]:
-        """Free loopback ports; threads and asyncio tasks share one context, so their broker meets its
-        responders on inproc, as the seed's places did. With `--curve` alone, keys made for the run."""
-        back = internal_back(config, host)
+        """Free loopback ports, or with `--local` socket files in a private folder; threads and asyncio tasks
+        share one context, so their broker meets its responders on inproc, as the seed's places did. With
+        `--curve` alone, keys made for the run."""
         keys = keys_for_a_run() if config.settings.curve == MAKE_KEYS else contextlib.nullcontext(config.settings.curve)
-        with keys as curve:
+        folder = private_folder() if config.local else contextlib.nullcontext()
+        with keys as curve, folder as local:
+            front, back = local_endpoints(config, local) if local else (endpoint(host, free_port(host)),
+                                                                         internal_back(config, host))
             settings = dataclasses.replace(config.settings, back_address=back, curve=curve)
-            yield config.with_(address=endpoint(host, free_port(host)), settings=settings)
+            yield config.with_(address=front, settings=settings)
 
     def responders_reach(self, config: RunConfig) -> str:
         if not self.needs_server(config):
             raise UsageError("the hello example has no broker: its responder binds the front, where the requester "
                              "connects")
+        if config.settings.back_address.startswith("ipc://"):
+            raise UsageError("with --local the zmq responders meet their broker over ipc://, not TCP")
         if not config.settings.back_address.startswith("tcp://"):
             raise UsageError(f"with --concurrency {config.concurrency} the zmq responders meet their broker "
                              f"in-process (inproc://): use --concurrency processes")
@@ -167,8 +184,9 @@ class ZmqTransport(Transport):
     def request_router(self, config: RunConfig):
         if not config.settings.shared_connection:
             return None
-        routed = config.with_(settings=dataclasses.replace(config.settings,
-                                                           router_address=request_router.local_address()))
+        folder = os.path.dirname(local_path(config.address) or "") if config.local else ""
+        router = f"{IPC}{socket_file(folder, 'router')}" if folder else request_router.local_address()
+        routed = config.with_(settings=dataclasses.replace(config.settings, router_address=router))
         return request_router.serve, (routed,), routed
 
     # ---- reports -----------------------------------------------------------------------------------------

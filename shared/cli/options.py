@@ -75,6 +75,9 @@ COMMON: tuple[Option, ...] = (
                 "in each direction, as a network's one-way delay (0: the relay's own cost)"),
     option("--responder-delay", dest="responder_delay_ms", parts="run compare", type=float, metavar="MS",
            default=None, help=f"the same between the responders and the {SERVER} (with --delay: three hosts)"),
+    option("--local", parts="run compare", action="store_true",
+           help="every hop over local sockets, not loopback TCP: socket files in a private folder (mode 0700), "
+                "removed however the run ends"),
 )
 OUTPUT: tuple[Option, ...] = (
     option("--rounds", parts=LOAD, type=int, metavar="N", default=None,

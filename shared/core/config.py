@@ -60,6 +60,7 @@ class Carrier(Protocol):
     default_codec: str
     settings_type: type[Settings]
     parts: Mapping[str, Part]
+    local_sockets: bool
 
     def parse_address(self, text: str) -> str: ...
 
@@ -90,6 +91,7 @@ class RunConfig:
     delay_ms: float | None = None  # a delaying relay before the response side
     responder_delay_ms: float | None = None  # ... and between the responders and the broker or server
     service_time: str = ""  # each request's handling time (service_time.py)
+    local: bool = False  # a run's every hop over local sockets (the transport's), in a private folder
     settings: Settings | None = None  # the transport's own fields; its defaults when None
 
     def __post_init__(self) -> None:
@@ -130,6 +132,7 @@ class RunConfig:
                              "in flight: give one or the other")
         self._check_payload()
         self._check_faults()
+        self._check_local()
         codecs = self.transport.codecs
         if self.codec not in codecs:
             raise UsageError(f"unknown codec {self.codec!r} for {self.transport.name}: choose one of "
@@ -157,6 +160,16 @@ class RunConfig:
         if self.service_time:
             self._check_service_time()
 
+    def _check_local(self) -> None:
+        if not self.local:
+            return
+        if not getattr(self.transport, "local_sockets", False):
+            raise UsageError(f"--local: {self.transport.name} has no local sockets, only TCP")
+        if self.part != "run":
+            raise UsageError("--local is for a run wholly on this machine: its sockets live in a private folder")
+        if self.delay_ms is not None or self.responder_delay_ms is not None:
+            raise UsageError("--delay and --responder-delay relay TCP connections: not with --local")
+
     def _check_service_time(self) -> None:
         service = parse_service_time(self.service_time)
         if self.workload == "mirror":
@@ -174,7 +187,7 @@ class RunConfig:
                                                           "concurrency", "workload", "codec", "timeout", "retries",
                                                           "address", "window", "rate", "payload_bytes",
                                                           "record_latency", "fault", "service_time",
-                                                          "delay_ms", "responder_delay_ms")}
+                                                          "delay_ms", "responder_delay_ms", "local")}
         common["payload"] = self.payload.source if self.payload is not None else ""
         recorded = {"transport": self.transport.name, **common, **self.settings.public()}
         return recorded | {"described": self.settings.described(recorded)}
