@@ -46,7 +46,12 @@ class NativeSettings(Settings):
             calls = "one request each"
         digest = parameters.get("authkey_challenge")
         security = f"authkey, {digest}" if digest else NOT_RECORDED
-        return {"manager calls": calls, "security": security}
+        return {"manager calls": calls, "sockets": sockets(parameters.get("address", "")), "security": security}
+
+
+def sockets(address: str) -> str:
+    """What the requesters' hop is made of, by its address: tcp, or unix (AF_UNIX, a socket file)."""
+    return NOT_RECORDED if not address else "unix" if connection.local_path(address) is not None else "tcp"
 
 
 TANDEM = "serve responders request"

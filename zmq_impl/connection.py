@@ -22,6 +22,7 @@ from zmq_impl.curve import CLIENT_KEY, secure_client
 from zmq_impl.greeting import PARTNERS, peer_socket_type, refusal
 
 IPC = "ipc://"  # then a socket file's path: ipc:///run/reqrep/front
+INPROC = "inproc://"  # then a name that the sockets of one context meet at
 MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in one process and their monitors
 # Roles send with copy=False: a frame this large or larger is handed to libzmq without a copy, a smaller one is
 # copied (pyzmq's copy_threshold, set by --zero-copy-above). A zero-copy send costs a fixed few microseconds
@@ -73,7 +74,7 @@ def sender(socket: zmq.Socket, config: RunConfig) -> Callable:
 
 def crosses_processes(address: str) -> bool:
     """Whether a zmq address may reach another process (tcp, ipc) or host (tcp), not only this one (inproc)."""
-    return not address.startswith("inproc://")
+    return not address.startswith(INPROC)
 
 
 def local_path(address: str) -> str | None:

@@ -14,7 +14,7 @@ from shared.core.flags import option
 from shared.core.local import checked_path
 from shared.core.workload import ECHO_SUFFIX
 from zmq_impl import codec
-from zmq_impl.connection import ZERO_COPY_BYTES, local_path
+from zmq_impl.connection import INPROC, ZERO_COPY_BYTES, local_path
 from zmq_impl.curve import security
 
 DEFAULT_FRONT = "tcp://127.0.0.1:1337"  # the seed's address
@@ -45,8 +45,12 @@ class ZmqSettings(Settings):
             raise UsageError(f"--max-message-bytes must be a positive number, not {self.max_message_bytes}")
         if self.zero_copy_above is not None and self.zero_copy_above < 0:
             raise UsageError(f"--zero-copy-above must be zero or more bytes, or off, not {self.zero_copy_above}")
-        if not self.back_address.startswith("inproc://"):  # a run's own, for roles in one process
-            parse_endpoint(self.back_address)
+        parse_endpoint(self.back_address)
+        # A tandem command's addresses reach other processes; serve's own back is inproc for threads and tasks.
+        given = (config.address, *((self.back_address,) if config.part != "serve" else ()))
+        if config.part != "run" and any(address.startswith(INPROC) for address in given):
+            raise UsageError("inproc:// reaches the roles of one process only: a tandem command takes tcp:// or "
+                             "ipc://")
         # A broker that is a thread of the roles' process hangs a run under CURVE, and ends a serve with the
         # authenticator's tracebacks; requesters and responders alone are clients, and need no authenticator.
         if self.curve and config.part in ("run", "serve") and config.concurrency != "processes":
@@ -92,10 +96,15 @@ class ZmqSettings(Settings):
     def described(cls, parameters: dict) -> dict[str, str]:
         # A request side knows only the address it sends to (one REP socket there looks the same), and the
         # hello example, the seed's example 1, has no broker.
-        secured = {"security": security(parameters)}
+        secured = {"sockets": sockets(parameters.get("address", "")), "security": security(parameters)}
         if parameters.get("part") == "request" or parameters.get("example") == "hello":
             return secured
         return {"broker": parameters.get("broker", NOT_RECORDED)} | secured
+
+
+def sockets(address: str) -> str:
+    """What the requesters' hop is made of, by its address: tcp, ipc (a socket file) or inproc."""
+    return address.split("://", 1)[0] if "://" in address else NOT_RECORDED
 
 
 def zero_copy_bytes(text: str) -> int | None:
@@ -108,10 +117,13 @@ def zero_copy_bytes(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"expected a number of bytes or off, not {text!r}") from None
 
 def parse_endpoint(text: str) -> str:
-    """tcp://HOST:PORT, which crosses hosts, or ipc:///PATH, a socket file on this one."""
+    """tcp://HOST:PORT, which crosses hosts, ipc:///PATH, a socket file on this one, or inproc://NAME, between
+    the roles of a run in one process."""
     path = local_path(text)
     if path is not None:
         checked_path(path, text)
+        return text
+    if text.startswith(INPROC) and len(text) > len(INPROC):  # a run's own, between roles in one process
         return text
     match = _TCP_ENDPOINT.match(text)
     if not match or int(match.group(2)) > 65535:
