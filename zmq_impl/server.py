@@ -5,6 +5,8 @@ balancing`, a ROUTER on each side and a loop that hands each request to a respon
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 
@@ -23,6 +25,7 @@ SIGNAL_POLL_SECONDS = 0.2
 # Connections waiting to be accepted, as on the native server: with libzmq's 100, a thousand requesters that
 # connect at once, or a flood of idle connections, would have the others' connections retried for seconds.
 BACKLOG = 4096
+_bound: dict[str, int] = {}  # the socket files this process bound, by path: their inode
 
 
 def bind(socket: zmq.Socket, address: str) -> None:
@@ -38,6 +41,18 @@ def bind(socket: zmq.Socket, address: str) -> None:
         if error.errno == zmq.EADDRINUSE:
             raise UsageError(f"port {address.rsplit(':', 1)[-1]} is already in use ({address})") from None
         raise UsageError(f"cannot listen on {address}: {error.strerror}") from None
+    if path is not None:
+        _bound[path] = os.lstat(path).st_ino
+
+
+def remove_files(*addresses: str) -> None:
+    """Remove the socket files that this process bound at `addresses` (libzmq leaves them), unless another
+    listener has taken the path since."""
+    for path in filter(None, map(local_path, addresses)):
+        inode = _bound.pop(path, None)
+        with contextlib.suppress(OSError):
+            if inode is not None and os.lstat(path).st_ino == inode:
+                os.unlink(path)
 
 
 def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = True,
@@ -77,9 +92,14 @@ def sides(config: RunConfig) -> tuple[str, ...]:
 
 def serve(config: RunConfig, ready) -> None:
     """Run the broker until interrupted (SIGTERM in its own process, `stop_threads` in threads)."""
-    if config.settings.broker == "balancing":
-        balance(config, ready)
-        return
+    try:
+        (balance if config.settings.broker == "balancing" else proxy)(config, ready)
+    finally:
+        remove_files(config.address, config.settings.back_address)
+
+
+def proxy(config: RunConfig, ready) -> None:
+    """The seed's broker: ROUTER, zmq.proxy, DEALER."""
     handler = start_authenticator(config.settings.curve, shared_context(), sides(config))
     front = back = None
     try:
