@@ -25,13 +25,12 @@ from multiprocessing import AuthenticationError, connection
 from multiprocessing.managers import BaseManager
 
 from native_impl import internals
+from native_impl.addresses import dial, family_of, manager_address
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
-from shared.core.local import refuse_link
 from shared.core.peers import Peer
 
 NODELAY, NAGLE = "pickle-nodelay", "pickle-nagle"
-UNIX = "unix:"  # then a socket file's path: unix:/run/reqrep/server
 AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
 # The digest of the HMAC challenges this Python's multiprocessing sends: SHA-256 from 3.12 (offered first of
 # the ones it accepts), MD5 before; reports name it as the native variant's security.
@@ -100,42 +99,6 @@ class Listener:
             with contextlib.suppress(OSError):  # gone already, or another listener's by now: left alone
                 if os.lstat(path).st_ino == inode:
                     os.unlink(path)
-
-
-def family_of(address: tuple | str) -> int:
-    if isinstance(address, str):
-        return socket.AF_UNIX
-    return socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-
-
-def dial(address: tuple[str, int] | str, seconds: float) -> socket.socket:
-    """A connection to a host and port, or to a socket file (never through a symbolic link), within `seconds`.
-    """
-    if not isinstance(address, str):
-        return socket.create_connection(address, timeout=seconds)
-    refuse_link(address, f"{UNIX}{address}")
-    opened = socket.socket(socket.AF_UNIX)
-    try:
-        opened.settimeout(seconds)
-        opened.connect(address)
-    except BaseException:
-        opened.close()
-        raise
-    return opened
-
-
-def local_path(address: str) -> str | None:
-    """The socket file of a local address (unix:/PATH), or None for an address of another kind."""
-    return address.removeprefix(UNIX) if address.startswith(UNIX) else None
-
-
-def manager_address(address: str) -> tuple[str, int] | str:
-    """The address as the managers take it: a host and port, or a socket file's path."""
-    path = local_path(address)
-    if path is not None:
-        return path
-    host, port = address.rsplit(":", 1)
-    return host.strip("[]"), int(port)
 
 
 class NagleListener(Listener):

@@ -11,7 +11,8 @@ import weakref
 from multiprocessing.managers import BaseManager, dispatch
 
 from native_impl import internals
-from native_impl.connection import Client, connect, disconnect, manager_address, serializer
+from native_impl.addresses import UNIX, manager_address
+from native_impl.connection import Client, connect, disconnect, serializer
 from native_impl.gate import Gate
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
@@ -83,18 +84,20 @@ def _drain(source: queue.SimpleQueue, most: int, timeout: float | None) -> list:
     return taken
 
 
-def _server_for(board: Board, where: str, authkey: bytes, stock: bool):
-    """The managers' server listening at `where` (HOST:PORT, or unix:/PATH: a stale socket file there is
-    claimed first, see shared.core.local.claim)."""
+def _server_for(board: Board, address: tuple[str, int] | str, authkey: bytes, stock: bool):
+    """The managers' server listening at `address` (a host and port, or a socket file's path: a stale file
+    there is claimed first, see shared.core.local.claim)."""
     class BoardServer(BaseManager):
         pass
 
     BoardServer.register("board", callable=lambda: board,
                          method_to_typeid={"requests": "Queue", "replies": "Queue"})
     BoardServer.register("Queue")
-    address = manager_address(where)
     if isinstance(address, str):
+        where = f"{UNIX}{address}"
         claim(address, where)
+    else:
+        where = f"[{address[0]}]:{address[1]}" if ":" in address[0] else f"{address[0]}:{address[1]}"
     try:
         return BoardServer(address=address, authkey=authkey, serializer=serializer(stock)).get_server()
     except OSError as error:
@@ -106,7 +109,8 @@ def _server_for(board: Board, where: str, authkey: bytes, stock: bool):
 def serve(config: RunConfig, ready) -> None:
     """Run the manager server until interrupted (SIGTERM in its own process, `stop_threads` in threads). The
     gate runs in this thread, in slices: SIGTERM gets in between two of them."""
-    server = _server_for(Board(), config.address, config.settings.authkey, config.settings.stock_managers)
+    server = _server_for(Board(), manager_address(config.address), config.settings.authkey,
+                         config.settings.stock_managers)
     stop = internals.stop_flag(server)  # set by the managers' own 'shutdown' message too
     try:
         ready.set()

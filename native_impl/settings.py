@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from native_impl import connection
+from native_impl.addresses import local_path
 from shared.core.config import NOT_RECORDED, RunConfig, Settings
 from shared.core.errors import UsageError
 from shared.core.flags import option
@@ -51,7 +52,7 @@ class NativeSettings(Settings):
 
 def sockets(address: str) -> str:
     """What the requesters' hop is made of, by its address: tcp, or unix (AF_UNIX, a socket file)."""
-    return NOT_RECORDED if not address else "unix" if connection.local_path(address) is not None else "tcp"
+    return NOT_RECORDED if not address else "unix" if local_path(address) is not None else "tcp"
 
 
 TANDEM = "serve responders request"

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Iterator
 
 from native_impl import codec, connection, requester, responder, server, tasks
-from native_impl.connection import UNIX, local_path, manager_address
+from native_impl.addresses import UNIX, local_path, manager_address
 from native_impl.settings import DEFAULT_ADDRESS, DEFAULT_BATCH_SIZE, OPTIONS, NativeSettings
 from shared.core.bench_paths import BenchPath
 from shared.core.config import LOOPBACK, RunConfig, counted, free_port

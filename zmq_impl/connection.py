@@ -18,11 +18,10 @@ from shared.core.config import RunConfig
 from shared.core.errors import UsageError
 from shared.core.local import refuse_link
 from shared.core.peers import Peer
+from zmq_impl.addresses import crosses_processes, local_path
 from zmq_impl.curve import CLIENT_KEY, secure_client
 from zmq_impl.greeting import PARTNERS, peer_socket_type, refusal
 
-IPC = "ipc://"  # then a socket file's path: ipc:///run/reqrep/front
-INPROC = "inproc://"  # then a name that the sockets of one context meet at
 MAX_SOCKETS = 16384  # libzmq's default, 1023, is short of 1,000 requesters in one process and their monitors
 # Roles send with copy=False: a frame this large or larger is handed to libzmq without a copy, a smaller one is
 # copied (pyzmq's copy_threshold, set by --zero-copy-above). A zero-copy send costs a fixed few microseconds
@@ -70,16 +69,6 @@ def small_frames(config: RunConfig) -> bool:
 def sender(socket: zmq.Socket, config: RunConfig) -> Callable:
     """The socket's send for this run's frames (see small_frames)."""
     return socket.send if small_frames(config) else functools.partial(socket.send, copy=False)
-
-
-def crosses_processes(address: str) -> bool:
-    """Whether a zmq address may reach another process (tcp, ipc) or host (tcp), not only this one (inproc)."""
-    return not address.startswith(INPROC)
-
-
-def local_path(address: str) -> str | None:
-    """The socket file of a local address (ipc:///PATH), or None for an address of another kind."""
-    return address.removeprefix(IPC) if address.startswith(IPC) else None
 
 
 def ipv6_for(socket: zmq.Socket, address: str) -> None:

@@ -15,9 +15,10 @@ import zmq
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
 from shared.core.local import claim
+from zmq_impl.addresses import crosses_processes, local_path
 from zmq_impl.balancing import HEARTBEAT, READY, Frames, envelope_of
 from zmq_impl.blocking import receive_frames, send_frames
-from zmq_impl.connection import crosses_processes, hold_replies, ipv6_for, local_path, shared_context
+from zmq_impl.connection import hold_replies, ipv6_for, shared_context
 from zmq_impl.curve import BACK, FRONT, secure_server, start_authenticator
 from zmq_impl.roster import Roster
 

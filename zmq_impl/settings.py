@@ -14,7 +14,8 @@ from shared.core.flags import option
 from shared.core.local import checked_path
 from shared.core.workload import ECHO_SUFFIX
 from zmq_impl import codec
-from zmq_impl.connection import INPROC, ZERO_COPY_BYTES, local_path
+from zmq_impl.addresses import INPROC, local_path
+from zmq_impl.connection import ZERO_COPY_BYTES
 from zmq_impl.curve import security
 
 DEFAULT_FRONT = "tcp://127.0.0.1:1337"  # the seed's address

@@ -18,7 +18,8 @@ from shared.core.flags import ExtraCommand, Part, option
 from shared.core.local import private_folder, socket_file
 from shared.core.transport import Transport
 from zmq_impl import codec, connection, request_router, requester, responder, server, tasks
-from zmq_impl.connection import INPROC, IPC, ZERO_COPY_BYTES
+from zmq_impl.addresses import INPROC, IPC
+from zmq_impl.connection import ZERO_COPY_BYTES
 from zmq_impl.curve import create_keys, keys_for_a_run
 from zmq_impl.settings import MAKE_KEYS, OPTIONS, ZmqSettings, parse_endpoint
 
