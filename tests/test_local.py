@@ -200,3 +200,12 @@ def test_the_local_bench_pairs_tcp_and_local(tmp_path):
     assert all(figure["throughput_local_over_tcp"]["rounds"] == 2 for figure in paths.values())
     assert "## Loopback TCP against local sockets" in (out / "report.md").read_text()
     assert [path.name for path in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_temporary_folder_too_long_for_socket_files_gets_one_sentence(tmp_path):
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    done = reqrep("run", "native", "--local", "--requests", "10", env={"TMPDIR": str(deep)})
+    assert done.returncode == 2
+    assert "too long a path for socket files" in done.stderr and "Traceback" not in done.stderr
+    assert list(deep.iterdir()) == []

@@ -163,7 +163,7 @@ class RunConfig:
     def _check_local(self) -> None:
         if not self.local:
             return
-        if not getattr(self.transport, "local_sockets", False):
+        if not self.transport.local_sockets:
             raise UsageError(f"--local: {self.transport.name} has no local sockets, only TCP")
         if self.part != "run":
             raise UsageError("--local is for a run wholly on this machine: its sockets live in a private folder")
