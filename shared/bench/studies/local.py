@@ -19,6 +19,7 @@ from shared.bench.reading import (
     records_of,
     target_line,
 )
+from shared.bench.studies.recording import cpu_us
 from shared.bench.study import Measured, Study, Sweep
 from shared.core.bench_paths import BenchPath
 
@@ -46,6 +47,7 @@ class Local(Study):
             throughput, latency = paired(local, tcp), paired(local, tcp, p50_of)
             figures[path.name] = {"throughput_local_over_tcp": throughput.to_json(),
                                   "p50_local_over_tcp": latency.to_json(),
+                                  "cpu_local_over_tcp": paired(local, tcp, cpu_us).to_json(),
                                   "met": None if throughput.median is None else throughput.median >= TARGET}
         judged = [figure["met"] for figure in figures.values() if figure["met"] is not None]
         return {"target": TARGET, "met": all(judged) if judged else None, "paths": figures}
@@ -63,13 +65,18 @@ class Local(Study):
             tcp, local = self.records(bench, path)
             rows.append([path.name, *(measured(r, rate) for r in (tcp, local)), ratio_text(paired(local, tcp), 3, "×"),
                          *(measured(r, p50_of, digits=1) for r in (tcp, local)),
-                         ratio_text(paired(local, tcp, p50_of), 3, "×")])
+                         ratio_text(paired(local, tcp, p50_of), 3, "×"),
+                         *(measured(r, cpu_us, digits=1) for r in (tcp, local)),
+                         ratio_text(paired(local, tcp, cpu_us), 3, "×")])
         sweep = bench.sweep
         return ["## Loopback TCP against local sockets", "",
                 f"Each transport's own path ({sweep.requests:,} requests, {sweep.requesters} requesters, "
                 f"{sweep.responders} responders, every role a process) over loopback TCP and over its local sockets "
                 "(`--local`: socket files in a private folder), one after the other in every round, in turn first. "
                 + RATIOS, "",
+                "CPU per request sums every process of the run, and is steadier than throughput on a shared "
+                "machine.", "",
                 *markdown_table(["path", "requests/s, tcp", "requests/s, local", "local / tcp", "p50 µs, tcp",
-                                 "p50 µs, local", "p50 local / tcp"], rows),
+                                 "p50 µs, local", "p50 local / tcp", "CPU µs per request, tcp",
+                                 "CPU µs per request, local", "CPU local / tcp"], rows),
                 self.verdict(bench), ""]
