@@ -43,7 +43,8 @@ class NativeTransport(Transport):
     options = OPTIONS
     examples = ("REQREP_AUTHKEY=secret reqrep native serve --address 0.0.0.0:50000 --responders 5",
                 "REQREP_AUTHKEY=secret reqrep native request --address server.example:50000 --requests 10000",
-                "reqrep native responders --address server.example:50000 --authkey-file key.txt")
+                "reqrep native responders --address server.example:50000 --authkey-file key.txt",
+                "REQREP_AUTHKEY=secret reqrep native serve --address unix:/tmp/reqrep-server --responders 5")
     parts = {"serve": Part("the response side: manager server and responders (--responders 0: the server alone)"),
              "responders": Part("responders alone, for a running manager server", server=False)}
     bench_paths = (

@@ -83,7 +83,8 @@ class ZmqTransport(Transport):
                 "reqrep zmq request --front tcp://server.example:1337 --requests 10000",
                 "reqrep zmq broker --front tcp://0.0.0.0:1337 --back tcp://0.0.0.0:1338",
                 "reqrep zmq responders --back tcp://server.example:1338 --responders 5",
-                "reqrep zmq keys keys && reqrep zmq serve --curve keys")
+                "reqrep zmq keys keys && reqrep zmq serve --curve keys",
+                "reqrep zmq serve --front ipc:///tmp/reqrep-front --responders 5")
     bench_paths = (
         BenchPath("zmq", "zmq", "msgpack", description=title, pushes=True),
         BenchPath("zmq-shared", "zmq", "msgpack", {"shared_connection": True}, studies=("delay",), pushes=True,
