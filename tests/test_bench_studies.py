@@ -16,10 +16,10 @@ from test_bench import PATHS, made_up_result
 
 from shared.bench import engine as bench
 from shared.bench import sweep
+from shared.bench.report import section_lines
+from shared.bench.studies.conditions import Recording, growth
 from shared.bench.studies.faults import Faults
-from shared.bench.studies.ndarray import Arrays
-from shared.bench.studies.recording import Recording
-from shared.bench.studies.soak import growth
+from shared.bench.studies.values import Arrays
 from shared.cli.commands import bench_paths, parse
 from shared.core.bench_paths import BenchPath
 from shared.core.errors import UsageError
@@ -211,7 +211,7 @@ def test_a_hung_responder_is_measured_against_the_healthy_run_push_and_pull_apar
     assert "within 1.5× its healthy time, nothing lost: met" in verdict
     assert "Pushing, as it is: zmq hang@99% 60.0 s, 30.0×" in verdict
     row = "| --fault hang@99% | zmq | push | 60.00 | 30.00× (30.00–30.00) | 0 | 0 | 0 | 0.10 | 0.20 | 0.30 |"
-    assert row in "\n".join(study.section(session))
+    assert row in "\n".join(line for each in study.sections(session) for line in section_lines(each))
 
     hung = next(r for r in session.records.values() if r.point.path == "native" and r.point.option("fault"))
     hung.results[2].seconds = 3.2  # 1.6×: the median of the rounds is still 1.4×
@@ -234,7 +234,7 @@ def test_where_an_arrays_time_goes_from_made_up_costs():
             record.codec_costs[n] = {"encoded_bytes": point.payload_bytes + 20, "passes": 4 if native else 2,
                                      "encode_us": 30.0 + n, "decode_us": 10.0, "copy_us": 8.0}
     study = Arrays((8 * 1024, 1024 * 1024))
-    lines = "\n".join(study.section(session))
+    lines = "\n".join(line for each in study.sections(session) for line in section_lines(each))
     assert "| 1 MiB | zmq-ext | 1,048,596 | 32.0 | 10.0 | 8.0 | 2 × 42.0 = 84 | 200 | 116 | 14.5 |" in lines
     assert "| 1 MiB | native | 1,048,596 | 32.0 | 10.0 | 8.0 | 4 × 42.0 = 168 | 400 | 232 | 29.0 |" in lines
     ratios = study.summary(session)["throughput_ratios"]["zmq-ext / native"]

@@ -15,8 +15,8 @@ from test_bench import PATHS, made_up_result
 from shared.bench import report as bench_report
 from shared.bench import sweep
 from shared.bench.engine import Bench, Record, facts
-from shared.bench.studies.recording import Recording
-from shared.bench.studies.stalls import Stalls
+from shared.bench.studies.conditions import Recording
+from shared.bench.studies.sweep import Stalls
 from shared.core.machine import machine_facts
 
 full_size = pytest.mark.bench

@@ -22,13 +22,13 @@ document alone, by `reqrep bench` and `reqrep show results.json` alike.
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.bench.codec_cost import codec_costs
 from shared.bench.point import TEXT, VALUES, Point, Record
 from shared.bench.study import Measured, Sweep, plan
 from shared.bench.sweep import PRESETS, STUDIES
@@ -49,6 +49,8 @@ PREVIOUS = "reqrep-bench/6"
 POINT_ROLE = "bench point"
 RUN_ALLOWANCE = 300.0  # a backstop: run() itself abandons a run with no progress
 SLOWEST_RATE = 200.0  # requests/s below which a long point is abandoned
+CODEC_BUDGET = 0.05  # seconds per codec figure, about: hundreds of calls at 1 KiB, a handful at 8 MiB
+LEAST_CALLS = 5
 
 
 def point_config(sweep: Sweep, point: Point, transports: Mapping[str, Transport]) -> RunConfig:
@@ -79,6 +81,28 @@ def leave_out(sweep: Sweep, transports: Mapping[str, Transport]) -> Sweep:
         raise UsageError("the payload cannot travel on any path of the bench:\n  " + "\n  ".join(sentences))
     return dataclasses.replace(sweep, paths=tuple(path for path in sweep.paths if path.name not in left_out),
                                left_out=tuple(left_out.items()))
+
+
+def median_us(call: Callable[[], object], budget: float = CODEC_BUDGET) -> float:
+    """The median time of repeated calls, µs: as many as fit in `budget`, and at least LEAST_CALLS."""
+    times: list[int] = []
+    deadline = time.perf_counter() + budget
+    while len(times) < LEAST_CALLS or time.perf_counter() < deadline:
+        began = time.perf_counter_ns()
+        call()
+        times.append(time.perf_counter_ns() - began)
+    return round(statistics.median(times) / 1000, 2)
+
+
+def codec_costs(config: RunConfig) -> dict:
+    """For the payload's first value on one connection: the median µs to encode, decode and copy it once
+    encoded; its encoded size, and the codec passes of a round trip."""
+    codec = config.transport.payload_codec(config)
+    value = config.payload.values[0]
+    encoded = codec.encode(value)
+    return {"encoded_bytes": len(encoded), "passes": config.transport.codec_passes,
+            "encode_us": median_us(lambda: codec.encode(value)), "decode_us": median_us(lambda: codec.decode(encoded)),
+            "copy_us": median_us(lambda: bytearray(encoded))}
 
 
 def measure_point(config: RunConfig, answered) -> tuple[RunResult, dict]:

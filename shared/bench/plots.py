@@ -1,15 +1,14 @@
-"""The studies' PNG plots (Study.figures), drawn with matplotlib when installed; a study is read here by its
-fields, never imported."""
+"""The studies' PNG plots (Study.figures names each function here), drawn with matplotlib when installed; a
+study is read here by its fields, never imported."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from shared.bench.point import Record
-from shared.bench.study import Draw, Measured, Study
+from shared.bench.study import Measured, Study
 from shared.core.config import CONCURRENCY
 from shared.core.sizes import MIB, size_text
 
@@ -20,26 +19,22 @@ KIND_COLOURS = ("tab:gray", "tab:purple", "tab:olive", "tab:cyan", "tab:brown")
 DPI = 100
 
 
-def role_kinds(bench: Measured) -> list[tuple[str, tuple[str, ...]]]:
-    """(label, RoleUsage kinds) of a run's roles, the transports' server roles as one."""
-    servers = tuple(bench.server_roles)
-    return [("parent", ("parent",)), (" or ".join(servers), servers), ("responder", ("responder",)),
-            ("requester", ("requester",)), ("one process, all roles", ("process",))]
-
-
 def payload_series(study: Any, bench: Measured, path: str, concurrency: str) -> list[Record]:
     """The payload study's successful points of one path and mode, smallest payload first."""
-    found = [r for r in bench.records.values() if r.succeeded and study.name in r.studies and r.point.path == path
-             and r.point.concurrency == concurrency]
+    found = [r for r in study.records(bench)
+             if r.succeeded and (r.point.path, r.point.concurrency) == (path, concurrency)]
     return sorted(found, key=lambda r: r.point.payload_bytes)
 
 
-def payload_axis(axes, payloads: list[int]) -> None:
+def log_axes(axes, payloads: tuple[int, ...], label: str, along: str = "payload (request and reply, each)") -> None:
+    """Log-log axes, payload sizes along and `label` up."""
     axes.set_xscale("log")
     axes.set_xticks(payloads, [size_text(p) for p in payloads], rotation=40)  # 16 and 32 KiB sit close
     axes.minorticks_off()
-    axes.set_xlabel("payload (request and reply, each)")
+    axes.set_xlabel(along)
     axes.grid(True, which="major", alpha=0.3)
+    axes.set_yscale("log")
+    axes.set_ylabel(label)
 
 
 def subtitle(bench: Measured) -> str:
@@ -67,9 +62,7 @@ def throughput(study: Any, bench: Measured, figure_class) -> object:
             rate.plot(sizes, rps, **common)
             volume.plot(sizes, [2 * size * r / MIB for size, r in zip(sizes, rps, strict=True)], **common)
     for axes, label in ((rate, "requests per second"), (volume, "payload moved, MiB/s (requests + replies)")):
-        payload_axis(axes, list(study.payloads))
-        axes.set_yscale("log")
-        axes.set_ylabel(label)
+        log_axes(axes, study.payloads, label)
     rate.legend(fontsize="small")
     figure.suptitle(f"Throughput against payload size ({subtitle(bench)})")
     return figure
@@ -85,9 +78,7 @@ def latency(study: Any, bench: Measured, figure_class) -> object:
         sizes = [r.point.payload_bytes for r in series]
         for key, name in LATENCY_LINES:
             axes.plot(sizes, [max(r.latency(key), 1.0) for r in series], marker="o", label=name)
-        payload_axis(axes, list(study.payloads))
-        axes.set_yscale("log")
-        axes.set_ylabel("latency, µs")
+        log_axes(axes, study.payloads, "latency, µs")
         window = bench.sweep.path(path).window
         axes.set_title(f"{path}" + (f" (window {window})" if window > 1 else ""))
         axes.legend(fontsize="small")
@@ -103,12 +94,11 @@ def memory(study: Any, bench: Measured, figure_class) -> object:
                           dpi=DPI, layout="constrained")
     panels = figure.subplots(len(payloads), 1, squeeze=False)[:, 0]
     for axes, payload in zip(panels, payloads, strict=True):
-        rows = [r for path in names(study, bench) for c in CONCURRENCY for r in bench.records.values()
-                if r.results and study.name in r.studies and r.point.path == path
-                and r.point.concurrency == c and r.point.payload_bytes == payload]
+        rows = [r for path in names(study, bench) for c in CONCURRENCY
+                if (r := study.find(bench, path=path, concurrency=c, payload_bytes=payload)) and r.results]
         labels = [f"{r.point.path}, {r.point.concurrency}" for r in rows]
         left = [0.0] * len(rows)
-        for (kind, kinds), colour in zip(role_kinds(bench), KIND_COLOURS, strict=True):
+        for (kind, kinds), colour in zip(bench.role_kinds(), KIND_COLOURS, strict=True):
             widths = [sum(role.pss_peak_mib for role in r.first.roles if role.kind in kinds) for r in rows]
             axes.barh(labels, widths, left=left, color=colour, label=kind)
             left = [a + b for a, b in zip(left, widths, strict=True)]
@@ -147,23 +137,24 @@ def arrays(study: Any, bench: Measured, figure_class) -> object:
                     [size * record.median(lambda result: result.throughput_rps) / MIB for size, record in found],
                     **common)
     for axes, label in ((latency, "p50 latency, ms"), (volume, "arrays moved each way, MiB/s")):
-        payload_axis(axes, list(study.sizes))
-        axes.set_xlabel("float64 array (request and reply, each)")
-        axes.set_yscale("log")
-        axes.set_ylabel(label)
+        log_axes(axes, study.sizes, label, "float64 array (request and reply, each)")
     latency.legend(fontsize="small")
     figure.suptitle(f"NumPy arrays against their size, every role a process ({subtitle(bench)})")
     return figure
 
 
-def draw(bench: Measured, out: Path, figures: Mapping[str, tuple[str, Draw]]) -> dict[str, str] | None:
-    """The figures as PNG files in `out`: {file name: caption}; None without matplotlib."""
+def draw(bench: Measured, out: Path) -> dict[str, str] | None:
+    """The studies' figures as PNG files in `out`: {file name: caption}; None without matplotlib."""
+    figures = {name: (study, figure) for study in bench.sweep.studies for name, figure in study.figures.items()}
     if not figures:
         return {}
     try:
         from matplotlib.figure import Figure  # a Figure of its own: no pyplot, no display, no global state
     except ImportError:
         return None
-    for name, (_, draw_one) in figures.items():
-        draw_one(bench, Figure).savefig(out / name)
-    return {name: caption for name, (caption, _) in figures.items()}
+    for name, (study, (_, function)) in figures.items():
+        DRAWN_BY[function](study, bench, Figure).savefig(out / name)
+    return {name: caption for name, (_, (caption, _)) in figures.items()}
+
+
+DRAWN_BY = {each.__name__: each for each in (throughput, latency, memory, soak, arrays)}

@@ -1,34 +1,18 @@
-"""What the studies read records and write cells with: records, medians, paired ratios, verdicts."""
+"""What the studies write cells with: medians, paired ratios, verdicts."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
-from shared.bench.point import TEXT, Record
-from shared.bench.study import Measured, Study
+from shared.bench.point import Record
 from shared.core.bench_paths import BenchPath
 from shared.core.results import RunResult
-from shared.report import markdown
 from shared.report.statistics import CONFIDENCE, Interval, paired_ratio
 
 NOT_RUN = "—"
 RATIOS = (f"A ratio paired per round is the median of the rounds' ratios and, from two rounds on, its "
           f"{CONFIDENCE:.0%} interval (a t-interval on the log ratios), as `reqrep compare` gives it.")
 Read = Callable[[RunResult], float]
-
-
-def records_of(bench: Measured, study: Study) -> list[Record]:
-    """The records of the points a study asked for, in the order they ran."""
-    return [record for record in bench.records.values() if study.name in record.studies]
-
-
-def find(records: Iterable[Record], **wanted: Any) -> Record | None:
-    """The record whose point has every field given (default: no options, text payload)."""
-    wanted.setdefault("options", ())
-    wanted.setdefault("payload_kind", TEXT)
-    return next((record for record in records
-                 if all(getattr(record.point, name) == value for name, value in wanted.items())), None)
 
 
 def rate(result: RunResult) -> float:
@@ -58,10 +42,6 @@ def measured(record: Record | None, *reads: Read, scale: float = 1.0, digits: in
     return " / ".join(f"{record.median(read) * scale:,.{digits}f}" for read in reads)
 
 
-def p50(record: Record | None) -> float | None:
-    return record.latency("p50") if record is not None and record.succeeded else None
-
-
 def paired(top: Record | None, bottom: Record | None, read: Read = rate) -> Interval:
     """read(top) / read(bottom), paired over the rounds that both gave a result."""
     both = sorted(set(top.results) & set(bottom.results)) if top is not None and bottom is not None else []
@@ -69,12 +49,8 @@ def paired(top: Record | None, bottom: Record | None, read: Read = rate) -> Inte
 
 
 def ratio_text(interval: Interval, digits: int = 3, unit: str = "") -> str:
-    """'1.012 (0.990–1.030)': the median of the paired ratios and their 95% interval; the median alone with
-    one round."""
-    if interval.median is None:
-        return NOT_RUN
-    shown = f"{interval.median:.{digits}f}{unit}"
-    return shown if interval.low is None else f"{shown} ({interval.low:.{digits}f}–{interval.high:.{digits}f})"
+    """'1.012 (0.990–1.030)', to `digits` places."""
+    return interval.text(lambda value: f"{value:.{digits}f}", unit, NOT_RUN)
 
 
 def firsts_and_others(paths: list[BenchPath]) -> tuple[list[BenchPath], list[tuple[BenchPath, BenchPath]]]:
@@ -107,8 +83,3 @@ def target_line(claim: str, figures: Mapping[str, tuple[str, bool]], not_judged:
         reasons.setdefault(why, []).append(path)
     unjudged = "; ".join(f"{listed(paths)} ({why})" for why, paths in reasons.items())
     return f"Target, {claim}: {outcome}." + (f" Not judged: {unjudged}." if unjudged else "")
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    """A section's table, and the blank line after it."""
-    return [*markdown.markdown_table(header, rows), ""]

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from shared.bench import plots as bench_plots
 from shared.bench.engine import SweepProgress, document, measured_of, read
 from shared.bench.reading import RATIOS, listed
-from shared.bench.study import Measured, Sweep
+from shared.bench.study import Measured, Section, Sweep
 from shared.core.errors import UsageError
 from shared.core.machine import machine_sentence
 from shared.core.outputs import write_json, write_text
@@ -79,49 +79,55 @@ def workload(sweep: Sweep) -> str:
             "is the request and 10 bytes more), the example's text otherwise")
 
 
-def plots_section(bench: Measured, plots: dict[str, str] | None) -> list[str]:
+def plots_section(bench: Measured, plots: dict[str, str] | None) -> list[Section]:
     """The plots the studies drew, with their captions: {file name: caption}, or None without matplotlib."""
-    if not any(study.figures() for study in bench.sweep.studies):
+    if not any(study.figures for study in bench.sweep.studies):
         return []
     if bench.interrupted:
-        return ["## Plots", "", "No plots: the bench was interrupted before its end.", ""]
+        return [Section("Plots", "No plots: the bench was interrupted before its end.", [])]
     if plots is None:
-        return ["## Plots", "", "matplotlib is not installed, so there are no plots: `pip install 'reqrep[plot]'` "
-                "and `reqrep show results.json --out DIR` draws them from the results.", ""]
-    lines = ["## Plots", ""]
-    for name, caption in plots.items():
-        lines += [f"![{caption}]({name})", "", caption, ""]
-    return lines
+        return [Section("Plots", "matplotlib is not installed, so there are no plots: `pip install 'reqrep[plot]'` "
+                        "and `reqrep show results.json --out DIR` draws them from the results.", [])]
+    shown = [line for name, caption in plots.items() for line in (f"![{caption}]({name})", caption)]
+    return [Section("Plots", "", [], shown)]
 
 
-def lost_section(bench: Measured) -> list[str]:
-    if not bench.lost:
-        return []
-    lines = ["## Points that lost requests", ""]
+def lost_points(bench: Measured) -> list[str]:
+    """Each point that lost requests, and why (three reasons at most)."""
+    lines = []
     for record in bench.lost:
         reasons = [*record.errors.values(), *(reason for result in record.results.values()
                                               for reason in result.errors + result.failures)]
-        lines.append(f"- {record.point.label()}: {'; '.join(reasons[:3]) or 'requests unanswered'}")
-    return [*lines, ""]
+        lines.append(f"{record.point.label()}: {'; '.join(reasons[:3]) or 'requests unanswered'}")
+    return lines
 
 
-def stalled_section(bench: Measured) -> list[str]:
+def stalled_section(bench: Measured) -> list[Section]:
     """The rounds with retries and no fault inflicted: their medians leave them out, unless all stalled."""
-    stalled = [(record, n, result.stall) for record in bench.records.values()
+    stalled = [f"- {record.point.label()}, round {n}: {result.stall}" for record in bench.records.values()
                for n, result in sorted(record.results.items()) if result.stall]
     if not stalled:
         return []
-    lines = ["## Rounds that stalled", "",
-             "Retries with no fault inflicted: a reply was lost or held, and the round's time is mostly a timeout "
-             "waited out. A point's medians leave these rounds out, unless every round of it stalled.", ""]
-    lines += [f"- {record.point.label()}, round {n}: {why}" for record, n, why in stalled]
-    return [*lines, ""]
+    return [Section("Rounds that stalled", "Retries with no fault inflicted: a reply was lost or held, and the "
+                    "round's time is mostly a timeout waited out. A point's medians leave these rounds out, unless "
+                    "every round of it stalled.", [], ["\n".join(stalled)])]
+
+
+def section_lines(section: Section) -> list[str]:
+    """A section as Markdown: each part a paragraph of its own."""
+    lines = [f"## {section.heading}", "", *([section.text, ""] if section.text else [])]
+    for table in section.tables:
+        lines += [table.caption, ""] if table.caption else []
+        lines += [*markdown_table(table.header, table.rows), ""]
+    return lines + [line for paragraph in section.after for line in (paragraph, "")]
 
 
 def report_markdown(bench: Measured, plots: dict[str, str] | None) -> str:
-    sections = [introduction(bench), *(study.section(bench) for study in bench.sweep.studies),
-                plots_section(bench, plots), stalled_section(bench), lost_section(bench)]
-    return "\n".join(line for section in sections for line in section)
+    lost = "\n".join(f"- {line}" for line in lost_points(bench))
+    sections = [*(each for study in bench.sweep.studies for each in study.sections(bench)),
+                *plots_section(bench, plots), *stalled_section(bench),
+                *([Section("Points that lost requests", lost, [])] if lost else [])]
+    return "\n".join(introduction(bench) + [line for section in sections for line in section_lines(section)])
 
 
 def publish(bench: Measured, out: Path) -> tuple[Measured, list[Path]]:
@@ -134,8 +140,7 @@ def publish(bench: Measured, out: Path) -> tuple[Measured, list[Path]]:
 
 def render(bench: Measured, out: Path, plots: bool = True) -> list[Path]:
     """report.md and the plots in `out`, from what a bench measured."""
-    figures = {name: figure for study in bench.sweep.studies for name, figure in study.figures().items()}
-    drawn = bench_plots.draw(bench, out, figures) if plots else {}
+    drawn = bench_plots.draw(bench, out) if plots else {}
     write_text(out / "report.md", report_markdown(bench, drawn))
     return [out / "report.md", *(out / name for name in drawn or {})]
 
@@ -156,7 +161,7 @@ def show(path: str, transports: Mapping[str, Transport], out: Path | None, saved
     if saved:
         write_json(saved, data)
     if out is None:  # the plots named as the bench drew them beside results.json
-        beside = {name: caption for study in bench.sweep.studies for name, (caption, _) in study.figures().items()
+        beside = {name: caption for study in bench.sweep.studies for name, (caption, _) in study.figures.items()
                   if (Path(path).parent / name).exists()}
         return report_markdown(bench, beside or (None if not bench.interrupted else {})).splitlines()
     return summary(bench, render(bench, out, plots=not bench.interrupted))
@@ -175,8 +180,8 @@ def tally(bench: Measured) -> str:
 
 def summary(bench: Measured, written: list[Path]) -> list[str]:
     lines = [tally(bench), *(verdict for study in bench.sweep.studies if (verdict := study.verdict(bench)))]
-    lines += [f"lost requests: {line[2:]}" for line in lost_section(bench)[2:-1]]
+    lines += [f"lost requests: {line}" for line in lost_points(bench)]
     drawn = any(path.suffix == ".png" for path in written)
-    if not drawn and not bench.interrupted and any(study.figures() for study in bench.sweep.studies):
+    if not drawn and not bench.interrupted and any(study.figures for study in bench.sweep.studies):
         lines.append("no plots: matplotlib is not installed (pip install 'reqrep[plot]')")
     return [*lines, "wrote " + ", ".join(str(path) for path in written)]

@@ -1,11 +1,11 @@
-"""A study (one question: the points it needs, the section that answers it), a sweep (a preset ready to run),
-its plan, and what was measured (filled by shared/bench/engine.py, or read back from results.json)."""
+"""A study (one question: the points it needs, its summary and section), a sweep (a preset ready to run), its
+plan, and what was measured (by shared/bench/engine.py, or read back from results.json)."""
 
 from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -17,15 +17,34 @@ from shared.semantics.values import Payload
 
 SCALE_BYTES = 8 * KIB  # requests per point fall as payloads grow past this
 MIN_PER_REQUESTER = 4  # however large the payload, every requester sends a few
-Draw = Callable[["Measured", type], object]  # (what was measured, matplotlib's Figure class) -> the figure
+
+
+@dataclass
+class Table:
+    """A table of a section, its cells as text, and the line before it (a bold caption), if any."""
+
+    header: list[str]
+    rows: list[list[str]]
+    caption: str = ""
+
+
+@dataclass
+class Section:
+    """A study's part of report.md as data: a heading, a paragraph, its tables, the lines after them."""
+
+    heading: str
+    text: str
+    tables: list[Table]
+    after: list[str] = field(default_factory=list)  # a verdict, notes; each its own paragraph
 
 
 class Study(ABC):
-    """`points` says what to run, `section` what the runs show. A study's fields are its own axes (payload
-    sizes, windows ...); the counts, timeout and rounds are the sweep's."""
+    """`points` says what to run; `summary` (results.json), `verdict` (the console) and `sections`
+    (report.md) what the runs show. Its fields are its axes (payload sizes ...), the counts the sweep's."""
 
     name: ClassVar[str]  # what a point's `studies` and results.json's `studies` call it
     group: ClassVar[str] = ""  # its paths: each transport's own, and those whose studies name it or its group
+    figures: ClassVar[Mapping[str, tuple[str, str]]] = {}  # file name -> (caption, its function in plots.py)
 
     def paths(self, sweep: Sweep) -> list[BenchPath]:
         wanted = {self.name, self.group, EVERY_STUDY} - {""}
@@ -36,11 +55,10 @@ class Study(ABC):
         """The runs it needs, in the order they should run."""
 
     @abstractmethod
-    def section(self, bench: Measured) -> list[str]:
-        """Its part of report.md, Markdown lines."""
+    def sections(self, bench: Measured) -> list[Section]:
+        """Its part of report.md (none when it has nothing to show)."""
 
     def summary(self, bench: Measured) -> dict:
-        """Its figures and verdicts for results.json."""
         return {}
 
     def verdict(self, bench: Measured) -> str:
@@ -51,15 +69,25 @@ class Study(ABC):
         """Whether the point loses requests on purpose (a fault with no retries)."""
         return False
 
-    def figures(self) -> Mapping[str, tuple[str, Draw]]:
-        """Its plots: file name -> (caption, draw)."""
-        return {}
-
     def requires(self) -> None:  # noqa: B027 (most studies need nothing more)
         """Raise a UsageError when this machine cannot run the study (a library missing)."""
 
     def parameters(self) -> dict:
         return {"study": self.name, **dataclasses.asdict(self)}
+
+    def records(self, bench: Measured) -> list[Record]:
+        """The records of the points it asked for, in the order they ran."""
+        return [record for record in bench.records.values() if self.name in record.studies]
+
+    def find(self, bench: Measured, **wanted: Any) -> Record | None:
+        return find(self.records(bench), **wanted)
+
+
+def find(records: Iterable[Record], **wanted: Any) -> Record | None:
+    """The record whose point has every field given (default: no options, text payload)."""
+    wanted = {"options": (), "payload_kind": TEXT} | wanted
+    return next((record for record in records
+                 if all(getattr(record.point, name) == value for name, value in wanted.items())), None)
 
 
 @dataclass(frozen=True)
@@ -146,6 +174,12 @@ class Measured:
     def server_roles(self) -> list[str]:
         """What the transports call their servers, once each."""
         return list(dict.fromkeys(facts["server_role"] for facts in self.transports.values())) or ["server"]
+
+    def role_kinds(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(label, RoleUsage kinds) of a run's roles, the transports' server roles as one."""
+        servers = tuple(self.server_roles)
+        return [("parent", ("parent",)), (" or ".join(servers), servers), ("responder", ("responder",)),
+                ("requester", ("requester",)), ("one process, all roles", ("process",))]
 
     def meant_to_lose(self, record: Record) -> bool:
         return any(self.studies[name].expects_loss(record.point) for name in record.studies)

@@ -5,20 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from shared.bench.point import Point
-from shared.bench.studies.counts import Counts
-from shared.bench.studies.delay import Delay
-from shared.bench.studies.dispatch import Dispatch
-from shared.bench.studies.faults import Faults
+from shared.bench.studies.conditions import Delay, Many, Recording, Soak
+from shared.bench.studies.faults import Dispatch, Faults
 from shared.bench.studies.local import Local
-from shared.bench.studies.many import Many
-from shared.bench.studies.memory import Memory
-from shared.bench.studies.ndarray import Arrays
-from shared.bench.studies.payload import Payloads
-from shared.bench.studies.recording import Recording
-from shared.bench.studies.soak import Soak
-from shared.bench.studies.stalls import Stalls
-from shared.bench.studies.values import Values
-from shared.bench.studies.window import Windows
+from shared.bench.studies.sweep import Counts, Memory, Payloads, Stalls, Windows
+from shared.bench.studies.values import Arrays, Values
 from shared.bench.study import MIN_PER_REQUESTER, Study, Sweep, plan
 from shared.core.bench_paths import BenchPath
 from shared.core.config import CONCURRENCY, check_counts, check_timeout

@@ -1,37 +1,18 @@
 """The JSON documents `reqrep run` and `reqrep compare` write with --json, and `reqrep show` reads.
 
-A run document, "format": "reqrep-run/3":
-- the run's parameters, flat, as a round has them (transport, example, concurrency, codec, workload,
-  requesters, responders, window, rate ..., and the transport's own: zmq's "curve", native's
-  "authkey_challenge", never a key), "requests" counted over every round; "described": the settings in the
-  table's words ({row: cell});
-- the headline figures, named as in a round: "answered", "ok", "failed", "duplicated", "retries", "seconds"
-  and "cpu_seconds" summed over the rounds; "throughput_rps", "latency_us" (p50, p90, p99, p999, max),
-  "pss_peak_mib_total" and "rss_peak_mib_total" the median of the rounds; "spread": [low, high] per median;
-- "pss_peak_mib_by_kind" ({kind of role: MiB}) and "roles" (each role's pss/uss/rss_peak_mib, cpu_seconds),
-  medians; "cpu_seconds_by_thread" summed, "bytes_per_request" medians; "errors", "failures",
-  "fault_inflicted" of every round ("round N: " before each when several), "interrupted" if any round was;
-- "stalled_rounds" and "stalls" ("round N: why"): rounds with retries and no fault, left out of the medians
-  unless every round stalled;
-- "rounds": each round as RunResult.to_json writes it (the bench keeps its rounds so too).
+Their format is the records of shared/report/records.py ("reqrep-run/3" a Variant, "reqrep-compare/3" a
+Comparison), each field said beside it; shared/report/schema.json, their JSON Schema, is generated from them
+(`python -m shared.report.records`). A run document holds its parameters flat, as a round has them (the
+transport's own too: zmq's "curve", native's "authkey_challenge", never a key; "described": the settings
+in the table's words), its headline figures named as in a round, and its "rounds" as RunResult.to_json
+writes them.
+A compare document's ratios are Intervals (shared/report/statistics.py); "ratios" is {} when the rounds do not
+pair up or did not alternate. Both carry "reqrep_version", "python", "date" (UTC, ISO 8601), "command"
+(`reqrep ...`) and "machine" (shared/core/machine.py). Memory is in MiB, times in seconds, latencies in µs
+(from a histogram: within 0.4% of exact).
 
-A compare document, "format": "reqrep-compare/3":
-- "runs": a run document per variant; "alternated": whether the variants' rounds alternated;
-- "ratios": the first variant over the first of another transport, paired round by round, and "more_ratios"
-  (three variants or more): the first over each other one. Each has "numerator", "denominator", "rounds",
-  "stalled_rounds" (pairs left out), and for "throughput_rps", "latency_p50_us" and "latency_p99_us":
-  "median" and "geomean" of the per-round ratios; "low", "high": the 95% t-interval on the log ratios (null
-  with one round); "confidence" (0.95 or null); "significant": the interval leaves out 1; "rounds": the pairs
-  it stands on. "ratios" is {} when the rounds do not pair up or did not alternate.
-
-Both carry "reqrep_version", "python", "date" (UTC, ISO 8601), "command" (`reqrep ...`) and "machine" (cores,
-memory_gib, cpu_model, virtual_machine, system, kernel, the versions the figures depend on, the load average).
-Memory is in MiB, times in seconds, latencies in µs (from a histogram: within 0.4% of exact).
-
-The records in shared/report/records.py (and shared/core/results.py's Round) are this format; the JSON
-Schema shared/report/schema.json is generated from them (`python -m shared.report.records`). `read` brings
-older formats to them through `adapted`: version 2 has the sign test's interval (worked out again from the
-rounds) and no "command" or "machine"; version 1 (no "format") holds one round.
+`read` brings older formats to the records through `adapted`: version 2 has the sign test's interval (worked
+out again from the rounds) and no "command" or "machine"; version 1 (no "format") holds one round.
 """
 
 from __future__ import annotations

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from shared.core.machine import machine_sentence
-from shared.report.caption import title
 from shared.report.records import Document
-from shared.report.rows import cells, ratio_lines
+from shared.report.rows import cells, ratio_lines, title
 
 SPECIAL = set("\\`*_|<>[]")  # what would otherwise turn into emphasis, tags, links or new cells
 

@@ -1,15 +1,69 @@
-"""The side-by-side table's rows, a cell per variant, and the lines on the ratios under a comparison."""
+"""The side-by-side table: its title (what every run shares, said once), its rows (a cell per variant; a
+parameter in which runs differ gets a row of its own) and the lines on the ratios under a comparison."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.report.caption import NOTHING, differing_rows
+from shared.core.config import NOT_RECORDED, counted
 from shared.report.document import label
 from shared.report.records import Comparison, Document, Headline, PairRatios, Spread, Variant, variants
 from shared.report.statistics import CONFIDENCE, Interval
 
 Cell = Callable[[Variant], str]
+NOTHING = "—"  # a cell with nothing to say; a row of nothing but these is left out
+
+
+def payload(run: Variant) -> str:
+    return f" (payload {run.parameters['payload']})" if run.parameters.get("payload") else ""
+
+
+def responders(run: Variant) -> int | str:
+    return NOTHING if run.parameters.get("part") == "request" else run.parameters.get("responders", NOT_RECORDED)
+
+
+def number(value: int | str) -> str:
+    return f"{value:,}" if isinstance(value, int) else value
+
+
+# The parts of a title, in order: (a row's name, the run's value in a cell, the value in the title's words).
+PARTS: list[tuple[str, Cell, Cell]] = [
+    ("example", lambda run: run.parameters.get("example", NOT_RECORDED),
+     lambda run: f"{run.parameters['example']} example"),
+    ("workload", lambda run: f"{run.parameters.get('workload', NOT_RECORDED)}{payload(run)}",
+     lambda run: f"{run.parameters['workload']} workload{payload(run)}"),
+    ("requests", lambda run: number(run.requests), lambda run: counted(run.requests, "request")),
+    ("requesters", lambda run: number(run.parameters.get("requesters", NOT_RECORDED)),
+     lambda run: counted(run.parameters["requesters"], "requester")),
+    ("responders", lambda run: number(responders(run)),
+     lambda run: counted(run.parameters["responders"], "responder")),
+]
+HEAD = ("example", "workload")  # before the colon; the counts after it
+
+
+def shared_parts(runs: list[Variant]) -> dict[str, str]:
+    """{part: its words in the title} for each part whose value every run shares (and has)."""
+    return {name: words(runs[0]) for name, value, words in PARTS
+            if len({value(run) for run in runs}) == 1 and value(runs[0]) not in (NOTHING, NOT_RECORDED)}
+
+
+def differing_rows(runs: list[Variant]) -> list[tuple[str, Cell]]:
+    """A table row for each part of the title that the runs do not share."""
+    return [(name, value) for name, value, _ in PARTS if len({value(run) for run in runs}) > 1]
+
+
+def title(document: Document) -> str:
+    """'router example, echo workload: 2,000 requests in 3 rounds, 5 requesters, 5 responders', saying only
+    what all the runs share; the rest is in rows (differing_rows)."""
+    runs = variants(document)
+    shared = shared_parts(runs)
+    rounds = {len(run.rounds) for run in runs}
+    if "requests" in shared and len(rounds) == 1 and min(rounds) > 1:
+        alternating = isinstance(document, Comparison) and len(runs) > 1 and document.alternated
+        shared["requests"] += f" in {min(rounds)} rounds" + (", the variants alternating" if alternating else "")
+    head = ", ".join(words for name, words in shared.items() if name in HEAD)
+    counts = ", ".join(words for name, words in shared.items() if name not in HEAD)
+    return ": ".join(part for part in (head, counts) if part) or "runs side by side"
 
 
 def median_cell(read: Callable[[Headline], float], spread_of: Callable[[Spread], list], shape: str) -> Cell:
@@ -32,7 +86,7 @@ def latency_cell(key: str) -> Cell:
     return median_cell(lambda figures: figures.latency_us[key], lambda spread: spread.latency_us[key], "{:,.1f}")
 
 
-def counted(read: Callable[[Headline], int]) -> Cell:
+def count_cell(read: Callable[[Headline], int]) -> Cell:
     return lambda run: f"{read(run.headline):,}"
 
 
@@ -45,10 +99,10 @@ ROWS: list[tuple[str, Cell]] = [
     ("service time", lambda run: run.parameters.get("service_time") or NOTHING),
     ("fault", lambda run: fault(run)),
     ("rounds", lambda run: f"{len(run.rounds)}"),
-    ("requests ok", counted(lambda figures: figures.ok)),
-    ("failed", counted(lambda figures: figures.failed)),
-    ("duplicated (dropped)", counted(lambda figures: figures.duplicated)),
-    ("retries", counted(lambda figures: figures.retries)),
+    ("requests ok", count_cell(lambda figures: figures.ok)),
+    ("failed", count_cell(lambda figures: figures.failed)),
+    ("duplicated (dropped)", count_cell(lambda figures: figures.duplicated)),
+    ("retries", count_cell(lambda figures: figures.retries)),
     ("stalled (retries with no fault)", lambda run: stalled(run)),
     ("seconds, all rounds", lambda run: f"{run.headline.seconds:.2f}"),
     ("throughput (requests/s)",
@@ -155,7 +209,7 @@ def pair_lines(ratios: PairRatios) -> list[str]:
     """One pair's lines; with one round, that there is no interval."""
     rounds = ratios.rounds
     intervals: dict[str, Interval] = {key: getattr(ratios, key) for key in RATIO_NAMES}
-    figures = ", ".join(f"{name} {ratio_text(intervals[key])}" for key, name in RATIO_NAMES.items())
+    figures = ", ".join(f"{name} {intervals[key].text(digits)}" for key, name in RATIO_NAMES.items())
     over = "one round" if rounds == 1 else f"paired round by round over {rounds} rounds"
     shape = "median" if rounds == 1 else f"median ({CONFIDENCE:.0%} interval)"
     lines = [f"{ratios.numerator} / {ratios.denominator}, {over}, {shape}: {figures}"]
@@ -172,15 +226,6 @@ def pair_lines(ratios: PairRatios) -> list[str]:
     lines.append(f"Significant (the {CONFIDENCE:.0%} interval leaves out 1): {', '.join(significant) or 'none'}"
                  + (f"; not: {', '.join(others)}" if others else "") + ".")
     return lines
-
-
-def ratio_text(ratio: Interval) -> str:
-    """'3.02 (2.91–3.13)'; '3.02' with one round; 'not measured' when the figure was not (--no-latency)."""
-    if ratio.median is None:
-        return "not measured"
-    if ratio.low is None:
-        return digits(ratio.median)
-    return f"{digits(ratio.median)} ({digits(ratio.low)}–{digits(ratio.high)})"
 
 
 def digits(value: float) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 CONFIDENCE = 0.95
@@ -52,6 +53,14 @@ class Interval:
 
     def to_json(self) -> dict:
         return asdict(self.rounded())
+
+    def text(self, shape: Callable[[float], str], unit: str = "", missing: str = "not measured") -> str:
+        """'1.01× (0.99–1.03)': the median, `unit` after it, and the interval (the median alone with one
+        round)."""
+        if self.median is None:
+            return missing
+        shown = shape(self.median) + unit
+        return shown if self.low is None else f"{shown} ({shape(self.low)}–{shape(self.high)})"
 
 
 def t_interval(logs: list[float]) -> tuple[float, float]:

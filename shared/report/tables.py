@@ -11,11 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shared.core.outputs import write_json, write_text
-from shared.report.caption import title
 from shared.report.document import label
 from shared.report.markdown import run_markdown
 from shared.report.records import Document, Variant, variants
-from shared.report.rows import cells, kept, ratio_lines
+from shared.report.rows import cells, kept, ratio_lines, title
 
 
 def factorial_table(document: Document, codecs: tuple[str, ...]) -> Table:
