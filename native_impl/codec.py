@@ -1,6 +1,5 @@
 """Values on the native side: the manager pickles them, so the program sends Python objects as they are.
-The msgpack codec (for `compare --factorial`) sends msgpack bytes instead, which the manager then
-pickles as one bytes object: the transport's cost without the encoding's."""
+The msgpack codec (`compare --factorial`) sends msgpack bytes, which the manager pickles as one object."""
 
 from __future__ import annotations
 
@@ -21,8 +20,7 @@ DEFAULT_CODEC = "pickle"
 
 
 def own_codec(name: str) -> Codec:
-    """The codec `name` for one role (a process, thread or task) to use alone: msgpack's encoder is a Packer
-    of its own, as on the zmq side (there is nothing to keep for pickle: the manager pickles)."""
+    """The codec `name` for one role to use alone: msgpack's encoder a Packer of its own, as on zmq's side."""
     codec = CODECS[name]
     return codec._replace(encode=msgpack.Packer().pack) if name == "msgpack" else codec
 
@@ -35,8 +33,7 @@ def error_reply(codec: Codec, stage: str, error: BaseException | str):
 
 def framing(key: int) -> Framing:
     """A request is the tuple (the requester's reply key, its number, the value); a reply is (number, value),
-    put into the requester's own queue. A queue may hold a late answer to an earlier request, and a requester
-    may wait for the next item without sending again."""
+    put into the requester's own queue, which may hold a late answer: a requester can wait without sending."""
     return Framing(tag=int, join=lambda n, payload: (key, n, payload), expect=lambda n, payload: (n, payload),
                    answers=lambda reply, n: reply[0] == n, body=operator.itemgetter(1),
                    number=operator.itemgetter(0), listens=True)
@@ -44,20 +41,17 @@ def framing(key: int) -> Framing:
 
 def payload_codec(config) -> Codec:
     """The run's codec inside the manager's pickle, as a value crosses a connection: ForkingPickler.dumps
-    with the default protocol on the way out (4 up to Python 3.13), pickle.loads on the way in. A NumPy
-    array pickles its buffer in band: `tobytes()` copies it once and the pickle a second time (protocol 4,
-    which also rebuilds a foreign byte order as the native one); the reader copies the bytes out of the
-    message once, into a bytes object that the new array then lies over (writeable, as NumPy makes it).
-    Every hop of the four (requester, server, responder, server, requester) does all three copies."""
+    (protocol 4 up to Python 3.13) out, pickle.loads in. A NumPy array is copied three times on each of
+    the four hops: by `tobytes()`, into the pickle (in band, a foreign byte order made native), and out of
+    the message into the bytes the new, writeable array lies over."""
     chosen = CODECS[config.codec]
     return Codec(chosen.name, lambda value: ForkingPickler.dumps(chosen.encode(value)),
                  lambda data: chosen.decode(pickle.loads(data)))
 
 
 def wire_bytes(config, request, reply) -> dict:
-    """What one request and its reply weigh as the manager messages that carry them: the requester's put
-    and get calls and the responder's get and reply calls, each a pickled request and a pickled answer
-    (before the 4-byte length of each and TCP's own framing)."""
+    """What one request and its reply weigh as the manager messages that carry them (the requester's put
+    and get, the responder's get and reply, each call and its answer), before their lengths and TCP's."""
     codec = CODECS[config.codec]
     key, token = 1 << 61, "7f0123456789"  # the sizes of a reply key (requester.reply_key) and a proxy's id
     item, answer = (key, 0, codec.encode(request)), (0, codec.encode(reply))

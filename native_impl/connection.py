@@ -59,6 +59,12 @@ def _deadline(conn: connection.Connection, seconds: float) -> None:
             view.setsockopt(socket.SOL_SOCKET, option, struct.pack("ll", whole, part))
 
 
+def keep_deadline(conn: connection.Connection, seconds: float) -> None:
+    """Every read and write on an open connection fails after `seconds` (BlockingIOError): a one-hop call's
+    wait for its answer (one_hop.py)."""
+    _deadline(conn, seconds)
+
+
 def _tune(conn: connection.Connection, nodelay: bool) -> None:
     with _socket_of(conn) as view:
         if nodelay and view.family in (socket.AF_INET, socket.AF_INET6):

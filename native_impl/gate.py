@@ -1,13 +1,9 @@
-"""The native server's door: one thread accepts every connection and runs the managers' authentication for
-all of them at once, message by message as their bytes come, each within the run's timeout; only a client
-that proved it holds the key gets the thread the managers give each connection.
+"""The native server's door: one thread runs the managers' authentication for every connection at once, as
+their bytes come, each within the run's timeout; only a client that proved it holds the key gets a thread.
 
-Native only: the stock server starts that thread at once, and it waits for the answer to its challenge with
-no deadline, so anyone who can reach the port holds a thread and its stack for nothing, for ever. libzmq
-runs ZMTP's handshake in its I/O thread, and ZMQ_HANDSHAKE_IVL (zmq_impl/server.py) bounds it.
-
-The challenges themselves are the standard library's own (`deliver_challenge`, `answer_challenge`), run on a
-scripted stand-in for the connection, so that what is sent and what is accepted follow the Python in use.
+Native only: the stock server gives each connection a thread at once, waiting for its answer with no
+deadline, so anyone who reaches the port holds a thread for ever; libzmq's handshake has a deadline.
+The challenges are the standard library's own, run on a scripted connection, to follow the Python in use.
 """
 
 from __future__ import annotations
@@ -53,24 +49,19 @@ class _Script:
         return self.incoming.pop(0)
 
 
-def _challenge(authkey: bytes) -> bytes:
-    """A new challenge, worded as this Python's `deliver_challenge` words it."""
-    script = _Script()
+def _first_said(steps, authkey: bytes, *incoming: bytes) -> bytes:
+    """What this Python's `deliver_challenge` (a new challenge) or `answer_challenge` (the answer to the
+    challenge `incoming`) sends first."""
+    script = _Script(*incoming)
     try:
-        connection.deliver_challenge(script, authkey)
+        steps(script, authkey)
     except _Paused:
         pass
     return script.sent[0]
 
 
 def _answer(authkey: bytes, challenge: bytes) -> bytes:
-    """What a peer with the key answers to `challenge`, as this Python's `answer_challenge` answers it."""
-    script = _Script(challenge)
-    try:
-        connection.answer_challenge(script, authkey)
-    except _Paused:
-        pass
-    return script.sent[0]
+    return _first_said(connection.answer_challenge, authkey, challenge)
 
 
 def _accepts(authkey: bytes, challenge: bytes, response: bytes) -> bool:
@@ -81,9 +72,9 @@ def _accepts(authkey: bytes, challenge: bytes, response: bytes) -> bool:
 
 
 class Admission:
-    """One connection's authentication, the stock server's steps in its order: our challenge and the peer's
-    answer, then the peer's challenge and ours. Each `readable` reads what has come, no further than the
-    message under way: what follows the last one is the client's first request, the managers' to read."""
+    """One connection's authentication, the stock server's steps: our challenge and the peer's answer, then
+    the peer's challenge and ours. `readable` reads no further than the message under way: what follows the
+    last one is the client's first request, the managers' to read."""
 
     def __init__(self, sock: socket.socket, authkey: bytes, deadline: float) -> None:
         self.socket, self.authkey, self.deadline = sock, authkey, deadline
@@ -91,7 +82,7 @@ class Admission:
         self.buffer, self.need, self.header = bytearray(), _LENGTH.size, True
         self.heard = False  # whether the peer sent anything: a probe of the port (a requester's) never does
         self.proven = False  # whether the peer answered our challenge: it holds the key
-        self.challenge = _challenge(authkey)
+        self.challenge = _first_said(connection.deliver_challenge, authkey)
         self._send(self.challenge)
 
     def _send(self, message: bytes) -> None:
@@ -176,9 +167,8 @@ class Gate:
             self.close_all()
 
     def step(self, poll_seconds: float) -> None:
-        """One batch of events, then the deadlines. An event of a batch may be for a connection that an
-        earlier one closed (to make room) or handed over, and whose descriptor a newer connection may have
-        taken since: each key carries the admission it was registered for, which must still be there."""
+        """One batch of events, then the deadlines. An event may be for a connection an earlier one closed or
+        handed over, its descriptor reused since: each key's admission must still be the one pending."""
         for key, _ in self.selector.select(self.wait(poll_seconds)):
             if key.data is None:
                 self.accept()
@@ -228,8 +218,7 @@ class Gate:
             log.warning("native server: %d connections wait for authentication: closing the oldest that "
                         "has not answered as more come (said once)", len(self.pending))
             self.crowded = True
-        # The oldest that has not proved it holds the key: a flood of strangers cannot push out a client that
-        # answered, however fast it comes back.
+        # The oldest that has not proved it holds the key: a flood of strangers cannot push out a client.
         oldest = next((fd for fd, admission in self.pending.items() if not admission.proven), None)
         if oldest is None and self.pending:
             oldest = next(iter(self.pending))

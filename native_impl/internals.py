@@ -1,8 +1,6 @@
-"""The parts of multiprocessing.managers, private or undocumented, that the native variant cannot do without,
-each named here once with the reason no public API does the job; nothing else in the package touches them.
-tests/test_internals.py checks each on the Python in use, so one dropped by an upgrade fails there by name.
-
-Native only: zmq_impl uses pyzmq's public API alone.
+"""The private or undocumented parts of multiprocessing.managers the native variant cannot do without, each
+named here once with the reason no public API does the job; tests/test_internals.py checks each on the Python
+in use. Native only: zmq_impl uses pyzmq's public API alone.
 """
 
 from __future__ import annotations
@@ -14,22 +12,26 @@ from traceback import format_exc
 
 log = logging.getLogger(__name__)
 
+
 # ---- the connection classes ----
-
-
 def register_connections(serializer: str, listener: type, client) -> None:
-    """Managers, servers and proxies take their listener and client classes from `listener_client` by their
-    `serializer` name, the only way to give them ours (TCP_NODELAY, a deadline on the handshake)."""
+    """Managers take their listener and client classes from `listener_client`: the only way to give ours."""
     managers.listener_client[serializer] = (listener, client)
 
 
 # ---- proxies: BaseProxy keeps each thread's server connection in `_tls`, its finalizer in `_close` ----
-
-
 def thread_connection(proxy):
     """The calling thread's connection to the server, shared by its proxies, or None: stopping a run shuts it
     down from another thread, which no public API allows."""
     return getattr(proxy._tls, "connection", None)
+
+
+def open_thread_connection(proxy):
+    """The calling thread's connection to the server, opened now if it has none (BaseProxy._connect, which
+    the first call makes otherwise): a one-hop requester puts its deadline on it before that call."""
+    if thread_connection(proxy) is None:
+        proxy._connect()
+    return proxy._tls.connection
 
 
 def forget_thread_connection(proxy) -> None:
@@ -43,8 +45,6 @@ def release(proxy) -> None:
 
 
 # ---- the server: its gate (gate.py) accepts and authenticates in place of `serve_forever` ----
-
-
 def listener_of(server: managers.Server):
     """The listener the server made from `listener_client` (connection.Listener): the gate accepts from it."""
     return server.listener
@@ -62,8 +62,8 @@ def stop_flag(server: managers.Server) -> threading.Event:
 
 
 def handle_request(server: managers.Server, conn) -> None:
-    """`Server.handle_request` for a connection the gate authenticated: the client's first request, one of the
-    server's `public` functions (for a proxy's connection, `accept_connection`, which serves it until EOF)."""
+    """`Server.handle_request` for a connection the gate authenticated: the client's first request, one of
+    the server's `public` functions (a proxy's `accept_connection` serves it until EOF)."""
     request = None
     try:
         try:

@@ -1,9 +1,9 @@
-"""A requester: puts its share of the workload into the shared request queue in lockstep (shared/core/lockstep.py),
-or with a window of requests in flight or on a schedule (shared/core/pipeline.py), and checks every reply that
-comes back in its own reply queue.
+"""A requester: puts its share of the workload into the shared request queue in lockstep
+(shared/core/lockstep.py), or with a window of requests in flight or a schedule (shared/core/pipeline.py);
+every reply, from its own reply queue, is checked.
 
 The Lazy Pirate's part that is the managers' own: a request without a reply is put again, and a late answer
-to an earlier request, which waits in the queue, is skipped by its number.
+to an earlier request, which waits in the reply queue, is skipped by its number.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from shared.core.lockstep import drive, lockstep
 from shared.core.peers import Peer, notice_level
 from shared.core.pipeline import pipeline
 from shared.core.results import RequesterResult, Tally, shows_exchanges
+from shared.core.wire import Codec
 from shared.core.workload import (
     DECODE_REPLY,
     ENCODE_REQUEST,
@@ -36,8 +37,7 @@ from shared.core.workload import (
 
 
 def reply_key() -> int:
-    """A requester's reply key: random, so that concurrent runs never share replies (62 bits), and an int,
-    the cheapest key to carry in every request and to look up on the server."""
+    """A requester's reply key: random, so that concurrent runs never share replies, and an int, cheapest."""
     return secrets.randbits(62)
 
 
@@ -48,9 +48,7 @@ def peer_of(config: RunConfig, requester_id: int) -> Peer:
 
 
 def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
-    """Send this requester's share once released by `start` (a barrier): in lockstep, one put and one get
-    per request, or with a window of requests in flight or on a schedule, item by item or (`batch`) many
-    items per manager call."""
+    """Send this requester's share once released by `start` (a barrier), in lockstep or not (`batch`)."""
     return complete(requesting(config, requester_id, start, progress, Calls()))
 
 
@@ -84,9 +82,8 @@ async def requesting(config: RunConfig, requester_id: int, start, progress, call
 
 
 class QueueChannel:
-    """The stock use of managers: every put and every get is a round trip to the server. None from the queue
-    is the server's stop. In lockstep, a reply missed is not the queue's loss: a late one waits there, and
-    the loop skips it by its number."""
+    """The stock use of managers: every put and every get is a round trip to the server; None from the queue
+    is the server's stop. A reply missed in lockstep waits in the queue; the loop skips it by its number."""
 
     missed = queue.Empty
 
@@ -119,8 +116,8 @@ class QueueChannel:
 
 
 class BatchChannel:
-    """The tuned use: requests go in one call per burst, replies come back many per call, through methods
-    of the server's own board (a registered object), so a window of W costs about 2 round trips, not 2W."""
+    """The tuned use, through the server's board: requests go in one call per burst, replies come many per
+    call, so a window of W costs about 2 round trips, not 2W."""
 
     def __init__(self, config: RunConfig, key: int, board, requests, replies, calls: Calls) -> None:
         self.key, self.board, self.most, self.call = key, board, config.window, calls.call
@@ -151,27 +148,23 @@ def deliver(config: RunConfig, values: list) -> list[Delivery]:
     board = connect(config, peer_of(config, 0))
     key = reply_key()
     requests, replies = board.requests(), board.replies(key)
-    deliveries = []
     try:
-        for n, value in enumerate(values):
-            try:
-                requests.put((key, n, codec.encode(value)))  # pickled here, before anything is sent
-            except (EOFError, ConnectionError):
-                raise
-            except RemoteError as error:  # the server could not unpickle it
-                deliveries.append(Delivery(stage=SERVER_REQUEST, error=remote_reason(error)))
-                continue
-            except Exception as error:  # RecursionError too
-                deliveries.append(Delivery(stage=ENCODE_REQUEST, error=one_line(error)))
-                continue
-            deliveries.append(await_delivery(replies, n, codec, config.timeout))
-        return deliveries
+        return [delivery(requests, replies, (key, n, value), codec, config.timeout) for n, value in enumerate(values)]
     finally:
         disconnect(replies, requests, board)
 
 
-def await_delivery(replies, n: int, codec, timeout: float) -> Delivery:
-    """What came back for value n: its reply, or the stage where it failed."""
+def delivery(requests, replies, item: tuple, codec: Codec, timeout: float) -> Delivery:
+    """What came back for one request (key, n, value): its reply, or the stage where it failed."""
+    key, n, value = item
+    try:
+        requests.put((key, n, codec.encode(value)))  # pickled here, before anything is sent
+    except (EOFError, ConnectionError):
+        raise
+    except RemoteError as error:  # the server could not unpickle it
+        return Delivery(stage=SERVER_REQUEST, error=remote_reason(error))
+    except Exception as error:  # RecursionError too
+        return Delivery(stage=ENCODE_REQUEST, error=one_line(error))
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -1,6 +1,5 @@
 """A responder: takes requests from the shared queue, calls the workload's handler, and has the server put
-the reply into the requester's own reply queue. `answerer` is the whole of it but the manager calls: the
-loop here drives it alike with its calls made here or on an asyncio task's thread (tasks.py)."""
+the reply into the requester's own reply queue. `answerer` is all of it but the manager calls."""
 
 from __future__ import annotations
 
@@ -32,9 +31,8 @@ Answered = tuple  # (reply key, (number, encoded reply)): the arguments of the b
 
 
 def answerer(config: RunConfig, bad: BadRequests) -> Callable[[object], Answered | None]:
-    """item -> the board's `reply` arguments, or None for an item of another shape, which is counted and
-    dropped: with no reply key there is nobody to answer. Every request gets a reply, an error reply if need
-    be, so that its requester is not left waiting and the responder goes on."""
+    """item -> the board's `reply` arguments, or None for an item of another shape, counted and dropped (no
+    reply key, nobody to answer). Every request gets a reply, an error reply if need be."""
     handle, codec = responder_handler(config.workload), own_codec(config.codec)
     decode, encode = codec.decode, codec.encode
 
@@ -47,7 +45,7 @@ def answerer(config: RunConfig, bad: BadRequests) -> Callable[[object], Answered
         try:
             return key, (n, encode(handle(decode(payload))))
         except Exception:
-            return key, (n, answer(handle, codec, payload, error_reply, bad))  # again, step by step, to name the stage
+            return key, (n, answer(handle, codec, payload, error_reply, bad))  # stage by stage, to name it
 
     return answer_item
 
@@ -56,19 +54,13 @@ def peer_of(config: RunConfig, index: int) -> Peer:
     return Peer(config.role(f"responder {index}"), config.role("server"), config.address, notice_level(index))
 
 
-def dropped(index: int, error: Exception) -> None:
-    """A request that would not unpickle here: whose it was is lost with it."""
-    log.warning("responder %d: dropped a request that could not be received: %s", index, one_line(error))
-
-
 def respond(config: RunConfig, index: int, ready) -> None:
     """Answer requests until stopped (handed None, or the server gone)."""
     complete(responding(config, index, ready, Calls()))
 
 
 async def responding(config: RunConfig, index: int, ready, calls: Calls) -> None:
-    """`respond` in any form: its manager calls made here, or on an asyncio task's thread (tasks.respond);
-    the answers are made in the loop."""
+    """`respond` in any form: its manager calls made here, or on an asyncio task's thread (tasks.respond)."""
     peer = peer_of(config, index)
     try:
         bad = BadRequests(index)
@@ -85,8 +77,8 @@ async def responding(config: RunConfig, index: int, ready, calls: Calls) -> None
                 item = await call(get)
             except (EOFError, ConnectionError):
                 raise
-            except Exception as error:
-                dropped(index, error)
+            except Exception as error:  # it would not unpickle here: whose it was is lost with it
+                log.warning("responder %d: dropped a request that could not be received: %s", index, one_line(error))
                 continue
             if item is None:
                 break
@@ -96,8 +88,7 @@ async def responding(config: RunConfig, index: int, ready, calls: Calls) -> None
             if answered is not None:
                 await call(send_reply, reply_to, answered, codec, index)
     except (EOFError, ConnectionError) as error:
-        # Its queues went with it, so there is nothing to reconnect to: say so, and let the command exit.
-        raise PeerLost(lost(peer, error)) from None
+        raise PeerLost(lost(peer, error)) from None  # its queues went with it: nothing to reconnect to
     finally:
         calls.close()
 
@@ -105,33 +96,16 @@ async def responding(config: RunConfig, index: int, ready, calls: Calls) -> None
 async def respond_in_batches(config: RunConfig, index: int, board, answer_item, codec: Codec, delay,
                              calls: Calls) -> None:
     """The tuned loop (--batch): take the requests waiting, up to --batch-size, in one call; answer them all
-    in one call. A batch whose replies the server cannot take goes back one reply at a time, so that each
-    requester hears what became of its own."""
+    in one call (one at a time if the server cannot take them all: each requester hears of its own)."""
     while True:
         items = await calls.call(board.take_requests, config.settings.batch_size)
-        if delay:
-            await calls.sleep(batch_delay(delay, items))
-        answers, stop = answer_batch(items, answer_item)
+        if delay:  # each request's service time, one after the other, since their replies go together
+            await calls.sleep(sum(delay() for item in items if item is not None))
+        end = next((at for at, item in enumerate(items) if item is None), len(items))  # None: stop
+        answers = [answered for answered in map(answer_item, items[:end]) if answered is not None]
         await calls.call(reply_batch, board, answers, codec, index)
-        if stop:
+        if end < len(items):
             return
-
-
-def batch_delay(delay: Callable[[], float], items: list) -> float:
-    """A batch's service time: each of its requests', one after the other, since their replies go together."""
-    return sum(delay() for item in items if item is not None)
-
-
-def answer_batch(items: list, answer_item) -> tuple[list[Answered], bool]:
-    """The answers to the requests of a batch, and whether the batch ended with the stop sentinel."""
-    answers = []
-    for item in items:
-        if item is None:
-            return answers, True
-        answered = answer_item(item)
-        if answered is not None:
-            answers.append(answered)
-    return answers, False
 
 
 def reply_batch(board, answers: list[Answered], codec: Codec, index: int) -> None:
@@ -149,19 +123,14 @@ def send_reply(reply_to, answered: Answered, codec: Codec, index: int) -> None:
     either fails, the requester gets an error reply naming the stage instead."""
     try:
         reply_to(*answered)
+        return
     except (EOFError, ConnectionError):
         raise
-    except Exception as error:
-        send_error_reply(reply_to, answered, error, codec, index)
-
-
-def send_error_reply(reply_to, answered: Answered, error: Exception, codec: Codec, index: int) -> None:
-    """The reply could not be sent (`error`): send an error reply naming the stage instead."""
-    key, (n, _) = answered
-    if isinstance(error, RemoteError):
+    except RemoteError as error:
         stage, reason = SERVER_REPLY, remote_reason(error)
-    else:
+    except Exception as error:
         stage, reason = ENCODE_REPLY, one_line(error)
+    key, (n, _) = answered
     log.info("responder %d: %s: %s", index, stage, reason)
     try:
         reply_to(key, (n, error_reply(codec, stage, reason)))

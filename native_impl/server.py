@@ -106,10 +106,11 @@ def _server_for(board: Board, address: tuple[str, int] | str, authkey: bytes, st
         raise UsageError(f"cannot listen on {where}: {error.strerror}") from None
 
 
-def serve(config: RunConfig, ready) -> None:
+def serve(config: RunConfig, ready, board: Board | None = None) -> None:
     """Run the manager server until interrupted (SIGTERM in its own process, `stop_threads` in threads). The
-    gate runs in this thread, in slices: SIGTERM gets in between two of them."""
-    server = _server_for(Board(), manager_address(config.address), config.settings.authkey,
+    gate runs in this thread, in slices: SIGTERM gets in between two of them. `board`: the one-hop shape's
+    (one_hop.py)."""
+    server = _server_for(board or Board(), manager_address(config.address), config.settings.authkey,
                          config.settings.stock_managers)
     stop = internals.stop_flag(server)  # set by the managers' own 'shutdown' message too
     try:

@@ -28,6 +28,9 @@ class NativeSettings(Settings):
         if self.batch_size != DEFAULT_BATCH_SIZE and not self.batch:
             raise UsageError("--batch-size is how many requests a responder takes in one call of --batch: use it "
                              "with --batch")
+        if config.one_hop and (self.batch or not config.lockstep):
+            raise UsageError("--window, --rate and --batch keep requests in the server's queues: native --one-hop "
+                             "answers each in the call that sends it")
         if not self.authkey and config.part != "run":
             raise UsageError(f"{connection.AUTHKEY_VARIABLE} is not set and no --authkey-file was given: the native "
                              f"server and its peers need a shared key")
@@ -41,6 +44,8 @@ class NativeSettings(Settings):
     def described(cls, parameters: dict) -> dict[str, str]:
         if "batch" not in parameters:
             calls = NOT_RECORDED
+        elif parameters.get("one_hop"):
+            calls = "one per request, answered in the server (one hop)"
         elif parameters["batch"]:
             calls = f"batched (a responder takes up to {parameters['batch_size']} a call)"
         else:

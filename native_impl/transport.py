@@ -10,7 +10,7 @@ import re
 import secrets
 from collections.abc import Iterator
 
-from native_impl import codec, connection, requester, responder, server, tasks
+from native_impl import codec, connection, one_hop, requester, responder, server, tasks
 from native_impl.addresses import UNIX, local_path, manager_address
 from native_impl.settings import DEFAULT_ADDRESS, DEFAULT_BATCH_SIZE, OPTIONS, NativeSettings
 from shared.core.bench_paths import BenchPath
@@ -18,6 +18,7 @@ from shared.core.config import LOOPBACK, RunConfig, counted, free_port
 from shared.core.errors import UsageError
 from shared.core.flags import Part
 from shared.core.local import checked_path, private_folder, socket_file
+from shared.core.results import RequesterResult
 from shared.core.transport import Transport
 
 NAGLE_STALL_BYTES = 16 * 1024  # managers write a larger message in two sends; Nagle holds the second
@@ -105,11 +106,20 @@ class NativeTransport(Transport):
                 "responders": f"{responders} serving for the server at {config.address}"}[part]
 
     # ---- roles (both examples have a server: managers have no peer-to-peer mode) --------------------------
-    serve = staticmethod(server.serve)
+    one_hop_shape = "the manager server answers each request in the call that sends it"
+
+    def serve(self, config: RunConfig, ready) -> None:
+        (one_hop.serve if config.one_hop else server.serve)(config, ready)
+
     respond = staticmethod(responder.respond)
     respond_async = staticmethod(tasks.respond)
-    request = staticmethod(requester.request)
-    request_async = staticmethod(tasks.request)
+
+    def request(self, config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
+        return (one_hop.request if config.one_hop else requester.request)(config, requester_id, start, progress)
+
+    async def request_async(self, config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
+        chosen = one_hop.request_async if config.one_hop else tasks.request
+        return await chosen(config, requester_id, start, progress)
     deliver = staticmethod(requester.deliver)
     stop_threads = staticmethod(server.stop_threads)
     stop_requesters = staticmethod(connection.stop_requesters)

@@ -88,6 +88,16 @@ def test_proxies_keep_their_thread_connection_in_tls(board):
         assert isinstance(internals.thread_connection(board), mp_connection.Connection)
 
 
+def test_a_proxy_opens_its_thread_connection_with_connect(board):
+    with internal("managers.BaseProxy._connect", "to open a one-hop requester's connection before its first "
+                                                 "call, and put the run's timeout on it as its deadline"):
+        assert internals.thread_connection(board) is None  # no call yet on this thread
+        opened = internals.open_thread_connection(board)
+        assert isinstance(opened, mp_connection.Connection) and internals.thread_connection(board) is opened
+        assert internals.open_thread_connection(board) is opened  # opened once
+        board.requests()  # and used by the calls
+
+
 def test_a_proxy_is_released_by_its_close_finalizer(board):
     with internal("managers.BaseProxy._close", "to release a proxy (a decref on the server) when a role "
                                                "ends, not when the proxy is collected"):
@@ -145,7 +155,7 @@ def test_the_undocumented_names_are_there(name, use):
 
 
 PRIVATE = re.compile(r"\._tls\b|\._close\(|_registry\b|\._listener\b|_handle_request|listener_client|"
-                     r"stop_event")
+                     r"stop_event|\._connect\(")
 
 
 def test_nothing_but_internals_touches_them():

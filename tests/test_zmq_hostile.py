@@ -80,11 +80,11 @@ def test_ten_thousand_malformed_messages_then_a_verified_run():
             client.connect(config.address)
             sent = []
 
-            @settings(max_examples=250, deadline=None, derandomize=True, print_blob=False,
+            @settings(max_examples=50, deadline=None, derandomize=True, print_blob=False,
                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
             @given(st.lists(junk_frames(), min_size=40, max_size=40))
             def fuzz(messages):
-                for frames in messages:
+                for frames in messages * 5:  # 2,000 drawn, each sent 5 times: drawing costs more than sending
                     answer(client, frames)  # every message gets an answer: REP must reply to go on
                     sent.append(len(frames))
 

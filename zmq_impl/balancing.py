@@ -1,11 +1,8 @@
-"""The load-balancing broker's protocol (`--broker balancing`), the zguide's answer to a responder that hangs
-behind zmq.proxy, with the Paranoid Pirate's heartbeats: the messages, the pulse of a peer, and a responder's
-side, with no I/O. The broker's bookkeeping is in roster.py and its loop in server.py; the responder's loop
-in responder.py (blocking) and tasks.py (asyncio).
+"""The load-balancing broker's protocol (`--broker balancing`) with the Paranoid Pirate's heartbeats, with no
+I/O: the messages, the pulse of a peer, a responder's side. The broker's bookkeeping is in roster.py.
 
-zmq only: behind zmq.proxy the DEALER pushes every n-th request to each responder, hung or not, while native
-responders pull from one shared queue, so there a request already goes only to a responder that is free.
-Here responders say when they are free, and the broker hands a request to a free one only.
+zmq only: zmq.proxy's DEALER pushes every n-th request to each responder, hung or not; native responders pull
+from one queue, so a request goes only to a free one already. Here responders say when they are free.
 
     responder -> broker   READY              free: send me a request (once connected)
                           HEARTBEAT          alive (after an interval in which it sent nothing else)
@@ -13,15 +10,10 @@ Here responders say when they are free, and the broker hands a request to a free
     broker -> responder   envelope, request  the one request it holds until it answers
                           HEARTBEAT          alive (after an interval in which it sent nothing else)
 
-The envelope is what routed the request to the broker's front, up to and including the empty delimiter: a
-request without one is dropped there, as a REP socket would drop it, since no reply could find its way back.
-Any other message is dropped and counted (roster.py).
-
-A responder silent for `liveness` intervals is dropped from the ready list, and a request it held is sent
-again by its requester (the Lazy Pirate), never by the broker. One that speaks again is taken back: a
-heartbeat is only sent between requests, so it is free. A request held past the run's timeout, when its
-requester sends it again, bars its responder until that one is answered (roster.py). A broker silent as long
-is logged as lost by its responders, and as back when they hear it again; libzmq reconnects meanwhile.
+The envelope is what routed the request to the broker's front, up to the empty delimiter: a request without
+one is dropped, as a REP socket drops it, and so is any other stray message. A responder silent for
+`liveness` intervals is dropped, and its requester sends its request again (the Lazy Pirate); one that speaks
+again is free (heartbeats go between requests only). A broker silent as long is logged as lost.
 """
 
 from __future__ import annotations
@@ -38,8 +30,8 @@ Frames = list[bytes]
 
 
 class Pulse:
-    """One side's view of its peer's heartbeats: whether a heartbeat is due (this side has sent nothing for an
-    interval) and whether the peer is lost (nothing heard for `liveness` intervals)."""
+    """One side's view of its peer: whether a heartbeat is due (nothing sent for an interval) and whether the
+    peer is lost (nothing heard for `liveness` intervals)."""
 
     def __init__(self, interval: float, liveness: int, now: float) -> None:
         self.interval, self.window = interval, interval * liveness
@@ -70,8 +62,7 @@ class Pulse:
 
 
 class Stall:
-    """Whether this side itself was away (stopped, swapped out) for longer than a liveness window: then the
-    silence it sees is its own, and it must not blame its peers for it."""
+    """Whether this side was away itself (stopped) past a liveness window: the silence it sees is its own."""
 
     def __init__(self, window: float, now: float) -> None:
         self.window, self.last = window, now
@@ -82,8 +73,7 @@ class Stall:
 
 
 def envelope_of(request: Frames) -> Frames | None:
-    """A request's envelope as the broker's front received it: the requester's identity and any that routers
-    on the way added, up to and including the empty delimiter; None if it has no delimiter."""
+    """A request's envelope at the broker's front, up to and including the empty delimiter, or None."""
     try:
         return request[:request.index(b"", 1) + 1]
     except ValueError:
@@ -91,23 +81,19 @@ def envelope_of(request: Frames) -> Frames | None:
 
 
 def name_of(identity: bytes) -> str:
-    """A peer as the logs name it: its routing id if it is text (reqrep's responders name themselves), else
-    the one libzmq made up, in hex."""
+    """A peer as the logs name it: its routing id if text (our responders name themselves), else in hex."""
     text = identity.decode("utf-8", "replace")
     return text if text.isprintable() else f"peer {identity.hex()}"
 
 
 class Duty:
-    """A responder's side: a READY to start, the requests to answer (their envelopes kept), heartbeats when it
-    has nothing else to say, and the broker's loss and return, logged. The blocking loop (responder.py) and
-    the task (tasks.py) drive it alike."""
+    """A responder's side: a READY, requests answered in their envelopes, heartbeats, the broker's loss."""
 
     def __init__(self, config: RunConfig, peer: Peer, reply_to: Callable[[bytes], bytes],
                  refuse: Callable[[Frames], bytes], bad: BadRequests) -> None:
         now = time.monotonic()
-        settings = config.settings
         self.peer, self.reply_to, self.refuse, self.bad = peer, reply_to, refuse, bad
-        self.pulse = Pulse(settings.heartbeat, settings.liveness, now)
+        self.pulse = Pulse(config.settings.heartbeat, config.settings.liveness, now)
         self.stall = Stall(self.pulse.window, now)
         self.greeted = False  # whether the broker was ever heard: if not, it may not be a balancing one
 
@@ -123,9 +109,7 @@ class Duty:
         return frames if len(frames) > 1 else None
 
     def answer(self, frames: Frames) -> Frames | None:
-        """The reply to a request, in its envelope (what the broker and the requesters' routers prepended, up
-        to the empty delimiter); None for a message with no envelope, which a REP socket would drop too (a
-        balancing broker sends none: it drops them at its front)."""
+        """The reply to a request, in its envelope; None for one without, which a REP socket drops too."""
         try:
             split = frames.index(b"")
         except ValueError:

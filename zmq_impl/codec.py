@@ -19,7 +19,7 @@ def decode_raw(frame: bytes) -> str:
 
 
 def encode_raw(text: str) -> bytes:
-    """The seed's wire format: one UTF-8 frame, no serialization layer."""
+    """One UTF-8 frame, no serialization layer."""
     if not isinstance(text, str):
         raise TypeError(f"the raw codec carries text only, not {type(text).__name__}")
     return text.encode("utf-8")
@@ -30,14 +30,9 @@ def reject_extension(code: int, data: bytes):
 
 
 def decode_msgpack(frame: bytes):
-    """Untrusted bytes: msgpack bounds every length by the frame's size and nesting by its own stack;
-    extension types are refused (no code runs on decode). A def, not a partial: a partial with a keyword
-    copies its keywords into a new dict on every call, which costs more than the Python frame."""
+    """Untrusted bytes: msgpack bounds every length by the frame's size and nesting by its own stack, and
+    extension types are refused. A def: a partial with a keyword copies its keywords on every call."""
     return msgpack.unpackb(frame, ext_hook=reject_extension)
-
-
-def decode_pickle(frame: bytes):
-    return pickle.loads(frame)
 
 
 def encode_pickle(value) -> bytes:
@@ -50,43 +45,37 @@ CODECS: dict[str, Codec] = {
     "raw": Codec("raw", encode_raw, decode_raw),
     # For `compare --factorial` only: pickle over zmq, to tell the encoding's cost from the transport's.
     # Unpickling runs code chosen by the sender: never serve it where strangers can send.
-    "pickle": Codec("pickle", encode_pickle, decode_pickle),
+    "pickle": Codec("pickle", encode_pickle, pickle.loads),
 }
 DEFAULT_CODEC = "msgpack"
 
 
 def own_codec(name: str) -> Codec:
-    """The codec `name` for one role (a process, thread or task) to use alone. msgpack's `packb` builds a new
-    Packer for every value, which costs more than the packing itself; a role keeps one instead (a Packer is
-    not for sharing between threads). A Packer keeps its buffer at the size of the largest value it packed:
-    one message's worth per role."""
+    """The codec `name` for one role (a process, thread or task) to use alone: msgpack's `packb` builds a
+    Packer for every value, which costs more than packing, so a role keeps one (its buffer one message's)."""
     codec = CODECS[name]
     return codec._replace(encode=msgpack.Packer().pack) if name == "msgpack" else codec
 
 
 def error_reply(codec: Codec, stage: str, error: BaseException | str) -> bytes:
-    """What a responder answers to a request it cannot decode, handle or encode: a REP socket must answer
-    something. Plain msgpack, which both msgpack codecs decode; text for the seed's raw frames."""
+    """What a responder answers to a request it cannot decode, handle or encode (a REP socket must answer):
+    plain msgpack, which both msgpack codecs decode; text for raw frames."""
     body = error_body(stage, error)
     if codec.name == "raw":
         return f"error: {stage}: {body['body']}".encode()
     return msgpack.packb(body)
 
 
-# A request may carry its number before its body, in the same frame: a msgpack uint64 (0xcf and 8 bytes,
-# big-endian), then the body. The reply carries the same 9 bytes back. A frame is thus a msgpack stream of
-# one or two values that any msgpack library can write; one frame rather than two keeps the broker's and
-# pyzmq's per-frame cost off every request. The seed's raw text has no room for it: there, the REQ socket
-# alone pairs each reply with its request.
+# A request carries its number before its body, in the same frame: a msgpack uint64 (0xcf and 8 bytes,
+# big-endian), then the body; its reply the same 9 bytes. One frame, not two, spares the broker and pyzmq a
+# frame per request, and any msgpack library can write it. Raw text has no room: REQ alone pairs replies.
 ID_MARKER = 0xCF
 ID_BYTES = 9
-
-# request_id(n): 0xcf, then n as 8 bytes big-endian; a partial of a struct's pack, so one C call per request.
-request_id = functools.partial(struct.Struct(">BQ").pack, ID_MARKER)
+request_id = functools.partial(struct.Struct(">BQ").pack, ID_MARKER)  # one C call per request
 
 
 def carries_id(codec: Codec) -> bool:
-    """Whether requests carry their number: all but the seed's raw text format."""
+    """Whether requests carry their number: all but raw text."""
     return codec.name != "raw"
 
 
@@ -108,8 +97,8 @@ def framing(codec: Codec) -> Framing:
 
 
 def payload_codec(config) -> Codec:
-    """The run's codec, refusing a value whose frame the broker and responders would drop: larger, with the
-    request's number, than --max-message-bytes."""
+    """The run's codec, refusing a value whose frame, with the request's number, exceeds --max-message-bytes
+    (the broker and responders would drop it)."""
     chosen, most = CODECS[config.codec], config.settings.max_message_bytes
 
     def encode(value) -> bytes:

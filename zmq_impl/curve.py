@@ -1,12 +1,9 @@
 """CURVE: encryption, and clients admitted by their public keys. zmq only: the native variant's security is
-the managers' shared key (native_impl/connection.py), which authenticates but does not encrypt.
+the managers' shared key, which authenticates but does not encrypt.
 
 `reqrep zmq keys DIR` makes three key pairs: the server's, the requesters' (client) and the responders'. The
-broker (or a hello responder) loads the server's secret key; at its front it admits the public keys in
-DIR/authorized/, at its back those in DIR/responders/, each side a ZAP domain of its own, so that a
-requester's key does not make its holder a responder. A requester loads the client's secret key, a responder
-the responder's, and both the server's public key. Secret files are readable by their owner alone, and the
-folder is closed to others.
+broker admits at its front the public keys in DIR/authorized/, at its back those in DIR/responders/, each
+side a ZAP domain, so a requester's key makes no responder. Secret files and the folder are the owner's alone.
 """
 
 from __future__ import annotations
@@ -31,8 +28,7 @@ OLDER_FOLDER = ("a folder made before responders had keys of their own: `reqrep 
 
 
 def security(parameters: dict) -> str:
-    """A run's recorded --curve in words: on (a key folder, or keys made for a run), off, or not in a file
-    older than it."""
+    """A run's recorded --curve in words: on, off, or not recorded in a file older than it."""
     if "curve" not in parameters:
         return NOT_RECORDED
     return "CURVE on" if parameters["curve"] else "CURVE off"
@@ -40,8 +36,7 @@ def security(parameters: dict) -> str:
 
 def create_keys(folder: str, *, force: bool = False) -> list[str]:
     """The server's, the requesters' and the responders' key pairs, each client's public key authorized on its
-    side. Existing keys are kept unless `force`: replacing them locks out every client deployed with the old
-    ones. A folder made before responders had keys of their own gets theirs, and keeps the others."""
+    side. Existing keys are kept unless `force`; a folder from before responders had keys gets theirs."""
     pairs = (SERVER_KEY, CLIENT_KEY, RESPONDER_KEY)
     existing = [name for name in pairs if os.path.exists(os.path.join(folder, f"{name}{SECRET_SUFFIX}"))]
     if force or not existing:
@@ -86,20 +81,23 @@ def keys_for_a_run() -> Iterator[str]:
         yield folder
 
 
-def _key_pair(folder: str, name: str) -> tuple[bytes, bytes]:
+def _certificate(path: str, hint: str = "") -> tuple[bytes, bytes | None]:
     import zmq.auth
 
-    path = os.path.join(folder, f"{name}{SECRET_SUFFIX}")
     try:
         return zmq.auth.load_certificate(path)
     except (OSError, ValueError) as error:
-        hint = OLDER_FOLDER if name == RESPONDER_KEY else "create keys with `reqrep zmq keys DIR`"
-        raise UsageError(f"cannot load the CURVE key {path}: {error} ({hint})") from None
+        raise UsageError(f"cannot load the CURVE key {path}: {error}{hint}") from None
+
+
+def _key_pair(folder: str, name: str) -> tuple[bytes, bytes]:
+    hint = OLDER_FOLDER if name == RESPONDER_KEY else "create keys with `reqrep zmq keys DIR`"
+    return _certificate(os.path.join(folder, f"{name}{SECRET_SUFFIX}"), f" ({hint})")
 
 
 def start_authenticator(folder: str, context: zmq.Context, sides: tuple[str, ...] = (FRONT,)):
-    """With CURVE (`folder` not empty), a ZAP handler (a thread) that admits at each of `sides` only the
-    public keys in that side's folder; the caller stops it. None without CURVE."""
+    """With CURVE (`folder` not empty), a ZAP handler (a thread, the caller stops it) that admits at each of
+    `sides` only the public keys in that side's folder; None without CURVE."""
     if not folder:
         return None
     from zmq.auth.thread import ThreadAuthenticator
@@ -125,14 +123,7 @@ def secure_server(socket: zmq.Socket, folder: str, side: str = FRONT) -> None:
 
 
 def secure_client(socket: zmq.Socket, folder: str, name: str = CLIENT_KEY) -> None:
-    """CURVE on a connecting socket: the key pair `name` (a requester's or a responder's), and the server's
-    public key."""
+    """CURVE on a connecting socket: the key pair `name` (a requester's, a responder's), the server's key."""
     if folder:
-        import zmq.auth
-
         socket.curve_publickey, socket.curve_secretkey = _key_pair(folder, name)
-        public = os.path.join(folder, f"{SERVER_KEY}.key")
-        try:
-            socket.curve_serverkey, _ = zmq.auth.load_certificate(public)
-        except (OSError, ValueError) as error:
-            raise UsageError(f"cannot load the CURVE key {public}: {error}") from None
+        socket.curve_serverkey, _ = _certificate(os.path.join(folder, f"{SERVER_KEY}.key"))

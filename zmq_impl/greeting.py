@@ -1,9 +1,6 @@
-"""A look at whatever ZeroMQ socket refused ours: a raw TCP connection that speaks the start of ZMTP 3.0
-(rfc.zeromq.org 23 and 37), the greeting and the NULL mechanism's READY command, to read the peer's
-Socket-Type. libzmq only hangs up on a socket type it refuses, and the monitor says no more than that:
-this tells "a DEALER, which refuses a REQ" from "not ZeroMQ at all". Used on the failure path only.
-
-zmq only: the managers' handshake has no socket types to mismatch."""
+"""A look at a ZeroMQ socket that refused ours: the start of ZMTP 3.0 (rfc.zeromq.org 23 and 37) over raw TCP,
+the greeting and the NULL mechanism's READY, to read the peer's Socket-Type, which libzmq's hang-up does not
+say. On the failure path only. zmq only: the managers' handshake has no socket types to mismatch."""
 
 from __future__ import annotations
 
@@ -22,9 +19,8 @@ PARTNERS = {"REQ": ("REP", "ROUTER"), "REP": ("REQ", "DEALER"), "DEALER": ("REP"
 
 
 def peer_socket_type(address: str, own_type: str = "REQ", seconds: float = PROBE_SECONDS) -> str | None:
-    """The Socket-Type ("DEALER") of the ZeroMQ socket listening at `address` (tcp://host:port), learnt by
-    greeting it as a socket of `own_type` with the NULL mechanism; None when it tells nothing within
-    `seconds`: not ZeroMQ, silent, gone, or under another mechanism (CURVE hides its READY). Never raises."""
+    """The Socket-Type ("DEALER") of the ZeroMQ socket at `address` (tcp://host:port), greeted as `own_type`
+    with the NULL mechanism; None when it tells nothing within `seconds` (not ZeroMQ, silent, gone, CURVE)."""
     deadline = time.monotonic() + seconds
     try:
         with socket.create_connection(host_and_port(address), timeout=seconds) as connection:
@@ -89,8 +85,7 @@ def properties(body: bytes) -> dict[str, bytes]:
 
 
 def refusal(address: str, own_type: str, peer_type: str | None, peer_name: str) -> str:
-    """The sentence for a ZeroMQ socket of `peer_type` (None: not learnt) that refused ours: what it is,
-    whom ours talks to, and the likely mix-up of a broker's two addresses."""
+    """The sentence for a ZeroMQ socket of `peer_type` (None: not learnt) that refused ours."""
     partners = " or a ".join(PARTNERS.get(own_type, ()))
     what = f"{peer_type} socket, which refuses" if peer_type else "socket of a type that refuses"
     told = f"whatever listens at {address} is a ZeroMQ {what} a {own_type} socket"

@@ -1,16 +1,13 @@
 """msgpack-ext: msgpack plus extension types for the Python values plain msgpack loses (tuple, set, frozenset,
-dates and times, Decimal, Fraction, complex, UUID, integers beyond 64 bits, and NumPy arrays where NumPy is
-installed: see msgpack_ndarray.py). zmq only: on the native side the manager pickles every value, which keeps
-these types already.
+dates and times, Decimal, Fraction, complex, UUID, integers beyond 64 bits, NumPy arrays: msgpack_ndarray).
+zmq only: on the native side the manager pickles every value, which keeps these types already.
 
-Every extension payload is plain data (bytes, or a msgpack array of plain values), so decoding never runs
-code chosen by the sender: no pickle, no import by name. Decoding is bounded (`LIMITS`), and an unknown
-extension code is an error, not an opaque object.
+Every payload is plain data (bytes, or a msgpack array of plain values), so decoding runs no code chosen by
+the sender (no pickle, no import by name); it is bounded (`LIMITS`) and refuses an unknown extension code.
 
-The wire format, enough to write msgpack-ext in another language. Everything but the extensions is plain
-msgpack: nil, bool, integers in [-2^63, 2^64 - 1], float64, str (UTF-8), bin, array, and maps with keys of
-any of these types. An *array* below is a msgpack array whose items are themselves msgpack-ext, so
-extensions nest (a tuple of datetimes, a set of tuples).
+The wire format, enough to write msgpack-ext in another language: plain msgpack (nil, bool, integers in
+[-2^63, 2^64 - 1], float64, UTF-8 str, bin, array, maps with keys of any of these types) and the extensions
+below. An *array* is a msgpack array of msgpack-ext items, so extensions nest (a tuple of datetimes).
 
 | code | type | payload |
 |---|---|---|
@@ -32,14 +29,14 @@ extensions nest (a tuple of datetimes, a set of tuples).
 | 12 | UUID | the UUID's 16 bytes in network order (RFC 9562) |
 | 13 | numpy ndarray or scalar | its dtype, shape and raw bytes: see msgpack_ndarray.py |
 
-Encoding: an aware datetime or time keeps its UTC offset but not its zone's name or rules (a ZoneInfo arrives
+Encoding: an aware datetime or time keeps its UTC offset, not its zone's name or rules (a ZoneInfo arrives
 as a fixed-offset timezone); a time whose zone has no fixed offset is refused. bytearray and memoryview go as
-bin, IntEnum and other int subclasses as int, a namedtuple as a tuple (code 1), subclasses of str, bytes,
-float, list and dict as their base type; anything else (Enum, dataclasses, your classes, exceptions) is
-refused with a TypeError at the requester. Decoding also reads msgpack's timestamp extension (-1) as an aware
-UTC datetime, though msgpack-ext never writes it. Limits when decoding (`LIMITS`): a frame of 128 MiB, one
-str, bin or extension payload of 128 MiB, 2^24 items in an array, 2^22 pairs in a map, 100 levels of
-extensions in extensions, and 1,024 levels of arrays and maps (the fixed stack of msgpack's C unpacker).
+bin, int subclasses as int, a namedtuple as a tuple, subclasses of str, bytes, float, list and dict as their
+base type; anything else (Enum, dataclasses, your classes) is refused with a TypeError at the requester.
+Decoding also reads msgpack's timestamp (-1) as an aware UTC datetime, though msgpack-ext never writes it.
+Its limits (`LIMITS`): 128 MiB a frame and a str, bin or extension payload, 2^24 items in an array, 2^22
+pairs in a map, 100 levels of extensions in extensions, 1,024 of arrays and maps (msgpack's C unpacker's
+stack).
 """
 
 from __future__ import annotations
@@ -65,9 +62,7 @@ class Limits(NamedTuple):
 
 
 LIMITS = Limits()
-# Arrays and maps nested inside one msgpack document are bounded by msgpack's C unpacker itself: its stack
-# holds 1,024 levels and it raises an empty StackError beyond that (measured with msgpack 1.2.4).
-C_UNPACKER_DEPTH = 1024
+C_UNPACKER_DEPTH = 1024  # msgpack's C unpacker's stack; deeper, it raises an empty StackError (msgpack 1.2.4)
 
 # The extension codes, in the order of the table above, with their names there.
 TUPLE, SET, FROZENSET, INT, DATETIME, DATE, TIME, TIMEDELTA, DECIMAL, FRACTION, COMPLEX, UUID = range(1, 13)
@@ -108,44 +103,36 @@ def _offset_us(moment: dt.datetime | dt.time) -> int | None:
     return offset // dt.timedelta(microseconds=1)
 
 
-def _bigint_bytes(number: int) -> bytes:
-    """Two's complement, big-endian, as few bytes as hold the sign bit."""
-    return number.to_bytes((number + (number < 0)).bit_length() // 8 + 1, "big", signed=True)
+# The extensions whose payload is an array, by the type they carry and the array's items. Tried in this
+# order: a datetime is a date. A namedtuple goes as a tuple: no import by name.
+ARRAYS: tuple[tuple[type, int, Callable[[Any], list]], ...] = (
+    (tuple, TUPLE, list),
+    (frozenset, FROZENSET, list),
+    (set, SET, list),
+    (dt.datetime, DATETIME, lambda v: [v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond,
+                                       _offset_us(v), v.fold]),
+    (dt.date, DATE, lambda v: [v.year, v.month, v.day]),
+    (dt.time, TIME, lambda v: [v.hour, v.minute, v.second, v.microsecond, _offset_us(v), v.fold]),
+    (dt.timedelta, TIMEDELTA, lambda v: [v.days, v.seconds, v.microseconds]),
+    (Fraction, FRACTION, lambda v: [v.numerator, v.denominator]),
+    (complex, COMPLEX, lambda v: [float(v.real), float(v.imag)]),
+)
 
 
 def _extend(value: Any, depth: int) -> Any:
     """msgpack's `default`: what to send instead of a value msgpack has no type for."""
-    def pack(inner: Any) -> bytes:  # a payload is itself msgpack-ext, one level deeper
-        return _pack(inner, depth)
-
     if msgpack_ndarray.is_array(value):  # before float: numpy.float64 is a float
-        return msgpack.ExtType(NDARRAY, b"".join(msgpack_ndarray.payload_parts(value, pack)))
-    if isinstance(value, tuple):  # namedtuples too: they arrive as plain tuples (no import by name)
-        return msgpack.ExtType(TUPLE, pack(list(value)))
-    if isinstance(value, frozenset):
-        return msgpack.ExtType(FROZENSET, pack(list(value)))
-    if isinstance(value, set):
-        return msgpack.ExtType(SET, pack(list(value)))
+        return msgpack.ExtType(NDARRAY, b"".join(msgpack_ndarray.payload_parts(value, lambda v: _pack(v, depth))))
+    for kind, code, items in ARRAYS:
+        if isinstance(value, kind):  # the payload is itself msgpack-ext, one level deeper
+            return msgpack.ExtType(code, _pack(items(value), depth))
     if isinstance(value, int):  # beyond 64 bits, or an int subclass (bool never comes here: msgpack has it)
         if INT64_MIN <= value <= UINT64_MAX:
             return int(value)  # IntEnum and other subclasses become plain ints
-        return msgpack.ExtType(INT, _bigint_bytes(int(value)))
-    if isinstance(value, dt.datetime):  # before date: a datetime is a date
-        fields = [value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond]
-        return msgpack.ExtType(DATETIME, pack([*fields, _offset_us(value), value.fold]))
-    if isinstance(value, dt.date):
-        return msgpack.ExtType(DATE, pack([value.year, value.month, value.day]))
-    if isinstance(value, dt.time):
-        fields = [value.hour, value.minute, value.second, value.microsecond, _offset_us(value), value.fold]
-        return msgpack.ExtType(TIME, pack(fields))
-    if isinstance(value, dt.timedelta):
-        return msgpack.ExtType(TIMEDELTA, pack([value.days, value.seconds, value.microseconds]))
+        number = int(value)  # two's complement, big-endian, as few bytes as hold the sign bit
+        return msgpack.ExtType(INT, number.to_bytes((number + (number < 0)).bit_length() // 8 + 1, "big", signed=True))
     if isinstance(value, Decimal):
         return msgpack.ExtType(DECIMAL, str(value).encode("ascii"))
-    if isinstance(value, Fraction):
-        return msgpack.ExtType(FRACTION, pack([value.numerator, value.denominator]))
-    if isinstance(value, complex):
-        return msgpack.ExtType(COMPLEX, pack([float(value.real), float(value.imag)]))
     if isinstance(value, uuid.UUID):
         return msgpack.ExtType(UUID, value.bytes)
     for plain in (str, bytes, float, list, dict):  # other subclasses of what msgpack carries: as the base
@@ -190,25 +177,20 @@ def _fields(payload: bytes, depth: int, count: int, kinds: tuple) -> list:
     return fields
 
 
-def _zone(offset_us: int | None) -> dt.timezone | None:
-    return None if offset_us is None else dt.timezone(dt.timedelta(microseconds=offset_us))
-
-
-def _datetime(payload: bytes, depth: int) -> dt.datetime:
-    *fields, offset, fold = _fields(payload, depth, 9, (int,) * 7 + ((int, type(None)), int))
-    return dt.datetime(*fields, tzinfo=_zone(offset), fold=fold)
-
-
-def _time(payload: bytes, depth: int) -> dt.time:
-    *fields, offset, fold = _fields(payload, depth, 6, (int,) * 4 + ((int, type(None)), int))
-    return dt.time(*fields, tzinfo=_zone(offset), fold=fold)
-
-
 def _items(payload: bytes, depth: int) -> list:
     items = _unpack(payload, depth)
     if not isinstance(items, list):
         raise ValueError("expected an array")
     return items
+
+
+def _moment(kind: type, count: int) -> Callable[[bytes, int], Any]:
+    """A datetime's or a time's restore: `count` fields, the last two the UTC offset (or nil) and the fold."""
+    def restore(payload: bytes, depth: int) -> Any:
+        *fields, offset, fold = _fields(payload, depth, count, (int,) * (count - 2) + ((int, type(None)), int))
+        zone = None if offset is None else dt.timezone(dt.timedelta(microseconds=offset))
+        return kind(*fields, tzinfo=zone, fold=fold)
+    return restore
 
 
 def _decimal(payload: bytes, depth: int) -> Decimal:
@@ -237,9 +219,9 @@ RESTORE: dict[int, Callable[[bytes, int], Any]] = {
     SET: lambda payload, depth: set(_items(payload, depth)),
     FROZENSET: lambda payload, depth: frozenset(_items(payload, depth)),
     INT: _bigint,
-    DATETIME: _datetime,
+    DATETIME: _moment(dt.datetime, 9),
     DATE: lambda payload, depth: dt.date(*_fields(payload, depth, 3, (int,) * 3)),
-    TIME: _time,
+    TIME: _moment(dt.time, 6),
     TIMEDELTA: lambda payload, depth: dt.timedelta(*_fields(payload, depth, 3, (int,) * 3)),
     DECIMAL: _decimal,
     FRACTION: _fraction,

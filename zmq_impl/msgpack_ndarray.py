@@ -1,11 +1,10 @@
-"""The ndarray extension of msgpack-ext (code 13): a NumPy array or scalar as its dtype, its shape and its raw
-buffer. zmq only, as msgpack-ext is: the native side pickles arrays, and pickle keeps them already.
+"""The ndarray extension of msgpack-ext (code 13): a NumPy array or scalar as its dtype, shape and raw buffer.
+zmq only, as msgpack-ext is: the native side pickles arrays, which keeps them already.
 
-NumPy stays optional: an encoder only meets an array once NumPy is imported, and a decoder without NumPy
-refuses the code with a sentence that says so. Decoding runs no code chosen by the sender: the dtype is
-rebuilt by `numpy.lib.format.descr_to_dtype` (the .npy format's reader, which calls `numpy.dtype` on plain
-strings and lists, never pickle), object dtypes are refused, and the buffer's length must be exactly what
-the dtype and the shape say.
+NumPy stays optional: an encoder meets an array only once NumPy is imported, and a decoder without it
+refuses the code in a sentence. Decoding runs no code chosen by the sender: `numpy.lib.format.descr_to_dtype`
+(the .npy reader: plain strings and lists, never pickle) rebuilds the dtype, object dtypes are refused, and
+the buffer's length must be exactly what the dtype and the shape say.
 
 The payload: 4 bytes (big-endian) giving the header's length h, h bytes of header (a msgpack-ext array
 [dtype, shape, fortran]), then the raw bytes. dtype is the dtype's `.str` ('<f8', '>i4', '|S3': the byte
@@ -31,8 +30,7 @@ EXT_LENGTH = ((0xFF, 0xC7, ">B"), (0xFFFF, 0xC8, ">H"), (0xFFFFFFFF, 0xC9, ">I")
 
 
 def loaded_numpy():
-    """NumPy if this process imported it already: a value cannot be an array otherwise, and msgpack-ext
-    must not import NumPy (a second or more) for every value it encodes."""
+    """NumPy if this process imported it already: no value is an array otherwise, and importing costs."""
     return sys.modules.get("numpy")
 
 
@@ -43,8 +41,7 @@ def is_array(value: Any) -> bool:
 
 # ---- encoding ---------------------------------------------------------------------------------------------
 def _layout(array) -> tuple[Any, bool]:
-    """The array's bytes as a flat uint8 view, and whether they are in Fortran order; a strided array is
-    copied into C order first."""
+    """The array's bytes as a flat uint8 view, and whether in Fortran order (a strided one copied first)."""
     numpy = loaded_numpy()
     fortran = array.flags.f_contiguous and not array.flags.c_contiguous
     if not (array.flags.c_contiguous or fortran):
@@ -53,8 +50,7 @@ def _layout(array) -> tuple[Any, bool]:
 
 
 def _describe(dtype) -> Any:
-    """The dtype as plain data that `descr_to_dtype` rebuilds exactly, or TypeError for one it cannot carry.
-    """
+    """The dtype as plain data that `descr_to_dtype` rebuilds exactly; TypeError for one it cannot carry."""
     from numpy.lib.format import descr_to_dtype
 
     if dtype.hasobject:
@@ -71,8 +67,7 @@ def _describe(dtype) -> Any:
 
 
 def payload_parts(value: Any, pack: Callable[[Any], bytes]) -> list:
-    """The extension payload of an array or NumPy scalar, as buffers to join: the array's own memory is not
-    copied here. `pack` is msgpack-ext's packer, one extension level down."""
+    """An array's or NumPy scalar's payload as buffers to join, its memory uncopied; `pack`: msgpack-ext's."""
     numpy = loaded_numpy()
     if isinstance(value, numpy.ma.MaskedArray):
         raise TypeError("msgpack-ext cannot encode a masked array: its mask would be lost")
@@ -84,8 +79,7 @@ def payload_parts(value: Any, pack: Callable[[Any], bytes]) -> list:
 
 
 def ext_head(code: int, length: int) -> bytes:
-    """The bytes msgpack writes before an extension payload of `length` bytes: an array alone in a message is
-    framed in one join, not copied again by msgpack's packer."""
+    """What msgpack writes before an extension payload of `length` bytes, for `encode_alone` to join."""
     if length in FIXEXT:
         return bytes((FIXEXT[length], code))
     for most, marker, size in EXT_LENGTH:
@@ -95,7 +89,7 @@ def ext_head(code: int, length: int) -> bytes:
 
 
 def encode_alone(value: Any, pack: Callable[[Any], bytes]) -> bytes:
-    """A message that is one array: msgpack's extension framing and the payload, joined once."""
+    """A message that is one array: msgpack's framing and the payload joined once, not copied by msgpack."""
     parts = payload_parts(value, pack)
     return b"".join([ext_head(NDARRAY, sum(len(part) for part in parts)), *parts])  # each part a flat buffer
 
@@ -128,18 +122,15 @@ def _shape(shape: Any) -> tuple[int, ...] | None:
 
 def _numpy():
     """NumPy, imported if need be; a ValueError when it is not installed."""
-    numpy = loaded_numpy()
-    if numpy is None:
-        try:
-            import numpy
-        except ImportError:
-            raise ValueError("an ndarray needs NumPy, which is not installed here") from None
+    try:
+        import numpy
+    except ImportError:
+        raise ValueError("an ndarray needs NumPy, which is not installed here") from None
     return numpy
 
 
 def _header(view, unpack: Callable[[Any], Any]):
-    """The payload's header: the dtype, the shape (None for a scalar), whether in Fortran order, and where the
-    raw bytes begin."""
+    """The payload's dtype, shape (None for a scalar), whether in Fortran order, and where its bytes begin."""
     from numpy.lib.format import descr_to_dtype
 
     if len(view) < HEADER_LENGTH.size:
@@ -164,7 +155,7 @@ def _header(view, unpack: Callable[[Any], Any]):
 
 
 def restore(payload, unpack: Callable[[Any], Any], max_items: int):
-    """The array (read-only, over `payload` itself: no copy) or NumPy scalar a payload describes. `unpack` is
+    """The array (read-only, over `payload` itself: no copy) or NumPy scalar of a payload. `unpack` is
     msgpack-ext's unpacker, one extension level down; `max_items` bounds an array of zero-byte items."""
     numpy = _numpy()
     view = memoryview(payload).cast("B")

@@ -1,9 +1,6 @@
-"""The request side's router (`reqrep zmq request --shared-connection`), as the seed's request-router: the
-requesters' REQ sockets meet a local ROUTER, and zmq.proxy carries all their requests to the broker through
-one DEALER, over one TCP connection.
-
-zmq only: a manager proxy makes one synchronous call at a time on its own connection, so a shared connection
-would serialize the native requesters instead of multiplexing them.
+"""The request side's router (`reqrep zmq request --shared-connection`): the requesters' REQ sockets meet a
+local ROUTER, and zmq.proxy carries their requests to the broker through one DEALER, one TCP connection.
+zmq only: a manager proxy makes one call at a time, so sharing a connection would serialize native requesters.
 """
 
 from __future__ import annotations
@@ -27,8 +24,7 @@ def local_address() -> str:
 
 
 def serve(config: RunConfig, ready) -> None:
-    """Route requests from the requesters to the broker at `config.address` until interrupted. Ready once
-    the broker has answered: a router without its broker would only hide the requesters' wait."""
+    """Route requests to the broker at `config.address` until interrupted; ready once the broker answered."""
     local = config.settings.router_address
     front = back = None
     try:

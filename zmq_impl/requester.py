@@ -1,11 +1,8 @@
 """A requester: a REQ socket that sends its share of the workload in lockstep (shared/core/lockstep.py), or a
-DEALER that keeps a window of requests in flight or sends them on a schedule (shared/core/pipeline.py); either
-way every reply is checked.
+DEALER with a window of requests in flight or a schedule (shared/core/pipeline.py); every reply is checked.
 
 The Lazy Pirate's part that is ZeroMQ's own: a REQ socket that missed a reply can only be closed, so the
-request goes again on a new socket. Each request carries its number before its body (see codec.py), and a
-reply must carry the same number back; the seed's raw format has no room for it, and there REQ alone pairs
-each reply with its request.
+request goes again on a new socket. A reply carries its request's number (codec.py); raw frames have none.
 """
 
 from __future__ import annotations
@@ -33,34 +30,22 @@ def peer_of(config: RunConfig, requester_id: int) -> Peer:
     if config.settings.router_address:
         return Peer(config.role(f"requester {requester_id}"), config.role("request router"),
                     config.settings.router_address, notice_level(requester_id))
-    name = "broker" if config.example == "router" else "responder"
+    name = "server" if config.one_hop else "broker" if config.example == "router" else "responder"
     return Peer(config.role(f"requester {requester_id}"), config.role(name), config.address, notice_level(requester_id))
 
 
-def requester_key(config: RunConfig) -> str | None:
-    """A requester's CURVE key pair; none through the local request router, which speaks CURVE for it."""
-    return None if config.settings.router_address else CLIENT_KEY
-
-
-def open_socket(config: RunConfig, requester_id: int, form: Form, kind: int = zmq.REQ) -> zmq.Socket:
-    """A socket of the requester's form that reaches for the broker (or the local request router) without
-    waiting for it: `open_socket` and `connect` wait."""
+async def opened(config: RunConfig, requester_id: int, form: Form, kind: int = zmq.REQ,
+                 wait: bool = True) -> zmq.Socket:
+    """A socket of the requester's form connected to the broker (or the local request router); with `wait`,
+    once its peer has answered, waited for until the timeout as a native requester waits for its server."""
+    key = None if config.settings.router_address else CLIENT_KEY  # a local request router speaks CURVE for it
     peer = peer_of(config, requester_id)
-    socket = client_socket(config, kind, asynchronous=form.asynchronous, key=requester_key(config))
+    socket = client_socket(config, kind, asynchronous=form.asynchronous, key=key)
     try:
-        reach(socket, peer.address)
-    except BaseException:
-        socket.close()
-        raise
-    return socket
-
-
-async def opened(config: RunConfig, requester_id: int, form: Form, kind: int) -> zmq.Socket:
-    """A socket connected to the broker (or the local request router), returned once its peer has answered,
-    waiting for it until the timeout as a native requester waits for its server."""
-    socket = client_socket(config, kind, asynchronous=form.asynchronous, key=requester_key(config))
-    try:
-        await connect(config, peer_of(config, requester_id), socket, form)
+        if wait:
+            await connect(config, peer, socket, form)
+        else:
+            reach(socket, peer.address)
     except BaseException:
         socket.close()
         raise
@@ -68,8 +53,7 @@ async def opened(config: RunConfig, requester_id: int, form: Form, kind: int) ->
 
 
 def request(config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
-    """Send this requester's share once released by `start` (a barrier): in lockstep on a REQ socket, as
-    the seed does, or through a DEALER with a window of requests in flight or on a schedule."""
+    """Send this requester's share once released by `start` (a barrier), in lockstep (REQ) or not (DEALER)."""
     return complete(requesting(config, requester_id, start, progress, BLOCKING))
 
 
@@ -94,14 +78,14 @@ async def requesting(config: RunConfig, requester_id: int, start, progress, form
 
 
 class ReqChannel:
-    """One request at a time on a REQ socket. A REQ socket that missed its reply can only be closed, and one
-    that sends again after a stray reply would have the answers to both sends come, a stray for each next
-    request: `renew` goes on with a new socket."""
+    """One request at a time on a REQ socket. One that missed its reply, or got a stray, can only be closed
+    (sent again, it would get a stray for each next request): `renew` goes on with a new socket."""
 
     missed = zmq.Again
 
     def __init__(self, socket: zmq.Socket, config: RunConfig, requester_id: int, form: Form) -> None:
         self.config, self.requester_id, self.form = config, requester_id, form
+        self.asynchronous = form.asynchronous  # whether send and recv are awaited
         self.use(socket)
 
     def use(self, socket: zmq.Socket) -> None:
@@ -110,7 +94,7 @@ class ReqChannel:
 
     async def renew(self) -> None:
         self.socket.close()
-        self.use(open_socket(self.config, self.requester_id, self.form))
+        self.use(await opened(self.config, self.requester_id, self.form, wait=False))
 
     def close(self) -> None:
         self.socket.close()
@@ -120,7 +104,7 @@ class DealerChannel:
     """Numbered requests through a DEALER socket, any number in flight; replies come back in any order."""
 
     def __init__(self, socket: zmq.Socket, config: RunConfig, requester_id: int, form: Form) -> None:
-        self.socket, self.poll = socket, form.poller(socket)
+        self.socket, self.poll, self.asynchronous = socket, form.poller(socket), form.asynchronous
         self.send, self.take = form.delimited_sender(socket, config), form.delimited_receiver(socket)
 
     async def flush(self) -> None:
@@ -130,10 +114,10 @@ class DealerChannel:
         """Every reply that is there, once the first has come: one poll and one EAGAIN per batch."""
         replies = []
         if await self.poll(math.ceil(timeout * 1000)):  # rounding down would spin
-            take = self.take
+            take, asynchronous = self.take, self.asynchronous
             try:
                 while True:
-                    replies.append(await take())
+                    replies.append(await take() if asynchronous else take())
             except zmq.Again:
                 pass
         return replies
@@ -157,7 +141,7 @@ def deliver(config: RunConfig, values: list) -> list[Delivery]:
                 deliveries.append(Delivery(stage=ENCODE_REQUEST, error=one_line(error)))
                 continue
             if socket is None:
-                socket = open_socket(config, 0, BLOCKING)
+                socket = complete(opened(config, 0, BLOCKING, wait=False))
             try:
                 socket.send(frame, copy=False)
                 answer = socket.recv()

@@ -1,11 +1,6 @@
 """A responder: a REP socket that decodes each request, calls the workload's handler, encodes the reply; for
-a balancing broker (`--broker balancing`), a DEALER that says when it is free and exchanges heartbeats with
-the broker (balancing.py).
-
-A request frame may start with the request's number (see codec.py); the reply starts with it too, so the
-requester can tell which request a reply answers. `answerer` is the whole of it but the socket (and `Duty`
-the balancing protocol's part): the loops here drive them alike, in the blocking form and in the asyncio one
-(tasks.py).
+a balancing broker (`--broker balancing`), a DEALER that says when it is free and sends heartbeats.
+A reply starts with its request's number (codec.py). `answerer` is all of it but the socket.
 """
 
 from __future__ import annotations
@@ -34,9 +29,7 @@ VIEW_FROM = 8 * 1024
 
 def answerer(config: RunConfig, bad: BadRequests) -> Callable[[bytes], bytes]:
     """frame -> reply frame. Every request gets a reply, an error reply (status 400 naming the stage that
-    failed) if need be: a REP socket must answer before it can receive again, and one bad request must not
-    stop the responder. Raw frames carry no number: any UTF-8 text is the seed's request, whatever its first
-    byte."""
+    failed) if need be: a REP socket must answer before it can receive again. Raw frames carry no number."""
     handle, codec = responder_handler(config.workload), own_codec(config.codec)
     decode, encode = codec.decode, codec.encode
 
@@ -49,7 +42,7 @@ def answerer(config: RunConfig, bad: BadRequests) -> Callable[[bytes], bytes]:
         try:
             return number + encode(handle(decode(body)))
         except Exception:
-            return number + answer(handle, codec, body, error_reply, bad)  # again, step by step, to name the stage
+            return number + answer(handle, codec, body, error_reply, bad)  # stage by stage, to name it
 
     def plain(frame: bytes) -> bytes:
         try:
@@ -70,9 +63,8 @@ def frames_reply(frames: list, codec: Codec, bad: BadRequests) -> bytes:
 
 
 def listen_or_connect(config: RunConfig, index: int, socket: zmq.Socket):
-    """The hello example has no broker: its REP socket binds the front address itself (and admits CURVE
-    clients by their keys: returns the authenticator to stop). Otherwise the socket will connect to the
-    broker's back address; returns the peer to connect to."""
+    """(the authenticator to stop, the peer to connect to): the hello example's REP socket binds the front
+    address itself, admitting CURVE clients by their keys; others connect to the broker's back address."""
     if config.example == "hello":
         socket.handshake_ivl = handshake_ms(config)
         secure_server(socket, config.settings.curve)
@@ -88,31 +80,13 @@ def listen_or_connect(config: RunConfig, index: int, socket: zmq.Socket):
 
 
 def responder_key(config: RunConfig) -> str | None:
-    """A responder's CURVE key pair, which the broker's back admits; the hello example's responder listens
-    itself, as a server."""
+    """A responder's CURVE key pair, which the broker's back admits; none for the hello example's server."""
     return None if config.example == "hello" else RESPONDER_KEY
 
 
 def peer_of(config: RunConfig, index: int) -> Peer:
     return Peer(config.role(f"responder {index}"), config.role("broker"), config.settings.back_address,
                 notice_level(index))
-
-
-def balanced(config: RunConfig) -> bool:
-    """Whether the responders work for a load-balancing broker, which hands them requests when they are free."""
-    return config.settings.broker == "balancing"
-
-
-def duty(config: RunConfig, index: int, bad: BadRequests) -> Duty:
-    """A responder's part of the balancing protocol, its answers made by `answerer`."""
-    codec = CODECS[config.codec]
-    return Duty(config, peer_of(config, index), answerer(config, bad),
-                lambda frames: frames_reply(frames, codec, bad), bad)
-
-
-def routing_id(index: int) -> bytes:
-    """The name a balancing broker knows a responder by, in its logs too: unique across hosts and restarts."""
-    return f"responder {index} {uuid.uuid4().hex[:6]}".encode()
 
 
 def respond(config: RunConfig, index: int, ready) -> None:
@@ -122,7 +96,7 @@ def respond(config: RunConfig, index: int, ready) -> None:
 
 async def responding(config: RunConfig, index: int, ready, form: Form) -> None:
     """`respond` in any form: the blocking one, or an asyncio task's (tasks.respond)."""
-    if balanced(config):
+    if config.settings.broker == "balancing":
         await work(config, index, ready, form)
         return
     bad = BadRequests(index)
@@ -138,17 +112,17 @@ async def responding(config: RunConfig, index: int, ready, form: Form) -> None:
             watch = await connect(config, peer, socket, form, watch=not form.asynchronous)
         ready.set()
         recv, send, sleep = form.receiver(socket), form.sender(socket, config), form.sleep
+        asynchronous = form.asynchronous  # the blocking form's recv and send are plain calls
         while True:
-            frame = await recv()
+            frame = await recv() if asynchronous else recv()
             if delay:
                 await sleep(delay())
             try:
-                await send(reply_to(frame))
+                await send(reply_to(frame)) if asynchronous else send(reply_to(frame))
             except zmq.ZMQError as error:
                 if error.errno != zmq.EFSM:
                     raise
-                # More frames follow: REP answers only once it has taken the whole request. Checking for
-                # them here, on the rare path, spares every request a getsockopt call.
+                # More frames follow, for REP to take before it answers: checked here, on the rare path only.
                 frames = [frame, *await form.frames_receiver(socket)()]
                 await form.frames_sender(socket)([frames_reply(frames, CODECS[config.codec], bad)])
     except zmq.ContextTerminated:
@@ -162,15 +136,16 @@ async def responding(config: RunConfig, index: int, ready, form: Form) -> None:
 
 
 async def work(config: RunConfig, index: int, ready, form: Form) -> None:
-    """A responder for a balancing broker, until stopped: READY once connected, then each request answered
-    in its envelope, and a heartbeat whenever it has been quiet for an interval."""
-    shift, delay = duty(config, index, BadRequests(index)), service_delay(config)
+    """A responder for a balancing broker (balancing.Duty), until stopped."""
+    bad, codec, delay = BadRequests(index), CODECS[config.codec], service_delay(config)
+    shift = Duty(config, peer_of(config, index), answerer(config, bad),
+                 lambda frames: frames_reply(frames, codec, bad), bad)
     try:
         socket = client_socket(config, zmq.DEALER, asynchronous=form.asynchronous, key=responder_key(config))
     except zmq.ContextTerminated:
         return
     try:
-        socket.routing_id = routing_id(index)
+        socket.routing_id = f"responder {index} {uuid.uuid4().hex[:6]}".encode()  # unique across restarts
         await connect(config, peer_of(config, index), socket, form)
         tell, poll, receive = teller(socket, form), form.poller(socket), form.frames_receiver(socket)
         await tell(shift.hello())
@@ -190,8 +165,7 @@ async def work(config: RunConfig, index: int, ready, form: Form) -> None:
 
 
 def teller(socket: zmq.Socket, form: Form) -> Callable:
-    """Send to the broker if there is something to send. A broker that takes nothing within the timeout
-    loses the message: a reply's requester sends the request again, and a heartbeat is only a heartbeat."""
+    """Send to the broker if there is something to send; one it does not take in time is lost (sent again)."""
     send = form.frames_sender(socket)
 
     async def tell(frames: Frames | None) -> None:

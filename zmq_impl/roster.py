@@ -1,10 +1,5 @@
-"""The balancing broker's bookkeeping of its responders, with no I/O: who is known and alive, who is free,
-who holds which request until when, who gets none; and the messages it drops. The protocol and the pulses
-are in balancing.py, the loop that drives this in server.py.
-
-zmq only, like balancing.py: the native server's responders pull from one queue, and a request is theirs
-only once taken.
-"""
+"""The balancing broker's bookkeeping of its responders, with no I/O, and the messages it drops; the protocol
+is in balancing.py. zmq only: native responders pull from one queue, and a request is theirs once taken."""
 
 from __future__ import annotations
 
@@ -25,14 +20,11 @@ class Roster:
     """The broker's responders: who is known (the pulse of each), who is free, who holds which request until
     when, and who gets none.
 
-    A responder is freed only by its answer to the request it holds, in that request's envelope: a READY, a
-    heartbeat or a reply to another client frees nobody. A request held past the deadline (the run's timeout,
-    when its requester sends it again) makes its responder overdue: it gets no request until it answers that
-    one, late (slow, not false), or goes silent past its liveness and speaks again, as a hung responder that
-    was resumed does. A responder that answered is proven, and proven ones are handed requests first, also
-    when they come back from a silence; the others (new, or back from a silence with a request unanswered)
-    are on trial, no more of them at once than there are proven ones (one when there are none), so that peers
-    which never answer cost only the requests that no proven responder was free for, one each.
+    Only its answer to the request it holds, in that request's envelope, frees a responder. One holding a
+    request past the run's timeout (when its requester sends it again) is overdue: it gets none until it
+    answers that one or is silent past its liveness and speaks again. One that answered is proven and handed
+    requests first, also back from a silence; the others are on trial, no more at once than there are proven
+    ones (or one), so peers that never answer cost one request each, and only when no proven one was free.
     """
 
     def __init__(self, config: RunConfig) -> None:
@@ -62,8 +54,7 @@ class Roster:
         return True
 
     def signal(self, identity: bytes, greeting: bool, now: float) -> None:
-        """A READY or a heartbeat: one that was not known is free (responders send them between requests
-        only), on trial; to one that is known, it says only that it is alive."""
+        """A READY or a heartbeat: one not known is free (these come between requests), on trial."""
         if not self.heard(identity, now):
             return
         if greeting:
@@ -83,43 +74,36 @@ class Roster:
         return bool(self.proven) or (bool(self.untried) and self.on_trial < max(1, len(self.trusted)))
 
     def next_free(self) -> bytes | None:
-        """The proven responder free the longest, or else one on trial if a trial is open; taken off the
-        free list. None if there is none."""
-        free = self.proven
-        if not free:
-            if not self.untried or self.on_trial >= max(1, len(self.trusted)):
-                return None
-            free = self.untried
+        """The proven responder free the longest, else one on trial if a trial is open, taken off; or None."""
+        if not self.can_take():
+            return None
+        free = self.proven or self.untried
         identity = next(iter(free))
         del free[identity]
         return identity
 
     def hold(self, identity: bytes, envelope: Frames, now: float) -> None:
-        """`identity` was sent a request that came in `envelope`: it holds it until it answers, or until the
-        deadline."""
+        """`identity` was sent the request of `envelope`: it holds it until it answers, or the deadline."""
         trial = identity not in self.trusted
         self.held[identity] = (envelope, now + self.timeout, trial)
         self.on_trial += trial
         self.sent(identity, now)
 
     def answered(self, identity: bytes, reply: Frames, now: float) -> bool:
-        """Whether `reply` answers the request `identity` holds (or kept past its deadline), in its envelope
-        and in one frame: then it goes to the requester, and `identity` is free again."""
+        """Whether `reply` answers, in its envelope and one frame, the request `identity` holds (or kept past
+        its deadline): then it goes to the requester, and `identity` is free again."""
         holding = self.held.get(identity)
         if holding is not None and reply[:-1] == holding[0]:
             del self.held[identity]
-            if holding[2]:
-                self.on_trial -= 1
-                self.trusted.add(identity)
-            self.proven[identity] = None
+            self.on_trial -= holding[2]
         elif identity in self.overdue and reply[:-1] == self.overdue[identity]:
             del self.overdue[identity]
             log.warning("%s: %s answered past the deadline; requests go to it again", self.broker,
                         name_of(identity))
-            self.trusted.add(identity)
-            self.proven[identity] = None
         else:
             return False
+        self.trusted.add(identity)
+        self.proven[identity] = None
         if self.heard(identity, now):
             log.warning("%s: %s is back", self.broker, name_of(identity))
         return True
@@ -160,8 +144,7 @@ class Roster:
                             "answers that one", self.broker, name_of(identity), self.timeout)
 
     def tick(self, now: float) -> list[bytes]:
-        """Drop the responders silent past their liveness or holding a request past its deadline; return those
-        a heartbeat is due to."""
+        """Drop the responders silent past their liveness or overdue; return those a heartbeat is due to."""
         self.next_tick = now + self.interval / TICKS_PER_INTERVAL
         if self.stall.away(now):  # the broker was stopped: what it missed is queued, not lost
             for pulse in self.pulses.values():
@@ -179,9 +162,7 @@ class Roster:
 
 
 class Strays:
-    """The messages a broker drops because the protocol has no place for them (a request with no envelope
-    to answer it in, a reply to a client its responder was not handed, a frame that is no signal): counted,
-    the first few logged, then one in a thousand."""
+    """The messages the protocol has no place for: counted, the first few logged, then one in a thousand."""
 
     def __init__(self, broker: str) -> None:
         self.broker, self.seen = broker, 0

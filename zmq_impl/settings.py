@@ -78,6 +78,9 @@ class ZmqSettings(Settings):
     def check_broker(self, config: RunConfig) -> None:
         if self.broker not in BROKERS:
             raise UsageError(f"--broker must be one of {', '.join(BROKERS)}, not {self.broker!r}")
+        if config.one_hop and self.broker != "proxy":
+            raise UsageError("--broker chooses how a broker hands requests to responders: with --one-hop the "
+                             "server answers them itself")
         if self.broker == "proxy" and (self.heartbeat, self.liveness) != (DEFAULT_HEARTBEAT, DEFAULT_LIVENESS):
             raise UsageError("--heartbeat and --liveness pace a balancing broker and its responders: use them with "
                              "--broker balancing")
@@ -100,6 +103,8 @@ class ZmqSettings(Settings):
         secured = {"sockets": sockets(parameters.get("address", "")), "security": security(parameters)}
         if parameters.get("part") == "request" or parameters.get("example") == "hello":
             return secured
+        if parameters.get("one_hop"):
+            return {"broker": "none: one hop, a ROUTER answers in place"} | secured
         return {"broker": parameters.get("broker", NOT_RECORDED)} | secured
 
 

@@ -17,7 +17,7 @@ from shared.core.errors import UsageError
 from shared.core.flags import ExtraCommand, Part, option
 from shared.core.local import private_folder, socket_file
 from shared.core.transport import Transport
-from zmq_impl import codec, connection, request_router, requester, responder, server, tasks
+from zmq_impl import codec, connection, one_hop, request_router, requester, responder, server, tasks
 from zmq_impl.addresses import INPROC, IPC
 from zmq_impl.connection import ZERO_COPY_BYTES
 from zmq_impl.curve import create_keys, keys_for_a_run
@@ -177,7 +177,11 @@ class ZmqTransport(Transport):
     def needs_server(self, config: RunConfig) -> bool:
         return config.example == "router"  # example 1 (hello) has no broker: the responder binds the front
 
-    serve = staticmethod(server.serve)
+    one_hop_shape = "one ROUTER that answers every request in place, in one thread"
+
+    def serve(self, config: RunConfig, ready) -> None:
+        (one_hop.serve if config.one_hop else server.serve)(config, ready)
+
     respond = staticmethod(responder.respond)
     respond_async = staticmethod(tasks.respond)
     request = staticmethod(requester.request)

@@ -58,7 +58,7 @@ def point_config(sweep: Sweep, point: Point, transports: Mapping[str, Transport]
     path = sweep.path(point.path)
     transport = transports[path.transport]
     settings = dataclasses.replace(transport.settings_type(), **path.settings)
-    fields = {"timeout": sweep.timeout, **dict(point.options)}
+    fields = {"timeout": sweep.timeout, "one_hop": path.one_hop, **dict(point.options)}
     if point.payload_kind == TEXT:
         fields["payload_bytes"] = point.payload_bytes
     elif point.payload_kind == VALUES:

@@ -123,7 +123,11 @@ class Sweep:
               **further: Any) -> Point:
         """A point of `path` with the sweep's counts unless given; `further`: run options (None: not set)."""
         requesters = requesters or self.requesters
-        return Point(path.name, concurrency, payload, window or path.window, requesters, responders or self.responders,
+        if path.one_hop or further.get("one_hop"):  # its server answers: no responders of their own
+            responders = 0
+        elif not responders:
+            responders = self.responders
+        return Point(path.name, concurrency, payload, window or path.window, requesters, responders,
                      self.requests_for(path, payload, requesters), run_options(**further), payload_kind)
 
     def parameters(self) -> dict:

@@ -75,6 +75,10 @@ COMMON: tuple[Option, ...] = (
                 "in each direction, as a network's one-way delay (0: the relay's own cost)"),
     option("--responder-delay", dest="responder_delay_ms", parts="run compare", type=float, metavar="MS",
            default=None, help=f"the same between the responders and the {SERVER} (with --delay: three hosts)"),
+    option("--one-hop", parts="run compare", action="store_true",
+           help="the one-hop shape, as an RPC server has it: the server answers every request itself, in its own "
+                "process, where the seed's shape passes it on to separate responders (two hops); --responders, "
+                "--fault, --service-time and --responder-delay do not apply"),
     option("--local", parts="run compare", action="store_true",
            help="every hop over local sockets, not loopback TCP: socket files in a private folder (mode 0700), "
                 "removed however the run ends"),

@@ -16,6 +16,7 @@ class BenchPath:
     codec: str
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # the Settings fields that make it
     window: int = 1  # requests in flight per requester, except in the window study
+    one_hop: bool = False  # the one-hop shape (--one-hop): its server answers, with no responders of their own
     description: str = ""
     stalls_above: int = 0  # from this payload size on, each request waits out a stall (Nagle): fewer are sent
     # The bench studies it runs in, by name or group ("sweep": payload, window, stalls, memory; EVERY_STUDY:

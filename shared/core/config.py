@@ -60,6 +60,7 @@ class Carrier(Protocol):
     default_codec: str
     settings_type: type[Settings]
     parts: Mapping[str, Part]
+    one_hop_shape: str
     local_sockets: bool
 
     def parse_address(self, text: str) -> str: ...
@@ -91,6 +92,7 @@ class RunConfig:
     delay_ms: float | None = None  # a delaying relay before the response side
     responder_delay_ms: float | None = None  # ... and between the responders and the broker or server
     service_time: str = ""  # each request's handling time (service_time.py)
+    one_hop: bool = False  # the server answers every request itself, with no responders of their own
     local: bool = False  # a run's every hop over local sockets (the transport's), in a private folder
     settings: Settings | None = None  # the transport's own fields; its defaults when None
 
@@ -98,7 +100,7 @@ class RunConfig:
         hello = self.example == "hello"
         fill = {"requests": HELLO_REQUESTS if hello else ROUTER_REQUESTS,
                 "requesters": 1 if hello else ROUTER_ROLES,
-                "responders": (1 if hello else ROUTER_ROLES) if self.alone.responders else 0,
+                "responders": (1 if hello else ROUTER_ROLES) if self.alone.responders and not self.one_hop else 0,
                 "codec": self.transport.default_codec, "settings": self.transport.settings_type()}
         for name, value in fill.items():
             if getattr(self, name) in (None, ""):
@@ -131,8 +133,8 @@ class RunConfig:
             raise UsageError("--rate sends on a schedule whatever the replies do, --window keeps a number of requests "
                              "in flight: give one or the other")
         self._check_payload()
+        self._check_one_hop()
         self._check_faults()
-        self._check_local()
         codecs = self.transport.codecs
         if self.codec not in codecs:
             raise UsageError(f"unknown codec {self.codec!r} for {self.transport.name}: choose one of "
@@ -149,7 +151,7 @@ class RunConfig:
             raise UsageError("--payload-bytes pads the echo workload's text: use it with --workload echo")
 
     def _check_faults(self) -> None:
-        """--fault, the delays and --service-time."""
+        """--fault, the delays (relays of TCP: not with --local) and --service-time."""
         if self.fault:
             parse_fault(self.fault, self.responders)
             if self.part != "run" or self.concurrency != "processes":
@@ -157,18 +159,12 @@ class RunConfig:
         for flag, delay in (("--delay", self.delay_ms), ("--responder-delay", self.responder_delay_ms)):
             if delay is not None and not 0 <= delay < math.inf:
                 raise UsageError(f"{flag} must be zero or more milliseconds, not {delay}")
+        if self.local and not self.transport.local_sockets:
+            raise UsageError(f"--local: {self.transport.name} has no local sockets, only TCP")
+        if self.local and (self.delay_ms is not None or self.responder_delay_ms is not None):
+            raise UsageError("--delay and --responder-delay relay TCP connections: not with --local")
         if self.service_time:
             self._check_service_time()
-
-    def _check_local(self) -> None:
-        if not self.local:
-            return
-        if not self.transport.local_sockets:
-            raise UsageError(f"--local: {self.transport.name} has no local sockets, only TCP")
-        if self.part != "run":
-            raise UsageError("--local is for a run wholly on this machine: its sockets live in a private folder")
-        if self.delay_ms is not None or self.responder_delay_ms is not None:
-            raise UsageError("--delay and --responder-delay relay TCP connections: not with --local")
 
     def _check_service_time(self) -> None:
         service = parse_service_time(self.service_time)
@@ -177,6 +173,22 @@ class RunConfig:
         if self.part == "run" and service.seconds >= self.timeout:
             raise UsageError(f"--service-time {self.service_time}: requests that take {service.seconds:g} s would "
                              f"each wait out --timeout ({self.timeout:g} s) and be sent again")
+
+    def _check_one_hop(self) -> None:
+        """--one-hop: the server answers every request in its own process; what concerns separate responders
+        does not apply."""
+        if not self.one_hop:
+            return
+        if not self.transport.one_hop_shape:
+            raise UsageError(f"{self.transport.name} has no one-hop shape: leave out --one-hop")
+        if self.example == "hello":
+            raise UsageError("--one-hop is a shape of the router example: the hello example has no broker already")
+        refused = [flag for flag, given in (("--responders", self.responders), ("--fault", self.fault),
+                                            ("--service-time", self.service_time),
+                                            ("--responder-delay", self.responder_delay_ms is not None)) if given]
+        if refused:
+            raise UsageError(f"{' and '.join(refused)} concern{'s' if len(refused) == 1 else ''} separate "
+                             f"responders: with --one-hop the server answers every request itself")
 
     def with_(self, **changes) -> RunConfig:
         return replace(self, **changes)
@@ -187,7 +199,7 @@ class RunConfig:
                                                           "concurrency", "workload", "codec", "timeout", "retries",
                                                           "address", "window", "rate", "payload_bytes",
                                                           "record_latency", "fault", "service_time",
-                                                          "delay_ms", "responder_delay_ms", "local")}
+                                                          "delay_ms", "responder_delay_ms", "one_hop", "local")}
         common["payload"] = self.payload.source if self.payload is not None else ""
         recorded = {"transport": self.transport.name, **common, **self.settings.public()}
         return recorded | {"described": self.settings.described(recorded)}
@@ -206,7 +218,7 @@ class RunConfig:
     def needs_responders(self) -> bool:
         """Whether this part starts one responder at least: a run, or responders alone (a server may serve
         alone: `reqrep native serve --responders 0`)."""
-        return self.alone.responders and (self.part == "run" or not self.alone.server)
+        return self.alone.responders and not self.one_hop and (self.part == "run" or not self.alone.server)
 
     @property
     def lockstep(self) -> bool:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Generator
 from typing import Any
 
-from shared.core.channel import LockstepChannel
+from shared.core.channel import LockstepChannel, awaits
 from shared.core.config import RunConfig
 from shared.core.latency import BASES, SHIFTS
 from shared.core.results import PROGRESS_EVERY, Tally, no_reply
@@ -73,23 +73,26 @@ def lockstep(config: RunConfig, tally: Tally, framing: Framing) -> Exchange:
 async def drive(exchange: Exchange, channel: LockstepChannel) -> None:
     """Send what `exchange` yields through `channel` and hand it each reply, None where none came in time,
     until it ends; close it then."""
-    missed = channel.missed
+    missed, asynchronous, step = channel.missed, awaits(channel), exchange.send
+    send, recv = channel.send, channel.recv
     try:
         message = next(exchange)
         while True:
-            try:  # the channel's own send and recv, looked up each time: `renew` may have replaced them
+            try:
                 if message is not None:  # None: wait for another reply without sending again
-                    await channel.send(message)
-                reply = await channel.recv()
+                    await send(message) if asynchronous else send(message)
+                reply = await recv() if asynchronous else recv()
             except missed:
                 reply = None
                 await channel.renew()
+                send, recv = channel.send, channel.recv  # `renew` may have replaced them
             try:
-                following = exchange.send(reply)
+                following = step(reply)
             except StopIteration:
                 return
             if following is message and reply is not None:  # sent again after a stray reply:
                 await channel.renew()  # on a REQ socket, the answers to both sends would come, a stray each
+                send, recv = channel.send, channel.recv
             message = following
     finally:
         exchange.close()

@@ -17,7 +17,7 @@ import time
 from array import array
 from typing import Any
 
-from shared.core.channel import PipelineChannel
+from shared.core.channel import PipelineChannel, awaits
 from shared.core.config import RunConfig
 from shared.core.latency import bucket
 from shared.core.results import PROGRESS_EVERY, Tally, no_reply
@@ -33,12 +33,12 @@ def per_requester_rate(config: RunConfig) -> float:
 
 async def pipeline(channel: PipelineChannel, config: RunConfig, tally: Tally, framing: Framing) -> None:
     """Send `tally`'s planned requests through `channel` and check every reply."""
-    schedule = Schedule(config, tally, framing)
+    schedule, asynchronous = Schedule(config, tally, framing), awaits(channel)
     send, flush, receive, due, arrived = channel.send, channel.flush, channel.receive, schedule.due, schedule.arrived
     while (step := due()) is not None:
         outgoing, wait = step
         for message in outgoing:
-            await send(message)
+            await send(message) if asynchronous else send(message)
         await flush()
         arrived(await receive(wait))
 

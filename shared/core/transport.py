@@ -9,7 +9,7 @@
 Everything else is OPTIONAL, with a default that fits a transport of one server that every role reaches at
 `config.address`, grouped by the layer that asks for it:
 - the run (here): `default_codec`, `settings_type`, `settings`, `needs_server`, `request_router`,
-  `local_sockets`;
+  `one_hop_shape`, `local_sockets`;
 - the command line (`CommandLine`): `title`, `codec_help`, `options`, `parts`, `commands`, `examples`,
   `announcement`, `serving`;
 - the delaying relay (`Relay`): `responders_reach`, `responders_via`;
@@ -224,6 +224,10 @@ class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
     def needs_server(self, config: RunConfig) -> bool:
         """Whether a broker or server stands between the requesters and the responders."""
         return True
+
+    # Its one-hop shape (`--one-hop`: the server answers every request itself, its roles reading
+    # `config.one_hop`), in a few words for reports; empty: it has none, and the run refuses the flag.
+    one_hop_shape: str = ""
 
     def request_router(self, config: RunConfig) -> tuple[Callable, tuple, RunConfig] | None:
         """A role to start before the requesters (its function, its arguments, `ready` passed after them, and
