@@ -1,5 +1,4 @@
-"""The `reqrep` command line: argparse subcommands, one `cmd_<name>` function each, over the transports
-found through their entry points (shared/core/registry.py)."""
+"""The `reqrep` command line: argparse subcommands, one `cmd_<name>` function each."""
 
 from __future__ import annotations
 
@@ -41,15 +40,13 @@ PIPED_WIDTH = 160
 BENCH_OUT = "bench-results"  # where `reqrep bench` writes, one folder per preset, unless --out says otherwise
 RUN_FIELDS = {field.name for field in dataclasses.fields(RunConfig)}
 
-# Piped or redirected, rich would wrap at 80 columns: tables get wide enough for their numbers instead,
-# and a message stays one line however long.
+# Piped, rich would wrap at 80 columns: tables get wide enough for their numbers, a message stays one line.
 console = Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
 errors = Console(stderr=True, soft_wrap=True)
 
 
-# ---- from options to a checked configuration ------------------------------------------------------------
 def config_for(args: argparse.Namespace, transport: Transport, payload: Payload | None = None) -> RunConfig:
-    """The configuration the options describe for `transport`: RunConfig checks it all."""
+    """The configuration the options describe for `transport`, checked."""
     values = vars(args)
     common = {each.dest: values[each.dest] for each in COMMON if each.dest in values} | {"payload": payload}
     mine = {each.dest: values[scoped(transport, each.dest)]
@@ -59,7 +56,7 @@ def config_for(args: argparse.Namespace, transport: Transport, payload: Payload 
 
 
 def prepare_out(folder: str) -> Path:
-    """The output folder, created if need be; a file in its place or no permission is the user's to fix."""
+    """The output folder, created if need be."""
     out = Path(folder)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {folder} is a file, not a folder")
@@ -70,9 +67,8 @@ def prepare_out(folder: str) -> Path:
     return out
 
 
-# ---- commands ---------------------------------------------------------------------------------------------
 def run_rounds(configs: list[RunConfig], args: argparse.Namespace, *, local_server: bool = True) -> Document:
-    """Every variant's rounds, alternating, each a whole run (on free loopback ports when local)."""
+    """Every variant's rounds, alternating, each a whole run."""
     rounds = rounds_for(args.rounds, configs[0])
 
     def one(config: RunConfig, number: int, of: int) -> RunResult:
@@ -86,7 +82,7 @@ def run_rounds(configs: list[RunConfig], args: argparse.Namespace, *, local_serv
     done: list[list[RunResult]] = [[] for _ in configs]
     try:
         alternate(configs, rounds, one, done)
-    except (KeyboardInterrupt, Terminated):  # the rounds that finished are shown and written, then it ends
+    except (KeyboardInterrupt, Terminated):  # the rounds that finished are shown and written
         if any(done):
             finish(document.of_results([rounds for rounds in done if rounds], made_by(args)), args)
         raise
@@ -94,12 +90,11 @@ def run_rounds(configs: list[RunConfig], args: argparse.Namespace, *, local_serv
 
 
 def made_by(args: argparse.Namespace) -> dict:
-    """What a document says made it: the command line as typed, and the machine it ran on."""
     return {"command": args.command_text, "machine": machine_facts(TRANSPORTS.values())}
 
 
 def answered_at_all(result: RunResult, config: RunConfig) -> RunResult:
-    """A request side's result, unless nobody answered: then one sentence, not a table of failures."""
+    """A request side's result; one sentence, not a table of failures, if nobody answered."""
     if result.answered == 0:
         reasons = result.errors + result.failures
         raise UsageError(reasons[0].split(": ", 1)[-1] if reasons else f"no reply from {config.address}")
@@ -120,9 +115,10 @@ def user_payload(args: argparse.Namespace) -> Payload | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """run, and a tandem request side (against a running response side)."""
     config = config_for(args, TRANSPORTS[args.transport], user_payload(args))
     check_payload([config], lambda transport: "--codec")
-    return finish(run_rounds([config], args), args)
+    return finish(run_rounds([config], args, local_server=args.command == "run"), args)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -140,14 +136,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    """Saved documents printed (and written) again; a bench's results.json, its report rendered again."""
+    """Saved documents printed and written again; a bench's results.json, its report."""
     if any(bench_report.is_bench(path) for path in args.files):
         return show_bench(args)
     if args.out:
         raise UsageError("--out is for a bench's results.json: report.md and the plots")
     documents = [document.read(path) for path in args.files]
     shown = documents[0] if len(documents) == 1 else document.side_by_side(documents)
-    for variant in document.variants(shown):  # today's words; "not recorded" for what a file is older than
+    for variant in document.variants(shown):  # today's words, "not recorded" for what a file lacks
         if variant.transport in TRANSPORTS:
             variant.parameters["described"] = TRANSPORTS[variant.transport].settings_type.described(variant.parameters)
     finish(shown, args)
@@ -178,12 +174,6 @@ def cmd_semantics(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_request(args: argparse.Namespace) -> int:
-    config = config_for(args, TRANSPORTS[args.transport], user_payload(args))
-    check_payload([config], lambda transport: "--codec")
-    return finish(run_rounds([config], args, local_server=False), args)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     """serve, broker and responders: the response side, or a part of it, until Ctrl-C or SIGTERM."""
     config = config_for(args, TRANSPORTS[args.transport])
@@ -208,7 +198,7 @@ def cmd_extra(args: argparse.Namespace) -> int:
 
 
 def bench_paths(args: argparse.Namespace) -> list:
-    """Every transport's bench paths, as its own bench flags (--broker) make them."""
+    """Every transport's bench paths, as its bench flags (--broker) make them."""
     values = vars(args)
     return [path for transport in TRANSPORTS.values() for path in transport.paths_for_bench(
         {each.dest: values[scoped(transport, each.dest)] for each in transport.options
@@ -238,11 +228,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "compare": cmd_compare, "show": cmd_show, "semantics": cmd_semantics, "serve": cmd_serve,
-            "request": cmd_request, "extra": cmd_extra, "bench": cmd_bench}
+            "request": cmd_run, "extra": cmd_extra, "bench": cmd_bench}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    """The options, or one sentence and exit 2; a flag of another command names the commands that have it."""
+    """The options, or one sentence and exit 2 (a flag of another command: the commands that have it)."""
     grammar = Grammar(list(TRANSPORTS.values()))
     parser = grammar.build()
     args, extras = parser.parse_known_args(argv)

@@ -1,7 +1,5 @@
-"""The command line's grammar: every flag declared once, with its default and the commands where it applies
-(`COMMON` here, each transport's own in its `options`), and the argparse parser built from them. Each
-variant's commands offer that variant's flags only; a flag given where it does not apply is refused with
-the list of the commands that have it (`misplaced`)."""
+"""The command line's grammar: every flag declared once with the commands where it applies (`COMMON` here, a
+transport's own in its `options`), and the parser built from them; a flag given elsewhere is `misplaced`."""
 
 from __future__ import annotations
 
@@ -23,22 +21,18 @@ KINDS = {(True, True): "serve", (True, False): "broker", (False, True): "respond
 SERVER = "<server>"  # in a help text: what the variants of the command call their server ("broker", "server")
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
 
-PAYLOAD_HELP = ("echo your own values instead of the seed's text: PATH is a Python file that reqrep EXECUTES, here "
-                "and before any role starts, and that defines VALUES, a dict of name to value or a list; :NAME "
-                "sends that one value, otherwise they are sent in turn. Responders return each request as they "
-                "received it (the mirror workload), and each reply must come back identical; a value the codec "
-                "cannot carry unchanged is refused before the run starts")
+PAYLOAD_HELP = ("echo your own values instead of the seed's text: PATH is a Python file that reqrep EXECUTES, here and "
+                "before any role starts, and that defines VALUES, a dict of name to value or a list; :NAME sends that "
+                "one value, otherwise they are sent in turn. Responders return each request as they received it (the "
+                "mirror workload), and each reply must come back identical; a value the codec cannot carry unchanged "
+                "is refused before the run starts")
 COMMON: tuple[Option, ...] = (
     option("--example", parts=LOAD, choices=EXAMPLES, default="router",
            help="hello: the seed's example 1 (1 requester, 1 responder, 5 requests); router: example 2 (default)"),
-    option("--requests", parts=LOAD, type=int, metavar="N", default=None,
-           help="requests in all (default: router 100000, hello 5)"),
-    option("--requesters", parts=LOAD, type=int, metavar="N", default=None,
-           help="requesters (default: router 5, hello 1)"),
-    option("--responders", parts="run compare", type=int, metavar="N", default=None,
-           help="responders (default: router 5, hello 1)"),
-    option("--responders", parts="serve responders", type=int, metavar="N", default=None,
-           help="responders (default 5)"),
+    option("--requests", parts=LOAD, type=int, metavar="N", help="requests in all (default: router 100000, hello 5)"),
+    option("--requesters", parts=LOAD, type=int, metavar="N", help="requesters (default: router 5, hello 1)"),
+    option("--responders", parts="run compare", type=int, metavar="N", help="responders (default: router 5, hello 1)"),
+    option("--responders", parts="serve responders", type=int, metavar="N", help="responders (default 5)"),
     option("--concurrency", parts=f"{RESPONSE} request", choices=CONCURRENCY, default="processes",
            help="every role a process (default), every role a thread of one process, or every responder and "
                 "requester an asyncio task of one event loop (the listening side, a blocking call, a thread)"),
@@ -67,14 +61,14 @@ COMMON: tuple[Option, ...] = (
            help="how long responders take to handle each request, by sleeping: fixed:2ms, exp:1ms (exponential, "
                 "mean 1 ms) or slow:1%%:50ms (1%% of the requests take 50 ms, the others no time); echo and rpc"),
     option("--fault", parts="run compare", metavar="SPEC", default="",
-           help="kill or hang a responder mid-run: KIND[:responder N][@SECONDSs or @PERCENT%%], KIND kill "
-                "(SIGKILL) or hang (SIGSTOP, continued at the end); default responder 1, once a third of the "
-                "requests are answered (processes only)"),
-    option("--delay", dest="delay_ms", parts="run compare", type=float, metavar="MS", default=None,
+           help="kill or hang a responder mid-run: KIND[:responder N][@SECONDSs or @PERCENT%%], KIND kill (SIGKILL) "
+                "or hang (SIGSTOP, continued at the end); default responder 1, once a third of the requests are "
+                "answered (processes only)"),
+    option("--delay", dest="delay_ms", parts="run compare", type=float, metavar="MS",
            help=f"a relay between the requesters and the {SERVER} that holds every chunk MS milliseconds "
                 "in each direction, as a network's one-way delay (0: the relay's own cost)"),
     option("--responder-delay", dest="responder_delay_ms", parts="run compare", type=float, metavar="MS",
-           default=None, help=f"the same between the responders and the {SERVER} (with --delay: three hosts)"),
+           help=f"the same between the responders and the {SERVER} (with --delay: three hosts)"),
     option("--one-hop", parts="run compare", action="store_true",
            help="the one-hop shape, as an RPC server has it: the server answers every request itself, in its own "
                 "process, where the seed's shape passes it on to separate responders (two hops); --responders, "
@@ -84,32 +78,28 @@ COMMON: tuple[Option, ...] = (
                 "removed however the run ends"),
 )
 OUTPUT: tuple[Option, ...] = (
-    option("--rounds", parts=LOAD, type=int, metavar="N", default=None,
+    option("--rounds", parts=LOAD, type=int, metavar="N",
            help="run N times, --requests split over them; figures are the medians of the rounds, with the lowest "
                 "and highest (default 3, fewer if the requests do not go round, 1 for the hello example; compare "
                 "alternates the variants round by round)"),
-    option("--json", parts=f"{LOAD} show", metavar="PATH", default=None,
+    option("--json", parts=f"{LOAD} show", metavar="PATH",
            help="write the results as JSON (the format `reqrep show` reads back)"),
-    option("--markdown", parts=f"{LOAD} show", metavar="PATH", default=None, help="write the table as Markdown"),
-    option("--pyperf", parts=f"{LOAD} show", metavar="PATH", default=None,
+    option("--markdown", parts=f"{LOAD} show", metavar="PATH", help="write the table as Markdown"),
+    option("--pyperf", parts=f"{LOAD} show", metavar="PATH",
            help="write the rounds as a pyperf benchmark file (python -m pyperf stats|hist|compare_to read it)"),
     option("--quiet", parts=LOAD, action="store_true", help="no progress bar"),
 )
 
 
 def every_codec(transports: Sequence[Transport]) -> tuple[str, ...]:
-    """The codecs that every transport has, in the first one's order: --factorial runs each transport with
-    each."""
+    """The codecs every transport has, in the first one's order: --factorial runs each transport with each."""
     return tuple(name for name in transports[0].codecs if all(name in each.codecs for each in transports))
-
-
-def counted(number: int) -> str:
-    return NUMBERS[number] if number < len(NUMBERS) else str(number)
 
 
 def factorial_option(transports: Sequence[Transport]) -> Option:
     codecs = every_codec(transports)
-    runs = counted(len(codecs) * len(transports))
+    count = len(codecs) * len(transports)
+    runs = NUMBERS[count] if count < len(NUMBERS) else str(count)
     return option("--factorial", parts="compare", action="store_true",
                   help=f"{runs} runs: each variant with {' and with '.join(codecs)}, to tell the transport's cost "
                        f"from the encoding's")
@@ -128,8 +118,7 @@ def scoped(transport: Transport, dest: str) -> str:
 
 
 def codec_flag(transport: Transport, variants: int) -> str:
-    """The flag that sets a transport's codec: --codec where the command runs one variant, --zmq-codec where
-    it runs several."""
+    """--codec where the command runs one variant, --zmq-codec where it runs several."""
     return "--codec" if variants == 1 else f"--{transport.name}-codec"
 
 
@@ -139,8 +128,7 @@ def codec_option(transport: Transport, flag: str = "--codec") -> Option:
 
 
 class Grammar:
-    """Builds the parser and remembers which command offers which flag, to say where a misplaced one applies.
-    """
+    """Builds the parser, and remembers which command offers which flag to say where a misplaced one applies."""
 
     def __init__(self, transports: Sequence[Transport]) -> None:
         self.transports = transports
@@ -148,8 +136,7 @@ class Grammar:
 
     def add(self, parser: argparse.ArgumentParser, options: Iterable[Option], part: str,
             scope: Transport | None = None, group: str | None = None, server: str = "server") -> None:
-        """The options of `part`; a help text's SERVER becomes `server`, so that each variant's speaks of its
-        own."""
+        """The options of `part`, SERVER in their help texts becoming `server`."""
         target = parser.add_argument_group(group) if group else parser
         for each in options:
             if part not in each.parts:
@@ -174,8 +161,8 @@ class Grammar:
         return parser
 
     def local(self, parser: argparse.ArgumentParser, part: str, transports: Sequence[Transport]) -> None:
-        self.add(parser, COMMON, part, server=" or ".join(dict.fromkeys(each.server_role for each in transports)))
-        self.add(parser, (*OUTPUT, factorial_option(transports)), part)
+        server = " or ".join(dict.fromkeys(each.server_role for each in transports))
+        self.add(parser, (*COMMON, *OUTPUT, factorial_option(transports)), part, server=server)
         for transport in transports:
             flag = codec_flag(transport, len(transports))
             group = f"{transport.name} options" if len(transports) > 1 else None
@@ -222,8 +209,7 @@ class Grammar:
         return parser
 
     def tandem(self, commands, transport: Transport) -> None:
-        """The seed's two scripts in two terminals: the response side (whole, or its parts one by one) and
-        the request side, each a command of its own."""
+        """The tandem commands: the response side (whole, or its parts) and the request side."""
         tandem = self.command(commands, transport.name, f"tandem mode: the {transport.name} roles one command each",
                               transport.examples)
         parts = tandem.add_subparsers(dest="part", required=True, metavar="ROLE", parser_class=Parser)
@@ -232,8 +218,7 @@ class Grammar:
             kind = "request" if part is request else KINDS[part.server, part.responders]
             parser = self.command(parts, name, part.help, command="request" if part is request else "serve",
                                   transport=transport.name)
-            self.add(parser, COMMON, kind)
-            self.add(parser, OUTPUT, kind)
+            self.add(parser, (*COMMON, *OUTPUT), kind)
             self.add(parser, (codec_option(transport),), kind, transport)
             self.add(parser, transport.options, name, transport)
         for extra in transport.commands:

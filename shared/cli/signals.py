@@ -10,16 +10,14 @@ EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 
 
 def how_to_stop() -> str:
-    """A background job (`&`) of a script has SIGINT ignored, and Python keeps it so: the announcement says
-    what stops it instead."""
+    """What stops a server: a background job (`&`) has SIGINT ignored, and Python keeps it so."""
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         return f"SIGINT is ignored here (a background job): stop it with SIGTERM, kill {os.getpid()}"
     return "Ctrl-C to stop"
 
 
 def ended_by(signum: int, argv: list[str] | None) -> int:
-    """End by `signum` as its default action would (a shell sees 130 or 143, a parent -2 or -15: stopped, not
-    failed). Called in-process (`argv` given: a test), it returns the shell's figure instead."""
+    """End by `signum` as its default action would; in-process (`argv` given: a test), its exit status."""
     if argv is None:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -1,4 +1,4 @@
-"""The ways a request travels in `reqrep bench`, as a transport declares them (Transport.bench_paths)."""
+"""The ways a request travels in `reqrep bench`, as a transport declares them."""
 
 from __future__ import annotations
 
@@ -19,17 +19,15 @@ class BenchPath:
     one_hop: bool = False  # the one-hop shape (--one-hop): its server answers, with no responders of their own
     description: str = ""
     stalls_above: int = 0  # from this payload size on, each request waits out a stall (Nagle): fewer are sent
-    # The bench studies it runs in, by name or group ("sweep": payload, window, stalls, memory; EVERY_STUDY:
-    # wherever the plain path does, for a twin of it). The plain path runs in every study whatever this says.
+    # The studies it runs in, by name or group ("sweep": payload, window, stalls, memory; EVERY_STUDY:
+    # wherever the plain path does). The plain path runs in every study.
     studies: tuple[str, ...] = ("sweep",)
-    # Whether a broker pushes requests to the responders in turn, busy or hung (a zmq.proxy's DEALER), rather
-    # than each responder taking one when it is free: the fault study reports push and pull side by side.
-    pushes: bool = False
+    pushes: bool = False  # a broker pushes requests to the responders in turn, rather than they pull
     batches: bool = False  # whether a call moves many requests or replies: a request waits for the others
 
     @property
     def plain(self) -> bool:
-        """The transport's own path, as `reqrep run` takes it: the one every study compares."""
+        """The transport's own path, as `reqrep run` takes it."""
         return self.name == self.transport
 
 

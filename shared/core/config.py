@@ -1,5 +1,4 @@
-"""The parameters of one run, and their checks: the command line, the bench and the tests all build a
-`RunConfig`, and its constructor refuses what does not fit, with the sentence the user will read."""
+"""The parameters of one run (`RunConfig`), whose constructor refuses what does not fit, in one sentence."""
 
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ from typing import Any, Protocol
 from shared.core.errors import UsageError
 from shared.core.faults import parse_fault
 from shared.core.flags import Part
+from shared.core.measure import proc_lines
 from shared.core.service_time import parse_service_time
 from shared.core.workload import WORKLOADS, UserValues
 
@@ -21,8 +21,8 @@ LOOPBACK = "127.0.0.1"  # where a run wholly on this machine listens, unless it 
 EXAMPLES = ("hello", "router")
 CONCURRENCY = ("processes", "threads", "asyncio")
 IN_ONE_PROCESS = ("threads", "asyncio")  # every role in the process that starts them
-HELLO_REQUESTS = 5  # the seed's example 1 sends five requests
-ROUTER_REQUESTS, ROUTER_ROLES = 100_000, 5  # example 2: five requesters, five responders
+HELLO_REQUESTS = 5
+ROUTER_REQUESTS, ROUTER_ROLES = 100_000, 5  # requests, and requesters and responders each
 MAX_RETRIES = 100
 MAX_REQUESTS = 2**63 - 1
 START_DEADLINE = 60.0  # seconds for every role of a run to be connected and ready
@@ -34,8 +34,7 @@ PORTS_FROM, PROBES = 20000, 50  # where free_port starts looking (above well-kno
 
 @dataclass(frozen=True)
 class Settings:
-    """A transport's own fields of a run's configuration; each transport subclasses it. A field's default
-    is the default of the option that sets it."""
+    """A transport's own fields of a run's configuration, each defaulting as the option that sets it."""
 
     def check(self, config: RunConfig) -> None:
         """Refuse, with a UsageError, what does not fit the rest of the configuration."""
@@ -46,14 +45,12 @@ class Settings:
 
     @classmethod
     def described(cls, parameters: dict) -> dict[str, str]:
-        """The settings a run's table shows, {row: cell}, from its recorded parameters (RunConfig.parameters):
-        the same for a live run and a saved file, NOT_RECORDED for a field the file lacks, and only what the
-        run's own side knows. The default: none."""
+        """The settings a run's table shows, {row: cell}, from its parameters (NOT_RECORDED: a file lacks it)."""
         return {}
 
 
 class Carrier(Protocol):
-    """What a configuration asks of its transport: a part of `Transport` (whose module imports this one)."""
+    """What a configuration asks of its transport (`Transport`, whose module imports this one)."""
 
     name: str
     codecs: Mapping[str, Any]
@@ -68,8 +65,7 @@ class Carrier(Protocol):
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything a role needs to know. Fields left None or empty take the example's or the transport's
-    default; `with_` makes a changed copy, checked again."""
+    """Everything a role needs to know; fields left None or empty take the example's or transport's default."""
 
     transport: Carrier  # a shared.core.transport.Transport
     part: str = "run"
@@ -83,17 +79,17 @@ class RunConfig:
     timeout: float = 10.0  # seconds to wait for a reply before sending the request again
     retries: int = 3  # times a request is sent again before the server is presumed down
     address: str = ""  # where requesters find the response side (empty: not chosen yet)
-    window: int = 1  # requests in flight per requester (closed loop); 1 is the seed's lockstep
+    window: int = 1  # requests in flight per requester (closed loop); 1: lockstep
     rate: float = 0.0  # requests per second in all, sent on schedule (open loop); 0: closed loop
-    payload_bytes: int = 0  # size of each echo request's text (0: the seed's "Hello, <id> <n>")
-    payload: UserValues | None = None  # the user's values as the requests (--payload)
+    payload_bytes: int = 0  # size of each echo request's text (0: "Hello, <id> <n>")
     record_latency: bool = True  # off only to measure what recording costs
     fault: str = ""  # a fault to inflict on a responder mid-run (see shared/core/faults.py)
+    service_time: str = ""  # each request's handling time (service_time.py)
     delay_ms: float | None = None  # a delaying relay before the response side
     responder_delay_ms: float | None = None  # ... and between the responders and the broker or server
-    service_time: str = ""  # each request's handling time (service_time.py)
     one_hop: bool = False  # the server answers every request itself, with no responders of their own
     local: bool = False  # a run's every hop over local sockets (the transport's), in a private folder
+    payload: UserValues | None = None  # the user's values as the requests (--payload)
     settings: Settings | None = None  # the transport's own fields; its defaults when None
 
     def __post_init__(self) -> None:
@@ -195,19 +191,15 @@ class RunConfig:
 
     def parameters(self) -> dict:
         """The user-visible parameters, for reports and JSON (never a key)."""
-        common = {name: getattr(self, name) for name in ("part", "example", "requests", "requesters", "responders",
-                                                          "concurrency", "workload", "codec", "timeout", "retries",
-                                                          "address", "window", "rate", "payload_bytes",
-                                                          "record_latency", "fault", "service_time",
-                                                          "delay_ms", "responder_delay_ms", "one_hop", "local")}
+        common = {each.name: getattr(self, each.name) for each in dataclasses.fields(self)
+                  if each.name not in ("transport", "settings")}
         common["payload"] = self.payload.source if self.payload is not None else ""
         recorded = {"transport": self.transport.name, **common, **self.settings.public()}
         return recorded | {"described": self.settings.described(recorded)}
 
     @property
     def alone(self) -> Part:
-        """The roles this part of the run starts: a run all, a request side neither the server nor responders,
-        a part of the response side what its transport says (`reqrep zmq broker`: the broker alone)."""
+        """The roles this part starts: a run all, a request side none, a tandem part what its transport says."""
         if self.part == "run":
             return Part("run")
         if self.part == "request":
@@ -216,20 +208,17 @@ class RunConfig:
 
     @property
     def needs_responders(self) -> bool:
-        """Whether this part starts one responder at least: a run, or responders alone (a server may serve
-        alone: `reqrep native serve --responders 0`)."""
+        """Whether this part must start a responder: a run, or responders alone (a server may serve alone)."""
         return self.alone.responders and not self.one_hop and (self.part == "run" or not self.alone.server)
 
     @property
     def lockstep(self) -> bool:
-        """One request at a time, the next sent when the reply came: the seed's loop."""
+        """One request at a time, the next sent when the reply came."""
         return self.window == 1 and not self.rate
 
     @property
     def handshake_seconds(self) -> float:
-        """The deadline on reaching a peer and completing a connection's handshake: the timeout, but no less
-        than RUN_HANDSHAKE_SECONDS in a run, whose server is its own and up; a short --timeout is for replies.
-        """
+        """The deadline on reaching a peer: the timeout, but no less than RUN_HANDSHAKE_SECONDS in a run."""
         return max(self.timeout, RUN_HANDSHAKE_SECONDS) if self.part == "run" else self.timeout
 
     @property
@@ -274,9 +263,8 @@ def check_timeout(timeout: float) -> None:
 
 
 def free_port(host: str = LOOPBACK) -> int:
-    """A port that is free now on `host` (an IPv4 or IPv6 address), for the caller to bind at once. It is
-    drawn below the kernel's range of ephemeral ports, which outgoing connections take theirs from: one made
-    anywhere on the machine between this probe and the bind cannot take the port first."""
+    """A port free now on `host`, to bind at once; drawn below the kernel's ephemeral range, so that no
+    outgoing connection takes it between this probe and the bind."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     low = _ephemeral_low()
     for port in random.sample(range(PORTS_FROM, low), min(PROBES, max(0, low - PORTS_FROM))):
@@ -292,8 +280,5 @@ def free_port(host: str = LOOPBACK) -> int:
 
 
 def _ephemeral_low() -> int:
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as ports:
-            return int(ports.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768  # Linux's usual start, and below BSD's and Windows' ranges too
+    ports = "".join(proc_lines("/proc/sys/net/ipv4/ip_local_port_range")).split()
+    return int(ports[0]) if ports else 32768  # Linux's usual start, and below BSD's and Windows' ranges too

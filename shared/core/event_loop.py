@@ -1,5 +1,4 @@
-"""`--concurrency asyncio`: responders and requesters are tasks of one event loop in a thread of its own; a
-blocking role (the broker or server, a blocking C call) is a thread."""
+"""`--concurrency asyncio`: responders and requesters as tasks of one event loop, blocking roles as threads."""
 
 from __future__ import annotations
 
@@ -17,22 +16,16 @@ from shared.core.modes import Report, ThreadRole, Threads, failure
 log = logging.getLogger(__name__)
 
 
-class TaskRole:
-    pid = None
-
+class TaskRole(ThreadRole):
     def __init__(self, name: str, future: concurrent.futures.Future) -> None:
         self.name, self.future = name, future
 
     def is_alive(self) -> bool:
         return not self.future.done()
 
-    def exit_status(self) -> str:
-        return "running" if self.is_alive() else "ended"
-
 
 class Tasks(Threads):
-    """Coroutine functions run as tasks of one event loop in a thread of its own; a blocking role (the broker
-    or server) is a thread. The thread that started the roles goes on watching them as for threads."""
+    """Coroutine functions as tasks of one event loop in a thread of its own; a blocking role as a thread."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -54,8 +47,7 @@ class Tasks(Threads):
         return TaskRole(name, future)
 
     def stop(self, roles: list, deadline: float, stop_threads: Callable[[], None]) -> list[str]:
-        """Tasks first (cancelled, they close their sockets on the way out, before a context ends), then the
-        threads, then the loop once the tasks are gone."""
+        """Tasks first (cancelled, they close their sockets before a context ends), threads, then the loop."""
         tasks = [role for role in roles if isinstance(role, TaskRole) and role.is_alive()]
         for role in reversed(tasks):
             role.future.cancel()
@@ -64,16 +56,14 @@ class Tasks(Threads):
         if tasks:
             ended = f"{len(stubborn)} still running" if stubborn else "all ended"
             log.info("cancelled %d tasks; %s", len(tasks), ended)
-        stubborn += super().stop([role for role in roles if isinstance(role, ThreadRole)], deadline, stop_threads)
+        stubborn += super().stop([role for role in roles if not isinstance(role, TaskRole)], deadline, stop_threads)
         self._close(max(0.0, deadline - time.monotonic()))
         return stubborn
 
     def _close(self, timeout: float) -> None:
-        """Stop the loop; a task that ignored its cancellation is abandoned with it (the loop's thread is a
-        daemon only for that case)."""
+        """Stop the loop; a task that ignored its cancellation is abandoned with it (hence a daemon thread)."""
         deadline = time.monotonic() + timeout
-        # The executor that asyncio.to_thread used: its idle threads end here, not when the interpreter does,
-        # so that a process that runs many runs does not collect them.
+        # asyncio.to_thread's idle threads end here: a process of many runs would pile them up.
         ended = asyncio.run_coroutine_threadsafe(self.loop.shutdown_default_executor(), self.loop)
         try:
             ended.result(timeout)
@@ -94,8 +84,7 @@ async def _perform_task(name: str, target: Callable, args: tuple, reports) -> No
 
 
 class LoopBarrier:
-    """The requesters' starting line, awaited by tasks; the watching thread may break it (`abort`) so that
-    tasks still waiting stop with BrokenBarrierError, as with threading.Barrier."""
+    """The requesters' starting line for tasks; `abort`, from another thread, breaks it as threading.Barrier's."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, parties: int) -> None:
         self._loop = loop

@@ -1,6 +1,5 @@
-"""A fault injected into a run on purpose (`--fault`), to see what each design does with it: a responder
-killed (SIGKILL), or hung (SIGSTOP, continued when the run ends), once a share of the requests is answered
-or some seconds after the requesters were released.
+"""A fault inflicted on a run on purpose (`--fault`): a responder killed (SIGKILL) or hung (SIGSTOP, continued
+when the run ends), once a share of the requests is answered or some seconds after the release.
 
     kill                     responder 1, once a third of the requests are answered
     hang@2.5s                responder 1, 2.5 s after the release
@@ -37,7 +36,7 @@ class Fault:
 
 
 def parse_fault(text: str, responders: int) -> Fault:
-    """The fault `text` describes (see the module's docstring), checked against the run's responders."""
+    """The fault `text` describes, checked against the run's responders."""
     match = _SPEC.match(text.strip())
     if not match or match["kind"] not in SIGNALS:
         raise UsageError(f"--fault {text!r} is not a fault: KIND[:responder N][@SECONDSs or @PERCENT%], KIND one of "

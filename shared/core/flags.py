@@ -1,5 +1,4 @@
-"""The grammar of a transport's command-line flags: what a transport declares, and shared/cli/options.py turns
-into argparse arguments."""
+"""A transport's command-line flags, as it declares them (shared/cli/options.py makes them arguments)."""
 
 from __future__ import annotations
 
@@ -10,9 +9,7 @@ from typing import Any, NamedTuple
 
 @dataclasses.dataclass(frozen=True)
 class Option:
-    """One command-line flag: argparse's own arguments, the configuration field it sets, and the commands
-    where it applies (run, compare, serve, broker, responders, request, or a transport's own). It is offered
-    there and refused, naming where it applies, anywhere else."""
+    """One flag: argparse's arguments, the field it sets, and the commands where it applies (refused elsewhere)."""
 
     flags: tuple[str, ...]
     dest: str
@@ -28,8 +25,7 @@ def option(*flags: str, dest: str = "", help: str, parts: str, **arguments: Any)
 
 
 class ExtraCommand(NamedTuple):
-    """A command of one transport only (`reqrep zmq keys`): its options, and what it does, as lines to print.
-    """
+    """A command of one transport only (`reqrep zmq keys`): its options, and what it does, as lines to print."""
 
     name: str
     help: str
@@ -38,8 +34,7 @@ class ExtraCommand(NamedTuple):
 
 
 class Part(NamedTuple):
-    """A part of the response side that a tandem command starts alone (`reqrep zmq broker`): its help line,
-    and which roles it starts."""
+    """A part of the response side that a tandem command starts (`reqrep zmq broker`), and its help line."""
 
     help: str
     server: bool = True  # the broker or server

@@ -1,14 +1,9 @@
-"""Latencies in constant memory: a histogram of log-linear buckets (HdrHistogram's scheme), so that a
-requester's memory does not grow with its share of the requests, and every percentile it reports is within
-0.4% of the exact one, whatever the count.
+"""Latencies in constant memory: a histogram of log-linear buckets (HdrHistogram's scheme), each percentile
+within 0.4% of the exact one. A value below 2**SUB_BITS ns has a bucket of its own; above, each power of two
+is cut into 2**(SUB_BITS-1) equal buckets, and a percentile is its bucket's midpoint (at most 1/256 off).
 
-A value below 2**SUB_BITS nanoseconds has a bucket of its own. Above, each power of two is cut into
-2**(SUB_BITS-1) buckets of equal width, so a bucket is at most 1/128 of its lower bound wide; a percentile is
-reported as its bucket's midpoint, at most half a width (1/256) from any value in it. 7,424 buckets cover
-every int64.
-
-`bucket` is the one definition of the scheme; shared/core/lockstep.py repeats its two lines inline, to spare
-the seed's loop a Python call per request (tests/test_latency.py holds the two to the same answers).
+shared/core/lockstep.py repeats `bucket` inline, sparing a call per request (tests/test_latency.py holds the
+two to the same answers).
 """
 
 from __future__ import annotations
@@ -44,8 +39,7 @@ def midpoint(index: int) -> int:
 
 
 class Histogram:
-    """Counts of latencies by bucket. `counts` is a list, the cheapest thing for the request loops to add to
-    (`counts[bucket(ns)] += 1`); it pickles sparse, since a requester sends its histogram to the parent."""
+    """Counts of latencies by bucket: a list, the cheapest for the request loops to add to; pickled sparse."""
 
     def __init__(self) -> None:
         self.counts = [0] * BUCKETS
@@ -57,13 +51,8 @@ class Histogram:
     def total(self) -> int:
         return sum(self.counts)
 
-    def merge(self, other: Histogram) -> Histogram:
-        self.counts = [mine + theirs for mine, theirs in zip(self.counts, other.counts, strict=True)]
-        return self
-
     def percentile(self, fraction: float) -> int:
-        """The nearest-rank percentile (the value of rank ceil(fraction * total)), as its bucket's midpoint;
-        0 when nothing was recorded."""
+        """The nearest-rank percentile as its bucket's midpoint; 0 when nothing was recorded."""
         total = self.total
         if not total:
             return 0
@@ -91,6 +80,5 @@ class Histogram:
 
 def merged(histograms) -> Histogram:
     whole = Histogram()
-    for each in histograms:
-        whole.merge(each)
+    whole.counts = [sum(counts) for counts in zip(whole.counts, *(each.counts for each in histograms), strict=True)]
     return whole

@@ -8,22 +8,19 @@ from collections.abc import Iterable
 from importlib import metadata
 
 from shared import __version__
+from shared.core.measure import proc_lines
 from shared.core.transport import Transport
 
 
 def _cpuinfo() -> tuple[str, bool]:
     """The CPU's model name, and whether the kernel says it runs under a hypervisor (Linux; else blank)."""
     model, virtual = platform.processor(), False
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                name, _, value = line.partition(":")
-                if name.strip() == "model name":
-                    model = value.strip()
-                elif name.strip() == "flags":
-                    virtual = "hypervisor" in value.split()
-    except OSError:
-        pass
+    for line in proc_lines("/proc/cpuinfo"):
+        name, _, value = line.partition(":")
+        if name.strip() == "model name":
+            model = value.strip()
+        elif name.strip() == "flags":
+            virtual = "hypervisor" in value.split()
     return model, virtual
 
 
@@ -42,8 +39,7 @@ def _version(package: str) -> str:
 
 
 def machine_facts(transports: Iterable[Transport]) -> dict:
-    """What the figures depend on, for results.json and the report: the machine, and the versions of what
-    each transport runs on."""
+    """What the figures depend on: the machine, and the versions of what each transport runs on."""
     model, virtual = _cpuinfo()
     versions = {"python": platform.python_version(), "reqrep": __version__, "matplotlib": _version("matplotlib")}
     for transport in transports:

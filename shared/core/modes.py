@@ -1,10 +1,10 @@
-"""How roles run, one small class per `--concurrency`: a process each (`Processes`), a thread each
-(`Threads`), or asyncio tasks (`Tasks`, shared/core/event_loop.py). The supervisor starts, watches and stops
-roles through this one interface."""
+"""How roles run, one class per `--concurrency`: a process each (`Processes`), a thread each (`Threads`), or
+asyncio tasks (`Tasks`, shared/core/event_loop.py), behind the one interface the supervisor uses."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -31,8 +31,7 @@ PR_SET_PDEATHSIG = 1
 
 @dataclass(frozen=True)
 class Report:
-    """What a role says to the supervisor: that it is ready, how it ended (its result, or why it failed in one
-    sentence), or, made by the supervisor, that it ended without a word. Picklable: processes send it."""
+    """What a role says to the supervisor: ready, its result, why it failed, or (said for it) that it ended."""
 
     role: str
     kind: str  # "ready", "result", "error" or "exit"
@@ -55,8 +54,7 @@ class Ready:
 
 
 def failure(role: str, error: BaseException) -> Report:
-    """How a role that raised reports it, thread, process or task alike: a UsageError's own sentence,
-    anything else by its type (the traceback with --verbose)."""
+    """A role's exception as a report: a UsageError's own sentence, else its type (traceback with -v)."""
     if isinstance(error, UsageError):
         return Report(role, "error", error=str(error))
     if isinstance(error, MemoryError):
@@ -66,7 +64,6 @@ def failure(role: str, error: BaseException) -> Report:
 
 
 def perform(name: str, target: Callable, args: tuple, reports) -> None:
-    """Run a role and report how it ended."""
     try:
         report = Report(name, "result", target(*args))
     except SystemExit:
@@ -88,8 +85,7 @@ class Mode(ABC):
     def barrier(self, parties: int):
         return threading.Barrier(parties)
 
-    def counters(self, size: int):
-        """One integer per requester, written by the requesters and read by the progress bar."""
+    def counters(self, size: int):  # one per requester, read by the progress bar
         return multiprocessing.get_context("fork").RawArray("q", size)
 
     @abstractmethod
@@ -104,21 +100,13 @@ def _stop_on_sigterm(signum, frame):
     raise SystemExit(0)
 
 
-def _stop_with_parent() -> None:
-    """Linux: have the kernel send SIGTERM if the parent dies without stopping us (killed by SIGKILL)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux: the parent's own stop() remains the only way
-
-
 def _enter_process(name: str, target: Callable, args: tuple, reports, parent: int) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides when its roles stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD)  # held by the parent while it forked
-    _stop_with_parent()
+    with contextlib.suppress(OSError, AttributeError):  # Linux: SIGTERM if the parent dies without stopping us
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:  # the parent died before the request above took effect
         return
     setproctitle(f"reqrep {name}")
@@ -127,11 +115,7 @@ def _enter_process(name: str, target: Callable, args: tuple, reports, parent: in
 
 class ProcessRole:
     def __init__(self, process: multiprocessing.Process) -> None:
-        self.process, self.name = process, process.name
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid
+        self.process, self.name, self.pid = process, process.name, process.pid
 
     def is_alive(self) -> bool:
         return self.process.is_alive()

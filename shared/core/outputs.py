@@ -1,6 +1,5 @@
-"""The files reqrep writes: every output path is checked before any role starts (a run of minutes should not
-end in an unwritable path), and each file is written whole or not at all (a temporary file beside it, then
-os.replace), so that an interrupted write leaves the old file, never half a new one."""
+"""The files reqrep writes: every output path checked before any role starts, and each file written whole or
+not at all (a temporary file beside it, then os.replace)."""
 
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ FILE_OPTIONS = ("json", "markdown", "pyperf")  # each PATH option of run, compar
 
 
 def check(args: argparse.Namespace) -> None:
-    """Every output path the options name, or one sentence (exit 2) before anything starts."""
+    """Every output path the options name, or a UsageError."""
     for dest in FILE_OPTIONS:
         if path := getattr(args, dest, None):
             check_file(f"--{dest}", path)
@@ -43,8 +42,7 @@ def check_file(flag: str, path: str) -> None:
 
 
 def check_folder(flag: str, path: str) -> None:
-    """A folder `flag` writes into, made if need be: it is no file, and it or the ancestor it is made in
-    takes files."""
+    """A folder `flag` writes into, made if need be: no file, and it or the ancestor it is made in takes files."""
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{flag} {path} is a file, not a folder")
@@ -65,8 +63,7 @@ def writable(flag: str, path: str, folder: Path) -> None:
 
 @contextlib.contextmanager
 def replacing_path(path: str | Path) -> Iterator[str]:
-    """A temporary path in `path`'s folder to write; it replaces `path` when the block ends without error,
-    and is removed otherwise."""
+    """A temporary path beside `path`: it replaces `path` when the block ends without error."""
     target = Path(path)
     try:
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")

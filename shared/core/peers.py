@@ -9,7 +9,7 @@ log = logging.getLogger(__name__)
 
 
 class Peer(NamedTuple):
-    """Who waits for whom, where, and how loudly it says so (see `notice_level`)."""
+    """Who waits for whom, where, and how loudly it says so."""
 
     who: str  # "zmq responder 0"
     name: str  # "zmq broker"
@@ -21,6 +21,5 @@ class Peer(NamedTuple):
 
 
 def notice_level(index: int) -> int:
-    """How loudly a role says it waits for, or lost, its peer: the first of its kind speaks for all of them
-    (five requesters waiting for one broker is one line), the others only with --verbose."""
+    """The first role of its kind says it waits for, or lost, its peer for all of them; the others with -v."""
     return logging.WARNING if index == 0 else logging.INFO

@@ -1,6 +1,5 @@
-"""Typed records as JSON. A dataclass's fields are its JSON keys, so that one list, its fields, says what a
-document holds: `to_json` and `from_json` convert, `schema` gives the JSON Schema the fields imply, and
-`problems` checks a document against such a schema (the few keywords `schema` writes, no more).
+"""Typed records as JSON: a dataclass's fields are its JSON keys. `to_json` and `from_json` convert, `schema`
+gives the JSON Schema the fields imply, and `problems` checks a document against it (its keywords only).
 
 A field's metadata may say:
 - FLAT: its keys sit in the enclosing object: a record's own, or an open dict's (the keys no field claims);
@@ -78,8 +77,7 @@ def claimed(kind: type) -> frozenset[str]:
 
 
 def from_json(kind: type, data: dict):
-    """The record of a JSON object; a key it lacks takes the field's default (TypeError for a required one).
-    """
+    """The record of a JSON object; a key it lacks takes the field's default (TypeError for a required one)."""
     values = {}
     for field in fields(kind):
         inner = hints(kind)[field.name]
@@ -106,7 +104,6 @@ def value_of(kind, raw):
     return raw
 
 
-# ---- the JSON Schema -------------------------------------------------------------------------------------
 def schema(*roots: type, title: str = "") -> dict:
     """The JSON Schema (draft 2020-12) of documents that are one of `roots`, each record a definition."""
     definitions: dict[str, dict] = {}
@@ -135,8 +132,7 @@ def schema_of(kind, definitions: dict[str, dict]) -> dict:
 
 
 def object_schema(kind: type, definitions: dict[str, dict]) -> dict:
-    """A record's object: its fields' properties, the required ones, and whether other keys may be there (an
-    open dict among its flat fields)."""
+    """A record's object: its fields' properties, the required ones, and whether other keys may be there."""
     said = " ".join((kind.__doc__ or "").split())
     described: dict = {"type": "object", "properties": {}, "required": []}
     described |= {"description": said} if not said.startswith(f"{kind.__name__}(") else {}  # not dataclass's
@@ -162,7 +158,6 @@ def object_schema(kind: type, definitions: dict[str, dict]) -> dict:
     return described | ({"additionalProperties": False} if closed else {})
 
 
-# ---- checking a document ---------------------------------------------------------------------------------
 def problems(value, shape: dict, root: dict | None = None, where: str = "$") -> list[str]:
     """What in `value` the schema `shape` (as `schema` writes them) does not allow, each with where it is."""
     root = root if root is not None else shape

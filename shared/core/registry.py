@@ -1,7 +1,5 @@
-"""The transports reqrep knows, by the name their commands and reports use: those registered under the entry
-point group `reqrep.transports` (zmq and native by this project's pyproject.toml, a plugin by its own), and
-those registered by a call (`register`, as a test does); in the order of their `place`, then of their names.
-"""
+"""The transports reqrep knows, by name: those of the entry point group `reqrep.transports`, and those
+registered by a call (a test's); in the order of their `place`, then of their names."""
 
 from __future__ import annotations
 
@@ -15,8 +13,7 @@ TRANSPORTS: dict[str, Transport] = {}  # filled by `load`; the command line's re
 
 
 def load() -> dict[str, Transport]:
-    """TRANSPORTS with every installed transport, each entry point naming its object (`zmq_impl:TRANSPORT`).
-    """
+    """TRANSPORTS with every installed transport, each entry point naming its object (`zmq_impl:TRANSPORT`)."""
     for entry in entry_points(group=GROUP):
         if entry.name not in TRANSPORTS:
             TRANSPORTS[entry.name] = check(entry.load(), entry.name)
@@ -30,7 +27,6 @@ def check(transport: object, name: str) -> Transport:
 
 
 def register(transport: Transport) -> None:
-    """A transport known from now on (a plugin that is not installed, or a test's)."""
     TRANSPORTS[check(transport, transport.name).name] = transport
     ordered()
 
@@ -40,7 +36,7 @@ def unregister(name: str) -> None:
 
 
 def ordered() -> dict[str, Transport]:
-    """TRANSPORTS in place order, the same dict (the command line holds it)."""
+    """TRANSPORTS in place order, the same dict."""
     chosen = sorted(TRANSPORTS.values(), key=lambda transport: (transport.place, transport.name))
     TRANSPORTS.clear()
     TRANSPORTS.update((transport.name, transport) for transport in chosen)

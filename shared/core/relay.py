@@ -1,12 +1,8 @@
-"""A delaying TCP relay, the network between hosts on one machine: `reqrep run --delay MS` puts one between
-the requesters and the broker or server, `--responder-delay MS` between the responders and it. It forwards TCP
-both ways and holds every chunk the given time, one way, before passing it on, as `tc qdisc ... netem delay`
-would on kernels that have netem. Connection set-up is not delayed, only the bytes.
+"""A delaying TCP relay, the network between hosts on one machine (`--delay MS`, `--responder-delay MS`): it
+holds every chunk the given time, one way, as `netem delay` would; connection set-up is not delayed.
 
-The relay runs in a process of its own whatever the run's concurrency, so that its work is not the run's: its
-CPU and memory are not counted in the run's figures, as a network's would not be. Threads rather than asyncio:
-`time.sleep` wakes within tens of microseconds of its deadline, while an event loop's timers round up to the
-millisecond of epoll, which would add up to 1 ms to every crossing.
+It runs in a process of its own, so that its CPU and memory are not the run's. Threads rather than asyncio:
+`time.sleep` wakes within tens of microseconds, an event loop's timers round up to epoll's millisecond.
 """
 
 from __future__ import annotations
@@ -50,8 +46,7 @@ class Relayed(NamedTuple):
 
 class Link:
     """One relayed connection: per direction, a reader that stamps each chunk with its due time and a
-    deliverer that writes it then, in order. End of stream is passed on as a half close, after its delay;
-    an error on either side ends the whole connection."""
+    deliverer that writes it then. End of stream is passed on as a half close; an error ends both ways."""
 
     def __init__(self, client: socket.socket, upstream: socket.socket, delay: float) -> None:
         self.sockets = (client, upstream)
@@ -107,8 +102,7 @@ class Link:
 
 
 def relay(routes: list[Route], ready, stop: threading.Event | None = None) -> None:
-    """Relay every route until `stop` is set, or until SIGTERM ends the process (a role's SystemExit); `ready`
-    is set once every route listens."""
+    """Relay every route until `stop` is set or SIGTERM ends the process; `ready` once every route listens."""
     stop = stop or threading.Event()
     listeners = {socket.create_server(route.listen): route for route in routes}
     links: list[Link] = []
@@ -145,8 +139,7 @@ def accept(listener: socket.socket, route: Route) -> Link | None:
 
 
 def routes_for(config: RunConfig) -> tuple[list[Route], Relayed]:
-    """The relay's routes for a run's --delay and --responder-delay, and the configurations of the roles that
-    go through them (the broker or server itself keeps its own addresses)."""
+    """The relay's routes for a run's delays, and the configurations of the roles that go through them."""
     transport = config.transport
     routes, requesters, responders = [], config, config
     if config.delay_ms is not None:
@@ -167,9 +160,7 @@ def routes_for(config: RunConfig) -> tuple[list[Route], Relayed]:
 
 @contextlib.contextmanager
 def relayed(config: RunConfig) -> Iterator[Relayed]:
-    """The relay a run asked for, in its own process, listening while the block runs and stopped when it ends;
-    yields the configurations of the requesters and of the responders (the run's own when it asked for none).
-    """
+    """The relay a run asked for, while the block runs; yields the requesters' and responders' configurations."""
     routes, sides = routes_for(config)
     if not routes:
         yield sides

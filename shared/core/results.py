@@ -8,7 +8,7 @@ import resource
 import sys
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 
 from shared import __version__
@@ -31,8 +31,7 @@ class ReplyMismatch(UsageError):
 
 @dataclass
 class RequesterResult:
-    """One requester's account. Latencies are in a histogram (shared/core/latency.py): its size does not
-    depend on how many requests the requester sent."""
+    """One requester's account; its latencies in a histogram of constant size (shared/core/latency.py)."""
 
     requester_id: int
     planned: int
@@ -53,9 +52,8 @@ class RequesterResult:
 
 
 class Tally:
-    """Counts one requester's outcomes. The request loops compare each reply with the expected one (encoded
-    and framed) themselves and add its latency to `latency`; the methods serve the rare paths: a reply that
-    differs (`check`), a late or a missing one."""
+    """Counts one requester's outcomes. The request loops check each reply and record its latency
+    themselves; the methods serve the rare paths: a reply that differs, a late or a missing one."""
 
     def __init__(self, requester_id: int, planned: int, workload: Workload, codec: Codec, progress, *,
                  peer: str = "", show: bool = False) -> None:
@@ -67,9 +65,8 @@ class Tally:
         self.wrong = self.answered = 0
 
     def check(self, n: int, request, payload, seen: int) -> None:
-        """A reply to request n whose encoding is not the expected one, after `seen` replies: decode it, and
-        count it wrong unless it is the handler's answer all the same. When every reply so far was wrong, the
-        two sides do not speak alike: ReplyMismatch, at the third."""
+        """A reply to request n not encoded as expected, after `seen` replies: wrong unless it decodes to the
+        handler's answer. ReplyMismatch when the first MISMATCH_REPLIES are all wrong."""
         try:
             reply = self.decode(payload)
         except Exception as error:
@@ -82,9 +79,8 @@ class Tally:
                                 f"({self.result.failures[0].split(': ', 1)[-1]}): {self.same_codec()}")
 
     def stray(self, seen: int) -> None:
-        """A reply that answers no request in flight, after `seen` right or wrong ones: counted and dropped.
-        When no reply so far answered anything, the two sides do not speak alike: ReplyMismatch, at the third.
-        """
+        """A reply to no request in flight, after `seen` others: counted and dropped. ReplyMismatch when the
+        first MISMATCH_REPLIES are all such."""
         self.result.duplicated += 1
         if seen == 0 and self.result.duplicated == MISMATCH_REPLIES:
             raise ReplyMismatch(f"the first {MISMATCH_REPLIES} replies from {self.peer} answer no request (they "
@@ -94,7 +90,7 @@ class Tally:
         return f"does the response side use the same codec as this requester (--codec {self.codec.name})?"
 
     def shown(self, request, payload) -> None:
-        """The exchange printed, as the seed's example 1 prints it."""
+        """The exchange printed (the hello example)."""
         try:
             reply = repr(self.decode(payload))
         except Exception:
@@ -133,22 +129,20 @@ class Tally:
 
 
 def shows_exchanges(config) -> bool:
-    """The hello example prints its exchanges, as the seed's does: with --verbose, or on a terminal."""
+    """The hello example prints its exchanges with --verbose, or on a terminal."""
     return config.example == "hello" and (logging.getLogger().isEnabledFor(logging.INFO) or sys.stdout.isatty())
 
 
 def no_reply(config, strays: int = 0) -> str:
-    """Why a requester gave up: the sentence both variants use; `strays`: the replies to other requests
-    (late or duplicated) that came meanwhile, and were dropped."""
+    """Why a requester gave up; `strays`: the replies to other requests that came meanwhile, dropped."""
     tries = "once" if config.attempts == 1 else f"{config.attempts} times"
     others = "" if not strays else f"; {strays:,} {'reply' if strays == 1 else 'replies'} to other requests came"
     return f"no reply within {config.timeout:g} s (--timeout) from {config.address} (sent {tries}{others})"
 
 
 def stall_of(retries: int, fault_inflicted: str) -> str:
-    """Why a round's figures measure a wait rather than a speed, or "": retries when no fault was inflicted.
-    On a healthy run every request is answered within the timeout; a retry there means a reply was lost or
-    held, and the round's time is mostly the timeout it waited out."""
+    """Why a round's figures measure a wait rather than a speed, or "": retries with no fault inflicted mean
+    a reply was lost or held, and the round's time is mostly the timeout it waited out."""
     if not retries or fault_inflicted:
         return ""
     return f"{retries:,} {'retry' if retries == 1 else 'retries'} with no fault inflicted: a reply was lost or held"
@@ -163,7 +157,7 @@ def latency_summary(results: list[RequesterResult]) -> dict:
 
 @dataclass
 class RunResult:
-    """A whole run. `to_json` gives a round of the documented JSON format (shared/report/document.py)."""
+    """A whole run; `round()` gives it as a Round, the JSON format."""
 
     parameters: dict
     answered: int
@@ -185,7 +179,6 @@ class RunResult:
 
     @property
     def stall(self) -> str:
-        """stall_of this run: why its figures measure a wait, or ""."""
         return stall_of(self.retries, self.fault)
 
     @property
@@ -194,21 +187,18 @@ class RunResult:
 
     @property
     def rss_peak_mib_total(self) -> float:
-        """Every process's peak resident size, summed: pages shared by forked processes count once per
-        process, so this overstates what a run of processes takes. Kept for comparison with older figures."""
+        """Every process's peak RSS, summed: pages shared by forked processes count once per process."""
         return sum(r.rss_peak_mib for r in self.roles)
 
     @property
     def pss_peak_mib_total(self) -> float:
-        """The run's memory: the largest PSS of all its processes summed at one moment, as sampled; each
-        role's own peak, summed, if no sample was taken while every role was there (a run shorter than one
-        tick)."""
+        """The largest PSS of all processes summed at one sampled moment; with no sample, the roles' peaks."""
         if self.pss_timeline:
             return max(mib for _, mib in self.pss_timeline)
         return sum(r.pss_peak_mib for r in self.roles)
 
-    def pss_by_kind(self) -> dict[str, float]:
-        """Peak PSS by kind of role (requester, responder, broker ...), each kind's processes summed."""
+    @property
+    def pss_peak_mib_by_kind(self) -> dict[str, float]:
         kinds: dict[str, float] = {}
         for role in self.roles:
             kinds[role.kind] = kinds.get(role.kind, 0.0) + role.pss_peak_mib
@@ -220,34 +210,20 @@ class RunResult:
 
     @property
     def succeeded(self) -> bool:
-        planned = self.parameters["requests"]
-        return not self.interrupted and self.ok == planned and self.failed == 0
+        return not self.interrupted and self.ok == self.parameters["requests"] and self.failed == 0
 
     def to_json(self) -> dict:
-        """The run's parameters and its figures, flat: a round of the documented format
-        (shared/report/document.py)."""
         return to_json(self.round())
 
-    def figures(self) -> dict:
-        """What a round's JSON holds besides the run's parameters."""
-        return {key: value for key, value in self.to_json().items() if key in FIGURE_KEYS}
-
     def round(self) -> Round:
-        roles = [replace(role, rss_peak_mib=round(role.rss_peak_mib, 1), pss_peak_mib=round(role.pss_peak_mib, 1),
-                         uss_peak_mib=round(role.uss_peak_mib, 1), cpu_seconds=round(role.cpu_seconds, 3))
-                 for role in self.roles]
-        return Round(
-            parameters={key: value for key, value in self.parameters.items() if key not in FIGURE_KEYS},
-            answered=self.answered, ok=self.ok, failed=self.failed,
-            duplicated=self.duplicated, retries=self.retries, seconds=round(self.seconds, 4),
-            throughput_rps=round(self.throughput_rps, 1), latency_us=self.latency_us,
-            pss_peak_mib_total=round(self.pss_peak_mib_total, 1), pss_peak_mib_by_kind=self.pss_by_kind(),
-            rss_peak_mib_total=round(self.rss_peak_mib_total, 1), cpu_seconds=round(self.cpu_seconds, 2),
-            roles=roles, errors=self.errors, failures=self.failures, interrupted=self.interrupted,
-            pss_timeline_mib=self.pss_timeline, rss_timeline_mib=self.rss_timeline,
-            cpu_seconds_by_thread=self.thread_cpu, fault_inflicted=self.fault, bytes_per_request=self.bytes_per_request,
-            payload_bytes=self.parameters.get("payload_bytes", 0), reqrep_version=__version__,
-            python=platform.python_version(), date=datetime.now(UTC).isoformat(timespec="seconds"))
+        """Round's fields, each read here by its name (or as RENAMED), rounded to its DIGITS."""
+        shown = {each.name: getattr(self, RENAMED.get(each.name, each.name)) for each in fields(Round)
+                 if hasattr(self, RENAMED.get(each.name, each.name))}
+        shown |= {name: round(shown[name], digits) for name, digits in DIGITS.items()}
+        shown["parameters"] = {key: value for key, value in self.parameters.items() if key not in FIGURE_KEYS}
+        shown["roles"] = [role.rounded() for role in self.roles]
+        return Round(**shown, payload_bytes=self.parameters.get("payload_bytes", 0), reqrep_version=__version__,
+                     python=platform.python_version(), date=datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 @dataclass(kw_only=True)
@@ -289,7 +265,6 @@ class Round:
 
     @property
     def stall(self) -> str:
-        """stall_of this round: why its figures measure a wait, or ""."""
         return stall_of(self.retries, self.fault_inflicted)
 
     def to_json(self) -> dict:
@@ -297,3 +272,7 @@ class Round:
 
 
 FIGURE_KEYS = claimed(Round)  # what a round's JSON holds besides the run's parameters
+# RunResult's names of Round's fields where they differ, and the digits Round keeps of its figures.
+RENAMED = {"pss_timeline_mib": "pss_timeline", "rss_timeline_mib": "rss_timeline",
+           "cpu_seconds_by_thread": "thread_cpu", "fault_inflicted": "fault"}
+DIGITS = {"seconds": 4, "throughput_rps": 1, "pss_peak_mib_total": 1, "rss_peak_mib_total": 1, "cpu_seconds": 2}

@@ -1,7 +1,5 @@
-"""Rounds: a measurement repeated, so that its figures come with their spread. `--requests` stays the number
-of requests in all, split over the rounds; `compare` runs round 1 of every variant, then round 2, and so on,
-so that a drift of the machine (another job starting, a CPU slowing down) touches every variant alike and
-each round's ratio compares two runs a few seconds apart."""
+"""Rounds: a measurement repeated, so that its figures come with their spread; `--requests` is split over
+them. Variants alternate round by round, so that a drift of the machine touches every variant alike."""
 
 from __future__ import annotations
 
@@ -15,8 +13,7 @@ DEFAULT_ROUNDS = 3  # the hello example runs once: a demonstration, not a measur
 
 
 def rounds_for(rounds: int | None, config: RunConfig) -> int:
-    """--rounds, or its default: DEFAULT_ROUNDS, or as many as give every requester a request in each round
-    if that is fewer. Refused, in one sentence, when given and the requests do not fit."""
+    """--rounds, checked, or DEFAULT_ROUNDS (fewer if the requests do not give each requester one a round)."""
     if rounds is None:
         return 1 if config.example == "hello" else max(1, min(DEFAULT_ROUNDS, config.requests // config.requesters))
     check_rounds(rounds)
@@ -44,8 +41,7 @@ RunRound = Callable[[RunConfig, int, int], RunResult]  # (the round's configurat
 
 def alternate(configs: list[RunConfig], rounds: int, run_round: RunRound,
               results: list[list[RunResult]] | None = None) -> list[list[RunResult]]:
-    """Every variant's rounds, round 1 of each first, then round 2 ...; each variant's results in order, into
-    `results` if given (kept when interrupted). A round that loses a request ends them: the run failed."""
+    """Every variant's rounds, round 1 of each first, into `results`; a round that failed ends them."""
     plans = [split(config, rounds) for config in configs]
     results = results if results is not None else [[] for _ in configs]
     for number in range(rounds):

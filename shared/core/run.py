@@ -1,6 +1,5 @@
-"""One run, transport-neutral: start the response side, release the requesters together, collect and verify
-their results, measure every process, and stop everything on the way out. Everything transport-specific is
-asked of `config.transport` (shared/core/transport.py)."""
+"""One run: start the response side, release the requesters together, collect their results, measure every
+process, and stop everything on the way out; the transport is asked through `config.transport`."""
 
 from __future__ import annotations
 
@@ -25,8 +24,7 @@ Progress = Callable[[int, int], None]  # (requests answered so far, planned)
 
 
 def supervisor(config: RunConfig, *, local_server: bool = True) -> Supervisor:
-    """A supervisor for the roles of `config`: its transport stops those that are threads; against a server
-    that is not ours, only the requesters."""
+    """A supervisor whose transport stops the roles that are threads (against a server not ours, requesters)."""
     stop = config.transport.stop_threads if local_server else config.transport.stop_requesters
     return Supervisor(config.concurrency, partial(stop, config))
 
@@ -37,8 +35,7 @@ def as_tasks(config: RunConfig) -> bool:
 
 def start_response_side(roles: Supervisor, config: RunConfig, *, with_server: bool = True,
                         responders: RunConfig | None = None) -> None:
-    """The broker or manager server, then the responders (configured by `responders` if given: through a
-    relay); returns once every one of them is ready."""
+    """The broker or server, then the responders (as `responders` if given: through a relay), all ready."""
     transport = config.transport
     if with_server and transport.needs_server(config):
         name = config.role(transport.server_role)
@@ -54,8 +51,7 @@ def start_response_side(roles: Supervisor, config: RunConfig, *, with_server: bo
 
 
 def start_request_router(roles: Supervisor, config: RunConfig) -> RunConfig:
-    """A transport's role between the requesters and the response side, if it has one (zmq's shared
-    connection), started and ready; returns the requesters' configuration."""
+    """The transport's request router, if it has one, started and ready; the requesters' configuration."""
     router = config.transport.request_router(config)
     if router is None:
         return config
@@ -66,14 +62,10 @@ def start_request_router(roles: Supervisor, config: RunConfig) -> RunConfig:
     return requesters
 
 
-def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | None = None,
-                   memory: MemorySampler | None = None) -> tuple[list[RequesterResult], list[str], str]:
-    """Start the requesters, which wait for each other at a barrier, and collect what each brings back, the
-    errors of those that failed, and the fault inflicted (if any).
-
-    A requester that fails (cannot connect, wrong key) breaks the barrier so that the others stop too. A
-    run whose requesters make no progress for START_DEADLINE + timeout seconds is abandoned.
-    """
+def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | None,
+                   memory: MemorySampler) -> tuple[list[RequesterResult], list[str], str]:
+    """Start the requesters, released together at a barrier; their results, the errors of those that failed
+    (a failure breaks the barrier, so that the others stop too) and the fault inflicted, if any."""
     start = roles.barrier(config.requesters)
     counters = roles.counters(config.requesters)
     names = [config.role(f"requester {i}") for i in range(config.requesters)]
@@ -86,7 +78,7 @@ def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | No
     try:
         # A fault is inflicted at a share of the requests: a short run is looked at often enough to find it.
         for report in roles.watch(names, watch.tick, FAULT_POLL_SECONDS if config.fault else POLL_SECONDS):
-            if memory is not None and not memory.timeline:  # a run shorter than a tick: sampled once, now
+            if not memory.timeline:  # a run shorter than a tick: sampled once, now
                 memory.sample(time.monotonic())
             if report.failed:
                 errors[report.role] = report.error
@@ -100,11 +92,10 @@ def run_requesters(roles: Supervisor, config: RunConfig, progress: Progress | No
 
 
 class RequesterWatch:
-    """What the watch over the requesters does between their reports: sample memory, show progress, inflict
-    the run's fault when it is due, and abandon a run that makes no progress."""
+    """Between the requesters' reports: sample memory, show progress, inflict the fault, abandon a stalled run."""
 
     def __init__(self, roles: Supervisor, config: RunConfig, names: list[str], counters, progress: Progress | None,
-                 memory: MemorySampler | None) -> None:
+                 memory: MemorySampler) -> None:
         self.roles, self.config, self.names, self.counters = roles, config, names, counters
         self.progress, self.memory = progress, memory
         self.fault = parse_fault(config.fault, config.responders) if config.fault else None
@@ -113,8 +104,7 @@ class RequesterWatch:
         self.done, self.changed, self.flowing = -1, time.monotonic(), 0.0
 
     def tick(self, now: float) -> None:
-        if self.memory is not None:
-            self.memory.sample(now)
+        self.memory.sample(now)
         done = sum(self.counters)
         if self.done <= 0 < done:
             log.info("requests flowing: %d requesters released", self.config.requesters)
@@ -145,30 +135,22 @@ class RequesterWatch:
 
 def measure_roles(roles: Supervisor, config: RunConfig, results: list[RequesterResult],
                   memory: MemorySampler, since: CpuBaseline) -> list[RoleUsage]:
-    """Peak memory and CPU per process: live roles read by psutil, requesters from their own account, each
-    with the peaks of its PSS and USS sampled during the run."""
+    """Peak memory and CPU per process: live roles read by psutil, requesters from their own account."""
     memory.sample(time.monotonic(), force=True)  # the live roles once more, at the end
     if roles.in_one_process:  # per thread, see thread_cpu
         return [own_usage("process (all roles)", "process", memory.peak(memory.SELF), since)]
     requesters = {config.role(f"requester {r.requester_id}"): r for r in results}
     usage = [own_usage("parent", "parent", memory.peak(memory.SELF), since)]
     usage += [u for name, pid in roles.processes() if name not in requesters
-              and (u := process_usage(name, kind_of(config, name), pid, memory.peak(name))) is not None]
+              and (u := process_usage(name, config.role(""), pid, memory.peak(name))) is not None]
     usage += [RoleUsage(name, "requester", 0, r.rss_peak_mib, r.cpu_seconds, *memory.peak(name, (r.pss_mib, r.uss_mib)))
               for name, r in requesters.items()]
     return usage
 
 
-def kind_of(config: RunConfig, name: str) -> str:
-    """'zmq responder 3' → 'responder'."""
-    words = name.removeprefix(config.role("")).split()
-    return " ".join(word for word in words if not word.isdigit())
-
-
 def thread_usage(roles: Supervisor, config: RunConfig, results: list[RequesterResult],
                  since: CpuBaseline) -> dict[str, float]:
-    """With every role in this process, CPU seconds by kind of thread: the roles' own (requester threads
-    counted as they ended) and the threads that serve them (libzmq's, the manager server's)."""
+    """With every role in this process, CPU seconds by kind of thread (requester threads as they ended)."""
     if not roles.in_one_process:
         return {}
     ended = {"requester": sum(r.thread_cpu_seconds for r in results)} if not as_tasks(config) else {}
@@ -210,8 +192,7 @@ def run(config: RunConfig, *, local_server: bool = True, progress: Progress | No
 
 
 def request_weight(config: RunConfig) -> dict:
-    """What a request and its reply weigh on the wire: of the first request, or averaged over a payload's
-    values (with the encoded size of a value alone)."""
+    """What the first request and its reply weigh on the wire, or a payload's values on average."""
     if config.payload is not None:
         return config.payload.sizes(config)
     workload = workload_for(config)
@@ -228,12 +209,8 @@ def response_side(config: RunConfig, *, with_server: bool = True) -> Iterator[Su
 
 
 def serve(config: RunConfig, on_ready: Callable[[], None], *, with_server: bool = True) -> None:
-    """The response side alone, until a signal (KeyboardInterrupt or Terminated) or a role's failure.
-
-    A role that died without a word explains the errors of the roles that lost it (responders that lost their
-    server), so it is named first: the first failure is held for twice the grace, the time a death takes to
-    be reported.
-    """
+    """The response side alone, until a signal or a role's failure. A failure is held for twice GRACE, so
+    that a role that died is named rather than those that lost it."""
     with response_side(config, with_server=with_server) as roles:
         on_ready()
         failures = []

@@ -1,6 +1,5 @@
-"""Uneven service times (`--service-time`): how long a responder's handler takes, drawn for each request, so
-that push and pull dispatch differ where they differ most, in a request queued behind a slow one. The
-responder waits by sleeping (a task, by awaiting asyncio.sleep), before it handles the request.
+"""Uneven service times (`--service-time`): how long a responder sleeps before it handles each request, so
+that push and pull dispatch differ where they differ most, in a request queued behind a slow one.
 
     fixed:2ms       every request takes 2 ms
     exp:1ms         exponentially distributed, with a mean of 1 ms
@@ -31,7 +30,6 @@ class ServiceTime:
     share: float = 1.0  # slow: the share of requests that are slow
 
     def sampler(self, rng: random.Random) -> Callable[[], float]:
-        """A function that draws the next request's service time, in seconds."""
         seconds, share = self.seconds, self.share
         if self.kind == "fixed":
             return lambda: seconds
@@ -42,8 +40,7 @@ class ServiceTime:
 
 
 def parse_service_time(text: str) -> ServiceTime:
-    """The service time `text` describes (see the module's docstring), or a UsageError saying what it is not.
-    """
+    """The service time `text` describes, or a UsageError saying what it is not."""
     match = _SPEC.match(text.strip())
     if not match or match["kind"] not in KINDS or (match["share"] is not None) != (match["kind"] == "slow"):
         raise UsageError(f"--service-time {text!r} is not a service time: {FORMS}")
@@ -59,8 +56,7 @@ def parse_service_time(text: str) -> ServiceTime:
 
 
 def service_delay(config) -> Callable[[], float] | None:
-    """A responder's draw of each request's service time, from a generator of its own; None when the run has
-    no service time, so that the responder's loop skips the wait altogether."""
+    """A responder's draw of each request's service time; None without one, so that the loop skips the wait."""
     if not config.service_time:
         return None
     return parse_service_time(config.service_time).sampler(random.Random())

@@ -1,11 +1,5 @@
-"""The one place where roles are started, watched and stopped. Whoever starts roles holds a `Supervisor` in a
-`with` block, so that they stop on success, error or signal; `watch` is the one loop that waits for them,
-for a run, a response side that serves, the roles of a tandem command and a bench point alike.
-
-The grace policy: a role that ended without a report is reported as ended `GRACE` seconds after it was seen
-gone, since its own report may still be in the pipe; a response side that loses a role waits twice that
-before it says why, so that a role that died (a server killed) is named rather than those that lost it.
-"""
+"""The one place where roles are started, watched and stopped: a `Supervisor`, held in a `with` block so that
+they stop on success, error or signal, and its `watch`, the one loop that waits for them."""
 
 from __future__ import annotations
 
@@ -43,8 +37,7 @@ class RoleFailed(Exception):
 
 
 class Supervisor:
-    """The roles this process started, in one mode (see shared/core/modes.py). `stop_threads` wakes the
-    blocking calls of roles that are threads of this process (the transport's)."""
+    """The roles this process started, in one mode; `stop_threads` wakes those that are threads."""
 
     def __init__(self, concurrency: str, stop_threads: Callable[[], None] = lambda: None) -> None:
         self.mode = MODES[concurrency]()
@@ -74,9 +67,8 @@ class Supervisor:
 
     # ---- roles --------------------------------------------------------------------------------------------
     def start(self, name: str, target: Callable, *args) -> None:
-        """Start a role: a task if `target` is a coroutine function (asyncio), else a thread or a process.
-        SIGINT and SIGTERM wait until the role is listed here, to be stopped, and a process role has its own
-        handlers: one that came between the fork and then would leave a role that nobody stops."""
+        """Start a role. SIGINT and SIGTERM are held until it is listed here and a process role has its own
+        handlers: one that came between would leave a role that nobody stops."""
         held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD)
         try:
             self._roles[name] = self.mode.start(name, target, args)
@@ -94,12 +86,11 @@ class Supervisor:
         return self._roles[name].exit_status()
 
     def signal(self, name: str, signum: int) -> None:
-        """Send a signal to role `name`, a process (a fault inflicted on purpose)."""
+        """Signal role `name`, a process (a fault inflicted on purpose)."""
         with contextlib.suppress(ProcessLookupError):
             os.kill(self._roles[name].pid, signum)
 
-    def processes(self) -> list[tuple[str, int]]:
-        """(name, pid) of the roles that are live processes."""
+    def processes(self) -> list[tuple[str, int]]:  # (name, pid) of the live processes
         return [(name, role.pid) for name, role in self._roles.items() if role.pid is not None and role.is_alive()]
 
     # ---- watching -----------------------------------------------------------------------------------------
@@ -108,8 +99,7 @@ class Supervisor:
         self._given_up.append(Report(name, "error", error=reason))
 
     def _read(self, timeout: float) -> None:
-        """Into the backlog, the reports waiting, once the first has come within `timeout`: a thousand
-        requesters that end together are read in one go. What a watch left unread stays for the next."""
+        """Into the backlog, every report waiting once the first has come within `timeout`."""
         backlog, source = self._backlog, self.mode.reports
         backlog.extend(self._given_up)
         self._given_up.clear()
@@ -122,9 +112,8 @@ class Supervisor:
 
     def watch(self, names: Iterable[str], tick: Callable[[float], None] | None = None,
               every: float = POLL_SECONDS) -> Iterator[Report]:
-        """Yield the reports of the roles `names` as they come (`ready` ones included), until every one of
-        them has ended; `tick(now)` runs between reads, at least every `every` seconds. A role seen gone
-        without a word is reported GRACE seconds later as an 'exit'."""
+        """Yield the reports of the roles `names` until every one has ended, calling `tick(now)` at least every
+        `every` seconds; a role gone without a word is reported GRACE seconds later as an 'exit'."""
         waiting = set(names)
         gone_since: dict[str, float] = {}
         next_look = 0.0
@@ -149,7 +138,7 @@ class Supervisor:
                 tick(now)
 
     def wait_ready(self, names: list[str], deadline: float) -> None:
-        """Wait until every role of `names` said it is ready; its error, or its end, raises RoleFailed."""
+        """Wait until every role of `names` is ready; an error or an end raises RoleFailed."""
         limit = time.monotonic() + deadline
         waiting = set(names)
 
@@ -167,7 +156,7 @@ class Supervisor:
 
     # ---- stopping -----------------------------------------------------------------------------------------
     def stop(self) -> list[str]:
-        """Stop every role, newest first; return the names of any that had to be killed or left behind."""
+        """Stop every role, newest first; the names of those that had to be killed or left behind."""
         if self.stopped:
             return []
         self.stopped = True

@@ -41,18 +41,16 @@ class CommandLine:
     """What shared/cli asks of a transport: its flags, its tandem commands and their words."""
 
     @property
-    def title(self) -> str:
-        """One line for --help and reports: what travels, and how."""
+    def title(self) -> str:  # one line for --help and reports: what travels, and how
         return self.name
 
     @property
     def codec_help(self) -> str:
-        """One line on each codec, for --help."""
         return f"{', '.join(self.codecs)} (default {self.default_codec})"
 
     @property
     def options(self) -> tuple[Option, ...]:
-        """Its flags, each setting a field of `settings_type` or RunConfig.address. The default: --address."""
+        """Its flags, each setting a field of `settings_type` or RunConfig.address."""
         return (option("--address", parts=" ".join([*self.parts, "request"]), metavar="ADDRESS", required=True,
                        help="where the server listens, and where its peers reach it"),)
 
@@ -78,12 +76,10 @@ class Relay:
     elsewhere. The default: the address the requesters reach."""
 
     def responders_reach(self, config: RunConfig) -> str:
-        """The TCP address where the responders reach the broker or server; a UsageError when they do not
-        reach it over TCP."""
+        """The TCP address where the responders reach the server (UsageError: not over TCP)."""
         return config.address
 
     def responders_via(self, config: RunConfig, address: str) -> RunConfig:
-        """The responders' configuration, reaching the broker or server at `address` instead."""
         return config.with_(address=address)
 
 
@@ -95,18 +91,17 @@ class Reports:
     thread_kinds: tuple[tuple[str, str], ...] = ()  # (marker in a thread's name, what the thread does)
 
     def payload_codec(self, config: RunConfig) -> Codec:
-        """The run's codec as a value meets it between a requester and a responder, with whatever the
-        transport wraps around it and refusing what it would drop. The default: the codec itself."""
+        """The run's codec with whatever the transport wraps around a value, refusing what it would drop."""
         return self.codecs[config.codec]
 
     def wire_bytes(self, config: RunConfig, request: Any, reply: Any) -> dict:
-        """What one request and its reply weigh on the wire: request, reply, messages, total."""
+        """What a request and its reply weigh on the wire: request, reply, messages, total."""
         encode = self.payload_codec(config).encode
         sizes = {"request": len(encode(request)), "reply": len(encode(reply))}
         return sizes | {"messages": 2, "total": sum(sizes.values())}
 
     def versions(self) -> dict[str, str]:
-        """The versions of the libraries its figures depend on, for reports. The default: none."""
+        """The versions of the libraries its figures depend on, for reports."""
         return {}
 
 
@@ -115,15 +110,14 @@ class Bench:
 
     @property
     def bench_paths(self) -> tuple[BenchPath, ...]:
-        """Its paths in `reqrep bench`, the plain one first. The default: the plain one alone."""
+        """Its paths in `reqrep bench`, the plain one first."""
         return (BenchPath(self.name, self.name, self.default_codec, description=self.title),)
 
     def paths_for_bench(self, values: Mapping[str, Any]) -> tuple[BenchPath, ...]:
         """Its paths as its bench options (those whose parts name `bench`) make them."""
         return self.bench_paths
 
-    # How often a value goes through payload_codec on its round trip: the bench splits the codec work out.
-    codec_passes: int = 2
+    codec_passes: int = 2  # how often a value goes through payload_codec on its round trip
 
 
 class Semantics:
@@ -131,16 +125,14 @@ class Semantics:
 
     @property
     def semantics_codecs(self) -> tuple[str, ...]:
-        """The codecs `reqrep semantics` sends its values through."""
         return (self.default_codec,)
 
     semantics_settings: Mapping[str, Any] = {}  # its settings for `reqrep semantics` (no size limit, say)
 
 
 class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
-    """What the core needs from a transport. Each role function runs in the role's own process, thread or
-    task; a required member may be a plain attribute (`name = "zmq"`, `serve = staticmethod(server.serve)`).
-    """
+    """What the core needs from a transport. A role function runs in the role's own process, thread or task;
+    a required member may be a plain attribute (`serve = staticmethod(server.serve)`)."""
 
     # ---- required: how it names itself, and its codecs ----------------------------------------------------
     @property
@@ -167,10 +159,8 @@ class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
         """An address of this transport at a TCP host and port."""
 
     @abstractmethod
-    def loopback(self, config: RunConfig,
-                 host: str = LOOPBACK) -> contextlib.AbstractContextManager[RunConfig]:
-        """A run wholly on this machine: free ports on `host` and whatever else it needs (keys), made on
-        entry and removed on exit."""
+    def loopback(self, config: RunConfig, host: str = LOOPBACK) -> contextlib.AbstractContextManager[RunConfig]:
+        """A run wholly on this machine: free ports on `host` and whatever else it needs (keys), while open."""
 
     # ---- required: roles ----------------------------------------------------------------------------------
     @abstractmethod
@@ -187,8 +177,7 @@ class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
 
     @abstractmethod
     def request(self, config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
-        """A requester: its share of the run, sent once `start` (a barrier) releases it, every reply checked;
-        `progress[requester_id]` counts its replies."""
+        """A requester: its share, sent once `start` (a barrier) releases it; `progress[requester_id]` counts."""
 
     @abstractmethod
     async def request_async(self, config: RunConfig, requester_id: int, start, progress) -> RequesterResult:
@@ -218,11 +207,9 @@ class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
         return next(iter(self.codecs))
 
     def settings(self, values: Mapping[str, Any]) -> Settings:
-        """Its settings from the values of its options (given or defaults), checked."""
         return self.settings_type(**values)
 
     def needs_server(self, config: RunConfig) -> bool:
-        """Whether a broker or server stands between the requesters and the responders."""
         return True
 
     # Its one-hop shape (`--one-hop`: the server answers every request itself, its roles reading
@@ -230,6 +217,6 @@ class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
     one_hop_shape: str = ""
 
     def request_router(self, config: RunConfig) -> tuple[Callable, tuple, RunConfig] | None:
-        """A role to start before the requesters (its function, its arguments, `ready` passed after them, and
-        the requesters' configuration pointed at it), or None."""
+        """A role to start before the requesters: its function, its arguments (`ready` passed after them)
+        and the requesters' configuration pointed at it."""
         return None

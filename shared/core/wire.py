@@ -1,5 +1,4 @@
-"""What travels between the roles: a codec between the workload's values and what a transport carries, and
-the framing that numbers a request and finds the number in its reply."""
+"""What travels between the roles: a codec, and the framing that numbers a request and finds it in its reply."""
 
 from __future__ import annotations
 
@@ -16,9 +15,8 @@ class Codec(NamedTuple):
 
 
 class Framing(NamedTuple):
-    """How a transport numbers a request and finds the number in its reply, so that the requesters' loops
-    (shared/core/lockstep.py, shared/core/pipeline.py) can pair them without knowing the wire. C callables
-    where the transport can: they run once per request."""
+    """How a transport numbers a request and finds the number in its reply, for the requesters' loops
+    (lockstep.py, pipeline.py); C callables where it can, since they run once per request."""
 
     tag: Callable[[int], Any]  # n -> what marks request n on the wire
     join: Callable[[Any, Any], Any]  # (tag, encoded request) -> the message sent

@@ -1,9 +1,6 @@
 """The workloads: what requesters send, the handler every responder calls, and how a reply is checked.
-
-`echo` is the seed's: "Hello, <requester-id> <n>" comes back as "... - echoed!".
-`rpc` is the blog's: HTTP-like maps {method, path, body} answered by {status, body}.
-`mirror` answers each request with itself, exactly as the responder received it: what `reqrep semantics`
-sends its values through. A request that fails on the way gets an error reply naming the stage.
+`echo`: "Hello, <requester-id> <n>" comes back as "... - echoed!"; `rpc`: maps {method, path, body} answered
+by {status, body}; `mirror`: each request comes back as the responder received it.
 """
 
 from __future__ import annotations
@@ -12,6 +9,8 @@ import logging
 import operator
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
+
+from shared.core.wire import identity
 
 log = logging.getLogger(__name__)
 ECHO_SUFFIX = " - echoed!"
@@ -29,8 +28,7 @@ class Workload(NamedTuple):
 
 
 class UserValues(Protocol):
-    """The user's values as a run's requests (--payload): what the core asks of
-    shared.semantics.values.Payload, which loads them from the user's file."""
+    """The user's values as a run's requests (--payload): what the core asks of semantics.values.Payload."""
 
     source: str  # as given: "values.py" or "values.py:frame"
 
@@ -39,7 +37,6 @@ class UserValues(Protocol):
     def sizes(self, config) -> dict: ...
 
 
-# ---- echo (the seed) ----------------------------------------------------------
 def echo_request(requester_id: int, n: int) -> str:
     return f"Hello, {requester_id} {n}"
 
@@ -50,9 +47,7 @@ def echo_handle(text: str) -> str:
     return text + ECHO_SUFFIX
 
 
-# ---- rpc (the blog's HTTP-like maps) -------------------------------------------
-def _route_echo(body):
-    return body
+mirror_handle = identity  # the mirror workload's, and rpc's /echo route: a request answered by itself
 
 
 def _route_sum(body):
@@ -67,7 +62,7 @@ def _route_divide(body):
 
 
 ROUTES: dict[tuple[str, str], Callable[[Any], Any]] = {
-    ("POST", "/echo"): _route_echo,
+    ("POST", "/echo"): mirror_handle,
     ("POST", "/sum"): _route_sum,
     ("POST", "/divide"): _route_divide,
 }
@@ -99,19 +94,14 @@ def rpc_handle(request: Any) -> dict:
         return {"status": 500, "body": f"{type(error).__name__}: {error}"}
 
 
-# ---- mirror (what a value becomes on its way through) -----------------------------
 def mirror_request(requester_id: int, n: int) -> list:
     """Values that every codec carries unchanged, so that a run of this workload verifies each reply."""
     return [requester_id, n, f"Hello, {requester_id} {n}", n / 4, -(2**63) + n, bytes([n % 256]) * 3,
             {"n": n, "none": None, "ok": n % 2 == 0}]
 
 
-def mirror_handle(request: Any) -> Any:
-    return request
-
-
 def workload_for(config) -> Workload:
-    """The run's workload: the user's values with a payload; echo requests padded to `payload_bytes`."""
+    """The run's workload: the user's values with a payload, echo requests padded to `payload_bytes`."""
     if config.payload is not None:
         return config.payload.workload()
     chosen = WORKLOADS[config.workload]
@@ -129,7 +119,7 @@ def workload_for(config) -> Workload:
 
 def handle_any(request: Any) -> Any:
     """What a responder calls: text is the echo workload, a map is rpc; one response side serves both."""
-    if type(request) is str:  # the seed's echo, the common case: answered here, without a further call
+    if type(request) is str:  # echo, the common case: answered here, without a further call
         return request + ECHO_SUFFIX
     if isinstance(request, dict):
         return rpc_handle(request)
@@ -148,10 +138,7 @@ def responder_handler(workload: str) -> Callable[[Any], Any]:
     return mirror_handle if workload == "mirror" else handle_any
 
 
-# ---- where a request fails, and how a responder says so ----------------------------------------------------
-# The stages a value passes through, in order. The native server unpickles every request it queues and every
-# reply it hands back, so a value can also fail there; a zmq broker never looks inside a frame. A value of
-# the user's may fail before it is sent (its code raised) or after it came back (its own == raised).
+# The stages where a value may fail, in order (at the server: where the server decodes what it passes on).
 BUILD_VALUE = "building at the requester"
 ENCODE_REQUEST = "encoding at the requester"
 SERVER_REQUEST = "unpickling at the server"
@@ -189,8 +176,7 @@ def one_line(error: BaseException | str) -> str:
 
 
 def error_body(stage: str, error: BaseException | str) -> dict:
-    """A responder's answer to a request it could not decode, handle or encode. Shaped like an rpc error
-    (status 400), so that echo and rpc requesters see a wrong reply; the stage tells a mirror requester."""
+    """A responder's answer to a request it could not decode, handle or encode: an rpc error and its stage."""
     return {"status": 400, "body": one_line(error), "stage": stage}
 
 
@@ -201,7 +187,6 @@ def delivery_of(reply: Any) -> Delivery:
     return Delivery(reply)
 
 
-# ---- what a responder does with one request ----------------------------------------------------------------
 LOGGED_BAD_REQUESTS = 5  # the first few bad requests are logged each, then one line per thousand
 
 

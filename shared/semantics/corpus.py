@@ -1,14 +1,12 @@
-"""The values `reqrep semantics` sends through every path, each under a stable short name.
-
-The classes are defined here, at module level, so that pickle finds them by name in every process of a run.
-Each case says how its value is shown, so that the table has no memory addresses and stays reproducible.
-"""
+"""The values `reqrep semantics` sends through every path, each under a stable short name. The classes are
+at module level, for pickle to find them by name; a case shows its value without a memory address."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import importlib.util
 import uuid
 from collections import namedtuple
@@ -46,8 +44,7 @@ class Plain:
 
 
 class Refusal(Exception):
-    """An exception whose __init__ takes other arguments than it passes on: pickle rebuilds exceptions from
-    their `args`, so unpickling calls Refusal("404: not found") and fails."""
+    """An exception whose __init__ takes other arguments than it passes on: unpickling calls Refusal(*args)."""
 
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(f"{code}: {reason}")
@@ -78,10 +75,7 @@ def _nested(depth: int) -> list:
     return value
 
 
-def _numpy():
-    import numpy  # only when installed: see build()
-
-    return numpy
+_numpy = functools.partial(importlib.import_module, "numpy")  # only when installed: see build()
 
 
 def _structured():

@@ -1,5 +1,4 @@
-"""What each path (a transport and one of its `semantics_codecs`) does to Python values: every value of the
-corpus through a real mirror run, and what came back compared with it: identical, changed, or failed."""
+"""What each path (a transport and one of its `semantics_codecs`) does to Python values: a real mirror run."""
 
 from __future__ import annotations
 
@@ -57,11 +56,9 @@ class Row:
                 "outcomes": {path: o._asdict() for path, o in self.outcomes.items()}}
 
 
-# ---- running -------------------------------------------------------------------------------------------
 def measure(transports: list[Transport], cases: list[Case], timeout: float,
             progress: Callable[[str], None] | None = None) -> list[Row]:
-    """Every case through every path, each a response side with one mirror responder and one requester; a
-    value that cannot be built is a row of errors."""
+    """Every case through every path (a mirror responder and one requester); a value not built: errors."""
     built = [built_value(case) for case in cases]
     values = [made.reply for made in built if not made.failed]
     outcomes: list[dict[str, Outcome]] = [{} for _ in cases]
@@ -102,7 +99,6 @@ def classify(sent: Any, delivery: Delivery) -> Outcome:
     return Outcome("changed", "; ".join(notes[:MAX_NOTES]) + more)
 
 
-# ---- naming types ----------------------------------------------------------------------------------------
 def kind(value: Any) -> str:
     """A type as the table names it: what a reader knows it as (IntEnum, namedtuple, naive datetime)."""
     if isinstance(value, enum.IntEnum):
@@ -128,7 +124,6 @@ def type_label(value: Any) -> str:
     return name if family == name else f"{name} ({family})"
 
 
-# ---- comparing ---------------------------------------------------------------------------------------------
 _short = reprlib.Repr()
 _short.maxlevel, _short.maxstring, _short.maxother = 2, 24, 24
 
@@ -176,21 +171,15 @@ def _is_array(value: Any) -> bool:
     return numpy is not None and isinstance(value, numpy.ndarray | numpy.generic)
 
 
-def _is_array_scalar(value: Any) -> bool:
-    return isinstance(value, sys.modules["numpy"].generic)
-
-
 def _same_bytes(a: Any, b: Any) -> bool:
-    """Two arrays of one dtype and shape hold the same bytes (nan as nan, -0.0 apart from 0.0), whatever
-    their memory layout."""
+    """Two arrays of one dtype and shape hold the same bytes, whatever their memory layout."""
     numpy = sys.modules["numpy"]
     flat_a, flat_b = (numpy.ascontiguousarray(x).reshape(-1).view(numpy.uint8) for x in (a, b))
     return bool(numpy.array_equal(flat_a, flat_b))
 
 
 def _pair_arrays(a: Any, b: Any, at: str, note: Callable[[str, str], None], flags: bool) -> list:
-    """Two arrays: dtypes, shapes, items (an object array's walked as values, any other's as bytes) and,
-    with `flags`, whether a writeable one arrived read-only."""
+    """Two arrays' dtypes, shapes and items, and, with `flags`, whether a writeable one arrived read-only."""
     if a.dtype != b.dtype:
         note(f"dtype {a.dtype} → {b.dtype}", at)
     elif a.shape != b.shape:
@@ -205,10 +194,9 @@ def _pair_arrays(a: Any, b: Any, at: str, note: Callable[[str, str], None], flag
 
 
 def differences(sent: Any, received: Any, *, flags: bool = True) -> list[str]:
-    """How `received` differs from `sent`, one note per distinct change with the first place it occurs
-    (`tuple → list at [1]`). Empty when identical: equal, with the same types all the way down and the same
-    sharing of mutable objects. Walks with a stack, not recursion, so 2,000 levels are fine.
-    `flags`: an array that arrives read-only counts as changed (the table says so; a run checks values)."""
+    """How `received` differs from `sent`, one note per distinct change where it first occurs (`tuple → list
+    at [1]`); empty when equal, with the same types and sharing all the way down. A stack, not recursion:
+    2,000 levels are fine. `flags`: an array that arrives read-only counts as changed."""
     notes: dict[str, str] = {}
     partner_of: dict[int, Any] = {}  # id of a sent object -> what it arrived as
     origin_of: dict[int, Any] = {}  # id of a received object -> what it was sent as
@@ -258,7 +246,7 @@ def _children(a: Any, b: Any, at: str, note: Callable[[str, str], None], flags: 
         return _pair_elements(a, b, at, note)
     if _is_object(a) and type(a) is type(b):
         return _pair_attributes(a, b, at)
-    if not retyped and _is_array(a) and not _is_array_scalar(a):
+    if not retyped and _is_array(a) and not isinstance(a, sys.modules["numpy"].generic):
         return _pair_arrays(a, b, at, note, flags)
     if not retyped and not same_value(a, b):  # a new type says it already
         note(f"{_short.repr(a)} → {_short.repr(b)}", at)

@@ -1,11 +1,8 @@
-"""The user's own values: a Python file that defines VALUES, a dict of name to value or a list. `reqrep
-semantics --values` sends them through every path; `--payload PATH[:NAME]` makes them the requests of a run,
-once a check has shown that the run's codec carries each of them unchanged.
+"""The user's own values: a Python file that defines VALUES, a dict of name to value or a list, for `reqrep
+semantics --values` and `--payload PATH[:NAME]` (once a check has shown that the codec carries each unchanged).
 
-The file is executed once, in the command's own process, before any role starts, as the module
-`reqrep_values`: the roles are forked later and inherit it, so a class the file defines at its top level is
-found by name wherever a value of it is unpickled (the native server and responders). A class defined inside a
-function, a lambda or an open file cannot be pickled at all: the requester says so, as an error.
+The file is executed once, before any role starts, as the module `reqrep_values`: the roles, forked later,
+find a class it defines at its top level by name wherever a value of it is unpickled.
 """
 
 from __future__ import annotations
@@ -36,7 +33,6 @@ MODULE = "reqrep_values"
 FORM = "VALUES, a dict of name to value or a list"
 
 
-# ---- loading ---------------------------------------------------------------------------------------------
 def _failure(path: str, error: BaseException) -> UsageError:
     if isinstance(error, SyntaxError):
         return UsageError(f"{path} line {error.lineno}: {error.msg}")
@@ -86,10 +82,8 @@ def cases(path: str) -> list[Case]:
     return [Case(name, lambda value=value: value) for name, value in load_values(path).items()]
 
 
-# ---- a run's payload -------------------------------------------------------------------------------------
 def same(expected: Any, reply: Any) -> bool:
-    """A payload's reply is right when it is identical, as the semantics table means it (types all the way
-    down, sharing kept), except that an array may arrive read-only: its values are what a run checks."""
+    """A payload's reply is right when identical as the semantics table means it (an array may be read-only)."""
     return not differences(expected, reply, flags=False)
 
 
@@ -100,14 +94,12 @@ class Payload:
     values: tuple
 
     def workload(self) -> Workload:
-        """The echo workload with these values for requests, each requester starting at another one, and
-        responders that return each request as they received it."""
+        """The mirror workload with these values for requests, each requester starting at another one."""
         values, count = self.values, len(self.values)
         return Workload("mirror", lambda requester_id, n: values[(requester_id + n) % count], mirror_handle, same)
 
     def approximate_bytes(self) -> int:
-        """About what a value weighs, whatever the codec: the mean size of those pickle takes (a large value
-        makes `reqrep bench` send fewer requests, as a large padded text does); 0 if it takes none."""
+        """About what a value weighs, whatever the codec: the mean pickled size (0 if pickle takes none)."""
         sizes = []
         for value in self.values:
             try:
@@ -117,8 +109,7 @@ class Payload:
         return round(statistics.fmean(sizes)) if sizes else 0
 
     def sizes(self, config: RunConfig) -> dict:
-        """The run's bytes per request (the transport's wire_bytes, averaged over the values, which are sent
-        equally often), and `payload`: the mean encoded size of a value alone."""
+        """The run's bytes per request (wire_bytes averaged over the values), and `payload`: a value alone."""
         transport, encode = config.transport, config.transport.payload_codec(config).encode
         weights = [transport.wire_bytes(config, value, value) for value in self.values]
         sizes = {key: round(statistics.fmean(w[key] for w in weights)) for key in weights[0]}
@@ -136,30 +127,18 @@ def load_payload(spec: str) -> Payload:
     return Payload(spec, tuple(named), tuple(named.values()))
 
 
-# ---- the check before a run ------------------------------------------------------------------------------
-def _travel(encode: Callable, decode: Callable, value: Any) -> tuple[str, Any]:
-    """What a value becomes there and back (request, then reply), or where it fails: ("", value) or
-    ("encode" | "decode", the error)."""
-    for _ in range(2):
-        try:
-            data = encode(value)
-        except Exception as error:  # RecursionError too
-            return "encode", error
-        try:
-            value = decode(data)
-        except Exception as error:
-            return "decode", error
-    return "", value
-
-
 def problem(config: RunConfig, value: Any) -> str:
-    """Why the run's codec cannot carry `value` unchanged, or ""."""
-    codec = config.transport.payload_codec(config)
-    stage, found = _travel(codec.encode, codec.decode, value)
-    if stage == "encode":
-        return f"cannot be encoded by {codec.name} ({one_line(found)})"
-    if stage == "decode":
-        return f"is refused by {codec.name}'s decoder ({one_line(found)})"
+    """Why the run's codec cannot carry `value` there and back unchanged, or ""."""
+    codec, found = config.transport.payload_codec(config), value
+    for _ in range(2):  # the request, then the reply
+        try:
+            data = codec.encode(found)
+        except Exception as error:  # RecursionError too
+            return f"cannot be encoded by {codec.name} ({one_line(error)})"
+        try:
+            found = codec.decode(data)
+        except Exception as error:
+            return f"is refused by {codec.name}'s decoder ({one_line(error)})"
     try:
         changes = differences(value, found, flags=False)
     except Exception as error:  # a value whose own == or hash raises
@@ -182,8 +161,7 @@ def alternative(config: RunConfig, value: Any) -> str:
 
 
 def refusals(config: RunConfig, flag: str | None) -> list[str]:
-    """One sentence per value of the run's payload that its codec cannot carry unchanged, with the codec to
-    try where another carries it (`flag` names the option that sets the codec; None: say no flag)."""
+    """One sentence per value its codec cannot carry unchanged, with another codec to try (with `flag`)."""
     sentences = []
     for name, value in zip(config.payload.names, config.payload.values, strict=True):
         found = problem(config, value)
@@ -204,10 +182,8 @@ def check_payload(configs: list[RunConfig], flag_of: Callable[[Transport], str |
         raise UsageError("the payload cannot travel as it is:\n  " + "\n  ".join(sentences))
 
 
-# ---- the bench's own values ------------------------------------------------------------------------------
 def ndarray_values(size: int) -> Payload:
-    """One float64 array of `size` bytes: `reqrep bench`'s ndarray payload kind. NumPy is imported here, in
-    the bench's process, only when a study of arrays runs (it checks first that NumPy is installed)."""
+    """One float64 array of `size` bytes: `reqrep bench`'s ndarray payload (NumPy imported only then)."""
     import numpy
 
     return Payload(f"ndarray: float64, {size_text(size)}", ("ndarray",), (numpy.arange(size // 8, dtype="float64"),))
