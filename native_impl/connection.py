@@ -12,6 +12,7 @@ the same (`--stock-managers` leaves it on). Both kinds are registered under a `s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -24,6 +25,7 @@ from multiprocessing import AuthenticationError, connection
 from multiprocessing.managers import BaseManager
 
 from native_impl import internals
+from native_impl.addresses import dial, family_of, manager_address
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
 from shared.core.peers import Peer
@@ -70,26 +72,39 @@ def _tune(conn: connection.Connection, nodelay: bool) -> None:
 
 
 class Listener:
-    """The server's listening socket, made by the managers' server as it makes its listener (`address`,
-    `backlog`), the socket in view: the gate (gate.py) accepts from it and turns Nagle's algorithm off on each
-    connection unless `nodelay` is off, before the handshake, which would stall too."""
+    """The server's listening socket, made by the managers' server as it makes its listener (`address`: a
+    host and port, or a socket file's path; `backlog`), the socket in view: the gate (gate.py) accepts from it
+    and turns Nagle's algorithm off on each TCP connection unless `nodelay` is off, before the handshake,
+    which would stall too. A socket file is removed on close, if it is still this listener's."""
 
     nodelay = True
 
-    def __init__(self, address: tuple, family=None, backlog: int = 1, authkey=None) -> None:
+    def __init__(self, address: tuple | str, family=None, backlog: int = 1, authkey=None) -> None:
         # an IPv6 host, ::1 say, needs its family named; BACKLOG, not the managers' 16
-        self.socket = socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
+        self.socket = socket.socket(family_of(address))
+        self.file: tuple[str, int] | None = None  # a socket file's path and inode, to remove on close
         try:
-            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if isinstance(address, str):
+                self.nodelay = False  # no Nagle on a local socket: nothing to turn off
+            else:
+                self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.socket.bind(address)
+            if isinstance(address, str):
+                self.file = (address, os.lstat(address).st_ino)
             self.socket.listen(max(backlog, BACKLOG))
             self.address = self.socket.getsockname()
         except OSError:
-            self.socket.close()
+            self.close()
             raise
 
     def close(self) -> None:
         self.socket.close()
+        if self.file is not None:
+            path, inode = self.file
+            self.file = None
+            with contextlib.suppress(OSError):  # gone already, or another listener's by now: left alone
+                if os.lstat(path).st_ino == inode:
+                    os.unlink(path)
 
 
 class NagleListener(Listener):
@@ -101,7 +116,7 @@ def _client(address, authkey, nodelay: bool) -> connection.Connection:
     never answers fails it instead of holding the caller forever. The connections of `connect` (its manager
     calls: dummy, create, incref, get_methods) keep the deadline after the handshake too: a peer that takes
     the key and then says nothing fails them as well."""
-    raw = socket.create_connection(address, timeout=handshake_seconds)
+    raw = dial(address, handshake_seconds)
     raw.settimeout(None)  # the deadline below is the kernel's: the connection reads the descriptor itself
     opened = connection.Connection(raw.detach())
     try:
@@ -181,7 +196,7 @@ def connect(config: RunConfig, peer: Peer):
     another host); return the board proxy. A role that has to wait says so, at the peer's level."""
     global handshake_seconds
     handshake_seconds = seconds = config.handshake_seconds
-    address = config.transport.host_port(config.address)
+    address = manager_address(config.address)
     client = BoardClient(address=address, authkey=config.settings.authkey,
                          serializer=serializer(config.settings.stock_managers))
     deadline = time.monotonic() + seconds
@@ -231,9 +246,9 @@ def lost(peer: Peer, error: BaseException) -> str:
     return f"lost the {peer.name} at {peer.address}: {error!r}"
 
 
-def _reachable(address: tuple[str, int], seconds: float) -> bool:
+def _reachable(address: tuple[str, int] | str, seconds: float) -> bool:
     try:
-        socket.create_connection(address, timeout=seconds).close()
+        dial(address, seconds).close()
     except OSError:  # refused, timed out, no route to the host yet
         return False
     return True

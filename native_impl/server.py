@@ -11,10 +11,12 @@ import weakref
 from multiprocessing.managers import BaseManager, dispatch
 
 from native_impl import internals
+from native_impl.addresses import UNIX, manager_address
 from native_impl.connection import Client, connect, disconnect, serializer
 from native_impl.gate import Gate
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
+from shared.core.local import claim
 from shared.core.peers import Peer
 
 SIGNAL_POLL_SECONDS = 0.2
@@ -82,20 +84,25 @@ def _drain(source: queue.SimpleQueue, most: int, timeout: float | None) -> list:
     return taken
 
 
-def _server_for(board: Board, address: tuple[str, int], authkey: bytes, stock: bool):
+def _server_for(board: Board, address: tuple[str, int] | str, authkey: bytes, stock: bool):
+    """The managers' server listening at `address` (a host and port, or a socket file's path: a stale file
+    there is claimed first, see shared.core.local.claim)."""
     class BoardServer(BaseManager):
         pass
 
     BoardServer.register("board", callable=lambda: board,
                          method_to_typeid={"requests": "Queue", "replies": "Queue"})
     BoardServer.register("Queue")
+    if isinstance(address, str):
+        where = f"{UNIX}{address}"
+        claim(address, where)
+    else:
+        where = f"[{address[0]}]:{address[1]}" if ":" in address[0] else f"{address[0]}:{address[1]}"
     try:
         return BoardServer(address=address, authkey=authkey, serializer=serializer(stock)).get_server()
     except OSError as error:
-        host, port = address
-        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        if error.errno == errno.EADDRINUSE:
-            raise UsageError(f"port {port} is already in use ({where})") from None
+        if error.errno == errno.EADDRINUSE and not isinstance(address, str):
+            raise UsageError(f"port {address[1]} is already in use ({where})") from None
         raise UsageError(f"cannot listen on {where}: {error.strerror}") from None
 
 
@@ -103,8 +110,8 @@ def serve(config: RunConfig, ready, board: Board | None = None) -> None:
     """Run the manager server until interrupted (SIGTERM in its own process, `stop_threads` in threads). The
     gate runs in this thread, in slices: SIGTERM gets in between two of them. `board`: the one-hop shape's
     (one_hop.py)."""
-    address = config.transport.host_port(config.address)
-    server = _server_for(board or Board(), address, config.settings.authkey, config.settings.stock_managers)
+    server = _server_for(board or Board(), manager_address(config.address), config.settings.authkey,
+                         config.settings.stock_managers)
     stop = internals.stop_flag(server)  # set by the managers' own 'shutdown' message too
     try:
         ready.set()
@@ -117,7 +124,7 @@ def serve(config: RunConfig, ready, board: Board | None = None) -> None:
 def stop_threads(config: RunConfig) -> None:
     """Stop every native role running as a thread of this process: wake the blocked get() calls with None,
     then ask the server to stop through the managers' own 'shutdown' message."""
-    address = config.transport.host_port(config.address)
+    address = manager_address(config.address)
     try:
         board = connect(config.with_(timeout=1.0), Peer("reqrep", config.role("server"), config.address))
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from native_impl import connection
+from native_impl.addresses import local_path
 from shared.core.config import NOT_RECORDED, RunConfig, Settings
 from shared.core.errors import UsageError
 from shared.core.flags import option
@@ -51,14 +52,20 @@ class NativeSettings(Settings):
             calls = "one request each"
         digest = parameters.get("authkey_challenge")
         security = f"authkey, {digest}" if digest else NOT_RECORDED
-        return {"manager calls": calls, "security": security}
+        return {"manager calls": calls, "sockets": sockets(parameters.get("address", "")), "security": security}
+
+
+def sockets(address: str) -> str:
+    """What the requesters' hop is made of, by its address: tcp, or unix (AF_UNIX, a socket file)."""
+    return NOT_RECORDED if not address else "unix" if local_path(address) is not None else "tcp"
 
 
 TANDEM = "serve responders request"
 LOCAL = "run compare"
 OPTIONS = (
-    option("--address", parts=TANDEM, metavar="HOST:PORT", default=DEFAULT_ADDRESS,
-           help=f"the manager server's address (default {DEFAULT_ADDRESS})"),
+    option("--address", parts=TANDEM, metavar="ADDRESS", default=DEFAULT_ADDRESS,
+           help=f"the manager server's address: HOST:PORT, or a socket file on this host, unix:/PATH (default "
+                f"{DEFAULT_ADDRESS})"),
     option("--authkey-file", dest="authkey", parts=TANDEM, metavar="PATH", default=None,
            help=f"read the shared key from this file (default: the variable {connection.AUTHKEY_VARIABLE})"),
     option("--batch", parts=f"{LOCAL} {TANDEM}", action="store_true",

@@ -11,11 +11,13 @@ import secrets
 from collections.abc import Iterator
 
 from native_impl import codec, connection, one_hop, requester, responder, server, tasks
+from native_impl.addresses import UNIX, local_path, manager_address
 from native_impl.settings import DEFAULT_ADDRESS, DEFAULT_BATCH_SIZE, OPTIONS, NativeSettings
 from shared.core.bench_paths import BenchPath
 from shared.core.config import LOOPBACK, RunConfig, counted, free_port
 from shared.core.errors import UsageError
 from shared.core.flags import Part
+from shared.core.local import checked_path, private_folder, socket_file
 from shared.core.results import RequesterResult
 from shared.core.transport import Transport
 
@@ -30,6 +32,7 @@ class NativeTransport(Transport):
     server_role = "server"
     place = 1
     settings_type = NativeSettings
+    local_sockets = True
     thread_kinds = (("|", "server, one thread per connection"),  # the managers name it after its client
                     ("handle_request", "server, one thread per connection"),  # before its client names itself
                     ("calls", "manager calls of tasks"))  # the server's own thread accepts and authenticates
@@ -41,7 +44,8 @@ class NativeTransport(Transport):
     options = OPTIONS
     examples = ("REQREP_AUTHKEY=secret reqrep native serve --address 0.0.0.0:50000 --responders 5",
                 "REQREP_AUTHKEY=secret reqrep native request --address server.example:50000 --requests 10000",
-                "reqrep native responders --address server.example:50000 --authkey-file key.txt")
+                "reqrep native responders --address server.example:50000 --authkey-file key.txt",
+                "REQREP_AUTHKEY=secret reqrep native serve --address unix:/tmp/reqrep-server --responders 5")
     parts = {"serve": Part("the response side: manager server and responders (--responders 0: the server alone)"),
              "responders": Part("responders alone, for a running manager server", server=False)}
     bench_paths = (
@@ -68,23 +72,36 @@ class NativeTransport(Transport):
 
     # ---- addresses ---------------------------------------------------------------------------------------
     def parse_address(self, text: str) -> str:
+        """HOST:PORT, which crosses hosts, or unix:/PATH, a socket file on this one."""
+        path = local_path(text)
+        if path is not None:
+            checked_path(path, text)
+            return text
         match = _HOST_PORT.match(text)
         if not match or int(match.group(2)) > 65535:
-            raise UsageError(f"malformed address {text!r}: expected HOST:PORT, for example {DEFAULT_ADDRESS}")
+            hint = ": ipc:// is a zmq address, native's is unix:/PATH" if text.startswith("ipc://") else ""
+            raise UsageError(f"malformed address {text!r}: expected HOST:PORT, for example {DEFAULT_ADDRESS}, or "
+                             f"unix:/PATH{hint}")
         return text
 
     def host_port(self, address: str) -> tuple[str, int]:
-        host, port = address.rsplit(":", 1)
-        return host.strip("[]"), int(port)
+        found = manager_address(address)
+        if isinstance(found, str):
+            raise UsageError(f"{address} is not a TCP address: it has no host and port")
+        return found
 
     def address_for(self, host: str, port: int) -> str:
         return f"{f'[{host}]' if ':' in host else host}:{port}"
 
     @contextlib.contextmanager
     def loopback(self, config: RunConfig, host: str = LOOPBACK) -> Iterator[RunConfig]:
-        """A free loopback port, and a random key for this run."""
+        """A free loopback port, or with `--local` a socket file in a private folder; a random key for this
+        run."""
         settings = dataclasses.replace(config.settings, authkey=secrets.token_bytes(32))
-        yield config.with_(address=self.address_for(host, free_port(host)), settings=settings)
+        folder = private_folder() if config.local else contextlib.nullcontext()
+        with folder as local:
+            address = f"{UNIX}{socket_file(local, 'server')}" if local else self.address_for(host, free_port(host))
+            yield config.with_(address=address, settings=settings)
 
     def announcement(self, config: RunConfig, part: str) -> str:
         responders = counted(config.responders, "responder")

@@ -16,7 +16,9 @@ from zmq.utils.monitor import parse_monitor_message
 
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
+from shared.core.local import refuse_link
 from shared.core.peers import Peer
+from zmq_impl.addresses import crosses_processes, local_path
 from zmq_impl.curve import CLIENT_KEY, secure_client
 from zmq_impl.greeting import PARTNERS, peer_socket_type, refusal
 
@@ -69,11 +71,6 @@ def sender(socket: zmq.Socket, config: RunConfig) -> Callable:
     return socket.send if small_frames(config) else functools.partial(socket.send, copy=False)
 
 
-def crosses_tcp(address: str) -> bool:
-    """Whether a zmq address may reach another process or host (tcp), rather than this process (inproc)."""
-    return address.startswith("tcp://")
-
-
 def ipv6_for(socket: zmq.Socket, address: str) -> None:
     """ZMQ_IPV6 where `address` is an IPv6 one (tcp://[::1]:5555): libzmq speaks IPv4 only unless told, and
     then refuses to bind (ENODEV) and never reaches the peer. Told only there: with it on, a name such as
@@ -83,7 +80,11 @@ def ipv6_for(socket: zmq.Socket, address: str) -> None:
 
 
 def reach(socket: zmq.Socket, address: str) -> None:
-    """socket.connect, IPv6 included: every connect of the client side goes through here."""
+    """socket.connect, IPv6 included, never through a symbolic link: every connect of the client side goes
+    through here."""
+    path = local_path(address)
+    if path is not None:
+        refuse_link(path, address)
     ipv6_for(socket, address)
     socket.connect(address)
 
@@ -133,7 +134,7 @@ async def connect(config: RunConfig, peer: Peer, socket: zmq.Socket, form: Any, 
     A refused CURVE key or a security mismatch ends the wait at once. With `watch` (a blocking form's),
     returns a `PeerWatch` that logs the peer's departures and returns; the caller stops it.
     """
-    if not crosses_tcp(peer.address):  # inproc: the peer, a thread of this process, is bound already
+    if not crosses_processes(peer.address):  # inproc: the peer, a thread of this process, is bound already
         reach(socket, peer.address)
         return None
     monitor = monitor_socket(socket, form.context())

@@ -5,6 +5,8 @@ balancing`, a ROUTER on each side and a loop that hands each request to a respon
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 
@@ -12,9 +14,11 @@ import zmq
 
 from shared.core.config import RunConfig
 from shared.core.errors import UsageError
+from shared.core.local import claim
+from zmq_impl.addresses import crosses_processes, local_path
 from zmq_impl.balancing import HEARTBEAT, READY, Frames, envelope_of
 from zmq_impl.blocking import receive_frames, send_frames
-from zmq_impl.connection import crosses_tcp, hold_replies, ipv6_for, shared_context
+from zmq_impl.connection import hold_replies, ipv6_for, shared_context
 from zmq_impl.curve import BACK, FRONT, secure_server, start_authenticator
 from zmq_impl.roster import Roster
 
@@ -22,10 +26,15 @@ SIGNAL_POLL_SECONDS = 0.2
 # Connections waiting to be accepted, as on the native server: with libzmq's 100, a thousand requesters that
 # connect at once, or a flood of idle connections, would have the others' connections retried for seconds.
 BACKLOG = 4096
+_bound: dict[str, int] = {}  # the socket files this process bound, by path: their inode
 
 
 def bind(socket: zmq.Socket, address: str) -> None:
-    """Bind, IPv6 included, turning the usual failures into one sentence for the user."""
+    """Bind, IPv6 included, turning the usual failures into one sentence for the user. A socket file in the
+    way is claimed first (shared.core.local.claim): libzmq would remove whatever is there, live or not."""
+    path = local_path(address)
+    if path is not None:
+        claim(path, address)
     ipv6_for(socket, address)
     try:
         socket.bind(address)
@@ -33,14 +42,27 @@ def bind(socket: zmq.Socket, address: str) -> None:
         if error.errno == zmq.EADDRINUSE:
             raise UsageError(f"port {address.rsplit(':', 1)[-1]} is already in use ({address})") from None
         raise UsageError(f"cannot listen on {address}: {error.strerror}") from None
+    if path is not None:
+        _bound[path] = os.lstat(path).st_ino
+
+
+def remove_files(*addresses: str) -> None:
+    """Remove the socket files that this process bound at `addresses` (libzmq leaves them), unless another
+    listener has taken the path since."""
+    for path in filter(None, map(local_path, addresses)):
+        inode = _bound.pop(path, None)
+        with contextlib.suppress(OSError):
+            if inode is not None and os.lstat(path).st_ino == inode:
+                os.unlink(path)
 
 
 def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = True,
                   side: str = FRONT) -> zmq.Socket:
     """A socket of `kind` bound on `address`: no lingering, the run's limit on message size (a peer that
     sends more is disconnected by libzmq before the message is ever assembled), a connection that has not
-    completed ZMTP's handshake within the timeout closed, and CURVE when it crosses TCP (unless `secure` is
-    off: peers on this host only), admitting the keys of the broker's `side`."""
+    completed ZMTP's handshake within the timeout closed, and CURVE when it reaches other processes (unless
+    `secure` is off: the request router's requesters, on this host), admitting the keys of the broker's
+    `side`."""
     socket = shared_context().socket(kind)
     try:
         socket.linger = 0
@@ -48,7 +70,7 @@ def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = 
         socket.handshake_ivl = handshake_ms(config)
         socket.backlog = BACKLOG
         hold_replies(socket)
-        if secure and crosses_tcp(address):  # remote responders admitted by key too
+        if secure and crosses_processes(address):  # remote responders admitted by key too
             secure_server(socket, config.settings.curve, side)
         bind(socket, address)
     except BaseException:
@@ -64,15 +86,21 @@ def handshake_ms(config: RunConfig) -> int:
 
 
 def sides(config: RunConfig) -> tuple[str, ...]:
-    """The broker's sides that CURVE guards: the front, and the back where responders reach it over TCP."""
-    return (FRONT, BACK) if crosses_tcp(config.settings.back_address) else (FRONT,)
+    """The broker's sides that CURVE guards: the front, and the back where responders reach it from other
+    processes (tcp, ipc)."""
+    return (FRONT, BACK) if crosses_processes(config.settings.back_address) else (FRONT,)
 
 
 def serve(config: RunConfig, ready) -> None:
     """Run the broker until interrupted (SIGTERM in its own process, `stop_threads` in threads)."""
-    if config.settings.broker == "balancing":
-        balance(config, ready)
-        return
+    try:
+        (balance if config.settings.broker == "balancing" else proxy)(config, ready)
+    finally:
+        remove_files(config.address, config.settings.back_address)
+
+
+def proxy(config: RunConfig, ready) -> None:
+    """The seed's broker: ROUTER, zmq.proxy, DEALER."""
     handler = start_authenticator(config.settings.curve, shared_context(), sides(config))
     front = back = None
     try:

@@ -11,8 +11,10 @@ import re
 from shared.core.config import NOT_RECORDED, RunConfig, Settings
 from shared.core.errors import UsageError
 from shared.core.flags import option
+from shared.core.local import checked_path
 from shared.core.workload import ECHO_SUFFIX
 from zmq_impl import codec
+from zmq_impl.addresses import INPROC, local_path
 from zmq_impl.connection import ZERO_COPY_BYTES
 from zmq_impl.curve import security
 
@@ -44,8 +46,12 @@ class ZmqSettings(Settings):
             raise UsageError(f"--max-message-bytes must be a positive number, not {self.max_message_bytes}")
         if self.zero_copy_above is not None and self.zero_copy_above < 0:
             raise UsageError(f"--zero-copy-above must be zero or more bytes, or off, not {self.zero_copy_above}")
-        if self.back_address.startswith("tcp://"):
-            parse_endpoint(self.back_address)
+        parse_endpoint(self.back_address)
+        # A tandem command's addresses reach other processes; serve's own back is inproc for threads and tasks.
+        given = (config.address, *((self.back_address,) if config.part != "serve" else ()))
+        if config.part != "run" and any(address.startswith(INPROC) for address in given):
+            raise UsageError("inproc:// reaches the roles of one process only: a tandem command takes tcp:// or "
+                             "ipc://")
         # A broker that is a thread of the roles' process hangs a run under CURVE, and ends a serve with the
         # authenticator's tracebacks; requesters and responders alone are clients, and need no authenticator.
         if self.curve and config.part in ("run", "serve") and config.concurrency != "processes":
@@ -94,12 +100,17 @@ class ZmqSettings(Settings):
     def described(cls, parameters: dict) -> dict[str, str]:
         # A request side knows only the address it sends to (one REP socket there looks the same), and the
         # hello example, the seed's example 1, has no broker.
-        secured = {"security": security(parameters)}
+        secured = {"sockets": sockets(parameters.get("address", "")), "security": security(parameters)}
         if parameters.get("part") == "request" or parameters.get("example") == "hello":
             return secured
         if parameters.get("one_hop"):
             return {"broker": "none: one hop, a ROUTER answers in place"} | secured
         return {"broker": parameters.get("broker", NOT_RECORDED)} | secured
+
+
+def sockets(address: str) -> str:
+    """What the requesters' hop is made of, by its address: tcp, ipc (a socket file) or inproc."""
+    return address.split("://", 1)[0] if "://" in address else NOT_RECORDED
 
 
 def zero_copy_bytes(text: str) -> int | None:
@@ -112,10 +123,19 @@ def zero_copy_bytes(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"expected a number of bytes or off, not {text!r}") from None
 
 def parse_endpoint(text: str) -> str:
-    """tcp://HOST:PORT: the only zmq transport that crosses processes and hosts."""
+    """tcp://HOST:PORT, which crosses hosts, ipc:///PATH, a socket file on this one, or inproc://NAME, between
+    the roles of a run in one process."""
+    path = local_path(text)
+    if path is not None:
+        checked_path(path, text)
+        return text
+    if text.startswith(INPROC) and len(text) > len(INPROC):  # a run's own, between roles in one process
+        return text
     match = _TCP_ENDPOINT.match(text)
     if not match or int(match.group(2)) > 65535:
-        raise UsageError(f"malformed address {text!r}: expected tcp://HOST:PORT, for example {DEFAULT_FRONT}")
+        hint = ": unix:/PATH is a native address, zmq's is ipc:///PATH" if text.startswith("unix:") else ""
+        raise UsageError(f"malformed address {text!r}: expected tcp://HOST:PORT, for example {DEFAULT_FRONT}, or "
+                         f"ipc:///PATH{hint}")
     return text
 
 
@@ -124,9 +144,11 @@ SENDING_SIDES = "run compare serve responders request"  # the requesters and res
 BROKER_SIDES = "run compare serve broker responders"  # responders speak the protocol of the broker they serve
 OPTIONS = (
     option("--front", dest="address", parts="serve broker request", metavar="ADDRESS", default=DEFAULT_FRONT,
-           help=f"the broker's front: where requesters connect (default {DEFAULT_FRONT})"),
+           help=f"the broker's front: where requesters connect, tcp://HOST:PORT or a socket file on this host, "
+                f"ipc:///PATH (default {DEFAULT_FRONT})"),
     option("--back", dest="back_address", parts="broker responders", metavar="ADDRESS", default=DEFAULT_BACK,
-           help=f"the broker's back: where responders connect (default {DEFAULT_BACK})"),
+           help=f"the broker's back: where responders connect, tcp://HOST:PORT or ipc:///PATH (default "
+                f"{DEFAULT_BACK})"),
     option("--curve", parts=ALL_SIDES, metavar="DIR", nargs="?", const=MAKE_KEYS, default="",
            help="CURVE encryption, and clients admitted by their keys: the keys of `reqrep zmq keys DIR`; in "
                 "run and compare, --curve alone makes keys for the run"),

@@ -8,6 +8,7 @@ from shared.bench.peers import PEERS
 from shared.bench.point import Point
 from shared.bench.studies.conditions import Delay, Many, Recording, Soak
 from shared.bench.studies.faults import Dispatch, Faults
+from shared.bench.studies.local import Local
 from shared.bench.studies.peers import Peers
 from shared.bench.studies.sweep import Counts, Memory, Payloads, Stalls, Windows
 from shared.bench.studies.values import Arrays, Values
@@ -57,6 +58,9 @@ PRESETS: dict[str, Sweep] = {sweep.preset: sweep for sweep in (
           rounds=5, requesters=5, responders=5),
     Sweep("brokers-tiny", "the brokers study in seconds", (Dispatch((), ()),), requests=2000, rounds=2, requesters=3,
           responders=3),
+    Sweep("local", "loopback TCP against local sockets (`--local`) on each transport, 5 requesters in lockstep and 5 "
+          "responders, paired per round: minutes", (Local(),), requests=20_000, rounds=8, requesters=5, responders=5),
+    Sweep("local-tiny", "the local study in seconds", (Local(),), requests=600, rounds=2),
     Sweep("delay", "0 and 2 ms of network delay between the requesters, the broker or server and the responders",
           (Delay((0.0, 2.0)),), requests=2000, rounds=3, requesters=5, responders=5),
     Sweep("delay-tiny", "the delay study in seconds", (Delay((1.0,)),), requests=100),
@@ -100,4 +104,5 @@ def choose_sweep(preset: str | None, paths: list[BenchPath], requests: int | Non
 
 
 STUDIES: dict[str, type[Study]] = {study.name: study for study in (
-    Counts, Delay, Dispatch, Faults, Many, Memory, Arrays, Payloads, Peers, Recording, Soak, Stalls, Values, Windows)}
+    Counts, Delay, Dispatch, Faults, Local, Many, Memory, Arrays, Payloads, Peers, Recording, Soak, Stalls, Values,
+    Windows)}

@@ -73,6 +73,9 @@ COMMON: tuple[Option, ...] = (
            help="the one-hop shape, as an RPC server has it: the server answers every request itself, in its own "
                 "process, where the seed's shape passes it on to separate responders (two hops); --responders, "
                 "--fault, --service-time and --responder-delay do not apply"),
+    option("--local", parts="run compare", action="store_true",
+           help="every hop over local sockets, not loopback TCP: socket files in a private folder (mode 0700), "
+                "removed however the run ends"),
 )
 OUTPUT: tuple[Option, ...] = (
     option("--rounds", parts=LOAD, type=int, metavar="N",

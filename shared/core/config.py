@@ -58,6 +58,7 @@ class Carrier(Protocol):
     settings_type: type[Settings]
     parts: Mapping[str, Part]
     one_hop_shape: str
+    local_sockets: bool
 
     def parse_address(self, text: str) -> str: ...
 
@@ -87,6 +88,7 @@ class RunConfig:
     delay_ms: float | None = None  # a delaying relay before the response side
     responder_delay_ms: float | None = None  # ... and between the responders and the broker or server
     one_hop: bool = False  # the server answers every request itself, with no responders of their own
+    local: bool = False  # a run's every hop over local sockets (the transport's), in a private folder
     payload: UserValues | None = None  # the user's values as the requests (--payload)
     settings: Settings | None = None  # the transport's own fields; its defaults when None
 
@@ -145,7 +147,7 @@ class RunConfig:
             raise UsageError("--payload-bytes pads the echo workload's text: use it with --workload echo")
 
     def _check_faults(self) -> None:
-        """--fault, the delays and --service-time."""
+        """--fault, the delays (relays of TCP: not with --local) and --service-time."""
         if self.fault:
             parse_fault(self.fault, self.responders)
             if self.part != "run" or self.concurrency != "processes":
@@ -153,6 +155,10 @@ class RunConfig:
         for flag, delay in (("--delay", self.delay_ms), ("--responder-delay", self.responder_delay_ms)):
             if delay is not None and not 0 <= delay < math.inf:
                 raise UsageError(f"{flag} must be zero or more milliseconds, not {delay}")
+        if self.local and not self.transport.local_sockets:
+            raise UsageError(f"--local: {self.transport.name} has no local sockets, only TCP")
+        if self.local and (self.delay_ms is not None or self.responder_delay_ms is not None):
+            raise UsageError("--delay and --responder-delay relay TCP connections: not with --local")
         if self.service_time:
             self._check_service_time()
 

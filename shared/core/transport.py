@@ -9,7 +9,7 @@
 Everything else is OPTIONAL, with a default that fits a transport of one server that every role reaches at
 `config.address`, grouped by the layer that asks for it:
 - the run (here): `default_codec`, `settings_type`, `settings`, `needs_server`, `request_router`,
-  `one_hop_shape`;
+  `one_hop_shape`, `local_sockets`;
 - the command line (`CommandLine`): `title`, `codec_help`, `options`, `parts`, `commands`, `examples`,
   `announcement`, `serving`;
 - the delaying relay (`Relay`): `responders_reach`, `responders_via`;
@@ -198,6 +198,8 @@ class Transport(CommandLine, Relay, Reports, Bench, Semantics, ABC):
 
     # ---- optional: the run --------------------------------------------------------------------------------
     settings_type: type[Settings] = Settings  # its own fields of RunConfig, defaults included
+    # Whether `loopback` honours `config.local`: every hop over sockets in files of a private folder.
+    local_sockets: bool = False
 
     @property
     def default_codec(self) -> str:
