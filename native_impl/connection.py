@@ -26,7 +26,7 @@ from multiprocessing.managers import BaseManager
 
 from native_impl import internals
 from native_impl.addresses import dial, family_of, manager_address
-from shared.core.config import RunConfig
+from shared.core.config import LISTEN_BACKLOG, RunConfig
 from shared.core.errors import UsageError
 from shared.core.peers import Peer
 
@@ -37,9 +37,6 @@ AUTHKEY_VARIABLE = "REQREP_AUTHKEY"
 CHALLENGE_DIGEST = "HMAC-SHA256" if sys.version_info >= (3, 12) else "HMAC-MD5"
 KEY_MIN_BYTES = 8  # a shared key shorter than this is refused: a guess away from owning the server
 CONNECT_RETRY_SECONDS = 0.1
-# Connections waiting to be accepted: the managers ask for 16, and a thousand requesters connecting at once
-# would see theirs dropped and retried for seconds (the kernel caps it at net.core.somaxconn).
-BACKLOG = 4096
 PROBE_SECONDS = 1.0  # one attempt to reach the server's port; a peer not there by then is said to be awaited
 handshake_seconds = 10.0  # this process's deadline on a connection's handshake: the run's timeout (`connect`)
 _setting_up = threading.local()  # `connect` under way on this thread: its connections keep the deadline
@@ -80,7 +77,7 @@ class Listener:
     nodelay = True
 
     def __init__(self, address: tuple | str, family=None, backlog: int = 1, authkey=None) -> None:
-        # an IPv6 host, ::1 say, needs its family named; BACKLOG, not the managers' 16
+        # an IPv6 host, ::1 say, needs its family named; LISTEN_BACKLOG, not the managers' 16
         self.socket = socket.socket(family_of(address))
         self.file: tuple[str, int] | None = None  # a socket file's path and inode, to remove on close
         try:
@@ -91,7 +88,7 @@ class Listener:
             self.socket.bind(address)
             if isinstance(address, str):
                 self.file = (address, os.lstat(address).st_ino)
-            self.socket.listen(max(backlog, BACKLOG))
+            self.socket.listen(max(backlog, LISTEN_BACKLOG))
             self.address = self.socket.getsockname()
         except OSError:
             self.close()

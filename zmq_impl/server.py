@@ -12,7 +12,7 @@ import time
 
 import zmq
 
-from shared.core.config import RunConfig
+from shared.core.config import LISTEN_BACKLOG, RunConfig
 from shared.core.errors import UsageError
 from shared.core.local import claim
 from zmq_impl.addresses import crosses_processes, local_path
@@ -23,9 +23,6 @@ from zmq_impl.curve import BACK, FRONT, secure_server, start_authenticator
 from zmq_impl.roster import Roster
 
 SIGNAL_POLL_SECONDS = 0.2
-# Connections waiting to be accepted, as on the native server: with libzmq's 100, a thousand requesters that
-# connect at once, or a flood of idle connections, would have the others' connections retried for seconds.
-BACKLOG = 4096
 _bound: dict[str, int] = {}  # the socket files this process bound, by path: their inode
 
 
@@ -68,7 +65,7 @@ def server_socket(config: RunConfig, kind: int, address: str, *, secure: bool = 
         socket.linger = 0
         socket.maxmsgsize = config.settings.max_message_bytes
         socket.handshake_ivl = handshake_ms(config)
-        socket.backlog = BACKLOG
+        socket.backlog = LISTEN_BACKLOG
         hold_replies(socket)
         if secure and crosses_processes(address):  # remote responders admitted by key too
             secure_server(socket, config.settings.curve, side)

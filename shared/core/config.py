@@ -17,6 +17,9 @@ from shared.core.measure import proc_lines
 from shared.core.service_time import parse_service_time
 from shared.core.workload import WORKLOADS, UserValues
 
+# Connections waiting to be accepted on a server's listening socket: the managers ask for 16 and libzmq for 100,
+# and a thousand requesters connecting at once would see theirs retried for seconds (capped by net.core.somaxconn).
+LISTEN_BACKLOG = 4096
 LOOPBACK = "127.0.0.1"  # where a run wholly on this machine listens, unless it asks for another (::1)
 EXAMPLES = ("hello", "router")
 CONCURRENCY = ("processes", "threads", "asyncio")
