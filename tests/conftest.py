@@ -14,8 +14,22 @@ import psutil
 import pytest
 
 from shared.cli.commands import TRANSPORTS
-from shared.core.config import LOOPBACK, RunConfig
+from shared.core.config import LOOPBACK, PORTS_VARIABLE, RunConfig, port_range
 from zmq_impl.codec import ID_BYTES, number_of
+
+
+def worker_ports() -> None:
+    """Each xdist worker draws its free ports from its own slice of the range, and so do the commands it starts:
+    two workers never pick the same port between one's probe and its bind."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if worker.startswith("gw") and count.isdigit():
+        ports = port_range()
+        size = len(ports) // int(count)
+        low = ports.start + int(worker[2:]) * size
+        os.environ[PORTS_VARIABLE] = f"{low}-{low + size - 1}"
+
+
+worker_ports()
 
 
 def pytest_xdist_auto_num_workers(config) -> int | None:

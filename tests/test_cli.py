@@ -83,6 +83,24 @@ def test_a_port_in_use_is_named(transport, flag):
     assert_usage_error(done, f"port {port} is already in use")
 
 
+@pytest.mark.parametrize("ports", ["many", "30000", "40000-30000", "0-10", "60000-70000"])
+def test_a_bad_port_range_gets_one_clear_sentence(ports):
+    done = reqrep("run", "zmq", "--requests", "10", env={"REQREP_PORTS": ports})
+    assert_usage_error(done, "REQREP_PORTS must be two ports LOW-HIGH", repr(ports))
+
+
+@pytest.mark.parametrize("variant", sorted(TRANSPORTS))
+def test_a_run_takes_its_ports_from_the_range_it_is_given(variant):
+    low = min(free_port(), 65535 - 20)
+    done = reqrep("run", variant, "--requests", "20", "--requesters", "1", "--responders", "1", "--quiet",
+                  env={**KEY, "REQREP_PORTS": f"{low}-{low + 19}"})
+    assert done.returncode == 0, done.stderr
+    with socket.socket() as taken:  # a range whose one port is busy: refused, no port taken from outside it
+        taken.bind(("127.0.0.1", low))
+        crowded = reqrep("run", variant, "--requests", "20", env={**KEY, "REQREP_PORTS": f"{low}-{low}"})
+    assert_usage_error(crowded, f"no free port found on 127.0.0.1 in REQREP_PORTS={low}-{low}")
+
+
 @pytest.mark.parametrize("variant", sorted(TRANSPORTS))
 def test_a_timeout_too_short_for_replies_blames_the_timeout_not_the_runs_own_server(variant):
     """A run's roles reach the server it started within a second whatever --timeout; what times out are the

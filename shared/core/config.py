@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import random
 import socket
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ MIN_TIMEOUT = 0.001  # a millisecond: a shorter wait for a reply is no wait
 NOT_RECORDED = "not recorded"  # the cell of a setting that a saved file is older than (Settings.described)
 RUN_HANDSHAKE_SECONDS = 1.0  # a run's roles reach its server within this at least
 PORTS_FROM, PROBES = 20000, 50  # where free_port starts looking (above well-known services), and how often
+PORTS_VARIABLE = "REQREP_PORTS"  # LOW-HIGH: the ports free_port draws from, to keep copies of reqrep apart
 
 
 @dataclass(frozen=True)
@@ -269,17 +271,31 @@ def free_port(host: str = LOOPBACK) -> int:
     """A port free now on `host`, to bind at once; drawn below the kernel's ephemeral range, so that no
     outgoing connection takes it between this probe and the bind."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    low = _ephemeral_low()
-    for port in random.sample(range(PORTS_FROM, low), min(PROBES, max(0, low - PORTS_FROM))):
+    ports = port_range()
+    for port in random.sample(ports, min(PROBES, len(ports))):
         with socket.socket(family) as probe:
             try:
                 probe.bind((host, port))
             except OSError:
                 continue
             return port
+    if os.environ.get(PORTS_VARIABLE):
+        raise UsageError(f"no free port found on {host} in {PORTS_VARIABLE}={os.environ[PORTS_VARIABLE]}")
     with socket.socket(family) as probe:  # a kernel whose ephemeral range starts low: any free port
         probe.bind((host, 0))
         return probe.getsockname()[1]
+
+
+def port_range() -> range:
+    """Where free_port draws: $REQREP_PORTS (LOW-HIGH, both included), else from PORTS_FROM up to the kernel's
+    ephemeral range."""
+    chosen = os.environ.get(PORTS_VARIABLE, "")
+    if not chosen:
+        return range(PORTS_FROM, max(PORTS_FROM, _ephemeral_low()))
+    low, _, high = chosen.partition("-")
+    if not (low.isdigit() and high.isdigit() and 1 <= int(low) <= int(high) <= 65535):
+        raise UsageError(f"{PORTS_VARIABLE} must be two ports LOW-HIGH, such as 20000-29999, not {chosen!r}")
+    return range(int(low), int(high) + 1)
 
 
 def _ephemeral_low() -> int:
