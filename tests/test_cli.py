@@ -4,6 +4,7 @@ traceback; the tandem commands work against each other; the output files hold wh
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import resource
@@ -22,6 +23,7 @@ from conftest import reqrep, start_reqrep, wait_for_line
 from shared.cli.commands import TRANSPORTS
 from shared.cli.options import Grammar
 from shared.core.config import free_port
+from shared.core.errors import UsageError
 
 pytestmark = pytest.mark.timeout(60)
 KEY = {"REQREP_AUTHKEY": "test-key"}
@@ -99,6 +101,16 @@ def test_a_run_takes_its_ports_from_the_range_it_is_given(variant):
         taken.bind(("127.0.0.1", low))
         crowded = reqrep("run", variant, "--requests", "20", env={**KEY, "REQREP_PORTS": f"{low}-{low}"})
     assert_usage_error(crowded, f"no free port found on 127.0.0.1 in REQREP_PORTS={low}-{low}")
+
+
+def test_free_port_never_hands_out_a_port_twice_before_it_is_bound(monkeypatch):
+    """One run draws its ports together and binds them later: two draws from a range of two give both."""
+    low = min(free_port(), 65534)
+    monkeypatch.setattr("shared.core.config._HANDED_OUT", collections.deque(maxlen=16))  # not `low`, yet
+    monkeypatch.setenv("REQREP_PORTS", f"{low}-{low + 1}")
+    assert sorted(free_port() for _ in range(2)) == [low, low + 1]
+    with pytest.raises(UsageError, match="no free port found"):
+        free_port()
 
 
 @pytest.mark.parametrize("variant", sorted(TRANSPORTS))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import os
@@ -34,6 +35,7 @@ MIN_TIMEOUT = 0.001  # a millisecond: a shorter wait for a reply is no wait
 NOT_RECORDED = "not recorded"  # the cell of a setting that a saved file is older than (Settings.described)
 RUN_HANDSHAKE_SECONDS = 1.0  # a run's roles reach its server within this at least
 PORTS_FROM, PROBES = 20000, 50  # where free_port starts looking (above well-known services), and how often
+_HANDED_OUT: collections.deque = collections.deque(maxlen=16)  # free_port's latest: one run binds them together
 PORTS_VARIABLE = "REQREP_PORTS"  # LOW-HIGH: the ports free_port draws from, to keep copies of reqrep apart
 
 
@@ -273,11 +275,14 @@ def free_port(host: str = LOOPBACK) -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     ports = port_range()
     for port in random.sample(ports, min(PROBES, len(ports))):
+        if port in _HANDED_OUT:  # free still, but promised to a bind that has not come yet
+            continue
         with socket.socket(family) as probe:
             try:
                 probe.bind((host, port))
             except OSError:
                 continue
+            _HANDED_OUT.append(port)
             return port
     if os.environ.get(PORTS_VARIABLE):
         raise UsageError(f"no free port found on {host} in {PORTS_VARIABLE}={os.environ[PORTS_VARIABLE]}")
