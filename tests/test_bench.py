@@ -134,9 +134,10 @@ def made_up_result(point: sweep.Point, p50: float, failed: int = 0) -> RunResult
               RoleUsage("native server", "server", 2, 25.0, 1.0, 12.0),
               RoleUsage("native responder 0", "responder", 3, 24.0, 1.0, 11.0),
               RoleUsage("native requester 0", "requester", 4, 26.0, 1.0, 13.0)])
-    return RunResult(parameters, point.requests, point.requests - failed, failed, 0, 0, 1.0,
-                     {"p50": p50, "p90": p50, "p99": 2 * p50, "p999": 3 * p50, "max": 4 * p50}, roles,
-                     ["requester 0: no reply"] if failed else [], [])
+    return RunResult(parameters=parameters, answered=point.requests, ok=point.requests - failed, failed=failed,
+                     duplicated=0, retries=0, seconds=1.0,
+                     latency_us={"p50": p50, "p90": p50, "p99": 2 * p50, "p999": 3 * p50, "max": 4 * p50},
+                     roles=roles, errors=["requester 0: no reply"] if failed else [], failures=[])
 
 
 @pytest.mark.timeout(10)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from shared.core.measure import RoleUsage
-from shared.core.results import FIGURE_KEYS, RunResult
+from shared.core.results import FIGURE_KEYS, Counts, RunResult
 from shared.core.sizes import size_text
 
 TEXT = "text"  # a point's payload kind: the echo workload's text, padded to payload_bytes
@@ -122,9 +122,11 @@ class Record:
 def result_of(saved: dict) -> RunResult:
     """A round of results.json as the RunResult it was."""
     parameters = {key: value for key, value in saved.items() if key not in FIGURE_KEYS | {"round", "codec_costs"}}
-    return RunResult(parameters | {"payload_bytes": saved.get("payload_bytes", 0)}, saved["answered"], saved["ok"],
-                     saved["failed"], saved["duplicated"], saved["retries"], saved["seconds"], saved["latency_us"],
-                     [RoleUsage(**role) for role in saved["roles"]], saved["errors"], saved["failures"],
-                     saved["interrupted"], [tuple(each) for each in saved["rss_timeline_mib"]],
-                     [tuple(each) for each in saved["pss_timeline_mib"]], saved["bytes_per_request"],
-                     saved["cpu_seconds_by_thread"], saved["fault_inflicted"])
+    return RunResult(parameters=parameters | {"payload_bytes": saved.get("payload_bytes", 0)},
+                     **{each.name: saved[each.name] for each in fields(Counts)}, latency_us=saved["latency_us"],
+                     roles=[RoleUsage(**role) for role in saved["roles"]], errors=saved["errors"],
+                     failures=saved["failures"], interrupted=saved["interrupted"],
+                     rss_timeline=[tuple(each) for each in saved["rss_timeline_mib"]],
+                     pss_timeline=[tuple(each) for each in saved["pss_timeline_mib"]],
+                     bytes_per_request=saved["bytes_per_request"], thread_cpu=saved["cpu_seconds_by_thread"],
+                     fault=saved["fault_inflicted"])

@@ -155,17 +155,23 @@ def latency_summary(results: list[RequesterResult]) -> dict:
     return shown | {"max": round(whole.highest() / 1000, 1)}
 
 
-@dataclass
-class RunResult:
-    """A whole run; `round()` gives it as a Round, the JSON format."""
+@dataclass(kw_only=True)
+class Counts:
+    """What became of a run's requests, and in how long: a run's, or a variant's summed over its rounds."""
 
-    parameters: dict
     answered: int
     ok: int
     failed: int
     duplicated: int
     retries: int
     seconds: float
+
+
+@dataclass(kw_only=True)
+class RunResult(Counts):
+    """A whole run; `round()` gives it as a Round, the JSON format."""
+
+    parameters: dict
     latency_us: dict
     roles: list[RoleUsage]
     errors: list[str]

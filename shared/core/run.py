@@ -162,9 +162,10 @@ def summarize(config: RunConfig, results: list[RequesterResult], errors: list[st
     seconds = (max(r.ended for r in answered) - min(r.began for r in answered)) if answered else 0.0
     ok = sum(r.ok for r in results)
     failed = config.requests - ok  # whatever did not come back right, including requesters that failed
-    return RunResult(config.parameters(), sum(r.answered for r in results), ok, failed,
-                     sum(r.duplicated for r in results), sum(r.retries for r in results), seconds,
-                     latency_summary(results), usage, errors, [f for r in results for f in r.failures])
+    return RunResult(parameters=config.parameters(), answered=sum(r.answered for r in results), ok=ok,
+                     failed=failed, duplicated=sum(r.duplicated for r in results),
+                     retries=sum(r.retries for r in results), seconds=seconds, latency_us=latency_summary(results),
+                     roles=usage, errors=errors, failures=[f for r in results for f in r.failures])
 
 
 def run(config: RunConfig, *, local_server: bool = True, progress: Progress | None = None) -> RunResult:

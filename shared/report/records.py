@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 
 from shared.core.records import EMPTY_IS_NONE, FLAT, OPTIONAL, const, schema, to_json
-from shared.core.results import Round
+from shared.core.results import Counts, Round
 from shared.report.statistics import Interval
 
 VERSION = 3
@@ -38,16 +38,10 @@ class RoleMedians:
 
 
 @dataclass(kw_only=True)
-class Headline:
+class Headline(Counts):
     """A variant's figures: counts, seconds and CPU summed over its rounds; each other figure the median of
     the rounds that did not stall (all of them if every one did), with its spread."""
 
-    answered: int
-    ok: int
-    failed: int
-    duplicated: int
-    retries: int
-    seconds: float
     cpu_seconds: float
     stalled_rounds: int | None = field(default=None, metadata=OPTIONAL)  # None: not recorded
     stalls: list[str] | None = field(default=None, metadata=OPTIONAL)  # why each stalled: "round N: ..."
