@@ -14,10 +14,11 @@ from native_impl import codec, connection, one_hop, requester, responder, server
 from native_impl.addresses import UNIX, local_path, manager_address
 from native_impl.settings import DEFAULT_ADDRESS, DEFAULT_BATCH_SIZE, OPTIONS, NativeSettings
 from shared.core.bench_paths import BenchPath
-from shared.core.config import LOOPBACK, RunConfig, counted, free_port
+from shared.core.config import LOOPBACK, RunConfig, counted
 from shared.core.errors import UsageError
 from shared.core.flags import Part
 from shared.core.local import checked_path, private_folder, socket_file
+from shared.core.ports import free_port
 from shared.core.results import RequesterResult
 from shared.core.transport import Transport
 

@@ -14,7 +14,8 @@ import psutil
 import pytest
 
 from shared.cli.commands import TRANSPORTS
-from shared.core.config import LOOPBACK, PORTS_VARIABLE, RunConfig, port_range
+from shared.core.config import LOOPBACK, RunConfig
+from shared.core.ports import PORTS_VARIABLE, port_range
 from zmq_impl.codec import ID_BYTES, number_of
 
 

@@ -21,9 +21,10 @@ import msgpack
 
 from shared.core import workload
 from shared.core.channel import Stopped, complete
-from shared.core.config import LOOPBACK, START_DEADLINE, free_port
+from shared.core.config import LOOPBACK, START_DEADLINE
 from shared.core.errors import UsageError
 from shared.core.pipeline import pipeline
+from shared.core.ports import free_port
 from shared.core.results import Tally
 from shared.core.service_time import service_delay
 from shared.core.transport import Transport

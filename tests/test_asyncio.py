@@ -9,7 +9,7 @@ import psutil
 import pytest
 from conftest import TRANSPORTS, local_config, replies_of, start_reqrep, wait_for_line
 
-from shared.core.config import free_port
+from shared.core.ports import free_port
 from shared.core.run import response_side, run
 
 pytestmark = pytest.mark.timeout(90)

@@ -14,7 +14,8 @@ import zmq
 from conftest import local_config, reqrep, start_reqrep, wait_for_line
 from impostors import HEARTBEAT, READY, FakeResponders, Trickle, envelope_less
 
-from shared.core.config import CONCURRENCY, free_port
+from shared.core.config import CONCURRENCY
+from shared.core.ports import free_port
 from shared.core.run import response_side, run
 from zmq_impl.codec import decode_msgpack
 from zmq_impl.roster import Roster

@@ -22,8 +22,8 @@ from conftest import reqrep, start_reqrep, wait_for_line
 
 from shared.cli.commands import TRANSPORTS
 from shared.cli.options import Grammar
-from shared.core.config import free_port
 from shared.core.errors import UsageError
+from shared.core.ports import free_port
 
 pytestmark = pytest.mark.timeout(60)
 KEY = {"REQREP_AUTHKEY": "test-key"}
@@ -106,7 +106,7 @@ def test_a_run_takes_its_ports_from_the_range_it_is_given(variant):
 def test_free_port_never_hands_out_a_port_twice_before_it_is_bound(monkeypatch):
     """One run draws its ports together and binds them later: two draws from a range of two give both."""
     low = min(free_port(), 65534)
-    monkeypatch.setattr("shared.core.config._HANDED_OUT", collections.deque(maxlen=16))  # not `low`, yet
+    monkeypatch.setattr("shared.core.ports._HANDED_OUT", collections.deque(maxlen=16))  # not `low`, yet
     monkeypatch.setenv("REQREP_PORTS", f"{low}-{low + 1}")
     assert sorted(free_port() for _ in range(2)) == [low, low + 1]
     with pytest.raises(UsageError, match="no free port found"):

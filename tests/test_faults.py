@@ -11,8 +11,8 @@ import psutil
 import pytest
 from conftest import local_config, reqrep, role_process, start_reqrep, wait_for_line
 
-from shared.core.config import free_port
 from shared.core.errors import UsageError
+from shared.core.ports import free_port
 from shared.core.run import run
 
 pytestmark = pytest.mark.timeout(90)

@@ -20,7 +20,7 @@ from flood import ReconnectingFlood, closed_by_peer, wait_until
 
 from native_impl import gate
 from native_impl.server import Board, _server_for
-from shared.core.config import free_port
+from shared.core.ports import free_port
 from shared.core.run import response_side, run
 
 pytestmark = pytest.mark.timeout(60)

@@ -9,7 +9,7 @@ import socket
 import pytest
 from conftest import local_config, reqrep, start_reqrep, wait_for_line
 
-from shared.core.config import free_port
+from shared.core.ports import free_port
 from shared.core.run import run
 
 KEY = {"REQREP_AUTHKEY": "test-key"}

@@ -16,7 +16,8 @@ from conftest import local_config, replies_of, wait_for_line
 
 from shared.cli.commands import main
 from shared.core import registry
-from shared.core.config import CONCURRENCY, LOOPBACK, free_port
+from shared.core.config import CONCURRENCY, LOOPBACK
+from shared.core.ports import free_port
 from shared.core.run import response_side, run
 from shared.core.workload import WORKLOADS
 

@@ -11,7 +11,7 @@ import time
 import pytest
 from conftest import local_config, reqrep
 
-from shared.core.config import free_port
+from shared.core.ports import free_port
 from shared.core.relay import Route, relay
 from shared.core.run import run
 

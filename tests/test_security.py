@@ -10,7 +10,7 @@ import time
 import pytest
 from conftest import reqrep, start_reqrep, wait_for_line
 
-from shared.core.config import free_port
+from shared.core.ports import free_port
 
 pytestmark = pytest.mark.timeout(60)
 

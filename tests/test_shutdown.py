@@ -14,7 +14,8 @@ import psutil
 import pytest
 from conftest import port_is_free, start_reqrep, wait_for_line
 
-from shared.core.config import CONCURRENCY, free_port
+from shared.core.config import CONCURRENCY
+from shared.core.ports import free_port
 
 pytestmark = pytest.mark.timeout(60)
 KEY = {"REQREP_AUTHKEY": "test-key"}

@@ -12,7 +12,7 @@ import pytest
 from conftest import reqrep, start_reqrep, wait_for_line
 from hosts import stop
 
-from shared.core.config import free_port
+from shared.core.ports import free_port
 
 pytestmark = pytest.mark.timeout(60)
 KEY = {"REQREP_AUTHKEY": "test-key"}

@@ -10,8 +10,8 @@ import textwrap
 import pytest
 from conftest import local_config, reqrep, start_reqrep, wait_for_line
 
-from shared.core.config import free_port
 from shared.core.errors import UsageError
+from shared.core.ports import free_port
 from shared.core.run import run
 from shared.semantics.values import Payload, load_payload, refusals
 

@@ -13,7 +13,8 @@ import zmq
 from conftest import local_config, reqrep, split_number, start_reqrep, wait_for_line
 
 from shared.cli import commands as cli
-from shared.core.config import CONCURRENCY, free_port
+from shared.core.config import CONCURRENCY
+from shared.core.ports import free_port
 from shared.core.run import response_side, run
 from shared.semantics.values import Payload
 from zmq_impl import codec as zmq_codec

@@ -8,8 +8,9 @@ from __future__ import annotations
 import zmq
 
 from shared.core.channel import complete
-from shared.core.config import RunConfig, free_port
+from shared.core.config import RunConfig
 from shared.core.peers import Peer
+from shared.core.ports import free_port
 from zmq_impl.blocking import BLOCKING
 from zmq_impl.connection import connect, shared_context
 from zmq_impl.curve import secure_client

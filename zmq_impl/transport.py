@@ -12,10 +12,11 @@ from importlib import metadata
 import zmq
 
 from shared.core.bench_paths import EVERY_STUDY, BenchPath
-from shared.core.config import IN_ONE_PROCESS, LOOPBACK, RunConfig, counted, free_port
+from shared.core.config import IN_ONE_PROCESS, LOOPBACK, RunConfig, counted
 from shared.core.errors import UsageError
 from shared.core.flags import ExtraCommand, Part, option
 from shared.core.local import private_folder, socket_file
+from shared.core.ports import free_port
 from shared.core.transport import Transport
 from zmq_impl import codec, connection, one_hop, request_router, requester, responder, server, tasks
 from zmq_impl.addresses import INPROC, IPC

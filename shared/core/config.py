@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import math
-import os
-import random
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -15,7 +11,6 @@ from typing import Any, Protocol
 from shared.core.errors import UsageError
 from shared.core.faults import parse_fault
 from shared.core.flags import Part
-from shared.core.measure import proc_lines
 from shared.core.service_time import parse_service_time
 from shared.core.workload import WORKLOADS, UserValues
 
@@ -34,9 +29,6 @@ START_DEADLINE = 60.0  # seconds for every role of a run to be connected and rea
 MIN_TIMEOUT = 0.001  # a millisecond: a shorter wait for a reply is no wait
 NOT_RECORDED = "not recorded"  # the cell of a setting that a saved file is older than (Settings.described)
 RUN_HANDSHAKE_SECONDS = 1.0  # a run's roles reach its server within this at least
-PORTS_FROM, PROBES = 20000, 50  # where free_port starts looking (above well-known services), and how often
-_HANDED_OUT: collections.deque = collections.deque(maxlen=16)  # free_port's latest: one run binds them together
-PORTS_VARIABLE = "REQREP_PORTS"  # LOW-HIGH: the ports free_port draws from, to keep copies of reqrep apart
 
 
 @dataclass(frozen=True)
@@ -267,42 +259,3 @@ def check_counts(requests: int, requesters: int) -> None:
 def check_timeout(timeout: float) -> None:
     if not MIN_TIMEOUT <= timeout < math.inf:  # an infinite one would leave a lost reply waited for forever
         raise UsageError(f"--timeout must be a positive number of seconds, at least {MIN_TIMEOUT:g}, not {timeout}")
-
-
-def free_port(host: str = LOOPBACK) -> int:
-    """A port free now on `host`, to bind at once; drawn below the kernel's ephemeral range, so that no
-    outgoing connection takes it between this probe and the bind."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    ports = port_range()
-    for port in random.sample(ports, min(PROBES, len(ports))):
-        if port in _HANDED_OUT:  # free still, but promised to a bind that has not come yet
-            continue
-        with socket.socket(family) as probe:
-            try:
-                probe.bind((host, port))
-            except OSError:
-                continue
-            _HANDED_OUT.append(port)
-            return port
-    if os.environ.get(PORTS_VARIABLE):
-        raise UsageError(f"no free port found on {host} in {PORTS_VARIABLE}={os.environ[PORTS_VARIABLE]}")
-    with socket.socket(family) as probe:  # a kernel whose ephemeral range starts low: any free port
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
-
-
-def port_range() -> range:
-    """Where free_port draws: $REQREP_PORTS (LOW-HIGH, both included), else from PORTS_FROM up to the kernel's
-    ephemeral range."""
-    chosen = os.environ.get(PORTS_VARIABLE, "")
-    if not chosen:
-        return range(PORTS_FROM, max(PORTS_FROM, _ephemeral_low()))
-    low, _, high = chosen.partition("-")
-    if not (low.isdigit() and high.isdigit() and 1 <= int(low) <= int(high) <= 65535):
-        raise UsageError(f"{PORTS_VARIABLE} must be two ports LOW-HIGH, such as 20000-29999, not {chosen!r}")
-    return range(int(low), int(high) + 1)
-
-
-def _ephemeral_low() -> int:
-    ports = "".join(proc_lines("/proc/sys/net/ipv4/ip_local_port_range")).split()
-    return int(ports[0]) if ports else 32768  # Linux's usual start, and below BSD's and Windows' ranges too

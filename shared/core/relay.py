@@ -17,8 +17,9 @@ import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from shared.core.config import START_DEADLINE, RunConfig, free_port
+from shared.core.config import START_DEADLINE, RunConfig
 from shared.core.errors import UsageError
+from shared.core.ports import free_port
 from shared.core.supervisor import Supervisor
 
 log = logging.getLogger(__name__)

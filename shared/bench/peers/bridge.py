@@ -18,9 +18,10 @@ from typing import Any
 from shared.bench.peers.peer import Client, Peer
 from shared.core.bench_paths import BenchPath
 from shared.core.channel import complete
-from shared.core.config import LOOPBACK, START_DEADLINE, RunConfig, Settings, free_port
+from shared.core.config import LOOPBACK, START_DEADLINE, RunConfig, Settings
 from shared.core.errors import UsageError
 from shared.core.lockstep import drive, lockstep
+from shared.core.ports import free_port
 from shared.core.results import RequesterResult, Tally
 from shared.core.transport import Transport
 from shared.core.wire import Framing, identity
