@@ -41,9 +41,8 @@ def test_one_hop_verifies_every_reply(transport, concurrency, workload):
 
 def test_one_hop_starts_the_server_and_the_requesters_only(transport):
     result = run(one_hop(transport, requests=60, requesters=3))
-    server = TRANSPORTS[transport].server_role
-    assert result.ok == 60
-    assert sorted(usage.kind for usage in result.roles) == sorted(["parent", server, *["requester"] * 3])
+    assert result.ok == 60  # the zmq one is no broker: it is called the server, as the requesters call it
+    assert sorted(usage.kind for usage in result.roles) == sorted(["parent", "server", *["requester"] * 3])
 
 
 @pytest.mark.parametrize("codec", ["msgpack-ext", "raw", "pickle"])
@@ -124,7 +123,7 @@ def test_a_one_hop_run_stops_on_a_signal(transport, signum):
 def test_a_server_hung_mid_run_fails_the_requests_within_their_deadline(transport):
     config = one_hop(transport, requests=1_000_000, requesters=1, timeout=0.3, retries=1)
     with response_side(config) as roles:
-        server = dict(roles.processes())[config.role(TRANSPORTS[transport].server_role)]
+        server = dict(roles.processes())[config.role(config.server_role)]
         hung: list[float] = []
 
         def hang_once_flowing(done: int, planned: int) -> None:

@@ -233,6 +233,11 @@ class RunConfig:
         """A role's name in logs, reports and process titles: 'zmq responder 3'."""
         return f"{self.transport.name} {kind}"
 
+    @property
+    def server_role(self) -> str:
+        """What this run's server is called: the transport's word ("broker"), or "server" in one hop."""
+        return "server" if self.one_hop else self.transport.server_role
+
 
 def counted(number: int, noun: str) -> str:
     """'1 responder', '5 responders', '2,000 requests': a count as reports and announcements say it."""

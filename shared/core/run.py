@@ -38,7 +38,7 @@ def start_response_side(roles: Supervisor, config: RunConfig, *, with_server: bo
     """The broker or server, then the responders (as `responders` if given: through a relay), all ready."""
     transport = config.transport
     if with_server and transport.needs_server(config):
-        name = config.role(transport.server_role)
+        name = config.role(config.server_role)
         roles.start(name, transport.serve, config, roles.ready(name))
         roles.wait_ready([name], START_DEADLINE)
         log.info("%s ready on %s", name, config.address)
