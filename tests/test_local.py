@@ -10,6 +10,8 @@ import os
 import signal
 import socket
 import stat
+import subprocess
+import sys
 import tempfile
 
 import psutil
@@ -94,6 +96,31 @@ def test_a_killed_server_ends_a_local_run_in_failure_and_leaves_nothing(transpor
     assert started.wait(timeout=30) in (1, 2)  # requests failed, or the requesters lost their server
     assert "Traceback" not in started.stderr.read()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_removes_the_folder_that_a_killed_run_left_and_no_other(transport, tmp_path):
+    """A run killed outright (SIGKILL of its own process) leaves its private folder; the next run removes it,
+    but not a folder whose maker lives, one where a socket answers (a run in another PID namespace), a
+    symbolic link, or a folder not named as reqrep names them."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    orphan = tmp_path / f"reqrep-{ended.pid}-killed"
+    orphan.mkdir(mode=0o700)
+    with socket.socket(socket.AF_UNIX) as stale:  # a socket file that nobody listens on any more
+        stale.bind(str(orphan / "front"))
+    kept = [tmp_path / f"reqrep-{os.getpid()}-alive", tmp_path / f"reqrep-{ended.pid}-elsewhere",
+            tmp_path / "reqrep-notapid"]
+    for folder in kept:
+        folder.mkdir(mode=0o700)
+    (tmp_path / f"reqrep-{ended.pid}-link").symlink_to(kept[0])
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind(str(kept[1] / "front"))
+        listening.listen()
+        done = reqrep("run", transport, "--local", "--requests", "100", "--requesters", "1", "--responders", "1",
+                      "--quiet", env=environment(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [*(folder.name for folder in kept), f"reqrep-{ended.pid}-link"])
 
 
 def test_a_killed_responder_is_survived_over_local_sockets_and_leaves_nothing(transport, tmp_path):

@@ -17,15 +17,48 @@ SUN_PATH_BYTES = 107  # the longest path of a socket file on Linux: sun_path's 1
 PROBE_SECONDS = 0.5  # the look at whether a socket file found in the way is alive
 
 
+PREFIX = "reqrep-"  # a private folder's name: reqrep-PID-random, PID the process that made it
+
+
 @contextlib.contextmanager
 def private_folder() -> Iterator[str]:
     """A folder for a run's socket files that only this user can enter (mode 0700, tempfile.mkdtemp), removed
-    with everything in it however the block ends: a role killed by SIGKILL leaves its file, which goes too."""
-    folder = tempfile.mkdtemp(prefix="reqrep-")
+    with everything in it however the block ends: a role killed by SIGKILL leaves its file, which goes too.
+    The folders of runs whose own process was killed outright are removed by the next one."""
+    remove_orphans(tempfile.gettempdir())
+    folder = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-")
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # never follows a link: it removes the link itself
+
+
+def remove_orphans(parent: str) -> None:
+    """Remove this user's private folders in `parent` whose maker is gone and where no socket answers: a
+    folder in another PID namespace sharing this temporary folder keeps a socket that answers."""
+    for entry in os.scandir(parent):
+        pid = entry.name.removeprefix(PREFIX).partition("-")[0]
+        if not (entry.name.startswith(PREFIX) and pid.isdigit() and entry.is_dir(follow_symlinks=False)):
+            continue
+        if entry.stat(follow_symlinks=False).st_uid != os.getuid() or alive(int(pid)):
+            continue
+        try:
+            sockets = [inner.path for inner in os.scandir(entry.path)
+                       if stat.S_ISSOCK(inner.stat(follow_symlinks=False).st_mode)]
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if not any(answers(path) for path in sockets):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def socket_file(folder: str, name: str) -> str:
