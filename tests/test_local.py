@@ -144,6 +144,23 @@ def serve(transport: str, address: str):
     return server
 
 
+def test_zmq_serve_on_a_socket_file_meets_its_responders_beside_it_not_over_tcp(tmp_path):
+    path = tmp_path / "front"
+    server = serve("zmq", f"ipc://{path}")
+    try:
+        back = tmp_path / "front.responders"
+        assert stat.S_ISSOCK(back.lstat().st_mode)
+        tree = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
+        sockets = [getattr(process, "net_connections", process.connections)("inet") for process in tree]
+        assert not any(sockets)  # no TCP (nor UDP) socket anywhere: the back is a socket file too
+        done = reqrep("zmq", "request", "--front", f"ipc://{path}", "--requests", "200", "--rounds", "1", "--quiet")
+        assert done.returncode == 0, done.stderr
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=10) == -signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_stale_socket_file_is_replaced_and_the_served_file_removed(transport, tmp_path):
     path = tmp_path / "front"
     stale_socket(path)

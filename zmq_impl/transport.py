@@ -15,11 +15,11 @@ from shared.core.bench_paths import EVERY_STUDY, BenchPath
 from shared.core.config import IN_ONE_PROCESS, LOOPBACK, RunConfig, counted
 from shared.core.errors import UsageError
 from shared.core.flags import ExtraCommand, Part, option
-from shared.core.local import private_folder, socket_file
+from shared.core.local import checked_path, private_folder, socket_file
 from shared.core.ports import free_port
 from shared.core.transport import Transport
 from zmq_impl import codec, connection, one_hop, request_router, requester, responder, server, tasks
-from zmq_impl.addresses import INPROC, IPC
+from zmq_impl.addresses import INPROC, IPC, local_path
 from zmq_impl.connection import ZERO_COPY_BYTES
 from zmq_impl.curve import create_keys, keys_for_a_run
 from zmq_impl.settings import MAKE_KEYS, OPTIONS, ZmqSettings, parse_endpoint
@@ -45,6 +45,9 @@ def local_endpoint(config: RunConfig, folder: str, name: str) -> str:
     if config.concurrency in IN_ONE_PROCESS:
         return f"{INPROC}reqrep-{name}-{uuid.uuid4().hex}"
     return f"{IPC}{socket_file(folder, name)}"
+
+
+BACK_SUFFIX = ".responders"  # `zmq serve --front ipc:///PATH`: its responders meet the broker at PATH.responders
 
 
 def internal_back(config: RunConfig, host: str = LOOPBACK) -> str:
@@ -165,9 +168,16 @@ class ZmqTransport(Transport):
         return config.with_(settings=dataclasses.replace(config.settings, back_address=address))
 
     def serving(self, config: RunConfig) -> RunConfig:
-        """`zmq serve` starts the broker and its responders together: their back is theirs alone, on a free
-        loopback port (inproc for threads and tasks), never the default that a `zmq broker` would use."""
-        return config.with_(settings=dataclasses.replace(config.settings, back_address=internal_back(config)))
+        """`zmq serve` starts the broker and its responders together: their back is theirs alone, never the
+        default that a `zmq broker` would use: inproc for threads and tasks; for processes a socket file beside
+        an ipc:// front's, or else a free loopback port."""
+        front = local_path(config.address)
+        if front is not None and config.concurrency not in IN_ONE_PROCESS:
+            back = f"{IPC}{front}{BACK_SUFFIX}"
+            checked_path(f"{front}{BACK_SUFFIX}", back)
+        else:
+            back = internal_back(config)
+        return config.with_(settings=dataclasses.replace(config.settings, back_address=back))
 
     def announcement(self, config: RunConfig, part: str) -> str:
         back, kind = config.settings.back_address, config.settings.broker
