@@ -24,17 +24,21 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def bound():
-    """Bind pyzmq sockets of a given type on free loopback ports: the test's own, closed afterwards."""
+def bound(tmp_path):
+    """Bind pyzmq sockets of a given type on free loopback ports, or socket files (`ipc=True`): the test's own,
+    closed afterwards."""
     context = zmq.Context()
     sockets = []
 
-    def bind(kind: int, **options) -> str:
+    def bind(kind: int, *, ipc: bool = False, **options) -> str:
         peer = context.socket(kind)
         peer.linger = 0
         for name, value in options.items():
             setattr(peer, name, value)
         sockets.append(peer)
+        if ipc:
+            peer.bind(address := f"ipc://{tmp_path}/socket-{len(sockets)}")
+            return address
         return f"tcp://127.0.0.1:{peer.bind_to_random_port('tcp://127.0.0.1')}"
 
     yield bind
@@ -49,8 +53,9 @@ def bound():
     (zmq.PUB, "is a ZeroMQ PUB socket, which refuses a REQ socket (a REQ talks only to a REP or a ROUTER): "
               "it is not a zmq broker"),
 ])
-def test_zmq_request_to_a_socket_that_refuses_req_names_its_type(bound, kind, said):
-    address = bound(kind)
+@pytest.mark.parametrize("ipc", [False, True], ids=["tcp", "ipc"])
+def test_zmq_request_to_a_socket_that_refuses_req_names_its_type(bound, kind, said, ipc):
+    address = bound(kind, ipc=ipc)
     started = time.monotonic()
     done = reqrep("zmq", "request", "--front", address, "--timeout", "5", "--requests", "10")
     took = time.monotonic() - started
@@ -69,6 +74,7 @@ def test_zmq_responders_pointed_at_a_router_are_told_it_may_be_a_brokers_front(b
 @pytest.mark.parametrize("kind, name", [(zmq.REP, "REP"), (zmq.DEALER, "DEALER"), (zmq.PUSH, "PUSH")])
 def test_the_probe_reads_a_zeromq_peers_socket_type(bound, kind, name):
     assert peer_socket_type(bound(kind)) == name
+    assert peer_socket_type(bound(kind, ipc=True)) == name  # over its socket file too
 
 
 def test_the_probe_gives_up_on_a_listener_that_says_nothing_within_its_deadline():

@@ -1,12 +1,15 @@
-"""A look at a ZeroMQ socket that refused ours: the start of ZMTP 3.0 (rfc.zeromq.org 23 and 37) over raw TCP,
-the greeting and the NULL mechanism's READY, to read the peer's Socket-Type, which libzmq's hang-up does not
-say. On the failure path only. zmq only: the managers' handshake has no socket types to mismatch."""
+"""A look at a ZeroMQ socket that refused ours: the start of ZMTP 3.0 (rfc.zeromq.org 23 and 37) over a plain
+TCP or Unix socket, the greeting and the NULL mechanism's READY, to read the peer's Socket-Type, which libzmq's
+hang-up does not say. On the failure path only. zmq only: the managers' handshake has no socket types to
+mismatch."""
 
 from __future__ import annotations
 
 import socket
 import struct
 import time
+
+from zmq_impl.addresses import local_path
 
 PROBE_SECONDS = 0.5  # the whole look, connection included: the error it explains is already certain
 SIGNATURE = b"\xff" + bytes(8) + b"\x7f"
@@ -19,14 +22,29 @@ PARTNERS = {"REQ": ("REP", "ROUTER"), "REP": ("REQ", "DEALER"), "DEALER": ("REP"
 
 
 def peer_socket_type(address: str, own_type: str = "REQ", seconds: float = PROBE_SECONDS) -> str | None:
-    """The Socket-Type ("DEALER") of the ZeroMQ socket at `address` (tcp://host:port), greeted as `own_type`
+    """The Socket-Type ("DEALER") of the ZeroMQ socket at `address` (tcp:// or ipc://), greeted as `own_type`
     with the NULL mechanism; None when it tells nothing within `seconds` (not ZeroMQ, silent, gone, CURVE)."""
     deadline = time.monotonic() + seconds
     try:
-        with socket.create_connection(host_and_port(address), timeout=seconds) as connection:
+        with connected(address, seconds) as connection:
             return greet(Wire(connection, deadline), own_type)
     except (OSError, ValueError, IndexError, struct.error):  # refused, reset, timed out, not ZMTP
         return None
+
+
+def connected(address: str, seconds: float) -> socket.socket:
+    """A plain stream socket connected to the ZeroMQ one at `address`: over TCP, or its socket file (ipc://)."""
+    path = local_path(address)
+    if path is None:
+        return socket.create_connection(host_and_port(address), timeout=seconds)
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.settimeout(seconds)
+        connection.connect(path)
+    except OSError:
+        connection.close()
+        raise
+    return connection
 
 
 def host_and_port(address: str) -> tuple[str, int]:
