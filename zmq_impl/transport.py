@@ -24,6 +24,8 @@ from zmq_impl.connection import ZERO_COPY_BYTES
 from zmq_impl.curve import create_keys, keys_for_a_run
 from zmq_impl.settings import MAKE_KEYS, OPTIONS, ZmqSettings, parse_endpoint
 
+BACK_SUFFIX = ".responders"  # `zmq serve --front ipc:///PATH`: its responders meet the broker at PATH.responders
+
 
 def _keys(values: dict) -> list[str]:
     made = create_keys(values["folder"], force=values["force"])
@@ -45,9 +47,6 @@ def local_endpoint(config: RunConfig, folder: str, name: str) -> str:
     if config.concurrency in IN_ONE_PROCESS:
         return f"{INPROC}reqrep-{name}-{uuid.uuid4().hex}"
     return f"{IPC}{socket_file(folder, name)}"
-
-
-BACK_SUFFIX = ".responders"  # `zmq serve --front ipc:///PATH`: its responders meet the broker at PATH.responders
 
 
 def internal_back(config: RunConfig, host: str = LOOPBACK) -> str:

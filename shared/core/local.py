@@ -15,8 +15,6 @@ from shared.core.errors import UsageError
 
 SUN_PATH_BYTES = 107  # the longest path of a socket file on Linux: sun_path's 108 bytes, less the final NUL
 PROBE_SECONDS = 0.5  # the look at whether a socket file found in the way is alive
-
-
 PREFIX = "reqrep-"  # a private folder's name: reqrep-PID-random, PID the process that made it
 
 
@@ -38,11 +36,12 @@ def remove_orphans(parent: str) -> None:
     folder in another PID namespace sharing this temporary folder keeps a socket that answers."""
     for entry in os.scandir(parent):
         pid = entry.name.removeprefix(PREFIX).partition("-")[0]
-        if not (entry.name.startswith(PREFIX) and pid.isdigit() and entry.is_dir(follow_symlinks=False)):
-            continue
-        if entry.stat(follow_symlinks=False).st_uid != os.getuid() or alive(int(pid)):
+        if not (entry.name.startswith(PREFIX) and pid.isdigit()):
             continue
         try:
+            if (not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid()
+                    or alive(int(pid))):
+                continue
             sockets = [inner.path for inner in os.scandir(entry.path)
                        if stat.S_ISSOCK(inner.stat(follow_symlinks=False).st_mode)]
         except OSError:  # gone meanwhile, or not ours to read

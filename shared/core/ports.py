@@ -18,8 +18,8 @@ PORTS_VARIABLE = "REQREP_PORTS"  # LOW-HIGH: the ports free_port draws from, to 
 
 
 def free_port(host: str = LOOPBACK) -> int:
-    """A port free now on `host`, to bind at once; drawn below the kernel's ephemeral range, so that no
-    outgoing connection takes it between this probe and the bind."""
+    """A port free now on `host`, to bind at once, from port_range(): by default below the kernel's ephemeral
+    range, so that no outgoing connection takes it between this probe and the bind."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     ports = port_range()
     for port in random.sample(ports, min(PROBES, len(ports))):
