@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
 import sys
 
 import pytest
@@ -16,6 +17,7 @@ from test_bench import PATHS, made_up_result
 
 from shared.bench import engine as bench
 from shared.bench import sweep
+from shared.bench.presets import DESCRIPTIONS
 from shared.bench.report import section_lines
 from shared.bench.studies.conditions import Recording, growth
 from shared.bench.studies.faults import Faults
@@ -37,6 +39,17 @@ def bench_tiny(preset: str, out) -> dict:
     results = json.loads((out / "results.json").read_text())
     assert results["format"] == bench.FORMAT and results["lost"] == 0
     return results
+
+
+def test_the_command_line_lists_every_preset_and_starts_without_the_bench():
+    """--preset's names and help come from shared/bench/presets.py, so that commands other than bench and show
+    start without importing the bench (a fifth of reqrep's start-up)."""
+    assert {name: each.description for name, each in sweep.PRESETS.items()} == DESCRIPTIONS
+    done = subprocess.run([sys.executable, "-c", "import sys; from shared.cli import commands; "
+                           "commands.parse(['bench', '--preset', 'local-tiny']); "
+                           "print(sorted(name for name in sys.modules if name.startswith('shared.bench.')))"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "['shared.bench.presets']", done.stderr
 
 
 @pytest.mark.timeout(120)

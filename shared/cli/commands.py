@@ -12,9 +12,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from shared.bench import engine as bench
-from shared.bench import report as bench_report
-from shared.bench import sweep
 from shared.cli.options import COMMON, EXIT_USAGE, Grammar, codec_flag, codec_option, every_codec, scoped
 from shared.cli.signals import ended_by, how_to_stop
 from shared.core import outputs
@@ -137,6 +134,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Saved documents printed and written again; a bench's results.json, its report."""
+    from shared.bench import report as bench_report  # the bench's modules only where needed: a quicker start
+
     if any(bench_report.is_bench(path) for path in args.files):
         return show_bench(args)
     if args.out:
@@ -155,6 +154,8 @@ def show_bench(args: argparse.Namespace) -> int:
     if len(args.files) > 1 or args.markdown or args.pyperf:
         raise UsageError("a bench's results.json is shown alone, with --out DIR for report.md and the plots, "
                          "--json PATH for the file in the current format")
+    from shared.bench import report as bench_report
+
     out = prepare_out(args.out) if args.out else None
     for line in bench_report.show(args.files[0], TRANSPORTS, out, args.json):
         console.print(line, highlight=False, markup=False, soft_wrap=True)
@@ -206,6 +207,10 @@ def bench_paths(args: argparse.Namespace) -> list:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from shared.bench import engine as bench
+    from shared.bench import report as bench_report
+    from shared.bench import sweep
+
     paths = bench_paths(args)
     chosen = sweep.choose_sweep(args.preset, paths, args.requests, args.timeout, args.concurrency,
                                 user_payload(args))

@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Iterable, Sequence
 
 from shared import __version__
-from shared.bench.sweep import PRESETS
+from shared.bench.presets import DESCRIPTIONS
 from shared.core.config import CONCURRENCY, EXAMPLES
 from shared.core.flags import Option, Part, option
 from shared.core.transport import Transport
@@ -264,9 +264,9 @@ def bench_command(parser: argparse.ArgumentParser) -> None:
     presets = parser.add_mutually_exclusive_group()
     presets.add_argument("--quick", dest="preset", action="store_const", const="quick",
                          help="a reduced sweep: under a minute on 2 cores (as --preset quick)")
-    presets.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
-                         help="what to run (default full): " + "; ".join(f"{name}, {sweep.description}"
-                                                                       for name, sweep in PRESETS.items()))
+    presets.add_argument("--preset", choices=list(DESCRIPTIONS), metavar="NAME",
+                         help="what to run (default full): " + "; ".join(f"{name}, {description}"
+                                                                       for name, description in DESCRIPTIONS.items()))
     presets.add_argument("--payload", metavar="PATH[:NAME]", default="",
                          help="the values preset: your own values as the requests of each path whose codec carries "
                               "them (the others left out, saying why), as `reqrep run --payload` sends them; PATH is "
