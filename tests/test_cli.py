@@ -98,14 +98,24 @@ def test_a_run_takes_its_ports_from_the_range_it_is_given(variant):
                   env={**KEY, "REQREP_PORTS": f"{low}-{low + 19}"})
     assert done.returncode == 0, done.stderr
     with socket.socket() as taken:  # a range whose one port is busy: refused, no port taken from outside it
-        taken.bind(("127.0.0.1", low))
-        crowded = reqrep("run", variant, "--requests", "20", env={**KEY, "REQREP_PORTS": f"{low}-{low}"})
-    assert_usage_error(crowded, f"no free port found on 127.0.0.1 in REQREP_PORTS={low}-{low}")
+        taken.bind(("127.0.0.1", 0))
+        busy = taken.getsockname()[1]
+        crowded = reqrep("run", variant, "--requests", "20", env={**KEY, "REQREP_PORTS": f"{busy}-{busy}"})
+    assert_usage_error(crowded, f"no free port found on 127.0.0.1 in REQREP_PORTS={busy}-{busy}")
+
+
+def bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def test_free_port_never_hands_out_a_port_twice_before_it_is_bound(monkeypatch):
     """One run draws its ports together and binds them later: two draws from a range of two give both."""
-    low = min(free_port(), 65534)
+    low = next(port for port in iter(free_port, None) if port < 65535 and bindable(port + 1))
     monkeypatch.setattr("shared.core.ports._HANDED_OUT", collections.deque(maxlen=16))  # not `low`, yet
     monkeypatch.setenv("REQREP_PORTS", f"{low}-{low + 1}")
     assert sorted(free_port() for _ in range(2)) == [low, low + 1]
