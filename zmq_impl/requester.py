@@ -30,7 +30,7 @@ def peer_of(config: RunConfig, requester_id: int) -> Peer:
     if config.settings.router_address:
         return Peer(config.role(f"requester {requester_id}"), config.role("request router"),
                     config.settings.router_address, notice_level(requester_id))
-    name = "server" if config.one_hop else "broker" if config.example == "router" else "responder"
+    name = config.server_role if config.one_hop or config.example == "router" else "responder"
     return Peer(config.role(f"requester {requester_id}"), config.role(name), config.address, notice_level(requester_id))
 
 

@@ -11,6 +11,8 @@ import stat
 import tempfile
 from collections.abc import Iterator
 
+import psutil
+
 from shared.core.errors import UsageError
 
 SUN_PATH_BYTES = 107  # the longest path of a socket file on Linux: sun_path's 108 bytes, less the final NUL
@@ -40,7 +42,7 @@ def remove_orphans(parent: str) -> None:
             continue
         try:
             if (not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid()
-                    or alive(int(pid))):
+                    or psutil.pid_exists(int(pid))):
                 continue
             sockets = [inner.path for inner in os.scandir(entry.path)
                        if stat.S_ISSOCK(inner.stat(follow_symlinks=False).st_mode)]
@@ -48,16 +50,6 @@ def remove_orphans(parent: str) -> None:
             continue
         if not any(answers(path) for path in sockets):
             shutil.rmtree(entry.path, ignore_errors=True)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def socket_file(folder: str, name: str) -> str:
