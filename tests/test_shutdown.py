@@ -147,34 +147,46 @@ def address_of(transport: str, port: int) -> tuple[str, str]:
 
 def test_every_long_running_command_ends_by_sigterm():
     """SIGTERM to each command that runs until stopped or for long: it ends by the signal (as the README's
-    143 says), with no traceback and no process left, whichever command it is."""
+    143 says), with no traceback and no process left, whichever command it is. The commands start, and are
+    stopped, in waves: the serving side, then the request side (stopped first: its servers are still there)."""
     zmq_front, zmq_back, native_port = free_port(), free_port(), free_port()
     back = f"tcp://127.0.0.1:{zmq_back}"
     started = []
 
-    def start(ready: str, stream: str, *arguments: str):
-        command = start_reqrep(*arguments, env=KEY)
-        started.append(command)
-        wait_for_line(command, ready, stream)
-        return command
+    def start(*wave: tuple[str, str, tuple[str, ...]]) -> list:
+        commands = [start_reqrep(*arguments, env=KEY) for _, _, arguments in wave]
+        started.extend(commands)
+        for command, (ready, stream, _) in zip(commands, wave, strict=True):
+            wait_for_line(command, ready, stream)
+        return commands
 
-    try:
-        start("serving", "stdout", "zmq", "broker", "--front", f"tcp://127.0.0.1:{zmq_front}", "--back", back)
-        start("serving", "stdout", "zmq", "responders", "--back", back, "--responders", "2")
-        start("serving on", "stdout", "native", "serve", *address_of("native", native_port), "--responders", "2")
-        for transport, port in (("zmq", zmq_front), ("native", native_port)):
-            start("requests flowing", "stderr", "-v", transport, "request", *address_of(transport, port),
-                  "--requests", "5000000", "--requesters", "2")
-        start("requests flowing", "stderr", "-v", "run", "zmq", "--requests", "5000000")
-        start("requests flowing", "stderr", "-v", "compare", "--requests", "5000000")
-        for command in reversed(started):  # the request side first: its server is still there
-            children = psutil.Process(command.pid).children(recursive=True)
+    def terminate(commands: list) -> None:
+        children = [psutil.Process(command.pid).children(recursive=True) for command in commands]
+        for command in commands:
             command.send_signal(signal.SIGTERM)
-            assert wait_exit(command, 5) == -signal.SIGTERM, command.args
+        signalled = time.monotonic()
+        for command, its_children in zip(commands, children, strict=True):
+            code = command.wait(timeout=max(0.0, signalled + 5 - time.monotonic()))
+            assert code == -signal.SIGTERM, command.args  # within 5 s of the signal (or the wait raised)
             errors = command.stderr.read()
             assert "Traceback" not in errors and "terminated" in errors, errors
-            _, alive = psutil.wait_procs(children, timeout=1)
+            _, alive = psutil.wait_procs(its_children, timeout=1)
             assert not alive, command.args
+
+    try:
+        servers = start(("serving", "stdout", ("zmq", "broker", "--front", f"tcp://127.0.0.1:{zmq_front}",
+                                               "--back", back)),
+                        ("serving", "stdout", ("zmq", "responders", "--back", back, "--responders", "2")),
+                        ("serving on", "stdout", ("native", "serve", *address_of("native", native_port),
+                                                  "--responders", "2")))
+        requests = start(*[("requests flowing", "stderr", ("-v", transport, "request", *address_of(transport, port),
+                                                           "--requests", "5000000", "--requesters", "2"))
+                           for transport, port in (("zmq", zmq_front), ("native", native_port))],
+                         ("requests flowing", "stderr", ("-v", "run", "zmq", "--requests", "5000000")),
+                         ("requests flowing", "stderr", ("-v", "compare", "--requests", "5000000")))
+        terminate(requests)
+        terminate(servers[1:])  # the responders and the native server, then the zmq broker they talk to
+        terminate(servers[:1])
     finally:
         for command in started:
             if command.poll() is None:
