@@ -9,6 +9,8 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
@@ -80,6 +82,20 @@ def reqrep(*args: str, timeout: float = 60, env: dict | None = None) -> subproce
     """The real command line, in its own process, as a user would run it (no terminal)."""
     return subprocess.run([sys.executable, "-m", "shared.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env=environment(env))
+
+
+def reqrep_together(*commands: tuple[tuple[str, ...], dict | None],
+                    timeout: float = 60) -> list[subprocess.CompletedProcess]:
+    """Independent command lines (each its arguments and its `env`, as reqrep's) run at once, each within
+    `timeout`; their outcomes in order, each with the seconds it took from its start to its end (`seconds`)."""
+    def one(command: tuple[tuple[str, ...], dict | None]) -> subprocess.CompletedProcess:
+        began = time.monotonic()
+        done = reqrep(*command[0], timeout=timeout, env=command[1])
+        done.seconds = time.monotonic() - began
+        return done
+
+    with ThreadPoolExecutor(len(commands)) as pool:
+        return list(pool.map(one, commands))
 
 
 def _default_sigint() -> None:
