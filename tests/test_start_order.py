@@ -44,11 +44,11 @@ def test_a_request_started_before_its_server_waits_for_it(transport, tmp_path):
 def test_responders_without_their_server_give_up_after_the_timeout(transport):
     address = address_of(transport)
     done = reqrep(transport, "responders", "--back" if transport == "zmq" else "--address", address,
-                  "--responders", "2", "--timeout", "2", env=KEY)
+                  "--responders", "2", "--timeout", "0.5", env=KEY)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    assert f"waiting for the {PEERS[transport]} at {address} (up to 2 s)" in done.stderr
-    assert f"no {PEERS[transport]} answered at {address} within 2 s" in done.stderr.splitlines()[-1]
+    assert f"waiting for the {PEERS[transport]} at {address} (up to 0.5 s)" in done.stderr
+    assert f"no {PEERS[transport]} answered at {address} within 0.5 s" in done.stderr.splitlines()[-1]
 
 
 def connections(process: psutil.Process) -> list:
