@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import reqrep
+from conftest import reqrep, reqrep_together
 from test_cli import assert_usage_error
 from test_stalls import a_round
 
@@ -39,8 +39,8 @@ def test_the_schema_beside_the_records_is_the_one_they_generate():
 def test_every_document_reqrep_writes_satisfies_the_schema(tmp_path):
     written = {"run": ["run", "native", "--rounds", "2", *SMALL], "compare": ["compare", "--rounds", "2", *SMALL]}
     files = [tmp_path / f"{name}.json" for name in written]
-    for path, arguments in zip(files, written.values(), strict=True):
-        done = reqrep(*arguments, "--json", str(path))
+    for done in reqrep_together(*[((*arguments, "--json", str(path)), None)
+                                  for path, arguments in zip(files, written.values(), strict=True)]):
         assert done.returncode == 0, done.stderr
     shown = tmp_path / "side-by-side.json"
     assert reqrep("show", *map(str, files), str(OLD / "v1-run.json"), "--json", str(shown)).returncode == 0
