@@ -7,11 +7,12 @@ import json
 import math
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pyperf
 import pytest
-from conftest import local_config, reqrep
+from conftest import local_config, reqrep, reqrep_together
 from test_cli import assert_usage_error
 
 from shared.core import rounds
@@ -160,16 +161,16 @@ def test_a_comparison_of_one_round_says_it_has_no_interval(tmp_path):
 
 
 def test_pyperf_compares_the_files_of_two_runs(tmp_path):
-    files = []
-    for transport in ("zmq", "native"):
-        files.append(tmp_path / f"{transport}.json")
-        done = reqrep("run", transport, "--rounds", "2", "--requests", "400", "--requesters", "2", "--responders",
-                      "1", "--quiet", "--pyperf", str(files[-1]))
+    files = [tmp_path / f"{transport}.json" for transport in ("zmq", "native")]
+    for done in reqrep_together(*[(("run", path.stem, "--rounds", "2", "--requests", "400", "--requesters", "2",
+                                    "--responders", "1", "--quiet", "--pyperf", str(path)), None) for path in files]):
         assert done.returncode == 0, done.stderr
-    for command in (["stats", str(files[0])], ["hist", str(files[0])], ["compare_to", *map(str, files)]):
-        shown = subprocess.run([sys.executable, "-m", "pyperf", *command], capture_output=True, text=True, timeout=60)
-        assert shown.returncode == 0, shown.stderr
-    assert "time per request" in shown.stdout  # compare_to found the benchmarks the two files share
+    commands = (["stats", str(files[0])], ["hist", str(files[0])], ["compare_to", *map(str, files)])
+    with ThreadPoolExecutor(len(commands)) as pool:  # three independent readings of the files, at once
+        shown = list(pool.map(lambda command: subprocess.run([sys.executable, "-m", "pyperf", *command],
+                                                             capture_output=True, text=True, timeout=60), commands))
+    assert all(each.returncode == 0 for each in shown), [each.stderr for each in shown]
+    assert "time per request" in shown[-1].stdout  # compare_to found the benchmarks the two files share
 
 
 def test_show_prints_a_saved_run_again_and_writes_it_back_unchanged(tmp_path):
