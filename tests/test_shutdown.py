@@ -98,7 +98,8 @@ def test_ctrl_c_on_the_request_side_leaves_the_server_serving(transport, concurr
         assert wait_exit(requests, 5) == -signal.SIGINT
         assert "Traceback" not in requests.stderr.read()
         assert server.poll() is None
-        again = start_reqrep(transport, "request", flag, address, "--requests", "200", "--quiet", env=KEY)
+        again = start_reqrep(transport, "request", flag, address, "--requests", "200", "--rounds", "1", "--quiet",
+                             env=KEY)
         assert again.wait(timeout=30) == 0, again.stderr.read()
     finally:
         server.send_signal(signal.SIGTERM)
