@@ -444,7 +444,7 @@ def test_tandem_serve_and_request(transport, example, concurrency, tmp_path):
     flag = "--front" if transport == "zmq" else "--address"
     server = serving(transport, address, env=KEY)
     try:
-        counts = [] if example == "hello" else ["--requests", "400", "--requesters", "4"]
+        counts = [] if example == "hello" else ["--requests", "400", "--requesters", "4", "--rounds", "1"]
         out = tmp_path / "result.json"
         done = reqrep(transport, "request", flag, address, "--example", example, *counts, "--quiet",
                       "--concurrency", concurrency, "--json", str(out), env=KEY)
