@@ -18,7 +18,7 @@ import time
 from multiprocessing import connection
 
 import pytest
-from conftest import reqrep, start_reqrep, wait_for_line
+from conftest import reqrep, reqrep_together, start_reqrep, wait_for_line
 
 from shared.cli.commands import TRANSPORTS
 from shared.cli.options import Grammar
@@ -295,15 +295,16 @@ def test_the_request_side_reports_what_it_knows_and_hello_shows_its_exchanges(tm
     address = f"tcp://127.0.0.1:{free_port()}"
     server = serving("zmq", address, env=KEY)
     try:
-        done = reqrep("-v", "zmq", "request", "--front", address, "--example", "hello", "--quiet")
+        done, quiet, router = reqrep_together(  # three requesters of the server at once
+            (("-v", "zmq", "request", "--front", address, "--example", "hello", "--quiet"), None),
+            (("zmq", "request", "--front", address, "--example", "hello", "--quiet"), None),
+            (("zmq", "request", "--front", address, "--requests", "60", "--requesters", "3", "--quiet"), None))
         assert done.returncode == 0, done.stderr
         title = done.stdout.split("┏")[0]
         assert "1 requester" in title and "responder" not in title  # it knows nothing of the responders
         shown = [line for line in done.stdout.splitlines() if line.startswith("requester 0: sent")]
         assert shown == [f"requester 0: sent 'Hello, 0 {n}', received 'Hello, 0 {n} - echoed!'" for n in range(5)]
-        quiet = reqrep("zmq", "request", "--front", address, "--example", "hello", "--quiet")
         assert "requester 0: sent" not in quiet.stdout  # not on a terminal, not asked: no exchanges printed
-        router = reqrep("zmq", "request", "--front", address, "--requests", "60", "--requesters", "3", "--quiet")
         assert router.returncode == 0, router.stderr
         rows = [line.split("│")[1].strip() for line in router.stdout.splitlines() if line.startswith("│")]
         assert "responder" not in router.stdout.split("┏")[0] and "broker" not in rows  # settings of the far side
