@@ -4,6 +4,7 @@ loopback ports, the command line as a subprocess, and a check that no test leave
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psutil
 import pytest
@@ -96,6 +98,24 @@ def reqrep_together(*commands: tuple[tuple[str, ...], dict | None],
 
     with ThreadPoolExecutor(len(commands)) as pool:
         return list(pool.map(one, commands))
+
+
+def once_per_session(tmp_path_factory, name: str, make) -> Path:
+    """The folder `name`, filled by `make(folder)` once per test session: under xdist the first worker to
+    come makes it, holding a lock, and the others wait for it and read what it made."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = tmp_path_factory.mktemp(name)
+        make(folder)
+        return folder
+    root = tmp_path_factory.getbasetemp().parent  # the session's, shared by its workers
+    folder, made = root / name, root / f"{name}.made"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the test's timeout bounds the wait
+        if not made.exists():
+            folder.mkdir(exist_ok=True)
+            make(folder)
+            made.touch()
+    return folder
 
 
 def _default_sigint() -> None:

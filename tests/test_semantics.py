@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import zmq
-from conftest import TRANSPORTS, local_config, reqrep
+from conftest import TRANSPORTS, local_config, once_per_session, reqrep
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,12 +35,16 @@ PATH_NAMES = [path.name for path in PATHS]
 
 @pytest.fixture(scope="module")
 def semantics_run(tmp_path_factory):
-    """`reqrep semantics --json --markdown --brief`, once: (rows, the brief markdown, stdout)."""
-    out = tmp_path_factory.mktemp("semantics")
-    done = reqrep("semantics", "--quiet", "--json", str(out / "rows.json"), "--markdown", str(out / "table.md"),
-                  "--brief", timeout=50, env={"COLUMNS": "250"})  # wide enough for rich not to fold the header
-    assert done.returncode == 0, done.stderr
-    return json.loads((out / "rows.json").read_text()), (out / "table.md").read_text(), done.stdout
+    """`reqrep semantics --json --markdown --brief`, once a session: (rows, the brief markdown, stdout)."""
+    def make(out: Path) -> None:
+        done = reqrep("semantics", "--quiet", "--json", str(out / "rows.json"), "--markdown", str(out / "table.md"),
+                      "--brief", timeout=50, env={"COLUMNS": "250"})  # wide enough for rich not to fold the header
+        assert done.returncode == 0, done.stderr
+        (out / "stdout.txt").write_text(done.stdout, encoding="utf-8")
+
+    out = once_per_session(tmp_path_factory, "semantics", make)
+    return (json.loads((out / "rows.json").read_text()), (out / "table.md").read_text(),
+            (out / "stdout.txt").read_text(encoding="utf-8"))
 
 
 def without_numpy(text: str) -> str:
