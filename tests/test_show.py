@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import reqrep
+from conftest import once_per_session, reqrep
 
 pytestmark = pytest.mark.timeout(120)
 SMALL = ("--rounds", "1", "--responders", "2", "--quiet")
@@ -17,14 +17,14 @@ RUNS = {"plain": ["zmq", "--requests", "200", "--requesters", "2"],
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, str]:
-    """A real run file of each of RUNS."""
-    folder = tmp_path_factory.mktemp("show")
-    made = {}
-    for name, arguments in RUNS.items():
-        made[name] = str(folder / f"{name}.json")
-        done = reqrep("run", *arguments, *SMALL, "--json", made[name])
-        assert done.returncode == 0, done.stderr
-    return made
+    """A real run file of each of RUNS, made once a session."""
+    def make(folder) -> None:
+        for name, arguments in RUNS.items():
+            done = reqrep("run", *arguments, *SMALL, "--json", str(folder / f"{name}.json"))
+            assert done.returncode == 0, done.stderr
+
+    folder = once_per_session(tmp_path_factory, "show", make)
+    return {name: str(folder / f"{name}.json") for name in RUNS}
 
 
 def shown(tmp_path, *paths: str) -> tuple[str, list[str], dict[str, list[str]]]:
