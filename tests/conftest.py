@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -86,6 +87,12 @@ def reqrep(*args: str, timeout: float = 60, env: dict | None = None) -> subproce
                           timeout=timeout, env=environment(env))
 
 
+def at_once(*calls: Callable[[], object]) -> list:
+    """Independent calls (each starting its own command) made at once, in threads; their results in order."""
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
 def reqrep_together(*commands: tuple[tuple[str, ...], dict | None],
                     timeout: float = 60) -> list[subprocess.CompletedProcess]:
     """Independent command lines (each its arguments and its `env`, as reqrep's) run at once, each within
@@ -96,8 +103,7 @@ def reqrep_together(*commands: tuple[tuple[str, ...], dict | None],
         done.seconds = time.monotonic() - began
         return done
 
-    with ThreadPoolExecutor(len(commands)) as pool:
-        return list(pool.map(one, commands))
+    return at_once(*[lambda command=command: one(command) for command in commands])
 
 
 def once_per_session(tmp_path_factory, name: str, make) -> Path:

@@ -7,12 +7,11 @@ import json
 import math
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pyperf
 import pytest
-from conftest import local_config, reqrep, reqrep_together
+from conftest import at_once, local_config, reqrep, reqrep_together
 from test_cli import assert_usage_error
 
 from shared.core import rounds
@@ -166,9 +165,9 @@ def test_pyperf_compares_the_files_of_two_runs(tmp_path):
                                     "--responders", "1", "--quiet", "--pyperf", str(path)), None) for path in files]):
         assert done.returncode == 0, done.stderr
     commands = (["stats", str(files[0])], ["hist", str(files[0])], ["compare_to", *map(str, files)])
-    with ThreadPoolExecutor(len(commands)) as pool:  # three independent readings of the files, at once
-        shown = list(pool.map(lambda command: subprocess.run([sys.executable, "-m", "pyperf", *command],
-                                                             capture_output=True, text=True, timeout=60), commands))
+    shown = at_once(*[lambda command=command: subprocess.run([sys.executable, "-m", "pyperf", *command],
+                                                             capture_output=True, text=True, timeout=60)
+                      for command in commands])  # three independent readings of the files
     assert all(each.returncode == 0 for each in shown), [each.stderr for each in shown]
     assert "time per request" in shown[-1].stdout  # compare_to found the benchmarks the two files share
 
